@@ -1,0 +1,5 @@
+"""ASGI entry point: `uvicorn services.members.main:app`."""
+
+from services.members.bootstrap import bootstrap
+
+app = bootstrap().app

@@ -1,0 +1,21 @@
+"""Settings of the members service (会员)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import Field
+
+from shared.settings import DEV_PRIVATE_KEY, ServiceSettings
+
+
+class MembersSettings(ServiceSettings):
+    service: ClassVar[str] = "members"
+
+    auth_private_key_file: Path = Field(
+        DEV_PRIVATE_KEY, description="PEM private key (Ed25519) members signs tokens with"
+    )
+
+    def _secret_files(self) -> list[Path]:
+        return [self.auth_public_key_file, self.auth_private_key_file]

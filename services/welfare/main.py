@@ -1,0 +1,5 @@
+"""ASGI entry point: `uvicorn services.welfare.main:app`."""
+
+from services.welfare.bootstrap import bootstrap
+
+app = bootstrap().app

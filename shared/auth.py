@@ -1,0 +1,176 @@
+"""Signed bearer tokens (Ed25519 / EdDSA), roles and campus scope as FastAPI dependencies."""
+
+from __future__ import annotations
+
+import base64
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from shared.problems import ProblemError
+from shared.settings import DEV_PRIVATE_KEY
+
+ALL_CAMPUSES = "*"
+AUDIENCE = "gonghui"
+
+
+class Role(StrEnum):
+    member = "member"  # 会员
+    cadre = "cadre"  # 工会干部 / 小组长
+    finance = "finance"  # 经费管理
+    auditor = "auditor"  # 经费审查委员会: reads money, changes nothing
+    admin = "admin"  # 校/校区工会管理员: every role on its campuses
+    system = "system"  # another system (HR, portal) calling with a service token
+
+
+@dataclass(frozen=True)
+class Principal:
+    subject: str
+    roles: frozenset[str]
+    campuses: frozenset[str]
+
+    @property
+    def all_campuses(self) -> bool:
+        return ALL_CAMPUSES in self.campuses
+
+    def has_role(self, *roles: Role) -> bool:
+        return Role.admin in self.roles or any(r in self.roles for r in roles)
+
+    def can_access(self, campus: str) -> bool:
+        return self.all_campuses or campus in self.campuses
+
+    def campus_filter(self) -> dict[str, Any]:
+        """The MongoDB filter every query adds, so a caller only sees its campuses."""
+        return {} if self.all_campuses else {"campus": {"$in": sorted(self.campuses)}}
+
+    def require_campus(self, campus: str) -> None:
+        if not self.can_access(campus):
+            raise ProblemError(
+                "auth.campus_forbidden", 403, f"无权访问校区「{campus}」的数据", campus=campus
+            )
+
+
+def load_private_key(path: Path) -> Ed25519PrivateKey:
+    key = serialization.load_pem_private_key(path.read_bytes(), password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"{path} is not an Ed25519 private key")
+    return key
+
+
+def load_public_key(path: Path) -> Ed25519PublicKey:
+    key = serialization.load_pem_public_key(path.read_bytes())
+    if not isinstance(key, Ed25519PublicKey):
+        raise ValueError(f"{path} is not an Ed25519 public key")
+    return key
+
+
+def key_id(public_key: Ed25519PublicKey) -> str:
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return base64.urlsafe_b64encode(raw[:9]).decode().rstrip("=")
+
+
+def jwks(public_key: Ed25519PublicKey) -> dict[str, Any]:
+    """The JSON Web Key Set members publishes so others can verify its tokens."""
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    x = base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return {
+        "keys": [
+            {
+                "kty": "OKP",
+                "crv": "Ed25519",
+                "alg": "EdDSA",
+                "use": "sig",
+                "kid": key_id(public_key),
+                "x": x,
+            }
+        ]
+    }
+
+
+def mint_token(
+    subject: str,
+    roles: list[str],
+    campuses: list[str],
+    ttl_s: int = 8 * 3600,
+    *,
+    private_key_file: Path = DEV_PRIVATE_KEY,
+    issuer: str = "gonghui-members",
+) -> str:
+    key = load_private_key(private_key_file)
+    now = int(time.time())
+    claims = {
+        "iss": issuer,
+        "aud": AUDIENCE,
+        "sub": subject,
+        "roles": sorted({Role(r).value for r in roles}),
+        "campuses": sorted(set(campuses)),
+        "iat": now,
+        "exp": now + ttl_s,
+    }
+    return jwt.encode(claims, key, algorithm="EdDSA", headers={"kid": key_id(key.public_key())})
+
+
+class TokenVerifier:
+    def __init__(self, public_key_file: Path, issuer: str) -> None:
+        self.public_key = load_public_key(public_key_file)
+        self.issuer = issuer
+
+    def verify(self, token: str) -> Principal:
+        try:
+            claims = jwt.decode(
+                token,
+                self.public_key,
+                algorithms=["EdDSA"],
+                audience=AUDIENCE,
+                issuer=self.issuer,
+                options={"require": ["exp", "sub", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise ProblemError("auth.token_expired", 401, "登录已过期，请重新登录") from exc
+        except jwt.InvalidTokenError as exc:
+            raise ProblemError("auth.invalid_token", 401, "身份令牌无效") from exc
+        return Principal(
+            subject=str(claims["sub"]),
+            roles=frozenset(claims.get("roles", [])),
+            campuses=frozenset(claims.get("campuses", [])),
+        )
+
+
+_bearer = HTTPBearer(auto_error=False, description="Ed25519 签名的 Bearer 令牌")
+
+
+def current_principal(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    if credentials is None:
+        raise ProblemError("auth.missing_token", 401, "请先登录（缺少 Bearer 令牌）")
+    verifier: TokenVerifier = request.app.state.token_verifier
+    return verifier.verify(credentials.credentials)
+
+
+CurrentUser = Annotated[Principal, Depends(current_principal)]
+
+
+def require(*roles: Role) -> Callable[[Principal], Principal]:
+    """A dependency that lets through callers holding any of the roles (admin always)."""
+    names = "、".join(r.value for r in roles)
+
+    def dependency(principal: CurrentUser) -> Principal:
+        if not principal.has_role(*roles):
+            raise ProblemError(
+                "auth.forbidden", 403, f"需要以下角色之一：{names}", roles=list(roles)
+            )
+        return principal
+
+    dependency.__name__ = f"require_{'_or_'.join(r.value for r in roles)}"
+    return dependency

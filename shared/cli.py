@@ -1,0 +1,113 @@
+"""`gonghui` command line: development tokens, keys, topics and dead letters.
+
+gonghui token --role admin --campus '*'
+gonghui token --role member --subject m-1234 --campus main
+gonghui keygen --out /secure/keys
+gonghui topics [--prefix P]
+gonghui dlq list members.member
+gonghui dlq replay members.member
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from pathlib import Path
+
+from shared.settings import DEV_PRIVATE_KEY, ServiceSettings
+
+
+def _token(args: argparse.Namespace) -> int:
+    from shared.auth import mint_token
+
+    subject = args.subject or f"dev-{args.role[0]}"
+    token = mint_token(subject, args.role, args.campus, args.ttl, private_key_file=Path(args.key))
+    print(token)
+    return 0
+
+
+def _keygen(args: argparse.Namespace) -> int:
+    from cryptography.hazmat.primitives import serialization as s
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    key = Ed25519PrivateKey.generate()
+    private = out / "signing.pem"
+    private.write_bytes(key.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()))
+    private.chmod(0o600)
+    public = out / "signing.pub.pem"
+    public.write_bytes(
+        key.public_key().public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo)
+    )
+    print(f"GONGHUI_AUTH_PRIVATE_KEY_FILE={private}\nGONGHUI_AUTH_PUBLIC_KEY_FILE={public}")
+    return 0
+
+
+def _topics(args: argparse.Namespace) -> int:
+    from shared.topics import ensure_topics
+
+    settings = ServiceSettings()
+    created = asyncio.run(
+        ensure_topics(settings.kafka_bootstrap, args.prefix or settings.topic_prefix)
+    )
+    print("created: " + (", ".join(created) if created else "none (all exist)"))
+    return 0
+
+
+def _dlq(args: argparse.Namespace) -> int:
+    from shared.dlq import list_dead_letters, replay
+
+    settings = ServiceSettings()
+    topic = settings.topic(args.topic)
+    dlq = topic if topic.endswith(".dlq") else f"{topic}.dlq"
+    if args.action == "replay":
+        count = asyncio.run(replay(settings.kafka_bootstrap, dlq))
+        print(f"已重放 {count} 条死信 replayed {count} dead letter(s) from {dlq}")
+        return 0
+    letters = asyncio.run(list_dead_letters(settings.kafka_bootstrap, dlq))
+    for d in letters:
+        state = "replayed" if d.replayed else "pending"
+        print(
+            json.dumps(
+                {"partition": d.partition, "offset": d.offset, "state": state, **d.headers},
+                ensure_ascii=False,
+            )
+        )
+    print(f"{len(letters)} dead letter(s) on {dlq}", file=sys.stderr)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="gonghui", description="Gonghui 工会 command line")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    token = sub.add_parser("token", help="mint a development bearer token")
+    token.add_argument("--role", action="append", required=True, help="role (repeatable)")
+    token.add_argument("--campus", action="append", required=True, help="campus, or '*' for all")
+    token.add_argument("--subject", help="subject (member id for a member token)")
+    token.add_argument("--ttl", type=int, default=8 * 3600, help="lifetime in seconds")
+    token.add_argument("--key", default=str(DEV_PRIVATE_KEY), help="Ed25519 private key PEM")
+    token.set_defaults(func=_token)
+
+    keygen = sub.add_parser("keygen", help="generate an Ed25519 signing key pair")
+    keygen.add_argument("--out", required=True)
+    keygen.set_defaults(func=_keygen)
+
+    topics = sub.add_parser("topics", help="create the declared topics that are missing")
+    topics.add_argument("--prefix", default="")
+    topics.set_defaults(func=_topics)
+
+    dlq = sub.add_parser("dlq", help="list or replay dead letters")
+    dlq.add_argument("action", choices=["list", "replay"])
+    dlq.add_argument("topic", help="the topic, e.g. members.member (its .dlq is used)")
+    dlq.set_defaults(func=_dlq)
+
+    args = parser.parse_args(argv)
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

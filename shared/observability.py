@@ -1,0 +1,115 @@
+"""Health, readiness, Prometheus metrics and JSON logs carrying the trace id."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+
+trace_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace_id", default=None)
+
+HTTP_REQUESTS = Counter(
+    "gonghui_http_requests_total", "HTTP requests", ["service", "method", "route", "status"]
+)
+HTTP_SECONDS = Histogram(
+    "gonghui_http_request_seconds", "HTTP request duration", ["service", "method", "route"]
+)
+HANDLER_OUTCOMES = Counter(
+    "gonghui_handler_outcomes_total",
+    "event handler outcomes (ok, duplicate, retry, dead_letter, skipped)",
+    ["service", "handler", "outcome"],
+)
+OUTBOX_BACKLOG = Gauge(
+    "gonghui_outbox_backlog", "outbox events waiting to be published", ["service"]
+)
+OUTBOX_PUBLISHED = Counter("gonghui_outbox_published_total", "outbox events published", ["service"])
+DEAD_LETTERS = Counter(
+    "gonghui_dead_letters_total", "messages sent to a dead-letter topic", ["service", "topic"]
+)
+CONSUMER_LAG = Gauge(
+    "gonghui_consumer_lag",
+    "records behind the end of the partition",
+    ["service", "topic", "partition"],
+)
+
+
+class JsonFormatter(logging.Formatter):
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "service": self.service,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        if trace_id := trace_id_var.get():
+            entry["trace_id"] = trace_id
+        if record.exc_info:
+            entry["exc"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(service: str, level: str = "INFO") -> None:
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(JsonFormatter(service))
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    logging.getLogger("aiokafka").setLevel(logging.ERROR if level.upper() != "DEBUG" else "DEBUG")
+
+
+ReadinessCheck = Callable[[], Awaitable[None]]
+
+
+def health_router(service: str, checks: dict[str, ReadinessCheck]) -> APIRouter:
+    """`/healthz` (alive), `/readyz` (dependencies answer), `/metrics` (Prometheus)."""
+    router = APIRouter(tags=["运维 operations"])
+
+    @router.get("/healthz", summary="存活检查 liveness")
+    async def healthz() -> dict[str, str]:
+        """Answers while the process runs; public."""
+        return {"status": "ok", "service": service}
+
+    @router.get("/readyz", summary="就绪检查 readiness", responses={503: {}})
+    async def readyz() -> JSONResponse:
+        """Answers 200 when MongoDB and Kafka both answer; public."""
+        results: dict[str, str] = {}
+        for name, check in checks.items():
+            try:
+                await check()
+                results[name] = "ok"
+            except Exception as exc:
+                results[name] = f"unavailable: {type(exc).__name__}"
+        ready = all(v == "ok" for v in results.values())
+        return JSONResponse({"ready": ready, "checks": results}, status_code=200 if ready else 503)
+
+    @router.get("/metrics", summary="Prometheus 指标", response_class=Response)
+    async def metrics() -> Response:
+        """Prometheus text format; public, for the operator's scraper."""
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def install_request_metrics(app: FastAPI, service: str) -> None:
+    @app.middleware("http")
+    async def _measure(request: Request, call_next):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        HTTP_REQUESTS.labels(service, request.method, path, response.status_code).inc()
+        HTTP_SECONDS.labels(service, request.method, path).observe(time.perf_counter() - started)
+        return response

@@ -1,0 +1,75 @@
+"""One settings object per service, read from GONGHUI_* environment variables."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEV_KEYS = REPO_ROOT / "deploy" / "dev-keys"
+DEV_PRIVATE_KEY = DEV_KEYS / "dev-signing.pem"
+DEV_PUBLIC_KEY = DEV_KEYS / "dev-signing.pub.pem"
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class ServiceSettings(BaseSettings):
+    """What every Gonghui service reads. Subclasses add their own fields."""
+
+    model_config = SettingsConfigDict(env_prefix="GONGHUI_", extra="ignore")
+
+    service: ClassVar[str] = "gonghui"
+
+    env: Environment = Field(
+        Environment.development,
+        description="development / test / production; production refuses the checked-in dev keys",
+    )
+    kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
+    mongo_url: str = Field("mongodb://127.0.0.1:27017/", description="MongoDB connection URL")
+    mongo_db: str = Field("", description="database name; empty means gonghui_<service>")
+    topic_prefix: str = Field("", description="prefix for every topic name (isolates tests)")
+    consumer_group: str = Field(
+        "", description="Kafka consumer group; empty means gonghui-<service>"
+    )
+    auth_public_key_file: Path = Field(
+        DEV_PUBLIC_KEY, description="PEM public key (Ed25519) that verifies bearer tokens"
+    )
+    auth_issuer: str = Field("gonghui-members", description="expected `iss` of bearer tokens")
+    handler_max_attempts: int = Field(
+        5, ge=1, description="tries per message before it goes to <topic>.dlq"
+    )
+    handler_retry_backoff_ms: int = Field(
+        200, ge=0, description="first retry delay, doubled each try"
+    )
+    outbox_poll_ms: int = Field(1000, ge=50, description="outbox relay polling interval")
+    log_level: str = Field("INFO", description="log level for the JSON logs")
+
+    @model_validator(mode="after")
+    def _fill_defaults_and_refuse_dev_secrets(self) -> ServiceSettings:
+        if not self.mongo_db:
+            self.mongo_db = f"gonghui_{self.service}"
+        if not self.consumer_group:
+            self.consumer_group = f"gonghui-{self.service}"
+        if self.env is Environment.production:
+            for key in self._secret_files():
+                if key.resolve() in (DEV_PRIVATE_KEY.resolve(), DEV_PUBLIC_KEY.resolve()):
+                    raise ValueError(
+                        f"{key} is the checked-in development key; "
+                        "set GONGHUI_AUTH_*_KEY_FILE to your own keys in production"
+                    )
+        return self
+
+    def _secret_files(self) -> list[Path]:
+        return [self.auth_public_key_file]
+
+    def topic(self, name: str) -> str:
+        """The physical topic name for a declared topic (adds the prefix)."""
+        return f"{self.topic_prefix}{name}"
