@@ -1,0 +1,115 @@
+"""Shared plumbing rules that need no I/O: envelope, topics, auth, masking, time."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from services.members.settings import MembersSettings
+from services.notify.domain import WelcomeMember, welcome_notice
+from shared.auth import Principal, Role, TokenVerifier, mint_token
+from shared.envelope import CloudEvent, topic_of, trace_id_of
+from shared.events.members import MemberJoined
+from shared.outbox import push_outbox
+from shared.problems import ProblemError
+from shared.settings import DEV_PUBLIC_KEY
+from shared.text import mask_email, mask_phone
+from shared.timeutil import local_today
+from shared.topics import TOPICS, all_topics
+
+
+def joined() -> MemberJoined:
+    return MemberJoined(
+        member_id="m-1",
+        staff_no="T1",
+        name="王老师",
+        campus="east",
+        department="艺术系",
+        joined_on="2026-09-01",
+    )
+
+
+def test_envelope_round_trips_as_cloudevents_json():
+    env = joined().envelope(source="members", subject="m-1", campus="east")
+    back = CloudEvent.from_json_bytes(env.to_json_bytes())
+    assert back == env
+    assert back.specversion == "1.0" and back.source == "gonghui/members"
+    assert "王老师" in env.to_json_bytes().decode()  # UTF-8, not \\u escapes
+    assert trace_id_of(env.traceparent) is not None
+
+
+def test_event_type_maps_to_its_declared_topic():
+    assert topic_of(MemberJoined.type) == MemberJoined.topic == "members.member"
+    declared = {t.name for t in all_topics()}
+    assert {f"{t.name}.dlq" for t in TOPICS} <= declared
+
+
+def test_push_outbox_keeps_other_pushes():
+    env = joined().envelope(source="members", subject="m-1", campus="east")
+    update = push_outbox({"$set": {"a": 1}, "$push": {"log": "x"}}, [env])
+    assert update["$set"] == {"a": 1} and update["$push"]["log"] == "x"
+    assert update["$push"]["outbox"]["$each"][0]["id"] == env.id
+
+
+def test_tokens_carry_roles_and_campuses_and_reject_tampering():
+    verifier = TokenVerifier(DEV_PUBLIC_KEY, "gonghui-members")
+    token = mint_token("m-1", ["member"], ["east"])
+    principal = verifier.verify(token)
+    assert principal.roles == {"member"} and principal.campuses == {"east"}
+    head, body, sig = token.split(".")
+    with pytest.raises(ProblemError) as err:
+        verifier.verify(f"{head}.{body}.{sig[::-1]}")
+    assert err.value.code == "auth.invalid_token"
+    with pytest.raises(ProblemError) as err:
+        verifier.verify(mint_token("m-1", ["member"], ["east"], ttl_s=-10))
+    assert err.value.code == "auth.token_expired"
+
+
+def test_campus_scope_and_roles():
+    cadre = Principal("c-1", frozenset({"cadre"}), frozenset({"east"}))
+    school = Principal("a-1", frozenset({"admin"}), frozenset({"*"}))
+    assert cadre.campus_filter() == {"campus": {"$in": ["east"]}}
+    assert school.campus_filter() == {}
+    assert cadre.has_role(Role.cadre) and not cadre.has_role(Role.finance)
+    assert school.has_role(Role.finance)
+    with pytest.raises(ProblemError):
+        cadre.require_campus("west")
+
+
+def test_production_refuses_the_checked_in_dev_keys(monkeypatch):
+    monkeypatch.setenv("GONGHUI_ENV", "production")
+    with pytest.raises(ValueError, match="development key"):
+        MembersSettings()
+    monkeypatch.setenv("GONGHUI_AUTH_PUBLIC_KEY_FILE", "/etc/gonghui/signing.pub.pem")
+    monkeypatch.setenv("GONGHUI_AUTH_PRIVATE_KEY_FILE", "/etc/gonghui/signing.pem")
+    assert MembersSettings().env == "production"
+
+
+def test_settings_derive_database_and_group_per_service(monkeypatch):
+    monkeypatch.setenv("GONGHUI_TOPIC_PREFIX", "t1.")
+    settings = MembersSettings()
+    assert settings.mongo_db == "gonghui_members"
+    assert settings.consumer_group == "gonghui-members"
+    assert settings.topic("members.member") == "t1.members.member"
+
+
+def test_masking_personal_data():
+    assert mask_phone("13800000001") == "138****0001"
+    assert mask_email("wang@school.local") == "w***@school.local"
+
+
+def test_business_date_is_shanghai_date():
+    # 2026-09-01 17:30 UTC is already 2 September in Suzhou.
+    assert str(local_today(datetime(2026, 9, 1, 17, 30, tzinfo=UTC))) == "2026-09-02"
+
+
+def test_welcome_notice_is_chinese_and_keyed_by_event():
+    notice = welcome_notice(
+        WelcomeMember("ev-1", "m-1", "王", "east", None, datetime(2026, 9, 1).date())
+    )
+    assert notice.id == "ev-1:welcome"
+    assert "2026年9月1日" in notice.body and "工会" in notice.title
+
+
+def test_dev_key_files_exist():
+    assert Path(DEV_PUBLIC_KEY).is_file()
