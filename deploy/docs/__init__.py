@@ -191,7 +191,7 @@ def published_schemas(base: str, root: Path = REPO_ROOT) -> dict[str, dict[str, 
     try:
         git("rev-parse", "--verify", "--quiet", f"{base}^{{commit}}")
     except (BaselineError, OSError) as exc:
-        raise BaselineError(f"cannot read the published catalog at {base!r}: {exc}") from exc
+        raise BaselineError(f"no git revision {base!r} to read the published catalog from") from exc
     listing = git("ls-tree", "-r", "--name-only", base, "--", f"{SCHEMAS_DIR}/")
     return schemas_in({p: git("show", f"{base}:{p}") for p in listing.splitlines() if p})
 

@@ -36,19 +36,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="verify only; exit 1 on differences")
     parser.add_argument(
         "--base",
-        default=os.environ.get("GONGHUI_DOCS_BASE", "HEAD"),
+        default=os.environ.get("GONGHUI_DOCS_BASE"),
         help="git revision holding the published event schemas, or 'disk' (default: HEAD)",
     )
     args = parser.parse_args(argv)
 
     catalog = generate(REPO_ROOT)
+    base = args.base or "HEAD"
     try:
-        published = published_schemas(args.base, REPO_ROOT)
-        against = f"the catalog committed at {args.base}"
+        published = published_schemas(base, REPO_ROOT)
     except BaselineError as exc:
+        if args.base:  # asked for explicitly: a typo must not weaken the check
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+        # No git, or no commit yet: the files on disk are all there is to compare with.
         print(f"warning: {exc}; comparing with the files on disk instead", file=sys.stderr)
-        published = published_schemas("disk", REPO_ROOT)
-        against = "the files on disk"
+        base = "disk"
+        published = published_schemas(base, REPO_ROOT)
+    against = "the files on disk" if base == "disk" else f"the catalog committed at {base}"
 
     if args.check:
         result = check(catalog, read_checked_in(REPO_ROOT), published)
