@@ -12,6 +12,8 @@ from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
+from shared.topics import partitions_of
+
 REPLAY_GROUP = "gonghui-dlq-replay"
 
 
@@ -29,12 +31,10 @@ class DeadLetter:
         return self.headers["x-original-topic"]
 
 
-async def _end_offsets(consumer: AIOKafkaConsumer, topic: str) -> dict[TopicPartition, int]:
-    partitions = consumer.partitions_for_topic(topic) or set()
-    if not partitions:
-        await consumer._client.force_metadata_update()
-        partitions = consumer.partitions_for_topic(topic) or set()
-    tps = [TopicPartition(topic, p) for p in sorted(partitions)]
+async def _end_offsets(
+    bootstrap: str, consumer: AIOKafkaConsumer, topic: str
+) -> dict[TopicPartition, int]:
+    tps = await partitions_of(bootstrap, topic)
     return await consumer.end_offsets(tps) if tps else {}
 
 
@@ -46,7 +46,7 @@ async def list_dead_letters(
     )
     await consumer.start()
     try:
-        ends = await _end_offsets(consumer, dlq_topic)
+        ends = await _end_offsets(bootstrap, consumer, dlq_topic)
         letters: list[DeadLetter] = []
         for tp, end in ends.items():
             committed = await consumer.committed(tp) or 0

@@ -6,6 +6,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
+from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
 
@@ -39,6 +40,19 @@ TOPICS: tuple[Topic, ...] = (
 def all_topics() -> list[Topic]:
     """Every topic with its dead-letter topic."""
     return [t for topic in TOPICS for t in (topic, topic.dlq)]
+
+
+async def partitions_of(bootstrap: str, topic: str) -> list[TopicPartition]:
+    """The partitions a topic has on the broker (empty when it does not exist)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        [described] = await admin.describe_topics([topic])
+        if described["error_code"]:
+            return []
+        return sorted(TopicPartition(topic, p["partition"]) for p in described["partitions"])
+    finally:
+        await admin.close()
 
 
 async def ensure_topics(bootstrap: str, prefix: str = "", timeout_s: float = 60) -> list[str]:

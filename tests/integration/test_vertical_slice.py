@@ -1,0 +1,185 @@
+"""members → members.member.joined.v1 on Kafka → notify inbox, on the real broker and DB."""
+
+from __future__ import annotations
+
+import json
+import mailbox
+from email.header import decode_header, make_header
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from shared.dlq import list_dead_letters, replay
+from tests.integration.conftest import Stack, build_stack, close_stack, join
+from tests.kafka_tools import read_all, wait_caught_up, wait_until
+
+pytestmark = pytest.mark.integration
+
+
+async def inbox_of(stack: Stack, member_id: str) -> list[dict]:
+    response = await stack.notify_http.get("/inbox", headers=stack.member_headers(member_id))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def wait_inbox(stack: Stack, member_id: str, count: int = 1) -> list[dict]:
+    async def arrived() -> bool:
+        return len(await inbox_of(stack, member_id)) >= count
+
+    await wait_until(arrived, 45, f"{count} inbox message(s) for {member_id}")
+    return await inbox_of(stack, member_id)
+
+
+def subjects_in(maildir: str) -> list[str]:
+    return [
+        str(make_header(decode_header(m["Subject"]))) + "|" + m["To"]
+        for m in mailbox.Maildir(maildir)
+    ]
+
+
+async def test_joined_member_gets_a_welcome_in_the_inbox_and_by_mail(stack: Stack):
+    member = await join(stack, "S0001", email="s0001@school.local")
+    [message] = await wait_inbox(stack, member["id"])
+    assert message["title"] == "欢迎加入学校工会"
+    assert "王老师" in message["body"]
+    assert message["created_at"].endswith("+08:00")  # shown in Asia/Shanghai
+    # Another member sees nothing of it.
+    assert await inbox_of(stack, "someone-else") == []
+    if stack.infra.maildir:
+        await wait_until(
+            lambda: _has_mail(stack.infra.maildir, "s0001@school.local"), 15, "welcome e-mail"
+        )
+
+
+async def _has_mail(maildir: str, to: str) -> bool:
+    return any(
+        s.endswith("|" + to) and s.startswith("欢迎加入学校工会") for s in subjects_in(maildir)
+    )
+
+
+async def test_the_event_on_kafka_is_a_cloudevent_without_personal_data(stack: Stack):
+    member = await join(stack, "S0002", phone="13800000002")
+    topic = stack.topic("members.member")
+    await wait_caught_up(stack.bootstrap, stack.notify.settings.consumer_group, topic)
+    [record] = await read_all(stack.bootstrap, topic)
+    assert record.key.decode() == member["id"]
+    event = json.loads(record.value)
+    assert event["type"] == "members.member.joined.v1"
+    assert event["subject"] == member["id"] and event["campus"] == "main"
+    assert "13800000002" not in record.value.decode()
+
+
+async def test_the_same_event_delivered_twice_makes_one_message(stack: Stack):
+    member = await join(stack, "S0003")
+    topic = stack.topic("members.member")
+    await wait_inbox(stack, member["id"])
+    [record] = await read_all(stack.bootstrap, topic)
+    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap)
+    await producer.start()
+    try:
+        for _ in range(2):
+            await producer.send_and_wait(topic, record.value, key=record.key)
+    finally:
+        await producer.stop()
+    await wait_caught_up(stack.bootstrap, stack.notify.settings.consumer_group, topic)
+    assert len(await inbox_of(stack, member["id"])) == 1
+    assert len(await read_all(stack.bootstrap, topic)) == 3  # the duplicates really arrived
+
+
+async def test_member_creation_succeeds_while_kafka_is_down_and_the_event_follows(
+    infra, stack: Stack
+):
+    if not infra.controllable:
+        pytest.skip("the broker is not ours to stop (external or container infrastructure)")
+    await maybe_await(infra.stop_kafka())
+    try:
+        member = await join(stack, "S0004")
+        doc = await stack.members.db["members"].find_one({"_id": member["id"]})
+        assert len(doc["outbox"]) == 1  # kept with the member until Kafka is back
+    finally:
+        await maybe_await(infra.start_kafka())
+    [message] = await wait_inbox(stack, member["id"])
+    assert message["kind"] == "welcome"
+    await wait_caught_up(
+        stack.bootstrap, stack.notify.settings.consumer_group, stack.topic("members.member"), 60
+    )
+    assert len(await inbox_of(stack, member["id"])) == 1
+    doc = await stack.members.db["members"].find_one({"_id": member["id"]})
+    assert doc["outbox"] == []
+
+
+async def maybe_await(value):
+    if hasattr(value, "__await__"):
+        return await value
+    return value
+
+
+class FlakyMailer:
+    """An SMTP stand-in that fails until fixed: the failure the DLQ path exists for."""
+
+    def __init__(self) -> None:
+        self.broken = True
+        self.attempts = 0
+        self.sent: list[str] = []
+
+    async def send(self, to: str, subject: str, body: str) -> None:
+        self.attempts += 1
+        if self.broken:
+            raise ConnectionRefusedError("SMTP relay refused the connection")
+        self.sent.append(to)
+
+
+async def test_a_failing_handler_dead_letters_and_replay_brings_it_back(infra):
+    mailer = FlakyMailer()
+    stack = await build_stack(infra, mailer=mailer, handler_max_attempts=3)
+    try:
+        member = await join(stack, "S0005", email="s0005@school.local")
+        dlq = stack.topic("members.member.dlq")
+
+        async def dead_lettered() -> bool:
+            return len(await list_dead_letters(stack.bootstrap, dlq)) == 1
+
+        await wait_until(dead_lettered, 45, "the dead letter")
+        assert mailer.attempts == 3  # the configured attempts, then the DLQ
+        [letter] = await list_dead_letters(stack.bootstrap, dlq)
+        assert letter.headers["x-error-type"] == "ConnectionRefusedError"
+        assert letter.headers["x-original-topic"] == stack.topic("members.member")
+        assert letter.headers["x-consumer-group"] == stack.notify.settings.consumer_group
+        assert not letter.replayed
+
+        mailer.broken = False  # the fix is deployed
+        assert await replay(stack.bootstrap, dlq) == 1
+        await wait_until(lambda: _sent(mailer), 45, "the replayed e-mail")
+        assert mailer.sent == ["s0005@school.local"]
+        [letter] = await list_dead_letters(stack.bootstrap, dlq)
+        assert letter.replayed
+        assert await replay(stack.bootstrap, dlq) == 0  # a second replay does nothing
+        await wait_caught_up(
+            stack.bootstrap, stack.notify.settings.consumer_group, stack.topic("members.member")
+        )
+        assert len(await inbox_of(stack, member["id"])) == 1
+        assert mailer.sent == ["s0005@school.local"]
+    finally:
+        await close_stack(stack)
+
+
+async def _sent(mailer: FlakyMailer) -> bool:
+    return bool(mailer.sent)
+
+
+async def test_a_record_that_is_not_a_cloudevent_goes_to_the_dlq(stack: Stack):
+    topic = stack.topic("members.member")
+    producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap)
+    await producer.start()
+    try:
+        await producer.send_and_wait(topic, b"{not json", key=b"x")
+    finally:
+        await producer.stop()
+
+    async def dead_lettered() -> bool:
+        return len(await list_dead_letters(stack.bootstrap, topic + ".dlq")) == 1
+
+    await wait_until(dead_lettered, 30, "the poison message in the DLQ")
+    [letter] = await list_dead_letters(stack.bootstrap, topic + ".dlq")
+    assert letter.headers["x-error-type"] == "PoisonMessage"
+    assert letter.value == b"{not json"
