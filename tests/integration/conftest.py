@@ -122,6 +122,7 @@ async def join(stack: Stack, staff_no: str, **over) -> dict:
         "department": "学前教育系",
         **over,
     }
-    response = await stack.members_http.post("/members", json=body, headers=stack.cadre_headers())
+    headers = stack.cadre_headers(body["campus"])
+    response = await stack.members_http.post("/members", json=body, headers=headers)
     assert response.status_code == 201, response.text
     return response.json()

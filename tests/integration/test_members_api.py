@@ -1,0 +1,153 @@
+"""Members' HTTP contract on the real database: errors, roles, campus scope, masking."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.integration.conftest import Stack, bearer, join
+
+pytestmark = pytest.mark.integration
+
+PROBLEM = "application/problem+json"
+
+
+def assert_problem(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"].startswith(PROBLEM)
+    body = response.json()
+    assert body["code"] == code and body["status"] == status
+    assert body["type"] == f"urn:gonghui:problem:{code}"
+    assert any("\u4e00" <= ch <= "\u9fff" for ch in body["title"])  # said in Chinese
+    return body
+
+
+async def count_members(stack: Stack) -> int:
+    return await stack.members.db["members"].count_documents({})
+
+
+async def test_invalid_body_is_a_422_problem_listing_each_field(stack: Stack):
+    response = await stack.members_http.post(
+        "/members", json={"staff_no": "T1", "name": 5}, headers=stack.cadre_headers()
+    )
+    body = assert_problem(response, 422, "request.invalid")
+    fields = {e["field"]: e["message"] for e in body["errors"]}
+    assert fields["campus"] == "缺少必填项"
+    assert fields["name"] == "应为文本"
+    assert await count_members(stack) == 0
+
+
+async def test_a_rule_broken_in_the_domain_is_a_problem_and_writes_nothing(stack: Stack):
+    response = await stack.members_http.post(
+        "/members",
+        json={
+            "staff_no": "T1",
+            "name": "王",
+            "campus": "main",
+            "department": "艺术系",
+            "phone": "12",
+        },
+        headers=stack.cadre_headers(),
+    )
+    assert_problem(response, 422, "member.invalid_phone")
+    assert await count_members(stack) == 0
+
+
+async def test_duplicate_staff_number_is_409_and_leaves_one_member_and_one_event(stack: Stack):
+    await join(stack, "T0001")
+    response = await stack.members_http.post(
+        "/members",
+        json={"staff_no": "ｔ０００１", "name": "李", "campus": "main", "department": "艺术系"},
+        headers=stack.cadre_headers(),
+    )
+    assert_problem(response, 409, "member.duplicate_staff_no")
+    docs = await stack.members.db["members"].find({}).to_list()
+    assert len(docs) == 1 and docs[0]["name"] == "王老师"
+
+
+async def test_concurrent_joins_of_one_staff_number_create_exactly_one_member(stack: Stack):
+    async def attempt(i: int):
+        return await stack.members_http.post(
+            "/members",
+            json={
+                "staff_no": "RACE01",
+                "name": f"并发{i}",
+                "campus": "main",
+                "department": "艺术系",
+            },
+            headers=stack.cadre_headers(),
+        )
+
+    responses = await asyncio.gather(*(attempt(i) for i in range(12)))
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] + [409] * 11
+    assert await count_members(stack) == 1
+
+
+async def test_no_token_is_401_and_a_member_cannot_enrol_others(stack: Stack):
+    body = {"staff_no": "T2", "name": "王", "campus": "main", "department": "艺术系"}
+    assert_problem(await stack.members_http.post("/members", json=body), 401, "auth.missing_token")
+    response = await stack.members_http.post(
+        "/members", json=body, headers={"Authorization": "Bearer not-a-token"}
+    )
+    assert_problem(response, 401, "auth.invalid_token")
+    response = await stack.members_http.post(
+        "/members", json=body, headers=bearer("m-9", ["member"], ["main"])
+    )
+    assert_problem(response, 403, "auth.forbidden")
+    assert await count_members(stack) == 0
+
+
+async def test_a_cadre_works_only_on_their_own_campus(stack: Stack):
+    await join(stack, "E0001", campus="east")
+    west = bearer("cadre-w", ["cadre"], ["west"])
+    response = await stack.members_http.post(
+        "/members",
+        json={"staff_no": "E0002", "name": "赵", "campus": "east", "department": "艺术系"},
+        headers=west,
+    )
+    assert_problem(response, 403, "auth.campus_forbidden")
+    assert (await stack.members_http.get("/members", headers=west)).json() == []
+    east_list = await stack.members_http.get("/members", headers=bearer("c", ["cadre"], ["east"]))
+    assert [m["staff_no"] for m in east_list.json()] == ["E0001"]
+
+
+async def test_personal_data_is_masked_except_for_the_member_and_admins(stack: Stack):
+    member = await join(stack, "P0001", phone="13912345678", email="p0001@school.local")
+    as_cadre = await stack.members_http.get(
+        f"/members/{member['id']}", headers=stack.cadre_headers()
+    )
+    assert as_cadre.json()["phone"] == "139****5678"
+    assert as_cadre.json()["email"] == "p***@school.local"
+    as_self = await stack.members_http.get(
+        f"/members/{member['id']}", headers=stack.member_headers(member["id"])
+    )
+    assert as_self.json()["phone"] == "13912345678"
+    other = await stack.members_http.get(
+        f"/members/{member['id']}", headers=stack.member_headers("m-other")
+    )
+    assert_problem(other, 403, "auth.forbidden")
+    missing = await stack.members_http.get("/members/m-nope", headers=stack.cadre_headers())
+    assert_problem(missing, 404, "member.not_found")
+
+
+async def test_health_readiness_metrics_and_signing_keys(stack: Stack):
+    assert (await stack.members_http.get("/healthz")).json()["status"] == "ok"
+
+    ready = await stack.members_http.get("/readyz")
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == {"mongodb": "ok", "kafka": "ok"}
+    await join(stack, "M0001")
+    metrics = (await stack.members_http.get("/metrics")).text
+    assert (
+        'gonghui_http_requests_total{method="POST",route="/members",service="members",status="201"}'
+        in metrics
+    )
+    assert "gonghui_outbox_backlog" in metrics
+    keys = (await stack.members_http.get("/.well-known/jwks.json")).json()["keys"]
+    assert keys[0]["crv"] == "Ed25519" and keys[0]["alg"] == "EdDSA"
+
+
+async def test_unknown_route_is_a_problem_too(stack: Stack):
+    assert_problem(await stack.members_http.get("/nowhere"), 404, "resource.not_found")
