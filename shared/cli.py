@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -89,7 +90,11 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--campus", action="append", required=True, help="campus, or '*' for all")
     token.add_argument("--subject", help="subject (member id for a member token)")
     token.add_argument("--ttl", type=int, default=8 * 3600, help="lifetime in seconds")
-    token.add_argument("--key", default=str(DEV_PRIVATE_KEY), help="Ed25519 private key PEM")
+    token.add_argument(
+        "--key",
+        default=os.environ.get("GONGHUI_AUTH_PRIVATE_KEY_FILE", str(DEV_PRIVATE_KEY)),
+        help="Ed25519 private key PEM (default: $GONGHUI_AUTH_PRIVATE_KEY_FILE or the dev key)",
+    )
     token.set_defaults(func=_token)
 
     keygen = sub.add_parser("keygen", help="generate an Ed25519 signing key pair")
