@@ -14,6 +14,8 @@ from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
+from shared.envelope import new_traceparent, trace_id_of
+
 trace_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace_id", default=None)
 
 HTTP_REQUESTS = Counter(
@@ -103,11 +105,24 @@ def health_router(service: str, checks: dict[str, ReadinessCheck]) -> APIRouter:
     return router
 
 
+def current_traceparent() -> str:
+    """A traceparent continuing the trace of the request or event being handled."""
+    return new_traceparent(trace_id_var.get())
+
+
 def install_request_metrics(app: FastAPI, service: str) -> None:
     @app.middleware("http")
     async def _measure(request: Request, call_next):  # type: ignore[no-untyped-def]
         started = time.perf_counter()
-        response = await call_next(request)
+        # Continue the caller's trace (or start one) so logs and emitted events share it.
+        trace_id = (
+            trace_id_of(request.headers.get("traceparent")) or new_traceparent().split("-")[1]
+        )
+        token = trace_id_var.set(trace_id)
+        try:
+            response = await call_next(request)
+        finally:
+            trace_id_var.reset(token)
         route = request.scope.get("route")
         path = getattr(route, "path", "unmatched")
         HTTP_REQUESTS.labels(service, request.method, path, response.status_code).inc()

@@ -12,7 +12,7 @@ from services.members.domain import JoinMember, Member, MembershipError, MemberS
 from services.members.handlers import join_member
 from services.members.store import MemberStore
 from shared.auth import CurrentUser, Principal, Role, jwks, require
-from shared.envelope import new_traceparent
+from shared.observability import current_traceparent
 from shared.problems import PROBLEM_RESPONSES, ProblemError
 from shared.text import mask_email, mask_phone
 
@@ -70,16 +70,12 @@ def _as_problem(exc: MembershipError) -> ProblemError:
 
 
 @router.post("/members", status_code=status.HTTP_201_CREATED, tags=["会员 members"])
-async def create_member(
-    body: MemberCreate, store: Store, user: Cadre, request: Request
-) -> MemberPublic:
+async def create_member(body: MemberCreate, store: Store, user: Cadre) -> MemberPublic:
     """Enrol a member (入会); role: cadre, on one of the caller's campuses."""
     user.require_campus(body.campus.strip())
     cmd = JoinMember(**body.model_dump())
     try:
-        member = await join_member(
-            cmd, store, request.headers.get("traceparent") or new_traceparent()
-        )
+        member = await join_member(cmd, store, current_traceparent())
     except MembershipError as exc:
         raise _as_problem(exc) from exc
     return MemberPublic.of(member, user)

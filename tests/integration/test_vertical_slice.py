@@ -183,3 +183,17 @@ async def test_a_record_that_is_not_a_cloudevent_goes_to_the_dlq(stack: Stack):
     [letter] = await list_dead_letters(stack.bootstrap, topic + ".dlq")
     assert letter.headers["x-error-type"] == "PoisonMessage"
     assert letter.value == b"{not json"
+
+
+async def test_the_callers_trace_continues_into_the_event(stack: Stack):
+    trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    response = await stack.members_http.post(
+        "/members",
+        json={"staff_no": "TR001", "name": "周", "campus": "main", "department": "艺术系"},
+        headers={**stack.cadre_headers(), "traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"},
+    )
+    assert response.status_code == 201
+    topic = stack.topic("members.member")
+    await wait_caught_up(stack.bootstrap, stack.notify.settings.consumer_group, topic)
+    [record] = await read_all(stack.bootstrap, topic)
+    assert json.loads(record.value)["traceparent"].split("-")[1] == trace_id
