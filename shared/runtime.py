@@ -121,7 +121,13 @@ class ServiceRuntime:
         # the relay and the consumer keep retrying in the background.
         try:
             await asyncio.wait_for(
-                ensure_topics(self.settings.kafka_bootstrap, self.settings.topic_prefix, 5), 8
+                ensure_topics(
+                    self.settings.kafka_bootstrap,
+                    self.settings.topic_prefix,
+                    5,
+                    self.settings.kafka_replication_factor,
+                ),
+                8,
             )
         except Exception as exc:
             log.warning("could not check topics at start-up: %s", exc)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -50,7 +50,12 @@ class ServiceSettings(BaseSettings):
         200, ge=0, description="first retry delay, doubled each try"
     )
     outbox_poll_ms: int = Field(1000, ge=50, description="outbox relay polling interval")
-    log_level: str = Field("INFO", description="log level for the JSON logs")
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="log level for the JSON logs"
+    )
+    kafka_replication_factor: int = Field(
+        1, ge=1, description="replication factor of topics this service creates (3 on a cluster)"
+    )
 
     @model_validator(mode="after")
     def _fill_defaults_and_refuse_dev_secrets(self) -> ServiceSettings:
@@ -59,8 +64,10 @@ class ServiceSettings(BaseSettings):
         if not self.consumer_group:
             self.consumer_group = f"gonghui-{self.service}"
         if self.env is Environment.production:
+            # Compare contents, not paths: a copy of the dev key mounted elsewhere is still public.
+            dev_keys = {DEV_PRIVATE_KEY.read_bytes().strip(), DEV_PUBLIC_KEY.read_bytes().strip()}
             for key in self._secret_files():
-                if key.resolve() in (DEV_PRIVATE_KEY.resolve(), DEV_PUBLIC_KEY.resolve()):
+                if key.is_file() and key.read_bytes().strip() in dev_keys:
                     raise ValueError(
                         f"{key} is the checked-in development key; "
                         "set GONGHUI_AUTH_*_KEY_FILE to your own keys in production"

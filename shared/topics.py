@@ -55,7 +55,9 @@ async def partitions_of(bootstrap: str, topic: str) -> list[TopicPartition]:
         await admin.close()
 
 
-async def ensure_topics(bootstrap: str, prefix: str = "", timeout_s: float = 60) -> list[str]:
+async def ensure_topics(
+    bootstrap: str, prefix: str = "", timeout_s: float = 60, replication: int = 1
+) -> list[str]:
     """Create every declared topic (with prefix) that does not exist yet; returns those created."""
     deadline = asyncio.get_running_loop().time() + timeout_s
     while True:
@@ -74,7 +76,7 @@ async def ensure_topics(bootstrap: str, prefix: str = "", timeout_s: float = 60)
             NewTopic(
                 f"{prefix}{t.name}",
                 num_partitions=t.partitions,
-                replication_factor=1,
+                replication_factor=replication,
                 topic_configs={"retention.ms": str(t.retention_days * DAY_MS)},
             )
             for t in all_topics()

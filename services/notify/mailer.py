@@ -19,10 +19,14 @@ class SmtpMailer:
         msg["To"] = to
         msg["Subject"] = subject
         msg.set_content(body, charset="utf-8")
+        settings = self.settings
         await aiosmtplib.send(
             msg,
-            hostname=self.settings.smtp_host,
-            port=self.settings.smtp_port,
-            timeout=self.settings.smtp_timeout_s,
-            start_tls=False,
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            timeout=settings.smtp_timeout_s,
+            use_tls=settings.smtp_security == "tls",
+            start_tls=settings.smtp_security == "starttls",
+            username=settings.smtp_username or None,
+            password=settings.smtp_password.get_secret_value() or None,
         )

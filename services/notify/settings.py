@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 
 from shared.settings import ServiceSettings
 
@@ -16,3 +16,8 @@ class NotifySettings(ServiceSettings):
     smtp_port: int = Field(1025, description="SMTP port")
     smtp_sender: str = Field("工会 <union@gonghui.local>", description="From: of e-mail notices")
     smtp_timeout_s: float = Field(10.0, description="SMTP connect/send timeout")
+    smtp_security: Literal["none", "starttls", "tls"] = Field(
+        "none", description="none (local catcher), starttls (port 587) or tls (port 465)"
+    )
+    smtp_username: str = Field("", description="SMTP login; empty means no login")
+    smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password")

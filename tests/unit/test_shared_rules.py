@@ -113,3 +113,13 @@ def test_welcome_notice_is_chinese_and_keyed_by_event():
 
 def test_dev_key_files_exist():
     assert Path(DEV_PUBLIC_KEY).is_file()
+
+
+def test_production_refuses_a_copy_of_the_dev_key_mounted_elsewhere(monkeypatch, tmp_path):
+    copy = tmp_path / "signing.pub.pem"
+    copy.write_bytes(Path(DEV_PUBLIC_KEY).read_bytes())
+    monkeypatch.setenv("GONGHUI_ENV", "production")
+    monkeypatch.setenv("GONGHUI_AUTH_PUBLIC_KEY_FILE", str(copy))
+    monkeypatch.setenv("GONGHUI_AUTH_PRIVATE_KEY_FILE", "/etc/gonghui/signing.pem")
+    with pytest.raises(ValueError, match="development key"):
+        MembersSettings()
