@@ -1,0 +1,185 @@
+"""`python -m deploy.bench` (also `make bench`): how fast Gonghui's paths go, next to the raw limits.
+
+Starts the embedded infrastructure (Kafka in KRaft mode, FerretDB, SMTP catcher) in a
+temporary folder on free ports, measures in one run on the same servers, prints one table,
+and stops everything again (also on Ctrl-C or an error).
+
+Environment:
+    GONGHUI_BENCH_N            members per service path, and ops per raw MongoDB figure (1000)
+    GONGHUI_BENCH_KAFKA_N      messages for the raw Kafka figures (10 × N)
+    GONGHUI_BENCH_CONCURRENCY  operations / requests in flight (16)
+    GONGHUI_BENCH_TIMEOUT_S    longest wait for one stage (120)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import logging
+import os
+import platform
+import resource
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from deploy.bench.measure import Target, end_to_end, outbox_path, raw_kafka, raw_mongo
+from deploy.bench.report import Report, format_table, human_bytes
+from deploy.local.infra import InfraError, LocalInfra, Ports, PrerequisiteError, prepare
+from deploy.local.prepare import FERRETDB_VERSION
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def env_int(name: str, default: int, minimum: int = 1) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = minimum - 1
+    if value < minimum:
+        raise SystemExit(f"{name}={raw!r}: expected a whole number ≥ {minimum}")
+    return value
+
+
+def kafka_version(libs: Path) -> str:
+    jars = sorted(libs.glob("kafka_2.13-*.jar"))
+    return jars[0].stem.removeprefix("kafka_2.13-") if jars else "?"
+
+
+LEGEND = [
+    "raw rows: the bare clients, with the producer and MongoDB settings the services use;",
+    "  produce = sends in flight together, then all acknowledgements awaited (acks=all, idempotent);",
+    "  consume = one consumer reading those records back from the start (no handler work);",
+    "  update = update_one({taken < capacity}, $inc) on ONE document, like an activity's seats.",
+    "service rows, ratio = service rate ÷ raw rate (1.00× would mean no cost on top of the client):",
+    "  outbox.write   = members' MemberStore.add: member document with its event in one insert;",
+    "  outbox.publish = from the first add until the relay has published every event (backlog 0);",
+    "  http.create    = POST /members through the whole FastAPI app (auth, validation, problems);",
+    "  e2e            = first POST until notify's inbox holds N welcome messages (consumer:",
+    "                   idempotency check, inbox insert, processed marker; no e-mail address given).",
+    "Everything runs in this one Python process (one event loop) next to the servers, on the same",
+    "machine: figures are for comparing with each other, not capacity promises.",
+]
+
+
+async def run(target: Target, infra: LocalInfra, report: Report) -> None:
+    say(f"starting Kafka, FerretDB and the SMTP catcher in {infra.root} …")
+    t0 = time.perf_counter()
+    await infra.start(timeout_s=target.timeout_s, topic_prefix=None, say=say)
+    report.facts.append(("infrastructure start", f"{time.perf_counter() - t0:.1f} s"))
+
+    say(f"raw Kafka: {target.kafka_n:,} messages …")
+    produce, consume = await raw_kafka(target)
+    report.add(produce)
+    report.add(consume)
+    say(f"raw MongoDB: {target.n:,} operations each …")
+    warnings: list[str] = []
+    for m in await raw_mongo(target, warnings):
+        report.add(m)
+    for warning in warnings:
+        say(f"warning: {warning}")
+        report.facts.append(("warning", warning))
+    say(f"outbox path: {target.n:,} members …")
+    for m in await outbox_path(target):
+        report.add(m)
+    say(f"end to end: {target.n:,} members over HTTP until notify's inbox …")
+    measurements, _ = await end_to_end(target)
+    for m in measurements:
+        report.add(m)
+
+
+def main() -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aiokafka").setLevel(logging.ERROR)
+    n = env_int("GONGHUI_BENCH_N", 1000)
+    kafka_n = env_int("GONGHUI_BENCH_KAFKA_N", 10 * n)
+    concurrency = env_int("GONGHUI_BENCH_CONCURRENCY", 16)
+    timeout_s = float(env_int("GONGHUI_BENCH_TIMEOUT_S", 120))
+    try:
+        paths = prepare(say=say)  # fetches / builds once; a no-op when the cache is current
+    except PrerequisiteError as exc:
+        say(str(exc))
+        return 2
+
+    root = Path(tempfile.mkdtemp(prefix="gonghui-bench-"))
+    infra = LocalInfra(root, paths, Ports.free())
+    atexit.register(infra.kill)  # last resort if the code below never gets to stop them
+    target = Target(
+        kafka_bootstrap=infra.kafka_bootstrap,
+        mongo_url=infra.mongo_url,
+        smtp_host=infra.smtp_host,
+        smtp_port=infra.smtp_port,
+        n=n,
+        kafka_n=kafka_n,
+        concurrency=concurrency,
+        timeout_s=timeout_s,
+        run_id=uuid.uuid4().hex[:8],
+    )
+    # `kill <pid>` stops the bench the way Ctrl-C does: through the finally blocks below.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+
+    report = Report(legend=LEGEND)
+    report.facts.append(
+        (
+            "servers",
+            f"Apache Kafka {kafka_version(paths.kafka_libs)} (KRaft, one node), "
+            f"FerretDB {FERRETDB_VERSION} (SQLite), on {os.cpu_count()} CPU(s), "
+            f"Python {platform.python_version()}",
+        )
+    )
+
+    async def guarded() -> None:
+        try:
+            await run(target, infra, report)
+        finally:
+            say("stopping the infrastructure …")
+            await infra.stop()
+
+    keep_data = True  # for a failure: its logs are in there
+    try:
+        asyncio.run(guarded())
+        keep_data = False
+    except KeyboardInterrupt:
+        keep_data = False
+        say("interrupted; the infrastructure is stopped")
+        return 130
+    except (InfraError, TimeoutError, AssertionError) as exc:
+        say(f"bench failed: {exc}")
+        return 1
+    except Exception:
+        logging.exception("bench failed")
+        return 1
+    finally:
+        infra.kill()  # no-op when stopped; covers an interrupt during the stop itself
+        if keep_data:
+            say(f"logs and data kept in {root}")
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * 1024
+    report.facts.append(
+        (
+            "peak RSS",
+            f"{human_bytes(own)} this process (clients + in-process services); "
+            f"{human_bytes(children)} largest child process (the Kafka JVM)",
+        )
+    )
+    report.facts.append(
+        ("settings", f"N={target.n:,}, Kafka N={target.kafka_n:,}, {target.concurrency} in flight")
+    )
+    print(format_table(report))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,451 @@
+"""The measurements: raw client limits, then Gonghui's own paths, on the same servers.
+
+Raw figures use the very client settings the services use (`shared.kafka.new_producer`,
+`shared.mongo.connect`), so a ratio says what Gonghui's own work costs on top of the
+clients, not how two differently tuned clients compare.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+
+from deploy.bench.report import Measurement, percentile
+from services.members.domain import JoinMember, join
+from services.members.settings import MembersSettings
+from services.notify.settings import NotifySettings
+from shared.auth import mint_token
+from shared.envelope import CloudEvent
+from shared.kafka import new_producer
+from shared.mongo import connect
+from shared.runtime import ServiceRuntime
+from shared.timeutil import local_today
+from shared.topics import ensure_topics
+
+MEMBERS_TOPIC = "members.member"
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where the servers are, and how hard to push them."""
+
+    kafka_bootstrap: str
+    mongo_url: str
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 1025
+    n: int = 1000
+    kafka_n: int = 10000
+    concurrency: int = 16
+    timeout_s: float = 60.0
+    run_id: str = ""
+
+
+def clock() -> float:
+    return time.perf_counter()
+
+
+async def bounded(concurrency: int, jobs: Iterable[Callable[[], Awaitable[Any]]]) -> list[Any]:
+    """Run the jobs with at most `concurrency` in flight; results in order."""
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(job: Callable[[], Awaitable[Any]]) -> Any:
+        async with gate:
+            return await job()
+
+    return await asyncio.gather(*(one(j) for j in jobs))
+
+
+async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout_s: float, what: str) -> None:
+    deadline = clock() + timeout_s
+    while not await predicate():
+        if clock() > deadline:
+            raise TimeoutError(f"gave up after {timeout_s:.0f}s waiting for {what}")
+        await asyncio.sleep(0.05)
+
+
+def sample_event(padding_to: int = 1024) -> CloudEvent:
+    """A CloudEvent of about `padding_to` bytes of JSON, like a members.member.joined.v1."""
+    member_id = f"m-{uuid.uuid4().hex[:12]}"
+    event = CloudEvent(
+        source="gonghui/bench",
+        type="members.member.joined.v1",
+        subject=member_id,
+        campus="main",
+        data={
+            "member_id": member_id,
+            "staff_no": "T2023001",
+            "name": "王老师",
+            "campus": "main",
+            "department": "学前教育系",
+            "joined_on": "2026-09-01",
+        },
+    )
+    size = len(event.to_json_bytes())
+    if size < padding_to:
+        event.data["note"] = "x" * (padding_to - size - len(',"note":""'))
+    return event
+
+
+# --- raw limits -----------------------------------------------------------------------------
+
+
+async def raw_kafka(target: Target) -> tuple[Measurement, Measurement]:
+    """Produce `kafka_n` ~1 KiB CloudEvents (sends in flight together), then consume them."""
+    prefix = f"bench{target.run_id}.raw."
+    await ensure_topics(target.kafka_bootstrap, prefix)
+    topic = f"{prefix}{MEMBERS_TOPIC}"
+    settings = MembersSettings(kafka_bootstrap=target.kafka_bootstrap)
+    records = []
+    for _ in range(target.kafka_n):
+        event = sample_event()
+        records.append((event.to_json_bytes(), event.subject.encode()))
+    size = len(records[0][0])
+
+    producer = new_producer(settings)
+    await producer.start()
+    try:
+        # Warm-up: metadata, producer id, connections to the partition leaders.
+        await producer.send_and_wait(topic, records[0][0], key=records[0][1])
+        started = clock()
+        futures = [await producer.send(topic, value, key=key) for value, key in records]
+        await asyncio.gather(*futures)
+        produced = clock() - started
+    finally:
+        await producer.stop()
+    produce = Measurement(
+        "kafka.produce",
+        f"aiokafka produce, acks=all, idempotent, {size} B CloudEvent",
+        target.kafka_n,
+        produced,
+        unit="msg",
+        raw=True,
+    )
+
+    total = target.kafka_n + 1  # with the warm-up record
+    consumer = AIOKafkaConsumer(
+        topic,
+        bootstrap_servers=target.kafka_bootstrap,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+    )
+    await consumer.start()
+    try:
+        received = 0
+        started = clock()
+        deadline = started + target.timeout_s
+        while received < total:
+            batch = await consumer.getmany(timeout_ms=500, max_records=10000)
+            received += sum(len(v) for v in batch.values())
+            if clock() > deadline:
+                raise TimeoutError(f"consumed only {received} of {total} records")
+        consumed = clock() - started
+    finally:
+        await consumer.stop()
+    consume = Measurement(
+        "kafka.consume",
+        "aiokafka consume, one consumer, all partitions",
+        total,
+        consumed,
+        unit="msg",
+        raw=True,
+    )
+    return produce, consume
+
+
+async def raw_mongo(target: Target, warnings: list[str]) -> list[Measurement]:
+    """insert_one, find_one by _id and a conditional $inc, `n` each, `concurrency` in flight.
+
+    Appends to `warnings` when the server loses acknowledged updates.
+    """
+    settings = MembersSettings(mongo_url=target.mongo_url)
+    client = connect(settings)
+    db_name = f"bench{target.run_id}_raw"
+    db = client[db_name]
+    coll = db["docs"]
+    counters = db["counters"]
+    c = target.concurrency
+    try:
+        await db.command("ping")
+        filler = "x" * 800  # about the size of a member document with its outbox event
+        ids = [uuid.uuid4().hex for _ in range(target.n)]
+        await coll.insert_one({"_id": "warm-up", "payload": filler})
+
+        started = clock()
+        await bounded(c, [lambda i=i: coll.insert_one({"_id": i, "payload": filler}) for i in ids])
+        inserted = clock() - started
+
+        started = clock()
+        found = await bounded(c, [lambda i=i: coll.find_one({"_id": i}) for i in ids])
+        looked_up = clock() - started
+        if sum(1 for d in found if d) != target.n:
+            raise AssertionError("find_one did not find every inserted document")
+
+        # One hot counter, as an activity's capacity: take a seat only while seats are left.
+        capacity = target.n
+        await counters.insert_one({"_id": "activity", "taken": 0, "capacity": capacity})
+
+        async def take_seat() -> int:
+            result = await counters.update_one(
+                {"_id": "activity", "taken": {"$lt": capacity}}, {"$inc": {"taken": 1}}
+            )
+            return result.modified_count
+
+        started = clock()
+        taken = await bounded(c, [take_seat for _ in range(target.n)])
+        updated = clock() - started
+        doc = await counters.find_one({"_id": "activity"}) or {}
+        # Not a timing check: the server must not lose acknowledged increments.
+        if sum(taken) != doc.get("taken"):
+            warnings.append(
+                f"LOST UPDATES: {sum(taken)} conditional $inc acknowledged as modified with "
+                f"{c} in flight, but the counter reads {doc.get('taken')} (capacity {capacity}); "
+                "this server's update_one is not atomic, so capacity/budget counters on it can "
+                "oversell"
+            )
+    finally:
+        await client.drop_database(db_name)
+        await client.close()
+    where = f"{c} in flight"
+    return [
+        Measurement(
+            "mongo.insert",
+            "PyMongo async insert_one, ~1 KiB doc",
+            target.n,
+            inserted,
+            note=where,
+            raw=True,
+        ),
+        Measurement(
+            "mongo.find", "PyMongo async find_one by _id", target.n, looked_up, note=where, raw=True
+        ),
+        Measurement(
+            "mongo.update",
+            "PyMongo async update_one, conditional $inc on one hot doc",
+            target.n,
+            updated,
+            note=where,
+            raw=True,
+        ),
+    ]
+
+
+# --- Gonghui's paths ------------------------------------------------------------------------
+
+
+def _settings(cls: type, target: Target, prefix: str, **over: Any) -> Any:
+    name = prefix.rstrip(".").replace(".", "_")
+    return cls(
+        kafka_bootstrap=target.kafka_bootstrap,
+        mongo_url=target.mongo_url,
+        mongo_db=f"{name}_{cls.service}",
+        topic_prefix=prefix,
+        consumer_group=f"{prefix}{cls.service}",
+        outbox_poll_ms=200,
+        **over,
+    )
+
+
+async def _close(runtime: ServiceRuntime, drop: bool = True) -> None:
+    try:
+        await runtime.consumer.stop()
+        await runtime.relay.stop()
+        if drop:
+            await runtime.client.drop_database(runtime.db.name)
+    finally:
+        await runtime.client.close()
+
+
+def _relay_connected(runtime: ServiceRuntime) -> Callable[[], Awaitable[bool]]:
+    async def connected() -> bool:
+        return runtime.relay.producer is not None
+
+    return connected
+
+
+class TopicSize:
+    """Records on a topic (sum of end offsets), asked cheaply and often through one client."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.topic = topic
+        self.consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap)
+
+    async def __aenter__(self) -> TopicSize:
+        await self.consumer.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.consumer.stop()
+
+    async def __call__(self) -> int:
+        partitions = self.consumer.partitions_for_topic(self.topic) or set()
+        tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
+        return sum((await self.consumer.end_offsets(tps)).values()) if tps else 0
+
+
+def _commands(n: int, tag: str) -> list[JoinMember]:
+    return [
+        JoinMember(
+            staff_no=f"{tag}{i:06d}",
+            name=f"王老师{i}",
+            campus="main",
+            department="学前教育系",
+            phone=None,
+        )
+        for i in range(n)
+    ]
+
+
+async def outbox_path(target: Target) -> list[Measurement]:
+    """MemberStore.add for n members (member + event in one insert), until the relay is done."""
+    from services.members.bootstrap import bootstrap as members_bootstrap
+
+    prefix = f"bench{target.run_id}.outbox."
+    await ensure_topics(target.kafka_bootstrap, prefix)
+    runtime = members_bootstrap(_settings(MembersSettings, target, prefix), configure_logs=False)
+    await runtime.start()
+    try:
+        store = runtime.app.state.member_store
+        today = local_today()
+        members = [join(cmd, today) for cmd in _commands(target.n, "OB")]
+        await wait_for(_relay_connected(runtime), target.timeout_s, "the relay's producer")
+
+        async with TopicSize(target.kafka_bootstrap, f"{prefix}{MEMBERS_TOPIC}") as on_topic:
+            started = clock()
+            await bounded(target.concurrency, [lambda m=m: store.add(m) for m in members])
+            written = clock() - started
+
+            async def all_on_kafka() -> bool:
+                return await on_topic() >= target.n
+
+            async def drained() -> bool:
+                return await runtime.relay.backlog() == 0
+
+            # Watch the topic (cheap) rather than scanning the outbox, which would compete
+            # with the relay's own scans; then confirm the outbox is empty.
+            await wait_for(all_on_kafka, target.timeout_s, "every event on Kafka")
+            await wait_for(drained, target.timeout_s, "the outbox relay to clear the backlog")
+            published = clock() - started
+    finally:
+        await _close(runtime)
+    where = f"{target.concurrency} in flight"
+    return [
+        Measurement(
+            "outbox.write",
+            "members MemberStore.add: member + event, one insert",
+            target.n,
+            written,
+            unit="members",
+            compare_to=("mongo.insert",),
+            note=where,
+        ),
+        Measurement(
+            "outbox.publish",
+            "… until the relay published all (backlog 0)",
+            target.n,
+            published,
+            unit="events",
+            compare_to=("kafka.produce", "mongo.insert"),
+        ),
+    ]
+
+
+async def end_to_end(target: Target) -> tuple[list[Measurement], dict[str, float]]:
+    """n members created over HTTP until notify holds n inbox messages (welcome)."""
+    from services.members.bootstrap import bootstrap as members_bootstrap
+    from services.notify.bootstrap import bootstrap as notify_bootstrap
+
+    prefix = f"bench{target.run_id}.e2e."
+    await ensure_topics(target.kafka_bootstrap, prefix)
+    members = members_bootstrap(_settings(MembersSettings, target, prefix), configure_logs=False)
+    notify = notify_bootstrap(
+        _settings(
+            NotifySettings, target, prefix, smtp_host=target.smtp_host, smtp_port=target.smtp_port
+        ),
+        configure_logs=False,
+    )
+    started_runtimes: list[ServiceRuntime] = []
+    http = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=members.app), base_url="http://members", timeout=30
+    )
+    try:
+        for runtime in (notify, members):
+            await runtime.start()
+            started_runtimes.append(runtime)
+        # Not part of the figure: the consumer joining its group and getting partitions.
+        await asyncio.wait_for(notify.consumer.assigned.wait(), target.timeout_s)
+        await wait_for(_relay_connected(members), target.timeout_s, "the relay's producer")
+        inbox = notify.db["inbox"]
+        headers = {"Authorization": f"Bearer {mint_token('bench-cadre', ['cadre'], ['main'])}"}
+        sent_at: dict[str, datetime] = {}
+
+        async def create(cmd: JoinMember) -> None:
+            at = datetime.now(UTC)
+            body = {
+                "staff_no": cmd.staff_no,
+                "name": cmd.name,
+                "campus": "main",
+                "department": cmd.department,
+            }
+            response = await http.post("/members", json=body, headers=headers)
+            if response.status_code != 201:
+                raise AssertionError(f"POST /members: {response.status_code} {response.text}")
+            sent_at[response.json()["id"]] = at
+
+        commands = _commands(target.n, "EE")
+        started = clock()
+        await bounded(target.concurrency, [lambda c=c: create(c) for c in commands])
+        answered = clock() - started
+
+        async def delivered() -> bool:
+            return await inbox.count_documents({}) >= target.n
+
+        await wait_for(
+            delivered, target.timeout_s, f"{target.n} welcome messages in notify's inbox"
+        )
+        finished = clock() - started
+        latencies = [
+            (doc["created_at"] - sent_at[doc["member_id"]]).total_seconds() * 1000
+            async for doc in inbox.find({}, {"member_id": 1, "created_at": 1})
+            if doc["member_id"] in sent_at
+        ]
+    finally:
+        await http.aclose()
+        for runtime in reversed(started_runtimes):
+            await _close(runtime)
+        for runtime in (members, notify):
+            if runtime not in started_runtimes:
+                await runtime.client.close()
+    where = f"{target.concurrency} in flight"
+    stats = {
+        "p50": percentile(latencies, 50),
+        "p95": percentile(latencies, 95),
+        "max": max(latencies),
+    }
+    return [
+        Measurement(
+            "http.create",
+            "POST /members → 201 (httpx ASGITransport, token checked)",
+            target.n,
+            answered,
+            unit="req",
+            compare_to=("mongo.insert",),
+            note=where,
+        ),
+        Measurement(
+            "e2e",
+            "POST /members → Kafka → notify inbox holds all",
+            target.n,
+            finished,
+            unit="members",
+            compare_to=("kafka.produce", "mongo.insert"),
+            note=f"latency p50 {stats['p50']:.0f} ms, p95 {stats['p95']:.0f} ms",
+        ),
+    ], stats
