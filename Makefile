@@ -1,0 +1,63 @@
+# Gonghui 工会 — every command a person or CI needs. See README.md.
+#
+#   make run    set everything up and start the whole platform (Ctrl-C stops it)
+#   make test   lint, format check, docs check, then the whole test suite
+#   make infra  only Kafka, FerretDB and the SMTP catcher (for development)
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON3    ?= python3
+UV_VERSION := 0.13.9
+UV_VENV    := .cache/uv-venv
+UV         := $(UV_VENV)/bin/uv
+UV_STAMP   := $(UV_VENV)/.uv-$(UV_VERSION)
+PY         := .venv/bin/python
+RUFF       := .venv/bin/ruff
+
+.PHONY: help venv run infra prepare test lint fmt docs bench
+
+help:
+	@echo "make run | test | infra | prepare | lint | fmt | docs | bench"
+
+# uv itself, pinned, in a small bootstrap venv under .cache (no global install).
+$(UV_STAMP):
+	$(PYTHON3) -m venv $(UV_VENV)
+	$(UV_VENV)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+	touch $@
+
+# The project environment, exactly as uv.lock says (rebuilt when the lock changes).
+.venv: $(UV_STAMP) pyproject.toml uv.lock
+	$(UV) sync --frozen --all-extras
+	touch .venv
+
+venv: .venv
+
+run: .venv
+	$(PY) -m deploy.local run
+
+infra: .venv
+	$(PY) -m deploy.local infra
+
+prepare: .venv
+	$(PY) -m deploy.local prepare
+
+test: .venv
+	$(RUFF) check .
+	$(RUFF) format --check .
+	$(PY) -m deploy.docs --check
+	$(PY) -m pytest
+
+lint: .venv
+	$(RUFF) check .
+	$(RUFF) format --check .
+
+fmt: .venv
+	$(RUFF) check --fix .
+	$(RUFF) format .
+
+docs: .venv
+	$(PY) -m deploy.docs
+
+bench: .venv
+	$(PY) -m deploy.bench

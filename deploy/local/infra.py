@@ -1,0 +1,544 @@
+"""The embedded infrastructure as child processes: Kafka (KRaft), FerretDB and an SMTP catcher.
+
+Each process class takes a data folder and ports, starts its program with stdout/stderr in a
+log file (default: in the data folder), waits until it answers (Kafka: admin metadata;
+FerretDB: `ping`; SMTP: a TCP connect), and stops it with SIGTERM, then SIGKILL after a
+timeout. Kafka can be stopped and started again on the same data.
+
+Children run in their own process group (so Ctrl-C in the terminal reaches only the
+launcher, which stops them in order) and, on Linux, get SIGTERM from the kernel when the
+thread that started them dies (PR_SET_PDEATHSIG), so nothing outlives a killed launcher.
+Start them from the main thread.
+
+    paths = prepare()                      # fetch Kafka, build FerretDB (once)
+    infra = LocalInfra(Path("var"), paths, ports=Ports.from_env())
+    await infra.start()                    # also creates the declared topics
+    ...
+    await infra.stop()
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import ctypes
+import ctypes.util
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from deploy.local.prepare import (
+    KAFKA_LOG4J,
+    Paths,
+    PrerequisiteError,
+    cache_paths,
+    check_prerequisites,
+    prepare,
+)
+
+__all__ = [
+    "FerretDB",
+    "InfraError",
+    "Kafka",
+    "LocalInfra",
+    "ManagedProcess",
+    "Paths",
+    "PrerequisiteError",
+    "SmtpCatcher",
+    "cache_paths",
+    "check_prerequisites",
+    "free_port",
+    "port_in_use",
+    "prepare",
+]
+
+HOST = "127.0.0.1"
+PR_SET_PDEATHSIG = 1
+
+
+class InfraError(RuntimeError):
+    """A process did not start or did not become healthy; the message points at its log."""
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind((HOST, 0))
+        return s.getsockname()[1]
+
+
+def port_in_use(port: int, host: str = HOST) -> bool:
+    """True when something listens on the port (binding the way a server would fails)."""
+    with socket.socket() as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return True
+    return False
+
+
+async def _tcp_open(port: int, host: str = HOST) -> bool:
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 1)
+    except (OSError, TimeoutError):
+        return False
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return True
+
+
+async def _exited(proc: subprocess.Popen, timeout_s: float) -> bool:
+    """Wait up to timeout_s for the process to exit (it is reaped); True when it did."""
+    for _ in range(max(1, round(timeout_s / 0.05))):
+        if proc.poll() is not None:
+            return True
+        await asyncio.sleep(0.05)
+    return proc.poll() is not None
+
+
+def _libc_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _libc_prctl()  # loaded in the parent: nothing is imported between fork and exec
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    if _PRCTL is None:
+        return None
+    parent = os.getpid()
+    prctl = _PRCTL
+
+    def preexec() -> None:
+        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    return preexec
+
+
+class ManagedProcess:
+    """One child process with a log file, a health check and a clean stop."""
+
+    name = "process"
+
+    def __init__(self, data_dir: Path, log_dir: Path | None = None) -> None:
+        self.data_dir = Path(data_dir).resolve()
+        self.log_dir = Path(log_dir).resolve() if log_dir else self.data_dir
+        self.proc: subprocess.Popen | None = None
+
+    @property
+    def log_file(self) -> Path:
+        return self.log_dir / f"{self.name}.log"
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def env(self) -> dict[str, str] | None:
+        return None
+
+    def before_start(self) -> None:
+        """Prepare the data folder (runs before every start)."""
+
+    async def healthy(self) -> bool:
+        raise NotImplementedError
+
+    @property
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self.proc.pid if self.proc else None
+
+    def log_tail(self, lines: int = 30) -> str:
+        try:
+            text = self.log_file.read_text(errors="replace")
+        except OSError:
+            return ""
+        return "\n".join(text.splitlines()[-lines:])
+
+    def launch(self) -> None:
+        """Start the process without waiting (call from the main thread)."""
+        if self.running:
+            return
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.before_start()
+        with open(self.log_file, "ab") as log:
+            log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting {self.name}\n".encode())
+            log.flush()
+            self.proc = subprocess.Popen(
+                self.command(),
+                cwd=self.data_dir,
+                env=self.env(),
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=_die_with_parent(),
+            )
+
+    async def wait_healthy(self, timeout_s: float = 90) -> None:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            if self.proc is None or self.proc.poll() is not None:
+                code = self.proc.returncode if self.proc else None
+                raise InfraError(
+                    f"{self.name} 启动失败 / exited while starting (exit code {code}); "
+                    f"日志 log: {self.log_file}\n{self.log_tail()}"
+                )
+            if await self.healthy():
+                return
+            if time.monotonic() > deadline:
+                raise InfraError(
+                    f"{self.name} 在 {timeout_s:.0f}s 内未就绪 / not healthy after "
+                    f"{timeout_s:.0f}s; 日志 log: {self.log_file}\n{self.log_tail()}"
+                )
+            await asyncio.sleep(0.2)
+
+    async def start(self, timeout_s: float = 90) -> None:
+        self.launch()
+        try:
+            await self.wait_healthy(timeout_s)
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def stop(self, timeout_s: float = 30) -> int | None:
+        """SIGTERM the process group, SIGKILL it after timeout_s; returns the exit code."""
+        proc = self.proc
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            self._signal_group(signal.SIGTERM)
+            if not await _exited(proc, timeout_s):
+                self._signal_group(signal.SIGKILL)
+                await _exited(proc, 10)
+        return proc.returncode
+
+    def kill(self) -> None:
+        """Last resort without an event loop (interpreter exit)."""
+        if self.running:
+            self._signal_group(signal.SIGKILL)
+            self.proc.wait()  # type: ignore[union-attr]
+
+    def _signal_group(self, sig: int) -> None:
+        assert self.proc is not None
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, sig)  # its own session: the group id is its pid
+
+
+def _kafka_uuid() -> str:
+    """A cluster id as `kafka-storage random-uuid` prints it (base64url, no padding)."""
+    while True:
+        text = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not text.startswith("-"):
+            return text
+
+
+class Kafka(ManagedProcess):
+    """A single-node KRaft broker+controller from the jars in `.cache/kafka/libs`."""
+
+    name = "kafka"
+
+    def __init__(
+        self,
+        data_dir: Path,
+        port: int,
+        controller_port: int,
+        libs: Path,
+        log_dir: Path | None = None,
+        heap: str = "512m",
+        java: str = "java",
+    ) -> None:
+        super().__init__(data_dir, log_dir)
+        self.port = port
+        self.controller_port = controller_port
+        self.libs = Path(libs).resolve()
+        self.heap = heap
+        self.java = java
+
+    @property
+    def bootstrap(self) -> str:
+        return f"{HOST}:{self.port}"
+
+    @property
+    def properties_file(self) -> Path:
+        return self.data_dir / "server.properties"
+
+    @property
+    def log_dirs(self) -> Path:
+        return self.data_dir / "data"
+
+    def properties(self) -> str:
+        settings = {
+            "process.roles": "broker,controller",
+            "node.id": "1",
+            "controller.quorum.voters": f"1@{HOST}:{self.controller_port}",
+            "listeners": f"PLAINTEXT://{HOST}:{self.port},CONTROLLER://{HOST}:{self.controller_port}",
+            "advertised.listeners": f"PLAINTEXT://{HOST}:{self.port}",
+            "controller.listener.names": "CONTROLLER",
+            "inter.broker.listener.name": "PLAINTEXT",
+            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "log.dirs": str(self.log_dirs),
+            "auto.create.topics.enable": "false",
+            "num.partitions": "1",
+            "offsets.topic.replication.factor": "1",
+            # The default 50 partitions make the first consumer group wait for seconds.
+            "offsets.topic.num.partitions": "4",
+            "transaction.state.log.replication.factor": "1",
+            "transaction.state.log.min.isr": "1",
+            "transaction.state.log.num.partitions": "4",
+            "group.initial.rebalance.delay.ms": "0",
+        }
+        return "".join(f"{k}={v}\n" for k, v in settings.items())
+
+    def _java(self, main: str, *args: str, jvm: tuple[str, ...] = ()) -> list[str]:
+        return [
+            self.java,
+            *jvm,
+            "-Djava.awt.headless=true",
+            f"-Dlog4j.configuration=file:{KAFKA_LOG4J}",
+            f"-Dkafka.logs.dir={self.log_dir}",
+            "-cp",
+            f"{self.libs}/*",
+            main,
+            *args,
+        ]
+
+    def before_start(self) -> None:
+        if not any(self.libs.glob("kafka_2.13-*.jar")):
+            raise InfraError(f"no Kafka jars in {self.libs}; run prepare() first")
+        self.properties_file.write_text(self.properties())
+        if (self.log_dirs / "meta.properties").exists():
+            return  # formatted before: keep the data
+        cmd = self._java(
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            _kafka_uuid(),
+            "-c",
+            str(self.properties_file),
+            jvm=("-Xmx256m",),
+        )
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        if result.returncode != 0:
+            raise InfraError(f"kafka storage format failed:\n{result.stdout}{result.stderr}")
+
+    def command(self) -> list[str]:
+        jvm = (
+            f"-Xmx{self.heap}",
+            f"-Xms{self.heap}",
+            "-XX:+UseG1GC",
+            "-XX:MaxGCPauseMillis=20",
+            "-XX:+ExitOnOutOfMemoryError",
+        )
+        return self._java("kafka.Kafka", str(self.properties_file), jvm=jvm)
+
+    async def healthy(self) -> bool:
+        from aiokafka.admin import AIOKafkaAdminClient
+
+        if not await _tcp_open(self.port):
+            return False  # not listening yet: don't make aiokafka log connection errors
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=3000)
+        try:
+            await admin.start()
+            await admin.list_topics()
+            return True
+        except Exception:
+            return False
+        finally:
+            with contextlib.suppress(Exception):
+                await admin.close()
+
+
+class FerretDB(ManagedProcess):
+    """FerretDB (MongoDB wire protocol) on SQLite files in the data folder."""
+
+    name = "ferretdb"
+
+    def __init__(
+        self, data_dir: Path, port: int, binary: Path, log_dir: Path | None = None
+    ) -> None:
+        super().__init__(data_dir, log_dir)
+        self.port = port
+        self.binary = Path(binary).resolve()
+
+    @property
+    def url(self) -> str:
+        return f"mongodb://{HOST}:{self.port}/"
+
+    def before_start(self) -> None:
+        (self.data_dir / "sqlite").mkdir(parents=True, exist_ok=True)
+
+    def command(self) -> list[str]:
+        return [
+            str(self.binary),
+            "--handler=sqlite",
+            f"--sqlite-url=file:{self.data_dir / 'sqlite'}/",  # the trailing slash matters
+            f"--listen-addr={HOST}:{self.port}",
+            f"--state-dir={self.data_dir}",
+            "--telemetry=disable",
+            "--debug-addr=-",  # no metrics listener on a fixed port
+            "--log-level=warn",
+        ]
+
+    async def healthy(self) -> bool:
+        from pymongo import AsyncMongoClient
+
+        client = AsyncMongoClient(
+            self.url, serverSelectionTimeoutMS=1000, connectTimeoutMS=1000, directConnection=True
+        )
+        try:
+            await client.admin.command("ping")
+            return True
+        except Exception:
+            return False
+        finally:
+            await client.close()
+
+
+class SmtpCatcher(ManagedProcess):
+    """aiosmtpd storing every message it receives in a Maildir (the data folder)."""
+
+    name = "smtp"
+
+    def __init__(
+        self, data_dir: Path, port: int, log_dir: Path | None = None, python: str = sys.executable
+    ) -> None:
+        super().__init__(data_dir, log_dir)
+        self.port = port
+        self.python = python
+
+    @property
+    def maildir(self) -> Path:
+        return self.data_dir
+
+    def before_start(self) -> None:
+        for sub in ("cur", "new", "tmp"):
+            (self.data_dir / sub).mkdir(parents=True, exist_ok=True)
+
+    def command(self) -> list[str]:
+        return [
+            self.python,
+            "-m",
+            "aiosmtpd",
+            "-n",
+            "-u",  # SMTPUTF8: notices are Chinese
+            "-l",
+            f"{HOST}:{self.port}",
+            "-c",
+            "aiosmtpd.handlers.Mailbox",
+            str(self.maildir),
+        ]
+
+    async def healthy(self) -> bool:
+        return await _tcp_open(self.port)
+
+
+@dataclass(frozen=True)
+class Ports:
+    kafka: int
+    kafka_controller: int
+    mongo: int
+    smtp: int
+
+    @classmethod
+    def free(cls) -> Ports:
+        return cls(free_port(), free_port(), free_port(), free_port())
+
+
+class LocalInfra:
+    """The three processes together, with data under one root folder.
+
+    root/kafka, root/ferretdb, root/mail (the Maildir); logs in log_dir (default: each
+    process's data folder).
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        paths: Paths,
+        ports: Ports,
+        log_dir: Path | None = None,
+        kafka_heap: str = "512m",
+    ) -> None:
+        root = Path(root).resolve()
+        self.root = root
+        self.ports = ports
+        self.kafka = Kafka(
+            root / "kafka",
+            ports.kafka,
+            ports.kafka_controller,
+            paths.kafka_libs,
+            log_dir=log_dir,
+            heap=kafka_heap,
+        )
+        self.ferretdb = FerretDB(root / "ferretdb", ports.mongo, paths.ferretdb, log_dir=log_dir)
+        self.smtp = SmtpCatcher(root / "mail", ports.smtp, log_dir=log_dir)
+
+    @property
+    def processes(self) -> list[ManagedProcess]:
+        return [self.kafka, self.ferretdb, self.smtp]
+
+    kafka_bootstrap = property(lambda self: self.kafka.bootstrap)
+    mongo_url = property(lambda self: self.ferretdb.url)
+    smtp_host = HOST
+    smtp_port = property(lambda self: self.smtp.port)
+    maildir = property(lambda self: self.smtp.maildir)
+
+    async def start(
+        self, timeout_s: float = 120, topic_prefix: str | None = "", say=lambda _msg: None
+    ) -> None:
+        """Start all three at once, wait until each answers, then create the topics.
+
+        topic_prefix=None skips topic creation.
+        """
+        try:
+            for p in self.processes:
+                p.launch()
+            await asyncio.gather(*(self._wait(p, timeout_s, say) for p in self.processes))
+            if topic_prefix is not None:
+                from shared.topics import ensure_topics
+
+                created = await ensure_topics(self.kafka_bootstrap, topic_prefix)
+                if created:
+                    say(f"  topics created: {', '.join(created)}")
+        except BaseException:
+            await self.stop()
+            raise
+
+    @staticmethod
+    async def _wait(p: ManagedProcess, timeout_s: float, say) -> None:
+        t0 = time.monotonic()
+        await p.wait_healthy(timeout_s)
+        say(f"  {p.name} ready in {time.monotonic() - t0:.1f}s (pid {p.pid})")
+
+    async def stop(self, timeout_s: float = 30) -> None:
+        await asyncio.gather(*(p.stop(timeout_s) for p in self.processes))
+
+    def kill(self) -> None:
+        for p in self.processes:
+            p.kill()
+
+    async def stop_kafka(self) -> None:
+        await self.kafka.stop()
+
+    async def start_kafka(self, timeout_s: float = 90) -> None:
+        await self.kafka.start(timeout_s)
