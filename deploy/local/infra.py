@@ -23,7 +23,6 @@ import asyncio
 import base64
 import contextlib
 import ctypes
-import ctypes.util
 import os
 import signal
 import socket
@@ -110,7 +109,7 @@ def _libc_prctl() -> Callable[..., int] | None:
     if not sys.platform.startswith("linux"):
         return None
     try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True).prctl
+        return ctypes.CDLL(None, use_errno=True).prctl  # libc is already in the process
     except (OSError, AttributeError):
         return None
 
