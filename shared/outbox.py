@@ -6,6 +6,12 @@ writes: one atomic single-document write. The relay publishes them in order and 
 exactly what it published with `$pullAll` (both MongoDB and FerretDB support it; FerretDB 1.x
 ignores `$pull` with a condition). A crash between publish and removal only re-publishes;
 consumers are idempotent, so nothing is lost and nothing happens twice.
+
+The rule that keeps this safe on FerretDB 1.x (whose updates are read-modify-write, not atomic
+against each other; see `shared/claims.py`): events ride only in *inserts*. After its insert a
+document that carries events is written by the relay alone, so the relay's `$pullAll` can
+never race a domain write and drop an event. A later change to an aggregate is itself an
+inserted record (a change, a ledger entry, a registration, a claim) carrying its own events.
 """
 
 from __future__ import annotations
@@ -19,7 +25,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.envelope import CloudEvent, topic_of
+from shared.envelope import CONTENT_TYPE, CloudEvent, topic_of
 from shared.observability import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
 
 log = logging.getLogger(__name__)
@@ -31,12 +37,6 @@ PENDING = {f"{OUTBOX}.0": {"$exists": True}}
 def new_with_outbox(doc: dict[str, Any], events: Iterable[CloudEvent]) -> dict[str, Any]:
     """A new document carrying the events its creation causes."""
     return {**doc, OUTBOX: [e.to_outbox() for e in events]}
-
-
-def push_outbox(update: dict[str, Any], events: Iterable[CloudEvent]) -> dict[str, Any]:
-    """Add the events to an update document, so they are written with the state change."""
-    pushed = {"$each": [e.to_outbox() for e in events]}
-    return {**update, "$push": {**update.get("$push", {}), OUTBOX: pushed}}
 
 
 class OutboxRelay:
@@ -82,7 +82,7 @@ class OutboxRelay:
             try:
                 await asyncio.wait_for(self.drain(), flush_timeout_s)
             except (TimeoutError, KafkaError, OSError) as exc:
-                log.warning("outbox not fully flushed at shutdown: %s", exc)
+                log.warning("outbox not fully flushed at shutdown: %r", exc)
             await self.producer.stop()
             self.producer = None
 
@@ -139,7 +139,7 @@ class OutboxRelay:
                                 self.topic_name(topic_of(event.type)),
                                 event.to_json_bytes(),
                                 key=event.subject.encode(),
-                                headers=[("content-type", b"application/cloudevents+json")],
+                                headers=[("content-type", CONTENT_TYPE.encode())],
                             )
                         )
                 await asyncio.gather(*sends)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import mailbox
 from email.header import decode_header, make_header
@@ -197,3 +198,33 @@ async def test_the_callers_trace_continues_into_the_event(stack: Stack):
     await wait_caught_up(stack.bootstrap, stack.notify.settings.consumer_group, topic)
     [record] = await read_all(stack.bootstrap, topic)
     assert json.loads(record.value)["traceparent"].split("-")[1] == trace_id
+
+
+async def test_a_burst_of_enrolments_publishes_every_event_exactly_once(stack: Stack):
+    async def enrol(i: int) -> str:
+        response = await stack.members_http.post(
+            "/members",
+            json={
+                "staff_no": f"B{i:04d}",
+                "name": f"老师{i}",
+                "campus": "main",
+                "department": "艺术系",
+            },
+            headers=stack.cadre_headers(),
+        )
+        assert response.status_code == 201, response.text
+        return response.json()["id"]
+
+    member_ids = await asyncio.gather(*(enrol(i) for i in range(60)))
+    topic = stack.topic("members.member")
+
+    async def all_published() -> bool:
+        return await stack.members.relay.backlog() == 0
+
+    await wait_until(all_published, 60, "the relay to publish every event")
+    await wait_caught_up(stack.bootstrap, stack.notify.settings.consumer_group, topic, 60)
+    events = [json.loads(r.value) for r in await read_all(stack.bootstrap, topic)]
+    assert sorted(e["subject"] for e in events) == sorted(member_ids)  # none lost
+    assert len({e["id"] for e in events}) == len(events)  # and here, none twice
+    inbox = stack.notify.db["inbox"]
+    assert await inbox.count_documents({}) == 60

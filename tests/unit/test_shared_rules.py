@@ -10,7 +10,7 @@ from services.notify.domain import WelcomeMember, welcome_notice
 from shared.auth import Principal, Role, TokenVerifier, mint_token
 from shared.envelope import CloudEvent, topic_of, trace_id_of
 from shared.events.members import MemberJoined
-from shared.outbox import push_outbox
+from shared.outbox import new_with_outbox
 from shared.problems import ProblemError
 from shared.settings import DEV_PUBLIC_KEY
 from shared.text import mask_email, mask_phone
@@ -44,11 +44,11 @@ def test_event_type_maps_to_its_declared_topic():
     assert {f"{t.name}.dlq" for t in TOPICS} <= declared
 
 
-def test_push_outbox_keeps_other_pushes():
+def test_new_document_carries_its_events_in_the_outbox():
     env = joined().envelope(source="members", subject="m-1", campus="east")
-    update = push_outbox({"$set": {"a": 1}, "$push": {"log": "x"}}, [env])
-    assert update["$set"] == {"a": 1} and update["$push"]["log"] == "x"
-    assert update["$push"]["outbox"]["$each"][0]["id"] == env.id
+    doc = new_with_outbox({"_id": "m-1", "name": "王老师"}, [env])
+    assert doc["name"] == "王老师" and doc["outbox"][0]["id"] == env.id
+    assert CloudEvent.model_validate(doc["outbox"][0]) == env
 
 
 def test_tokens_carry_roles_and_campuses_and_reject_tampering():

@@ -1,0 +1,78 @@
+"""Atomic claims: the one write both MongoDB and FerretDB 1.x make atomic under concurrency.
+
+Measured on FerretDB 1.24 (SQLite): `update_one` / `find_one_and_update` on one document are
+not atomic against each other — FerretDB reads the document, applies the update in Go and
+writes it back outside a transaction, so 200 concurrent acknowledged `$inc` left a counter at
+10, and 100 concurrent `$push` kept 3. An insert under a unique key *is* atomic on both
+servers (the storage engine enforces the key). So every invariant that concurrency can break —
+capacity, one vote per member, one entitlement per member, budget lines — is a unique-key
+insert, never a counter update:
+
+- `claim_once`: the first insert of a key wins (votes, entitlements, idempotency).
+- `take_slot` / `release_slot`: a bounded pool of numbered slots (activity capacity, exam
+  slots, quotas); the slot documents are the counter, so a count can never pass capacity.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import DuplicateKeyError
+
+from shared.timeutil import utcnow
+
+
+async def claim_once(coll: AsyncCollection, key: str, doc: dict[str, Any] | None = None) -> bool:
+    """Insert `key`; True for the one caller that got it first, False for everyone else."""
+    try:
+        await coll.insert_one({"_id": key, "claimed_at": utcnow(), **(doc or {})})
+        return True
+    except DuplicateKeyError:
+        return False
+
+
+def _slot_id(pool: str, number: int) -> str:
+    return f"{pool}#{number:06d}"
+
+
+async def take_slot(
+    coll: AsyncCollection, pool: str, capacity: int, holder: str, doc: dict[str, Any] | None = None
+) -> int | None:
+    """Take a free slot 1..capacity of `pool` for `holder`; None when the pool is full.
+
+    A holder holds at most one slot of a pool: taking again returns the slot it has.
+    """
+    if capacity <= 0:
+        return None
+    mine = await coll.find_one({"pool": pool, "holder": holder}, {"number": 1})
+    if mine:
+        return mine["number"]
+    taken = {d["number"] async for d in coll.find({"pool": pool}, {"number": 1})}
+    for number in range(1, capacity + 1):
+        if number in taken:
+            continue
+        slot = {"_id": _slot_id(pool, number), "pool": pool, "number": number, "holder": holder}
+        if await claim_once(coll, slot["_id"], {**(doc or {}), **slot}):
+            return number
+        # Either someone took this number since our read (try the next), or this holder won
+        # a slot in a parallel request (the unique (pool, holder) index refused a second).
+        mine = await coll.find_one({"pool": pool, "holder": holder}, {"number": 1})
+        if mine:
+            return mine["number"]
+    return None
+
+
+async def release_slot(coll: AsyncCollection, pool: str, holder: str) -> int | None:
+    """Free the holder's slot; returns its number, or None when the holder had none."""
+    mine = await coll.find_one({"pool": pool, "holder": holder}, {"number": 1})
+    if not mine:
+        return None
+    result = await coll.delete_one({"_id": mine["_id"], "holder": holder})
+    return mine["number"] if result.deleted_count else None
+
+
+async def setup_slot_indexes(coll: AsyncCollection) -> None:
+    # `_id` makes each number single-holder; this one makes each holder single-number, even
+    # when the same member double-clicks "报名" and two requests race.
+    await coll.create_index([("pool", 1), ("holder", 1)], unique=True)
