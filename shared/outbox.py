@@ -143,10 +143,14 @@ class OutboxRelay:
                             )
                         )
                 await asyncio.gather(*sends)
-                for doc in docs:
-                    await coll.update_one({"_id": doc["_id"]}, {"$pullAll": {OUTBOX: doc[OUTBOX]}})
-                    published += len(doc[OUTBOX])
-                OUTBOX_PUBLISHED.labels(self.service).inc(sum(len(d[OUTBOX]) for d in docs))
+                # One round trip for the batch: `$pullAll` removes from each document only the
+                # listed values it holds, so the union of the batch is exact for every document.
+                sent = [event for doc in docs for event in doc[OUTBOX]]
+                await coll.update_many(
+                    {"_id": {"$in": [doc["_id"] for doc in docs]}}, {"$pullAll": {OUTBOX: sent}}
+                )
+                published += len(sent)
+                OUTBOX_PUBLISHED.labels(self.service).inc(len(sent))
         OUTBOX_BACKLOG.labels(self.service).set(0)
         return published
 
