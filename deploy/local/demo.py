@@ -20,7 +20,7 @@ import httpx
 DEMO_MEMBERS: tuple[dict[str, str], ...] = (
     {
         "staff_no": "T2023001",
-        "name": "王老师",
+        "name": "王芳",
         "campus": "main",
         "department": "学前教育系",
         "email": "wang@school.local",
@@ -28,7 +28,7 @@ DEMO_MEMBERS: tuple[dict[str, str], ...] = (
     },
     {
         "staff_no": "T2023002",
-        "name": "李老师",
+        "name": "李静",
         "campus": "main",
         "department": "艺术系",
         "email": "li@school.local",
@@ -36,7 +36,7 @@ DEMO_MEMBERS: tuple[dict[str, str], ...] = (
     },
     {
         "staff_no": "T2023003",
-        "name": "张老师",
+        "name": "张伟",
         "campus": "main",
         "department": "体育部",
         "email": "zhang@school.local",
@@ -44,7 +44,7 @@ DEMO_MEMBERS: tuple[dict[str, str], ...] = (
     },
     {
         "staff_no": "T2023004",
-        "name": "刘老师",
+        "name": "刘洋",
         "campus": "north",
         "department": "音乐系",
         "email": "liu@school.local",
@@ -52,7 +52,7 @@ DEMO_MEMBERS: tuple[dict[str, str], ...] = (
     },
     {
         "staff_no": "T2023005",
-        "name": "陈老师",
+        "name": "陈晨",
         "campus": "north",
         "department": "后勤处",
         "email": "chen@school.local",

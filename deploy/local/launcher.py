@@ -315,7 +315,7 @@ class Launcher:
                 f'   curl -s {members}/members -H "Authorization: Bearer $ADMIN"',
                 f'   curl -s -X POST {members}/members -H "Authorization: Bearer $ADMIN" \\',
                 "     -H 'Content-Type: application/json' \\",
-                '     -d \'{"staff_no":"T2026101","name":"陈老师","campus":"main",'
+                '     -d \'{"staff_no":"T2026101","name":"陈静","campus":"main",'
                 '"department":"艺术系","email":"chen@school.local"}\'',
                 "   MEMBER=$(.venv/bin/gonghui token --role member --campus main --subject <id>)",
                 f'   curl -s {notify}/inbox -H "Authorization: Bearer $MEMBER"',

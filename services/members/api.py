@@ -21,7 +21,7 @@ router = APIRouter(responses=PROBLEM_RESPONSES)
 
 class MemberCreate(BaseModel):
     staff_no: str = Field(min_length=1, max_length=32, description="工号", examples=["T2023001"])
-    name: str = Field(min_length=1, max_length=64, description="姓名", examples=["王老师"])
+    name: str = Field(min_length=1, max_length=64, description="姓名", examples=["王芳"])
     campus: str = Field(min_length=1, max_length=32, description="校区代码", examples=["main"])
     department: str = Field(min_length=1, max_length=64, description="部门/系部")
     email: str | None = Field(None, max_length=128, description="邮箱（接收通知）")

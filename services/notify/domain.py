@@ -39,7 +39,7 @@ def welcome_notice(cmd: WelcomeMember) -> Notice:
         kind="welcome",
         title="欢迎加入学校工会",
         body=(
-            f"{cmd.name}老师，您好！您已于{joined}成为学校工会会员。"
+            f"{cmd.name}，您好！您已于{joined}成为学校工会会员。"
             "今后的活动报名、节日福利、慰问和通知都会在这里告诉您。"
         ),
         email=cmd.email,

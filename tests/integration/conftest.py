@@ -117,7 +117,7 @@ async def stack(infra) -> AsyncIterator[Stack]:
 async def join(stack: Stack, staff_no: str, **over) -> dict:
     body = {
         "staff_no": staff_no,
-        "name": "王老师",
+        "name": "王芳",
         "campus": "main",
         "department": "学前教育系",
         **over,
