@@ -135,9 +135,13 @@ class ServiceRuntime:
         self.consumer.start()
         log.info("%s started", self.service)
 
-    async def stop(self) -> None:
+    async def stop(self, drop_database: bool = False) -> None:
         # Order matters: finish handlers and commit offsets, then flush the outbox.
-        await self.consumer.stop()
-        await self.relay.stop()
-        await self.client.close()
+        try:
+            await self.consumer.stop()
+            await self.relay.stop()
+            if drop_database:  # tests and benchmarks clean up after themselves
+                await self.client.drop_database(self.db.name)
+        finally:
+            await self.client.close()
         log.info("%s stopped", self.service)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -76,6 +76,21 @@ class ServiceSettings(BaseSettings):
 
     def _secret_files(self) -> list[Path]:
         return [self.auth_public_key_file]
+
+    @classmethod
+    def isolated(cls, prefix: str, kafka_bootstrap: str, mongo_url: str, **over: Any) -> Self:
+        """Settings for one isolated run (a test, a benchmark) sharing the servers with others:
+        its own database, topic prefix and consumer group, all derived from `prefix`."""
+        name = prefix.rstrip(".").replace(".", "_")
+        values: dict[str, Any] = {
+            "kafka_bootstrap": kafka_bootstrap,
+            "mongo_url": mongo_url,
+            "mongo_db": f"{name}_{cls.service}",
+            "topic_prefix": prefix,
+            "consumer_group": f"{prefix}{cls.service}",
+            "outbox_poll_ms": 200,
+        }
+        return cls(**{**values, **over})
 
     def topic(self, name: str) -> str:
         """The physical topic name for a declared topic (adds the prefix)."""

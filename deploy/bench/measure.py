@@ -243,26 +243,7 @@ async def raw_mongo(target: Target, warnings: list[str]) -> list[Measurement]:
 
 
 def _settings(cls: type, target: Target, prefix: str, **over: Any) -> Any:
-    name = prefix.rstrip(".").replace(".", "_")
-    return cls(
-        kafka_bootstrap=target.kafka_bootstrap,
-        mongo_url=target.mongo_url,
-        mongo_db=f"{name}_{cls.service}",
-        topic_prefix=prefix,
-        consumer_group=f"{prefix}{cls.service}",
-        outbox_poll_ms=200,
-        **over,
-    )
-
-
-async def _close(runtime: ServiceRuntime, drop: bool = True) -> None:
-    try:
-        await runtime.consumer.stop()
-        await runtime.relay.stop()
-        if drop:
-            await runtime.client.drop_database(runtime.db.name)
-    finally:
-        await runtime.client.close()
+    return cls.isolated(prefix, target.kafka_bootstrap, target.mongo_url, **over)
 
 
 def _relay_connected(runtime: ServiceRuntime) -> Callable[[], Awaitable[bool]]:
@@ -336,7 +317,7 @@ async def outbox_path(target: Target) -> list[Measurement]:
             await wait_for(drained, target.timeout_s, "the outbox relay to clear the backlog")
             published = clock() - started
     finally:
-        await _close(runtime)
+        await runtime.stop(drop_database=True)
     where = f"{target.concurrency} in flight"
     return [
         Measurement(
@@ -422,7 +403,7 @@ async def end_to_end(target: Target) -> tuple[list[Measurement], dict[str, float
     finally:
         await http.aclose()
         for runtime in reversed(started_runtimes):
-            await _close(runtime)
+            await runtime.stop(drop_database=True)
         for runtime in (members, notify):
             if runtime not in started_runtimes:
                 await runtime.client.close()

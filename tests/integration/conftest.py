@@ -52,16 +52,8 @@ def bearer(subject: str, roles: list[str], campuses: list[str]) -> dict[str, str
 
 
 def settings_for(cls, infra, prefix: str, **over):
-    name = prefix.rstrip(".").replace(".", "_")
-    return cls(
-        kafka_bootstrap=infra.kafka_bootstrap,
-        mongo_url=infra.mongo_url,
-        mongo_db=f"{name}_{cls.service}",
-        topic_prefix=prefix,
-        consumer_group=f"{prefix}{cls.service}",
-        outbox_poll_ms=200,
-        handler_retry_backoff_ms=20,
-        **over,
+    return cls.isolated(
+        prefix, infra.kafka_bootstrap, infra.mongo_url, handler_retry_backoff_ms=20, **over
     )
 
 
@@ -97,12 +89,7 @@ async def close_stack(stack: Stack) -> None:
     for client in (stack.members_http, stack.notify_http):
         await client.aclose()
     for runtime in stack.started:
-        db_name = runtime.db.name
-        client = runtime.client
-        await runtime.consumer.stop()
-        await runtime.relay.stop()
-        await client.drop_database(db_name)
-        await client.close()
+        await runtime.stop(drop_database=True)
 
 
 @pytest.fixture

@@ -107,5 +107,4 @@ async def test_events_and_welfare_learn_the_member_from_the_event(infra, stack: 
             assert "phone" not in doc  # never travelled in the event
     finally:
         for runtime in runtimes:
-            await runtime.client.drop_database(runtime.db.name)
-            await runtime.stop()
+            await runtime.stop(drop_database=True)
