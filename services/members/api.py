@@ -73,7 +73,7 @@ def _as_problem(exc: MembershipError) -> ProblemError:
 async def create_member(body: MemberCreate, store: Store, user: Cadre) -> MemberPublic:
     """Enrol a member (入会); role: cadre, on one of the caller's campuses."""
     user.require_campus(body.campus.strip())
-    cmd = JoinMember(**body.model_dump())
+    cmd = JoinMember(**body.model_dump(), enrolled_by=user.subject)
     try:
         member = await join_member(cmd, store, current_traceparent())
     except MembershipError as exc:

@@ -44,6 +44,7 @@ class JoinMember:
     department: str
     email: str | None = None
     phone: str | None = None
+    enrolled_by: str = ""  # who recorded it: kept with the member for the audit trail
 
 
 @dataclass
@@ -57,6 +58,7 @@ class Member:
     phone: str | None
     status: MemberStatus
     joined_on: date
+    enrolled_by: str = ""
     events: list[IntegrationEvent] = field(default_factory=list, compare=False)
 
 
@@ -97,6 +99,7 @@ def join(cmd: JoinMember, today: date) -> Member:
         phone=phone,
         status=MemberStatus.active,
         joined_on=today,
+        enrolled_by=cmd.enrolled_by,
     )
     member.events.append(
         MemberJoined(

@@ -32,6 +32,7 @@ def _to_doc(member: Member) -> dict[str, Any]:
         "phone": member.phone,
         "status": member.status.value,
         "joined_on": member.joined_on.isoformat(),
+        "enrolled_by": member.enrolled_by,
         "created_at": utcnow(),
     }
 
@@ -47,6 +48,7 @@ def _from_doc(doc: dict[str, Any]) -> Member:
         phone=doc.get("phone"),
         status=MemberStatus(doc["status"]),
         joined_on=date.fromisoformat(doc["joined_on"]),
+        enrolled_by=doc.get("enrolled_by", ""),
     )
 
 

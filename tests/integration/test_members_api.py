@@ -64,6 +64,7 @@ async def test_duplicate_staff_number_is_409_and_leaves_one_member_and_one_event
     assert_problem(response, 409, "member.duplicate_staff_no")
     docs = await stack.members.db["members"].find({}).to_list()
     assert len(docs) == 1 and docs[0]["name"] == "王芳"
+    assert docs[0]["enrolled_by"] == "cadre-1"  # the audit trail rides in the same insert
 
 
 async def test_concurrent_joins_of_one_staff_number_create_exactly_one_member(stack: Stack):

@@ -1,0 +1,30 @@
+"""Every operation either requires a bearer token or is on the short, explicit public list.
+
+Read from each service's OpenAPI document, the public contract: an operation that depends on
+the signed-in caller lists the bearer `security` scheme, and its docstring (the description)
+names the role it needs.
+"""
+
+import importlib
+
+import pytest
+
+PUBLIC = {"/healthz", "/readyz", "/metrics", "/.well-known/jwks.json"}
+
+
+@pytest.mark.parametrize("service", ["members", "events", "welfare", "notify"])
+def test_every_operation_declares_who_may_call_it(service):
+    bootstrap = importlib.import_module(f"services.{service}.bootstrap").bootstrap
+    spec = bootstrap(configure_logs=False).app.openapi()
+    operations = [
+        (path, method, op) for path, ops in spec["paths"].items() for method, op in ops.items()
+    ]
+    assert {p for p, _, _ in operations} >= {"/healthz", "/readyz", "/metrics"}
+    for path, method, op in operations:
+        doc = op.get("description", "").lower()
+        if path in PUBLIC:
+            assert "security" not in op and "public" in doc, f"{method} {path}"
+            continue
+        assert op.get("security") == [{"HTTPBearer": []}], f"{method} {path} needs no token"
+        assert "role" in doc, f"{service} {method} {path}: name the role in its docstring"
+        assert "401" in op["responses"] and "403" in op["responses"], f"{method} {path}"
