@@ -78,13 +78,15 @@ class OutboxRelay:
         self._wake.set()
         if self._task:
             await asyncio.gather(self._task, return_exceptions=True)
-        if self.producer is not None:
-            try:
-                await asyncio.wait_for(self.drain(), flush_timeout_s)
-            except (TimeoutError, KafkaError, OSError) as exc:
-                log.warning("outbox not fully flushed at shutdown: %r", exc)
-            await self.producer.stop()
-            self.producer = None
+        try:
+            # drain() connects if the loop never did: what was written is sent before exit.
+            await asyncio.wait_for(self.drain(), flush_timeout_s)
+        except (TimeoutError, KafkaError, OSError) as exc:
+            log.warning("outbox not fully flushed at shutdown (sent at next start): %r", exc)
+        finally:
+            if self.producer is not None:
+                await self.producer.stop()
+                self.producer = None
 
     async def _run(self) -> None:
         backoff = self.poll_s
