@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
+from shared.dlq import dead_letter_headers
 from shared.envelope import CloudEvent, trace_id_of
 from shared.events import IntegrationEvent, parse
 from shared.observability import CONSUMER_LAG, DEAD_LETTERS, HANDLER_OUTCOMES, trace_id_var
@@ -200,17 +201,7 @@ class EventConsumer:
         if self._dlq_producer is None:
             self._dlq_producer = self.producer_factory()
             await self._dlq_producer.start()
-        headers = [
-            ("x-original-topic", record.topic.encode()),
-            ("x-original-partition", str(record.partition).encode()),
-            ("x-original-offset", str(record.offset).encode()),
-            ("x-consumer-group", self.group_id.encode()),
-            ("x-handler", handler.encode()),
-            ("x-attempts", str(attempts).encode()),
-            ("x-error-type", type(exc).__name__.encode()),
-            ("x-error", str(exc)[:2000].encode()),
-            ("x-failed-at", datetime.now(UTC).isoformat().encode()),
-        ]
+        headers = dead_letter_headers(record, self.group_id, handler, exc, attempts)
         dlq = f"{record.topic}.dlq"
         # If the dead-letter send itself fails, the exception stops the batch before its
         # commit, so the record is delivered again rather than dropped.

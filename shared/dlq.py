@@ -9,12 +9,43 @@ so replaying to the original topic only re-runs the handlers that did not finish
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 
 from shared.topics import partitions_of
 
 REPLAY_GROUP = "gonghui-dlq-replay"
+
+# What every dead letter carries in its Kafka headers (documented in the AsyncAPI catalog).
+DEAD_LETTER_HEADERS: dict[str, str] = {
+    "x-original-topic": "topic the record was consumed from",
+    "x-original-partition": "its partition",
+    "x-original-offset": "its offset",
+    "x-consumer-group": "consumer group whose handler gave up",
+    "x-handler": "handler that failed (or `envelope` when the record is not a CloudEvent)",
+    "x-attempts": "how many times the handler was tried",
+    "x-error-type": "exception class, e.g. `PoisonMessage`, `ConnectionRefusedError`",
+    "x-error": "error text (at most 2000 characters)",
+    "x-failed-at": "when it was dead-lettered (ISO 8601, UTC)",
+}
+
+
+def dead_letter_headers(
+    record: ConsumerRecord, group: str, handler: str, exc: BaseException, attempts: int
+) -> list[tuple[str, bytes]]:
+    values = {
+        "x-original-topic": record.topic,
+        "x-original-partition": str(record.partition),
+        "x-original-offset": str(record.offset),
+        "x-consumer-group": group,
+        "x-handler": handler,
+        "x-attempts": str(attempts),
+        "x-error-type": type(exc).__name__,
+        "x-error": str(exc)[:2000],
+        "x-failed-at": datetime.now(UTC).isoformat(),
+    }
+    return [(name, value.encode()) for name, value in values.items()]
 
 
 @dataclass

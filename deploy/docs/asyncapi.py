@@ -11,6 +11,7 @@ import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from shared.dlq import DEAD_LETTER_HEADERS
 from shared.envelope import CloudEvent
 from shared.events import IntegrationEvent, load_all
 from shared.topics import DAY_MS, TOPICS, Topic
@@ -19,19 +20,6 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 KAFKA_CONTENT_TYPE = "application/cloudevents+json"
 KAFKA_BINDING_VERSION = "0.5.0"
 SCHEMA_DIR = "schemas"  # relative to the AsyncAPI document
-
-# Set by shared.consumer.EventConsumer._dead_letter on every dead letter (keep in step).
-DEAD_LETTER_HEADERS: dict[str, str] = {
-    "x-original-topic": "topic the record was consumed from",
-    "x-original-partition": "its partition",
-    "x-original-offset": "its offset",
-    "x-consumer-group": "consumer group whose handler gave up",
-    "x-handler": "handler that failed (or `envelope` when the record is not a CloudEvent)",
-    "x-attempts": "how many times the handler was tried",
-    "x-error-type": "exception class, e.g. `PoisonMessage`, `ConnectionRefusedError`",
-    "x-error": "error text (at most 2000 characters)",
-    "x-failed-at": "when it was dead-lettered (ISO 8601, UTC)",
-}
 
 
 def schema_id(event_type: str) -> str:

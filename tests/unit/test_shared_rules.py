@@ -123,3 +123,14 @@ def test_production_refuses_a_copy_of_the_dev_key_mounted_elsewhere(monkeypatch,
     monkeypatch.setenv("GONGHUI_AUTH_PRIVATE_KEY_FILE", "/etc/gonghui/signing.pem")
     with pytest.raises(ValueError, match="development key"):
         MembersSettings()
+
+
+def test_dead_letter_headers_are_the_documented_ones():
+    from aiokafka import ConsumerRecord
+
+    from shared.dlq import DEAD_LETTER_HEADERS, dead_letter_headers
+
+    record = ConsumerRecord("t.members.member", 2, 41, 0, 0, b"k", b"v", None, 1, 1, [])
+    headers = dict(dead_letter_headers(record, "g", "on_x", ValueError("坏数据"), 3))
+    assert set(headers) == set(DEAD_LETTER_HEADERS)
+    assert headers["x-original-offset"] == b"41" and headers["x-error"] == "坏数据".encode()
