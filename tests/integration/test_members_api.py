@@ -152,3 +152,18 @@ async def test_health_readiness_metrics_and_signing_keys(stack: Stack):
 
 async def test_unknown_route_is_a_problem_too(stack: Stack):
     assert_problem(await stack.members_http.get("/nowhere"), 404, "resource.not_found")
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [(b'{"staff_no": "T1", ', "请求体不是合法的 JSON"), (b'["T1"]', "请求体应为 JSON 对象")],
+)
+async def test_a_body_that_is_not_a_json_object_is_a_clear_422(stack: Stack, raw, message):
+    response = await stack.members_http.post(
+        "/members",
+        content=raw,
+        headers={**stack.cadre_headers(), "Content-Type": "application/json"},
+    )
+    body = assert_problem(response, 422, "request.invalid")
+    assert message in body["detail"]
+    assert await count_members(stack) == 0
