@@ -76,3 +76,48 @@ async def setup_slot_indexes(coll: AsyncCollection) -> None:
     # `_id` makes each number single-holder; this one makes each holder single-number, even
     # when the same member double-clicks "报名" and two requests race.
     await coll.create_index([("pool", 1), ("holder", 1)], unique=True)
+
+
+def _entry_id(account: str, seq: int) -> str:
+    return f"{account}#{seq:09d}"
+
+
+async def append_entry(
+    coll: AsyncCollection,
+    account: str,
+    amount_fen: int,
+    *,
+    floor_fen: int | None = 0,
+    doc: dict[str, Any] | None = None,
+    max_tries: int = 50,
+) -> dict[str, Any] | None:
+    """Append to an account's chain of entries (a budget line, a per-member cap).
+
+    Each entry takes the next sequence number under a unique `_id` and carries the running
+    balance, so two concurrent appends cannot both build on the same balance: the loser's
+    insert fails and it re-reads. Returns the entry, or None when the balance would fall below
+    `floor_fen` (None: no floor). Entries are never edited; a mistake is reversed by another
+    entry with the opposite amount.
+    """
+    if not isinstance(amount_fen, int):
+        raise TypeError("money is integer fen")
+    for _ in range(max_tries):
+        last = await coll.find_one({"account": account}, sort=[("seq", -1)])
+        seq, balance = (last["seq"], last["balance_fen"]) if last else (0, 0)
+        new_balance = balance + amount_fen
+        if floor_fen is not None and amount_fen < 0 and new_balance < floor_fen:
+            return None
+        entry = {
+            **(doc or {}),
+            "account": account,
+            "seq": seq + 1,
+            "amount_fen": amount_fen,
+            "balance_fen": new_balance,
+        }
+        if await claim_once(coll, _entry_id(account, seq + 1), entry):
+            return {"_id": _entry_id(account, seq + 1), **entry}
+    raise RuntimeError(f"too much contention on {account}; try again")
+
+
+async def setup_entry_indexes(coll: AsyncCollection) -> None:
+    await coll.create_index([("account", 1), ("seq", -1)], unique=True)

@@ -8,7 +8,14 @@ import uuid
 import pytest
 from pymongo import AsyncMongoClient
 
-from shared.claims import claim_once, release_slot, setup_slot_indexes, take_slot
+from shared.claims import (
+    append_entry,
+    claim_once,
+    release_slot,
+    setup_entry_indexes,
+    setup_slot_indexes,
+    take_slot,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -51,3 +58,32 @@ async def test_a_double_click_takes_one_slot_and_a_release_frees_it_for_the_next
     released = await asyncio.gather(*(release_slot(coll, "exam:0315-am", "m-7") for _ in range(5)))
     assert [r for r in released if r is not None] == [same[0]]  # freed exactly once
     assert await take_slot(coll, "exam:0315-am", 3, "m-10") == same[0]
+
+
+async def test_a_budget_line_is_never_overspent_by_concurrent_spending(infra):
+    client = AsyncMongoClient(infra.mongo_url)
+    db = client[f"ledger_{uuid.uuid4().hex[:8]}"]
+    ledger = db["ledger"]
+    await setup_entry_indexes(ledger)
+    try:
+        assert await append_entry(ledger, "2026:端午", 100_000, doc={"memo": "预算"})
+        spends = await asyncio.gather(
+            *(
+                append_entry(ledger, "2026:端午", -15_000, doc={"memo": f"采购{i}"})
+                for i in range(12)
+            )
+        )
+        accepted = [s for s in spends if s is not None]
+        assert len(accepted) == 6  # 6 × 150.00 元 fit in 1,000.00 元; the other 6 are refused
+        entries = await ledger.find({"account": "2026:端午"}).sort("seq", 1).to_list()
+        assert [e["seq"] for e in entries] == list(range(1, 8))  # one chain, no gaps, no forks
+        assert sum(e["amount_fen"] for e in entries) == entries[-1]["balance_fen"] == 10_000
+        assert min(e["balance_fen"] for e in entries) >= 0
+    finally:
+        await client.drop_database(db.name)
+        await client.close()
+
+
+def test_money_must_be_integer_fen():
+    with pytest.raises(TypeError):
+        asyncio.run(append_entry(None, "a", 1.5))  # type: ignore[arg-type]
