@@ -22,15 +22,10 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import ctypes
-import os
-import signal
-import socket
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,8 +37,17 @@ from deploy.local.prepare import (
     check_prerequisites,
     prepare,
 )
+from deploy.local.process import (
+    HOST,
+    InfraError,
+    ManagedProcess,
+    free_port,
+    port_in_use,
+    tcp_open,
+)
 
 __all__ = [
+    "HOST",
     "FerretDB",
     "InfraError",
     "Kafka",
@@ -58,189 +62,6 @@ __all__ = [
     "port_in_use",
     "prepare",
 ]
-
-HOST = "127.0.0.1"
-PR_SET_PDEATHSIG = 1
-
-
-class InfraError(RuntimeError):
-    """A process did not start or did not become healthy; the message points at its log."""
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def port_in_use(port: int, host: str = HOST) -> bool:
-    """True when something listens on the port (binding the way a server would fails)."""
-    with socket.socket() as s:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            s.bind((host, port))
-        except OSError:
-            return True
-    return False
-
-
-async def _tcp_open(port: int, host: str = HOST) -> bool:
-    try:
-        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 1)
-    except (OSError, TimeoutError):
-        return False
-    writer.close()
-    with contextlib.suppress(OSError):
-        await writer.wait_closed()
-    return True
-
-
-async def _exited(proc: subprocess.Popen, timeout_s: float) -> bool:
-    """Wait up to timeout_s for the process to exit (it is reaped); True when it did."""
-    for _ in range(max(1, round(timeout_s / 0.05))):
-        if proc.poll() is not None:
-            return True
-        await asyncio.sleep(0.05)
-    return proc.poll() is not None
-
-
-def _libc_prctl() -> Callable[..., int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(None, use_errno=True).prctl  # libc is already in the process
-    except (OSError, AttributeError):
-        return None
-
-
-_PRCTL = _libc_prctl()  # loaded in the parent: nothing is imported between fork and exec
-
-
-def _die_with_parent() -> Callable[[], None] | None:
-    if _PRCTL is None:
-        return None
-    parent = os.getpid()
-    prctl = _PRCTL
-
-    def preexec() -> None:
-        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-        if os.getppid() != parent:  # the parent died before prctl took effect
-            os._exit(1)
-
-    return preexec
-
-
-class ManagedProcess:
-    """One child process with a log file, a health check and a clean stop."""
-
-    name = "process"
-
-    def __init__(self, data_dir: Path, log_dir: Path | None = None) -> None:
-        self.data_dir = Path(data_dir).resolve()
-        self.log_dir = Path(log_dir).resolve() if log_dir else self.data_dir
-        self.proc: subprocess.Popen | None = None
-
-    @property
-    def log_file(self) -> Path:
-        return self.log_dir / f"{self.name}.log"
-
-    def command(self) -> list[str]:
-        raise NotImplementedError
-
-    def env(self) -> dict[str, str] | None:
-        return None
-
-    def before_start(self) -> None:
-        """Prepare the data folder (runs before every start)."""
-
-    async def healthy(self) -> bool:
-        raise NotImplementedError
-
-    @property
-    def running(self) -> bool:
-        return self.proc is not None and self.proc.poll() is None
-
-    @property
-    def pid(self) -> int | None:
-        return self.proc.pid if self.proc else None
-
-    def log_tail(self, lines: int = 30) -> str:
-        try:
-            text = self.log_file.read_text(errors="replace")
-        except OSError:
-            return ""
-        return "\n".join(text.splitlines()[-lines:])
-
-    def launch(self) -> None:
-        """Start the process without waiting (call from the main thread)."""
-        if self.running:
-            return
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.log_dir.mkdir(parents=True, exist_ok=True)
-        self.before_start()
-        with open(self.log_file, "ab") as log:
-            log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting {self.name}\n".encode())
-            log.flush()
-            self.proc = subprocess.Popen(
-                self.command(),
-                cwd=self.data_dir,
-                env=self.env(),
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=_die_with_parent(),
-            )
-
-    async def wait_healthy(self, timeout_s: float = 90) -> None:
-        deadline = time.monotonic() + timeout_s
-        while True:
-            if self.proc is None or self.proc.poll() is not None:
-                code = self.proc.returncode if self.proc else None
-                raise InfraError(
-                    f"{self.name} 启动失败 / exited while starting (exit code {code}); "
-                    f"日志 log: {self.log_file}\n{self.log_tail()}"
-                )
-            if await self.healthy():
-                return
-            if time.monotonic() > deadline:
-                raise InfraError(
-                    f"{self.name} 在 {timeout_s:.0f}s 内未就绪 / not healthy after "
-                    f"{timeout_s:.0f}s; 日志 log: {self.log_file}\n{self.log_tail()}"
-                )
-            await asyncio.sleep(0.2)
-
-    async def start(self, timeout_s: float = 90) -> None:
-        self.launch()
-        try:
-            await self.wait_healthy(timeout_s)
-        except BaseException:
-            await self.stop()
-            raise
-
-    async def stop(self, timeout_s: float = 30) -> int | None:
-        """SIGTERM the process group, SIGKILL it after timeout_s; returns the exit code."""
-        proc = self.proc
-        if proc is None:
-            return None
-        if proc.poll() is None:
-            self._signal_group(signal.SIGTERM)
-            if not await _exited(proc, timeout_s):
-                self._signal_group(signal.SIGKILL)
-                await _exited(proc, 10)
-        return proc.returncode
-
-    def kill(self) -> None:
-        """Last resort without an event loop (interpreter exit)."""
-        if self.running:
-            self._signal_group(signal.SIGKILL)
-            self.proc.wait()  # type: ignore[union-attr]
-
-    def _signal_group(self, sig: int) -> None:
-        assert self.proc is not None
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(self.proc.pid, sig)  # its own session: the group id is its pid
 
 
 def _kafka_uuid() -> str:
@@ -353,7 +174,7 @@ class Kafka(ManagedProcess):
     async def healthy(self) -> bool:
         from aiokafka.admin import AIOKafkaAdminClient
 
-        if not await _tcp_open(self.port):
+        if not await tcp_open(self.port):
             return False  # not listening yet: don't make aiokafka log connection errors
         admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap, request_timeout_ms=3000)
         try:
@@ -448,7 +269,7 @@ class SmtpCatcher(ManagedProcess):
         ]
 
     async def healthy(self) -> bool:
-        return await _tcp_open(self.port)
+        return await tcp_open(self.port)
 
 
 @dataclass(frozen=True)
