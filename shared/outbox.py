@@ -89,22 +89,25 @@ class OutboxRelay:
                 self.producer = None
 
     async def _run(self) -> None:
-        backoff = self.poll_s
+        retry_s = 0.5
         while not self._stopping:
+            # Clear before draining: a write that lands during the drain sets it again, so
+            # its events go out in the next round instead of waiting for the poll.
+            self._wake.clear()
+            wait_s = self.poll_s
             try:
                 await self._ensure_producer()
                 await self.drain()
-                backoff = self.poll_s
+                retry_s = 0.5
             except (KafkaError, OSError) as exc:
                 # Kafka is down: requests keep succeeding, events wait in the outbox.
                 log.warning("outbox relay cannot publish yet: %s", exc)
-                backoff = min(backoff * 2, 10.0)
+                wait_s, retry_s = retry_s, min(retry_s * 2, 10.0)
             except Exception:
                 log.exception("outbox relay failed; retrying")
-                backoff = min(backoff * 2, 10.0)
-            self._wake.clear()
+                wait_s, retry_s = retry_s, min(retry_s * 2, 10.0)
             try:
-                await asyncio.wait_for(self._wake.wait(), backoff)
+                await asyncio.wait_for(self._wake.wait(), wait_s)
             except TimeoutError:
                 pass
 

@@ -49,7 +49,11 @@ class ServiceSettings(BaseSettings):
     handler_retry_backoff_ms: int = Field(
         200, ge=0, description="first retry delay, doubled each try"
     )
-    outbox_poll_ms: int = Field(1000, ge=50, description="outbox relay polling interval")
+    # Every write wakes its relay at once; the poll only picks up what another replica or a
+    # crashed process left. On FerretDB/SQLite each poll scans the collection, so not often.
+    outbox_poll_ms: int = Field(
+        10_000, ge=50, description="how often the outbox relay looks for events left behind"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="log level for the JSON logs"
     )

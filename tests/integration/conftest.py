@@ -57,11 +57,15 @@ def settings_for(cls, infra, prefix: str, **over):
     )
 
 
-async def build_stack(infra, mailer: Mailer | None = None, **notify_over) -> Stack:
+async def build_stack(
+    infra, mailer: Mailer | None = None, members_over: dict | None = None, **notify_over
+) -> Stack:
     prefix = f"t{uuid.uuid4().hex[:10]}."
     await ensure_topics(infra.kafka_bootstrap, prefix)
     smtp = {"smtp_host": infra.smtp_host, "smtp_port": infra.smtp_port}
-    members = members_bootstrap(settings_for(MembersSettings, infra, prefix), configure_logs=False)
+    members = members_bootstrap(
+        settings_for(MembersSettings, infra, prefix, **(members_over or {})), configure_logs=False
+    )
     notify = notify_bootstrap(
         settings_for(NotifySettings, infra, prefix, **smtp, **notify_over),
         mailer=mailer,

@@ -230,6 +230,24 @@ async def test_the_callers_trace_continues_into_the_event(stack: Stack):
 
 
 async def test_a_burst_of_enrolments_publishes_every_event_exactly_once(stack: Stack):
+    await _burst(stack)
+
+
+async def test_writes_wake_the_relay_so_nothing_waits_for_the_poll(infra):
+    # An hour between polls: every event of the burst must go out through wake-ups alone.
+    stack = await build_stack(infra, members_over={"outbox_poll_ms": 3_600_000})
+    try:
+        await wait_until(lambda: _relay_connected(stack), 30, "the relay to connect")
+        await _burst(stack)
+    finally:
+        await close_stack(stack)
+
+
+async def _relay_connected(stack: Stack) -> bool:
+    return stack.members.relay.producer is not None
+
+
+async def _burst(stack: Stack) -> None:
     async def enrol(i: int) -> str:
         response = await stack.members_http.post(
             "/members",
@@ -250,7 +268,7 @@ async def test_a_burst_of_enrolments_publishes_every_event_exactly_once(stack: S
     async def all_published() -> bool:
         return await stack.members.relay.backlog() == 0
 
-    await wait_until(all_published, 60, "the relay to publish every event")
+    await wait_until(all_published, 30, "the relay to publish every event")
     await wait_caught_up(stack.bootstrap, stack.notify.settings.consumer_group, topic, 60)
     events = [json.loads(r.value) for r in await read_all(stack.bootstrap, topic)]
     assert sorted(e["subject"] for e in events) == sorted(member_ids)  # none lost
