@@ -11,7 +11,7 @@ import inspect
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from shared.dlq import DEAD_LETTER_HEADERS
+from shared.dlq import DEAD_LETTER_HEADERS, REPLAY_GROUP
 from shared.envelope import CloudEvent
 from shared.events import IntegrationEvent, load_all
 from shared.topics import DAY_MS, TOPICS, Topic
@@ -271,7 +271,7 @@ def asyncapi_document(
             "messages": [_ref("channels", dlq.name, "messages", "dead-letter")],
             "bindings": {
                 "kafka": {
-                    "groupId": {"type": "string", "const": "gonghui-dlq-replay"},
+                    "groupId": {"type": "string", "const": REPLAY_GROUP},
                     "bindingVersion": KAFKA_BINDING_VERSION,
                 }
             },
