@@ -13,7 +13,7 @@ import logging
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 from pymongo.asynchronous.database import AsyncDatabase
@@ -79,7 +79,7 @@ class EventConsumer:
         self._dlq_producer: AIOKafkaProducer | None = None
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
-        self.assigned = asyncio.Event()
+        self.assigned = asyncio.Event()  # set once the group gave this consumer partitions
 
     def subscribe(self, routes: Routes) -> None:
         for model, handlers in routes.items():
@@ -215,4 +215,4 @@ class EventConsumer:
             raise ConnectionError("consumer not connected")
 
 
-__all__ = ["EventConsumer", "Handler", "Routes", "TopicPartition", "bind"]
+__all__ = ["EventConsumer", "Handler", "PoisonMessage", "Routes", "bind"]
