@@ -22,6 +22,10 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
+from services.events.settings import EventsSettings
+from services.members.settings import MembersSettings
+from services.notify.settings import NotifySettings
+from services.welfare.settings import WelfareSettings
 from shared.auth import mint_token
 from shared.topics import ensure_topics
 from tests.kafka_tools import wait_until
@@ -30,6 +34,12 @@ pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = ("members", "events", "welfare", "notify")
+SETTINGS = {
+    "members": MembersSettings,
+    "events": EventsSettings,
+    "welfare": WelfareSettings,
+    "notify": NotifySettings,
+}
 
 
 def free_port() -> int:
@@ -46,24 +56,26 @@ class Platform:
         self.ports = {name: free_port() for name in SERVICES}
         self.procs: dict[str, subprocess.Popen] = {}
 
+    def settings(self, name: str):
+        """The same isolated settings the in-process tests use, handed over as environment."""
+        cls = SETTINGS[name]
+        over = {"smtp_host": self.infra.smtp_host, "smtp_port": self.infra.smtp_port}
+        return cls.isolated(
+            self.prefix,
+            self.infra.kafka_bootstrap,
+            self.infra.mongo_url,
+            **(over if name == "notify" else {}),
+        )
+
     def env(self, name: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GONGHUI_")}
-        env.update(
-            GONGHUI_KAFKA_BOOTSTRAP=self.infra.kafka_bootstrap,
-            GONGHUI_MONGO_URL=self.infra.mongo_url,
-            GONGHUI_MONGO_DB=self.db(name),
-            GONGHUI_TOPIC_PREFIX=self.prefix,
-            GONGHUI_CONSUMER_GROUP=f"{self.prefix}{name}",
-            GONGHUI_OUTBOX_POLL_MS="300",
-            GONGHUI_SMTP_HOST=self.infra.smtp_host,
-            GONGHUI_SMTP_PORT=str(self.infra.smtp_port),
-        )
-        if name != "notify":
-            env = {k: v for k, v in env.items() if not k.startswith("GONGHUI_SMTP_")}
+        settings = self.settings(name)
+        fields = settings.model_dump(exclude_defaults=True, mode="json")
+        env.update({f"GONGHUI_{key.upper()}": str(value) for key, value in fields.items()})
         return env
 
     def db(self, name: str) -> str:
-        return f"{self.prefix.rstrip('.')}_{name}"
+        return self.settings(name).mongo_db
 
     def url(self, name: str) -> str:
         return f"http://127.0.0.1:{self.ports[name]}"
