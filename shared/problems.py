@@ -10,6 +10,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from shared.errors import DomainError
+
 log = logging.getLogger(__name__)
 
 MEDIA_TYPE = "application/problem+json"
@@ -74,6 +76,7 @@ def problem_response(
     title: str,
     detail: str | None = None,
     instance: str | None = None,
+    headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
     body: dict[str, Any] = {
@@ -87,7 +90,7 @@ def problem_response(
     if instance:
         body["instance"] = instance
     body.update({k: v for k, v in extra.items() if v is not None})
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -113,6 +116,13 @@ def install_problem_handlers(app: FastAPI) -> None:
             exc.code, exc.status, exc.title, exc.detail, request.url.path, **exc.extra
         )
 
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        # One mapping for every service: the kind of the rule decides the status.
+        return problem_response(
+            exc.code, exc.status, exc.message, None, request.url.path, **exc.details
+        )
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
         errors = _field_errors(exc)
@@ -127,7 +137,10 @@ def install_problem_handlers(app: FastAPI) -> None:
         detail = (
             exc.detail if isinstance(exc.detail, str) and exc.detail not in ("Not Found",) else None
         )
-        return problem_response(code, exc.status_code, title, detail, request.url.path)
+        # Keep the headers Starlette sets: `Allow` on 405 (RFC 9110), `WWW-Authenticate` …
+        return problem_response(
+            code, exc.status_code, title, detail, request.url.path, headers=exc.headers
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

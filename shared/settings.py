@@ -54,6 +54,9 @@ class ServiceSettings(BaseSettings):
     outbox_poll_ms: int = Field(
         10_000, ge=50, description="how often the outbox relay looks for events left behind"
     )
+    job_tick_s: float = Field(
+        15.0, gt=0, description="how often scheduled jobs are checked for a due slot"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="log level for the JSON logs"
     )

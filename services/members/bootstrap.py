@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from services.members import api
-from services.members.handlers import ROUTES
+from services.members.accounts import api as accounts_api
+from services.members.deps import MembersContext
+from services.members.membership import api as membership_api
+from services.members.membership.domain import Member
+from services.members.membership.store import NOT_FOUND, TOPIC, MemberRegistry, setup_indexes
 from services.members.settings import MembersSettings
-from services.members.store import MemberStore, setup_indexes
+from services.members.subscriptions import subscriptions
 from shared.runtime import ServiceRuntime
 
 DESCRIPTION = "会员服务：会员、入会与会籍变动、部门与教工小家、工会角色、登录令牌。"
@@ -19,11 +22,11 @@ def bootstrap(
         settings,
         title="Gonghui 会员服务 members",
         description=DESCRIPTION,
-        routers=[api.router],
-        outbox_collections=["members"],
+        routers=[membership_api.router, accounts_api.router],
         setup_indexes=setup_indexes,
         configure_logs=configure_logs,
     )
-    runtime.subscribe(ROUTES)
-    runtime.app.state.member_store = MemberStore(runtime.db, settings.service, runtime.relay.wake)
+    members = runtime.aggregate(Member, name="members", topic=TOPIC, not_found=NOT_FOUND)
+    runtime.subscribe(subscriptions())
+    runtime.context = MembersContext(members=MemberRegistry(members))
     return runtime

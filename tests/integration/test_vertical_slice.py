@@ -11,6 +11,7 @@ from email.header import decode_header, make_header
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiosmtplib import SMTPRecipientRefused
 
 from shared.dlq import list_dead_letters, replay
 from tests.integration.conftest import Stack, build_stack, close_stack, join
@@ -97,8 +98,9 @@ async def test_member_creation_succeeds_while_kafka_is_down_and_the_event_follow
     await maybe_await(infra.stop_kafka())
     try:
         member = await join(stack, "S0004")
-        doc = await stack.members.db["members"].find_one({"_id": member["id"]})
-        assert len(doc["outbox"]) == 1  # kept with the member until Kafka is back
+        assert await stack.members.relay.backlog() == 1  # its pending marker waits for Kafka
+        ready = await stack.members_http.get("/readyz")
+        assert ready.status_code == 200  # still serving: writes wait in the outbox
     finally:
         await maybe_await(infra.start_kafka())
     [message] = await wait_inbox(stack, member["id"])
@@ -107,8 +109,15 @@ async def test_member_creation_succeeds_while_kafka_is_down_and_the_event_follow
         stack.bootstrap, stack.notify.settings.consumer_group, stack.topic("members.member"), 60
     )
     assert len(await inbox_of(stack, member["id"])) == 1
-    doc = await stack.members.db["members"].find_one({"_id": member["id"]})
-    assert doc["outbox"] == []
+    await wait_until(lambda: _no_backlog(stack), 30, "the pending marker to go")
+    [change] = await stack.members.db["members_changes"].find({}).to_list()
+    assert [e["type"] for e in change["outbox"]] == [
+        "members.member.joined.v1"
+    ]  # kept, as a record
+
+
+async def _no_backlog(stack: Stack) -> bool:
+    return await stack.members.relay.backlog() == 0
 
 
 async def maybe_await(value):
@@ -118,7 +127,8 @@ async def maybe_await(value):
 
 
 class FlakyMailer:
-    """An SMTP stand-in that fails until fixed: the failure the DLQ path exists for."""
+    """An SMTP stand-in whose relay refuses the message until fixed (a 5xx, not an outage):
+    the failure the DLQ path exists for."""
 
     def __init__(self) -> None:
         self.broken = True
@@ -128,13 +138,15 @@ class FlakyMailer:
     async def send(self, to: str, subject: str, body: str) -> None:
         self.attempts += 1
         if self.broken:
-            raise ConnectionRefusedError("SMTP relay refused the connection")
+            raise SMTPRecipientRefused(550, "5.7.1 relaying denied", to)
         self.sent.append(to)
 
 
 async def test_a_failing_handler_dead_letters_and_replay_brings_it_back(infra):
     mailer = FlakyMailer()
-    stack = await build_stack(infra, mailer=mailer, handler_max_attempts=3)
+    stack = await build_stack(
+        infra, mailer=mailer, settings={"notify": {"handler_max_attempts": 3}}
+    )
     try:
         member = await join(stack, "S0005", email="s0005@school.local")
         dlq = stack.topic("members.member.dlq")
@@ -145,14 +157,14 @@ async def test_a_failing_handler_dead_letters_and_replay_brings_it_back(infra):
         await wait_until(dead_lettered, 45, "the dead letter")
         assert mailer.attempts == 3  # the configured attempts, then the DLQ
         [letter] = await list_dead_letters(stack.bootstrap, dlq)
-        assert letter.headers["x-error-type"] == "ConnectionRefusedError"
+        assert letter.headers["x-error-type"] == "SMTPRecipientRefused"
         assert letter.headers["x-original-topic"] == stack.topic("members.member")
         assert letter.headers["x-consumer-group"] == stack.notify.settings.consumer_group
         assert not letter.replayed
 
         listed = await gonghui_cli(stack, "dlq", "list", "members.member")
         [line] = [json.loads(x) for x in listed.splitlines()]
-        assert line["state"] == "pending" and line["x-error-type"] == "ConnectionRefusedError"
+        assert line["state"] == "pending" and line["x-error-type"] == "SMTPRecipientRefused"
 
         mailer.broken = False  # the fix is deployed; the operator runs the replay command
         assert "replayed 1 dead letter" in await gonghui_cli(
@@ -206,13 +218,18 @@ async def test_a_record_that_is_not_a_cloudevent_goes_to_the_dlq(stack: Stack):
     finally:
         await producer.stop()
 
+    # Every consumer group of the topic gives up on it: notify, and members' own list view.
+    groups = {stack.notify.settings.consumer_group, stack.members.settings.consumer_group}
+
     async def dead_lettered() -> bool:
-        return len(await list_dead_letters(stack.bootstrap, topic + ".dlq")) == 1
+        return len(await list_dead_letters(stack.bootstrap, topic + ".dlq")) == len(groups)
 
     await wait_until(dead_lettered, 30, "the poison message in the DLQ")
-    [letter] = await list_dead_letters(stack.bootstrap, topic + ".dlq")
-    assert letter.headers["x-error-type"] == "PoisonMessage"
-    assert letter.value == b"{not json"
+    letters = await list_dead_letters(stack.bootstrap, topic + ".dlq")
+    assert {letter.headers["x-consumer-group"] for letter in letters} == groups
+    for letter in letters:
+        assert letter.headers["x-error-type"] == "PoisonMessage"
+        assert letter.value == b"{not json"
 
 
 async def test_the_callers_trace_continues_into_the_event(stack: Stack):
@@ -235,7 +252,7 @@ async def test_a_burst_of_enrolments_publishes_every_event_exactly_once(stack: S
 
 async def test_writes_wake_the_relay_so_nothing_waits_for_the_poll(infra):
     # An hour between polls: every event of the burst must go out through wake-ups alone.
-    stack = await build_stack(infra, members_over={"outbox_poll_ms": 3_600_000})
+    stack = await build_stack(infra, settings={"members": {"outbox_poll_ms": 3_600_000}})
     try:
         await wait_until(lambda: _relay_connected(stack), 30, "the relay to connect")
         await _burst(stack)

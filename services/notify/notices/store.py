@@ -7,7 +7,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.notify.domain import Notice
+from services.notify.notices.domain import Notice
 from shared.timeutil import utcnow
 
 INBOX = "inbox"

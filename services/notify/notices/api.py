@@ -1,14 +1,14 @@
-"""Notify's HTTP routes."""
+"""Notice routes: a member's own inbox."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from services.notify.store import Inbox
+from services.notify.deps import InboxDep
 from shared.auth import CurrentUser
 from shared.problems import PROBLEM_RESPONSES
 from shared.timeutil import as_local
@@ -25,13 +25,9 @@ class InboxMessagePublic(BaseModel):
     read: bool
 
 
-def get_inbox(request: Request) -> Inbox:
-    return request.app.state.inbox
-
-
 @router.get("/inbox", tags=["站内信 inbox"])
 async def my_inbox(
-    inbox: Annotated[Inbox, Depends(get_inbox)],
+    inbox: InboxDep,
     user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[InboxMessagePublic]:
