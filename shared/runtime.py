@@ -69,6 +69,7 @@ class ServiceRuntime:
             producer_factory=lambda: new_producer(settings),
             max_attempts=settings.handler_max_attempts,
             backoff_ms=settings.handler_retry_backoff_ms,
+            retry_later_max_s=settings.handler_wait_max_s,
         )
         self.scheduler = Scheduler(self.service, self.db, tick_s=settings.job_tick_s)
         self.setup_indexes = setup_indexes

@@ -49,6 +49,11 @@ class ServiceSettings(BaseSettings):
     handler_retry_backoff_ms: int = Field(
         200, ge=0, description="first retry delay, doubled each try"
     )
+    handler_wait_max_s: float = Field(
+        60.0,
+        gt=0,
+        description="longest pause between tries while a channel (SMTP, WeCom, SMS) is down",
+    )
     # Every write wakes its relay at once; the poll only picks up what another replica or a
     # crashed process left. On FerretDB/SQLite each poll scans the collection, so not often.
     outbox_poll_ms: int = Field(
