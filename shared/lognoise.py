@@ -99,16 +99,18 @@ class RateLimitFilter(logging.Filter):
             if everything or now - window.started >= self.window_s
         ]
         return [
-            self._summary(window)
+            self._summary(window, min(self.window_s, now - window.started))
             for window in (self._windows.pop(shape) for shape in ended)
             if window.repeats and window.last is not None
         ]
 
-    def _summary(self, window: _Window) -> logging.LogRecord:
+    def _summary(self, window: _Window, span_s: float) -> logging.LogRecord:
+        """The last repeat's text, its count and the time they came in (the whole window,
+        or less when flushed early at shutdown)."""
         last = window.last
         assert last is not None
         record = logging.makeLogRecord(last.__dict__)
-        seconds = f"{self.window_s:g}"
+        seconds = f"{span_s:.0f}"
         record.msg = "%s — repeated %d times in %s s（%s 秒内重复 %d 次）"
         record.args = (last.getMessage(), window.repeats, seconds, seconds, window.repeats)
         record.exc_info = record.exc_text = record.stack_info = None
