@@ -15,7 +15,7 @@ from shared.problems import ProblemError
 from shared.settings import DEV_PUBLIC_KEY
 from shared.text import mask_email, mask_phone
 from shared.timeutil import local_today
-from shared.topics import TOPICS, all_topics, min_insync_replicas
+from shared.topics import TOPICS, all_topics
 
 
 def joined() -> MemberJoined:
@@ -42,12 +42,6 @@ def test_event_type_maps_to_its_declared_topic():
     assert topic_of(MemberJoined.type) == MemberJoined.topic == "members.member"
     declared = {t.name for t in all_topics()}
     assert {f"{t.name}.dlq" for t in TOPICS} <= declared
-
-
-def test_min_insync_replicas_is_a_majority_from_three_replicas():
-    # acks=all then needs a majority: one broker of three may be down without refusing
-    # writes, and an acknowledged event is on two of them.
-    assert [min_insync_replicas(rf) for rf in (1, 2, 3, 4, 5)] == [1, 1, 2, 3, 3]
 
 
 def test_new_document_carries_its_events_in_the_outbox():
