@@ -1,7 +1,7 @@
 """Rate-limit a chatty library's logs: the first line of a kind, then one summary per window.
 
 While a broker is down aiokafka logs every failed reconnect, metadata refresh and heartbeat:
-about 5,000 ERROR lines in 45 s from two services in the cluster drill. That buries the lines
+about 5,000 ERROR lines in 45 s from two services in a cluster drill. That buries the lines
 an operator needs, and the backlog itself is Gonghui's to report (the outbox relay does).
 So for the libraries named here, a message *shape* (logger, level, format string with digits
 masked, so node ids and ports do not make new shapes) is logged the first time; repeats in
@@ -12,9 +12,9 @@ says how many there were:
 
 The shape's next line after that starts a new window. DEBUG records always pass (at DEBUG
 the operator asked for everything), and configure_logging installs no limiter at DEBUG.
-Summaries are emitted when the shape shows up again or when `flush()` runs (a daemon thread
-calls it a few times per window; at exit every pending count is flushed), so the last
-window of an outage is reported too.
+Ended windows are summarised when the next limited line arrives or when `flush()` runs (a
+daemon thread calls it a few times per window; at exit every pending count is flushed), so
+the last window of an outage is reported too.
 """
 
 from __future__ import annotations
