@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
 from shared.envelope import new_traceparent, trace_id_of
+from shared.lognoise import install_rate_limit, stop_rate_limit
 
 trace_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace_id", default=None)
 
@@ -79,12 +80,22 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
+    """JSON lines on stdout. aiokafka's warnings and errors (a broker failing over, a leader
+    moving) are worth seeing, but it repeats them on every reconnect: they pass through a rate
+    limiter (shared/lognoise.py), except at DEBUG, which shows everything."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    logging.getLogger("aiokafka").setLevel(logging.ERROR if level.upper() != "DEBUG" else "DEBUG")
+    level = level.upper()
+    root.setLevel(level)
+    if level == "DEBUG":
+        logging.getLogger("aiokafka").setLevel(logging.DEBUG)
+        stop_rate_limit()
+        return
+    aiokafka_level = max(logging.WARNING, logging.getLevelName(level))
+    logging.getLogger("aiokafka").setLevel(aiokafka_level)
+    install_rate_limit(handler, ("aiokafka",))
 
 
 ReadinessCheck = Callable[[], Awaitable[None]]

@@ -358,6 +358,21 @@ def test_topics_runs_the_cli_after_kafka():
     assert exited.value.code == 0
 
 
+def test_topics_job_creates_topics_with_the_replication_the_services_use():
+    # The job creates every topic before a service starts; if it read another replication
+    # factor (or none: the default 1), a cluster would keep single copies of the events.
+    job = environment(service("topics"))
+    for name in SERVICES:
+        env = environment(service(name))
+        for key in ("GONGHUI_KAFKA_BOOTSTRAP", "GONGHUI_KAFKA_REPLICATION_FACTOR"):
+            assert job.get(key) == env.get(key), f"topics and {name} differ on {key}"
+    brokers = [
+        n for n, d in compose()["services"].items() if d.get("image", "").startswith("apache/kafka")
+    ]
+    replication = int(job["GONGHUI_KAFKA_REPLICATION_FACTOR"])
+    assert 1 <= replication <= len(brokers), f"{replication} replicas on {len(brokers)} broker(s)"
+
+
 @pytest.mark.parametrize("name", SERVICES)
 def test_services_built_from_one_dockerfile_and_published(name):
     definition = service(name)
