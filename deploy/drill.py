@@ -10,7 +10,7 @@ admin token), kills the broker that leads partition 0 of `members.member` (SIGKI
 when half of them are answered, waits for the events to settle and reports:
 
     answered   POST /members answered 201 (other answers are listed)
-    stored     member documents in members' database, and events still in their outbox
+    stored     members in members' change log, and writes whose events still wait (outbox_pending)
     published  distinct event ids on members.member (records beyond that are duplicates)
     delivered  welcome notices in notify's inbox (one per event: the handler is idempotent)
 
@@ -170,12 +170,12 @@ def readiness(samples: list[tuple[float, bool]], kill_at: float) -> str:
 
 
 async def counts(mongo_url: str) -> tuple[int, int, int]:
-    """(members stored, events still in members' outbox, notices in notify's inbox)."""
+    """(members stored, writes whose events wait in members' outbox, notices in the inbox)."""
     client = AsyncMongoClient(mongo_url, serverSelectionTimeoutMS=10000)
     try:
-        members = client["gonghui_members"]["members"]
-        stored = await members.count_documents({})
-        backlog = await members.count_documents({"outbox.0": {"$exists": True}})
+        members = client["gonghui_members"]
+        stored = await members["members_changes"].count_documents({"version": 1})
+        backlog = await members["outbox_pending"].count_documents({})
         inbox = await client["gonghui_notify"]["inbox"].count_documents({})
         return stored, backlog, inbox
     finally:
