@@ -171,7 +171,7 @@ def readiness(samples: list[tuple[float, bool]], kill_at: float) -> str:
 
 async def counts(mongo_url: str) -> tuple[int, int, int]:
     """(members stored, writes whose events wait in members' outbox, notices in the inbox)."""
-    client = AsyncMongoClient(mongo_url, serverSelectionTimeoutMS=10000)
+    client: AsyncMongoClient = AsyncMongoClient(mongo_url, serverSelectionTimeoutMS=10000)
     try:
         members = client["gonghui_members"]
         stored = await members["members_changes"].count_documents({"version": 1})
@@ -205,7 +205,9 @@ async def kill_partition_leader(cluster: KafkaCluster) -> int:
     finally:
         await admin.close()
     leader = next(p["leader"] for p in described["partitions"] if p["partition"] == 0)
-    cluster.node(leader).proc.kill()
+    proc = cluster.node(leader).proc
+    assert proc is not None, "the leader's broker is not running"
+    proc.kill()
     return leader
 
 

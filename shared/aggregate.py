@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import Enum
@@ -188,7 +188,9 @@ class AggregateStore(Generic[A]):
             raise NotFound(*self.not_found, id=aggregate_id)
         return found
 
-    async def _changes_after(self, aggregate_id: str, version: int):  # type: ignore[no-untyped-def]
+    async def _changes_after(
+        self, aggregate_id: str, version: int
+    ) -> AsyncIterator[dict[str, Any]]:
         while True:
             change = await self.log.find_one({"_id": change_id(aggregate_id, version + 1)})
             if change is None:

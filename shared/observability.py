@@ -153,7 +153,7 @@ def current_traceparent() -> str:
 
 def install_request_metrics(app: FastAPI, service: str) -> None:
     @app.middleware("http")
-    async def _measure(request: Request, call_next):  # type: ignore[no-untyped-def]
+    async def _measure(request: Request, call_next):
         started = time.perf_counter()
         # Continue the caller's trace (or start one) so logs and emitted events share it.
         trace_id = (

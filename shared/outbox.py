@@ -215,7 +215,9 @@ class OutboxRelay:
             ]
             await asyncio.gather(*futures)
         except Exception as exc:
-            backoff = min(self._retry_at.get(key, (0.0, 0.25))[1] * 2, 10.0)
+            # Short: a partition gets a new leader within seconds; the producer itself waits
+            # up to its request timeout inside a send, so this only spaces the tries.
+            backoff = min(self._retry_at.get(key, (0.0, 0.25))[1] * 2, 2.0)
             self._retry_at[key] = (time.monotonic() + backoff, backoff)
             if isinstance(exc, KafkaError | OSError):
                 log.debug("outbox: %s not published yet (retry in %.1fs): %s", key, backoff, exc)

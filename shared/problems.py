@@ -139,7 +139,12 @@ def install_problem_handlers(app: FastAPI) -> None:
         )
         # Keep the headers Starlette sets: `Allow` on 405 (RFC 9110), `WWW-Authenticate` …
         return problem_response(
-            code, exc.status_code, title, detail, request.url.path, headers=exc.headers
+            code,
+            exc.status_code,
+            title,
+            detail,
+            request.url.path,
+            headers=dict(exc.headers) if exc.headers else None,
         )
 
     @app.exception_handler(Exception)

@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
@@ -113,7 +114,7 @@ class Scheduler:
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
-    def coll(self):  # type: ignore[no-untyped-def]
+    def coll(self) -> AsyncCollection:
         return self.db[JOBS]
 
     def add(self, job: Job) -> None:

@@ -86,7 +86,7 @@ def no_network() -> Iterator[None]:
 
     socket.socket.connect = refuse  # type: ignore[method-assign]
     socket.socket.connect_ex = refuse  # type: ignore[method-assign]
-    socket.create_connection = refuse  # type: ignore[assignment]
+    socket.create_connection = refuse
     try:
         yield
     finally:

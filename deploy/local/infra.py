@@ -371,7 +371,7 @@ class FerretDB(ManagedProcess):
     async def healthy(self) -> bool:
         from pymongo import AsyncMongoClient
 
-        client = AsyncMongoClient(
+        client: AsyncMongoClient = AsyncMongoClient(
             self.url, serverSelectionTimeoutMS=1000, connectTimeoutMS=1000, directConnection=True
         )
         try:

@@ -27,6 +27,7 @@ from services.members.settings import MembersSettings
 from services.notify.settings import NotifySettings
 from services.welfare.settings import WelfareSettings
 from shared.auth import mint_token
+from shared.settings import ServiceSettings
 from shared.topics import ensure_topics
 from tests.kafka_tools import wait_until
 
@@ -34,7 +35,7 @@ pytestmark = pytest.mark.e2e
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = ("members", "events", "welfare", "notify")
-SETTINGS = {
+SETTINGS: dict[str, type[ServiceSettings]] = {
     "members": MembersSettings,
     "events": EventsSettings,
     "welfare": WelfareSettings,
@@ -119,7 +120,7 @@ class Platform:
         for proc in self.procs.values():
             if proc.poll() is None:
                 proc.send_signal(signal.SIGTERM)
-        codes = {}
+        codes: dict[str, int | None] = {}
         for name, proc in self.procs.items():
             try:
                 codes[name] = proc.wait(timeout=30)
@@ -138,7 +139,7 @@ async def platform(infra, tmp_path):
         yield p
     finally:
         p.terminate()
-        client = AsyncMongoClient(infra.mongo_url)
+        client: AsyncMongoClient = AsyncMongoClient(infra.mongo_url)
         for name in SERVICES:
             await client.drop_database(p.db(name))
         await client.close()
@@ -176,7 +177,7 @@ async def test_enrol_member_then_inbox_mail_projections_and_clean_shutdown(platf
         [message] = (await client.get(f"{platform.url('notify')}/inbox", headers=as_member)).json()
         assert message["title"] == "欢迎加入学校工会" and message["body"].startswith("孙丽，您好！")
 
-        mongo = AsyncMongoClient(infra.mongo_url)
+        mongo: AsyncMongoClient = AsyncMongoClient(infra.mongo_url)
         try:
             for name in ("events", "welfare"):
                 directory = mongo[platform.db(name)]["member_directory"]

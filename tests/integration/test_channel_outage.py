@@ -53,7 +53,7 @@ async def test_an_smtp_outage_waits_instead_of_dead_lettering(infra, tmp_path):
         assert await list_dead_letters(stack.bootstrap, stack.topic("members.member.dlq")) == []
 
         maildir = tmp_path / "mail"
-        smtp = Controller(Mailbox(str(maildir)), hostname="127.0.0.1", port=port)
+        smtp = Controller(Mailbox(maildir), hostname="127.0.0.1", port=port)
         smtp.start()  # the relay is back
 
         async def delivered() -> bool:

@@ -134,7 +134,7 @@ async def test_raw_kafka_produce_consume_round_trip(infra):
 
 
 async def test_mongo_wire_server_pings_and_a_unique_index_rejects_a_duplicate(infra):
-    client = AsyncMongoClient(infra.mongo_url, serverSelectionTimeoutMS=10000)
+    client: AsyncMongoClient = AsyncMongoClient(infra.mongo_url, serverSelectionTimeoutMS=10000)
     db = client[unique_name("ti_")]
     try:
         assert (await client.admin.command("ping"))["ok"] == 1

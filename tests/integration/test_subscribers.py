@@ -57,7 +57,7 @@ def consume_with_librdkafka(bootstrap: str, topic: str, want: int, timeout_s: fl
         }
     )
     consumer.subscribe([topic])
-    messages = []
+    messages: list = []
     try:
         loops = int(timeout_s / 0.5)
         while len(messages) < want and loops:
@@ -103,6 +103,7 @@ async def test_events_and_welfare_learn_the_member_from_the_event(infra, stack: 
 
             await wait_until(known, 30, f"{runtime.service} to learn the member")
             doc = await directory.find_one({"_id": member["id"]})
+            assert doc is not None
             assert doc["department"] == "艺术系" and doc["campus"] == "main"
             assert "phone" not in doc  # never travelled in the event
     finally:

@@ -18,7 +18,7 @@ NOW = datetime(2026, 11, 27, 0, 30, tzinfo=UTC)  # 08:30 in Asia/Shanghai
 
 @pytest.fixture
 async def db(infra):
-    client = AsyncMongoClient(infra.mongo_url, tz_aware=True)
+    client: AsyncMongoClient = AsyncMongoClient(infra.mongo_url, tz_aware=True)
     database = client[f"jobs_{uuid.uuid4().hex[:8]}"]
     try:
         yield database

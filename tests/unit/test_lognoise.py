@@ -134,7 +134,9 @@ def restore_logging():
 def lines_logged(level: str, count: int) -> list[dict]:
     configure_logging("members", level)
     out = io.StringIO()
-    logging.getLogger().handlers[0].setStream(out)
+    handler = logging.getLogger().handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(out)
     log = logging.getLogger("aiokafka.client")
     for node in range(count):
         log.error("Unable connect to node with id %s: %s", node, "refused")
@@ -149,7 +151,9 @@ def test_services_log_the_first_reconnect_error_and_warnings_once(restore_loggin
         ("WARNING", "Got error produce response on topic-partition members.member-0, retrying"),
     ]
     stop_rate_limit()  # what happens at exit: the count is not lost
-    last = json.loads(logging.getLogger().handlers[0].stream.getvalue().splitlines()[-1])
+    handler = logging.getLogger().handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    last = json.loads(handler.stream.getvalue().splitlines()[-1])
     assert last["level"] == "ERROR" and "repeated 49 times in " in last["msg"]
 
 

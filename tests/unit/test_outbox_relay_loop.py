@@ -28,7 +28,7 @@ class ScriptedProducer:
     async def stop(self) -> None:
         pass
 
-    async def send(self, topic, value, key, headers):  # type: ignore[no-untyped-def]
+    async def send(self, topic, value, key, headers):
         future = asyncio.get_running_loop().create_future()
         if key.decode() in self.failing:
             future.set_exception(KafkaTimeoutError())
@@ -39,17 +39,17 @@ class ScriptedProducer:
 
 
 class RelayWithoutDb(OutboxRelay):
-    def __init__(self, producer: ScriptedProducer, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, producer: ScriptedProducer, **kwargs) -> None:
         super().__init__(
             service="t",
             db={"outbox_pending": None},  # type: ignore[arg-type]
-            producer_factory=lambda: producer,  # type: ignore[arg-type,return-value]
+            producer_factory=lambda: producer,
             topic_name=str,
             **{"poll_s": 3600, **kwargs},
         )
         self.deleted: list[str] = []
 
-    async def sweep(self, grace_s=None, limit=1000):  # type: ignore[no-untyped-def]
+    async def sweep(self, grace_s=None, limit=1000):
         return 0
 
     async def _flush_done(self) -> None:
@@ -67,7 +67,7 @@ def pending(key: str, n: int) -> Pending:
     )
 
 
-async def until(predicate, timeout_s: float = 5.0) -> None:  # type: ignore[no-untyped-def]
+async def until(predicate, timeout_s: float = 5.0) -> None:
     async def poll() -> None:
         while not predicate():  # noqa: ASYNC110 - a plain predicate over the relay's state
             await asyncio.sleep(0.01)

@@ -25,11 +25,17 @@ class MemberRegistry:
 
     def __init__(self, store: AggregateStore[Member]) -> None:
         self.store = store
+        self._legacy: bool | None = None  # are there members from before derived ids?
 
     async def enrol(self, member: Member, actor: Actor) -> Member:
-        # Members enrolled before ids were derived from the staff number have other ids:
-        # the view still knows their staff numbers.
-        if await self.store.view.find_one({"staff_no": member.staff_no}, {"_id": 1}):
+        # Members enrolled before ids were derived from the staff number have random ids, so
+        # only the view knows their staff numbers. Such members never come back once gone,
+        # so the (scanning) lookup is made only while the database still holds some.
+        if self._legacy is None:
+            self._legacy = (
+                await self.store.view.find_one({"version": {"$exists": False}}) is not None
+            )
+        if self._legacy and await self.store.view.find_one({"staff_no": member.staff_no}):
             raise _duplicate(member)
         try:
             return await self.store.add(member, actor, "join")
