@@ -43,7 +43,7 @@ from pymongo.errors import DuplicateKeyError
 from shared.auth import Principal
 from shared.envelope import CloudEvent
 from shared.errors import ConcurrencyConflict, Conflict, NotFound
-from shared.events import IntegrationEvent
+from shared.events import IntegrationEvent, version_of
 from shared.observability import trace_id_var
 from shared.outbox import OUTBOX, Outbox
 from shared.routing import Routes, on_topic
@@ -173,17 +173,24 @@ class AggregateStore(Generic[A]):
 
     # -- reading -----------------------------------------------------------------------------
 
-    async def get(self, aggregate_id: str) -> A | None:
-        """The current state, including every change answered so far."""
+    async def get(self, aggregate_id: str, *, current: bool = True) -> A | None:
+        """The current state, including every change answered so far.
+
+        `current=False` takes the view as it is: a guess that is right unless a change is
+        still on its way to the view — good enough to decide a change on, because the
+        insert of the next version fails if the guess was stale (and saves the lookup of a
+        version that does not exist, which on FerretDB/SQLite scans the whole log).
+        """
         view = await self.view.find_one({"_id": aggregate_id})
         version = view.get("version", 0) if view else 0
         state = view
-        async for change in self._changes_after(aggregate_id, version):
-            state, version = change["state"], change["version"]
+        if current or view is None:
+            async for change in self._changes_after(aggregate_id, version):
+                state, version = change["state"], change["version"]
         return self._load(aggregate_id, state, version) if state is not None else None
 
-    async def require(self, aggregate_id: str) -> A:
-        found = await self.get(aggregate_id)
+    async def require(self, aggregate_id: str, *, current: bool = True) -> A:
+        found = await self.get(aggregate_id, current=current)
         if found is None:
             raise NotFound(*self.not_found, id=aggregate_id)
         return found
@@ -254,7 +261,8 @@ class AggregateStore(Generic[A]):
         again; after `max_tries` lost races the caller gets ConcurrencyConflict (409).
         """
         for attempt in range(self.max_tries):
-            aggregate = await self.require(aggregate_id)
+            # First try on the view's state; after a lost race, on the change log's.
+            aggregate = await self.require(aggregate_id, current=attempt > 0)
             before = self.state_of(aggregate)
             decide(aggregate)
             if not aggregate.events:
@@ -305,19 +313,24 @@ class AggregateStore(Generic[A]):
 
     # -- the list view -----------------------------------------------------------------------
 
-    async def refresh_view(self, aggregate_id: str) -> int:
-        """Bring the view of one aggregate up to its latest change; returns its version.
+    async def refresh_view(self, aggregate_id: str, version: int | None = None) -> int:
+        """Bring the view of one aggregate up to `version` (default: its latest change).
 
         Only the consumer that owns the aggregate's partition calls this (see the module
         docstring), so the read-then-replace below has no concurrent writer to race.
         """
         view = await self.view.find_one({"_id": aggregate_id}, {"version": 1})
-        version = view.get("version", 0) if view else 0
+        seen = view.get("version", 0) if view else 0
         latest = None
-        async for change in self._changes_after(aggregate_id, version):
-            latest = change
+        if version is not None:
+            if version <= seen:
+                return seen  # a redelivery, or an event of a change already applied
+            latest = await self.log.find_one({"_id": change_id(aggregate_id, version)})
+        else:
+            async for change in self._changes_after(aggregate_id, seen):
+                latest = change
         if latest is None:
-            return version
+            return seen
         doc = {**latest["state"], "version": latest["version"], "updated_at": latest["at"]}
         await self.view.replace_one({"_id": aggregate_id}, doc, upsert=True)
         return latest["version"]
@@ -346,8 +359,13 @@ class AggregateStore(Generic[A]):
 
 
 async def refresh_view(envelope: CloudEvent, store: AggregateStore[Any]) -> None:
-    """An event of the aggregate's topic arrived: bring its view up to date."""
-    await store.refresh_view(envelope.subject)
+    """An event of the aggregate's topic arrived: bring its view up to that event's change.
+
+    The event's `sequence` names the version (`sequence_of`), so the projection reads that
+    one change by key instead of looking for versions that do not exist yet.
+    """
+    version = version_of(envelope.sequence) if envelope.sequence else None
+    await store.refresh_view(envelope.subject, version)
 
 
 __all__ = [

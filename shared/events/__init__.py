@@ -27,6 +27,11 @@ def sequence_of(version: int, index: int = 0) -> str:
     return f"{version:010d}.{index:03d}"
 
 
+def version_of(sequence: str) -> int:
+    """The aggregate version a `sequence_of` string was made from."""
+    return int(sequence.split(".", 1)[0])
+
+
 class IntegrationEvent(BaseModel):
     """Base of every event payload (`data` of the envelope)."""
 
