@@ -10,6 +10,19 @@ def normalize(value: str) -> str:
     return unicodedata.normalize("NFKC", value).strip()
 
 
+# Full-width ASCII (U+FF01–U+FF5E) and the ideographic space, to their ASCII forms.
+_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+def fold_width(value: str) -> str:
+    """Only what a Chinese IME types wider (１３８, ＠, ideographic space), nothing else.
+
+    For codes and addresses, where NFKC would go too far: it turns `¸` into a space and a
+    combining mark, so a value the schema accepts would fail the rule it states.
+    """
+    return value.translate(_WIDTH).strip()
+
+
 def mask_phone(phone: str | None) -> str | None:
     if not phone:
         return phone

@@ -36,7 +36,7 @@ async def wait_inbox(stack: Stack, member_id: str, count: int = 1) -> list[dict]
 
 def subjects_in(maildir: str) -> list[str]:
     return [
-        str(make_header(decode_header(m["Subject"]))) + "|" + m["To"]
+        str(make_header(decode_header(m["Subject"]))) + "|" + str(m["To"])
         for m in mailbox.Maildir(maildir)
     ]
 

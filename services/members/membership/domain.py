@@ -17,6 +17,7 @@ from shared.text import (
     OPTIONAL_MOBILE_TEXT,
     STAFF_NO_TEXT,
     VISIBLE_TEXT,
+    fold_width,
     normalize,
 )
 
@@ -111,13 +112,13 @@ def member_id_for(staff_no: str) -> str:
 
 
 def _clean_optional(value: str | None) -> str | None:
-    value = normalize(value) if value is not None else None
+    value = fold_width(value) if value is not None else None
     return value or None
 
 
 def join(cmd: JoinMember, today: date) -> Member:
     """A new active member; raises Invalid on input a person must correct."""
-    staff_no = normalize(cmd.staff_no).upper()
+    staff_no = fold_width(cmd.staff_no).upper()
     name = normalize(cmd.name)
     department = normalize(cmd.department)
     campus = normalize(cmd.campus)
