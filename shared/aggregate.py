@@ -41,6 +41,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from shared.auth import Principal
+from shared.crypto import Sealer
 from shared.envelope import CloudEvent
 from shared.errors import ConcurrencyConflict, Conflict, NotFound
 from shared.events import IntegrationEvent, version_of
@@ -160,6 +161,7 @@ class AggregateStore(Generic[A]):
         topic: str,
         not_found: tuple[str, str],
         max_tries: int = 8,
+        sealer: Sealer | None = None,
     ) -> None:
         self.db = db
         self.outbox = outbox
@@ -170,6 +172,9 @@ class AggregateStore(Generic[A]):
         self.log = db[f"{name}_changes"]
         self.not_found = not_found  # (code, zh-CN message)
         self.max_tries = max_tries
+        self.sealer = sealer
+        if model.secret_fields and sealer is None:
+            raise ValueError(f"{model.__name__} has secret fields: give its store a Sealer")
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -207,11 +212,25 @@ class AggregateStore(Generic[A]):
 
     def _load(self, aggregate_id: str, state: Mapping[str, Any], version: int) -> A:
         fields = {k: v for k, v in state.items() if k not in self.META}
+        for name in self.model.secret_fields:
+            if fields.get(name) is not None:
+                assert self.sealer is not None
+                fields[name] = self.sealer.open(fields[name])
         return self.model.model_validate({**fields, "id": aggregate_id, "version": version})
 
     @staticmethod
     def state_of(aggregate: Aggregate) -> dict[str, Any]:
+        """The state as plain values (secret fields in clear: for diffs, never stored)."""
         return to_bson(aggregate.model_dump(exclude={"id", "version"}))
+
+    def _sealed(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """The state as it is stored: secret fields sealed (text, so numbers become text)."""
+        out = dict(state)
+        for name in self.model.secret_fields:
+            if out.get(name) is not None:
+                assert self.sealer is not None
+                out[name] = self.sealer.seal(str(out[name]))
+        return out
 
     async def history(self, aggregate_id: str) -> list[Change]:
         """Every change of the aggregate, oldest first (the audit trail)."""
@@ -298,7 +317,7 @@ class AggregateStore(Generic[A]):
             "request": actor.request,
             "at": utcnow(),
             "changed": _diff(before, state, self.model.secret_fields),
-            "state": state,
+            "state": self._sealed(state),
         }
         await self.outbox.insert(
             self.log.name,

@@ -43,7 +43,15 @@ def _keygen(args: argparse.Namespace) -> int:
     public.write_bytes(
         key.public_key().public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo)
     )
-    print(f"GONGHUI_AUTH_PRIVATE_KEY_FILE={private}\nGONGHUI_AUTH_PUBLIC_KEY_FILE={public}")
+    from shared.crypto import new_key
+
+    data = out / "data.key"
+    data.write_text(new_key())
+    data.chmod(0o600)
+    print(
+        f"GONGHUI_AUTH_PRIVATE_KEY_FILE={private}\nGONGHUI_AUTH_PUBLIC_KEY_FILE={public}\n"
+        f"GONGHUI_DATA_KEY_FILE={data}"
+    )
     return 0
 
 

@@ -32,7 +32,7 @@ from pymongo.errors import DuplicateKeyError
 
 from shared.dlq import dead_letter_headers
 from shared.envelope import CloudEvent, topic_of, trace_id_of
-from shared.events import parse
+from shared.events import REGISTRY, parse
 from shared.observability import (
     CONSUMER_LAG,
     DEAD_LETTERS,
@@ -65,6 +65,22 @@ class RetryLater(Exception):
 
 class _Stopping(Exception):
     """Stop or revoke while a handler waits: leave the record for the next owner."""
+
+
+def tombstone_envelope(topic: str, record: ConsumerRecord) -> CloudEvent:
+    """A tombstone (key, no value) as the event its topic declares for it."""
+    model = next((m for m in REGISTRY.values() if m.topic == topic and m.tombstone), None)
+    if model is None or record.key is None:
+        raise ValueError(f"a record without a value on {topic}, which has no tombstones")
+    subject = record.key.decode()
+    return CloudEvent(
+        id=f"{record.topic}:{record.partition}:{record.offset}",
+        source="kafka",
+        type=model.type,
+        subject=subject,
+        campus="*",
+        data={model.subject_field or "id": subject},
+    )
 
 
 class _Partition:
@@ -278,14 +294,17 @@ class EventConsumer:
             await self._mark_processed(route, envelope)
 
     async def _handle_record(self, record: ConsumerRecord, part: _Partition) -> None:
+        declared = self._physical.get(record.topic, record.topic)
         try:
-            envelope = CloudEvent.from_json_bytes(record.value)
+            if record.value is None:
+                envelope = tombstone_envelope(declared, record)
+            else:
+                envelope = CloudEvent.from_json_bytes(record.value)
         except (ValidationError, ValueError) as exc:
             await self._dead_letter(record, "envelope", PoisonMessage(str(exc)), attempts=1)
             return
         token = trace_id_var.set(trace_id_of(envelope.traceparent))
         try:
-            declared = self._physical.get(record.topic, record.topic)
             for route in self.table.for_event(declared, envelope.type):
                 await self._run_route(route, envelope, record, part)
         finally:

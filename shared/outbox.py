@@ -41,7 +41,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from shared.envelope import CONTENT_TYPE, CloudEvent, topic_of
-from shared.events import IntegrationEvent, sequence_of
+from shared.events import REGISTRY, IntegrationEvent, sequence_of
 from shared.observability import (
     OUTBOX_BACKLOG,
     OUTBOX_OLDEST_SECONDS,
@@ -52,6 +52,7 @@ from shared.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
+CONTENT_TYPE_HEADER = ("content-type", CONTENT_TYPE.encode())
 OUTBOX = "outbox"  # the field of a written document that holds its events
 PENDING = "outbox_pending"  # markers of documents whose events are not published yet
 
@@ -66,6 +67,11 @@ class Pending:
     key: str  # the Kafka key: events of one key go out in write order
     events: list[CloudEvent]
     since: float = field(default_factory=time.monotonic)
+
+
+def is_tombstone(event: CloudEvent) -> bool:
+    model = REGISTRY.get(event.type)
+    return bool(model and model.tombstone)
 
 
 class OutboxRelay:
@@ -207,9 +213,9 @@ class OutboxRelay:
             futures = [
                 await producer.send(
                     self.topic_name(topic_of(event.type)),
-                    event.to_json_bytes(),
+                    None if is_tombstone(event) else event.to_json_bytes(),
                     key=event.subject.encode(),
-                    headers=[("content-type", CONTENT_TYPE.encode())],
+                    headers=[] if is_tombstone(event) else [CONTENT_TYPE_HEADER],
                 )
                 for event in pending.events
             ]

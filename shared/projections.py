@@ -15,7 +15,18 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.envelope import CloudEvent
-from shared.events.members import MemberJoined, MemberWithdrawn
+from shared.events.members import (
+    MemberApplied,
+    MemberDeceased,
+    MemberFacts,
+    MemberJoined,
+    MemberJoinedV2,
+    MemberRejected,
+    MemberRetired,
+    MemberTransferred,
+    MemberUpdated,
+    MemberWithdrawn,
+)
 from shared.routing import Routes, on
 
 MEMBER_DIRECTORY = "member_directory"
@@ -27,6 +38,7 @@ class MemberDirectory:
 
     async def setup_indexes(self) -> None:
         await self.coll.create_index([("campus", 1), ("department", 1)])
+        await self.coll.create_index("status")
 
     async def get(self, member_id: str) -> dict | None:
         return await self.coll.find_one({"_id": member_id})
@@ -44,9 +56,35 @@ class MemberDirectory:
         return True
 
 
+FACT_FIELDS = (
+    "staff_no",
+    "name",
+    "campus",
+    "department",
+    "gender",
+    "birthday",
+    "birth_year",
+    "small_group",
+    "status",
+    "roles",
+)
+
+
+async def on_member_facts(
+    event: MemberFacts, envelope: CloudEvent, directory: MemberDirectory
+) -> None:
+    """Every `members.member` event of v2 carries the member's facts: keep the newest."""
+    fields = {name: getattr(event, name) for name in FACT_FIELDS}
+    fields["joined_on"] = event.joined_on.isoformat() if event.joined_on else None
+    await directory.apply(event.member_id, envelope, fields)
+
+
 async def on_member_joined(
     event: MemberJoined, envelope: CloudEvent, directory: MemberDirectory
 ) -> None:
+    """v1 (deprecated): only a member the directory has never heard of comes from it."""
+    if await directory.get(event.member_id) is not None:
+        return
     await directory.apply(
         event.member_id,
         envelope,
@@ -71,10 +109,22 @@ async def on_member_withdrawn(
     )
 
 
+FACT_EVENTS: tuple[type[MemberFacts], ...] = (
+    MemberApplied,
+    MemberJoinedV2,
+    MemberRejected,
+    MemberUpdated,
+    MemberTransferred,
+    MemberRetired,
+    MemberDeceased,
+)
+
+
 def member_directory_routes(directory: MemberDirectory) -> Routes:
     return [
         on(MemberJoined, on_member_joined, directory, legacy_name="on_member_joined"),
         on(MemberWithdrawn, on_member_withdrawn, directory),
+        *(on(event, on_member_facts, directory) for event in FACT_EVENTS),
     ]
 
 

@@ -21,6 +21,8 @@ from pymongo.asynchronous.database import AsyncDatabase
 from shared.aggregate import Aggregate, AggregateStore
 from shared.auth import TokenVerifier
 from shared.consumer import EventConsumer
+from shared.crypto import Sealer
+from shared.events import load_all
 from shared.kafka import new_producer
 from shared.mongo import connect, database
 from shared.observability import configure_logging, health_router, install_request_metrics
@@ -50,6 +52,7 @@ class ServiceRuntime:
     ) -> None:
         self.settings = settings
         self.service = settings.service
+        load_all()  # every contract known: tombstones, parsing, the catalog
         self.client = connect(settings)
         self.db = database(self.client, settings)
         self.relay = OutboxRelay(
@@ -81,11 +84,23 @@ class ServiceRuntime:
     # -- what a composition root declares ------------------------------------------------------
 
     def aggregate(
-        self, model: type[A], *, name: str, topic: str, not_found: tuple[str, str]
+        self,
+        model: type[A],
+        *,
+        name: str,
+        topic: str,
+        not_found: tuple[str, str],
+        sealer: Sealer | None = None,
     ) -> AggregateStore[A]:
         """A store for one aggregate type; its list view is kept by this service's consumer."""
         store = AggregateStore(
-            self.db, self.outbox, model, name=name, topic=topic, not_found=not_found
+            self.db,
+            self.outbox,
+            model,
+            name=name,
+            topic=topic,
+            not_found=not_found,
+            sealer=sealer,
         )
         self.subscribe(store.view_routes())
         return store

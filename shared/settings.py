@@ -13,6 +13,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEV_KEYS = REPO_ROOT / "deploy" / "dev-keys"
 DEV_PRIVATE_KEY = DEV_KEYS / "dev-signing.pem"
 DEV_PUBLIC_KEY = DEV_KEYS / "dev-signing.pub.pem"
+DEV_DATA_KEY = DEV_KEYS / "dev-data.key"
 
 
 class Environment(StrEnum):
@@ -77,12 +78,15 @@ class ServiceSettings(BaseSettings):
             self.consumer_group = f"gonghui-{self.service}"
         if self.env is Environment.production:
             # Compare contents, not paths: a copy of the dev key mounted elsewhere is still public.
-            dev_keys = {DEV_PRIVATE_KEY.read_bytes().strip(), DEV_PUBLIC_KEY.read_bytes().strip()}
+            dev_keys = {
+                k.read_bytes().strip() for k in (DEV_PRIVATE_KEY, DEV_PUBLIC_KEY, DEV_DATA_KEY)
+            }
             for key in self._secret_files():
                 if key.is_file() and key.read_bytes().strip() in dev_keys:
                     raise ValueError(
                         f"{key} is the checked-in development key; "
-                        "set GONGHUI_AUTH_*_KEY_FILE to your own keys in production"
+                        "set GONGHUI_AUTH_*_KEY_FILE and GONGHUI_DATA_KEY_FILE to your own "
+                        "keys in production (gonghui keygen)"
                     )
         return self
 

@@ -22,6 +22,7 @@ class Topic:
     partitions: int = 3
     retention_days: int = 30
     description: str = ""
+    compacted: bool = False  # keep the latest record per key (and drop a key on a tombstone)
 
     @property
     def dlq(self) -> Topic:
@@ -30,7 +31,13 @@ class Topic:
 
 # One topic per aggregate; the key is the aggregate id so its events stay in order.
 TOPICS: tuple[Topic, ...] = (
-    Topic("members.member", description="会员: joined, transferred, withdrawn, retired …"),
+    Topic("members.member", description="会员: applied, joined, updated, transferred, withdrawn …"),
+    Topic("members.campus", description="校区: its name, departments and small groups"),
+    Topic(
+        "members.contact",
+        description="会员联系方式: the latest per member, a tombstone when they leave; notify only",
+        compacted=True,
+    ),
     Topic("events.activity", description="活动: published, cancelled, results"),
     Topic("events.registration", description="活动报名: registered, waitlisted, checked in"),
     Topic("welfare.entitlement", description="福利领取: created, chosen, confirmed, voided"),
@@ -83,6 +90,12 @@ async def _admin(bootstrap: str, timeout_s: float) -> AIOKafkaAdminClient:
             await asyncio.sleep(0.5)
 
 
+def _cleanup(topic: Topic) -> dict[str, str]:
+    if topic.compacted:
+        return {"cleanup.policy": "compact"}
+    return {"retention.ms": str(topic.retention_days * DAY_MS)}
+
+
 async def ensure_topics(
     bootstrap: str,
     prefix: str = "",
@@ -113,7 +126,7 @@ async def ensure_topics(
                 f"{prefix}{t.name}",
                 num_partitions=t.partitions,
                 replication_factor=replication,
-                topic_configs={"retention.ms": str(t.retention_days * DAY_MS), **configs},
+                topic_configs={**_cleanup(t), **configs},
             )
             for t in all_topics()
             if f"{prefix}{t.name}" not in existing

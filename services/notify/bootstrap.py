@@ -5,6 +5,7 @@ from __future__ import annotations
 from services.notify.channels.email import Mailer, SmtpMailer
 from services.notify.deps import NotifyContext
 from services.notify.notices import api as notices_api
+from services.notify.notices.contacts import Contacts
 from services.notify.notices.store import Inbox, setup_indexes
 from services.notify.settings import NotifySettings
 from services.notify.subscriptions import subscriptions
@@ -28,6 +29,7 @@ def bootstrap(
         configure_logs=configure_logs,
     )
     inbox = Inbox(runtime.db)
-    runtime.subscribe(subscriptions(inbox, mailer or SmtpMailer(settings)))
+    contacts = Contacts(runtime.db)
+    runtime.subscribe(subscriptions(inbox, contacts, mailer or SmtpMailer(settings)))
     runtime.context = NotifyContext(inbox=inbox)
     return runtime

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from services.notify.channels.email import Mailer
-from services.notify.notices.handlers import on_member_joined
+from services.notify.notices.contacts import Contacts
+from services.notify.notices.handlers import (
+    on_contact_changed,
+    on_contact_erased,
+    on_member_joined,
+)
 from services.notify.notices.store import Inbox
-from shared.events.members import MemberJoined
+from shared.events.members import ContactChanged, ContactErased, MemberJoinedV2
 from shared.routing import Routes, on
 
 
-def subscriptions(inbox: Inbox, mailer: Mailer) -> Routes:
+def subscriptions(inbox: Inbox, contacts: Contacts, mailer: Mailer) -> Routes:
     return [
-        # Markers of this handler were named `on_member_joined:<event id>` before they
-        # carried the module; they still count, so an upgrade welcomes nobody twice.
-        on(MemberJoined, on_member_joined, inbox, mailer, legacy_name="on_member_joined"),
+        on(MemberJoinedV2, on_member_joined, inbox, contacts, mailer),
+        # members.contact: only notify reads it (phone, e-mail, WeCom id).
+        on(ContactChanged, on_contact_changed, inbox, contacts, mailer),
+        on(ContactErased, on_contact_erased, contacts),
     ]

@@ -42,6 +42,8 @@ class IntegrationEvent(BaseModel):
     summary: ClassVar[str] = ""
     # The payload field that holds the aggregate's id (`member_id`), filled from its `id`.
     subject_field: ClassVar[str | None] = None
+    # Published as a Kafka tombstone (the subject as key, no value) on a compacted topic.
+    tombstone: ClassVar[bool] = False
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -9,6 +9,7 @@ module (`module_stack`), which saves the start-up of four consumers per test.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -24,6 +25,27 @@ from shared.settings import ServiceSettings
 from shared.topics import ensure_topics
 
 ALL_SERVICES = ("members", "events", "welfare", "notify")
+# The organisation every test stack starts with (members checks departments against it).
+CAMPUSES = ("main", "east", "west", "north")
+DEPARTMENTS = ["学前教育系", "艺术系", "音乐系", "体育部", "后勤处"]
+SMALL_GROUPS = [{"code": "g-art", "name": "艺术教工小家"}, {"code": "g-pe", "name": "体育教工小家"}]
+
+
+async def seed_org(runtime: ServiceRuntime) -> None:
+    from services.members.org.domain import CampusDefinition
+    from shared.aggregate import Actor
+
+    for code in CAMPUSES:
+        definition = CampusDefinition(
+            name=f"{code}校区", departments=DEPARTMENTS, small_groups=SMALL_GROUPS
+        )
+        await runtime.context.org.define(code, definition, Actor("test-seed"))
+    # Published before the test begins: tests that count what is pending start from zero.
+    deadline = asyncio.get_running_loop().time() + 30
+    while await runtime.relay.backlog():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("the organisation's events were not published")
+        await asyncio.sleep(0.05)
 
 
 def settings_class(service: str) -> type[ServiceSettings]:
@@ -106,6 +128,8 @@ async def build_stack(
             )
             await runtime.start()
             stack.runtimes[name] = runtime
+            if name == "members":
+                await seed_org(runtime)
             stack.clients[name] = httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=runtime.app), base_url=f"http://{name}"
             )

@@ -116,12 +116,12 @@ async def test_a_cadre_works_only_on_their_own_campus(stack: Stack):
     east = bearer("c", ["cadre"], ["east"])
 
     async def listed() -> bool:  # the list view follows the change log within a moment
-        return bool((await stack.members_http.get("/members", headers=east)).json())
+        return bool((await stack.members_http.get("/members", headers=east)).json()["items"])
 
     await wait_until(listed, 15, "the list view")
-    east_list = await stack.members_http.get("/members", headers=east)
-    assert [m["staff_no"] for m in east_list.json()] == ["E0001"]
-    assert (await stack.members_http.get("/members", headers=west)).json() == []
+    east_list = (await stack.members_http.get("/members", headers=east)).json()
+    assert [m["staff_no"] for m in east_list["items"]] == ["E0001"] and east_list["total"] == 1
+    assert (await stack.members_http.get("/members", headers=west)).json()["items"] == []
 
 
 async def test_personal_data_is_masked_except_for_the_member_and_admins(stack: Stack):

@@ -93,6 +93,9 @@ def test_production_refuses_the_checked_in_dev_keys(monkeypatch):
         MembersSettings()
     monkeypatch.setenv("GONGHUI_AUTH_PUBLIC_KEY_FILE", "/etc/gonghui/signing.pub.pem")
     monkeypatch.setenv("GONGHUI_AUTH_PRIVATE_KEY_FILE", "/etc/gonghui/signing.pem")
+    with pytest.raises(ValueError, match=r"dev-data\.key"):
+        MembersSettings()  # the data key too
+    monkeypatch.setenv("GONGHUI_DATA_KEY_FILE", "/etc/gonghui/data.key")
     assert MembersSettings().env == "production"
 
 
@@ -114,11 +117,9 @@ def test_business_date_is_shanghai_date():
     assert str(local_today(datetime(2026, 9, 1, 17, 30, tzinfo=UTC))) == "2026-09-02"
 
 
-def test_welcome_notice_is_chinese_and_keyed_by_event():
-    notice = welcome_notice(
-        WelcomeMember("ev-1", "m-1", "王", "east", None, datetime(2026, 9, 1).date())
-    )
-    assert notice.id == "ev-1:welcome"
+def test_welcome_notice_is_chinese_and_keyed_by_member_and_joining_day():
+    notice = welcome_notice(WelcomeMember("m-1", "王", "east", datetime(2026, 9, 1).date()))
+    assert notice.id == "welcome:m-1:2026-09-01"
     assert "2026年9月1日" in notice.body and "工会" in notice.title
 
 

@@ -10,11 +10,9 @@ from datetime import date
 class WelcomeMember:
     """Command: greet a member who just joined the union."""
 
-    event_id: str
     member_id: str
     name: str
     campus: str
-    email: str | None
     joined_on: date
 
 
@@ -26,14 +24,14 @@ class Notice:
     kind: str
     title: str
     body: str
-    email: str | None
 
 
 def welcome_notice(cmd: WelcomeMember) -> Notice:
-    """One notice per joining event: its id derives from the event id, so a re-delivery is a no-op."""
+    """One welcome per joining: keyed by member and date, so a redelivery (or the deprecated
+    v1 event next to v2) is a no-op, while a member who re-joins later is welcomed again."""
     joined = f"{cmd.joined_on.year}年{cmd.joined_on.month}月{cmd.joined_on.day}日"
     return Notice(
-        id=f"{cmd.event_id}:welcome",
+        id=f"welcome:{cmd.member_id}:{cmd.joined_on.isoformat()}",
         member_id=cmd.member_id,
         campus=cmd.campus,
         kind="welcome",
@@ -42,5 +40,4 @@ def welcome_notice(cmd: WelcomeMember) -> Notice:
             f"{cmd.name}，您好！您已于{joined}成为学校工会会员。"
             "今后的活动报名、节日福利、慰问和通知都会在这里告诉您。"
         ),
-        email=cmd.email,
     )
