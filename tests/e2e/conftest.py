@@ -94,14 +94,14 @@ class Platform:
             )
 
     @contextlib.asynccontextmanager
-    async def running(self, wait: bool = True) -> AsyncIterator[Platform]:
-        """Started (and, with `wait`, ready); terminated and its databases dropped after."""
+    async def running(self) -> AsyncIterator[Platform]:
+        """Started, ready and its organisation defined; terminated and dropped after."""
         await ensure_topics(self.infra.kafka_bootstrap, self.prefix)
         self.start()
         try:
-            if wait:
-                async with httpx.AsyncClient(timeout=10) as client:
-                    await self.wait_ready(client)
+            async with httpx.AsyncClient(timeout=10) as client:
+                await self.wait_ready(client)
+                await self.seed_org(client)
             yield self
         finally:
             self.terminate()
@@ -109,6 +109,18 @@ class Platform:
             for name in SERVICES:
                 await mongo.drop_database(self.db(name))
             await mongo.close()
+
+    async def seed_org(self, client: httpx.AsyncClient) -> None:
+        """The organisation the tests enrol into, defined over HTTP as an admin would."""
+        from tests.integration.conftest import CAMPUSES, DEPARTMENTS, SMALL_GROUPS
+
+        admin = bearer("e2e-admin", ["admin"], ["*"])
+        for code in CAMPUSES:
+            body = {"name": f"{code}校区", "departments": DEPARTMENTS, "small_groups": SMALL_GROUPS}
+            response = await client.put(
+                f"{self.url('members')}/campuses/{code}", json=body, headers=admin
+            )
+            assert response.status_code == 200, response.text
 
     def log(self, name: str) -> str:
         return (self.tmp / f"{name}.log").read_text(errors="replace")
@@ -141,7 +153,7 @@ class Platform:
 
 @pytest.fixture
 async def platform(infra, tmp_path):
-    async with Platform(infra, tmp_path).running(wait=False) as p:
+    async with Platform(infra, tmp_path).running() as p:
         yield p
 
 

@@ -113,7 +113,10 @@ async def test_gonghui_topics_creates_every_topic_with_the_configured_replicatio
         assert got["replicas"] == [3] * topic.partitions, topic.name
         assert got["isrs"] == [3] * topic.partitions, topic.name
         assert got["config"]["min.insync.replicas"] == "2", topic.name
-        assert got["config"]["retention.ms"] == str(topic.retention_days * 24 * 3600 * 1000)
+        if topic.compacted:
+            assert got["config"]["cleanup.policy"] == "compact", topic.name
+        else:
+            assert got["config"]["retention.ms"] == str(topic.retention_days * 24 * 3600 * 1000)
 
 
 async def test_gonghui_topics_names_existing_topics_with_fewer_replicas(cluster):

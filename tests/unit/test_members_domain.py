@@ -37,7 +37,9 @@ def cmd(**over):
 
 
 def test_join_makes_an_active_member_and_records_joined_with_contact_off_the_shared_topic():
-    member = join(cmd(email="wang@school.local", gender="female", birth_date="1990-03-08"), TODAY)
+    member = join(
+        cmd(email="wang@school.local", gender="female", birth_date=date(1990, 3, 8)), TODAY
+    )
     assert member.status is MemberStatus.active and member.joined_on == TODAY
     v2, v1, contact = member.events
     assert isinstance(v2, MemberJoinedV2) and isinstance(v1, MemberJoined)

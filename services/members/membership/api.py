@@ -35,7 +35,7 @@ from shared.auth import CurrentUser, Principal, Role
 from shared.errors import NotFound
 from shared.problems import PROBLEM_RESPONSES, ProblemError
 from shared.text import VISIBLE_TEXT, mask_email, mask_phone
-from shared.timeutil import as_local, local_today
+from shared.timeutil import Day, as_local, local_today
 
 router = APIRouter(responses=PROBLEM_RESPONSES, tags=["会员 members"])
 
@@ -138,7 +138,7 @@ class Application(JoinMember):
     as_applicant: Literal[True] = Field(True, description="自助申请总是待审批")
 
 
-@router.post("/members/apply", status_code=status.HTTP_201_CREATED)
+@router.post("/applications", status_code=status.HTTP_201_CREATED)
 async def apply(body: Application, members: Members, org: Org, user: CurrentUser) -> MemberPublic:
     """申请入会: a member of staff applies (through the portal); role: member or system."""
     if not user.has_role(Role.member, Role.system, Role.cadre):
@@ -247,7 +247,7 @@ async def member_history(member_id: str, members: Members, user: Auditor) -> lis
 
 
 class Dated(BaseModel):
-    on: date | None = Field(None, description="生效日期；默认今天（北京时间）")
+    on: Day | None = Field(None, description="生效日期；默认今天（北京时间）")
 
 
 class Rejection(BaseModel):

@@ -34,6 +34,7 @@ from shared.text import (
     fold_width,
     normalize,
 )
+from shared.timeutil import Day
 
 STAFF_NO = re.compile(r"^[A-Z0-9-]{2,32}$")
 MOBILE = re.compile(r"^1\d{10}$")
@@ -140,10 +141,10 @@ class _Details(BaseModel):
     """
 
     gender: Gender | None = Field(None, description="female 女 / male 男")
-    birth_date: date | None = Field(None, description="出生日期")
+    birth_date: Day | None = Field(None, description="出生日期")
     position: str | None = Field(None, max_length=64, pattern=VISIBLE_TEXT, description="职务/岗位")
     employment_type: EmploymentType | None = Field(None, description="用工形式")
-    hire_date: date | None = Field(None, description="入职日期")
+    hire_date: Day | None = Field(None, description="入职日期")
     small_group: str | None = Field(
         None, max_length=32, pattern=VISIBLE_TEXT, description="教工小家"
     )

@@ -53,7 +53,11 @@ async def on_member_joined(
 async def on_contact_changed(
     event: ContactChanged, envelope: CloudEvent, inbox: Inbox, contacts: Contacts, mailer: Mailer
 ) -> None:
-    """Remember the details; a welcome that had no address yet is mailed now."""
+    """Remember the details; a welcome that had no address yet is mailed now.
+
+    Every step can run again: a retry after the details were stored but the e-mail failed
+    must still send it, so the e-mail uses the details as stored, not the apply's answer.
+    """
     contact = Contact(
         member_id=event.member_id,
         name=event.name,
@@ -62,11 +66,10 @@ async def on_contact_changed(
         email=event.email,
         wecom_userid=event.wecom_userid,
     )
-    if not await contacts.apply(contact, envelope):
-        return
+    await contacts.apply(contact, envelope)  # ignored when older than what is stored
     welcome = await inbox.latest(event.member_id, "welcome", since=utcnow() - LATE_EMAIL)
     if welcome is not None:
-        await email(welcome, contact, envelope.id, inbox, mailer)
+        await email(welcome, await contacts.get(event.member_id), envelope.id, inbox, mailer)
 
 
 async def on_contact_erased(event: ContactErased, envelope: CloudEvent, contacts: Contacts) -> None:
