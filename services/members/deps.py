@@ -7,6 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from services.members.accounts.handlers import AccountService
+from services.members.audit.store import AuditTrail
 from services.members.membership.store import MemberRegistry
 from services.members.org.store import Organisation
 from shared.audit import AuditLog
@@ -20,6 +22,8 @@ class MembersContext:
     members: MemberRegistry
     org: Organisation
     audit: AuditLog
+    accounts: AccountService
+    trail: AuditTrail
 
 
 def get_context(request: Request) -> MembersContext:
@@ -38,9 +42,19 @@ def get_audit(request: Request) -> AuditLog:
     return get_context(request).audit
 
 
+def get_accounts(request: Request) -> AccountService:
+    return get_context(request).accounts
+
+
+def get_trail(request: Request) -> AuditTrail:
+    return get_context(request).trail
+
+
 Members = Annotated[MemberRegistry, Depends(get_members)]
 Org = Annotated[Organisation, Depends(get_org)]
 Audit = Annotated[AuditLog, Depends(get_audit)]
+Accounts = Annotated[AccountService, Depends(get_accounts)]
+Trail = Annotated[AuditTrail, Depends(get_trail)]
 Cadre = Annotated[Principal, Depends(require(Role.cadre))]
 Auditor = Annotated[Principal, Depends(require(Role.auditor))]
 Admin = Annotated[Principal, Depends(require(Role.admin))]
