@@ -400,7 +400,9 @@ def mails_to(maildir, to: str) -> list[tuple[str, str]]:
     for message in mailbox.Maildir(maildir):
         if message["To"] == to:
             subject = str(make_header(decode_header(message["Subject"])))
-            body = message.get_payload(decode=True).decode("utf-8")
+            payload = message.get_payload(decode=True)
+            assert isinstance(payload, bytes)
+            body = payload.decode("utf-8")
             found.append((subject, body))
     return found
 

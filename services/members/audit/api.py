@@ -10,15 +10,14 @@ from pydantic import BaseModel, Field
 
 from services.members.audit.store import AuditQuery, AuditRecord, Source
 from services.members.deps import Auditor, Trail
-from shared.auth import Principal, Role
+from services.members.membership.api import masked_changes
+from shared.auth import Principal
 from shared.problems import PROBLEM_RESPONSES
-from shared.text import mask_email, mask_phone
 from shared.timeutil import SHANGHAI, Day, as_local
 
 router = APIRouter(responses=PROBLEM_RESPONSES, tags=["审计 audit"])
 
 MAX_OFFSET = 10_000
-CONTACT = {"phone": mask_phone, "email": mask_email, "wecom_userid": lambda _: None}
 
 
 class AuditRecordPublic(BaseModel):
@@ -30,17 +29,13 @@ class AuditRecordPublic(BaseModel):
     target: str = Field(description="对象：会员 id 或校区代码")
     campus: str
     detail: dict[str, Any]
-    changed: dict[str, dict[str, Any]] = Field(description="字段 → {from, to}；敏感字段显示 ***")
+    changed: dict[str, dict[str, Any]] = Field(
+        description="字段 → {from, to}；敏感字段显示 ***，联系方式除管理员外脱敏"
+    )
     events: list[str] = Field(description="这次变更发布的事件类型")
 
     @classmethod
     def of(cls, record: AuditRecord, viewer: Principal) -> AuditRecordPublic:
-        changed = record.changed
-        if Role.admin not in viewer.roles:  # contact details stay masked for auditors
-            changed = {
-                k: {side: CONTACT[k](v) for side, v in diff.items()} if k in CONTACT else diff
-                for k, diff in changed.items()
-            }
         return cls(
             source=record.source,
             at=as_local(record.at),
@@ -50,7 +45,7 @@ class AuditRecordPublic(BaseModel):
             target=record.target,
             campus=record.campus,
             detail=record.detail,
-            changed=changed,
+            changed=masked_changes(record.changed, viewer),
             events=record.events,
         )
 

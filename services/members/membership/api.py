@@ -91,6 +91,27 @@ class MemberPublic(BaseModel):
 
 public = MemberPublic.of
 
+_CONTACT_MASKS: dict[str, Callable[[Any], Any]] = {
+    "phone": mask_phone,
+    "email": mask_email,
+    "wecom_userid": lambda _: None,
+}
+
+
+def masked_changes(
+    changed: dict[str, dict[str, Any]], viewer: Principal
+) -> dict[str, dict[str, Any]]:
+    """A change's field diffs as a viewer may see them: contact details masked unless an
+    admin reads (secret fields show *** for everyone already)."""
+    if Role.admin in viewer.roles:
+        return changed
+    return {
+        key: {side: _CONTACT_MASKS[key](v) for side, v in diff.items()}
+        if key in _CONTACT_MASKS
+        else diff
+        for key, diff in changed.items()
+    }
+
 
 class MemberPage(BaseModel):
     items: list[MemberPublic]
@@ -105,7 +126,9 @@ class ChangePublic(BaseModel):
     by: str = Field(description="操作人（令牌主体）")
     request: str | None = Field(description="请求的 trace id，可在日志中查到同一请求")
     at: datetime = Field(description="北京时间 Asia/Shanghai")
-    changed: dict[str, dict[str, Any]] = Field(description="字段 → {from, to}；敏感字段显示 ***")
+    changed: dict[str, dict[str, Any]] = Field(
+        description="字段 → {from, to}；敏感字段显示 ***，联系方式除管理员外脱敏"
+    )
     events: list[str] = Field(description="这次变更发布的事件类型")
 
 
@@ -236,7 +259,7 @@ async def member_history(member_id: str, members: Members, user: Auditor) -> lis
             by=c.by,
             request=c.request,
             at=as_local(c.at),
-            changed=c.changed,
+            changed=masked_changes(c.changed, user),
             events=c.events,
         )
         for c in await members.store.history(member_id)
