@@ -32,8 +32,16 @@ def problem(response, status: int, code: str) -> dict:
     return body
 
 
+async def enrol(stack: Stack, staff_no: str, **over) -> dict:
+    """As an admin: union roles such as 主席 or 经费管理 are only an admin's to give."""
+    body = {"staff_no": staff_no, "name": "王芳", "campus": "main", "department": "艺术系", **over}
+    response = await stack.members_http.post("/members", json=body, headers=ADMIN)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
 async def with_password(stack: Stack, staff_no: str, password: str = INITIAL, **over) -> dict:
-    member = await join(stack, staff_no, **over)
+    member = await enrol(stack, staff_no, **over)
     response = await stack.members_http.put(
         f"/members/{member['id']}/password", json={"password": password}, headers=ADMIN
     )
@@ -198,22 +206,52 @@ async def test_roles_in_the_token_come_from_the_union_roles(stack: Stack):
     problem(east, 403, "auth.campus_forbidden")
 
 
+async def test_a_cadre_cannot_give_union_roles_beyond_their_own(stack: Stack):
+    cadre = stack.cadre_headers()
+    body = {"staff_no": "G0001", "name": "周", "campus": "main", "department": "艺术系"}
+    chair = await stack.members_http.post(
+        "/members", json={**body, "roles": ["chair"]}, headers=cadre
+    )
+    problem(chair, 403, "member.role_grant_forbidden")  # the school union's chair: admin
+    leader = await stack.members_http.post(
+        "/members", json={**body, "roles": ["group_leader"]}, headers=cadre
+    )
+    assert leader.status_code == 201, leader.text
+    member_id = leader.json()["id"]
+    for roles in (["finance"], ["chair"], []):  # giving finance, admin, or taking cadre away
+        response = await stack.members_http.patch(
+            f"/members/{member_id}", json={"roles": ["group_leader", *roles]}, headers=cadre
+        )
+        expected = 200 if roles == [] else 403
+        assert response.status_code == expected, (roles, response.text)
+    applied = await stack.members_http.post(
+        "/applications",
+        json={**body, "staff_no": "G0002", "roles": ["auditor"]},
+        headers=stack.member_headers("m-applicant"),
+    )
+    problem(applied, 403, "member.role_grant_forbidden")
+    admin = await stack.members_http.patch(
+        f"/members/{member_id}", json={"roles": ["finance"]}, headers=ADMIN
+    )
+    assert admin.status_code == 200 and admin.json()["roles"] == ["finance"]
+
+
 async def test_a_cadre_cannot_set_the_password_of_someone_with_more_rights(stack: Stack):
-    chair = await join(stack, "P0001", roles=["chair"])
+    chair = await enrol(stack, "P0001", roles=["chair"])
     response = await stack.members_http.put(
         f"/members/{chair['id']}/password",
         json={"password": INITIAL},
         headers=stack.cadre_headers(),
     )
     problem(response, 403, "account.privileged_member")
-    finance = await join(stack, "P0002", roles=["finance"])
+    finance = await enrol(stack, "P0002", roles=["finance"])
     response = await stack.members_http.put(
         f"/members/{finance['id']}/password",
         json={"password": INITIAL},
         headers=stack.cadre_headers(),
     )
     problem(response, 403, "account.privileged_member")
-    plain = await join(stack, "P0003", campus="east")
+    plain = await enrol(stack, "P0003", campus="east")
     response = await stack.members_http.put(
         f"/members/{plain['id']}/password",
         json={"password": INITIAL},

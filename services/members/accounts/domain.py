@@ -36,6 +36,7 @@ from shared.events.members import (
     PasswordSet,
     SignedIn,
 )
+from shared.problems import ProblemError
 
 MAX_FAILURES = 5
 LOCK_FOR = timedelta(minutes=15)
@@ -67,16 +68,20 @@ class Grants:
 
 def grants(member: Member, school_campus: str) -> Grants:
     """The roles a member signs in with, from their union roles (one campus per member)."""
-    held = set(member.roles)
+    return grants_for(member.roles, member.campus, school_campus)
+
+
+def grants_for(union_roles: Iterable[UnionRole], campus: str, school_campus: str) -> Grants:
+    held = set(union_roles)
     roles = {Role.member.value}
-    campuses = {member.campus}
+    campuses = {campus}
     if held & CADRE_ROLES:
         roles.add(Role.cadre.value)
     if UnionRole.finance in held:
         roles.add(Role.finance.value)
     if UnionRole.auditor in held:
         roles.add(Role.auditor.value)
-    if UnionRole.chair in held and member.campus == school_campus:
+    if UnionRole.chair in held and campus == school_campus:
         roles.add(Role.admin.value)  # 校工会主席: every campus
         campuses.add(ALL_CAMPUSES)
     return Grants(tuple(sorted(roles)), tuple(sorted(campuses)))
@@ -91,6 +96,28 @@ def covers(caller: Principal, granted: Grants) -> bool:
         if not caller.can_access(campus):
             return False
     return all(caller.has_role(Role(r)) for r in granted.roles if r != Role.member.value)
+
+
+def check_role_grant(
+    caller: Principal,
+    campus: str,
+    before: Iterable[UnionRole],
+    after: Iterable[UnionRole],
+    school_campus: str,
+) -> None:
+    """Giving or taking union roles changes what the member signs in as: the caller must hold
+    what the roles give, before and after (a cadre names a 小组长, only an admin a 经费管理 or
+    the school union's chair), or they could make themselves admin and sign in again."""
+    before, after = set(before), set(after)
+    if before == after:
+        return
+    for roles in (before, after):
+        if not covers(caller, grants_for(roles, campus, school_campus)):
+            raise ProblemError(
+                "member.role_grant_forbidden",
+                403,
+                "这些工会职务带来的权限高于您的权限，只能由相应管理员授予或撤销",
+            )
 
 
 def may_sign_in(member: Member) -> None:

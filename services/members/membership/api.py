@@ -9,7 +9,8 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, status
 from pydantic import BaseModel, Field
 
-from services.members.deps import Audit, Auditor, Cadre, Members, Org
+from services.members.accounts.domain import check_role_grant
+from services.members.deps import Accounts, Audit, Auditor, Cadre, Members, Org
 from services.members.membership.domain import (
     CongressTerm,
     ContactDetails,
@@ -151,9 +152,13 @@ def cadre_of(user: Principal) -> Callable[[Member], None]:
 
 
 @router.post("/members", status_code=status.HTTP_201_CREATED)
-async def create_member(body: JoinMember, members: Members, org: Org, user: Cadre) -> MemberPublic:
-    """Enrol a member (入会) or record an application; role: cadre of the campus."""
+async def create_member(
+    body: JoinMember, members: Members, org: Org, accounts: Accounts, user: Cadre
+) -> MemberPublic:
+    """Enrol a member (入会) or record an application; role: cadre of the campus (admin for
+    union roles that give more than the caller has)."""
     user.require_campus(body.campus.strip())
+    check_role_grant(user, body.campus.strip(), [], body.roles, accounts.settings.school_campus)
     return public(await join_member(body, members, org, Actor.of(user)), user)
 
 
@@ -162,11 +167,14 @@ class Application(JoinMember):
 
 
 @router.post("/applications", status_code=status.HTTP_201_CREATED)
-async def apply(body: Application, members: Members, org: Org, user: CurrentUser) -> MemberPublic:
+async def apply(
+    body: Application, members: Members, org: Org, accounts: Accounts, user: CurrentUser
+) -> MemberPublic:
     """申请入会: a member of staff applies (through the portal); role: member or system."""
     if not user.has_role(Role.member, Role.system, Role.cadre):
         raise ProblemError("auth.forbidden", 403, "需要以下角色之一：member、system")
     user.require_campus(body.campus.strip())
+    check_role_grant(user, body.campus.strip(), [], body.roles, accounts.settings.school_campus)
     return public(await join_member(body, members, org, Actor.of(user)), user)
 
 
@@ -355,10 +363,18 @@ async def transfer(
 
 @router.patch("/members/{member_id}")
 async def update(
-    member_id: str, body: UpdateDetails, members: Members, org: Org, user: Cadre
+    member_id: str, body: UpdateDetails, members: Members, org: Org, accounts: Accounts, user: Cadre
 ) -> MemberPublic:
-    """Correct or complete a member's record (only the fields sent); role: cadre of the campus."""
-    member = await update_member(member_id, body, members, org, Actor.of(user), cadre_of(user))
+    """Correct or complete a member's record (only the fields sent); role: cadre of the campus
+    (admin for union roles that give more than the caller has)."""
+    school = accounts.settings.school_campus
+
+    def check(member: Member) -> None:
+        visible(user, member)
+        if "roles" in body.model_fields_set:
+            check_role_grant(user, member.campus, member.roles, body.roles, school)
+
+    member = await update_member(member_id, body, members, org, Actor.of(user), check)
     return public(member, user)
 
 
