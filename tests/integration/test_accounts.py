@@ -7,14 +7,16 @@ import json
 import mailbox
 import re
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from email.header import decode_header, make_header
 
+import jwt
 import pytest
 
 from services.members.accounts.domain import LOCK_FOR
 from shared.timeutil import utcnow
-from tests.integration.conftest import Stack, bearer, join
+from tests.integration.conftest import Stack, bearer, build_stack, close_stack, join
 from tests.kafka_tools import read_all, wait_until
 
 pytestmark = pytest.mark.integration
@@ -22,6 +24,22 @@ pytestmark = pytest.mark.integration
 ADMIN = bearer("admin-1", ["admin"], ["*"])
 INITIAL = "Chushi-2026"
 CHOSEN = "wo-de-mima-7"
+
+
+@pytest.fixture
+def stack(module_stack: Stack) -> Stack:
+    """One members + notify for the module: every test works on its own staff numbers."""
+    return module_stack
+
+
+@pytest.fixture
+async def own_stack(infra) -> AsyncIterator[Stack]:
+    """For a test that looks at every account of its database (the unlock job)."""
+    s = await build_stack(infra)
+    try:
+        yield s
+    finally:
+        await close_stack(s)
 
 
 def problem(response, status: int, code: str) -> dict:
@@ -127,7 +145,11 @@ async def test_first_sign_in_must_change_the_password_then_signs_in(stack: Stack
         "change_password",
     ]
     # The hash is sealed at rest and hidden in the history.
-    [created] = await stack.members.db["accounts_changes"].find({"version": 1}).to_list()
+    [created] = (
+        await stack.members.db["accounts_changes"]
+        .find({"version": 1, "aggregate": member["id"]})
+        .to_list()
+    )
     assert created["state"]["password_hash"].startswith("gh1:")
     assert created["changed"]["password_hash"] == {"from": "***", "to": "***"}
 
@@ -266,8 +288,13 @@ async def test_a_cadre_cannot_set_the_password_of_someone_with_more_rights(stack
 async def test_a_token_issued_at_sign_in_is_accepted_by_notify(stack: Stack):
     member = await with_password(stack, "N0001")
     session = await signed_in(stack, "N0001")
-    keys = (await stack.members_http.get("/.well-known/jwks.json")).json()["keys"]
-    assert keys[0]["alg"] == "EdDSA"  # what notify verifies with, without calling members
+    # Anyone can check the token with the published key set alone.
+    [key] = (await stack.members_http.get("/.well-known/jwks.json")).json()["keys"]
+    claims = jwt.decode(
+        session["access_token"], jwt.PyJWK(key).key, algorithms=["EdDSA"], audience="gonghui"
+    )
+    assert claims["sub"] == member["id"] and claims["roles"] == ["member"]
+    assert claims["exp"] - claims["iat"] == 900
 
     async def welcomed() -> bool:
         response = await stack.notify_http.get("/inbox", headers=auth(session["access_token"]))
@@ -308,7 +335,9 @@ async def test_concurrent_wrong_passwords_lock_at_exactly_the_fifth(stack: Stack
     slots = await stack.members.db["sign_in_failures"].find({"account": member["id"]}).to_list()
     assert sorted(s["n"] for s in slots) == [1, 2, 3, 4, 5]
     assert len(await audit_entries(stack, target=member["id"], action="lock")) == 1
-    locks = await stack.members.db["accounts_changes"].count_documents({"action": "lock"})
+    locks = await stack.members.db["accounts_changes"].count_documents(
+        {"action": "lock", "aggregate": member["id"]}
+    )
     assert locks == 1
     problem(await login(stack, "L0002", INITIAL), 401, "auth.account_locked")  # stays locked
 
@@ -336,7 +365,8 @@ async def test_the_lock_runs_out_after_15_minutes(stack: Stack):
         accounts.clock = utcnow
 
 
-async def test_the_unlock_job_records_the_expiry_when_it_happens(stack: Stack):
+async def test_the_unlock_job_records_the_expiry_when_it_happens(own_stack: Stack):
+    stack = own_stack
     accounts = stack.members.context.accounts
     start = utcnow()
     accounts.clock = lambda: start
@@ -468,10 +498,15 @@ async def test_login_link_mailed_by_notify_and_redeemed_once(stack: Stack):
         r
         for r in await read_all(stack.bootstrap, stack.topic("members.account"))
         if json.loads(r.value)["type"] == "members.account.login_link_requested.v1"
+        and r.key.decode() == member["id"]
     ]
     assert email not in record.value.decode()
     assert json.loads(record.value)["data"]["member_id"] == member["id"]
-    [link] = await stack.members.db["login_links"].find({}, {"outbox": 0}).to_list()
+    [link] = (
+        await stack.members.db["login_links"]
+        .find({"member_id": member["id"]}, {"outbox": 0})
+        .to_list()
+    )
     assert token not in json.dumps(link, default=str)
     # Not in the inbox: the link is a credential.
     session = await signed_in(stack, "K0001")
@@ -498,7 +533,7 @@ async def test_login_link_mailed_by_notify_and_redeemed_once(stack: Stack):
 
 async def test_an_expired_or_unknown_link_is_refused(stack: Stack):
     accounts = stack.members.context.accounts
-    await with_password(stack, "K0002", email="link0002@school.local")
+    member = await with_password(stack, "K0002", email="link0002@school.local")
     start = utcnow()
     accounts.clock = lambda: start
     try:
@@ -507,6 +542,7 @@ async def test_an_expired_or_unknown_link_is_refused(stack: Stack):
             json.loads(r.value)
             for r in await read_all(stack.bootstrap, stack.topic("members.account"))
             if json.loads(r.value)["type"] == "members.account.login_link_requested.v1"
+            and r.key.decode() == member["id"]
         ]
         token = event["data"]["link_path"].split("#token=")[1]
         accounts.clock = lambda: start + timedelta(minutes=15)
