@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, Field
 
 from services.members.deps import Audit, Auditor, Cadre, Members, Org
@@ -21,6 +22,7 @@ from services.members.membership.domain import (
     UnionRole,
     UpdateDetails,
 )
+from services.members.membership.export import to_csv, to_xlsx
 from services.members.membership.handlers import (
     act,
     change_contact,
@@ -29,8 +31,9 @@ from services.members.membership.handlers import (
     transfer_member,
     update_member,
 )
-from services.members.membership.store import NOT_FOUND, MemberFilter
+from services.members.membership.store import NOT_FOUND, MemberFilter, MemberRegistry
 from shared.aggregate import Actor
+from shared.audit import AuditLog
 from shared.auth import CurrentUser, Principal, Role
 from shared.errors import NotFound
 from shared.problems import PROBLEM_RESPONSES, ProblemError
@@ -184,6 +187,47 @@ async def list_members(
     return MemberPage(
         items=[public(m, user) for m in items], total=total, limit=limit, offset=offset
     )
+
+
+EXPORT_LIMIT = 20_000  # a school's whole union fits; beyond that, filter
+CSV = "text/csv; charset=utf-8"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+async def _export(
+    members: MemberRegistry, audit: AuditLog, user: Principal, filters: MemberFilter, fmt: str
+) -> Response:
+    query = filters.query(user.campus_filter(), local_today())
+    items, total = await members.page(query, EXPORT_LIMIT, 0)
+    records = [public(m, user).model_dump(mode="json") for m in items]
+    await audit.record(
+        Actor.of(user), "export", "members", ",".join(sorted(user.campuses)), rows=len(records)
+    )
+    name = f"会员名册-{local_today().isoformat()}.{fmt}"
+    body, media = (to_csv(records), CSV) if fmt == "csv" else (to_xlsx(records), XLSX)
+    disposition = f"attachment; filename*=UTF-8''{quote(name)}"
+    headers = {"Content-Disposition": disposition, "X-Total-Count": str(total)}
+    return Response(body, media_type=media, headers=headers)
+
+
+@router.get(
+    "/exports/members.csv",
+    response_class=Response,
+    responses={200: {"content": {CSV: {}}, "description": "UTF-8 CSV（带 BOM）"}},
+)
+async def export_csv(members: Members, audit: Audit, user: Cadre, filters: Filter) -> Response:
+    """The filtered member list as CSV, masked as the caller may see it; role: cadre."""
+    return await _export(members, audit, user, filters, "csv")
+
+
+@router.get(
+    "/exports/members.xlsx",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}, "description": "Excel 工作簿"}},
+)
+async def export_xlsx(members: Members, audit: Audit, user: Cadre, filters: Filter) -> Response:
+    """The filtered member list as XLSX, masked as the caller may see it; role: cadre."""
+    return await _export(members, audit, user, filters, "xlsx")
 
 
 @router.get("/members/{member_id}")
