@@ -316,50 +316,35 @@ async def _step(
     )
 
 
-@router.post("/members/{member_id}/approve")
-async def approve(
-    member_id: str, members: Members, user: Cadre, body: Dated | None = None
-) -> MemberPublic:
-    """批准入会 (applied → active); role: cadre of the member's campus."""
-    return await _step(member_id, "approve", members, user, body.on if body else None)
+# The dated steps of the lifecycle table, one route each: POST /members/{id}/<action>.
+DATED_STEPS = {
+    "approve": "批准入会 (applied → active)",
+    "reapply": "重新申请 (rejected or withdrawn → applied)",
+    "withdraw": "退会 (active → withdrawn)",
+    "retire": "登记退休 (active → retired, still a member)",
+    "decease": "登记去世 (active or retired → deceased)",
+}
+
+
+def _dated_route(action: str, summary: str) -> None:
+    async def step(
+        member_id: str, members: Members, user: Cadre, body: Dated | None = None
+    ) -> MemberPublic:
+        return await _step(member_id, action, members, user, body.on if body else None)
+
+    step.__name__ = action
+    step.__doc__ = f"{summary}; role: cadre of the member's campus."
+    router.post(f"/members/{{member_id}}/{action}")(step)
+
+
+for _action, _summary in DATED_STEPS.items():
+    _dated_route(_action, _summary)
 
 
 @router.post("/members/{member_id}/reject")
 async def reject(member_id: str, body: Rejection, members: Members, user: Cadre) -> MemberPublic:
     """驳回入会申请, keeping the reason (applied → rejected); role: cadre of the campus."""
     return await _step(member_id, "reject", members, user, None, body.reason)
-
-
-@router.post("/members/{member_id}/reapply")
-async def reapply(
-    member_id: str, members: Members, user: Cadre, body: Dated | None = None
-) -> MemberPublic:
-    """重新申请 (rejected or withdrawn → applied); role: cadre of the member's campus."""
-    return await _step(member_id, "reapply", members, user, body.on if body else None)
-
-
-@router.post("/members/{member_id}/withdraw")
-async def withdraw(
-    member_id: str, members: Members, user: Cadre, body: Dated | None = None
-) -> MemberPublic:
-    """退会 (active → withdrawn); role: cadre of the member's campus."""
-    return await _step(member_id, "withdraw", members, user, body.on if body else None)
-
-
-@router.post("/members/{member_id}/retire")
-async def retire(
-    member_id: str, members: Members, user: Cadre, body: Dated | None = None
-) -> MemberPublic:
-    """登记退休 (active → retired, still a member); role: cadre of the member's campus."""
-    return await _step(member_id, "retire", members, user, body.on if body else None)
-
-
-@router.post("/members/{member_id}/decease")
-async def decease(
-    member_id: str, members: Members, user: Cadre, body: Dated | None = None
-) -> MemberPublic:
-    """登记去世 (active or retired → deceased); role: cadre of the member's campus."""
-    return await _step(member_id, "decease", members, user, body.on if body else None)
 
 
 @router.post("/members/{member_id}/transfer")
