@@ -275,15 +275,24 @@ class AggregateStore(Generic[A]):
     ) -> A:
         """Apply `decide` to the current state and write the result as the next version.
 
-        `decide` checks the rules (raising a DomainError) and records events. When another
-        change wins the race for the same version, the state is read again and `decide` runs
-        again; after `max_tries` lost races the caller gets ConcurrencyConflict (409).
+        `decide` checks the rules (raising a DomainError) and records events. It first runs on
+        the list view's state (one read, no lookup of a version that does not exist); that guess
+        can only cost a retry, never a wrong answer: a refusal is checked again on the change
+        log, and a stale acceptance loses the insert of its version. When another change wins
+        the race for the same version, the state is read again and `decide` runs again; after
+        `max_tries` lost races the caller gets ConcurrencyConflict (409).
         """
+        guess = True  # first on the view's state; after a lost race or a refusal, the log's
         for attempt in range(self.max_tries):
-            # First try on the view's state; after a lost race, on the change log's.
-            aggregate = await self.require(aggregate_id, current=attempt > 0)
+            aggregate = await self.require(aggregate_id, current=not guess)
             before = self.state_of(aggregate)
-            decide(aggregate)
+            try:
+                decide(aggregate)
+            except Exception:
+                if guess:  # refused on a view that may be behind: ask the log before saying no
+                    guess = False
+                    continue
+                raise
             if not aggregate.events:
                 if self.state_of(aggregate) != before:
                     raise RuntimeError(f"{action} changed {aggregate_id} without recording it")
@@ -294,6 +303,7 @@ class AggregateStore(Generic[A]):
             except DuplicateKeyError:
                 # Lost the race for this version; back off a little so the winner's change is
                 # readable, then decide again on the state it left.
+                guess = False
                 await asyncio.sleep(random.uniform(0.005, 0.02) * (attempt + 1))
         raise ConcurrencyConflict(aggregate_id)
 

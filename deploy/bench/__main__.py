@@ -28,6 +28,7 @@ import uuid
 from pathlib import Path
 
 from deploy.bench.measure import Target, raw_kafka, raw_mongo
+from deploy.bench.members import member_list_paths
 from deploy.bench.paths import end_to_end, outbox_paths, withdraw_paths
 from deploy.bench.report import Report, format_table, human_bytes
 from deploy.local.infra import InfraError, LocalInfra, Ports, PrerequisiteError, prepare
@@ -70,7 +71,9 @@ LEGEND = [
     "  http.create    = POST /members through the whole FastAPI app (auth, validation, problems);",
     "  e2e            = first POST until notify's inbox holds N welcome messages (consumer:",
     "                   idempotency check, inbox insert, processed marker; no e-mail address given);",
-    "  e2e.steady     = the same paced at 100 requests/s; latency = request start → inbox insert.",
+    "  e2e.steady     = the same paced at 100 requests/s; latency = request start → inbox insert;",
+    "  list.*         = GET /members over HTTP, 50,000 members in the list view, pages of 50 with",
+    "                   the total (two queries: the page and the count).",
     "Everything runs in this one Python process (one event loop) next to the servers, on the same",
     "machine: figures are for comparing with each other, not capacity promises.",
 ]
@@ -98,6 +101,9 @@ async def run(target: Target, infra: LocalInfra, report: Report) -> None:
         report.add(m)
     say(f"aggregate changes: {target.n:,} withdrawals, then bursts of 20 on one member …")
     for m in await withdraw_paths(target):
+        report.add(m)
+    say("member list: pages of 50 out of 50,000 members …")
+    for m in await member_list_paths(target):
         report.add(m)
     say(f"end to end: {target.n:,} members over HTTP until notify's inbox, then 100/s …")
     measurements, _ = await end_to_end(target)

@@ -1,10 +1,13 @@
-"""Enrol a few demo members so a fresh `make run` has something to look at.
+"""Demo data so a fresh `make run` has a living union to look at.
 
     python -m deploy.local.demo --members-url http://127.0.0.1:8001
 
-Mints an admin token the way `gonghui token --role admin --campus '*'` does (the dev key, or
-GONGHUI_AUTH_PRIVATE_KEY_FILE) and POSTs each member to /members. A 409 means the member is
-already there (an earlier run seeded it), which is fine: running it twice changes nothing.
+Two campuses with their departments and small groups (教工小家), about sixty members — the
+union's cadres, a finance officer and an auditor, group leaders, retirees, a few applicants
+waiting for approval and one who left — all written over the public HTTP API with an admin
+token (the dev key, or GONGHUI_AUTH_PRIVATE_KEY_FILE), as a cadre would. The people are
+generated from a fixed seed, so every run asks for the same ones: an answer of 409 means "already
+there" (a campus definition is simply the same again), so seeding twice changes nothing.
 """
 
 from __future__ import annotations
@@ -12,67 +15,120 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import random
 import sys
+from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 
 import httpx
 
-DEMO_MEMBERS: tuple[dict[str, str], ...] = (
-    {
-        "staff_no": "T2023001",
-        "name": "王芳",
-        "campus": "main",
-        "department": "学前教育系",
-        "email": "wang@school.local",
-        "phone": "13800000001",
-    },
-    {
-        "staff_no": "T2023002",
-        "name": "李静",
-        "campus": "main",
-        "department": "艺术系",
-        "email": "li@school.local",
-        "phone": "13800000002",
-    },
-    {
-        "staff_no": "T2023003",
-        "name": "张伟",
-        "campus": "main",
-        "department": "体育部",
-        "email": "zhang@school.local",
-        "phone": "13800000003",
-    },
-    {
-        "staff_no": "T2023004",
-        "name": "刘洋",
-        "campus": "north",
-        "department": "音乐系",
-        "email": "liu@school.local",
-        "phone": "13800000004",
-    },
-    {
-        "staff_no": "T2023005",
-        "name": "陈晨",
-        "campus": "north",
-        "department": "后勤处",
-        "email": "chen@school.local",
-        "phone": "13800000005",
-    },
-)
-
-
 DEMO_CAMPUSES: dict[str, dict] = {
     "main": {
         "name": "主校区",
-        "departments": ["学前教育系", "艺术系", "体育部"],
-        "small_groups": [{"code": "g-main-art", "name": "艺术教工小家"}],
+        "departments": ["学前教育系", "艺术系", "外语系", "信息技术系", "体育部", "行政办公室"],
+        "small_groups": [
+            {"code": "g-main-edu", "name": "学前教育教工小家"},
+            {"code": "g-main-art", "name": "艺体教工小家"},
+            {"code": "g-main-admin", "name": "机关教工小家"},
+        ],
     },
     "north": {
         "name": "北校区",
-        "departments": ["音乐系", "后勤处"],
-        "small_groups": [{"code": "g-north-music", "name": "音乐教工小家"}],
+        "departments": ["音乐系", "图书馆", "后勤处"],
+        "small_groups": [
+            {"code": "g-north-music", "name": "音乐教工小家"},
+            {"code": "g-north-service", "name": "服务保障教工小家"},
+        ],
     },
 }
+
+SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何林罗高郑梁谢宋唐许韩冯邓曹彭曾肖田董潘袁蔡蒋余"
+GIVEN = (
+    "芳 静 伟 敏 丽 强 磊 洋 艳 勇 军 杰 娟 涛 明 超 秀兰 霞 平 刚 桂英 建华 文 华 红 玲 "
+    "晓燕 春梅 海燕 婷 雪 慧 颖 佳 欣 宇 浩 晨 琳 倩 丹 亮 鹏 斌 萍 燕 莉"
+).split()
+GROUPS = {
+    "main": [g["code"] for g in DEMO_CAMPUSES["main"]["small_groups"]],
+    "north": [g["code"] for g in DEMO_CAMPUSES["north"]["small_groups"]],
+}
+
+
+@dataclass
+class DemoMember:
+    body: dict
+    then: list[tuple[str, dict | None]] = field(default_factory=list)  # lifecycle steps
+
+
+def demo_members() -> list[DemoMember]:
+    """The same sixty-odd people every time (fixed seed)."""
+    rnd = random.Random(2023)
+    people: list[DemoMember] = []
+    used: set[str] = set()
+
+    def person(
+        campus: str, department: str, *, roles: list[str] | None = None, born: int | None = None
+    ) -> DemoMember:
+        while True:
+            name = rnd.choice(SURNAMES) + rnd.choice(GIVEN)
+            if name not in used:
+                used.add(name)
+                break
+        n = len(people) + 1
+        year = born or rnd.randint(1966, 1999)
+        body = {
+            "staff_no": f"T{2000 + n:04d}",
+            "name": name,
+            "campus": campus,
+            "department": department,
+            "gender": rnd.choice(["female", "female", "male"]),
+            "birth_date": (date(year, 1, 1) + timedelta(days=rnd.randint(0, 364))).isoformat(),
+            "position": rnd.choice(["教师", "教师", "教师", "辅导员", "教研组长", "职员"]),
+            "employment_type": rnd.choice(["在编", "在编", "合同", "人事代理"]),
+            "hire_date": date(max(year + 23, 1990), 9, 1).isoformat(),
+            "phone": f"139{rnd.randint(10_000_000, 99_999_999)}",
+            "email": f"t{2000 + n}@school.local",
+            "small_group": rnd.choice(GROUPS[campus]),
+            "roles": roles or [],
+            "salary_base_fen": rnd.randint(550_000, 1_350_000),
+        }
+        member = DemoMember(body)
+        people.append(member)
+        return member
+
+    main = DEMO_CAMPUSES["main"]["departments"]
+    north = DEMO_CAMPUSES["north"]["departments"]
+    # The union committee (工会委员会) and the people who keep its money.
+    person("main", "行政办公室", roles=["chair"], born=1970)
+    person("main", "学前教育系", roles=["vice_chair"], born=1975)
+    person("north", "音乐系", roles=["vice_chair"], born=1978)
+    person("main", "艺术系", roles=["committee"])
+    person("main", "外语系", roles=["committee"])
+    person("main", "行政办公室", roles=["finance"])
+    person("main", "信息技术系", roles=["auditor"])
+    for code in GROUPS["main"]:
+        leader = person("main", rnd.choice(main), roles=["group_leader"])
+        leader.body["small_group"] = code
+    for code in GROUPS["north"]:
+        leader = person("north", rnd.choice(north), roles=["group_leader"])
+        leader.body["small_group"] = code
+    for _ in range(34):
+        person("main", rnd.choice(main))
+    for _ in range(10):
+        person("north", rnd.choice(north))
+    # Retirees (退休会员) stay members; applicants wait for a cadre; one colleague left.
+    for campus, department in [
+        ("main", "体育部"),
+        ("main", "学前教育系"),
+        ("north", "图书馆"),
+        ("north", "后勤处"),
+    ]:
+        person(campus, department, born=1962).then.append(("retire", {"on": "2023-07-31"}))
+    for campus, department in [("main", "信息技术系"), ("main", "艺术系"), ("north", "音乐系")]:
+        applicant = person(campus, department, born=2000)
+        applicant.body["as_applicant"] = True
+    person("main", "外语系").then.append(("withdraw", {"on": "2024-06-30"}))
+    return people
 
 
 class SeedError(RuntimeError):
@@ -88,7 +144,7 @@ def admin_token() -> str:
 
 
 async def seed(members_url: str, timeout_s: float = 15) -> tuple[int, int]:
-    """Returns (added, already there); raises SeedError on any other answer."""
+    """Returns (members added, already there); raises SeedError on any other answer."""
     headers = {"Authorization": f"Bearer {admin_token()}"}
     added = existing = 0
     async with httpx.AsyncClient(base_url=members_url, timeout=timeout_s) as client:
@@ -96,15 +152,22 @@ async def seed(members_url: str, timeout_s: float = 15) -> tuple[int, int]:
             response = await client.put(f"/campuses/{code}", json=campus, headers=headers)
             if response.status_code != 200:
                 raise SeedError(f"PUT /campuses/{code} → {response.status_code}: {response.text}")
-        for member in DEMO_MEMBERS:
-            response = await client.post("/members", json=member, headers=headers)
+        for member in demo_members():
+            response = await client.post("/members", json=member.body, headers=headers)
             if response.status_code == 201:
                 added += 1
+                member_id = response.json()["id"]
+                for action, body in member.then:
+                    step = await client.post(
+                        f"/members/{member_id}/{action}", json=body, headers=headers
+                    )
+                    if step.status_code not in (200, 409):
+                        raise SeedError(f"{action} {member.body['staff_no']}: {step.text[:300]}")
             elif response.status_code == 409:
                 existing += 1
             else:
                 raise SeedError(
-                    f"POST /members {member['staff_no']} → {response.status_code}: "
+                    f"POST /members {member.body['staff_no']} → {response.status_code}: "
                     f"{response.text[:500]}"
                 )
     return added, existing

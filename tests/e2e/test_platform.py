@@ -86,3 +86,21 @@ async def test_enrol_member_then_inbox_mail_projections_and_clean_shutdown(platf
             json.loads(line) for line in platform.log(name).splitlines() if line.startswith("{")
         ]
         assert any(line["msg"] == f"{name} stopped" for line in lines), platform.log(name)[-2000:]
+
+
+async def test_the_demo_seeds_a_living_union_once(platform):
+    from deploy.local.demo import demo_members, seed
+
+    assert await seed(platform.url("members")) == (len(demo_members()), 0)
+    assert await seed(platform.url("members")) == (0, len(demo_members()))  # twice: nothing
+    admin = bearer("e2e-admin", ["admin"], ["*"])
+    async with httpx.AsyncClient(timeout=10) as client:
+
+        async def counted(status: str, n: int) -> bool:
+            url = f"{platform.url('members')}/members?status={status}&limit=1"
+            return (await client.get(url, headers=admin)).json()["total"] == n
+
+        await wait_until(lambda: counted("retired", 4), 30, "the retirees in the list")
+        await wait_until(lambda: counted("applied", 3), 30, "the applicants in the list")
+        campuses = (await client.get(f"{platform.url('members')}/campuses", headers=admin)).json()
+        assert {"main", "north"} <= {c["code"] for c in campuses}

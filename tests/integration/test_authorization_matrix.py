@@ -7,20 +7,24 @@ token at all. Each caller that may change the target gets a fresh one in the sta
 needs; the refused ones share one, which must come out unchanged. On every answer, personal data the caller may not see must
 not appear in clear (JSON and any other body).
 
-TODO(export): GET /members/export.csv|xlsx is being added on another branch; when it lands
-its rows go here (the body check below covers CSV; an XLSX body needs unzipping first).
+The exports (CSV and XLSX) are checked the same way: an XLSX workbook is opened and its
+cells read before looking for secrets.
 """
 
 from __future__ import annotations
 
+import io
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import httpx
 import pytest
+from openpyxl import load_workbook
 
 from services.members.bootstrap import bootstrap
+from services.members.membership.api import XLSX
 from tests.integration.conftest import DEPARTMENTS, SMALL_GROUPS, Stack, bearer, build_stack
 from tests.integration.conftest import close_stack as close
 from tests.kafka_tools import wait_until
@@ -159,6 +163,12 @@ ROWS: dict[tuple[str, str], Row] = {
         expect(403, self=200, cadre=200, cadre_other_campus=404, admin=200),
         body=lambda _: {"wecom_userid": "new-wecom"},
     ),
+    ("GET", "/exports/members.csv"): Row(
+        "active", expect(403, cadre=200, cadre_other_campus=200, admin=200)
+    ),
+    ("GET", "/exports/members.xlsx"): Row(
+        "active", expect(403, cadre=200, cadre_other_campus=200, admin=200)
+    ),
     # -- organisation --
     ("GET", "/campuses"): Row("none", expect(200)),
     ("GET", "/campuses/{code}"): Row("none", expect(200), path={"code": "main"}),
@@ -258,7 +268,22 @@ async def enrol(stack: Stack, state: str) -> dict:
     return member
 
 
-def leaked(persona: str, text: str) -> list[str]:
+def body_text(response: httpx.Response) -> str:
+    """What a person would read in the answer: an XLSX workbook's cells, else the text."""
+    if response.headers.get("content-type", "").startswith(XLSX):
+        book = load_workbook(io.BytesIO(response.content), read_only=True)
+        return "\n".join(
+            str(value)
+            for sheet in book.worksheets
+            for row in sheet.iter_rows(values_only=True)
+            for value in row
+            if value is not None
+        )
+    return response.text
+
+
+def leaked(persona: str, response: httpx.Response) -> list[str]:
+    text = body_text(response)
     return [name for name, value in SECRETS.items() if value in text and persona not in SEES[name]]
 
 
@@ -292,7 +317,7 @@ async def test_the_matrix(members_only: Stack, route: tuple[str, str]):
             headers=headers_for(persona, target["id"], other["id"]),
         )
         got[persona] = response.status_code
-        assert not leaked(persona, response.text), (persona, path, leaked(persona, response.text))
+        assert not leaked(persona, response), (persona, path, leaked(persona, response))
     after = await stack.members.context.members.store.get(shared["id"])
     assert after is not None and after.version == shared["version"], "a refused call changed it"
     assert got == row.expected, f"{method} {template}"
@@ -335,6 +360,13 @@ async def test_a_campus_cadre_sees_only_their_campus_and_masked(members_only: St
     assert from_east.json()["total"] == 0
     forbidden = await stack.members_http.get("/members", params={"campus": "main"}, headers=east)
     assert forbidden.status_code == 403
+    for export in ("/exports/members.csv", "/exports/members.xlsx"):
+        params = {"q": main["staff_no"]}
+        text = body_text(await stack.members_http.get(export, params=params, headers=cadre))
+        assert main["staff_no"] in text and "139****5678" in text and PHONE not in text
+        assert EMAIL not in text and ID_NUMBER not in text and str(SALARY) not in text
+        text = body_text(await stack.members_http.get(export, params=params, headers=east))
+        assert main["staff_no"] not in text
     audit = await stack.members_http.get(
         "/audit", params={"member": main["id"]}, headers=headers_for("auditor", "", "")
     )

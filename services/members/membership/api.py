@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
+from urllib.parse import quote
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, Field
 
 from services.members.accounts.domain import check_role_grant
@@ -22,6 +23,7 @@ from services.members.membership.domain import (
     UnionRole,
     UpdateDetails,
 )
+from services.members.membership.export import to_csv, to_xlsx
 from services.members.membership.handlers import (
     act,
     change_contact,
@@ -30,8 +32,9 @@ from services.members.membership.handlers import (
     transfer_member,
     update_member,
 )
-from services.members.membership.store import NOT_FOUND, MemberFilter
+from services.members.membership.store import NOT_FOUND, MemberFilter, MemberRegistry
 from shared.aggregate import Actor
+from shared.audit import AuditLog
 from shared.auth import CurrentUser, Principal, Role
 from shared.errors import NotFound
 from shared.problems import PROBLEM_RESPONSES, ProblemError
@@ -217,6 +220,47 @@ async def list_members(
     )
 
 
+EXPORT_LIMIT = 20_000  # a school's whole union fits; beyond that, filter
+CSV = "text/csv; charset=utf-8"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+async def _export(
+    members: MemberRegistry, audit: AuditLog, user: Principal, filters: MemberFilter, fmt: str
+) -> Response:
+    query = filters.query(user.campus_filter(), local_today())
+    items, total = await members.page(query, EXPORT_LIMIT, 0)
+    records = [public(m, user).model_dump(mode="json") for m in items]
+    await audit.record(
+        Actor.of(user), "export", "members", ",".join(sorted(user.campuses)), rows=len(records)
+    )
+    name = f"会员名册-{local_today().isoformat()}.{fmt}"
+    body, media = (to_csv(records), CSV) if fmt == "csv" else (to_xlsx(records), XLSX)
+    disposition = f"attachment; filename*=UTF-8''{quote(name)}"
+    headers = {"Content-Disposition": disposition, "X-Total-Count": str(total)}
+    return Response(body, media_type=media, headers=headers)
+
+
+@router.get(
+    "/exports/members.csv",
+    response_class=Response,
+    responses={200: {"content": {CSV: {}}, "description": "UTF-8 CSV（带 BOM）"}},
+)
+async def export_csv(members: Members, audit: Audit, user: Cadre, filters: Filter) -> Response:
+    """The filtered member list as CSV, masked as the caller may see it; role: cadre."""
+    return await _export(members, audit, user, filters, "csv")
+
+
+@router.get(
+    "/exports/members.xlsx",
+    response_class=Response,
+    responses={200: {"content": {XLSX: {}}, "description": "Excel 工作簿"}},
+)
+async def export_xlsx(members: Members, audit: Audit, user: Cadre, filters: Filter) -> Response:
+    """The filtered member list as XLSX, masked as the caller may see it; role: cadre."""
+    return await _export(members, audit, user, filters, "xlsx")
+
+
 @router.get("/members/{member_id}")
 async def get_member(member_id: str, members: Members, user: CurrentUser) -> MemberPublic:
     """One member, as of the last change answered; role: the member themself, or cadre."""
@@ -303,50 +347,35 @@ async def _step(
     )
 
 
-@router.post("/members/{member_id}/approve")
-async def approve(
-    member_id: str, members: Members, user: Cadre, body: Dated | None = None
-) -> MemberPublic:
-    """批准入会 (applied → active); role: cadre of the member's campus."""
-    return await _step(member_id, "approve", members, user, body.on if body else None)
+# The dated steps of the lifecycle table, one route each: POST /members/{id}/<action>.
+DATED_STEPS = {
+    "approve": "批准入会 (applied → active)",
+    "reapply": "重新申请 (rejected or withdrawn → applied)",
+    "withdraw": "退会 (active → withdrawn)",
+    "retire": "登记退休 (active → retired, still a member)",
+    "decease": "登记去世 (active or retired → deceased)",
+}
+
+
+def _dated_route(action: str, summary: str) -> None:
+    async def step(
+        member_id: str, members: Members, user: Cadre, body: Dated | None = None
+    ) -> MemberPublic:
+        return await _step(member_id, action, members, user, body.on if body else None)
+
+    step.__name__ = action
+    step.__doc__ = f"{summary}; role: cadre of the member's campus."
+    router.post(f"/members/{{member_id}}/{action}")(step)
+
+
+for _action, _summary in DATED_STEPS.items():
+    _dated_route(_action, _summary)
 
 
 @router.post("/members/{member_id}/reject")
 async def reject(member_id: str, body: Rejection, members: Members, user: Cadre) -> MemberPublic:
     """驳回入会申请, keeping the reason (applied → rejected); role: cadre of the campus."""
     return await _step(member_id, "reject", members, user, None, body.reason)
-
-
-@router.post("/members/{member_id}/reapply")
-async def reapply(
-    member_id: str, members: Members, user: Cadre, body: Dated | None = None
-) -> MemberPublic:
-    """重新申请 (rejected or withdrawn → applied); role: cadre of the member's campus."""
-    return await _step(member_id, "reapply", members, user, body.on if body else None)
-
-
-@router.post("/members/{member_id}/withdraw")
-async def withdraw(
-    member_id: str, members: Members, user: Cadre, body: Dated | None = None
-) -> MemberPublic:
-    """退会 (active → withdrawn); role: cadre of the member's campus."""
-    return await _step(member_id, "withdraw", members, user, body.on if body else None)
-
-
-@router.post("/members/{member_id}/retire")
-async def retire(
-    member_id: str, members: Members, user: Cadre, body: Dated | None = None
-) -> MemberPublic:
-    """登记退休 (active → retired, still a member); role: cadre of the member's campus."""
-    return await _step(member_id, "retire", members, user, body.on if body else None)
-
-
-@router.post("/members/{member_id}/decease")
-async def decease(
-    member_id: str, members: Members, user: Cadre, body: Dated | None = None
-) -> MemberPublic:
-    """登记去世 (active or retired → deceased); role: cadre of the member's campus."""
-    return await _step(member_id, "decease", members, user, body.on if body else None)
 
 
 @router.post("/members/{member_id}/transfer")

@@ -1,0 +1,52 @@
+"""A member list as CSV (UTF-8 with BOM, so Chinese Excel opens it) or XLSX, masked as the
+caller may see it: the same masking as the API, because the rows are built from MemberPublic."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from typing import Any
+
+from openpyxl import Workbook
+
+from services.members.membership.columns import COLUMNS, GENDER_ZH
+from services.members.membership.domain import ROLE_ZH, STATUS_ZH, MemberStatus, UnionRole
+
+HEADERS = [header for _, header in COLUMNS]
+
+
+def cell(field: str, value: Any) -> str:
+    if value is None:
+        return ""
+    if field == "gender":
+        return GENDER_ZH.get(value, str(value))
+    if field == "status":
+        return STATUS_ZH[MemberStatus(value)]
+    if field == "roles":
+        return "、".join(ROLE_ZH[UnionRole(r)] for r in value)
+    return str(value)
+
+
+def rows(records: Iterable[dict[str, Any]]) -> Iterable[list[str]]:
+    for record in records:
+        yield [cell(field, record.get(field)) for field, _ in COLUMNS]
+
+
+def to_csv(records: Iterable[dict[str, Any]]) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(HEADERS)
+    writer.writerows(rows(records))
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
+
+
+def to_xlsx(records: Iterable[dict[str, Any]]) -> bytes:
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("会员名册")
+    sheet.append(HEADERS)
+    for row in rows(records):
+        sheet.append(row)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
