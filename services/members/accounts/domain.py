@@ -166,14 +166,14 @@ class Account(Aggregate):
         self.password_hash = password_hash
         self.must_change_password = True
         self.password_set_at, self.password_set_by, self.sessions_from = now, by, now
-        self.record(PasswordSet.of(self, member_id=self.id, reset=reset))
+        self.record(PasswordSet.of(self, reset=reset))
 
     def change_password(self, password_hash: str, now: datetime) -> None:
         """The member chooses their own password."""
         self.password_hash = password_hash
         self.must_change_password = False
         self.password_set_at, self.password_set_by, self.sessions_from = now, self.id, now
-        self.record(PasswordChanged.of(self, member_id=self.id))
+        self.record(PasswordChanged.of(self))
 
     def signed_in(
         self, now: datetime, method: str, window: int, failures: int, rehash: str | None
@@ -185,13 +185,13 @@ class Account(Aggregate):
         if rehash:
             self.password_hash = rehash
         self.signed_in_at = now
-        self.record(SignedIn.of(self, member_id=self.id, method=method, failures_before=failures))
+        self.record(SignedIn.of(self, method=method, failures_before=failures))
 
     def lock(self, window: int, until: datetime) -> None:
         if self.window != window or self.locked_until == until:
             return  # unlocked since, or recorded already
         self.locked_until = until
-        self.record(AccountLocked.of(self, member_id=self.id, locked_until=until))
+        self.record(AccountLocked.of(self, locked_until=until))
 
     def unlock(self, window: int, reason: str) -> None:
         """Open the next window; a no-op when `window` was closed already (a race)."""
@@ -199,7 +199,7 @@ class Account(Aggregate):
             return
         self.window += 1
         self.locked_until = None
-        self.record(AccountUnlocked.of(self, member_id=self.id, reason=reason))
+        self.record(AccountUnlocked.of(self, reason=reason))
 
 
 def new_account(member: Member) -> Account:

@@ -17,6 +17,7 @@ from typing import Literal
 
 from services.members.accounts.domain import (
     MAX_FAILURES,
+    SIGN_IN_STATUSES,
     Account,
     FailureWindow,
     covers,
@@ -374,7 +375,7 @@ class AccountService:
             )
         member = await self.members.store.get(found.member_id)
         account = await self.accounts.get(found.member_id)
-        ended = member is None or member.status.value not in ("active", "retired")
+        ended = member is None or member.status not in SIGN_IN_STATUSES
         if account is not None and account.sessions_from is not None:
             ended = ended or found.started_at < account.sessions_from
         if ended or member is None:
@@ -430,7 +431,7 @@ class AccountService:
         is answered the same either way."""
         member = await self._by_staff_no(staff_no)
         now = self.clock()
-        if member is None or member.status.value not in ("active", "retired"):
+        if member is None or member.status not in SIGN_IN_STATUSES:
             return
         if not await self.links.allow(member.id, now, LINK_EVERY_S):
             return
