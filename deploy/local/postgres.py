@@ -333,6 +333,7 @@ class Postgres(ManagedProcess):
         gin_twins: bool = True,
         pool_max_conns: int = POOL_MAX_CONNS,
         durable: bool = True,
+        extra_settings: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(data_dir, log_dir)
         self.port = port
@@ -340,6 +341,7 @@ class Postgres(ManagedProcess):
         self.gin_twins = gin_twins
         self.pool_max_conns = pool_max_conns
         self.durable = durable
+        self.extra_settings = dict(extra_settings or {})
         self.run_as = server_user()
         self.twins_added = 0
         self.cold_start = False  # True when this start ran initdb
@@ -404,9 +406,10 @@ class Postgres(ManagedProcess):
                     f"{self.version}. Delete {self.data_dir} (loses its data) or pg_upgrade it."
                 )
             self.cold_start = False
-            return
-        self._initdb()
-        self.cold_start = True
+        else:
+            self._initdb()
+            self.cold_start = True
+        self._write_conf()
 
     def _initdb(self) -> None:
         shutil.rmtree(self.pgdata, ignore_errors=True)  # an initdb that never finished
@@ -456,7 +459,7 @@ class Postgres(ManagedProcess):
         return self._env()
 
     def settings(self) -> dict[str, str]:
-        """Given on the command line at every start, so an old data folder gets them too."""
+        """Written to data/gonghui.conf at every start, so an old data folder gets them too."""
         socket = self.socket_dir
         settings = {
             "listen_addresses": HOST,
@@ -474,13 +477,37 @@ class Postgres(ManagedProcess):
         if not self.durable:
             # Throw-away clusters (tests): a crash may lose them; nobody waits for the disk.
             settings |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
-        return settings
+        return settings | self.extra_settings
+
+    @property
+    def conf_file(self) -> Path:
+        return self.pgdata / "gonghui.conf"
+
+    def _write_conf(self) -> None:
+        """gonghui.conf, included at the end of postgresql.conf.
+
+        A file rather than `-c` options: settings on the command line outrank the files, so
+        an operator's ALTER SYSTEM (postgresql.auto.conf, read last) could not change them,
+        and a reload would complain that the file disagrees with them.
+        """
+        lines = [
+            "# Written by the Gonghui launcher (deploy/local/postgres.py) at every start;",
+            "# edits here are lost. To change a setting, use ALTER SYSTEM.",
+        ]
+        for key, value in self.settings().items():
+            quoted = value.replace("'", "''")
+            lines.append(f"{key} = '{quoted}'")
+        self.conf_file.write_text("\n".join(lines) + "\n")
+        main = self.pgdata / "postgresql.conf"
+        include = "include_if_exists = 'gonghui.conf'"
+        if include not in main.read_text():
+            with main.open("a") as f:
+                f.write(f"\n# Gonghui's settings (deploy/local/postgres.py)\n{include}\n")
+        if self.run_as is not None:
+            os.chown(self.conf_file, self.run_as.pw_uid, self.run_as.pw_gid)
 
     def command(self) -> list[str]:
-        cmd = [self._tool("postgres"), "-D", str(self.pgdata)]
-        for key, value in self.settings().items():
-            cmd += ["-c", f"{key}={value}"]
-        return cmd
+        return [self._tool("postgres"), "-D", str(self.pgdata)]
 
     async def healthy(self) -> bool:
         proc = await asyncio.create_subprocess_exec(
