@@ -32,6 +32,7 @@ import platform
 import random
 import re
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -287,8 +288,26 @@ async def run_one(variant: Variant, n: int, binary: Path, explain: bool) -> Resu
             "page campus sorted s": lambda: (
                 coll.find({"campus": "north"}).sort("staff_no").limit(20).to_list()
             ),
+            # GET /members for a cadre of one campus: the scope is an $in (shared/auth.py).
+            "page campus $in sorted s": lambda: (
+                coll.find({"campus": {"$in": ["north"]}})
+                .sort([("campus", 1), ("staff_no", 1)])
+                .limit(20)
+                .to_list()
+            ),
             "outbox scan s": lambda: (
                 coll.find({"outbox.0": {"$exists": True}}, {"outbox": 1}).limit(100).to_list()
+            ),
+            # The relay's clean-up after publishing a batch (shared/outbox.py), and the same
+            # as one update per document.
+            "pullAll $in 10 s": lambda: coll.update_many(
+                {"_id": {"$in": ids[:10]}}, {"$pullAll": {"outbox": [{"id": "sent"}]}}
+            ),
+            "pullAll 10 x _id s": lambda: asyncio.gather(
+                *(
+                    coll.update_one({"_id": i}, {"$pullAll": {"outbox": [{"id": "sent"}]}})
+                    for i in ids[:10]
+                )
             ),
         }
         for name, job in queries.items():
@@ -372,7 +391,14 @@ ROWS = [
         "{:,.2f} s",
     ),
     ("page campus sorted s", '`find({"campus": "north"}).sort("staff_no").limit(20)`', "{:,.2f} s"),
+    (
+        "page campus $in sorted s",
+        '`find({"campus": {"$in": ["north"]}}).sort([("campus", 1), ("staff_no", 1)]).limit(20)`',
+        "{:,.2f} s",
+    ),
     ("outbox scan s", '`find({"outbox.0": {"$exists": true}}).limit(100)`', "{:,.2f} s"),
+    ("pullAll $in 10 s", '`update_many({"_id": {"$in": [10 ids]}}, {"$pullAll": …})`', "{:,.2f} s"),
+    ("pullAll 10 x _id s", 'the same as 10 × `update_one({"_id": …})`, together', "{:,.2f} s"),
     ("find_one _id x16 /s", "`find_one` by `_id`, 16 in flight", "{:,.0f}/s"),
     ("insert_one x16 /s", "`insert_one`, 16 in flight", "{:,.0f}/s"),
     ("insert_many /s", "`insert_many`, batches of 1,000", "{:,.0f}/s"),
@@ -423,6 +449,8 @@ def main(argv: list[str] | None = None) -> int:
     backend = "postgresql" if any(v.backend == "postgresql" for v in variants) else "sqlite"
     paths = prepare(say=say, backend=backend)
 
+    # `kill <pid>` stops it the way Ctrl-C does: through the finally blocks (servers, folders).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     results: dict[Variant, list[Result]] = {v: [] for v in variants}
     for run in range(args.runs):
         for v in variants:
