@@ -335,7 +335,6 @@ class Postgres(ManagedProcess):
         log_dir: Path | None = None,
         gin_twins: bool = True,
         pool_max_conns: int = POOL_MAX_CONNS,
-        durable: bool = True,
         extra_settings: Mapping[str, str] | None = None,
     ) -> None:
         super().__init__(data_dir, log_dir)
@@ -343,7 +342,6 @@ class Postgres(ManagedProcess):
         self.bin_dir = Path(bin_dir) if bin_dir else find_bin_dir()
         self.gin_twins = gin_twins
         self.pool_max_conns = pool_max_conns
-        self.durable = durable
         self.extra_settings = dict(extra_settings or {})
         self.run_as = server_user()
         self.twins_added = 0
@@ -477,9 +475,6 @@ class Postgres(ManagedProcess):
             "log_line_prefix": "%m [%p] ",
             "log_timezone": "UTC",
         }
-        if not self.durable:
-            # Throw-away clusters (tests): a crash may lose them; nobody waits for the disk.
-            settings |= {"fsync": "off", "synchronous_commit": "off", "full_page_writes": "off"}
         return settings | self.extra_settings
 
     @property
