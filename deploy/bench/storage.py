@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import math
 import os
 import platform
 import random
@@ -48,7 +49,7 @@ from pymongo import AsyncMongoClient
 
 from deploy.bench.report import human_bytes, percentile
 from deploy.local.infra import FerretDB, Postgres, free_port, prepare
-from deploy.local.postgres import POOL_MAX_CONNS, find_bin_dir
+from deploy.local.postgres import CLIENT_MAX_POOL_SIZE, POOL_MAX_CONNS, find_bin_dir
 from deploy.local.prepare import FERRETDB_VERSION
 
 CAMPUSES = ("main", "north", "south", "east")
@@ -254,7 +255,14 @@ async def run_one(variant: Variant, n: int, binary: Path, explain: bool) -> Resu
         await fdb.wait_healthy(60)
         figures["cold start s"] = time.perf_counter() - t0
 
-        client = AsyncMongoClient(fdb.url, tz_aware=True, serverSelectionTimeoutMS=10000)
+        # The same client on both backends: at most 8 connections, as the launcher's URL says
+        # on PostgreSQL (deploy/local/postgres.py, CLIENT_MAX_POOL_SIZE).
+        client = AsyncMongoClient(
+            fdb.url,
+            tz_aware=True,
+            serverSelectionTimeoutMS=10000,
+            maxPoolSize=CLIENT_MAX_POOL_SIZE,
+        )
         coll = client["bench"]["members"]
         # The members service's indexes (services/members/store.py), and one it would declare
         # to count members by campus and status.
@@ -319,6 +327,25 @@ async def run_one(variant: Variant, n: int, binary: Path, explain: bool) -> Resu
         t0 = time.perf_counter()
         await bounded(16, [lambda d=d: coll.insert_one(d) for d in fresh])
         figures["insert_one x16 /s"] = len(fresh) / (time.perf_counter() - t0)
+
+        # A burst of updates on one document (a hot counter): FerretDB holds two pool
+        # connections per update, so a pool no larger than the burst can hang for good.
+        await coll.insert_one({"_id": "counter", "taken": 0, "staff_no": "counter"})
+        t0 = time.perf_counter()
+        try:
+            async with asyncio.timeout(30):
+                await bounded(
+                    16,
+                    [
+                        lambda: coll.update_one({"_id": "counter"}, {"$inc": {"taken": 1}})
+                        for _ in range(400)
+                    ],
+                )
+            figures["update_one hot x16 /s"] = 400 / (time.perf_counter() - t0)
+        except TimeoutError:
+            figures["update_one hot x16 /s"] = float("nan")  # hung
+            say("  16 concurrent updates hung (FerretDB's pool is exhausted); rest of the run skipped")
+            return result
 
         ids_again = ids[:200]
         t0 = time.perf_counter()
@@ -401,6 +428,7 @@ ROWS = [
     ("pullAll 10 x _id s", 'the same as 10 × `update_one({"_id": …})`, together', "{:,.2f} s"),
     ("find_one _id x16 /s", "`find_one` by `_id`, 16 in flight", "{:,.0f}/s"),
     ("insert_one x16 /s", "`insert_one`, 16 in flight", "{:,.0f}/s"),
+    ("update_one hot x16 /s", "`update_one` `$inc` on one document, 16 in flight", "{:,.0f}/s"),
     ("insert_many /s", "`insert_many`, batches of 1,000", "{:,.0f}/s"),
     ("cold start s", "cold start (initdb + start + createdb, FerretDB answers)", "{:,.1f} s"),
 ]
@@ -414,7 +442,10 @@ def table(results: dict[Variant, list[Result]], n: int) -> str:
         cells = []
         for v in variants:
             values = [r.figures[key] for r in results[v] if key in r.figures]
-            cells.append(fmt.format(statistics.median(values)) if values else "—")
+            if any(math.isnan(x) for x in values):
+                cells.append("**hung**")
+            else:
+                cells.append(fmt.format(statistics.median(values)) if values else "—")
         lines.append(f"| {label} | " + " | ".join(cells) + " |")
     for v in variants:
         last = results[v][-1].notes

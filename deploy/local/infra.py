@@ -35,7 +35,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from deploy.local.postgres import DEFAULT_BACKEND, Postgres
+from deploy.local.postgres import CLIENT_MAX_POOL_SIZE, DEFAULT_BACKEND, Postgres
 from deploy.local.prepare import (
     KAFKA_LOG4J,
     Paths,
@@ -220,7 +220,12 @@ class FerretDB(ManagedProcess):
 
     @property
     def url(self) -> str:
-        return f"mongodb://{HOST}:{self.port}/"
+        """The URL for clients; on PostgreSQL it caps each client's connections (maxPoolSize),
+        so that FerretDB never runs more operations at once than its pool can carry (see
+        CLIENT_MAX_POOL_SIZE)."""
+        if self.postgres is None:
+            return f"mongodb://{HOST}:{self.port}/"
+        return f"mongodb://{HOST}:{self.port}/?maxPoolSize={CLIENT_MAX_POOL_SIZE}"
 
     @property
     def backend(self) -> str:

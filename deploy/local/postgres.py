@@ -45,10 +45,18 @@ APT_INSTALL = ["apt-get", "install", "-y", "--no-install-recommends", PACKAGE]
 SERVER_USER = "postgres"  # the system user Debian's package creates; used when we are root
 SUPERUSER = "gonghui"
 DATABASE = "ferretdb"
-# FerretDB opens up to 50 connections by default (each a PostgreSQL backend of 5-10 MB).
-# Measured with 16 requests in flight on 2 cores (README, "Storage"): 8 serve as fast as 50.
-POOL_MAX_CONNS = 8
-MAX_CONNECTIONS = 30  # the pool, psql sessions of the launcher and an operator, headroom
+# FerretDB's connection pool, and how many connections each MongoDB client may open to
+# FerretDB (the launcher and the tests hand out the URL with maxPoolSize). FerretDB 1.24 runs an
+# update or findAndModify with two pool connections at once: the query's, held while it writes
+# with a second one. When as many of them run at once as the pool has connections, each holds
+# one and waits for another, forever (measured: pool 8, 16 concurrent update_one on one
+# document: hung; pool 16: fine). So the pool stays above what the clients can send at once:
+# six clients (the four services, a CLI, a test or the bench) with 8 connections each. Backends
+# are only started when needed (~1.3 MiB PSS each, README "Storage"), and the cap per client is
+# what bounds them in practice.
+CLIENT_MAX_POOL_SIZE = 8
+POOL_MAX_CONNS = 50
+MAX_CONNECTIONS = POOL_MAX_CONNS + 10  # and psql sessions of the launcher and an operator
 _SOCKET_PATH_MAX = 107  # sun_path is 108 bytes with the trailing NUL
 
 

@@ -132,6 +132,28 @@ async def test_lookups_by_id_and_on_declared_indexes_use_the_gin_twins(infra):
         await client.close()
 
 
+async def test_many_concurrent_updates_through_the_given_url_never_hang(infra):
+    """FerretDB 1.24 holds two pool connections per update; the URL's maxPoolSize keeps a
+    client's operations below the pool's size, so a burst of updates queues instead of
+    deadlocking (with pool 8 and no cap, 16 concurrent updates hung for good)."""
+    embedded_postgres(infra)
+    client = AsyncMongoClient(infra.mongo_url, serverSelectionTimeoutMS=10000)
+    db = client[unique_name("ts_")]
+    try:
+        await db["counters"].insert_one({"_id": "seats", "taken": 0})
+
+        async def take() -> int:
+            result = await db["counters"].update_one({"_id": "seats"}, {"$inc": {"taken": 1}})
+            return result.matched_count
+
+        async with asyncio.timeout(120):  # a deadlock never ends; this run takes seconds
+            matched = await asyncio.gather(*(take() for _ in range(64)))
+        assert sum(matched) == 64
+    finally:
+        await client.drop_database(db.name)
+        await client.close()
+
+
 async def table_of(pg: Postgres, schema: str, collection: str) -> str:
     out = await pg.psql(
         f"SELECT _jsonb->>'table' FROM \"{schema}\"._ferretdb_database_metadata "
