@@ -1,7 +1,7 @@
 # Gonghui 工会 — every command a person or CI needs. See README.md.
 #
 #   make run    set everything up and start the whole platform (Ctrl-C stops it)
-#   make test   lint, format check, docs check, then the whole test suite
+#   make test   lint, format and type checks, docs check, then the whole test suite
 #   make infra  only Kafka, FerretDB and the SMTP catcher (for development)
 
 SHELL := /bin/bash
@@ -45,12 +45,14 @@ prepare: .venv
 test: .venv
 	$(RUFF) check .
 	$(RUFF) format --check .
+	.venv/bin/mypy
 	$(PY) -m deploy.docs --check
 	$(PY) -m pytest
 
 lint: .venv
 	$(RUFF) check .
 	$(RUFF) format --check .
+	.venv/bin/mypy
 
 fmt: .venv
 	$(RUFF) check --fix .

@@ -52,8 +52,9 @@ async def take_slot(
     for number in range(1, capacity + 1):
         if number in taken:
             continue
-        slot = {"_id": _slot_id(pool, number), "pool": pool, "number": number, "holder": holder}
-        if await claim_once(coll, slot["_id"], {**(doc or {}), **slot}):
+        key = _slot_id(pool, number)
+        slot = {"pool": pool, "number": number, "holder": holder}
+        if await claim_once(coll, key, {**(doc or {}), **slot}):
             return number
         # Either someone took this number since our read (try the next), or this holder won
         # a slot in a parallel request (the unique (pool, holder) index refused a second).

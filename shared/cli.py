@@ -3,7 +3,7 @@
 gonghui token --role admin --campus '*'
 gonghui token --role member --subject m-1234 --campus main
 gonghui keygen --out /secure/keys
-gonghui topics [--prefix P]
+gonghui topics [--prefix P]      # GONGHUI_KAFKA_REPLICATION_FACTOR=3 on a cluster
 gonghui dlq list members.member
 gonghui dlq replay members.member
 """
@@ -43,18 +43,60 @@ def _keygen(args: argparse.Namespace) -> int:
     public.write_bytes(
         key.public_key().public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo)
     )
-    print(f"GONGHUI_AUTH_PRIVATE_KEY_FILE={private}\nGONGHUI_AUTH_PUBLIC_KEY_FILE={public}")
+    from shared.crypto import new_key
+
+    data = out / "data.key"
+    data.write_text(new_key())
+    data.chmod(0o600)
+    print(
+        f"GONGHUI_AUTH_PRIVATE_KEY_FILE={private}\nGONGHUI_AUTH_PUBLIC_KEY_FILE={public}\n"
+        f"GONGHUI_DATA_KEY_FILE={data}"
+    )
     return 0
 
 
 def _topics(args: argparse.Namespace) -> int:
-    from shared.topics import ensure_topics
+    from aiokafka.errors import KafkaError
+
+    from shared.topics import ensure_topics, min_insync_replicas, replication_of
 
     settings = ServiceSettings()
-    created = asyncio.run(
-        ensure_topics(settings.kafka_bootstrap, args.prefix or settings.topic_prefix)
+    prefix = args.prefix or settings.topic_prefix
+    replication = settings.kafka_replication_factor
+    min_insync = min_insync_replicas(replication)
+
+    async def run() -> tuple[list[str], dict]:
+        created = await ensure_topics(settings.kafka_bootstrap, prefix, replication=replication)
+        return created, await replication_of(settings.kafka_bootstrap, prefix)
+
+    try:
+        created, present = asyncio.run(run())
+    except KafkaError as exc:
+        print(
+            f"创建主题失败 / creating topics failed on {settings.kafka_bootstrap}: {exc}\n"
+            f"GONGHUI_KAFKA_REPLICATION_FACTOR={replication}: a cluster needs at least that "
+            "many brokers.",
+            file=sys.stderr,
+        )
+        return 1
+    print(
+        "created: "
+        + (", ".join(created) if created else "none (all exist)")
+        + f"  (replication factor {replication}, min.insync.replicas {min_insync})"
     )
-    print("created: " + (", ".join(created) if created else "none (all exist)"))
+    # Topics created earlier (by hand, or by a version that ignored the variable) are not
+    # changed here; say so, or the cluster silently keeps single copies of the events.
+    for name, r in sorted(present.items()):
+        if name not in created and (r.replicas < replication or r.min_insync < min_insync):
+            print(
+                f"警告：主题 {name} 只有 {r.replicas} 个副本、min.insync.replicas={r.min_insync}，"
+                f"低于配置（{replication} / {min_insync}）。\n"
+                f"warning: topic {name} has {r.replicas} replica(s) and min.insync.replicas "
+                f"{r.min_insync}, less than configured ({replication} / {min_insync}); existing "
+                "topics are not changed: add replicas with kafka-reassign-partitions.sh and set "
+                "the config with kafka-configs.sh.",
+                file=sys.stderr,
+            )
     return 0
 
 
@@ -101,7 +143,11 @@ def main(argv: list[str] | None = None) -> int:
     keygen.add_argument("--out", required=True)
     keygen.set_defaults(func=_keygen)
 
-    topics = sub.add_parser("topics", help="create the declared topics that are missing")
+    topics = sub.add_parser(
+        "topics",
+        help="create the declared topics that are missing "
+        "(replicas: $GONGHUI_KAFKA_REPLICATION_FACTOR)",
+    )
     topics.add_argument("--prefix", default="")
     topics.set_defaults(func=_topics)
 

@@ -39,6 +39,14 @@ class CloudEvent(BaseModel):
     datacontenttype: str = Field("application/json")
     campus: str = Field(description="campus the aggregate belongs to (extension)")
     traceparent: str | None = Field(None, description="W3C trace context (extension)")
+    sequence: str | None = Field(
+        None,
+        description=(
+            "order of this event among its subject's events (CloudEvents `sequence` extension): "
+            "compare as strings, only between events of the same subject; a subscriber that "
+            "has applied a higher sequence ignores a lower one (redelivery, DLQ replay)"
+        ),
+    )
     data: dict[str, Any] = Field(default_factory=dict, description="the event payload")
 
     def to_json_bytes(self) -> bytes:

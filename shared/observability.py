@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 
 from shared.envelope import new_traceparent, trace_id_of
+from shared.lognoise import install_rate_limit, stop_rate_limit
 
 trace_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace_id", default=None)
 
@@ -29,8 +30,23 @@ HANDLER_OUTCOMES = Counter(
     "event handler outcomes (ok, duplicate, retry, dead_letter, skipped)",
     ["service", "handler", "outcome"],
 )
+HANDLER_WAITING = Gauge(
+    "gonghui_handler_waiting",
+    "1 while a handler waits for a channel that is down (SMTP, WeCom, SMS)",
+    ["service", "handler"],
+)
 OUTBOX_BACKLOG = Gauge(
     "gonghui_outbox_backlog", "outbox events waiting to be published", ["service"]
+)
+OUTBOX_OLDEST_SECONDS = Gauge(
+    "gonghui_outbox_oldest_seconds",
+    "age of the oldest event waiting to be published (0 when none waits)",
+    ["service"],
+)
+JOB_RUNS = Counter(
+    "gonghui_job_runs_total",
+    "scheduled job runs by outcome (ok, failed, skipped: another replica ran it)",
+    ["service", "job", "outcome"],
 )
 OUTBOX_PUBLISHED = Counter("gonghui_outbox_published_total", "outbox events published", ["service"])
 DEAD_LETTERS = Counter(
@@ -64,38 +80,63 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(service: str, level: str = "INFO") -> None:
+    """JSON lines on stdout. aiokafka's warnings and errors (a broker failing over, a leader
+    moving) are worth seeing, but it repeats them on every reconnect: they pass through a rate
+    limiter (shared/lognoise.py), except at DEBUG, which shows everything."""
     handler = logging.StreamHandler(sys.stdout)
     handler.setFormatter(JsonFormatter(service))
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    logging.getLogger("aiokafka").setLevel(logging.ERROR if level.upper() != "DEBUG" else "DEBUG")
+    level = level.upper()
+    root.setLevel(level)
+    if level == "DEBUG":
+        logging.getLogger("aiokafka").setLevel(logging.DEBUG)
+        stop_rate_limit()
+        return
+    aiokafka_level = max(logging.WARNING, logging.getLevelName(level))
+    logging.getLogger("aiokafka").setLevel(aiokafka_level)
+    install_rate_limit(handler, ("aiokafka",))
 
 
 ReadinessCheck = Callable[[], Awaitable[None]]
+HealthDetail = Callable[[], Awaitable[object]]
 
 
-def health_router(service: str, checks: dict[str, ReadinessCheck]) -> APIRouter:
-    """`/healthz` (alive), `/readyz` (dependencies answer), `/metrics` (Prometheus)."""
+def health_router(
+    service: str, ready: dict[str, ReadinessCheck], details: dict[str, HealthDetail]
+) -> APIRouter:
+    """`/healthz` (alive, with details), `/readyz` (can serve requests), `/metrics`.
+
+    Readiness means "can serve requests": the service's database answers. Kafka is not part
+    of it — writes go to the outbox and wait there while Kafka is away, so a readiness probe
+    built on Kafka would turn a Kafka outage into an HTTP outage. Kafka and the outbox
+    backlog are reported in `/healthz` details and in `/metrics` instead.
+    """
     router = APIRouter(tags=["运维 operations"])
 
     @router.get("/healthz", summary="存活检查 liveness")
-    async def healthz() -> dict[str, str]:
-        """Answers while the process runs; public."""
-        return {"status": "ok", "service": service}
+    async def healthz() -> dict[str, object]:
+        """Answers 200 while the process runs, with Kafka and outbox details; public."""
+        found: dict[str, object] = {}
+        for name, detail in details.items():
+            try:
+                found[name] = await detail()
+            except Exception as exc:
+                found[name] = f"unavailable: {type(exc).__name__}"
+        return {"status": "ok", "service": service, "details": found}
 
     @router.get("/readyz", summary="就绪检查 readiness", responses={503: {}})
     async def readyz() -> JSONResponse:
-        """Answers 200 when MongoDB and Kafka both answer; public."""
+        """Answers 200 when the service's database answers, 503 otherwise; public."""
         results: dict[str, str] = {}
-        for name, check in checks.items():
+        for name, check in ready.items():
             try:
                 await check()
                 results[name] = "ok"
             except Exception as exc:
                 results[name] = f"unavailable: {type(exc).__name__}"
-        ready = all(v == "ok" for v in results.values())
-        return JSONResponse({"ready": ready, "checks": results}, status_code=200 if ready else 503)
+        ok = all(v == "ok" for v in results.values())
+        return JSONResponse({"ready": ok, "checks": results}, status_code=200 if ok else 503)
 
     @router.get("/metrics", summary="Prometheus 指标", response_class=Response)
     async def metrics() -> Response:
@@ -112,7 +153,7 @@ def current_traceparent() -> str:
 
 def install_request_metrics(app: FastAPI, service: str) -> None:
     @app.middleware("http")
-    async def _measure(request: Request, call_next):  # type: ignore[no-untyped-def]
+    async def _measure(request: Request, call_next):
         started = time.perf_counter()
         # Continue the caller's trace (or start one) so logs and emitted events share it.
         trace_id = (

@@ -1,79 +1,138 @@
-"""Transactional outbox that rides inside the aggregate's own document.
+"""Transactional outbox: a document and the events its write causes, one insert; a relay.
 
-FerretDB (and MongoDB without a replica set) has no multi-document transactions, so the
-events a change causes are pushed into an `outbox` array of the very document the change
-writes: one atomic single-document write. The relay publishes them in order and then removes
-exactly what it published with `$pullAll` (both MongoDB and FerretDB support it; FerretDB 1.x
-ignores `$pull` with a condition). A crash between publish and removal only re-publishes;
-consumers are idempotent, so nothing is lost and nothing happens twice.
+FerretDB (and MongoDB without a replica set) has no multi-document transactions, and
+FerretDB 1.x does not make updates atomic (see `shared.claims`). So a change and its events
+are *one inserted document* — the events ride in its `outbox` field — and nothing is ever
+updated to publish them. `Outbox.insert` is the only way events enter the database; it
 
-The rule that keeps this safe on FerretDB 1.x (whose updates are read-modify-write, not atomic
-against each other; see `shared/claims.py`): events ride only in *inserts*. After its insert a
-document that carries events is written by the relay alone, so the relay's `$pullAll` can
-never race a domain write and drop an event. A later change to an aggregate is itself an
-inserted record (a change, a ledger entry, a registration, a claim) carrying its own events.
+1. inserts a small *pending marker* into `outbox_pending` (which collection, which document,
+   which event ids) — before the document, so a crash between the two leaves a marker that
+   points at nothing (cleaned up), never a document whose events nobody knows about;
+2. inserts the document with its events (a duplicate key removes the marker and raises:
+   that is how concurrent changes of one aggregate lose, see `shared.aggregate`);
+3. hands the events to this process's relay, which publishes them from memory at once.
+
+The relay publishes per key (aggregate id) in write order, one change of a key in flight at
+a time, and every key on its own: a partition whose leader is down holds back only the keys
+that live on it, never the rest. A published document's marker is deleted; the document
+keeps its `outbox` as the record of what it published. Every `poll_s` a sweep reads the
+small marker collection for what a crashed or stopped replica left behind: its cost is
+O(pending), not O(collection) — on FerretDB/SQLite any filter but `_id` scans the table.
+
+A crash after publishing but before deleting a marker publishes again on the next sweep;
+consumers are idempotent (processed-event markers), and each event carries its `sequence`
+among its subject's events, so nothing is lost and nothing happens twice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable, Sequence
+import time
+import uuid
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from shared.envelope import CONTENT_TYPE, CloudEvent, topic_of
-from shared.observability import OUTBOX_BACKLOG, OUTBOX_PUBLISHED
+from shared.events import REGISTRY, IntegrationEvent, sequence_of
+from shared.observability import (
+    OUTBOX_BACKLOG,
+    OUTBOX_OLDEST_SECONDS,
+    OUTBOX_PUBLISHED,
+    current_traceparent,
+)
+from shared.timeutil import utcnow
 
 log = logging.getLogger(__name__)
 
-OUTBOX = "outbox"
-PENDING = {f"{OUTBOX}.0": {"$exists": True}}
+CONTENT_TYPE_HEADER = ("content-type", CONTENT_TYPE.encode())
+OUTBOX = "outbox"  # the field of a written document that holds its events
+PENDING = "outbox_pending"  # markers of documents whose events are not published yet
 
 
-def new_with_outbox(doc: dict[str, Any], events: Iterable[CloudEvent]) -> dict[str, Any]:
-    """A new document carrying the events its creation causes."""
-    return {**doc, OUTBOX: [e.to_outbox() for e in events]}
+@dataclass
+class Pending:
+    """One written document's events, waiting to be published."""
+
+    marker: str
+    collection: str
+    doc_id: str
+    key: str  # the Kafka key: events of one key go out in write order
+    events: list[CloudEvent]
+    since: float = field(default_factory=time.monotonic)
+
+
+def is_tombstone(event: CloudEvent) -> bool:
+    model = REGISTRY.get(event.type)
+    return bool(model and model.tombstone)
 
 
 class OutboxRelay:
-    """Publishes pending outbox events of the given collections to Kafka."""
+    """Publishes what the outbox writer hands it, and what the sweep finds left behind."""
 
     def __init__(
         self,
         *,
         service: str,
         db: AsyncDatabase,
-        collections: Sequence[str],
         producer_factory: Callable[[], AIOKafkaProducer],
         topic_name: Callable[[str], str],
-        poll_s: float = 1.0,
-        batch: int = 200,
+        poll_s: float = 10.0,
+        grace_s: float = 5.0,
+        orphan_after_s: float = 60.0,
+        stall_after_s: float = 10.0,
+        max_in_flight: int = 256,
     ) -> None:
         self.service = service
         self.db = db
-        self.collections = list(collections)
+        self.markers = db[PENDING]
         self.producer_factory = producer_factory
         self.topic_name = topic_name
         self.poll_s = poll_s
-        self.batch = batch
+        self.grace_s = grace_s  # a fresh marker is the writer's own business for this long
+        # A marker whose document is missing may belong to an insert still in flight on
+        # another replica: only after this long is it surely an orphan.
+        self.orphan_after_s = orphan_after_s
+        self.stall_after_s = stall_after_s
+        self.max_in_flight = max_in_flight
         self.producer: AIOKafkaProducer | None = None
+        self._queue: dict[str, deque[Pending]] = {}  # key -> its pending writes, in order
+        self._known: set[str] = set()  # markers queued here (the sweep skips them)
+        self._in_flight: dict[str, asyncio.Task[None]] = {}
+        self._retry_at: dict[str, tuple[float, float]] = {}  # key -> (when, backoff)
+        self._done: list[str] = []  # markers of published writes, to delete
         self._wake = asyncio.Event()
         self._stopping = False
         self._task: asyncio.Task[None] | None = None
+        self._stalled_since: float | None = None
+        self.published = 0
+
+    # -- what writers call -----------------------------------------------------------------
+
+    def enqueue(self, pending: Pending) -> None:
+        if pending.marker in self._known:
+            return
+        self._known.add(pending.marker)
+        self._queue.setdefault(pending.key, deque()).append(pending)
+        self._wake.set()
 
     def wake(self) -> None:
-        """Called after a write with events, so they go out now instead of at the next poll."""
         self._wake.set()
+
+    # -- life cycle ------------------------------------------------------------------------
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name=f"outbox-relay-{self.service}")
 
     async def stop(self, flush_timeout_s: float = 10.0) -> None:
-        """Stop polling, publish what is still pending (bounded), close the producer."""
+        """Stop the loop, publish what is still pending (bounded), close the producer."""
         self._stopping = True
         self._wake.set()
         if self._task:
@@ -84,30 +143,43 @@ class OutboxRelay:
         except (TimeoutError, KafkaError, OSError) as exc:
             log.warning("outbox not fully flushed at shutdown (sent at next start): %r", exc)
         finally:
+            for task in self._in_flight.values():
+                task.cancel()
+            await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
             if self.producer is not None:
                 await self.producer.stop()
                 self.producer = None
 
     async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
         retry_s = 0.5
+        next_sweep = 0.0  # sweep at once: a previous run may have left markers
+        first = True
         while not self._stopping:
-            # Clear before draining: a write that lands during the drain sets it again, so
-            # its events go out in the next round instead of waiting for the poll.
+            # Clear before working: a write that lands meanwhile sets it again, so its
+            # events go out in the next round instead of waiting for the poll.
             self._wake.clear()
             wait_s = self.poll_s
             try:
                 await self._ensure_producer()
-                await self.drain()
+                if loop.time() >= next_sweep:
+                    await self.sweep(grace_s=0 if first else self.grace_s)
+                    first = False
+                    next_sweep = loop.time() + self.poll_s
+                self._send_ready()
+                await self._flush_done()
+                wait_s = min(self._next_retry_in(), next_sweep - loop.time())
                 retry_s = 0.5
             except (KafkaError, OSError) as exc:
-                # Kafka is down: requests keep succeeding, events wait in the outbox.
+                # Kafka (or the database) is away: requests keep succeeding, events wait.
                 log.warning("outbox relay cannot publish yet: %s", exc)
                 wait_s, retry_s = retry_s, min(retry_s * 2, 10.0)
             except Exception:
                 log.exception("outbox relay failed; retrying")
                 wait_s, retry_s = retry_s, min(retry_s * 2, 10.0)
+            self._report()
             try:
-                await asyncio.wait_for(self._wake.wait(), wait_s)
+                await asyncio.wait_for(self._wake.wait(), max(wait_s, 0.01))
             except TimeoutError:
                 pass
 
@@ -122,46 +194,215 @@ class OutboxRelay:
             self.producer = producer
         return self.producer
 
-    async def drain(self) -> int:
-        """Publish every pending event once; returns how many were published."""
-        producer = await self._ensure_producer()
-        published = 0
-        for name in self.collections:
-            coll = self.db[name]
-            while True:
-                docs = await coll.find(PENDING, {OUTBOX: 1}).limit(self.batch).to_list()
-                if not docs:
-                    break
-                OUTBOX_BACKLOG.labels(self.service).set(sum(len(d[OUTBOX]) for d in docs))
-                # Send everything first (the idempotent producer keeps per-key order), then
-                # wait for all acknowledgements, then remove exactly what was acknowledged.
-                sends = []
-                for doc in docs:
-                    for raw in doc[OUTBOX]:
-                        event = CloudEvent.model_validate(raw)
-                        sends.append(
-                            await producer.send(
-                                self.topic_name(topic_of(event.type)),
-                                event.to_json_bytes(),
-                                key=event.subject.encode(),
-                                headers=[("content-type", CONTENT_TYPE.encode())],
-                            )
-                        )
-                await asyncio.gather(*sends)
-                # One round trip for the batch: `$pullAll` removes from each document only the
-                # listed values it holds, so the union of the batch is exact for every document.
-                sent = [event for doc in docs for event in doc[OUTBOX]]
-                await coll.update_many(
-                    {"_id": {"$in": [doc["_id"] for doc in docs]}}, {"$pullAll": {OUTBOX: sent}}
+    # -- publishing ------------------------------------------------------------------------
+
+    def _send_ready(self) -> None:
+        now = time.monotonic()
+        for key in list(self._queue):
+            if len(self._in_flight) >= self.max_in_flight:
+                return
+            if key in self._in_flight or self._retry_at.get(key, (0.0, 0.0))[0] > now:
+                continue
+            self._in_flight[key] = asyncio.create_task(self._publish(key), name=f"outbox-{key}")
+
+    async def _publish(self, key: str) -> None:
+        """Publish the oldest pending write of `key`; on failure the key waits and retries."""
+        pending = self._queue[key][0]
+        try:
+            producer = await self._ensure_producer()
+            futures = [
+                await producer.send(
+                    self.topic_name(topic_of(event.type)),
+                    None if is_tombstone(event) else event.to_json_bytes(),
+                    key=event.subject.encode(),
+                    headers=[] if is_tombstone(event) else [CONTENT_TYPE_HEADER],
                 )
-                published += len(sent)
-                OUTBOX_PUBLISHED.labels(self.service).inc(len(sent))
-        OUTBOX_BACKLOG.labels(self.service).set(0)
-        return published
+                for event in pending.events
+            ]
+            await asyncio.gather(*futures)
+        except Exception as exc:
+            # Short: a partition gets a new leader within seconds; the producer itself waits
+            # up to its request timeout inside a send, so this only spaces the tries.
+            backoff = min(self._retry_at.get(key, (0.0, 0.25))[1] * 2, 2.0)
+            self._retry_at[key] = (time.monotonic() + backoff, backoff)
+            if isinstance(exc, KafkaError | OSError):
+                log.debug("outbox: %s not published yet (retry in %.1fs): %s", key, backoff, exc)
+            else:
+                log.exception("outbox: publishing %s failed (retry in %.1fs)", key, backoff)
+        else:
+            self._retry_at.pop(key, None)
+            queue = self._queue[key]
+            queue.popleft()
+            if not queue:
+                del self._queue[key]
+            self._done.append(pending.marker)
+            self.published += len(pending.events)
+            OUTBOX_PUBLISHED.labels(self.service).inc(len(pending.events))
+        finally:
+            del self._in_flight[key]
+            self._wake.set()
+
+    async def _flush_done(self) -> None:
+        if not self._done:
+            return
+        done, self._done = self._done, []
+        try:
+            await self.markers.delete_many({"_id": {"$in": done}})
+        except Exception:
+            self._done.extend(done)  # try again next round; worst case a sweep re-publishes
+            raise
+        self._known.difference_update(done)
+
+    def _next_retry_in(self) -> float:
+        if not self._retry_at or not self._queue:
+            return self.poll_s
+        return max(min(when for when, _ in self._retry_at.values()) - time.monotonic(), 0.0)
+
+    async def sweep(self, grace_s: float | None = None, limit: int = 1000) -> int:
+        """Queue what other writers left behind (older than the grace); returns how many."""
+        grace = self.grace_s if grace_s is None else grace_s
+        now = utcnow().timestamp()
+        found: list[Pending] = []
+        orphans: list[str] = []
+        async for marker in self.markers.find({}).limit(limit):
+            age = now - marker["at"].timestamp()
+            if marker["_id"] in self._known or age < grace:
+                continue
+            doc = await self.db[marker["coll"]].find_one({"_id": marker["doc"]}, {OUTBOX: 1})
+            events = [CloudEvent.model_validate(e) for e in (doc or {}).get(OUTBOX, [])]
+            if [e.id for e in events] != marker["events"]:
+                if age > self.orphan_after_s:  # the insert never happened, or lost a race
+                    orphans.append(marker["_id"])
+                continue
+            key = events[0].subject if events else marker["doc"]
+            found.append(Pending(marker["_id"], marker["coll"], marker["doc"], key, events))
+        if orphans:
+            await self.markers.delete_many({"_id": {"$in": orphans}})
+        # Within a key, write order is document order (aggregate changes are `<id>#<version>`).
+        for pending in sorted(found, key=lambda p: (p.key, p.doc_id)):
+            if not pending.events:
+                self._done.append(pending.marker)
+                continue
+            self.enqueue(pending)
+        return len(found)
+
+    async def drain(self) -> int:
+        """Publish everything pending now, including what others left; returns the count.
+
+        Raises KafkaError when some event could not be published.
+        """
+        await self._ensure_producer()
+        before = self.published
+        await self.sweep(grace_s=0)
+        while self._queue or self._in_flight:
+            self._retry_at.clear()
+            self._send_ready()
+            await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
+            if self._retry_at:
+                await self._flush_done()
+                raise KafkaError(f"{len(self._retry_at)} key(s) could not be published")
+        await self._flush_done()
+        self._report()
+        return self.published - before
+
+    # -- what operators see ----------------------------------------------------------------
+
+    def pending_events(self) -> int:
+        return sum(len(p.events) for q in self._queue.values() for p in q)
+
+    def oldest_pending_s(self) -> float:
+        oldest = min((q[0].since for q in self._queue.values()), default=None)
+        return 0.0 if oldest is None else time.monotonic() - oldest
+
+    def _report(self) -> None:
+        waiting, age = self.pending_events(), self.oldest_pending_s()
+        OUTBOX_BACKLOG.labels(self.service).set(waiting)
+        OUTBOX_OLDEST_SECONDS.labels(self.service).set(age)
+        # Said once when publishing stalls and once when it recovers, not on every retry.
+        if self._stalled_since is None and age > self.stall_after_s:
+            self._stalled_since = time.monotonic() - age
+            log.warning(
+                "outbox publishing stalled: %d event(s) waiting, the oldest for %.0fs",
+                waiting,
+                age,
+            )
+        elif self._stalled_since is not None and waiting == 0:
+            log.info(
+                "outbox publishing recovered after %.0fs; nothing is waiting",
+                time.monotonic() - self._stalled_since,
+            )
+            self._stalled_since = None
 
     async def backlog(self) -> int:
-        total = 0
-        for name in self.collections:
-            async for doc in self.db[name].find(PENDING, {OUTBOX: 1}):
-                total += len(doc[OUTBOX])
-        return total
+        """Writes whose events are not published yet, by any replica (the marker count)."""
+        return await self.markers.count_documents({})
+
+
+class Outbox:
+    """The outbox writer: the one way a service writes a document that carries events."""
+
+    def __init__(self, db: AsyncDatabase, source: str, relay: OutboxRelay) -> None:
+        self.db = db
+        self.source = source
+        self.relay = relay
+        self.markers = db[PENDING]
+
+    def envelopes(
+        self,
+        events: Sequence[IntegrationEvent],
+        *,
+        subject: str,
+        campus: str,
+        version: int | None = None,
+    ) -> list[CloudEvent]:
+        """Wrap events: source, subject, campus, the current trace, their sequence."""
+        traceparent = current_traceparent()
+        return [
+            event.envelope(
+                source=self.source,
+                subject=subject,
+                campus=campus,
+                traceparent=traceparent,
+                sequence=sequence_of(version, i) if version is not None else None,
+            )
+            for i, event in enumerate(events)
+        ]
+
+    async def insert(
+        self,
+        collection: str,
+        doc: dict[str, Any],
+        events: Sequence[IntegrationEvent],
+        *,
+        subject: str,
+        campus: str,
+        version: int | None = None,
+    ) -> list[CloudEvent]:
+        """Insert `doc` carrying `events` and have them published; returns their envelopes.
+
+        Raises DuplicateKeyError (and writes nothing that stays) when `doc`'s key exists.
+        """
+        envelopes = self.envelopes(events, subject=subject, campus=campus, version=version)
+        if not envelopes:
+            await self.db[collection].insert_one(doc)
+            return []
+        marker = {
+            "_id": uuid.uuid4().hex,
+            "coll": collection,
+            "doc": doc["_id"],
+            "events": [e.id for e in envelopes],
+            "at": utcnow(),
+        }
+        await self.markers.insert_one(marker)
+        try:
+            await self.db[collection].insert_one(
+                {**doc, OUTBOX: [e.to_outbox() for e in envelopes]}
+            )
+        except DuplicateKeyError:
+            await self.markers.delete_one({"_id": marker["_id"]})
+            raise
+        self.relay.enqueue(Pending(marker["_id"], collection, doc["_id"], subject, envelopes))
+        return envelopes
+
+
+__all__ = ["OUTBOX", "PENDING", "Outbox", "OutboxRelay", "Pending"]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from shared.errors import DomainError
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +77,7 @@ def problem_response(
     title: str,
     detail: str | None = None,
     instance: str | None = None,
+    headers: dict[str, str] | None = None,
     **extra: Any,
 ) -> JSONResponse:
     body: dict[str, Any] = {
@@ -87,7 +91,7 @@ def problem_response(
     if instance:
         body["instance"] = instance
     body.update({k: v for k, v in extra.items() if v is not None})
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE)
+    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -106,11 +110,34 @@ def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     return errors
 
 
+def _template(path: str) -> re.Pattern[str]:
+    """`/members/{member_id}` as a pattern matching one path segment per parameter."""
+    return re.compile(re.sub(r"\\\{[^/]+?\\\}", "[^/]+", re.escape(path)))
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app serves at this request's path."""
+    methods: set[str] = set()
+    for path, operations in request.app.openapi().get("paths", {}).items():
+        if _template(path).fullmatch(request.url.path):
+            methods |= {m.upper() for m in operations}
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
         return problem_response(
             exc.code, exc.status, exc.title, exc.detail, request.url.path, **exc.extra
+        )
+
+    @app.exception_handler(DomainError)
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
+        # One mapping for every service: the kind of the rule decides the status.
+        return problem_response(
+            exc.code, exc.status, exc.message, None, request.url.path, **exc.details
         )
 
     @app.exception_handler(RequestValidationError)
@@ -123,11 +150,33 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == "There was an error parsing the body":
+            # Bytes that are not UTF-8 JSON: the same answer as malformed JSON.
+            return problem_response(
+                "request.invalid",
+                422,
+                "请求参数不合法",
+                "请求体不是合法的 JSON（须为 UTF-8 编码）",
+                request.url.path,
+            )
+        headers = dict(exc.headers) if exc.headers else None
+        if exc.status_code == 405:
+            # Starlette names only the first route that matched the path; RFC 9110 wants
+            # every method the resource supports.
+            headers = {**(headers or {}), "Allow": ", ".join(allowed_methods(request))}
         code, title = _STATUS_ZH.get(exc.status_code, ("http.error", "请求失败"))
         detail = (
             exc.detail if isinstance(exc.detail, str) and exc.detail not in ("Not Found",) else None
         )
-        return problem_response(code, exc.status_code, title, detail, request.url.path)
+        # Keep the headers Starlette sets: `Allow` on 405 (RFC 9110), `WWW-Authenticate` …
+        return problem_response(
+            code,
+            exc.status_code,
+            title,
+            detail,
+            request.url.path,
+            headers=headers,
+        )
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -1,17 +1,33 @@
 """The member directory: a local read model of members that events and welfare both keep.
 
 Services never read members' database (DESIGN §2); they learn members from
-`members.member` events. The upsert is keyed by member id and guarded by the event time, so a
-re-delivered or late event never rolls the projection back.
+`members.member` events. Each event carries its `sequence` among the member's events; the
+directory keeps the highest one it applied and ignores anything not newer, so a redelivery,
+a DLQ replay or a late event never rolls a member back (a `joined` replayed after
+`withdrawn` leaves them withdrawn). The consumer that owns the member's partition is the
+directory's only writer for that member, so the compare-then-write has nobody to race.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from pymongo.asynchronous.database import AsyncDatabase
 
-from shared.consumer import Routes, bind
 from shared.envelope import CloudEvent
-from shared.events.members import MemberJoined
+from shared.events.members import (
+    MemberApplied,
+    MemberDeceased,
+    MemberFacts,
+    MemberJoined,
+    MemberJoinedV2,
+    MemberRejected,
+    MemberRetired,
+    MemberTransferred,
+    MemberUpdated,
+    MemberWithdrawn,
+)
+from shared.routing import Routes, on
 
 MEMBER_DIRECTORY = "member_directory"
 
@@ -22,26 +38,95 @@ class MemberDirectory:
 
     async def setup_indexes(self) -> None:
         await self.coll.create_index([("campus", 1), ("department", 1)])
+        await self.coll.create_index("status")
 
     async def get(self, member_id: str) -> dict | None:
         return await self.coll.find_one({"_id": member_id})
+
+    async def apply(self, member_id: str, envelope: CloudEvent, fields: dict[str, Any]) -> bool:
+        """Apply an event's facts unless a newer event of the member was applied already."""
+        current = await self.coll.find_one({"_id": member_id}, {"sequence": 1})
+        if current is not None:
+            seen = current.get("sequence")
+            # An event without a sequence predates ordering: it can only have been the first.
+            if envelope.sequence is None or (seen is not None and seen >= envelope.sequence):
+                return False
+        doc = {**fields, "sequence": envelope.sequence, "as_of": envelope.time}
+        await self.coll.update_one({"_id": member_id}, {"$set": doc}, upsert=True)
+        return True
+
+
+FACT_FIELDS = (
+    "staff_no",
+    "name",
+    "campus",
+    "department",
+    "gender",
+    "birthday",
+    "birth_year",
+    "small_group",
+    "status",
+    "roles",
+)
+
+
+async def on_member_facts(
+    event: MemberFacts, envelope: CloudEvent, directory: MemberDirectory
+) -> None:
+    """Every `members.member` event of v2 carries the member's facts: keep the newest."""
+    fields = {name: getattr(event, name) for name in FACT_FIELDS}
+    fields["joined_on"] = event.joined_on.isoformat() if event.joined_on else None
+    await directory.apply(event.member_id, envelope, fields)
 
 
 async def on_member_joined(
     event: MemberJoined, envelope: CloudEvent, directory: MemberDirectory
 ) -> None:
-    fields = {
-        "staff_no": event.staff_no,
-        "name": event.name,
-        "campus": event.campus,
-        "department": event.department,
-        "status": "active",
-        "joined_on": event.joined_on.isoformat(),
-        "as_of": envelope.time,
-    }
-    # Insert the first time; later deliveries of the same (or an older) event change nothing.
-    await directory.coll.update_one({"_id": event.member_id}, {"$setOnInsert": fields}, upsert=True)
+    """v1 (deprecated): only a member the directory has never heard of comes from it."""
+    if await directory.get(event.member_id) is not None:
+        return
+    await directory.apply(
+        event.member_id,
+        envelope,
+        {
+            "staff_no": event.staff_no,
+            "name": event.name,
+            "campus": event.campus,
+            "department": event.department,
+            "status": "active",
+            "joined_on": event.joined_on.isoformat(),
+        },
+    )
+
+
+async def on_member_withdrawn(
+    event: MemberWithdrawn, envelope: CloudEvent, directory: MemberDirectory
+) -> None:
+    await directory.apply(
+        event.member_id,
+        envelope,
+        {"status": "withdrawn", "withdrawn_on": event.withdrawn_on.isoformat()},
+    )
+
+
+FACT_EVENTS: tuple[type[MemberFacts], ...] = (
+    MemberApplied,
+    MemberJoinedV2,
+    MemberRejected,
+    MemberUpdated,
+    MemberTransferred,
+    MemberRetired,
+    MemberDeceased,
+)
 
 
 def member_directory_routes(directory: MemberDirectory) -> Routes:
-    return {MemberJoined: [bind(on_member_joined, directory)]}
+    return [
+        on(MemberJoined, on_member_joined, directory, legacy_name="on_member_joined"),
+        on(MemberWithdrawn, on_member_withdrawn, directory),
+        *(on(event, on_member_facts, directory) for event in FACT_EVENTS),
+    ]
+
+
+async def setup_directory_indexes(db: AsyncDatabase) -> None:
+    await MemberDirectory(db).setup_indexes()

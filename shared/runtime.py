@@ -1,9 +1,10 @@
-"""What every service process runs: Mongo, outbox relay, consumer, health, auth, problems.
+"""What every service process runs: Mongo, outbox, consumer, scheduled jobs, health, auth.
 
 A service's `bootstrap.py` is its composition root: it builds a `ServiceRuntime` with its
-settings, its event routing table and the collections that carry an outbox, then asks it for
-the FastAPI app. Tests build the same runtime with other settings (unique database and topic
-prefix) instead of patching anything.
+settings, declares its aggregates (`runtime.aggregate(...)`, which also subscribes the view
+projection), its subscriptions and jobs, puts its typed context on `runtime.context` (what
+its `deps.py` hands to routes) and returns the runtime. Tests, the benchmark and the docs
+generator build the same runtime with other settings instead of patching anything.
 """
 
 from __future__ import annotations
@@ -12,23 +13,30 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from typing import Any, TypeVar
 
 from fastapi import APIRouter, FastAPI
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.aggregate import Aggregate, AggregateStore
 from shared.auth import TokenVerifier
-from shared.consumer import EventConsumer, Routes
+from shared.consumer import EventConsumer
+from shared.crypto import Sealer
+from shared.events import load_all
 from shared.kafka import new_producer
 from shared.mongo import connect, database
 from shared.observability import configure_logging, health_router, install_request_metrics
-from shared.outbox import OutboxRelay
+from shared.outbox import Outbox, OutboxRelay
 from shared.problems import install_problem_handlers
+from shared.routing import Routes
 from shared.settings import ServiceSettings
 from shared.topics import ensure_topics
+from shared.workers import Job, Scheduler
 
 log = logging.getLogger(__name__)
 
 IndexSetup = Callable[[AsyncDatabase], Awaitable[None]]
+A = TypeVar("A", bound=Aggregate)
 
 
 class ServiceRuntime:
@@ -39,22 +47,22 @@ class ServiceRuntime:
         title: str,
         description: str,
         routers: Sequence[APIRouter],
-        outbox_collections: Sequence[str],
         setup_indexes: IndexSetup | None = None,
         configure_logs: bool = True,
     ) -> None:
         self.settings = settings
         self.service = settings.service
+        load_all()  # every contract known: tombstones, parsing, the catalog
         self.client = connect(settings)
         self.db = database(self.client, settings)
         self.relay = OutboxRelay(
             service=self.service,
             db=self.db,
-            collections=outbox_collections,
             producer_factory=lambda: new_producer(settings),
             topic_name=settings.topic,
             poll_s=settings.outbox_poll_ms / 1000,
         )
+        self.outbox = Outbox(self.db, self.service, self.relay)
         self.consumer = EventConsumer(
             service=self.service,
             db=self.db,
@@ -64,23 +72,51 @@ class ServiceRuntime:
             producer_factory=lambda: new_producer(settings),
             max_attempts=settings.handler_max_attempts,
             backoff_ms=settings.handler_retry_backoff_ms,
+            retry_later_max_s=settings.handler_wait_max_s,
         )
+        self.scheduler = Scheduler(self.service, self.db, tick_s=settings.job_tick_s)
         self.setup_indexes = setup_indexes
+        self.context: Any = None  # the service's typed context, for its deps.py
         if configure_logs:
             configure_logging(self.service, settings.log_level)
         self.app = self._build_app(title, description, routers)
+
+    # -- what a composition root declares ------------------------------------------------------
+
+    def aggregate(
+        self,
+        model: type[A],
+        *,
+        name: str,
+        topic: str,
+        not_found: tuple[str, str],
+        sealer: Sealer | None = None,
+    ) -> AggregateStore[A]:
+        """A store for one aggregate type; its list view is kept by this service's consumer."""
+        store = AggregateStore(
+            self.db,
+            self.outbox,
+            model,
+            name=name,
+            topic=topic,
+            not_found=not_found,
+            sealer=sealer,
+        )
+        self.subscribe(store.view_routes())
+        return store
 
     def subscribe(self, routes: Routes) -> None:
         """Route incoming events to handlers; call before the app starts."""
         self.consumer.subscribe(routes)
 
+    def schedule(self, job: Job) -> None:
+        """Run a job on its schedule, once per slot across this service's replicas."""
+        self.scheduler.add(job)
+
+    # -- the app -------------------------------------------------------------------------------
+
     def _build_app(self, title: str, description: str, routers: Sequence[APIRouter]) -> FastAPI:
-        app = FastAPI(
-            title=title,
-            description=description,
-            version="0.1.0",
-            lifespan=self.lifespan,
-        )
+        app = FastAPI(title=title, description=description, version="0.1.0", lifespan=self.lifespan)
         app.state.runtime = self
         app.state.token_verifier = TokenVerifier(
             self.settings.auth_public_key_file, self.settings.auth_issuer
@@ -88,7 +124,11 @@ class ServiceRuntime:
         install_problem_handlers(app)
         install_request_metrics(app, self.service)
         app.include_router(
-            health_router(self.service, {"mongodb": self.check_mongo, "kafka": self.check_kafka})
+            health_router(
+                self.service,
+                ready={"mongodb": self.check_mongo},
+                details={"kafka": self.kafka_detail, "outbox": self.outbox_detail},
+            )
         )
         for router in routers:
             app.include_router(router)
@@ -97,12 +137,18 @@ class ServiceRuntime:
     async def check_mongo(self) -> None:
         await asyncio.wait_for(self.db.command("ping"), 2)
 
-    async def check_kafka(self) -> None:
+    async def kafka_detail(self) -> str:
         producer = self.relay.producer
         if producer is None:
-            raise ConnectionError("producer not connected")
+            return "not connected"
         await asyncio.wait_for(producer.client.fetch_all_metadata(), 2)
-        await self.consumer.check_kafka()
+        return "ok" if self.consumer.connected else "consumer not connected"
+
+    async def outbox_detail(self) -> dict[str, float]:
+        return {
+            "waiting": self.relay.pending_events(),
+            "oldest_s": round(self.relay.oldest_pending_s(), 1),
+        }
 
     @asynccontextmanager
     async def lifespan(self, app: FastAPI) -> AsyncIterator[None]:
@@ -133,11 +179,14 @@ class ServiceRuntime:
             log.warning("could not check topics at start-up: %s", exc)
         self.relay.start()
         self.consumer.start()
+        self.scheduler.start()
         log.info("%s started", self.service)
 
     async def stop(self, drop_database: bool = False) -> None:
-        # Order matters: finish handlers and commit offsets, then flush the outbox.
+        # Order matters: no new job runs, finish handlers and commit offsets, then flush the
+        # outbox (handlers and jobs write events too).
         try:
+            await self.scheduler.stop()
             await self.consumer.stop()
             await self.relay.stop()
             if drop_database:  # tests and benchmarks clean up after themselves

@@ -13,6 +13,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DEV_KEYS = REPO_ROOT / "deploy" / "dev-keys"
 DEV_PRIVATE_KEY = DEV_KEYS / "dev-signing.pem"
 DEV_PUBLIC_KEY = DEV_KEYS / "dev-signing.pub.pem"
+DEV_DATA_KEY = DEV_KEYS / "dev-data.key"
 
 
 class Environment(StrEnum):
@@ -49,10 +50,18 @@ class ServiceSettings(BaseSettings):
     handler_retry_backoff_ms: int = Field(
         200, ge=0, description="first retry delay, doubled each try"
     )
+    handler_wait_max_s: float = Field(
+        60.0,
+        gt=0,
+        description="longest pause between tries while a channel (SMTP, WeCom, SMS) is down",
+    )
     # Every write wakes its relay at once; the poll only picks up what another replica or a
     # crashed process left. On FerretDB/SQLite each poll scans the collection, so not often.
     outbox_poll_ms: int = Field(
         10_000, ge=50, description="how often the outbox relay looks for events left behind"
+    )
+    job_tick_s: float = Field(
+        15.0, gt=0, description="how often scheduled jobs are checked for a due slot"
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="log level for the JSON logs"
@@ -69,12 +78,15 @@ class ServiceSettings(BaseSettings):
             self.consumer_group = f"gonghui-{self.service}"
         if self.env is Environment.production:
             # Compare contents, not paths: a copy of the dev key mounted elsewhere is still public.
-            dev_keys = {DEV_PRIVATE_KEY.read_bytes().strip(), DEV_PUBLIC_KEY.read_bytes().strip()}
+            dev_keys = {
+                k.read_bytes().strip() for k in (DEV_PRIVATE_KEY, DEV_PUBLIC_KEY, DEV_DATA_KEY)
+            }
             for key in self._secret_files():
                 if key.is_file() and key.read_bytes().strip() in dev_keys:
                     raise ValueError(
                         f"{key} is the checked-in development key; "
-                        "set GONGHUI_AUTH_*_KEY_FILE to your own keys in production"
+                        "set GONGHUI_AUTH_*_KEY_FILE and GONGHUI_DATA_KEY_FILE to your own "
+                        "keys in production (gonghui keygen)"
                     )
         return self
 

@@ -10,6 +10,19 @@ def normalize(value: str) -> str:
     return unicodedata.normalize("NFKC", value).strip()
 
 
+# Full-width ASCII (U+FF01–U+FF5E) and the ideographic space, to their ASCII forms.
+_WIDTH = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+
+
+def fold_width(value: str) -> str:
+    """Only what a Chinese IME types wider (１３８, ＠, ideographic space), nothing else.
+
+    For codes and addresses, where NFKC would go too far: it turns `¸` into a space and a
+    combining mark, so a value the schema accepts would fail the rule it states.
+    """
+    return value.translate(_WIDTH).strip()
+
+
 def mask_phone(phone: str | None) -> str | None:
     if not phone:
         return phone
@@ -21,3 +34,33 @@ def mask_email(email: str | None) -> str | None:
         return email
     user, domain = email.split("@", 1)
     return f"{user[:1]}***@{domain}"
+
+
+# Rules a client can know belong in the OpenAPI schema, so the patterns below state them —
+# in a form that also accepts what a Chinese IME types (full-width digits, ideographic
+# spaces); the domain then folds the value (`normalize`) and checks the same rule exactly.
+_CONTROL = "\\x00-\\x1f\\x7f-\\x9f"
+_DIGIT = "[0-9０-９]"
+_SPACE = "[\\s　]"
+
+# At least one visible character, no control characters (tabs, newlines, NUL …).
+VISIBLE_TEXT = f"^[^{_CONTROL}]*[^\\s{_CONTROL}][^{_CONTROL}]*$"
+_MOBILE = f"{_SPACE}*[1１](?:[\\s　\\-－]*{_DIGIT}){{10}}{_SPACE}*"
+_NOT_AT = f"[^@＠﹫\\s{_CONTROL}]"  # ＠ and ﹫ fold to @ (NFKC): they may not hide a second one
+_EMAIL = f"{_SPACE}*{_NOT_AT}+[@＠]{_NOT_AT}+[.．]{_NOT_AT}+{_SPACE}*"
+_STAFF_NO = f"{_SPACE}*[A-Za-z0-9Ａ-Ｚａ-ｚ０-９\\-－]{{2,32}}{_SPACE}*"
+
+
+def _blank_or(inner: str) -> str:
+    """An optional cell: the value, or nothing but spaces (Excel sends empty cells so)."""
+    return f"^(?:{_SPACE}*|{inner})$"
+
+
+# A mainland mobile number: 11 digits starting with 1, spaces or hyphens between allowed.
+MOBILE_TEXT = f"^{_MOBILE}$"
+OPTIONAL_MOBILE_TEXT = _blank_or(_MOBILE)
+# Something@domain.tld, with optional spaces around it.
+EMAIL_TEXT = f"^{_EMAIL}$"
+OPTIONAL_EMAIL_TEXT = _blank_or(_EMAIL)
+# Staff number: letters, digits and hyphens, full-width allowed, 2 to 32 of them.
+STAFF_NO_TEXT = f"^{_STAFF_NO}$"

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Annotated
 from zoneinfo import ZoneInfo
+
+from pydantic import BeforeValidator
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -20,3 +23,14 @@ def local_today(now: datetime | None = None) -> date:
 def as_local(moment: datetime) -> datetime:
     """For showing a stored UTC time to people."""
     return moment.astimezone(SHANGHAI)
+
+
+def _not_a_number(value: object) -> object:
+    if isinstance(value, int | float):  # bool is an int too
+        raise ValueError("a date is written YYYY-MM-DD")
+    return value
+
+
+# A calendar date in a request: only "YYYY-MM-DD" (or a date), as the schema says; pydantic
+# would otherwise also take a number as seconds since 1970.
+Day = Annotated[date, BeforeValidator(_not_a_number)]

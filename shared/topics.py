@@ -8,7 +8,8 @@ from dataclasses import dataclass
 
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError, for_code
 
 log = logging.getLogger(__name__)
 
@@ -21,6 +22,7 @@ class Topic:
     partitions: int = 3
     retention_days: int = 30
     description: str = ""
+    compacted: bool = False  # keep the latest record per key (and drop a key on a tombstone)
 
     @property
     def dlq(self) -> Topic:
@@ -29,7 +31,13 @@ class Topic:
 
 # One topic per aggregate; the key is the aggregate id so its events stay in order.
 TOPICS: tuple[Topic, ...] = (
-    Topic("members.member", description="会员: joined, transferred, withdrawn, retired …"),
+    Topic("members.member", description="会员: applied, joined, updated, transferred, withdrawn …"),
+    Topic("members.campus", description="校区: its name, departments and small groups"),
+    Topic(
+        "members.contact",
+        description="会员联系方式: the latest per member, a tombstone when they leave; notify only",
+        compacted=True,
+    ),
     Topic("events.activity", description="活动: published, cancelled, results"),
     Topic("events.registration", description="活动报名: registered, waitlisted, checked in"),
     Topic("welfare.entitlement", description="福利领取: created, chosen, confirmed, voided"),
@@ -55,21 +63,62 @@ async def partitions_of(bootstrap: str, topic: str) -> list[TopicPartition]:
         await admin.close()
 
 
-async def ensure_topics(
-    bootstrap: str, prefix: str = "", timeout_s: float = 60, replication: int = 1
-) -> list[str]:
-    """Create every declared topic (with prefix) that does not exist yet; returns those created."""
+def min_insync_replicas(replication: int) -> int:
+    """`min.insync.replicas` for a topic with `replication` replicas: a majority from 3 up.
+
+    With `acks=all` (shared/kafka.py) the leader acknowledges a write once this many replicas
+    have it. A majority (2 of 3, 3 of 5) means an acknowledged event survives the loss of any
+    one broker (two of five) while that many brokers may be down without writes being refused.
+    Below three replicas it stays 1: with two, requiring both would refuse every write while
+    either broker is down.
+    """
+    return replication // 2 + 1 if replication >= 3 else 1
+
+
+async def _admin(bootstrap: str, timeout_s: float) -> AIOKafkaAdminClient:
+    """A started admin client; retries while no broker answers yet (start-up races)."""
     deadline = asyncio.get_running_loop().time() + timeout_s
     while True:
         admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
         try:
             await admin.start()
-            break
+            return admin
         except KafkaConnectionError:
             await admin.close()
             if asyncio.get_running_loop().time() > deadline:
                 raise
             await asyncio.sleep(0.5)
+
+
+def _cleanup(topic: Topic) -> dict[str, str]:
+    if topic.compacted:
+        return {"cleanup.policy": "compact"}
+    return {"retention.ms": str(topic.retention_days * DAY_MS)}
+
+
+async def ensure_topics(
+    bootstrap: str,
+    prefix: str = "",
+    timeout_s: float = 60,
+    replication: int = 1,
+    *,
+    min_insync: int | None = None,
+) -> list[str]:
+    """Create every declared topic (with prefix) that does not exist yet; returns those created.
+
+    New topics get `replication` replicas and `min.insync.replicas` = `min_insync`, by default
+    `min_insync_replicas(replication)` (2 for 3 replicas). Existing topics are left as they
+    are (`replication_of` tells what they have). Raises the broker's error when it refuses a
+    topic, e.g. more replicas than brokers: a service must not start believing its events
+    have somewhere to go.
+    """
+    min_insync = min_insync_replicas(replication) if min_insync is None else min_insync
+    if not 1 <= min_insync <= replication:
+        raise ValueError(f"min.insync.replicas {min_insync} must be 1..{replication}")
+    configs = {}
+    if min_insync > 1:  # 1 is Kafka's default: topics on one broker stay as they were
+        configs["min.insync.replicas"] = str(min_insync)
+    admin = await _admin(bootstrap, timeout_s)
     try:
         existing = set(await admin.list_topics())
         wanted = [
@@ -77,16 +126,62 @@ async def ensure_topics(
                 f"{prefix}{t.name}",
                 num_partitions=t.partitions,
                 replication_factor=replication,
-                topic_configs={"retention.ms": str(t.retention_days * DAY_MS)},
+                topic_configs={**_cleanup(t), **configs},
             )
             for t in all_topics()
             if f"{prefix}{t.name}" not in existing
         ]
         if wanted:
-            try:
-                await admin.create_topics(wanted)
-            except TopicAlreadyExistsError:
-                pass  # another process won the race; the topics are there either way
+            response = await admin.create_topics(wanted)
+            # aiokafka hands back the per-topic errors instead of raising them.
+            for name, code, *message in response.topic_errors:
+                if code and for_code(code) is not TopicAlreadyExistsError:
+                    # Another process winning the race is fine; anything else is not.
+                    detail = message[0] if message and message[0] else ""
+                    raise for_code(code)(f"creating topic {name}: {detail}".rstrip(": "))
         return [t.name for t in wanted]
+    finally:
+        await admin.close()
+
+
+@dataclass(frozen=True)
+class Replication:
+    """How a topic on the broker is replicated: the fewest replicas of any of its partitions
+    and its effective `min.insync.replicas`."""
+
+    replicas: int
+    min_insync: int
+
+
+async def replication_of(bootstrap: str, prefix: str = "") -> dict[str, Replication]:
+    """Replication of the declared topics (with prefix) that exist, by declared name."""
+    admin = await _admin(bootstrap, 10)
+    try:
+        names = {f"{prefix}{t.name}": t.name for t in all_topics()}
+        present = [n for n in await admin.list_topics() if n in names]
+        if not present:
+            return {}
+        replicas = {
+            d["topic"]: min(len(p["replicas"]) for p in d["partitions"])
+            for d in await admin.describe_topics(present)
+            if not d["error_code"] and d["partitions"]
+        }
+        resources = [
+            ConfigResource(ConfigResourceType.TOPIC, n, {"min.insync.replicas": None})
+            for n in present
+        ]
+        min_insync: dict[str, int] = {}
+        for response in await admin.describe_configs(resources):
+            for code, _message, _type, name, entries, *_ in response.resources:
+                if code:  # a broker that has not heard of the topic yet: no answer
+                    continue
+                for entry in entries:
+                    if entry[0] == "min.insync.replicas":
+                        min_insync[name] = int(entry[1])
+        return {
+            names[n]: Replication(replicas[n], min_insync[n])
+            for n in present
+            if n in replicas and n in min_insync
+        }
     finally:
         await admin.close()

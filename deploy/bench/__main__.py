@@ -29,7 +29,8 @@ import time
 import uuid
 from pathlib import Path
 
-from deploy.bench.measure import Target, end_to_end, outbox_path, raw_kafka, raw_mongo
+from deploy.bench.measure import Target, raw_kafka, raw_mongo
+from deploy.bench.paths import end_to_end, outbox_paths, withdraw_paths
 from deploy.bench.report import Report, format_table, human_bytes
 from deploy.local.infra import InfraError, LocalInfra, Ports, PrerequisiteError, prepare
 from deploy.local.postgres import BackendError, mongo_backend
@@ -64,11 +65,15 @@ LEGEND = [
     "  consume = one consumer reading those records back from the start (no handler work);",
     "  update = update_one({taken < capacity}, $inc) on ONE document, like an activity's seats.",
     "service rows, ratio = service rate ÷ raw rate (1.00× would mean no cost on top of the client):",
-    "  outbox.write   = members' MemberStore.add: member document with its event in one insert;",
-    "  outbox.publish = from the first add until the relay has published every event (backlog 0);",
+    "  outbox.write   = Outbox.insert: a pending marker, then the document with its event;",
+    "  outbox.publish = from the first write until every event is on Kafka, with 50,000 published",
+    "                   documents already in the collection (the relay reads only what it wrote);",
+    "  aggregate.*    = a member's withdrawal: by-id read, rule, insert of the next version;",
+    "                   contended = 20 at once on one member, exactly one wins (checked);",
     "  http.create    = POST /members through the whole FastAPI app (auth, validation, problems);",
     "  e2e            = first POST until notify's inbox holds N welcome messages (consumer:",
-    "                   idempotency check, inbox insert, processed marker; no e-mail address given).",
+    "                   idempotency check, inbox insert, processed marker; no e-mail address given);",
+    "  e2e.steady     = the same paced at 100 requests/s; latency = request start → inbox insert.",
     "Everything runs in this one Python process (one event loop) next to the servers, on the same",
     "machine: figures are for comparing with each other, not capacity promises.",
 ]
@@ -92,10 +97,13 @@ async def run(target: Target, infra: LocalInfra, report: Report) -> None:
     for warning in warnings:
         say(f"warning: {warning}")
         report.facts.append(("warning", warning))
-    say(f"outbox path: {target.n:,} members …")
-    for m in await outbox_path(target):
+    say(f"outbox: {target.n:,} writes next to 50,000 stored documents …")
+    for m in await outbox_paths(target):
         report.add(m)
-    say(f"end to end: {target.n:,} members over HTTP until notify's inbox …")
+    say(f"aggregate changes: {target.n:,} withdrawals, then bursts of 20 on one member …")
+    for m in await withdraw_paths(target):
+        report.add(m)
+    say(f"end to end: {target.n:,} members over HTTP until notify's inbox, then 100/s …")
     measurements, _ = await end_to_end(target)
     for m in measurements:
         report.add(m)

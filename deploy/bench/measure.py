@@ -12,22 +12,16 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
-import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer
 
-from deploy.bench.report import Measurement, percentile
-from services.members.domain import JoinMember, join
+from deploy.bench.report import Measurement
 from services.members.settings import MembersSettings
-from services.notify.settings import NotifySettings
-from shared.auth import mint_token
 from shared.envelope import CloudEvent
 from shared.kafka import new_producer
 from shared.mongo import connect
-from shared.runtime import ServiceRuntime
-from shared.timeutil import local_today
 from shared.topics import ensure_topics
 
 MEMBERS_TOPIC = "members.member"
@@ -181,11 +175,11 @@ async def raw_mongo(target: Target, warnings: list[str]) -> list[Measurement]:
         await coll.insert_one({"_id": "warm-up", "payload": filler})
 
         started = clock()
-        await bounded(c, [lambda i=i: coll.insert_one({"_id": i, "payload": filler}) for i in ids])
+        await bounded(c, [partial(coll.insert_one, {"_id": i, "payload": filler}) for i in ids])
         inserted = clock() - started
 
         started = clock()
-        found = await bounded(c, [lambda i=i: coll.find_one({"_id": i}) for i in ids])
+        found = await bounded(c, [partial(coll.find_one, {"_id": i}) for i in ids])
         looked_up = clock() - started
         if sum(1 for d in found if d) != target.n:
             raise AssertionError("find_one did not find every inserted document")
@@ -237,199 +231,3 @@ async def raw_mongo(target: Target, warnings: list[str]) -> list[Measurement]:
             raw=True,
         ),
     ]
-
-
-# --- Gonghui's paths ------------------------------------------------------------------------
-
-
-def _settings(cls: type, target: Target, prefix: str, **over: Any) -> Any:
-    return cls.isolated(prefix, target.kafka_bootstrap, target.mongo_url, **over)
-
-
-def _relay_connected(runtime: ServiceRuntime) -> Callable[[], Awaitable[bool]]:
-    async def connected() -> bool:
-        return runtime.relay.producer is not None
-
-    return connected
-
-
-class TopicSize:
-    """Records on a topic (sum of end offsets), asked cheaply and often through one client."""
-
-    def __init__(self, bootstrap: str, topic: str) -> None:
-        self.topic = topic
-        self.consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap)
-
-    async def __aenter__(self) -> TopicSize:
-        await self.consumer.start()
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        await self.consumer.stop()
-
-    async def __call__(self) -> int:
-        partitions = self.consumer.partitions_for_topic(self.topic) or set()
-        tps = [TopicPartition(self.topic, p) for p in sorted(partitions)]
-        return sum((await self.consumer.end_offsets(tps)).values()) if tps else 0
-
-
-def _commands(n: int, tag: str) -> list[JoinMember]:
-    return [
-        JoinMember(
-            staff_no=f"{tag}{i:06d}",
-            name=f"王老师{i}",
-            campus="main",
-            department="学前教育系",
-            phone=None,
-        )
-        for i in range(n)
-    ]
-
-
-async def outbox_path(target: Target) -> list[Measurement]:
-    """MemberStore.add for n members (member + event in one insert), until the relay is done."""
-    from services.members.bootstrap import bootstrap as members_bootstrap
-
-    prefix = f"bench{target.run_id}.outbox."
-    await ensure_topics(target.kafka_bootstrap, prefix)
-    runtime = members_bootstrap(_settings(MembersSettings, target, prefix), configure_logs=False)
-    await runtime.start()
-    try:
-        store = runtime.app.state.member_store
-        today = local_today()
-        members = [join(cmd, today) for cmd in _commands(target.n, "OB")]
-        await wait_for(_relay_connected(runtime), target.timeout_s, "the relay's producer")
-
-        async with TopicSize(target.kafka_bootstrap, f"{prefix}{MEMBERS_TOPIC}") as on_topic:
-            started = clock()
-            await bounded(target.concurrency, [lambda m=m: store.add(m) for m in members])
-            written = clock() - started
-
-            async def all_on_kafka() -> bool:
-                return await on_topic() >= target.n
-
-            async def drained() -> bool:
-                return await runtime.relay.backlog() == 0
-
-            # Watch the topic (cheap) rather than scanning the outbox, which would compete
-            # with the relay's own scans; then confirm the outbox is empty.
-            await wait_for(all_on_kafka, target.timeout_s, "every event on Kafka")
-            await wait_for(drained, target.timeout_s, "the outbox relay to clear the backlog")
-            published = clock() - started
-    finally:
-        await runtime.stop(drop_database=True)
-    where = f"{target.concurrency} in flight"
-    return [
-        Measurement(
-            "outbox.write",
-            "members MemberStore.add: member + event, one insert",
-            target.n,
-            written,
-            unit="members",
-            compare_to=("mongo.insert",),
-            note=where,
-        ),
-        Measurement(
-            "outbox.publish",
-            "… until the relay published all (backlog 0)",
-            target.n,
-            published,
-            unit="events",
-            compare_to=("kafka.produce", "mongo.insert"),
-        ),
-    ]
-
-
-async def end_to_end(target: Target) -> tuple[list[Measurement], dict[str, float]]:
-    """n members created over HTTP until notify holds n inbox messages (welcome)."""
-    from services.members.bootstrap import bootstrap as members_bootstrap
-    from services.notify.bootstrap import bootstrap as notify_bootstrap
-
-    prefix = f"bench{target.run_id}.e2e."
-    await ensure_topics(target.kafka_bootstrap, prefix)
-    members = members_bootstrap(_settings(MembersSettings, target, prefix), configure_logs=False)
-    notify = notify_bootstrap(
-        _settings(
-            NotifySettings, target, prefix, smtp_host=target.smtp_host, smtp_port=target.smtp_port
-        ),
-        configure_logs=False,
-    )
-    started_runtimes: list[ServiceRuntime] = []
-    http = httpx.AsyncClient(
-        transport=httpx.ASGITransport(app=members.app), base_url="http://members", timeout=30
-    )
-    try:
-        for runtime in (notify, members):
-            await runtime.start()
-            started_runtimes.append(runtime)
-        # Not part of the figure: the consumer joining its group and getting partitions.
-        await asyncio.wait_for(notify.consumer.assigned.wait(), target.timeout_s)
-        await wait_for(_relay_connected(members), target.timeout_s, "the relay's producer")
-        inbox = notify.db["inbox"]
-        headers = {"Authorization": f"Bearer {mint_token('bench-cadre', ['cadre'], ['main'])}"}
-        sent_at: dict[str, datetime] = {}
-
-        async def create(cmd: JoinMember) -> None:
-            at = datetime.now(UTC)
-            body = {
-                "staff_no": cmd.staff_no,
-                "name": cmd.name,
-                "campus": "main",
-                "department": cmd.department,
-            }
-            response = await http.post("/members", json=body, headers=headers)
-            if response.status_code != 201:
-                raise AssertionError(f"POST /members: {response.status_code} {response.text}")
-            sent_at[response.json()["id"]] = at
-
-        commands = _commands(target.n, "EE")
-        started = clock()
-        await bounded(target.concurrency, [lambda c=c: create(c) for c in commands])
-        answered = clock() - started
-
-        async def delivered() -> bool:
-            return await inbox.count_documents({}) >= target.n
-
-        # A count scans the inbox on FerretDB: ask every 0.1 s, not more, not to slow notify.
-        await wait_for(
-            delivered, target.timeout_s, f"{target.n} welcome messages in notify's inbox", 0.1
-        )
-        finished = clock() - started
-        latencies = [
-            (doc["created_at"] - sent_at[doc["member_id"]]).total_seconds() * 1000
-            async for doc in inbox.find({}, {"member_id": 1, "created_at": 1})
-            if doc["member_id"] in sent_at
-        ]
-    finally:
-        await http.aclose()
-        for runtime in reversed(started_runtimes):
-            await runtime.stop(drop_database=True)
-        for runtime in (members, notify):
-            if runtime not in started_runtimes:
-                await runtime.client.close()
-    where = f"{target.concurrency} in flight"
-    stats = {
-        "p50": percentile(latencies, 50),
-        "p95": percentile(latencies, 95),
-        "max": max(latencies),
-    }
-    return [
-        Measurement(
-            "http.create",
-            "POST /members → 201 (httpx ASGITransport, token checked)",
-            target.n,
-            answered,
-            unit="req",
-            compare_to=("mongo.insert",),
-            note=where,
-        ),
-        Measurement(
-            "e2e",
-            "POST /members → Kafka → notify inbox holds all",
-            target.n,
-            finished,
-            unit="members",
-            compare_to=("kafka.produce", "mongo.insert"),
-            note=f"latency p50 {stats['p50']:.0f} ms, p95 {stats['p95']:.0f} ms",
-        ),
-    ], stats

@@ -86,7 +86,7 @@ def no_network() -> Iterator[None]:
 
     socket.socket.connect = refuse  # type: ignore[method-assign]
     socket.socket.connect_ex = refuse  # type: ignore[method-assign]
-    socket.create_connection = refuse  # type: ignore[assignment]
+    socket.create_connection = refuse
     try:
         yield
     finally:
@@ -103,8 +103,6 @@ class Catalog:
 
 def generate(root: Path = REPO_ROOT) -> Catalog:
     """Build every document in memory, from code (apps, event models, topics, routes)."""
-    from shared.consumer import handler_name
-
     files: dict[str, str] = {}
     subscriptions: dict[str, dict[str, list[str]]] = {}
     groups: dict[str, str] = {}
@@ -113,7 +111,7 @@ def generate(root: Path = REPO_ROOT) -> Catalog:
             runtime = import_module(f"services.{name}.bootstrap").bootstrap(configure_logs=False)
             files[f"{API_DIR}/{name}.openapi.json"] = render(runtime.app.openapi())
             subscriptions[name] = {
-                event_type: sorted(handler_name(h) for h in handlers)
+                event_type: sorted(handlers)
                 for event_type, handlers in runtime.consumer.routes.items()
             }
             groups[name] = runtime.settings.consumer_group

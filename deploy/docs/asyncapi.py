@@ -156,7 +156,8 @@ portal, chat bots) subscribe to the same topics.
 
 - **Envelope**: [CloudEvents 1.0](https://github.com/cloudevents/spec) in JSON structured
   mode; the record value is the whole envelope, header `content-type:
-  application/cloudevents+json`. Extensions: `campus`, `traceparent` (W3C trace context).
+  application/cloudevents+json`. Extensions: `campus`, `traceparent` (W3C trace context),
+  `sequence` (the event's place among its subject's events; compare as strings).
 - **Type**: `<service>.<aggregate>.<fact>.v<N>`; the event's own fields are in `data`,
   described by one JSON Schema per type in `schemas/<type>.json`.
 - **Topics**: one per aggregate, named `<service>.<aggregate>`; deployments may put a
@@ -165,7 +166,8 @@ portal, chat bots) subscribe to the same topics.
   aggregate stay in order on one partition.
 - **Delivery**: at least once. Producers use `acks=all` and idempotence and publish from a
   transactional outbox; consumers commit after handling and remember handled event ids, so
-  a redelivery changes nothing. Use the CloudEvent `id` to deduplicate.
+  a redelivery changes nothing. Use the CloudEvent `id` to deduplicate, and `sequence` to
+  ignore an event older than one already applied for the same `subject` (a replay).
 - **Dead letters**: a record a consumer cannot handle after its retries goes to
   `<topic>.dlq` with the error in its headers.
 - **Versioning**: a published event type never changes incompatibly (no removed or retyped
@@ -234,7 +236,10 @@ def asyncapi_document(
             "messages": [_ref("channels", topic.name, "messages", t) for t in on_topic],
         }
         for service in sorted(subscriptions):
-            handled = {t: hs for t, hs in subscriptions[service].items() if t in on_topic}
+            subs = subscriptions[service]
+            # `<topic>:*` marks a handler of every event on the topic (a view projection).
+            every = list(subs.get(f"{topic.name}:*", []))
+            handled = {t: [*every, *subs.get(t, [])] for t in on_topic if every or t in subs}
             if not handled:
                 continue
             group = consumer_groups.get(service, f"gonghui-{service}")

@@ -61,6 +61,20 @@ DEMO_MEMBERS: tuple[dict[str, str], ...] = (
 )
 
 
+DEMO_CAMPUSES: dict[str, dict] = {
+    "main": {
+        "name": "主校区",
+        "departments": ["学前教育系", "艺术系", "体育部"],
+        "small_groups": [{"code": "g-main-art", "name": "艺术教工小家"}],
+    },
+    "north": {
+        "name": "北校区",
+        "departments": ["音乐系", "后勤处"],
+        "small_groups": [{"code": "g-north-music", "name": "音乐教工小家"}],
+    },
+}
+
+
 class SeedError(RuntimeError):
     pass
 
@@ -78,6 +92,10 @@ async def seed(members_url: str, timeout_s: float = 15) -> tuple[int, int]:
     headers = {"Authorization": f"Bearer {admin_token()}"}
     added = existing = 0
     async with httpx.AsyncClient(base_url=members_url, timeout=timeout_s) as client:
+        for code, campus in DEMO_CAMPUSES.items():
+            response = await client.put(f"/campuses/{code}", json=campus, headers=headers)
+            if response.status_code != 200:
+                raise SeedError(f"PUT /campuses/{code} → {response.status_code}: {response.text}")
         for member in DEMO_MEMBERS:
             response = await client.post("/members", json=member, headers=headers)
             if response.status_code == 201:

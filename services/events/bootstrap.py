@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from services.events import api
-from services.events.handlers import routes
 from services.events.settings import EventsSettings
-from services.events.store import setup_indexes
-from shared.projections import MemberDirectory
+from services.events.subscriptions import subscriptions
+from shared.projections import MemberDirectory, setup_directory_indexes
 from shared.runtime import ServiceRuntime
 
 DESCRIPTION = (
@@ -22,10 +20,9 @@ def bootstrap(
         settings,
         title="Gonghui 活动服务 events",
         description=DESCRIPTION,
-        routers=[api.router],
-        outbox_collections=[],
-        setup_indexes=setup_indexes,
+        routers=[],
+        setup_indexes=setup_directory_indexes,
         configure_logs=configure_logs,
     )
-    runtime.subscribe(routes(MemberDirectory(runtime.db)))
+    runtime.subscribe(subscriptions(MemberDirectory(runtime.db)))
     return runtime

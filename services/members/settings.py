@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from shared.settings import DEV_PRIVATE_KEY, ServiceSettings
+from shared.settings import DEV_DATA_KEY, DEV_PRIVATE_KEY, ServiceSettings
 
 
 class MembersSettings(ServiceSettings):
@@ -16,6 +16,10 @@ class MembersSettings(ServiceSettings):
     auth_private_key_file: Path = Field(
         DEV_PRIVATE_KEY, description="PEM private key (Ed25519) members signs tokens with"
     )
+    data_key_file: Path = Field(
+        DEV_DATA_KEY,
+        description="AES-256 key (base64) that seals ID-card numbers and salaries at rest",
+    )
 
     def _secret_files(self) -> list[Path]:
-        return [self.auth_public_key_file, self.auth_private_key_file]
+        return [self.auth_public_key_file, self.auth_private_key_file, self.data_key_file]

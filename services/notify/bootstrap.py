@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from services.notify import api
-from services.notify.handlers import Mailer, routes
-from services.notify.mailer import SmtpMailer
+from services.notify.channels.email import Mailer, SmtpMailer
+from services.notify.deps import NotifyContext
+from services.notify.notices import api as notices_api
+from services.notify.notices.contacts import Contacts
+from services.notify.notices.store import Inbox, setup_indexes
 from services.notify.settings import NotifySettings
-from services.notify.store import Inbox, setup_indexes
+from services.notify.subscriptions import subscriptions
 from shared.runtime import ServiceRuntime
 
 DESCRIPTION = "通知服务：站内信、邮件、企业微信与短信，模板、免打扰、提醒与投递状态。"
@@ -18,17 +20,16 @@ def bootstrap(
     configure_logs: bool = True,
 ) -> ServiceRuntime:
     settings = settings or NotifySettings()
-    mailer = mailer or SmtpMailer(settings)
     runtime = ServiceRuntime(
         settings,
         title="Gonghui 通知服务 notify",
         description=DESCRIPTION,
-        routers=[api.router],
-        outbox_collections=[],
+        routers=[notices_api.router],
         setup_indexes=setup_indexes,
         configure_logs=configure_logs,
     )
     inbox = Inbox(runtime.db)
-    runtime.subscribe(routes(inbox, mailer))
-    runtime.app.state.inbox = inbox
+    contacts = Contacts(runtime.db)
+    runtime.subscribe(subscriptions(inbox, contacts, mailer or SmtpMailer(settings)))
+    runtime.context = NotifyContext(inbox=inbox)
     return runtime

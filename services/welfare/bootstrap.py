@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from services.welfare import api
-from services.welfare.handlers import routes
 from services.welfare.settings import WelfareSettings
-from services.welfare.store import setup_indexes
-from shared.projections import MemberDirectory
+from services.welfare.subscriptions import subscriptions
+from shared.projections import MemberDirectory, setup_directory_indexes
 from shared.runtime import ServiceRuntime
 
 DESCRIPTION = "福利服务：经费预算与台账、节日福利发放、慰问、生日福利、体检预约、互助保障。"
@@ -20,10 +18,9 @@ def bootstrap(
         settings,
         title="Gonghui 福利服务 welfare",
         description=DESCRIPTION,
-        routers=[api.router],
-        outbox_collections=[],
-        setup_indexes=setup_indexes,
+        routers=[],
+        setup_indexes=setup_directory_indexes,
         configure_logs=configure_logs,
     )
-    runtime.subscribe(routes(MemberDirectory(runtime.db)))
+    runtime.subscribe(subscriptions(MemberDirectory(runtime.db)))
     return runtime

@@ -1,25 +1,198 @@
-"""Events published by the members service on topic `members.member`."""
+"""Events published by the members service: `members.member` and `members.contact`.
+
+Every event of `members.member` carries the member's facts as subscribers need them (events'
+eligibility rules, welfare's entitlements, notify's audience): id, staff number, name, campus,
+department, gender, birthday as month-day, birth year, small group, status, join date and
+union roles. Never an ID-card number, a salary or a phone number. Contact details (phone,
+e-mail, WeCom id) travel only on the compacted topic `members.contact`, which only notify
+reads; when a member leaves, a tombstone (a record with the member id as key and no value)
+removes them from it.
+"""
 
 from __future__ import annotations
 
 from datetime import date
+from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from shared.events import IntegrationEvent
 
+Gender = Literal["female", "male"]
 
-class MemberJoined(IntegrationEvent):
-    """A person became a union member (入会)."""
 
-    type = "members.member.joined.v1"
+class MemberFacts(IntegrationEvent):
+    """The facts about a member every `members.member` event carries (no type of its own)."""
+
     topic = "members.member"
-    summary = "会员入会"
+    subject_field = "member_id"
 
     member_id: str = Field(description="member id (aggregate id)")
     staff_no: str = Field(description="school staff number (工号)")
     name: str = Field(description="member's name")
     campus: str = Field(description="campus code")
     department: str = Field(description="department (部门/系部)")
-    email: str | None = Field(None, description="e-mail for notices, if the member gave one")
+    gender: Gender | None = Field(None, description="female / male, if known")
+    birthday: str | None = Field(
+        None, pattern=r"^\d{2}-\d{2}$", description="birthday as MM-DD (生日福利), if known"
+    )
+    birth_year: int | None = Field(None, description="year of birth (age rules), if known")
+    small_group: str | None = Field(None, description="small group (教工小家) code, if any")
+    status: str = Field(description="applied / active / rejected / withdrawn / retired / …")
+    joined_on: date | None = Field(None, description="date of joining (Asia/Shanghai)")
+    roles: list[str] = Field(
+        default_factory=list,
+        description="union roles: chair, vice_chair, committee, group_leader, finance, auditor",
+    )
+
+
+class MemberApplied(MemberFacts):
+    """A member of staff applied to join the union (申请入会); a cadre decides."""
+
+    type = "members.member.applied.v1"
+    summary = "申请入会"
+
+    applied_on: date = Field(description="date of the application")
+
+
+class MemberJoined(IntegrationEvent):
+    """A person became a union member (入会).
+
+    Deprecated: kept published, without `email`, next to `members.member.joined.v2` until
+    every subscriber has moved; contact details moved to `members.contact`.
+    """
+
+    type = "members.member.joined.v1"
+    topic = "members.member"
+    summary = "会员入会（v1，已弃用）"
+    subject_field = "member_id"
+
+    member_id: str = Field(description="member id (aggregate id)")
+    staff_no: str = Field(description="school staff number (工号)")
+    name: str = Field(description="member's name")
+    campus: str = Field(description="campus code")
+    department: str = Field(description="department (部门/系部)")
+    email: str | None = Field(None, description="always null since v2: see members.contact")
     joined_on: date = Field(description="date of joining, Asia/Shanghai")
+
+
+class MemberJoinedV2(MemberFacts):
+    """A person became a union member (入会): an application approved, or enrolled by a cadre."""
+
+    type = "members.member.joined.v2"
+    summary = "会员入会"
+
+
+class MemberRejected(MemberFacts):
+    """An application to join was rejected, with its reason (入会申请未通过)."""
+
+    type = "members.member.rejected.v1"
+    summary = "入会申请未通过"
+
+    reason: str = Field(description="why, as the cadre wrote it")
+
+
+class MemberUpdated(MemberFacts):
+    """A member's details changed (信息变更): `changed` names the fields (never their values
+    when they are personal)."""
+
+    type = "members.member.updated.v1"
+    summary = "会员信息变更"
+
+    changed: list[str] = Field(description="names of the fields that changed")
+
+
+class MemberTransferred(MemberFacts):
+    """A member moved to another campus (转校区): `campus` is the new one."""
+
+    type = "members.member.transferred.v1"
+    summary = "会员转校区"
+
+    from_campus: str = Field(description="the campus the member left")
+    transferred_on: date = Field(description="date of the move")
+
+
+class MemberWithdrawn(IntegrationEvent):
+    """A member left the union (退会): subscribers drop their future registrations and
+    unclaimed entitlements."""
+
+    type = "members.member.withdrawn.v1"
+    topic = "members.member"
+    summary = "会员退会"
+    subject_field = "member_id"
+
+    member_id: str = Field(description="member id (aggregate id)")
+    campus: str = Field(description="campus code")
+    department: str = Field(description="department (部门/系部)")
+    withdrawn_on: date = Field(description="date of leaving, Asia/Shanghai")
+    staff_no: str | None = Field(None, description="school staff number (工号)")
+    name: str | None = Field(None, description="member's name")
+    status: str | None = Field(None, description="`withdrawn`")
+
+
+class MemberRetired(MemberFacts):
+    """A member retired (退休): welfare prepares the retirement gift; activities for retirees
+    stay open to them."""
+
+    type = "members.member.retired.v1"
+    summary = "会员退休"
+
+    retired_on: date = Field(description="date of retirement")
+
+
+class MemberDeceased(MemberFacts):
+    """A member passed away (去世): subscribers stop every message and registration; welfare
+    prepares the bereavement condolence for the family."""
+
+    type = "members.member.deceased.v1"
+    summary = "会员去世"
+
+    deceased_on: date = Field(description="date of death")
+
+
+class ContactChanged(IntegrationEvent):
+    """A member's contact details as they are now (latest per member wins: compacted topic)."""
+
+    type = "members.contact.changed.v1"
+    topic = "members.contact"
+    summary = "联系方式（最新）"
+    subject_field = "member_id"
+
+    member_id: str = Field(description="member id (the record key)")
+    name: str = Field(description="member's name, for the salutation")
+    campus: str = Field(description="campus code")
+    phone: str | None = Field(None, description="mobile number, if given")
+    email: str | None = Field(None, description="e-mail, if given")
+    wecom_userid: str | None = Field(None, description="WeCom (企业微信) user id, if any")
+
+
+class ContactErased(IntegrationEvent):
+    """The member left: their contact details must be forgotten. On Kafka this is a tombstone
+    (key = member id, no value); compaction then removes the member from the topic."""
+
+    type = "members.contact.erased.v1"
+    topic = "members.contact"
+    summary = "联系方式删除（墓碑记录）"
+    subject_field = "member_id"
+    tombstone: ClassVar[bool] = True
+
+    member_id: str = Field(description="member id (the record key)")
+
+
+class SmallGroupFacts(BaseModel):
+    code: str = Field(description="small group code")
+    name: str = Field(description="small group name (教工小家)")
+
+
+class CampusChanged(IntegrationEvent):
+    """A campus, its departments or its small groups changed (组织机构变更): the whole list."""
+
+    type = "members.campus.changed.v1"
+    topic = "members.campus"
+    summary = "校区组织机构变更"
+    subject_field = "campus"
+
+    campus: str = Field(description="campus code")
+    name: str = Field(description="campus name")
+    departments: list[str] = Field(description="department names")
+    small_groups: list[SmallGroupFacts] = Field(description="small groups (教工小家)")

@@ -1,41 +1,82 @@
 """Services built in-process by their own composition roots, against the real broker and DB.
 
-Each test gets fresh names (database, topic prefix, consumer group) so tests share the one
-broker and database server of the session without seeing each other's data.
+`build_stack(infra, ["members", "events"])` starts any set of services; each stack gets fresh
+names (database, topic prefix, consumer group), so stacks share the session's broker and
+database server without seeing each other's data. `stack` gives each test its own
+members + notify; tests that only add data under their own keys can share one stack per
+module (`module_stack`), which saves the start-up of four consumers per test.
 """
 
 from __future__ import annotations
 
+import asyncio
+import importlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest
 
-from services.members.bootstrap import bootstrap as members_bootstrap
-from services.members.settings import MembersSettings
-from services.notify.bootstrap import bootstrap as notify_bootstrap
-from services.notify.handlers import Mailer
-from services.notify.settings import NotifySettings
 from shared.auth import mint_token
 from shared.runtime import ServiceRuntime
+from shared.settings import ServiceSettings
 from shared.topics import ensure_topics
+
+ALL_SERVICES = ("members", "events", "welfare", "notify")
+# The organisation every test stack starts with (members checks departments against it).
+CAMPUSES = ("main", "east", "west", "north")
+DEPARTMENTS = ["学前教育系", "艺术系", "音乐系", "体育部", "后勤处"]
+SMALL_GROUPS = [{"code": "g-art", "name": "艺术教工小家"}, {"code": "g-pe", "name": "体育教工小家"}]
+
+
+async def seed_org(runtime: ServiceRuntime) -> None:
+    from services.members.org.domain import CampusDefinition
+    from shared.aggregate import Actor
+
+    for code in CAMPUSES:
+        definition = CampusDefinition(
+            name=f"{code}校区", departments=DEPARTMENTS, small_groups=SMALL_GROUPS
+        )
+        await runtime.context.org.define(code, definition, Actor("test-seed"))
+    # Published before the test begins: tests that count what is pending start from zero.
+    deadline = asyncio.get_running_loop().time() + 30
+    while await runtime.relay.backlog():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("the organisation's events were not published")
+        await asyncio.sleep(0.05)
+
+
+def settings_class(service: str) -> type[ServiceSettings]:
+    module = importlib.import_module(f"services.{service}.settings")
+    [cls] = [
+        c
+        for c in vars(module).values()
+        if isinstance(c, type) and issubclass(c, ServiceSettings) and c.service == service
+    ]
+    return cls
 
 
 @dataclass
 class Stack:
-    infra: object
+    infra: Any
     prefix: str
-    members: ServiceRuntime
-    notify: ServiceRuntime
-    members_http: httpx.AsyncClient
-    notify_http: httpx.AsyncClient
-    started: list[ServiceRuntime] = field(default_factory=list)
+    runtimes: dict[str, ServiceRuntime] = field(default_factory=dict)
+    clients: dict[str, httpx.AsyncClient] = field(default_factory=dict)
+
+    def __getattr__(self, name: str) -> Any:
+        # stack.members → the runtime, stack.members_http → its HTTP client
+        runtimes, clients = self.__dict__["runtimes"], self.__dict__["clients"]
+        if name in runtimes:
+            return runtimes[name]
+        if name.endswith("_http") and name[:-5] in clients:
+            return clients[name[:-5]]
+        raise AttributeError(name)
 
     @property
     def bootstrap(self) -> str:
-        return self.infra.kafka_bootstrap  # type: ignore[attr-defined]
+        return self.infra.kafka_bootstrap
 
     def topic(self, name: str) -> str:
         return f"{self.prefix}{name}"
@@ -52,52 +93,71 @@ def bearer(subject: str, roles: list[str], campuses: list[str]) -> dict[str, str
 
 
 def settings_for(cls, infra, prefix: str, **over):
+    smtp = {"smtp_host": infra.smtp_host, "smtp_port": infra.smtp_port}
+    extra = {k: v for k, v in smtp.items() if k in cls.model_fields}
     return cls.isolated(
-        prefix, infra.kafka_bootstrap, infra.mongo_url, handler_retry_backoff_ms=20, **over
+        prefix,
+        infra.kafka_bootstrap,
+        infra.mongo_url,
+        handler_retry_backoff_ms=20,
+        job_tick_s=0.2,
+        **{**extra, **over},
     )
 
 
 async def build_stack(
-    infra, mailer: Mailer | None = None, members_over: dict | None = None, **notify_over
+    infra,
+    services: Sequence[str] = ("members", "notify"),
+    *,
+    settings: dict[str, dict[str, Any]] | None = None,
+    mailer: Any = None,
 ) -> Stack:
+    """Start `services` in-process on the session's servers, isolated by a fresh prefix."""
     prefix = f"t{uuid.uuid4().hex[:10]}."
     await ensure_topics(infra.kafka_bootstrap, prefix)
-    smtp = {"smtp_host": infra.smtp_host, "smtp_port": infra.smtp_port}
-    members = members_bootstrap(
-        settings_for(MembersSettings, infra, prefix, **(members_over or {})), configure_logs=False
-    )
-    notify = notify_bootstrap(
-        settings_for(NotifySettings, infra, prefix, **smtp, **notify_over),
-        mailer=mailer,
-        configure_logs=False,
-    )
-    stack = Stack(
-        infra=infra,
-        prefix=prefix,
-        members=members,
-        notify=notify,
-        members_http=httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=members.app), base_url="http://members"
-        ),
-        notify_http=httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=notify.app), base_url="http://notify"
-        ),
-    )
-    for runtime in (members, notify):
-        await runtime.start()
-        stack.started.append(runtime)
+    stack = Stack(infra=infra, prefix=prefix)
+    try:
+        for name in services:
+            over = (settings or {}).get(name, {})
+            bootstrap = importlib.import_module(f"services.{name}.bootstrap").bootstrap
+            extra = {"mailer": mailer} if name == "notify" and mailer is not None else {}
+            runtime = bootstrap(
+                settings_for(settings_class(name), infra, prefix, **over),
+                configure_logs=False,
+                **extra,
+            )
+            await runtime.start()
+            stack.runtimes[name] = runtime
+            if name == "members":
+                await seed_org(runtime)
+            stack.clients[name] = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=runtime.app), base_url=f"http://{name}"
+            )
+    except BaseException:
+        await close_stack(stack)
+        raise
     return stack
 
 
 async def close_stack(stack: Stack) -> None:
-    for client in (stack.members_http, stack.notify_http):
+    for client in stack.clients.values():
         await client.aclose()
-    for runtime in stack.started:
+    for runtime in stack.runtimes.values():
         await runtime.stop(drop_database=True)
 
 
 @pytest.fixture
 async def stack(infra) -> AsyncIterator[Stack]:
+    s = await build_stack(infra)
+    try:
+        yield s
+    finally:
+        await close_stack(s)
+
+
+@pytest.fixture(scope="module")
+async def module_stack(infra) -> AsyncIterator[Stack]:
+    """One members + notify for a whole module: for tests that only touch their own keys."""
     s = await build_stack(infra)
     try:
         yield s

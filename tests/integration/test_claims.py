@@ -22,7 +22,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 async def coll(infra):
-    client = AsyncMongoClient(infra.mongo_url)
+    client: AsyncMongoClient = AsyncMongoClient(infra.mongo_url)
     db = client[f"claims_{uuid.uuid4().hex[:8]}"]
     await setup_slot_indexes(db["slots"])
     try:
@@ -61,7 +61,7 @@ async def test_a_double_click_takes_one_slot_and_a_release_frees_it_for_the_next
 
 
 async def test_a_budget_line_is_never_overspent_by_concurrent_spending(infra):
-    client = AsyncMongoClient(infra.mongo_url)
+    client: AsyncMongoClient = AsyncMongoClient(infra.mongo_url)
     db = client[f"ledger_{uuid.uuid4().hex[:8]}"]
     ledger = db["ledger"]
     await setup_entry_indexes(ledger)

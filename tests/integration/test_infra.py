@@ -12,6 +12,7 @@ import aiosmtplib
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import InvalidReplicationFactorError
 from pymongo import AsyncMongoClient
 from pymongo.errors import DuplicateKeyError
 
@@ -85,6 +86,22 @@ async def test_ensure_topics_creates_every_declared_topic_with_its_partitions(in
         await _delete_topics(infra.kafka_bootstrap, names)
 
 
+async def test_ensure_topics_refuses_more_replicas_than_brokers_and_creates_nothing(infra):
+    admin = await _admin(infra.kafka_bootstrap)
+    try:
+        brokers = len((await admin.describe_cluster())["brokers"])
+    finally:
+        await admin.close()
+    prefix = unique_name("ti") + "."
+    with pytest.raises(InvalidReplicationFactorError):
+        await ensure_topics(infra.kafka_bootstrap, prefix, replication=brokers + 1)
+    admin = await _admin(infra.kafka_bootstrap)
+    try:
+        assert not [t for t in await admin.list_topics() if t.startswith(prefix)]
+    finally:
+        await admin.close()
+
+
 async def test_raw_kafka_produce_consume_round_trip(infra):
     topic = unique_name("raw.")
     await _create_topic(infra.kafka_bootstrap, topic)
@@ -117,7 +134,7 @@ async def test_raw_kafka_produce_consume_round_trip(infra):
 
 
 async def test_mongo_wire_server_pings_and_a_unique_index_rejects_a_duplicate(infra):
-    client = AsyncMongoClient(infra.mongo_url, serverSelectionTimeoutMS=10000)
+    client: AsyncMongoClient = AsyncMongoClient(infra.mongo_url, serverSelectionTimeoutMS=10000)
     db = client[unique_name("ti_")]
     try:
         assert (await client.admin.command("ping"))["ok"] == 1

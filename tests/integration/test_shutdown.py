@@ -8,8 +8,9 @@ from datetime import date
 import pytest
 
 from services.members.bootstrap import bootstrap as members_bootstrap
-from services.members.domain import JoinMember, join
+from services.members.membership.domain import JoinMember, join
 from services.members.settings import MembersSettings
+from shared.aggregate import Actor
 from shared.topics import ensure_topics
 from tests.integration.conftest import build_stack, close_stack
 from tests.integration.conftest import join as enrol
@@ -51,10 +52,11 @@ async def test_stopping_right_after_a_write_still_publishes_its_event(infra, uni
     # Never started: no relay loop runs, so only the stop-time flush can publish.
     runtime = members_bootstrap(settings, configure_logs=False)
     try:
-        member = join(JoinMember("G0002", "周敏", "main", "艺术系"), date(2026, 9, 1))
-        await runtime.app.state.member_store.add(member)
+        cmd = JoinMember(staff_no="G0002", name="周敏", campus="main", department="艺术系")
+        member = join(cmd, date(2026, 9, 1))
+        await runtime.context.members.enrol(member, Actor("test"))
         assert await runtime.relay.backlog() == 1
     finally:
         await runtime.stop(drop_database=True)
-    [record] = await read_all(infra.kafka_bootstrap, settings.topic("members.member"))
-    assert record.key.decode() == member.id
+    records = await read_all(infra.kafka_bootstrap, settings.topic("members.member"))
+    assert [r.key.decode() for r in records] == [member.id, member.id]  # joined v2 and v1

@@ -11,6 +11,7 @@ from email.header import decode_header, make_header
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiosmtplib import SMTPRecipientRefused
 
 from shared.dlq import list_dead_letters, replay
 from tests.integration.conftest import Stack, build_stack, close_stack, join
@@ -35,7 +36,7 @@ async def wait_inbox(stack: Stack, member_id: str, count: int = 1) -> list[dict]
 
 def subjects_in(maildir: str) -> list[str]:
     return [
-        str(make_header(decode_header(m["Subject"]))) + "|" + m["To"]
+        str(make_header(decode_header(m["Subject"]))) + "|" + str(m["To"])
         for m in mailbox.Maildir(maildir)
     ]
 
@@ -60,33 +61,42 @@ async def _has_mail(maildir: str, to: str) -> bool:
     )
 
 
-async def test_the_event_on_kafka_is_a_cloudevent_without_personal_data(stack: Stack):
-    member = await join(stack, "S0002", phone="13800000002")
+async def test_the_events_on_kafka_are_cloudevents_without_personal_data(stack: Stack):
+    member = await join(stack, "S0002", phone="13800000002", email="s0002@school.local")
     topic = stack.topic("members.member")
     await wait_caught_up(stack.bootstrap, stack.notify.settings.consumer_group, topic)
-    [record] = await read_all(stack.bootstrap, topic)
-    assert record.key.decode() == member["id"]
-    event = json.loads(record.value)
-    assert event["type"] == "members.member.joined.v1"
-    assert event["subject"] == member["id"] and event["campus"] == "main"
-    assert "13800000002" not in record.value.decode()
+    records = await read_all(stack.bootstrap, topic)
+    assert [json.loads(r.value)["type"] for r in records] == [
+        "members.member.joined.v2",
+        "members.member.joined.v1",  # deprecated, still published, without the e-mail
+    ]
+    for record in records:
+        assert record.key.decode() == member["id"]
+        event = json.loads(record.value)
+        assert event["subject"] == member["id"] and event["campus"] == "main"
+        assert "13800000002" not in record.value.decode()
+        assert "s0002@school.local" not in record.value.decode()
+    # The contact details travel on their own topic, keyed by member, for notify alone.
+    [contact] = await read_all(stack.bootstrap, stack.topic("members.contact"))
+    assert contact.key.decode() == member["id"]
+    assert json.loads(contact.value)["data"]["email"] == "s0002@school.local"
 
 
 async def test_the_same_event_delivered_twice_makes_one_message(stack: Stack):
     member = await join(stack, "S0003")
     topic = stack.topic("members.member")
     await wait_inbox(stack, member["id"])
-    [record] = await read_all(stack.bootstrap, topic)
+    [v2, _] = await read_all(stack.bootstrap, topic)
     producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap)
     await producer.start()
     try:
         for _ in range(2):
-            await producer.send_and_wait(topic, record.value, key=record.key)
+            await producer.send_and_wait(topic, v2.value, key=v2.key)
     finally:
         await producer.stop()
     await wait_caught_up(stack.bootstrap, stack.notify.settings.consumer_group, topic)
     assert len(await inbox_of(stack, member["id"])) == 1
-    assert len(await read_all(stack.bootstrap, topic)) == 3  # the duplicates really arrived
+    assert len(await read_all(stack.bootstrap, topic)) == 4  # the duplicates really arrived
 
 
 async def test_member_creation_succeeds_while_kafka_is_down_and_the_event_follows(
@@ -97,8 +107,9 @@ async def test_member_creation_succeeds_while_kafka_is_down_and_the_event_follow
     await maybe_await(infra.stop_kafka())
     try:
         member = await join(stack, "S0004")
-        doc = await stack.members.db["members"].find_one({"_id": member["id"]})
-        assert len(doc["outbox"]) == 1  # kept with the member until Kafka is back
+        assert await stack.members.relay.backlog() == 1  # its pending marker waits for Kafka
+        ready = await stack.members_http.get("/readyz")
+        assert ready.status_code == 200  # still serving: writes wait in the outbox
     finally:
         await maybe_await(infra.start_kafka())
     [message] = await wait_inbox(stack, member["id"])
@@ -107,8 +118,16 @@ async def test_member_creation_succeeds_while_kafka_is_down_and_the_event_follow
         stack.bootstrap, stack.notify.settings.consumer_group, stack.topic("members.member"), 60
     )
     assert len(await inbox_of(stack, member["id"])) == 1
-    doc = await stack.members.db["members"].find_one({"_id": member["id"]})
-    assert doc["outbox"] == []
+    await wait_until(lambda: _no_backlog(stack), 30, "the pending marker to go")
+    [change] = await stack.members.db["members_changes"].find({}).to_list()
+    assert [e["type"] for e in change["outbox"]] == [  # kept, as the record of what went out
+        "members.member.joined.v2",
+        "members.member.joined.v1",
+    ]
+
+
+async def _no_backlog(stack: Stack) -> bool:
+    return await stack.members.relay.backlog() == 0
 
 
 async def maybe_await(value):
@@ -118,7 +137,8 @@ async def maybe_await(value):
 
 
 class FlakyMailer:
-    """An SMTP stand-in that fails until fixed: the failure the DLQ path exists for."""
+    """An SMTP stand-in whose relay refuses the message until fixed (a 5xx, not an outage):
+    the failure the DLQ path exists for."""
 
     def __init__(self) -> None:
         self.broken = True
@@ -128,43 +148,48 @@ class FlakyMailer:
     async def send(self, to: str, subject: str, body: str) -> None:
         self.attempts += 1
         if self.broken:
-            raise ConnectionRefusedError("SMTP relay refused the connection")
+            raise SMTPRecipientRefused(550, "5.7.1 relaying denied", to)
         self.sent.append(to)
 
 
 async def test_a_failing_handler_dead_letters_and_replay_brings_it_back(infra):
     mailer = FlakyMailer()
-    stack = await build_stack(infra, mailer=mailer, handler_max_attempts=3)
+    stack = await build_stack(
+        infra, mailer=mailer, settings={"notify": {"handler_max_attempts": 3}}
+    )
     try:
         member = await join(stack, "S0005", email="s0005@school.local")
-        dlq = stack.topic("members.member.dlq")
+        # The e-mail goes out from whichever arrives second: the join (members.member) or
+        # the contact details (members.contact). That handler is the one that gives up.
+        dlqs = {t: stack.topic(f"{t}.dlq") for t in ("members.member", "members.contact")}
 
         async def dead_lettered() -> bool:
-            return len(await list_dead_letters(stack.bootstrap, dlq)) == 1
+            found = [len(await list_dead_letters(stack.bootstrap, d)) for d in dlqs.values()]
+            return sum(found) == 1
 
         await wait_until(dead_lettered, 45, "the dead letter")
+        [topic] = [t for t, d in dlqs.items() if await list_dead_letters(stack.bootstrap, d)]
+        dlq = dlqs[topic]
         assert mailer.attempts == 3  # the configured attempts, then the DLQ
         [letter] = await list_dead_letters(stack.bootstrap, dlq)
-        assert letter.headers["x-error-type"] == "ConnectionRefusedError"
-        assert letter.headers["x-original-topic"] == stack.topic("members.member")
+        assert letter.headers["x-error-type"] == "SMTPRecipientRefused"
+        assert letter.headers["x-original-topic"] == stack.topic(topic)
         assert letter.headers["x-consumer-group"] == stack.notify.settings.consumer_group
         assert not letter.replayed
 
-        listed = await gonghui_cli(stack, "dlq", "list", "members.member")
+        listed = await gonghui_cli(stack, "dlq", "list", topic)
         [line] = [json.loads(x) for x in listed.splitlines()]
-        assert line["state"] == "pending" and line["x-error-type"] == "ConnectionRefusedError"
+        assert line["state"] == "pending" and line["x-error-type"] == "SMTPRecipientRefused"
 
         mailer.broken = False  # the fix is deployed; the operator runs the replay command
-        assert "replayed 1 dead letter" in await gonghui_cli(
-            stack, "dlq", "replay", "members.member"
-        )
+        assert "replayed 1 dead letter" in await gonghui_cli(stack, "dlq", "replay", topic)
         await wait_until(lambda: _sent(mailer), 45, "the replayed e-mail")
         assert mailer.sent == ["s0005@school.local"]
         [letter] = await list_dead_letters(stack.bootstrap, dlq)
         assert letter.replayed
         assert await replay(stack.bootstrap, dlq) == 0  # a second replay does nothing
         await wait_caught_up(
-            stack.bootstrap, stack.notify.settings.consumer_group, stack.topic("members.member")
+            stack.bootstrap, stack.notify.settings.consumer_group, stack.topic(topic)
         )
         assert len(await inbox_of(stack, member["id"])) == 1
         assert mailer.sent == ["s0005@school.local"]
@@ -206,13 +231,18 @@ async def test_a_record_that_is_not_a_cloudevent_goes_to_the_dlq(stack: Stack):
     finally:
         await producer.stop()
 
+    # Every consumer group of the topic gives up on it: notify, and members' own list view.
+    groups = {stack.notify.settings.consumer_group, stack.members.settings.consumer_group}
+
     async def dead_lettered() -> bool:
-        return len(await list_dead_letters(stack.bootstrap, topic + ".dlq")) == 1
+        return len(await list_dead_letters(stack.bootstrap, topic + ".dlq")) == len(groups)
 
     await wait_until(dead_lettered, 30, "the poison message in the DLQ")
-    [letter] = await list_dead_letters(stack.bootstrap, topic + ".dlq")
-    assert letter.headers["x-error-type"] == "PoisonMessage"
-    assert letter.value == b"{not json"
+    letters = await list_dead_letters(stack.bootstrap, topic + ".dlq")
+    assert {letter.headers["x-consumer-group"] for letter in letters} == groups
+    for letter in letters:
+        assert letter.headers["x-error-type"] == "PoisonMessage"
+        assert letter.value == b"{not json"
 
 
 async def test_the_callers_trace_continues_into_the_event(stack: Stack):
@@ -225,8 +255,10 @@ async def test_the_callers_trace_continues_into_the_event(stack: Stack):
     assert response.status_code == 201
     topic = stack.topic("members.member")
     await wait_caught_up(stack.bootstrap, stack.notify.settings.consumer_group, topic)
-    [record] = await read_all(stack.bootstrap, topic)
-    assert json.loads(record.value)["traceparent"].split("-")[1] == trace_id
+    records = await read_all(stack.bootstrap, topic)
+    assert len(records) == 2  # joined.v2 and the deprecated v1
+    for record in records:
+        assert json.loads(record.value)["traceparent"].split("-")[1] == trace_id
 
 
 async def test_a_burst_of_enrolments_publishes_every_event_exactly_once(stack: Stack):
@@ -235,7 +267,7 @@ async def test_a_burst_of_enrolments_publishes_every_event_exactly_once(stack: S
 
 async def test_writes_wake_the_relay_so_nothing_waits_for_the_poll(infra):
     # An hour between polls: every event of the burst must go out through wake-ups alone.
-    stack = await build_stack(infra, members_over={"outbox_poll_ms": 3_600_000})
+    stack = await build_stack(infra, settings={"members": {"outbox_poll_ms": 3_600_000}})
     try:
         await wait_until(lambda: _relay_connected(stack), 30, "the relay to connect")
         await _burst(stack)
@@ -271,7 +303,8 @@ async def _burst(stack: Stack) -> None:
     await wait_until(all_published, 30, "the relay to publish every event")
     await wait_caught_up(stack.bootstrap, stack.notify.settings.consumer_group, topic, 60)
     events = [json.loads(r.value) for r in await read_all(stack.bootstrap, topic)]
-    assert sorted(e["subject"] for e in events) == sorted(member_ids)  # none lost
-    assert len({e["id"] for e in events}) == len(events)  # and here, none twice
+    joined = [e for e in events if e["type"] == "members.member.joined.v2"]
+    assert sorted(e["subject"] for e in joined) == sorted(member_ids)  # none lost
+    assert len({e["id"] for e in events}) == len(events) == 2 * len(member_ids)  # none twice
     inbox = stack.notify.db["inbox"]
     assert await inbox.count_documents({}) == 60

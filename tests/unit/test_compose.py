@@ -279,7 +279,7 @@ def test_compose_settings_load_and_point_at_compose_services(name, monkeypatch):
     assert settings.mongo_db == f"gonghui_{name}"  # its own database
     # The checked-in keys only work in development; compose relies on them.
     assert settings.env == "development"
-    if name == "notify":
+    if isinstance(settings, NotifySettings):
         assert settings.smtp_host == "mailpit"
         mailpit_ports = published_ports(service("mailpit"))
         assert settings.smtp_port in mailpit_ports
@@ -356,6 +356,21 @@ def test_topics_runs_the_cli_after_kafka():
     with pytest.raises(SystemExit) as exited:
         cli.main(["topics", "--help"])
     assert exited.value.code == 0
+
+
+def test_topics_job_creates_topics_with_the_replication_the_services_use():
+    # The job creates every topic before a service starts; if it read another replication
+    # factor (or none: the default 1), a cluster would keep single copies of the events.
+    job = environment(service("topics"))
+    for name in SERVICES:
+        env = environment(service(name))
+        for key in ("GONGHUI_KAFKA_BOOTSTRAP", "GONGHUI_KAFKA_REPLICATION_FACTOR"):
+            assert job.get(key) == env.get(key), f"topics and {name} differ on {key}"
+    brokers = [
+        n for n, d in compose()["services"].items() if d.get("image", "").startswith("apache/kafka")
+    ]
+    replication = int(job["GONGHUI_KAFKA_REPLICATION_FACTOR"])
+    assert 1 <= replication <= len(brokers), f"{replication} replicas on {len(brokers)} broker(s)"
 
 
 @pytest.mark.parametrize("name", SERVICES)

@@ -6,11 +6,10 @@ from pathlib import Path
 import pytest
 
 from services.members.settings import MembersSettings
-from services.notify.domain import WelcomeMember, welcome_notice
+from services.notify.notices.domain import WelcomeMember, welcome_notice
 from shared.auth import Principal, Role, TokenVerifier, mint_token
 from shared.envelope import CloudEvent, topic_of, trace_id_of
 from shared.events.members import MemberJoined
-from shared.outbox import new_with_outbox
 from shared.problems import ProblemError
 from shared.settings import DEV_PUBLIC_KEY
 from shared.text import mask_email, mask_phone
@@ -44,11 +43,23 @@ def test_event_type_maps_to_its_declared_topic():
     assert {f"{t.name}.dlq" for t in TOPICS} <= declared
 
 
-def test_new_document_carries_its_events_in_the_outbox():
-    env = joined().envelope(source="members", subject="m-1", campus="east")
-    doc = new_with_outbox({"_id": "m-1", "name": "王老师"}, [env])
-    assert doc["name"] == "王老师" and doc["outbox"][0]["id"] == env.id
-    assert CloudEvent.model_validate(doc["outbox"][0]) == env
+def test_an_event_is_built_from_its_aggregate_and_carries_its_sequence():
+    class Person:
+        id = "m-1"
+        staff_no, name, campus, department = "T1", "王老师", "east", "艺术系"
+        email, phone, joined_on = None, "13800000001", "2026-09-01"
+
+    event = MemberJoined.of(Person())
+    assert event.member_id == "m-1" and event == joined()  # the phone has nowhere to go
+    env = event.envelope(source="members", subject="m-1", campus="east", sequence="x")
+    assert CloudEvent.from_json_bytes(env.to_json_bytes()).sequence == "x"
+
+
+def test_sequences_order_as_strings_the_way_versions_order_as_numbers():
+    from shared.events import sequence_of
+
+    order = [sequence_of(v, i) for v, i in [(1, 0), (2, 0), (2, 1), (9, 0), (10, 0), (10, 11)]]
+    assert sorted(order) == order
 
 
 def test_tokens_carry_roles_and_campuses_and_reject_tampering():
@@ -82,6 +93,9 @@ def test_production_refuses_the_checked_in_dev_keys(monkeypatch):
         MembersSettings()
     monkeypatch.setenv("GONGHUI_AUTH_PUBLIC_KEY_FILE", "/etc/gonghui/signing.pub.pem")
     monkeypatch.setenv("GONGHUI_AUTH_PRIVATE_KEY_FILE", "/etc/gonghui/signing.pem")
+    with pytest.raises(ValueError, match=r"dev-data\.key"):
+        MembersSettings()  # the data key too
+    monkeypatch.setenv("GONGHUI_DATA_KEY_FILE", "/etc/gonghui/data.key")
     assert MembersSettings().env == "production"
 
 
@@ -103,11 +117,9 @@ def test_business_date_is_shanghai_date():
     assert str(local_today(datetime(2026, 9, 1, 17, 30, tzinfo=UTC))) == "2026-09-02"
 
 
-def test_welcome_notice_is_chinese_and_keyed_by_event():
-    notice = welcome_notice(
-        WelcomeMember("ev-1", "m-1", "王", "east", None, datetime(2026, 9, 1).date())
-    )
-    assert notice.id == "ev-1:welcome"
+def test_welcome_notice_is_chinese_and_keyed_by_member_and_joining_day():
+    notice = welcome_notice(WelcomeMember("m-1", "王", "east", datetime(2026, 9, 1).date()))
+    assert notice.id == "welcome:m-1:2026-09-01"
     assert "2026年9月1日" in notice.body and "工会" in notice.title
 
 

@@ -1,2 +1,0 @@
-"""Pure events rules (活动). The domain work lands with its own issue; the service already
-keeps the member directory it will check eligibility against."""

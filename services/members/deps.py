@@ -1,0 +1,46 @@
+"""Typed FastAPI dependencies of the members service: what its routes may ask for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.members.membership.store import MemberRegistry
+from services.members.org.store import Organisation
+from shared.audit import AuditLog
+from shared.auth import Principal, Role, require
+
+
+@dataclass(frozen=True)
+class MembersContext:
+    """Everything the routes use, built once by the composition root."""
+
+    members: MemberRegistry
+    org: Organisation
+    audit: AuditLog
+
+
+def get_context(request: Request) -> MembersContext:
+    return request.app.state.runtime.context
+
+
+def get_members(request: Request) -> MemberRegistry:
+    return get_context(request).members
+
+
+def get_org(request: Request) -> Organisation:
+    return get_context(request).org
+
+
+def get_audit(request: Request) -> AuditLog:
+    return get_context(request).audit
+
+
+Members = Annotated[MemberRegistry, Depends(get_members)]
+Org = Annotated[Organisation, Depends(get_org)]
+Audit = Annotated[AuditLog, Depends(get_audit)]
+Cadre = Annotated[Principal, Depends(require(Role.cadre))]
+Auditor = Annotated[Principal, Depends(require(Role.auditor))]
+Admin = Annotated[Principal, Depends(require(Role.admin))]

@@ -1,0 +1,350 @@
+"""Membership routes: each turns a request into a command or a scoped query."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, status
+from pydantic import BaseModel, Field
+
+from services.members.deps import Audit, Auditor, Cadre, Members, Org
+from services.members.membership.domain import (
+    CongressTerm,
+    ContactDetails,
+    EmploymentType,
+    Gender,
+    JoinMember,
+    Member,
+    MemberStatus,
+    UnionRole,
+    UpdateDetails,
+)
+from services.members.membership.handlers import (
+    act,
+    change_contact,
+    join_member,
+    lifecycle,
+    transfer_member,
+    update_member,
+)
+from services.members.membership.store import NOT_FOUND, MemberFilter
+from shared.aggregate import Actor
+from shared.auth import CurrentUser, Principal, Role
+from shared.errors import NotFound
+from shared.problems import PROBLEM_RESPONSES, ProblemError
+from shared.text import VISIBLE_TEXT, mask_email, mask_phone
+from shared.timeutil import Day, as_local, local_today
+
+router = APIRouter(responses=PROBLEM_RESPONSES, tags=["会员 members"])
+
+MAX_OFFSET = 1_000_000  # deeper pages are not a person's need; filters are
+
+
+def mask_id_number(number: str | None) -> str | None:
+    return f"{number[:4]}{'*' * 10}{number[-4:]}" if number else None
+
+
+class MemberPublic(BaseModel):
+    id: str
+    version: int = Field(description="会籍记录版本（每次变更加一）")
+    staff_no: str
+    name: str
+    campus: str
+    department: str
+    gender: Gender | None
+    birth_date: date | None
+    position: str | None
+    employment_type: EmploymentType | None
+    hire_date: date | None
+    small_group: str | None
+    roles: list[UnionRole]
+    congress_terms: list[CongressTerm]
+    status: MemberStatus
+    applied_on: date | None
+    joined_on: date | None
+    left_on: date | None
+    reject_reason: str | None
+    phone: str | None = Field(description="非本人或管理员时脱敏")
+    email: str | None = Field(description="非本人或管理员时脱敏")
+    wecom_userid: str | None = Field(description="非本人或管理员时不显示")
+    id_number: str | None = Field(description="总是脱敏；明文须经 reveal 接口（记入审计日志）")
+    salary_base_fen: int | None = Field(description="会费基数（分）：仅本人、经费管理与管理员可见")
+
+    @classmethod
+    def of(cls, member: Member, viewer: Principal) -> MemberPublic:
+        # Personal data is masked unless the viewer is the member or their role needs it.
+        own = viewer.subject == member.id
+        contact = own or Role.admin in viewer.roles
+        money = own or viewer.has_role(Role.finance)
+        secret = {"phone", "email", "wecom_userid", "id_number", "salary_base_fen"}
+        return cls(
+            **member.model_dump(exclude=secret),
+            phone=member.phone if contact else mask_phone(member.phone),
+            email=member.email if contact else mask_email(member.email),
+            wecom_userid=member.wecom_userid if contact else None,
+            id_number=mask_id_number(member.id_number),
+            salary_base_fen=member.salary_base_fen if money else None,
+        )
+
+
+public = MemberPublic.of
+
+
+class MemberPage(BaseModel):
+    items: list[MemberPublic]
+    total: int = Field(description="符合筛选条件的会员总数")
+    limit: int
+    offset: int
+
+
+class ChangePublic(BaseModel):
+    version: int
+    action: str = Field(description="join / approve / withdraw / update / …")
+    by: str = Field(description="操作人（令牌主体）")
+    request: str | None = Field(description="请求的 trace id，可在日志中查到同一请求")
+    at: datetime = Field(description="北京时间 Asia/Shanghai")
+    changed: dict[str, dict[str, Any]] = Field(description="字段 → {from, to}；敏感字段显示 ***")
+    events: list[str] = Field(description="这次变更发布的事件类型")
+
+
+def visible(user: Principal, member: Member) -> None:
+    """A member outside the caller's campuses is answered as not found (no probing)."""
+    if user.subject != member.id and not user.can_access(member.campus):
+        raise NotFound(*NOT_FOUND, id=member.id)
+
+
+def cadre_of(user: Principal) -> Callable[[Member], None]:
+    """The check for a cadre's action on a member: visible, and on one of their campuses."""
+
+    def check(member: Member) -> None:
+        visible(user, member)
+
+    return check
+
+
+# -- enrolment --------------------------------------------------------------------------------
+
+
+@router.post("/members", status_code=status.HTTP_201_CREATED)
+async def create_member(body: JoinMember, members: Members, org: Org, user: Cadre) -> MemberPublic:
+    """Enrol a member (入会) or record an application; role: cadre of the campus."""
+    user.require_campus(body.campus.strip())
+    return public(await join_member(body, members, org, Actor.of(user)), user)
+
+
+class Application(JoinMember):
+    as_applicant: Literal[True] = Field(True, description="自助申请总是待审批")
+
+
+@router.post("/applications", status_code=status.HTTP_201_CREATED)
+async def apply(body: Application, members: Members, org: Org, user: CurrentUser) -> MemberPublic:
+    """申请入会: a member of staff applies (through the portal); role: member or system."""
+    if not user.has_role(Role.member, Role.system, Role.cadre):
+        raise ProblemError("auth.forbidden", 403, "需要以下角色之一：member、system")
+    user.require_campus(body.campus.strip())
+    return public(await join_member(body, members, org, Actor.of(user)), user)
+
+
+# -- reading ----------------------------------------------------------------------------------
+
+
+def member_filter(
+    department: Annotated[str | None, Query(max_length=64)] = None,
+    status_: Annotated[MemberStatus | None, Query(alias="status")] = None,
+    gender: Gender | None = None,
+    role: UnionRole | None = None,
+    small_group: Annotated[str | None, Query(max_length=32)] = None,
+    age_min: Annotated[int | None, Query(ge=0, le=120)] = None,
+    age_max: Annotated[int | None, Query(ge=0, le=120)] = None,
+    q: Annotated[str | None, Query(max_length=32, description="姓名的一部分或工号开头")] = None,
+) -> MemberFilter:
+    return MemberFilter(department, status_, gender, role, small_group, age_min, age_max, q)
+
+
+Filter = Annotated[MemberFilter, Depends(member_filter)]
+
+
+@router.get("/members")
+async def list_members(
+    members: Members,
+    user: Cadre,
+    filters: Filter,
+    campus: Annotated[str | None, Query(max_length=32)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
+) -> MemberPage:
+    """Find members on the caller's campuses, a page at a time with the total; role: cadre."""
+    scope = user.campus_filter()
+    if campus is not None:
+        user.require_campus(campus)
+        scope = {"campus": campus}
+    items, total = await members.page(filters.query(scope, local_today()), limit, offset)
+    return MemberPage(
+        items=[public(m, user) for m in items], total=total, limit=limit, offset=offset
+    )
+
+
+@router.get("/members/{member_id}")
+async def get_member(member_id: str, members: Members, user: CurrentUser) -> MemberPublic:
+    """One member, as of the last change answered; role: the member themself, or cadre."""
+    if user.subject != member_id and not user.has_role(Role.cadre, Role.finance, Role.auditor):
+        raise ProblemError("auth.forbidden", 403, "只能查看本人的会员信息")
+    member = await members.store.require(member_id)
+    visible(user, member)
+    return public(member, user)
+
+
+class Reveal(BaseModel):
+    field: Literal["id_number", "salary_base_fen"] = Field(description="要查看明文的字段")
+    purpose: str = Field(max_length=200, pattern=VISIBLE_TEXT, description="用途（记入审计日志）")
+
+
+class Revealed(BaseModel):
+    field: str
+    value: str | int | None
+
+
+@router.post("/members/{member_id}/reveal")
+async def reveal(
+    member_id: str, body: Reveal, members: Members, audit: Audit, user: CurrentUser
+) -> Revealed:
+    """The clear value of a masked field, written to the audit log; role: admin (ID number),
+    finance (salary base), or the member themself."""
+    own = user.subject == member_id
+    allowed = Role.admin if body.field == "id_number" else Role.finance
+    if not (own or user.has_role(allowed)):
+        raise ProblemError("auth.forbidden", 403, f"需要以下角色之一：{allowed.value}")
+    member = await members.store.require(member_id)
+    visible(user, member)
+    actor = Actor.of(user)
+    await audit.record(
+        actor, "reveal", member.id, member.campus, field=body.field, purpose=body.purpose
+    )
+    return Revealed(field=body.field, value=getattr(member, body.field))
+
+
+@router.get("/members/{member_id}/history")
+async def member_history(member_id: str, members: Members, user: Auditor) -> list[ChangePublic]:
+    """Every recorded change of a member (audit trail); role: auditor or admin."""
+    visible(user, await members.store.require(member_id))
+    return [
+        ChangePublic(
+            version=c.version,
+            action=c.action,
+            by=c.by,
+            request=c.request,
+            at=as_local(c.at),
+            changed=c.changed,
+            events=c.events,
+        )
+        for c in await members.store.history(member_id)
+    ]
+
+
+# -- changes ----------------------------------------------------------------------------------
+
+
+class Dated(BaseModel):
+    on: Day | None = Field(None, description="生效日期；默认今天（北京时间）")
+
+
+class Rejection(BaseModel):
+    reason: str = Field(max_length=500, pattern=VISIBLE_TEXT, description="驳回原因")
+
+
+class Transfer(Dated):
+    to_campus: str = Field(max_length=32, pattern=VISIBLE_TEXT, description="转入校区代码")
+
+
+async def _step(
+    member_id: str,
+    action: str,
+    members: Members,
+    user: Principal,
+    on: date | None,
+    reason: str | None = None,
+) -> MemberPublic:
+    decide = lifecycle(action, on, reason)
+    return public(
+        await act(members, member_id, action, decide, Actor.of(user), cadre_of(user)), user
+    )
+
+
+@router.post("/members/{member_id}/approve")
+async def approve(
+    member_id: str, members: Members, user: Cadre, body: Dated | None = None
+) -> MemberPublic:
+    """批准入会 (applied → active); role: cadre of the member's campus."""
+    return await _step(member_id, "approve", members, user, body.on if body else None)
+
+
+@router.post("/members/{member_id}/reject")
+async def reject(member_id: str, body: Rejection, members: Members, user: Cadre) -> MemberPublic:
+    """驳回入会申请, keeping the reason (applied → rejected); role: cadre of the campus."""
+    return await _step(member_id, "reject", members, user, None, body.reason)
+
+
+@router.post("/members/{member_id}/reapply")
+async def reapply(
+    member_id: str, members: Members, user: Cadre, body: Dated | None = None
+) -> MemberPublic:
+    """重新申请 (rejected or withdrawn → applied); role: cadre of the member's campus."""
+    return await _step(member_id, "reapply", members, user, body.on if body else None)
+
+
+@router.post("/members/{member_id}/withdraw")
+async def withdraw(
+    member_id: str, members: Members, user: Cadre, body: Dated | None = None
+) -> MemberPublic:
+    """退会 (active → withdrawn); role: cadre of the member's campus."""
+    return await _step(member_id, "withdraw", members, user, body.on if body else None)
+
+
+@router.post("/members/{member_id}/retire")
+async def retire(
+    member_id: str, members: Members, user: Cadre, body: Dated | None = None
+) -> MemberPublic:
+    """登记退休 (active → retired, still a member); role: cadre of the member's campus."""
+    return await _step(member_id, "retire", members, user, body.on if body else None)
+
+
+@router.post("/members/{member_id}/decease")
+async def decease(
+    member_id: str, members: Members, user: Cadre, body: Dated | None = None
+) -> MemberPublic:
+    """登记去世 (active or retired → deceased); role: cadre of the member's campus."""
+    return await _step(member_id, "decease", members, user, body.on if body else None)
+
+
+@router.post("/members/{member_id}/transfer")
+async def transfer(
+    member_id: str, body: Transfer, members: Members, org: Org, user: Cadre
+) -> MemberPublic:
+    """转校区 (stays active); role: cadre of both campuses (or of the school)."""
+    user.require_campus(body.to_campus.strip())
+    member = await transfer_member(
+        member_id, body.to_campus, body.on, members, org, Actor.of(user), cadre_of(user)
+    )
+    return public(member, user)
+
+
+@router.patch("/members/{member_id}")
+async def update(
+    member_id: str, body: UpdateDetails, members: Members, org: Org, user: Cadre
+) -> MemberPublic:
+    """Correct or complete a member's record (only the fields sent); role: cadre of the campus."""
+    member = await update_member(member_id, body, members, org, Actor.of(user), cadre_of(user))
+    return public(member, user)
+
+
+@router.patch("/members/{member_id}/contact")
+async def update_contact(
+    member_id: str, body: ContactDetails, members: Members, user: CurrentUser
+) -> MemberPublic:
+    """Change phone, e-mail or WeCom id; role: the member themself, or cadre of the campus."""
+    if user.subject != member_id and not user.has_role(Role.cadre):
+        raise ProblemError("auth.forbidden", 403, "只能修改本人的联系方式")
+    member = await change_contact(member_id, body, members, Actor.of(user), cadre_of(user))
+    return public(member, user)

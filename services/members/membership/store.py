@@ -1,0 +1,105 @@
+"""Members' MongoDB access: the member aggregate's change log, its list view, and queries."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.members.membership.domain import Member, MemberStatus, UnionRole
+from shared.aggregate import Actor, AggregateStore
+from shared.errors import Conflict
+
+MEMBERS = "members"  # the list view; `members_changes` is the change log (the truth)
+TOPIC = "members.member"
+NOT_FOUND = ("member.not_found", "未找到该会员")
+
+
+async def setup_indexes(db: AsyncDatabase) -> None:
+    await db[MEMBERS].create_index("staff_no", unique=True)
+    await db[MEMBERS].create_index([("campus", 1), ("name", 1)])
+    await db[MEMBERS].create_index([("campus", 1), ("department", 1)])
+    await db[MEMBERS].create_index("status")
+
+
+@dataclass(frozen=True)
+class MemberFilter:
+    """What a cadre narrows the member list by (every field optional)."""
+
+    department: str | None = None
+    status: MemberStatus | None = None
+    gender: str | None = None
+    role: UnionRole | None = None
+    small_group: str | None = None
+    age_min: int | None = None
+    age_max: int | None = None
+    q: str | None = None  # part of a name, or the start of a staff number
+
+    def query(self, scope: dict[str, Any], today: date) -> dict[str, Any]:
+        query: dict[str, Any] = dict(scope)
+        for key in ("department", "gender", "small_group"):
+            if getattr(self, key) is not None:
+                query[key] = getattr(self, key)
+        if self.status is not None:
+            query["status"] = self.status.value
+        if self.role is not None:
+            query["roles"] = self.role.value
+        born: dict[str, str] = {}
+        if self.age_max is not None:  # born after this day age_max + 1 years ago
+            born["$gt"] = _years_before(today, self.age_max + 1).isoformat()
+        if self.age_min is not None:
+            born["$lte"] = _years_before(today, self.age_min).isoformat()
+        if born:
+            query["birth_date"] = born
+        if self.q:
+            text = re.escape(self.q.strip())
+            query["$or"] = [
+                {"name": {"$regex": text}},
+                {"staff_no": {"$regex": f"^{text.upper()}"}},
+            ]
+        return query
+
+
+def _years_before(day: date, years: int) -> date:
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year - years, day=28)
+
+
+class MemberRegistry:
+    """Members as the use cases need them: enrol, change, read, list."""
+
+    def __init__(self, store: AggregateStore[Member]) -> None:
+        self.store = store
+        self._legacy: bool | None = None  # are there members from before derived ids?
+
+    async def enrol(self, member: Member, actor: Actor) -> Member:
+        # Members enrolled before ids were derived from the staff number have random ids, so
+        # only the view knows their staff numbers. Such members never come back once gone,
+        # so the (scanning) lookup is made only while the database still holds some.
+        if self._legacy is None:
+            self._legacy = (
+                await self.store.view.find_one({"version": {"$exists": False}}) is not None
+            )
+        if self._legacy and await self.store.view.find_one({"staff_no": member.staff_no}):
+            raise duplicate(member.staff_no)
+        try:
+            return await self.store.add(member, actor, "join")
+        except Conflict as exc:
+            raise duplicate(member.staff_no) from exc
+
+    async def page(
+        self, query: dict[str, Any], limit: int, offset: int
+    ) -> tuple[list[Member], int]:
+        items = await self.store.find(
+            query, sort=[("campus", 1), ("staff_no", 1)], skip=offset, limit=limit
+        )
+        return items, await self.store.count(query)
+
+
+def duplicate(staff_no: str) -> Conflict:
+    return Conflict("member.duplicate_staff_no", f"工号「{staff_no}」已是会员", staff_no=staff_no)

@@ -1,0 +1,63 @@
+"""Contact details notify learns from the compacted topic `members.contact` (it alone reads it).
+
+The latest record per member wins (compare `sequence`, as the member directory does); a
+tombstone — the member left — removes the member's details entirely.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from shared.envelope import CloudEvent
+
+CONTACTS = "contacts"
+
+
+@dataclass(frozen=True)
+class Contact:
+    member_id: str
+    name: str
+    campus: str
+    phone: str | None
+    email: str | None
+    wecom_userid: str | None
+
+
+class Contacts:
+    def __init__(self, db: AsyncDatabase) -> None:
+        self.coll = db[CONTACTS]
+
+    async def get(self, member_id: str) -> Contact | None:
+        doc = await self.coll.find_one({"_id": member_id})
+        if doc is None:
+            return None
+        return Contact(
+            member_id=member_id,
+            name=doc["name"],
+            campus=doc["campus"],
+            phone=doc.get("phone"),
+            email=doc.get("email"),
+            wecom_userid=doc.get("wecom_userid"),
+        )
+
+    async def apply(self, contact: Contact, envelope: CloudEvent) -> bool:
+        """Keep the newest details; the consumer of the member's partition is the one writer."""
+        current = await self.coll.find_one({"_id": contact.member_id}, {"sequence": 1})
+        seen = current.get("sequence") if current else None
+        if seen is not None and (envelope.sequence is None or seen >= envelope.sequence):
+            return False
+        doc = {
+            "name": contact.name,
+            "campus": contact.campus,
+            "phone": contact.phone,
+            "email": contact.email,
+            "wecom_userid": contact.wecom_userid,
+            "sequence": envelope.sequence,
+        }
+        await self.coll.replace_one({"_id": contact.member_id}, doc, upsert=True)
+        return True
+
+    async def erase(self, member_id: str) -> None:
+        await self.coll.delete_one({"_id": member_id})

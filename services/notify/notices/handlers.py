@@ -1,0 +1,77 @@
+"""Notice use cases, and the integration events that start them."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from services.notify.channels.email import Mailer
+from services.notify.notices.contacts import Contact, Contacts
+from services.notify.notices.domain import Notice, WelcomeMember, welcome_notice
+from services.notify.notices.store import Inbox
+from shared.envelope import CloudEvent
+from shared.events.members import ContactChanged, ContactErased, MemberJoinedV2
+from shared.timeutil import utcnow
+
+# A welcome whose member's e-mail arrives later than this is not mailed any more.
+LATE_EMAIL = timedelta(days=7)
+
+
+async def email(
+    notice: Notice, contact: Contact | None, cause: str, inbox: Inbox, mailer: Mailer
+) -> None:
+    """Mail the notice if the member has an address and nobody mailed it yet.
+
+    A failure raises: the consumer retries (or waits out an SMTP outage), then dead-letters;
+    the claim stays with `cause`, whose replay sends it.
+    """
+    if contact is None or not contact.email:
+        return
+    if await inbox.claim_email(notice, cause):
+        await mailer.send(contact.email, notice.title, notice.body)
+        await inbox.record_sent(notice, contact.email)
+
+
+async def welcome_member(
+    cmd: WelcomeMember, cause: str, inbox: Inbox, contacts: Contacts, mailer: Mailer
+) -> None:
+    notice = welcome_notice(cmd)
+    await inbox.put(notice)
+    await email(notice, await contacts.get(cmd.member_id), cause, inbox, mailer)
+
+
+async def on_member_joined(
+    event: MemberJoinedV2, envelope: CloudEvent, inbox: Inbox, contacts: Contacts, mailer: Mailer
+) -> None:
+    """An integration event only maps to a command."""
+    assert event.joined_on is not None
+    cmd = WelcomeMember(
+        member_id=event.member_id, name=event.name, campus=event.campus, joined_on=event.joined_on
+    )
+    await welcome_member(cmd, envelope.id, inbox, contacts, mailer)
+
+
+async def on_contact_changed(
+    event: ContactChanged, envelope: CloudEvent, inbox: Inbox, contacts: Contacts, mailer: Mailer
+) -> None:
+    """Remember the details; a welcome that had no address yet is mailed now.
+
+    Every step can run again: a retry after the details were stored but the e-mail failed
+    must still send it, so the e-mail uses the details as stored, not the apply's answer.
+    """
+    contact = Contact(
+        member_id=event.member_id,
+        name=event.name,
+        campus=event.campus,
+        phone=event.phone,
+        email=event.email,
+        wecom_userid=event.wecom_userid,
+    )
+    await contacts.apply(contact, envelope)  # ignored when older than what is stored
+    welcome = await inbox.latest(event.member_id, "welcome", since=utcnow() - LATE_EMAIL)
+    if welcome is not None:
+        await email(welcome, await contacts.get(event.member_id), envelope.id, inbox, mailer)
+
+
+async def on_contact_erased(event: ContactErased, envelope: CloudEvent, contacts: Contacts) -> None:
+    """The member left: forget how to reach them."""
+    await contacts.erase(event.member_id)

@@ -1,0 +1,23 @@
+"""Every event the notify service reacts to, in one table."""
+
+from __future__ import annotations
+
+from services.notify.channels.email import Mailer
+from services.notify.notices.contacts import Contacts
+from services.notify.notices.handlers import (
+    on_contact_changed,
+    on_contact_erased,
+    on_member_joined,
+)
+from services.notify.notices.store import Inbox
+from shared.events.members import ContactChanged, ContactErased, MemberJoinedV2
+from shared.routing import Routes, on
+
+
+def subscriptions(inbox: Inbox, contacts: Contacts, mailer: Mailer) -> Routes:
+    return [
+        on(MemberJoinedV2, on_member_joined, inbox, contacts, mailer),
+        # members.contact: only notify reads it (phone, e-mail, WeCom id).
+        on(ContactChanged, on_contact_changed, inbox, contacts, mailer),
+        on(ContactErased, on_contact_erased, contacts),
+    ]

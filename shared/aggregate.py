@@ -1,0 +1,398 @@
+"""How to change an aggregate safely on MongoDB *and* FerretDB 1.x: every change is an insert.
+
+FerretDB applies `update_one`, `find_one_and_update` and `replace_one` as read, modify in Go,
+write back, outside any transaction, so neither `$inc`, a version-guarded update nor `$push`
+is atomic there. Only an insert under a unique key is. So (ideas from the `eventsourcing`
+library and Marten: optimistic concurrency on a unique (aggregate id, version), an inline
+"by id" read and an asynchronous projection for lists):
+
+- **The change log is the truth.** Change number N of aggregate X is one inserted document
+  `X#000000000N` in `<name>_changes` carrying the whole new state, who did it, when, from
+  which request, what changed, and the events it causes (through the outbox writer). Two
+  concurrent changes of X both build on version N-1 and both insert `X#…N`: the storage
+  engine lets exactly one win. The loser re-reads and decides again (the rule may now refuse
+  it: "已退会" cannot withdraw twice), a few times, then answers 409 `concurrency.conflict`.
+- **A by-id read is always current.** `get(X)` reads the view document (version V), then the
+  change log at `X#V+1`, `X#V+2`, … by `_id` until one is missing: keys the service
+  computes, cheap on every backend. After a 2xx answer the change is in the log, so the next
+  read sees it.
+- **Lists read a view with one writer.** `<name>` holds each aggregate's current state for
+  filters and pages. Its only writer is `refresh_view`, run by the service's own consumer of
+  the aggregate's topic: the Kafka key is the aggregate id, so one partition — worked by one
+  consumer of the group at a time, in order (see `shared.consumer`) — carries all of X's
+  events. It re-reads the log, so it is idempotent and converges as soon as the event is
+  consumed (well under a second on a healthy broker). Every change must therefore record at
+  least one event on the aggregate's topic.
+- **The log is the audit trail** (`history`): nothing in it is ever edited.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import Enum
+from typing import Any, ClassVar, Generic, TypeVar
+
+from pydantic import BaseModel, ConfigDict, PrivateAttr
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
+
+from shared.auth import Principal
+from shared.crypto import Sealer
+from shared.envelope import CloudEvent
+from shared.errors import ConcurrencyConflict, Conflict, NotFound
+from shared.events import IntegrationEvent, version_of
+from shared.observability import trace_id_var
+from shared.outbox import OUTBOX, Outbox
+from shared.routing import Routes, on_topic
+from shared.timeutil import utcnow
+
+HIDDEN = "***"  # how a secret field's old and new values appear in the change history
+
+
+class Aggregate(BaseModel):
+    """A domain aggregate: id, version, campus, and the events its last change recorded.
+
+    Subclasses add their fields and their rules (methods that check, change the fields and
+    `record` what happened). `secret_fields` never show their values in the history.
+    """
+
+    model_config = ConfigDict(extra="ignore")
+
+    secret_fields: ClassVar[frozenset[str]] = frozenset()
+
+    id: str
+    version: int = 0
+    campus: str
+
+    _events: list[IntegrationEvent] = PrivateAttr(default_factory=list)
+
+    def record(self, *events: IntegrationEvent) -> None:
+        self._events.extend(events)
+
+    @property
+    def events(self) -> list[IntegrationEvent]:
+        """What the change in hand has recorded (not yet written)."""
+        return list(self._events)
+
+    def pull_events(self) -> list[IntegrationEvent]:
+        events, self._events = self._events, []
+        return events
+
+
+A = TypeVar("A", bound=Aggregate)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who makes a change and from which request (or event): the audit trail's subject."""
+
+    subject: str
+    request: str | None = None  # trace id of the request or event that caused it
+
+    @classmethod
+    def of(cls, principal: Principal) -> Actor:
+        return cls(principal.subject, trace_id_var.get())
+
+    @classmethod
+    def system(cls, cause: CloudEvent | None = None) -> Actor:
+        """A change the platform makes itself, e.g. reacting to another service's event."""
+        return cls("system", cause.id if cause else trace_id_var.get())
+
+
+@dataclass(frozen=True)
+class Change:
+    """One entry of an aggregate's history."""
+
+    aggregate_id: str
+    version: int
+    action: str
+    by: str
+    request: str | None
+    at: datetime
+    changed: dict[str, dict[str, Any]]
+    events: list[str]  # event types it published
+
+
+def change_id(aggregate_id: str, version: int) -> str:
+    return f"{aggregate_id}#{version:010d}"
+
+
+def to_bson(value: Any) -> Any:
+    """Plain BSON values: dates as ISO text (business dates), enums as their value."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return {str(k): to_bson(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_bson(v) for v in value]
+    return value
+
+
+def _diff(before: Mapping[str, Any], after: Mapping[str, Any], secret: frozenset[str]) -> dict:
+    changed = {}
+    for key in sorted(before.keys() | after.keys()):
+        old, new = before.get(key), after.get(key)
+        if old != new:
+            hidden = key in secret
+            changed[key] = {"from": HIDDEN if hidden else old, "to": HIDDEN if hidden else new}
+    return changed
+
+
+class AggregateStore(Generic[A]):
+    """The change log, the by-id read and the list view of one aggregate type."""
+
+    META = ("_id", "version", "updated_at", OUTBOX)
+
+    def __init__(
+        self,
+        db: AsyncDatabase,
+        outbox: Outbox,
+        model: type[A],
+        *,
+        name: str,
+        topic: str,
+        not_found: tuple[str, str],
+        max_tries: int = 8,
+        sealer: Sealer | None = None,
+    ) -> None:
+        self.db = db
+        self.outbox = outbox
+        self.model = model
+        self.name = name
+        self.topic = topic
+        self.view = db[name]
+        self.log = db[f"{name}_changes"]
+        self.not_found = not_found  # (code, zh-CN message)
+        self.max_tries = max_tries
+        self.sealer = sealer
+        if model.secret_fields and sealer is None:
+            raise ValueError(f"{model.__name__} has secret fields: give its store a Sealer")
+
+    # -- reading -----------------------------------------------------------------------------
+
+    async def get(self, aggregate_id: str, *, current: bool = True) -> A | None:
+        """The current state, including every change answered so far.
+
+        `current=False` takes the view as it is: a guess that is right unless a change is
+        still on its way to the view — good enough to decide a change on, because the
+        insert of the next version fails if the guess was stale (and saves the lookup of a
+        version that does not exist, which on FerretDB/SQLite scans the whole log).
+        """
+        view = await self.view.find_one({"_id": aggregate_id})
+        version = view.get("version", 0) if view else 0
+        state = view
+        if current or view is None:
+            async for change in self._changes_after(aggregate_id, version):
+                state, version = change["state"], change["version"]
+        return self._load(aggregate_id, state, version) if state is not None else None
+
+    async def require(self, aggregate_id: str, *, current: bool = True) -> A:
+        found = await self.get(aggregate_id, current=current)
+        if found is None:
+            raise NotFound(*self.not_found, id=aggregate_id)
+        return found
+
+    async def _changes_after(
+        self, aggregate_id: str, version: int
+    ) -> AsyncIterator[dict[str, Any]]:
+        while True:
+            change = await self.log.find_one({"_id": change_id(aggregate_id, version + 1)})
+            if change is None:
+                return
+            version = change["version"]
+            yield change
+
+    def _load(self, aggregate_id: str, state: Mapping[str, Any], version: int) -> A:
+        fields = {k: v for k, v in state.items() if k not in self.META}
+        for name in self.model.secret_fields:
+            if fields.get(name) is not None:
+                assert self.sealer is not None
+                fields[name] = self.sealer.open(fields[name])
+        return self.model.model_validate({**fields, "id": aggregate_id, "version": version})
+
+    @staticmethod
+    def state_of(aggregate: Aggregate) -> dict[str, Any]:
+        """The state as plain values (secret fields in clear: for diffs, never stored)."""
+        return to_bson(aggregate.model_dump(exclude={"id", "version"}))
+
+    def _sealed(self, state: Mapping[str, Any]) -> dict[str, Any]:
+        """The state as it is stored: secret fields sealed (text, so numbers become text)."""
+        out = dict(state)
+        for name in self.model.secret_fields:
+            if out.get(name) is not None:
+                assert self.sealer is not None
+                out[name] = self.sealer.seal(str(out[name]))
+        return out
+
+    async def history(self, aggregate_id: str) -> list[Change]:
+        """Every change of the aggregate, oldest first (the audit trail)."""
+        current = await self.get(aggregate_id)
+        if current is None:
+            return []
+        found = await asyncio.gather(
+            *(
+                self.log.find_one({"_id": change_id(aggregate_id, v)}, {"state": 0})
+                for v in range(1, current.version + 1)
+            )
+        )
+        return [
+            Change(
+                aggregate_id=aggregate_id,
+                version=doc["version"],
+                action=doc["action"],
+                by=doc["by"],
+                request=doc.get("request"),
+                at=doc["at"],
+                changed=doc.get("changed", {}),
+                events=[e["type"] for e in doc.get(OUTBOX, [])],
+            )
+            for doc in found
+            if doc is not None
+        ]
+
+    # -- writing -----------------------------------------------------------------------------
+
+    async def add(self, aggregate: A, actor: Actor, action: str = "create") -> A:
+        """Write a new aggregate (its version 1) with the events its creation recorded."""
+        if aggregate.version != 0:
+            raise ValueError("add() writes new aggregates; use change() for existing ones")
+        try:
+            await self._append(aggregate, {}, actor, action)
+        except DuplicateKeyError as exc:
+            raise Conflict(f"{self.name}.exists", "记录已存在", id=aggregate.id) from exc
+        return aggregate
+
+    async def change(
+        self, aggregate_id: str, decide: Callable[[A], object], actor: Actor, action: str
+    ) -> A:
+        """Apply `decide` to the current state and write the result as the next version.
+
+        `decide` checks the rules (raising a DomainError) and records events. When another
+        change wins the race for the same version, the state is read again and `decide` runs
+        again; after `max_tries` lost races the caller gets ConcurrencyConflict (409).
+        """
+        for attempt in range(self.max_tries):
+            # First try on the view's state; after a lost race, on the change log's.
+            aggregate = await self.require(aggregate_id, current=attempt > 0)
+            before = self.state_of(aggregate)
+            decide(aggregate)
+            if not aggregate.events:
+                if self.state_of(aggregate) != before:
+                    raise RuntimeError(f"{action} changed {aggregate_id} without recording it")
+                return aggregate  # nothing to do: the state already is what was asked
+            try:
+                await self._append(aggregate, before, actor, action)
+                return aggregate
+            except DuplicateKeyError:
+                # Lost the race for this version; back off a little so the winner's change is
+                # readable, then decide again on the state it left.
+                await asyncio.sleep(random.uniform(0.005, 0.02) * (attempt + 1))
+        raise ConcurrencyConflict(aggregate_id)
+
+    async def _append(
+        self, aggregate: A, before: Mapping[str, Any], actor: Actor, action: str
+    ) -> None:
+        events = aggregate.events
+        if not any(e.topic == self.topic for e in events):
+            raise RuntimeError(
+                f"{action} on {aggregate.id} must record an event on {self.topic}: the list "
+                "view is refreshed from that topic"
+            )
+        version = aggregate.version + 1
+        state = self.state_of(aggregate)
+        doc = {
+            "_id": change_id(aggregate.id, version),
+            "aggregate": aggregate.id,
+            "version": version,
+            "action": action,
+            "by": actor.subject,
+            "request": actor.request,
+            "at": utcnow(),
+            "changed": _diff(before, state, self.model.secret_fields),
+            "state": self._sealed(state),
+        }
+        await self.outbox.insert(
+            self.log.name,
+            doc,
+            events,
+            subject=aggregate.id,
+            campus=aggregate.campus,
+            version=version,
+        )
+        aggregate.version = version
+        aggregate.pull_events()
+
+    # -- the list view -----------------------------------------------------------------------
+
+    async def refresh_view(self, aggregate_id: str, version: int | None = None) -> int:
+        """Bring the view of one aggregate up to `version` (default: its latest change).
+
+        Only the consumer that owns the aggregate's partition calls this (see the module
+        docstring), so the read-then-replace below has no concurrent writer to race.
+        """
+        view = await self.view.find_one({"_id": aggregate_id}, {"version": 1})
+        seen = view.get("version", 0) if view else 0
+        latest = None
+        if version is not None:
+            if version <= seen:
+                return seen  # a redelivery, or an event of a change already applied
+            latest = await self.log.find_one({"_id": change_id(aggregate_id, version)})
+        else:
+            async for change in self._changes_after(aggregate_id, seen):
+                latest = change
+        if latest is None:
+            return seen
+        doc = {**latest["state"], "version": latest["version"], "updated_at": latest["at"]}
+        await self.view.replace_one({"_id": aggregate_id}, doc, upsert=True)
+        return latest["version"]
+
+    def view_routes(self) -> Routes:
+        """The subscription that keeps the view current (add it to the service's table)."""
+        return [on_topic(self.topic, refresh_view, self, idempotent=True)]
+
+    async def find(
+        self,
+        query: Mapping[str, Any],
+        *,
+        sort: Sequence[tuple[str, int]] = (),
+        skip: int = 0,
+        limit: int = 50,
+    ) -> list[A]:
+        """A page of the view (converges within a second of each change)."""
+        cursor = self.view.find(dict(query))
+        if sort:
+            cursor = cursor.sort(list(sort))
+        docs = await cursor.skip(skip).limit(limit).to_list()
+        return [self._load(d["_id"], d, d.get("version", 0)) for d in docs]
+
+    async def count(self, query: Mapping[str, Any]) -> int:
+        return await self.view.count_documents(dict(query))
+
+
+async def refresh_view(envelope: CloudEvent, store: AggregateStore[Any]) -> None:
+    """An event of the aggregate's topic arrived: bring its view up to that event's change.
+
+    The event's `sequence` names the version (`sequence_of`), so the projection reads that
+    one change by key instead of looking for versions that do not exist yet.
+    """
+    version = version_of(envelope.sequence) if envelope.sequence else None
+    await store.refresh_view(envelope.subject, version)
+
+
+__all__ = [
+    "Actor",
+    "Aggregate",
+    "AggregateStore",
+    "Change",
+    "change_id",
+    "refresh_view",
+    "to_bson",
+]

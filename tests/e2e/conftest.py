@@ -1,0 +1,161 @@
+"""All four services as separate uvicorn processes on the real broker, database and SMTP."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from pymongo import AsyncMongoClient
+
+from services.events.settings import EventsSettings
+from services.members.settings import MembersSettings
+from services.notify.settings import NotifySettings
+from services.welfare.settings import WelfareSettings
+from shared.auth import mint_token
+from shared.settings import ServiceSettings
+from shared.topics import ensure_topics
+from tests.kafka_tools import wait_until
+
+REPO = Path(__file__).resolve().parents[2]
+SERVICES = ("members", "events", "welfare", "notify")
+SETTINGS: dict[str, type[ServiceSettings]] = {
+    "members": MembersSettings,
+    "events": EventsSettings,
+    "welfare": WelfareSettings,
+    "notify": NotifySettings,
+}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Platform:
+    def __init__(self, infra, tmp: Path) -> None:
+        self.infra = infra
+        self.prefix = f"e{uuid.uuid4().hex[:10]}."
+        self.tmp = tmp
+        self.ports = {name: free_port() for name in SERVICES}
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def settings(self, name: str):
+        """The same isolated settings the in-process tests use, handed over as environment."""
+        cls = SETTINGS[name]
+        over = {"smtp_host": self.infra.smtp_host, "smtp_port": self.infra.smtp_port}
+        return cls.isolated(
+            self.prefix,
+            self.infra.kafka_bootstrap,
+            self.infra.mongo_url,
+            **(over if name == "notify" else {}),
+        )
+
+    def env(self, name: str) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GONGHUI_")}
+        settings = self.settings(name)
+        fields = settings.model_dump(exclude_defaults=True, mode="json")
+        env.update({f"GONGHUI_{key.upper()}": str(value) for key, value in fields.items()})
+        return env
+
+    def db(self, name: str) -> str:
+        return self.settings(name).mongo_db
+
+    def url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def start(self) -> None:
+        for name in SERVICES:
+            log = open(self.tmp / f"{name}.log", "wb")
+            self.procs[name] = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    f"services.{name}.main:app",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.ports[name]),
+                ],
+                cwd=REPO,
+                env=self.env(name),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Platform]:
+        """Started, ready and its organisation defined; terminated and dropped after."""
+        await ensure_topics(self.infra.kafka_bootstrap, self.prefix)
+        self.start()
+        try:
+            async with httpx.AsyncClient(timeout=10) as client:
+                await self.wait_ready(client)
+                await self.seed_org(client)
+            yield self
+        finally:
+            self.terminate()
+            mongo: AsyncMongoClient = AsyncMongoClient(self.infra.mongo_url)
+            for name in SERVICES:
+                await mongo.drop_database(self.db(name))
+            await mongo.close()
+
+    async def seed_org(self, client: httpx.AsyncClient) -> None:
+        """The organisation the tests enrol into, defined over HTTP as an admin would."""
+        from tests.integration.conftest import CAMPUSES, DEPARTMENTS, SMALL_GROUPS
+
+        admin = bearer("e2e-admin", ["admin"], ["*"])
+        for code in CAMPUSES:
+            body = {"name": f"{code}校区", "departments": DEPARTMENTS, "small_groups": SMALL_GROUPS}
+            response = await client.put(
+                f"{self.url('members')}/campuses/{code}", json=body, headers=admin
+            )
+            assert response.status_code == 200, response.text
+
+    def log(self, name: str) -> str:
+        return (self.tmp / f"{name}.log").read_text(errors="replace")
+
+    async def wait_ready(self, client: httpx.AsyncClient) -> None:
+        for name in SERVICES:
+
+            async def ready(name=name) -> bool:
+                assert self.procs[name].poll() is None, f"{name} died:\n{self.log(name)}"
+                try:
+                    return (await client.get(f"{self.url(name)}/readyz")).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            await wait_until(ready, 60, f"{name} /readyz")
+
+    def terminate(self) -> dict[str, int | None]:
+        for proc in self.procs.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        codes: dict[str, int | None] = {}
+        for name, proc in self.procs.items():
+            try:
+                codes[name] = proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                codes[name] = None
+        return codes
+
+
+@pytest.fixture
+async def platform(infra, tmp_path):
+    async with Platform(infra, tmp_path).running() as p:
+        yield p
+
+
+def bearer(subject: str, roles: list[str], campuses: list[str]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {mint_token(subject, roles, campuses)}"}
