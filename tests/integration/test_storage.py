@@ -91,7 +91,7 @@ async def ferretdb_on(pg: Postgres | None, root: Path) -> AsyncIterator[AsyncMon
             await pg.start(60)
             await pg.setup()
         await fdb.start(60)
-        client = AsyncMongoClient(fdb.url, serverSelectionTimeoutMS=10000)
+        client: AsyncMongoClient = AsyncMongoClient(fdb.url, serverSelectionTimeoutMS=10000)
         try:
             yield client
         finally:
@@ -104,7 +104,7 @@ async def ferretdb_on(pg: Postgres | None, root: Path) -> AsyncIterator[AsyncMon
 
 async def test_lookups_by_id_and_on_declared_indexes_use_the_gin_twins(infra):
     pg = embedded_postgres(infra)
-    client = AsyncMongoClient(infra.mongo_url, serverSelectionTimeoutMS=10000)
+    client: AsyncMongoClient = AsyncMongoClient(infra.mongo_url, serverSelectionTimeoutMS=10000)
     db = client[unique_name("ts_")]
     try:
         coll = db["members"]
@@ -121,7 +121,8 @@ async def test_lookups_by_id_and_on_declared_indexes_use_the_gin_twins(infra):
         assert by_staff_no != by_id
         assert len(by_campus_status) == 1 and by_campus_status[0].endswith("_gin")
         assert await explain(db, {"name": "王老师42"}) == []  # no index declared: a scan
-        assert (await coll.find_one({"staff_no": "T000042"}))["_id"] == "m-00042"
+        found = await coll.find_one({"staff_no": "T000042"})
+        assert found is not None and found["_id"] == "m-00042"
         assert await coll.count_documents({"campus": "north", "status": "retired"}) == 30
 
         await coll.drop_index("staff_no_1")  # its twin goes with it
@@ -137,7 +138,7 @@ async def test_many_concurrent_updates_through_the_given_url_never_hang(infra):
     client's operations below the pool's size, so a burst of updates queues instead of
     deadlocking (with pool 8 and no cap, 16 concurrent updates hung for good)."""
     embedded_postgres(infra)
-    client = AsyncMongoClient(infra.mongo_url, serverSelectionTimeoutMS=10000)
+    client: AsyncMongoClient = AsyncMongoClient(infra.mongo_url, serverSelectionTimeoutMS=10000)
     db = client[unique_name("ts_")]
     try:
         await db["counters"].insert_one({"_id": "seats", "taken": 0})
@@ -206,6 +207,7 @@ def _uid_of(pid: int) -> int:
 async def test_postgres_runs_unprivileged_on_127_0_0_1_and_wants_the_password(infra):
     pg = embedded_postgres(infra)
     expected = pwd.getpwnam(SERVER_USER).pw_uid if os.geteuid() == 0 else os.geteuid()
+    assert pg.pid is not None and pg.bin_dir is not None
     assert _uid_of(pg.pid) == expected != 0
     assert pg.pgdata.stat().st_mode & 0o077 == 0  # only its owner may read the cluster
     assert pg.password_file.stat().st_mode & 0o077 == 0
@@ -234,7 +236,8 @@ async def test_ferretdb_on_sqlite_still_serves():
             await coll.insert_many(members(20))
             with pytest.raises(DuplicateKeyError):
                 await coll.insert_one({"_id": "m-x", "staff_no": "T000003"})
-            assert (await coll.find_one({"staff_no": "T000003"}))["_id"] == "m-00003"
+            found = await coll.find_one({"staff_no": "T000003"})
+            assert found is not None and found["_id"] == "m-00003"
         assert list((root / "ferretdb" / "sqlite").glob("gonghui_members.sqlite"))
         assert not (root / "postgres").exists()
     finally:

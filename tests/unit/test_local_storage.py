@@ -82,9 +82,14 @@ def test_find_bin_dir_takes_the_newest_complete_debian_folder(tmp_path, monkeypa
 
 def test_a_missing_postgres_names_the_command_to_run_when_we_may_not_install(monkeypatch):
     monkeypatch.setattr(postgres, "find_bin_dir", lambda: None)
-    ran = []
+    ran: list[list[str]] = []
+
+    def run(cmd: list[str], **kwargs) -> subprocess.CompletedProcess:
+        ran.append(cmd)
+        return subprocess.CompletedProcess(cmd, 0, "", "")
+
     with pytest.raises(PrerequisiteError) as info:
-        ensure_installed(say=lambda _: None, run=lambda *a, **k: ran.append(a), is_root=False)
+        ensure_installed(say=lambda _: None, run=run, is_root=False)
     message = str(info.value)
     assert INSTALL_COMMAND in message
     assert "缺少 PostgreSQL" in message and "PostgreSQL is missing" in message
@@ -93,7 +98,7 @@ def test_a_missing_postgres_names_the_command_to_run_when_we_may_not_install(mon
 
 def test_root_installs_postgres_with_apt_get_non_interactively(monkeypatch):
     installed = Path("/usr/lib/postgresql/15/bin")
-    state = {"bin": None}
+    state: dict[str, Path | None] = {"bin": None}
     monkeypatch.setattr(postgres, "find_bin_dir", lambda: state["bin"])
     monkeypatch.setattr(postgres.shutil, "which", lambda tool: f"/usr/bin/{tool}")
     calls = []
