@@ -33,7 +33,7 @@ from deploy.bench.measure import Target, raw_kafka, raw_mongo
 from deploy.bench.paths import end_to_end, outbox_paths, withdraw_paths
 from deploy.bench.report import Report, format_table, human_bytes
 from deploy.local.infra import InfraError, LocalInfra, Ports, PrerequisiteError, prepare
-from deploy.local.postgres import BackendError, mongo_backend
+from deploy.local.postgres import CLIENT_MAX_POOL_SIZE, BackendError, mongo_backend
 from deploy.local.prepare import FERRETDB_VERSION
 
 
@@ -145,7 +145,8 @@ def main() -> int:
     report = Report(legend=LEGEND)
     pg = infra.postgres
     storage = (
-        f"on PostgreSQL {pg.version}, pool_max_conns={pg.pool_max_conns}, GIN twins"
+        f"on PostgreSQL {pg.version} (pool_max_conns={pg.pool_max_conns}, clients "
+        f"maxPoolSize={CLIENT_MAX_POOL_SIZE}, GIN twins)"
         if pg
         else "on SQLite"
     )
