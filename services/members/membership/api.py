@@ -38,7 +38,7 @@ from shared.audit import AuditLog
 from shared.auth import CurrentUser, Principal, Role
 from shared.errors import NotFound
 from shared.problems import PROBLEM_RESPONSES, ProblemError
-from shared.text import VISIBLE_TEXT, mask_email, mask_phone
+from shared.text import PLAIN_TEXT, VISIBLE_TEXT, mask_email, mask_phone
 from shared.timeutil import Day, as_local, local_today
 
 router = APIRouter(responses=PROBLEM_RESPONSES, tags=["会员 members"])
@@ -185,14 +185,16 @@ async def apply(
 
 
 def member_filter(
-    department: Annotated[str | None, Query(max_length=64)] = None,
+    department: Annotated[str | None, Query(max_length=64, pattern=PLAIN_TEXT)] = None,
     status_: Annotated[MemberStatus | None, Query(alias="status")] = None,
     gender: Gender | None = None,
     role: UnionRole | None = None,
-    small_group: Annotated[str | None, Query(max_length=32)] = None,
+    small_group: Annotated[str | None, Query(max_length=32, pattern=PLAIN_TEXT)] = None,
     age_min: Annotated[int | None, Query(ge=0, le=120)] = None,
     age_max: Annotated[int | None, Query(ge=0, le=120)] = None,
-    q: Annotated[str | None, Query(max_length=32, description="姓名的一部分或工号开头")] = None,
+    q: Annotated[
+        str | None, Query(max_length=32, pattern=PLAIN_TEXT, description="姓名的一部分或工号开头")
+    ] = None,
 ) -> MemberFilter:
     return MemberFilter(department, status_, gender, role, small_group, age_min, age_max, q)
 
@@ -205,7 +207,7 @@ async def list_members(
     members: Members,
     user: Cadre,
     filters: Filter,
-    campus: Annotated[str | None, Query(max_length=32)] = None,
+    campus: Annotated[str | None, Query(max_length=32, pattern=PLAIN_TEXT)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> MemberPage:
