@@ -200,6 +200,32 @@ class AggregateStore(Generic[A]):
             raise NotFound(*self.not_found, id=aggregate_id)
         return found
 
+    async def get_many(self, aggregate_ids: Sequence[str]) -> dict[str, A]:
+        """The current state of many aggregates (those that exist), in two queries.
+
+        The same answer as `get` for each, without a round trip per aggregate: the views by
+        `_id`, then the next version of each in the log by `_id`; only an aggregate whose view
+        is behind reads on, change by change. For work in batches (an import of thousands).
+        """
+        ids = list(dict.fromkeys(aggregate_ids))
+        if not ids:
+            return {}
+        found: dict[str, tuple[Mapping[str, Any] | None, int]] = {i: (None, 0) for i in ids}
+        async for view in self.view.find({"_id": {"$in": ids}}):
+            found[view["_id"]] = (view, view.get("version", 0))
+        keys = [change_id(i, version + 1) for i, (_, version) in found.items()]
+        behind = [c async for c in self.log.find({"_id": {"$in": keys}})]
+        for change in behind:
+            state, version = change["state"], change["version"]
+            async for later in self._changes_after(change["aggregate"], version):
+                state, version = later["state"], later["version"]
+            found[change["aggregate"]] = (state, version)
+        return {
+            i: self._load(i, state, version)
+            for i, (state, version) in found.items()
+            if state is not None
+        }
+
     async def _changes_after(
         self, aggregate_id: str, version: int
     ) -> AsyncIterator[dict[str, Any]]:

@@ -5,7 +5,10 @@ from __future__ import annotations
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.members.accounts import api as accounts_api
-from services.members.deps import MembersContext
+from services.members.deps import ImportWork, MembersContext
+from services.members.imports import api as imports_api
+from services.members.imports.runner import ImportRunner
+from services.members.imports.store import ImportStore
 from services.members.membership import api as membership_api
 from services.members.membership import store as membership_store
 from services.members.membership.domain import Member
@@ -36,23 +39,28 @@ def bootstrap(
         settings,
         title="Gonghui 会员服务 members",
         description=DESCRIPTION,
-        routers=[membership_api.router, org_api.router, accounts_api.router],
+        routers=[membership_api.router, org_api.router, accounts_api.router, imports_api.router],
         setup_indexes=setup_indexes,
         configure_logs=configure_logs,
     )
+    sealer = Sealer.from_file(settings.data_key_file)
     members = runtime.aggregate(
         Member,
         name=membership_store.MEMBERS,
         topic=membership_store.TOPIC,
         not_found=membership_store.NOT_FOUND,
-        sealer=Sealer.from_file(settings.data_key_file),
+        sealer=sealer,
     )
     campuses = runtime.aggregate(
         Campus, name=org_store.CAMPUSES, topic=org_store.TOPIC, not_found=org_store.NOT_FOUND
     )
     audit = AuditLog(runtime.db)
+    registry, org = MemberRegistry(members), Organisation(campuses)
+    imports = ImportStore(runtime.db, sealer)
+    runner = ImportRunner(imports, registry, org)
+    runtime.run_worker(runner)
     runtime.subscribe(subscriptions())
     runtime.context = MembersContext(
-        members=MemberRegistry(members), org=Organisation(campuses), audit=audit
+        members=registry, org=org, audit=audit, imports=ImportWork(imports, runner)
     )
     return runtime

@@ -7,10 +7,22 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from services.members.imports.handlers import CHUNK_ROWS
+from services.members.imports.runner import ImportRunner
+from services.members.imports.store import ImportStore
 from services.members.membership.store import MemberRegistry
 from services.members.org.store import Organisation
 from shared.audit import AuditLog
 from shared.auth import Principal, Role, require
+
+
+@dataclass
+class ImportWork:
+    """Bulk import (新教师入会): the jobs, the worker that works them, rows per chunk."""
+
+    store: ImportStore
+    runner: ImportRunner
+    chunk_rows: int = CHUNK_ROWS
 
 
 @dataclass(frozen=True)
@@ -20,6 +32,7 @@ class MembersContext:
     members: MemberRegistry
     org: Organisation
     audit: AuditLog
+    imports: ImportWork
 
 
 def get_context(request: Request) -> MembersContext:
@@ -38,9 +51,14 @@ def get_audit(request: Request) -> AuditLog:
     return get_context(request).audit
 
 
+def get_imports(request: Request) -> ImportWork:
+    return get_context(request).imports
+
+
 Members = Annotated[MemberRegistry, Depends(get_members)]
 Org = Annotated[Organisation, Depends(get_org)]
 Audit = Annotated[AuditLog, Depends(get_audit)]
+Imports = Annotated[ImportWork, Depends(get_imports)]
 Cadre = Annotated[Principal, Depends(require(Role.cadre))]
 Auditor = Annotated[Principal, Depends(require(Role.auditor))]
 Admin = Annotated[Principal, Depends(require(Role.admin))]

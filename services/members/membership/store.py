@@ -77,7 +77,7 @@ class MemberRegistry:
         self.store = store
         self._legacy: bool | None = None  # are there members from before derived ids?
 
-    async def enrol(self, member: Member, actor: Actor) -> Member:
+    async def enrol(self, member: Member, actor: Actor, action: str = "join") -> Member:
         # Members enrolled before ids were derived from the staff number have random ids, so
         # only the view knows their staff numbers. Such members never come back once gone,
         # so the (scanning) lookup is made only while the database still holds some.
@@ -88,7 +88,7 @@ class MemberRegistry:
         if self._legacy and await self.store.view.find_one({"staff_no": member.staff_no}):
             raise duplicate(member.staff_no)
         try:
-            return await self.store.add(member, actor, "join")
+            return await self.store.add(member, actor, action)
         except Conflict as exc:
             raise duplicate(member.staff_no) from exc
 
