@@ -170,12 +170,25 @@ async def context_of(
     )
 
 
+async def existing_members(
+    checked: Sequence[CheckedRow], members: MemberRegistry
+) -> dict[str, Member]:
+    """The rows' staff numbers that are members already, as they are now: which have a
+    first change at all (one query), then the current state of those (two more, when any).
+    A lookup per row would cost a round trip each, and on FerretDB/SQLite a table scan each."""
+    ids = [c.member_id for c in checked if c.member_id is not None]
+    if not ids:
+        return {}
+    first = {"_id": {"$in": [change_id(i, 1) for i in ids]}}
+    known = [d["aggregate"] async for d in members.store.log.find(first, {"aggregate": 1})]
+    return await members.store.get_many(known) if known else {}
+
+
 async def check_chunk(
     checked: Sequence[CheckedRow], ctx: Context, members: MemberRegistry
 ) -> list[RowResult]:
     """What importing the rows would do now (a dry run: nothing is written)."""
-    ids = [c.member_id for c in checked if c.member_id]
-    existing = await members.store.get_many([i for i in ids if i])
+    existing = await existing_members(checked, members)
     return [
         preview_existing(existing[c.member_id], c, ctx) if c.member_id in existing else c.result
         for c in checked
@@ -197,8 +210,7 @@ async def write_chunk(
     concurrency: int = WRITE_CONCURRENCY,
 ) -> list[RowResult]:
     """Write the rows that pass; each row's result says what happened to it."""
-    ids = [c.member_id for c in checked if c.member_id]
-    existing = await members.store.get_many([i for i in ids if i])
+    existing = await existing_members(checked, members)
     gate = asyncio.Semaphore(concurrency)
 
     async def one(row: CheckedRow) -> _Written:
@@ -228,9 +240,21 @@ async def _write_row(
         try:
             created = await members.enrol(row.new_member, actor, "import")
             return _Written(result, created, wrote=True)
-        except Conflict:
-            # Enrolled meanwhile (another cadre, another replica, this job before a crash).
-            member = await members.store.require(row.member_id)
+        except Conflict as exc:
+            # Enrolled meanwhile (another cadre, another replica, this job before a crash),
+            # or a member from before ids came from staff numbers (found by staff number).
+            member = await members.store.get(row.member_id)
+            if member is None:
+                return _Written(refuse_result(result, exc, ctx))
+    else:
+        # Decided on the state just read in one batch: a row that changes nothing costs no
+        # further read (one per row would be a table scan each on FerretDB/SQLite).
+        preview = preview_existing(member, row, ctx)
+        if preview.outcome is Outcome.refused:
+            return _Written(preview)
+        if preview.outcome is Outcome.unchanged:
+            result.outcome = Outcome.unchanged
+            return _Written(result, member)
     decide = import_change(row, ctx)
     seen: dict[str, Any] = {}
 
