@@ -11,10 +11,12 @@ import json
 from collections import Counter
 from datetime import datetime
 
+import httpx
 import pytest
 from openpyxl import Workbook
 
 from services.members.bootstrap import bootstrap
+from services.members.imports.cli import import_members, width
 from services.members.membership.domain import member_id_for
 from services.members.settings import MembersSettings
 from tests.integration.conftest import Stack, bearer, join, settings_for
@@ -438,3 +440,39 @@ async def test_who_may_import_and_see_an_import(stack: Stack):
     assert missing.status_code == 404 and missing.json()["code"] == "import.not_found"
     audit = await stack.members.db["audit_log"].find({"target": job["id"]}).to_list()
     assert [(a["action"], a["by"]) for a in audit] == [("import.check", "cadre-1")]
+
+
+async def test_the_cli_uploads_follows_and_prints_the_report_in_chinese(stack: Stack):
+    await enrol_existing(stack)
+    client = httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=stack.members.app),
+        base_url="http://members",
+        headers=bearer("cli-admin", ["admin"], ["*"]),
+    )
+    out, err = io.StringIO(), io.StringIO()
+    async with client:
+        code = await import_members(
+            client, "名单.csv", to_csv(MIXED), out=out, err=err, poll_s=0.05
+        )
+    assert code == 1  # rows were refused
+    text = out.getvalue()
+    assert "检查完成（未写入）：共 16 行" in text
+    lines = text.splitlines()
+    header = next(line for line in lines if line.startswith("行"))
+    assert header.split() == ["行", "工号", "姓名", "结果", "单元格", "级别", "说明"]
+    row7 = next(line for line in lines if line.startswith("7 "))
+    assert row7.split() == [
+        "7",
+        "T2026006",
+        "钱七",
+        "有误",
+        "G7",
+        "错误",
+        "手机号「1391234」应为",
+        "11",
+        "位数字",
+    ]
+    # aligned: the message column starts at the same terminal column on every line
+    starts = {width(line[: line.index(m)]) for line, m in ((header, "说明"), (row7, "手机号"))}
+    assert len(starts) == 1
+    assert "完成" in err.getvalue()  # the progress went to stderr

@@ -38,12 +38,12 @@ from services.members.imports.domain import (
 )
 from services.members.imports.store import CHECK, WRITE, ImportStore
 from services.members.membership.domain import Member
-from services.members.membership.store import MemberRegistry
+from services.members.membership.store import MemberRegistry, duplicate
 from services.members.org.store import Organisation
 from shared.aggregate import Actor, change_id
 from shared.audit import AuditLog
 from shared.auth import Principal, Role
-from shared.errors import Conflict, DomainError, NotFound
+from shared.errors import DomainError, NotFound
 from shared.observability import trace_id_var
 from shared.timeutil import local_today, utcnow
 
@@ -209,11 +209,30 @@ async def write_chunk(
     actor: Actor,
     concurrency: int = WRITE_CONCURRENCY,
 ) -> list[RowResult]:
-    """Write the rows that pass; each row's result says what happened to it."""
-    existing = await existing_members(checked, members)
+    """Write the rows that pass; each row's result says what happened to it.
+
+    Every row that passes is first enrolled, all together (`enrol_many`: one insert of their
+    outbox markers, one of their change records, each under its member's own key): for a
+    list of new staff that is all there is to it, no lookup at all. A staff number that is a
+    member already is refused by its key; those are then read in one batch and changed one
+    by one through `AggregateStore.change` when the row says something new.
+    """
+    new = [c for c in checked if c.new_member is not None]
+    enrolled = await members.enrol_many(
+        [c.new_member for c in new if c.new_member], actor, "import"
+    )
+    done: dict[int, _Written] = {
+        c.source.row: _Written(c.result.model_copy(deep=True), c.new_member, wrote=True)
+        for c, ok in zip(new, enrolled, strict=True)
+        if ok
+    }
+    known = [c for c, ok in zip(new, enrolled, strict=True) if not ok]
+    existing = await members.store.get_many([c.member_id for c in known if c.member_id])
     gate = asyncio.Semaphore(concurrency)
 
     async def one(row: CheckedRow) -> _Written:
+        if row.source.row in done:
+            return done[row.source.row]
         if row.member_id is None:
             return _Written(row.result)
         async with gate:
@@ -234,27 +253,23 @@ async def _write_row(
     members: MemberRegistry,
     actor: Actor,
 ) -> _Written:
+    """A row whose staff number is a member: unchanged, or changed through the rules."""
     assert row.new_member is not None and row.member_id is not None
     result = row.result.model_copy(deep=True)
     if member is None:
-        try:
-            created = await members.enrol(row.new_member, actor, "import")
-            return _Written(result, created, wrote=True)
-        except Conflict as exc:
-            # Enrolled meanwhile (another cadre, another replica, this job before a crash),
-            # or a member from before ids came from staff numbers (found by staff number).
-            member = await members.store.get(row.member_id)
-            if member is None:
-                return _Written(refuse_result(result, exc, ctx))
-    else:
-        # Decided on the state just read in one batch: a row that changes nothing costs no
-        # further read (one per row would be a table scan each on FerretDB/SQLite).
-        preview = preview_existing(member, row, ctx)
-        if preview.outcome is Outcome.refused:
-            return _Written(preview)
-        if preview.outcome is Outcome.unchanged:
-            result.outcome = Outcome.unchanged
-            return _Written(result, member)
+        # Enrolled since the lookup (another cadre, another replica, this job before a
+        # crash), or a member from before ids came from staff numbers.
+        member = await members.store.get(row.member_id)
+        if member is None:
+            return _Written(refuse_result(result, duplicate(row.new_member.staff_no), ctx))
+    # Decided on the state just read in one batch: a row that changes nothing costs no
+    # further read (one per row would be a table scan each on FerretDB/SQLite).
+    preview = preview_existing(member, row, ctx)
+    if preview.outcome is Outcome.refused:
+        return _Written(preview)
+    if preview.outcome is Outcome.unchanged:
+        result.outcome = Outcome.unchanged
+        return _Written(result, member)
     decide = import_change(row, ctx)
     seen: dict[str, Any] = {}
 

@@ -63,6 +63,9 @@ class ImportRunner:
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._loop: asyncio.Task[None] | None = None
         self._stopping = False
+        # What this replica worked out itself, so the gate and the end need not read it back:
+        # (job, phase) → chunk → its rows' results. Dropped when the job is done here.
+        self._mine: dict[tuple[str, str], dict[int, list[Any]]] = {}
 
     # -- life cycle -----------------------------------------------------------------------------
 
@@ -133,16 +136,14 @@ class ImportRunner:
             await self._phase(job, phase)
             report_phase = phase
             if phase == CHECK and job["commit"]:
-                checked = await self.store.results(job_id, CHECK, job["chunks"])
+                checked = await self._results(job_id, CHECK, job["chunks"])
                 refused = sum(1 for r in checked if r.outcome is Outcome.refused)
                 gate = await self.store.decide_once(
                     job_id, "gate", {"write": refused == 0, "refused": refused}
                 )
                 if not gate["write"]:
                     break  # all or nothing: one refused row, and nothing is written
-        results = (
-            await self.store.results(job_id, report_phase, job["chunks"]) if report_phase else []
-        )
+        results = await self._results(job_id, report_phase, job["chunks"]) if report_phase else []
         counts = count(results)
         written = report_phase == WRITE
         said = verdict(counts, job["commit"], written, job["file_ok"])
@@ -157,6 +158,11 @@ class ImportRunner:
             },
         )
         await self.store.close(job_id)
+        for phase in (CHECK, WRITE):
+            self._mine.pop((job_id, phase), None)
+
+    async def _results(self, job_id: str, phase: str, chunks: int) -> list[Any]:
+        return await self.store.results(job_id, phase, chunks, self._mine.get((job_id, phase)))
 
     async def _phase(self, job: dict[str, Any], phase: str) -> None:
         job_id, chunks = job["_id"], job["chunks"]
@@ -171,10 +177,11 @@ class ImportRunner:
                     raise _Stopping
                 if not await self.store.lease(job_id, phase, n, self.holder, self.lease_s):
                     continue  # another replica is on it
-                if n in await self.store.done_chunks(job_id, phase, chunks):
+                if await self.store.is_done(job_id, phase, n):
                     continue  # finished meanwhile by whoever held it before
                 results = await self.work(job, phase, n)
-                await self.store.save(job_id, phase, n, results)
+                if await self.store.save(job_id, phase, n, results):
+                    self._mine.setdefault((job_id, phase), {})[n] = results
                 worked = True
             if not worked:
                 # Everything left is someone else's for now: wait for their results, or for

@@ -4,10 +4,13 @@
   inserted last when it is uploaded, so a job that exists has all its rows.
 - `import_chunks`: the uploaded rows, `<job>#00003` per chunk of rows, sealed (they carry
   ID numbers and salaries, which are encrypted at rest everywhere).
-- `import_steps`: the work, as claims. `<job>:<phase>:00003@2` is the second lease on a
-  chunk (who holds it and until when: a holder that dies leaves a lease that runs out, as
-  with scheduled jobs); `<job>:<phase>:00003` is that chunk's result, inserted once by
-  whoever finishes first; `<job>:gate` is the all-or-nothing decision; `<job>:done` the end.
+- `import_results`: `<job>:<phase>:00003`, what the phase made of each row of chunk 3,
+  inserted once by whoever finishes it first (the first result stands).
+- `import_steps`: the work, as small claims. `<job>:<phase>:00003@2` is the second lease on
+  a chunk (who holds it and until when: a holder that dies leaves a lease that runs out, as
+  with scheduled jobs); `<job>:<phase>:00003` says the chunk is done (written after its
+  result, so progress is read without the rows); `<job>:gate` is the all-or-nothing
+  decision; `<job>:done` the end.
 - `import_open`: one document per job not done yet, what a replica resumes after a restart;
   removed when the job is done (an extra one only makes a replica look and find it done).
 
@@ -35,6 +38,7 @@ from shared.timeutil import utcnow
 JOBS = "imports"
 CHUNKS = "import_chunks"
 STEPS = "import_steps"
+RESULTS = "import_results"
 OPEN = "import_open"
 
 CHECK, WRITE = "check", "write"
@@ -53,6 +57,7 @@ class ImportStore:
         self.jobs = db[JOBS]
         self.chunks = db[CHUNKS]
         self.steps = db[STEPS]
+        self.results_ = db[RESULTS]
         self.open = db[OPEN]
         self.sealer = sealer
 
@@ -105,15 +110,24 @@ class ImportStore:
             attempt += 1
 
     async def save(self, job_id: str, phase: str, n: int, rows: Sequence[RowResult]) -> bool:
-        """The chunk's result; the first one written stands (a repeat finds it there)."""
+        """The chunk's result (the first one written stands), then the mark that it is done.
+        True when `rows` is the result that stands."""
+        key = step_key(job_id, phase, n)
         doc = {
             "job": job_id,
             "phase": phase,
             "n": n,
-            "count": len(rows),
             "rows": [r.model_dump(mode="json") for r in rows],
         }
-        return await claim_once(self.steps, step_key(job_id, phase, n), doc)
+        mine = await claim_once(self.results_, key, doc)
+        mark = {"job": job_id, "phase": phase, "n": n, "count": len(rows)}
+        await claim_once(self.steps, key, mark)
+        return mine
+
+    async def is_done(self, job_id: str, phase: str, n: int) -> bool:
+        return (
+            await self.steps.find_one({"_id": step_key(job_id, phase, n)}, {"_id": 1}) is not None
+        )
 
     async def decide_once(self, job_id: str, name: str, doc: dict[str, Any]) -> dict[str, Any]:
         """`<job>:<name>` as the first writer decided it (the gate, the end)."""
@@ -129,15 +143,23 @@ class ImportStore:
     # -- reading the work -----------------------------------------------------------------------
 
     async def steps_of(self, job_id: str) -> list[dict[str, Any]]:
-        """Every claim and result of a job, without the rows (progress, state)."""
-        query = {"_id": {"$regex": f"^{re.escape(job_id)}:"}}
-        return await self.steps.find(query, {"rows": 0}).to_list()
+        """Every claim and mark of a job (progress, state): small documents, no rows."""
+        return await self.steps.find({"_id": {"$regex": f"^{re.escape(job_id)}:"}}).to_list()
 
-    async def results(self, job_id: str, phase: str, chunks: int) -> list[RowResult]:
-        keys = [step_key(job_id, phase, n) for n in range(chunks)]
-        docs = await self.steps.find({"_id": {"$in": keys}}).to_list()
-        docs.sort(key=lambda d: d["n"])
-        return [RowResult.model_validate(r) for d in docs for r in d["rows"]]
+    async def results(
+        self,
+        job_id: str,
+        phase: str,
+        chunks: int,
+        known: dict[int, list[RowResult]] | None = None,
+    ) -> list[RowResult]:
+        """Every row's result of a phase, in row order; `known` chunks are not read again."""
+        found = dict(known or {})
+        keys = [step_key(job_id, phase, n) for n in range(chunks) if n not in found]
+        if keys:
+            async for doc in self.results_.find({"_id": {"$in": keys}}):
+                found[doc["n"]] = [RowResult.model_validate(r) for r in doc["rows"]]
+        return [r for n in sorted(found) for r in found[n]]
 
     async def done_chunks(self, job_id: str, phase: str, chunks: int) -> set[int]:
         keys = [step_key(job_id, phase, n) for n in range(chunks)]
