@@ -476,3 +476,30 @@ async def test_the_cli_uploads_follows_and_prints_the_report_in_chinese(stack: S
     starts = {width(line[: line.index(m)]) for line, m in ((header, "说明"), (row7, "手机号"))}
     assert len(starts) == 1
     assert "完成" in err.getvalue()  # the progress went to stderr
+
+
+async def test_two_replicas_working_one_job_share_it_and_enrol_each_member_once(stack: Stack):
+    imports = stack.members.context.imports
+    imports.chunk_rows = 10
+    replica = bootstrap(
+        settings_for(MembersSettings, stack.infra, stack.prefix), configure_logs=False
+    )
+    await replica.start()
+    try:
+        rows = [
+            [f"D{i:04d}", f"双副本{i}", "", "", "main", "艺术系", "", "", "", ""]
+            for i in range(150)
+        ]
+        job = await upload(stack, to_csv(rows), commit=True, active=True)
+        replica.context.imports.runner.kick(job["id"])  # the other replica works it too
+        report = await finished(stack, job["id"])
+    finally:
+        await replica.stop()
+    assert report["written"] is True and report["counts"]["create"] == 150
+    holders = {
+        s["holder"]
+        for s in await stack.members.db["import_steps"].find({"job": job["id"]}).to_list()
+        if "holder" in s
+    }
+    assert len(holders) == 2  # both took chunks
+    assert await stack.members.db["members_changes"].count_documents({"version": 1}) == 150

@@ -19,7 +19,14 @@ import socket
 import uuid
 from typing import Any
 
-from services.members.imports.domain import Outcome, check_row, count, verdict
+from services.members.imports.domain import (
+    CheckedRow,
+    Outcome,
+    RowResult,
+    check_row,
+    count,
+    verdict,
+)
 from services.members.imports.handlers import (
     check_chunk,
     context_of,
@@ -66,6 +73,10 @@ class ImportRunner:
         # What this replica worked out itself, so the gate and the end need not read it back:
         # (job, phase) → chunk → its rows' results. Dropped when the job is done here.
         self._mine: dict[tuple[str, str], dict[int, list[Any]]] = {}
+        # Rows this replica checked for a commit that writes next: the write phase uses the
+        # very rows its gate approved instead of checking them a second time (elsewhere, or
+        # after a restart, the write phase checks them itself).
+        self._checked: dict[tuple[str, int], list[CheckedRow]] = {}
 
     # -- life cycle -----------------------------------------------------------------------------
 
@@ -122,6 +133,9 @@ class ImportRunner:
             log.info("import %s paused by shutdown; it resumes on a running replica", job_id)
         except Exception:
             log.exception("import %s failed here; another try resumes it", job_id)
+        finally:
+            for key in [k for k in self._checked if k[0] == job_id]:
+                del self._checked[key]  # the gate said no, or the work stopped here
 
     # -- a job ----------------------------------------------------------------------------------
 
@@ -188,11 +202,17 @@ class ImportRunner:
                 # their leases to run out.
                 await asyncio.sleep(self.poll_s)
 
-    async def work(self, job: dict[str, Any], phase: str, n: int) -> list[Any]:
+    async def work(self, job: dict[str, Any], phase: str, n: int) -> list[RowResult]:
+        key = (job["_id"], n)
         rows = await self.store.rows(job["_id"], n)
         ctx = await context_of(job, self.org, rows)
-        checked = [check_row(r, ctx) for r in rows]
+        if phase == WRITE and key in self._checked:
+            checked = self._checked.pop(key)
+        else:
+            checked = [check_row(r, ctx) for r in rows]
         if phase == CHECK:
+            if WRITE in phases(job):
+                self._checked[key] = checked
             return await check_chunk(checked, ctx, self.members)
         actor = Actor(job["by"], job["trace"])
         return await write_chunk(checked, ctx, self.members, actor)
