@@ -126,7 +126,19 @@ def allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
 def install_problem_handlers(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def _no_control_characters_in_paths(request: Request, call_next):
+        # No resource of Gonghui has a control character in its path, and the storage could
+        # not even look one up (PostgreSQL's jsonb holds no NUL): such a path names nothing.
+        if _CONTROL.search(request.url.path):
+            code, title = _STATUS_ZH[404]
+            return problem_response(code, 404, title, None, None)
+        return await call_next(request)
+
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
         return problem_response(

@@ -43,6 +43,9 @@ _CONTROL = "\\x00-\\x1f\\x7f-\\x9f"
 _DIGIT = "[0-9０-９]"
 _SPACE = "[\\s　]"
 
+# Any text without control characters: what every free-text query parameter states. FerretDB
+# on PostgreSQL cannot even look for a NUL (jsonb holds none), and no name or code has one.
+PLAIN_TEXT = f"^[^{_CONTROL}]*$"
 # At least one visible character, no control characters (tabs, newlines, NUL …).
 VISIBLE_TEXT = f"^[^{_CONTROL}]*[^\\s{_CONTROL}][^{_CONTROL}]*$"
 _MOBILE = f"{_SPACE}*[1１](?:[\\s　\\-－]*{_DIGIT}){{10}}{_SPACE}*"

@@ -38,6 +38,10 @@ TOPICS: tuple[Topic, ...] = (
         description="会员联系方式: the latest per member, a tombstone when they leave; notify only",
         compacted=True,
     ),
+    Topic(
+        "members.account",
+        description="会员账号: password set or changed, signed in, locked, unlocked, login link",
+    ),
     Topic("events.activity", description="活动: published, cancelled, results"),
     Topic("events.registration", description="活动报名: registered, waitlisted, checked in"),
     Topic("welfare.entitlement", description="福利领取: created, chosen, confirmed, voided"),

@@ -5,6 +5,13 @@ from __future__ import annotations
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.members.accounts import api as accounts_api
+from services.members.accounts import store as accounts_store
+from services.members.accounts.domain import Account
+from services.members.accounts.handlers import AccountService, SignInSettings
+from services.members.accounts.passwords import Passwords
+from services.members.audit import api as audit_api
+from services.members.audit import store as audit_store
+from services.members.audit.store import AuditTrail
 from services.members.deps import ImportWork, MembersContext
 from services.members.imports import api as imports_api
 from services.members.imports.runner import ImportRunner
@@ -22,8 +29,9 @@ from services.members.subscriptions import subscriptions
 from shared.audit import AuditLog
 from shared.crypto import Sealer
 from shared.runtime import ServiceRuntime
+from shared.workers import Every, Job, JobRun
 
-DESCRIPTION = "会员服务：会员、入会与会籍变动、部门与教工小家、工会角色、登录令牌。"
+DESCRIPTION = "会员服务：会员、入会与会籍变动、部门与教工小家、工会角色、账号与登录、审计日志。"
 
 
 def bootstrap(
@@ -33,13 +41,21 @@ def bootstrap(
 
     async def setup_indexes(db: AsyncDatabase) -> None:
         await membership_store.setup_indexes(db)
+        await accounts_store.setup_indexes(db)
+        await audit_store.setup_indexes(db)
         await AuditLog(db).setup_indexes()
 
     runtime = ServiceRuntime(
         settings,
         title="Gonghui 会员服务 members",
         description=DESCRIPTION,
-        routers=[membership_api.router, org_api.router, accounts_api.router, imports_api.router],
+        routers=[
+            membership_api.router,
+            org_api.router,
+            accounts_api.router,
+            audit_api.router,
+            imports_api.router,
+        ],
         setup_indexes=setup_indexes,
         configure_logs=configure_logs,
     )
@@ -54,13 +70,52 @@ def bootstrap(
     campuses = runtime.aggregate(
         Campus, name=org_store.CAMPUSES, topic=org_store.TOPIC, not_found=org_store.NOT_FOUND
     )
+    accounts = runtime.aggregate(
+        Account,
+        name=accounts_store.ACCOUNTS,
+        topic=accounts_store.TOPIC,
+        not_found=accounts_store.NOT_FOUND,
+        sealer=sealer,  # the password hash is sealed at rest too
+    )
     audit = AuditLog(runtime.db)
     registry, org = MemberRegistry(members), Organisation(campuses)
     imports = ImportStore(runtime.db, sealer)
     runner = ImportRunner(imports, registry, org)
     runtime.run_worker(runner)
+    account_service = AccountService(
+        accounts=accounts,
+        members=registry,
+        failures=accounts_store.Failures(runtime.db),
+        sessions=accounts_store.Sessions(runtime.db),
+        links=accounts_store.LoginLinks(runtime.db, runtime.outbox),
+        one_time=accounts_store.OneTime(runtime.db),
+        passwords=Passwords(
+            time_cost=settings.password_hash_time_cost,
+            memory_kib=settings.password_hash_memory_kib,
+            concurrency=settings.password_hash_concurrency,
+        ),
+        audit=audit,
+        settings=SignInSettings(
+            private_key_file=settings.auth_private_key_file,
+            issuer=settings.auth_issuer,
+            access_ttl_s=settings.access_token_ttl_s,
+            refresh_ttl_s=settings.refresh_token_ttl_s,
+            password_token_ttl_s=settings.password_token_ttl_s,
+            school_campus=settings.school_campus,
+        ),
+    )
+
+    async def expire_locks(run: JobRun) -> None:
+        await account_service.expire_locks()
+
+    runtime.schedule(Job("account-unlocks", Every(60), expire_locks))
     runtime.subscribe(subscriptions())
     runtime.context = MembersContext(
-        members=registry, org=org, audit=audit, imports=ImportWork(imports, runner)
+        members=registry,
+        org=org,
+        audit=audit,
+        accounts=account_service,
+        trail=AuditTrail(runtime.db),
+        imports=ImportWork(imports, runner),
     )
     return runtime

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from services.members.accounts.handlers import AccountService
+from services.members.audit.store import AuditTrail
 from services.members.imports.handlers import CHUNK_ROWS
 from services.members.imports.runner import ImportRunner
 from services.members.imports.store import ImportStore
@@ -32,6 +34,8 @@ class MembersContext:
     members: MemberRegistry
     org: Organisation
     audit: AuditLog
+    accounts: AccountService
+    trail: AuditTrail
     imports: ImportWork
 
 
@@ -51,6 +55,14 @@ def get_audit(request: Request) -> AuditLog:
     return get_context(request).audit
 
 
+def get_accounts(request: Request) -> AccountService:
+    return get_context(request).accounts
+
+
+def get_trail(request: Request) -> AuditTrail:
+    return get_context(request).trail
+
+
 def get_imports(request: Request) -> ImportWork:
     return get_context(request).imports
 
@@ -58,6 +70,8 @@ def get_imports(request: Request) -> ImportWork:
 Members = Annotated[MemberRegistry, Depends(get_members)]
 Org = Annotated[Organisation, Depends(get_org)]
 Audit = Annotated[AuditLog, Depends(get_audit)]
+Accounts = Annotated[AccountService, Depends(get_accounts)]
+Trail = Annotated[AuditTrail, Depends(get_trail)]
 Imports = Annotated[ImportWork, Depends(get_imports)]
 Cadre = Annotated[Principal, Depends(require(Role.cadre))]
 Auditor = Annotated[Principal, Depends(require(Role.auditor))]
