@@ -46,7 +46,7 @@ from shared.envelope import CloudEvent
 from shared.errors import ConcurrencyConflict, Conflict, NotFound
 from shared.events import IntegrationEvent, version_of
 from shared.observability import trace_id_var
-from shared.outbox import OUTBOX, Outbox
+from shared.outbox import OUTBOX, Outbox, Write
 from shared.routing import Routes, on_topic
 from shared.timeutil import utcnow
 
@@ -200,6 +200,32 @@ class AggregateStore(Generic[A]):
             raise NotFound(*self.not_found, id=aggregate_id)
         return found
 
+    async def get_many(self, aggregate_ids: Sequence[str]) -> dict[str, A]:
+        """The current state of many aggregates (those that exist), in two queries.
+
+        The same answer as `get` for each, without a round trip per aggregate: the views by
+        `_id`, then the next version of each in the log by `_id`; only an aggregate whose view
+        is behind reads on, change by change. For work in batches (an import of thousands).
+        """
+        ids = list(dict.fromkeys(aggregate_ids))
+        if not ids:
+            return {}
+        found: dict[str, tuple[Mapping[str, Any] | None, int]] = {i: (None, 0) for i in ids}
+        async for view in self.view.find({"_id": {"$in": ids}}):
+            found[view["_id"]] = (view, view.get("version", 0))
+        keys = [change_id(i, version + 1) for i, (_, version) in found.items()]
+        behind = [c async for c in self.log.find({"_id": {"$in": keys}})]
+        for change in behind:
+            state, version = change["state"], change["version"]
+            async for later in self._changes_after(change["aggregate"], version):
+                state, version = later["state"], later["version"]
+            found[change["aggregate"]] = (state, version)
+        return {
+            i: self._load(i, state, version)
+            for i, (state, version) in found.items()
+            if state is not None
+        }
+
     async def _changes_after(
         self, aggregate_id: str, version: int
     ) -> AsyncIterator[dict[str, Any]]:
@@ -270,6 +296,27 @@ class AggregateStore(Generic[A]):
             raise Conflict(f"{self.name}.exists", "记录已存在", id=aggregate.id) from exc
         return aggregate
 
+    async def add_many(
+        self, aggregates: Sequence[A], actor: Actor, action: str = "create"
+    ) -> list[bool]:
+        """`add` for many new aggregates in two inserts (markers, change records), each still
+        its own unique key: for each, True when written, False when its id existed already
+        (nothing of it is written, as `add` would refuse it)."""
+        writes = []
+        for aggregate in aggregates:
+            if aggregate.version != 0:
+                raise ValueError("add_many() writes new aggregates")
+            doc = self._change_doc(aggregate, {}, actor, action)
+            writes.append(
+                Write(doc, aggregate.events, aggregate.id, aggregate.campus, doc["version"])
+            )
+        added = await self.outbox.insert_many(self.log.name, writes)
+        for aggregate, ok in zip(aggregates, added, strict=True):
+            if ok:
+                aggregate.version = 1
+                aggregate.pull_events()
+        return added
+
     async def change(
         self, aggregate_id: str, decide: Callable[[A], object], actor: Actor, action: str
     ) -> A:
@@ -310,15 +357,30 @@ class AggregateStore(Generic[A]):
     async def _append(
         self, aggregate: A, before: Mapping[str, Any], actor: Actor, action: str
     ) -> None:
-        events = aggregate.events
-        if not any(e.topic == self.topic for e in events):
+        doc = self._change_doc(aggregate, before, actor, action)
+        await self.outbox.insert(
+            self.log.name,
+            doc,
+            aggregate.events,
+            subject=aggregate.id,
+            campus=aggregate.campus,
+            version=doc["version"],
+        )
+        aggregate.version = doc["version"]
+        aggregate.pull_events()
+
+    def _change_doc(
+        self, aggregate: A, before: Mapping[str, Any], actor: Actor, action: str
+    ) -> dict[str, Any]:
+        """The change record of the aggregate's next version (its events go in by the outbox)."""
+        if not any(e.topic == self.topic for e in aggregate.events):
             raise RuntimeError(
                 f"{action} on {aggregate.id} must record an event on {self.topic}: the list "
                 "view is refreshed from that topic"
             )
         version = aggregate.version + 1
         state = self.state_of(aggregate)
-        doc = {
+        return {
             "_id": change_id(aggregate.id, version),
             "aggregate": aggregate.id,
             "version": version,
@@ -329,16 +391,6 @@ class AggregateStore(Generic[A]):
             "changed": _diff(before, state, self.model.secret_fields),
             "state": self._sealed(state),
         }
-        await self.outbox.insert(
-            self.log.name,
-            doc,
-            events,
-            subject=aggregate.id,
-            campus=aggregate.campus,
-            version=version,
-        )
-        aggregate.version = version
-        aggregate.pull_events()
 
     # -- the list view -----------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ gonghui keygen --out /secure/keys
 gonghui topics [--prefix P]      # GONGHUI_KAFKA_REPLICATION_FACTOR=3 on a cluster
 gonghui dlq list members.member
 gonghui dlq replay members.member
+gonghui import members 新教师.xlsx [--commit] [--only-valid] [--active]
 """
 
 from __future__ import annotations
@@ -155,6 +156,11 @@ def main(argv: list[str] | None = None) -> int:
     dlq.add_argument("action", choices=["list", "replay"])
     dlq.add_argument("topic", help="the topic, e.g. members.member (its .dlq is used)")
     dlq.set_defaults(func=_dlq)
+
+    # Bulk import is the members service's own client; its module says how (httpx only).
+    from services.members.imports import cli as import_cli
+
+    import_cli.add_parser(sub)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -38,7 +38,7 @@ from typing import Any
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.envelope import CONTENT_TYPE, CloudEvent, topic_of
 from shared.events import REGISTRY, IntegrationEvent, sequence_of
@@ -338,6 +338,20 @@ class OutboxRelay:
         return await self.markers.count_documents({})
 
 
+@dataclass(frozen=True)
+class Write:
+    """One document and the events its insert causes (`Outbox.insert_many`)."""
+
+    doc: dict[str, Any]
+    events: Sequence[IntegrationEvent]
+    subject: str
+    campus: str
+    version: int | None = None
+
+
+DUPLICATE_KEY = 11000
+
+
 class Outbox:
     """The outbox writer: the one way a service writes a document that carries events."""
 
@@ -404,5 +418,54 @@ class Outbox:
         self.relay.enqueue(Pending(marker["_id"], collection, doc["_id"], subject, envelopes))
         return envelopes
 
+    async def insert_many(self, collection: str, writes: Sequence[Write]) -> list[bool]:
+        """`insert` for many documents at once (a bulk import): the markers in one insert,
+        the documents in another, each still under its own unique key (`ordered=False`: a
+        document whose key exists is refused alone, as `insert` would refuse it, and its
+        marker removed). Returns, for each write, whether its document was inserted."""
+        if not writes:
+            return []
+        envelopes = [
+            self.envelopes(w.events, subject=w.subject, campus=w.campus, version=w.version)
+            for w in writes
+        ]
+        now = utcnow()
+        markers: dict[int, dict[str, Any]] = {
+            i: {
+                "_id": uuid.uuid4().hex,
+                "coll": collection,
+                "doc": w.doc["_id"],
+                "events": [e.id for e in envs],
+                "at": now,
+            }
+            for i, (w, envs) in enumerate(zip(writes, envelopes, strict=True))
+            if envs
+        }
+        if markers:
+            await self.markers.insert_many(list(markers.values()))
+        docs = [
+            {**w.doc, OUTBOX: [e.to_outbox() for e in envs]} if envs else w.doc
+            for w, envs in zip(writes, envelopes, strict=True)
+        ]
+        refused: set[int] = set()
+        try:
+            await self.db[collection].insert_many(docs, ordered=False)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if exc.details.get("writeConcernErrors") or any(
+                e.get("code") != DUPLICATE_KEY for e in errors
+            ):
+                raise  # markers of what was not written are swept up as orphans
+            refused = {e["index"] for e in errors}
+        lost = [markers[i]["_id"] for i in refused if i in markers]
+        if lost:
+            await self.markers.delete_many({"_id": {"$in": lost}})
+        for i, (w, envs) in enumerate(zip(writes, envelopes, strict=True)):
+            if i in markers and i not in refused:
+                self.relay.enqueue(
+                    Pending(markers[i]["_id"], collection, w.doc["_id"], w.subject, envs)
+                )
+        return [i not in refused for i in range(len(writes))]
 
-__all__ = ["OUTBOX", "PENDING", "Outbox", "OutboxRelay", "Pending"]
+
+__all__ = ["OUTBOX", "PENDING", "Outbox", "OutboxRelay", "Pending", "Write"]

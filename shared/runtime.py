@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from fastapi import APIRouter, FastAPI
 from pymongo.asynchronous.database import AsyncDatabase
@@ -37,6 +37,15 @@ log = logging.getLogger(__name__)
 
 IndexSetup = Callable[[AsyncDatabase], Awaitable[None]]
 A = TypeVar("A", bound=Aggregate)
+
+
+class Worker(Protocol):
+    """A service's own background work that is neither a handler nor a scheduled job (a bulk
+    import): started with the service, stopped before the consumer and the relay stop."""
+
+    def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
 
 class ServiceRuntime:
@@ -76,6 +85,7 @@ class ServiceRuntime:
         )
         self.scheduler = Scheduler(self.service, self.db, tick_s=settings.job_tick_s)
         self.setup_indexes = setup_indexes
+        self.workers: list[Worker] = []
         self.context: Any = None  # the service's typed context, for its deps.py
         if configure_logs:
             configure_logging(self.service, settings.log_level)
@@ -112,6 +122,10 @@ class ServiceRuntime:
     def schedule(self, job: Job) -> None:
         """Run a job on its schedule, once per slot across this service's replicas."""
         self.scheduler.add(job)
+
+    def run_worker(self, worker: Worker) -> None:
+        """Start `worker` with the service and stop it first when the service stops."""
+        self.workers.append(worker)
 
     # -- the app -------------------------------------------------------------------------------
 
@@ -180,12 +194,16 @@ class ServiceRuntime:
         self.relay.start()
         self.consumer.start()
         self.scheduler.start()
+        for worker in self.workers:
+            worker.start()
         log.info("%s started", self.service)
 
     async def stop(self, drop_database: bool = False) -> None:
-        # Order matters: no new job runs, finish handlers and commit offsets, then flush the
-        # outbox (handlers and jobs write events too).
+        # Order matters: workers and jobs stop, finish handlers and commit offsets, then flush
+        # the outbox (workers, handlers and jobs write events too).
         try:
+            for worker in reversed(self.workers):
+                await worker.stop()
             await self.scheduler.stop()
             await self.consumer.stop()
             await self.relay.stop()

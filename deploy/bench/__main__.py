@@ -11,6 +11,7 @@ Environment:
     GONGHUI_BENCH_KAFKA_N      messages for the raw Kafka figures (10 × N)
     GONGHUI_BENCH_CONCURRENCY  operations / requests in flight (16)
     GONGHUI_BENCH_TIMEOUT_S    longest wait for one stage (120)
+    GONGHUI_BENCH_IMPORT_N     members in the bulk import's XLSX (5000)
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import time
 import uuid
 from pathlib import Path
 
+from deploy.bench.imports import import_paths
 from deploy.bench.measure import Target, raw_kafka, raw_mongo
 from deploy.bench.members import member_list_paths
 from deploy.bench.paths import end_to_end, outbox_paths, withdraw_paths
@@ -77,6 +79,9 @@ LEGEND = [
     "  e2e.steady     = the same paced at 100 requests/s; latency = request start → inbox insert;",
     "  list.*         = GET /members over HTTP, 50,000 members in the list view, pages of 50 with",
     "                   the total (two queries: the page and the count).",
+    "  import.*       = POST /imports of an XLSX of new staff, polled until the report (as the CLI",
+    "                   does): check = dry run; commit = check every row, then write each member",
+    "                   with its events (all or nothing); import = both, as a cadre does it.",
     "Everything runs in this one Python process (one event loop) next to the servers, on the same",
     "machine: figures are for comparing with each other, not capacity promises.",
 ]
@@ -113,6 +118,9 @@ async def run(target: Target, infra: LocalInfra, report: Report) -> None:
     measurements, _ = await end_to_end(target)
     for m in measurements:
         report.add(m)
+    say(f"bulk import: {target.import_n:,} members from one XLSX, dry run then commit …")
+    for m in await import_paths(target, target.import_n):
+        report.add(m)
 
 
 def main() -> int:
@@ -122,6 +130,7 @@ def main() -> int:
     kafka_n = env_int("GONGHUI_BENCH_KAFKA_N", 10 * n)
     concurrency = env_int("GONGHUI_BENCH_CONCURRENCY", 16)
     timeout_s = float(env_int("GONGHUI_BENCH_TIMEOUT_S", 120))
+    import_n = env_int("GONGHUI_BENCH_IMPORT_N", 5000)
     try:
         backend = mongo_backend()
         # Fetches / builds / installs once; a no-op when everything is there.
@@ -144,6 +153,7 @@ def main() -> int:
         concurrency=concurrency,
         timeout_s=timeout_s,
         run_id=uuid.uuid4().hex[:8],
+        import_n=import_n,
     )
     # `kill <pid>` stops the bench the way Ctrl-C does: through the finally blocks below.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
@@ -203,7 +213,11 @@ def main() -> int:
         )
     )
     report.facts.append(
-        ("settings", f"N={target.n:,}, Kafka N={target.kafka_n:,}, {target.concurrency} in flight")
+        (
+            "settings",
+            f"N={target.n:,}, Kafka N={target.kafka_n:,}, import N={target.import_n:,}, "
+            f"{target.concurrency} in flight",
+        )
     )
     print(format_table(report))
     return 0

@@ -40,6 +40,7 @@ class Target:
     concurrency: int = 16
     timeout_s: float = 60.0
     run_id: str = ""
+    import_n: int = 5000  # rows of the bulk import's file
 
 
 def clock() -> float:

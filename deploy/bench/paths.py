@@ -19,6 +19,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from deploy.bench.measure import Target, bounded, clock, sample_event, wait_for
 from deploy.bench.report import Measurement, percentile
 from services.members.membership.domain import JoinMember, join
+from services.members.org.domain import CampusDefinition
 from services.members.settings import MembersSettings
 from services.notify.settings import NotifySettings
 from shared.aggregate import Actor
@@ -32,6 +33,8 @@ from shared.topics import ensure_topics
 MEMBERS_TOPIC = "members.member"
 STORED = 50_000  # documents already in the collection when the relay is measured
 ACTOR = Actor("bench")
+DEPARTMENTS = ["学前教育系", "艺术系", "音乐系", "体育部", "后勤处"]
+MAIN_CAMPUS = CampusDefinition(name="主校区", departments=DEPARTMENTS)
 
 
 class TopicSize:
@@ -78,6 +81,8 @@ async def services(target: Target, tag: str, *names: str) -> AsyncIterator[list[
             runtimes.append(runtime)
         for runtime in runtimes:  # not part of any figure: connecting and joining the group
             await wait_for(_connected(runtime), target.timeout_s, f"{runtime.service} on Kafka")
+            if runtime.service == "members":  # enrolments check the campus and department
+                await runtime.context.org.define("main", MAIN_CAMPUS, ACTOR)
         yield runtimes
     finally:
         for runtime in reversed(runtimes):

@@ -12,7 +12,10 @@ from services.members.accounts.passwords import Passwords
 from services.members.audit import api as audit_api
 from services.members.audit import store as audit_store
 from services.members.audit.store import AuditTrail
-from services.members.deps import MembersContext
+from services.members.deps import ImportWork, MembersContext
+from services.members.imports import api as imports_api
+from services.members.imports.runner import ImportRunner
+from services.members.imports.store import ImportStore
 from services.members.membership import api as membership_api
 from services.members.membership import store as membership_store
 from services.members.membership.domain import Member
@@ -46,7 +49,13 @@ def bootstrap(
         settings,
         title="Gonghui 会员服务 members",
         description=DESCRIPTION,
-        routers=[membership_api.router, org_api.router, accounts_api.router, audit_api.router],
+        routers=[
+            membership_api.router,
+            org_api.router,
+            accounts_api.router,
+            audit_api.router,
+            imports_api.router,
+        ],
         setup_indexes=setup_indexes,
         configure_logs=configure_logs,
     )
@@ -69,7 +78,10 @@ def bootstrap(
         sealer=sealer,  # the password hash is sealed at rest too
     )
     audit = AuditLog(runtime.db)
-    registry = MemberRegistry(members)
+    registry, org = MemberRegistry(members), Organisation(campuses)
+    imports = ImportStore(runtime.db, sealer)
+    runner = ImportRunner(imports, registry, org)
+    runtime.run_worker(runner)
     account_service = AccountService(
         accounts=accounts,
         members=registry,
@@ -100,9 +112,10 @@ def bootstrap(
     runtime.subscribe(subscriptions())
     runtime.context = MembersContext(
         members=registry,
-        org=Organisation(campuses),
+        org=org,
         audit=audit,
         accounts=account_service,
         trail=AuditTrail(runtime.db),
+        imports=ImportWork(imports, runner),
     )
     return runtime

@@ -9,10 +9,22 @@ from fastapi import Depends, Request
 
 from services.members.accounts.handlers import AccountService
 from services.members.audit.store import AuditTrail
+from services.members.imports.handlers import CHUNK_ROWS
+from services.members.imports.runner import ImportRunner
+from services.members.imports.store import ImportStore
 from services.members.membership.store import MemberRegistry
 from services.members.org.store import Organisation
 from shared.audit import AuditLog
 from shared.auth import Principal, Role, require
+
+
+@dataclass
+class ImportWork:
+    """Bulk import (新教师入会): the jobs, the worker that works them, rows per chunk."""
+
+    store: ImportStore
+    runner: ImportRunner
+    chunk_rows: int = CHUNK_ROWS
 
 
 @dataclass(frozen=True)
@@ -24,6 +36,7 @@ class MembersContext:
     audit: AuditLog
     accounts: AccountService
     trail: AuditTrail
+    imports: ImportWork
 
 
 def get_context(request: Request) -> MembersContext:
@@ -50,11 +63,16 @@ def get_trail(request: Request) -> AuditTrail:
     return get_context(request).trail
 
 
+def get_imports(request: Request) -> ImportWork:
+    return get_context(request).imports
+
+
 Members = Annotated[MemberRegistry, Depends(get_members)]
 Org = Annotated[Organisation, Depends(get_org)]
 Audit = Annotated[AuditLog, Depends(get_audit)]
 Accounts = Annotated[AccountService, Depends(get_accounts)]
 Trail = Annotated[AuditTrail, Depends(get_trail)]
+Imports = Annotated[ImportWork, Depends(get_imports)]
 Cadre = Annotated[Principal, Depends(require(Role.cadre))]
 Auditor = Annotated[Principal, Depends(require(Role.auditor))]
 Admin = Annotated[Principal, Depends(require(Role.admin))]

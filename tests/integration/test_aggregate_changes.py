@@ -10,11 +10,16 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections import Counter
 
 import pytest
 
+from services.members.membership.domain import JoinMember
+from services.members.membership.domain import join as join_member
+from shared.aggregate import Actor
 from shared.envelope import CloudEvent
 from shared.events.members import MemberJoined
+from shared.timeutil import local_today
 from tests.integration.conftest import Stack, bearer, build_stack, close_stack, join
 from tests.kafka_tools import read_all, wait_caught_up, wait_until
 
@@ -156,3 +161,44 @@ async def test_a_member_of_another_campus_cannot_be_withdrawn_or_seen(stack: Sta
     missing = await stack.members_http.post("/members/m-nobody/withdraw", headers=west)
     assert missing.status_code == 404
     assert await stack.members.db["members_changes"].count_documents({}) == 1
+
+
+async def test_concurrent_bulk_adds_of_overlapping_batches_write_each_aggregate_once(
+    module_stack: Stack,
+):
+    """`add_many` (a bulk import) keeps `add`'s rule: each aggregate is its own unique key, so
+    four batches racing over the same members write each once, with its events once."""
+    stack = module_stack
+    registry = stack.members.context.members
+
+    def batch(start: int) -> list:
+        commands = [
+            JoinMember(staff_no=f"BULK{i:03d}", name=f"批量{i}", campus="main", department="艺术系")
+            for i in range(start, start + 30)
+        ]
+        return [join_member(c, local_today()) for c in commands]
+
+    batches = [batch(start) for start in (0, 10, 20, 0)]
+    results = await asyncio.gather(
+        *(registry.enrol_many(b, Actor("bulk"), "import") for b in batches)
+    )
+    written = Counter(
+        m.id
+        for b, r in zip(batches, results, strict=True)
+        for m, ok in zip(b, r, strict=True)
+        if ok
+    )
+    assert len(written) == 50 and set(written.values()) == {1}
+    ids = {m.id for b in batches for m in b}
+    changes = (
+        await stack.members.db["members_changes"]
+        .find({"aggregate": {"$in": sorted(ids)}})
+        .to_list()
+    )
+    assert sorted(c["aggregate"] for c in changes) == sorted(ids)  # one version 1 each
+    await wait_until(lambda: _published(stack), 30, "the relay to publish")
+    records = [
+        json.loads(r.value) for r in await read_all(stack.bootstrap, stack.topic("members.member"))
+    ]
+    joined = Counter(e["subject"] for e in records if e["type"] == "members.member.joined.v2")
+    assert {i: joined[i] for i in ids} == dict.fromkeys(ids, 1)

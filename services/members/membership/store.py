@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -95,15 +96,28 @@ class MemberRegistry:
             member = await self.store.get(doc["_id"]) if doc else None
         return member
 
-    async def enrol(self, member: Member, actor: Actor) -> Member:
-        if await self._has_legacy() and await self.store.view.find_one(
-            {"staff_no": member.staff_no}
-        ):
+    async def enrol(self, member: Member, actor: Actor, action: str = "join") -> Member:
+        if await self._legacy_member(member.staff_no):
             raise duplicate(member.staff_no)
         try:
-            return await self.store.add(member, actor, "join")
+            return await self.store.add(member, actor, action)
         except Conflict as exc:
             raise duplicate(member.staff_no) from exc
+
+    async def enrol_many(
+        self, members: Sequence[Member], actor: Actor, action: str = "join"
+    ) -> list[bool]:
+        """`enrol` for many (a bulk import), in two inserts: for each, True when enrolled,
+        False when the staff number is a member already (then nothing is written for it)."""
+        known = [await self._legacy_member(m.staff_no) for m in members]
+        fresh = [m for m, k in zip(members, known, strict=True) if not k]
+        added = iter(await self.store.add_many(fresh, actor, action))
+        return [False if k else next(added) for k in known]
+
+    async def _legacy_member(self, staff_no: str) -> bool:
+        return bool(
+            await self._has_legacy() and await self.store.view.find_one({"staff_no": staff_no})
+        )
 
     async def page(
         self, query: dict[str, Any], limit: int, offset: int
