@@ -11,6 +11,9 @@ insert, never a counter update:
 - `claim_once`: the first insert of a key wins (votes, entitlements, idempotency).
 - `take_slot` / `release_slot`: a bounded pool of numbered slots (activity capacity, exam
   slots, quotas); the slot documents are the counter, so a count can never pass capacity.
+- `open_account` / `append_entry`: an append-only chain of money entries with a running
+  balance (a budget line, a member's dues for a month); the first entry is written once
+  however many try, and an entry with an idempotency key is appended once.
 """
 
 from __future__ import annotations
@@ -83,6 +86,32 @@ def _entry_id(account: str, seq: int) -> str:
     return f"{account}#{seq:09d}"
 
 
+def entry_id(account: str, seq: int) -> str:
+    """The `_id` of an account's seq-th entry."""
+    return _entry_id(account, seq)
+
+
+async def open_account(
+    coll: AsyncCollection, account: str, amount_fen: int, doc: dict[str, Any] | None = None
+) -> bool:
+    """Write an account's first entry (a bill, a budget's allocation) under its fixed key.
+
+    True for the one caller that opened it; False when it was open already — so a job that
+    runs twice, or on two replicas at once, opens each account once. `append_entry` would not
+    do: the loser of a race for entry 1 would append the same amount again as entry 2.
+    """
+    if not isinstance(amount_fen, int):
+        raise TypeError("money is integer fen")
+    entry = {
+        **(doc or {}),
+        "account": account,
+        "seq": 1,
+        "amount_fen": amount_fen,
+        "balance_fen": amount_fen,
+    }
+    return await claim_once(coll, _entry_id(account, 1), entry)
+
+
 async def append_entry(
     coll: AsyncCollection,
     account: str,
@@ -91,6 +120,7 @@ async def append_entry(
     floor_fen: int | None = 0,
     doc: dict[str, Any] | None = None,
     max_tries: int = 50,
+    key: str | None = None,
 ) -> dict[str, Any] | None:
     """Append to an account's chain of entries (a budget line, a per-member cap).
 
@@ -99,10 +129,19 @@ async def append_entry(
     insert fails and it re-reads. Returns the entry, or None when the balance would fall below
     `floor_fen` (None: no floor). Entries are never edited; a mistake is reversed by another
     entry with the opposite amount.
+
+    With an idempotency `key` (stored as the entry's `key`; the collection needs a unique
+    index on it, see `setup_entry_indexes`) the entry that already has it is returned instead
+    of appending again: a double-submitted form records one payment, also when both requests
+    race (the loser's insert fails on the key and the next try finds the winner's entry).
     """
     if not isinstance(amount_fen, int):
         raise TypeError("money is integer fen")
     for _ in range(max_tries):
+        if key is not None:
+            done = await coll.find_one({"key": key})
+            if done is not None:
+                return done
         last = await coll.find_one({"account": account}, sort=[("seq", -1)])
         seq, balance = (last["seq"], last["balance_fen"]) if last else (0, 0)
         new_balance = balance + amount_fen
@@ -114,11 +153,15 @@ async def append_entry(
             "seq": seq + 1,
             "amount_fen": amount_fen,
             "balance_fen": new_balance,
+            **({"key": key} if key is not None else {}),
         }
         if await claim_once(coll, _entry_id(account, seq + 1), entry):
             return {"_id": _entry_id(account, seq + 1), **entry}
     raise RuntimeError(f"too much contention on {account}; try again")
 
 
-async def setup_entry_indexes(coll: AsyncCollection) -> None:
+async def setup_entry_indexes(coll: AsyncCollection, *, keyed: bool = False) -> None:
+    """`keyed`: every entry of the collection carries an idempotency `key` (unique)."""
     await coll.create_index([("account", 1), ("seq", -1)], unique=True)
+    if keyed:
+        await coll.create_index("key", unique=True)

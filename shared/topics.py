@@ -38,6 +38,10 @@ TOPICS: tuple[Topic, ...] = (
         description="会员联系方式: the latest per member, a tombstone when they leave; notify only",
         compacted=True,
     ),
+    Topic(
+        "members.childcare",
+        description="入园入托统计: collection rounds opened and closed (never a child's data)",
+    ),
     Topic("events.activity", description="活动: published, cancelled, results"),
     Topic("events.registration", description="活动报名: registered, waitlisted, checked in"),
     Topic("welfare.entitlement", description="福利领取: created, chosen, confirmed, voided"),

@@ -5,7 +5,16 @@ from __future__ import annotations
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.members.accounts import api as accounts_api
+from services.members.childcare import api as childcare_api
+from services.members.childcare import store as childcare_store
+from services.members.childcare.domain import Round
+from services.members.childcare.store import Rounds
 from services.members.deps import MembersContext
+from services.members.dues import api as dues_api
+from services.members.dues import store as dues_store
+from services.members.dues.domain import DuesPolicy, Rounding
+from services.members.dues.handlers import monthly_job
+from services.members.dues.store import Ledger
 from services.members.membership import api as membership_api
 from services.members.membership import store as membership_store
 from services.members.membership.domain import Member
@@ -19,8 +28,11 @@ from services.members.subscriptions import subscriptions
 from shared.audit import AuditLog
 from shared.crypto import Sealer
 from shared.runtime import ServiceRuntime
+from shared.workers import Job, MonthlyOn
 
-DESCRIPTION = "会员服务：会员、入会与会籍变动、部门与教工小家、工会角色、登录令牌。"
+DESCRIPTION = (
+    "会员服务：会员、入会与会籍变动、部门与教工小家、工会角色、入园入托统计、会费、登录令牌。"
+)
 
 
 def bootstrap(
@@ -31,12 +43,20 @@ def bootstrap(
     async def setup_indexes(db: AsyncDatabase) -> None:
         await membership_store.setup_indexes(db)
         await AuditLog(db).setup_indexes()
+        await childcare_store.setup_indexes(db)
+        await dues_store.setup_indexes(db)
 
     runtime = ServiceRuntime(
         settings,
         title="Gonghui 会员服务 members",
         description=DESCRIPTION,
-        routers=[membership_api.router, org_api.router, accounts_api.router],
+        routers=[
+            membership_api.router,
+            org_api.router,
+            accounts_api.router,
+            childcare_api.router,
+            dues_api.router,
+        ],
         setup_indexes=setup_indexes,
         configure_logs=configure_logs,
     )
@@ -50,9 +70,23 @@ def bootstrap(
     campuses = runtime.aggregate(
         Campus, name=org_store.CAMPUSES, topic=org_store.TOPIC, not_found=org_store.NOT_FOUND
     )
+    rounds = runtime.aggregate(
+        Round,
+        name=childcare_store.ROUNDS,
+        topic=childcare_store.TOPIC,
+        not_found=childcare_store.NOT_FOUND,
+    )
     audit = AuditLog(runtime.db)
+    registry = MemberRegistry(members)
+    ledger = Ledger(runtime.db, DuesPolicy(settings.dues_rate_bp, Rounding(settings.dues_rounding)))
+    # Bills on the 1st of every month from 06:00 (Asia/Shanghai), once across replicas.
+    runtime.schedule(Job("dues-bills", MonthlyOn(1, 6), monthly_job(registry, ledger, audit)))
     runtime.subscribe(subscriptions())
     runtime.context = MembersContext(
-        members=MemberRegistry(members), org=Organisation(campuses), audit=audit
+        members=registry,
+        org=Organisation(campuses),
+        audit=audit,
+        childcare=Rounds(rounds),
+        dues=ledger,
     )
     return runtime

@@ -7,6 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from services.members.childcare.store import Rounds
+from services.members.dues.store import Ledger
 from services.members.membership.store import MemberRegistry
 from services.members.org.store import Organisation
 from shared.audit import AuditLog
@@ -20,6 +22,8 @@ class MembersContext:
     members: MemberRegistry
     org: Organisation
     audit: AuditLog
+    childcare: Rounds
+    dues: Ledger
 
 
 def get_context(request: Request) -> MembersContext:
@@ -38,9 +42,21 @@ def get_audit(request: Request) -> AuditLog:
     return get_context(request).audit
 
 
+def get_childcare(request: Request) -> Rounds:
+    return get_context(request).childcare
+
+
+def get_dues(request: Request) -> Ledger:
+    return get_context(request).dues
+
+
 Members = Annotated[MemberRegistry, Depends(get_members)]
 Org = Annotated[Organisation, Depends(get_org)]
 Audit = Annotated[AuditLog, Depends(get_audit)]
 Cadre = Annotated[Principal, Depends(require(Role.cadre))]
 Auditor = Annotated[Principal, Depends(require(Role.auditor))]
 Admin = Annotated[Principal, Depends(require(Role.admin))]
+Childcare = Annotated[Rounds, Depends(get_childcare)]
+DuesBook = Annotated[Ledger, Depends(get_dues)]
+Finance = Annotated[Principal, Depends(require(Role.finance))]
+FinanceReader = Annotated[Principal, Depends(require(Role.finance, Role.auditor))]

@@ -10,6 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, Field
 
+from services.members.childcare.domain import Child
 from services.members.deps import Audit, Auditor, Cadre, Members, Org
 from services.members.membership.domain import (
     CongressTerm,
@@ -74,6 +75,7 @@ class MemberPublic(BaseModel):
     wecom_userid: str | None = Field(description="非本人或管理员时不显示")
     id_number: str | None = Field(description="总是脱敏；明文须经 reveal 接口（记入审计日志）")
     salary_base_fen: int | None = Field(description="会费基数（分）：仅本人、经费管理与管理员可见")
+    children: list[Child] | None = Field(None, description="子女信息：仅本人与管理员可见")
 
     @classmethod
     def of(cls, member: Member, viewer: Principal) -> MemberPublic:
@@ -81,7 +83,7 @@ class MemberPublic(BaseModel):
         own = viewer.subject == member.id
         contact = own or Role.admin in viewer.roles
         money = own or viewer.has_role(Role.finance)
-        secret = {"phone", "email", "wecom_userid", "id_number", "salary_base_fen"}
+        secret = {"phone", "email", "wecom_userid", "id_number", "salary_base_fen", "children"}
         return cls(
             **member.model_dump(exclude=secret),
             phone=member.phone if contact else mask_phone(member.phone),
@@ -89,6 +91,7 @@ class MemberPublic(BaseModel):
             wecom_userid=member.wecom_userid if contact else None,
             id_number=mask_id_number(member.id_number),
             salary_base_fen=member.salary_base_fen if money else None,
+            children=member.children if contact else None,
         )
 
 
