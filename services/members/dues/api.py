@@ -412,8 +412,10 @@ CSV_BODY: dict[str, Any] = {
         "description": "缴费明细 CSV（UTF-8 或 GBK）：工号、月份、金额（元）或金额（分），"
         "可选缴费日期、备注",
         "content": {
-            "text/csv": {"schema": {"type": "string"}},
-            "application/octet-stream": {"schema": {"type": "string", "format": "binary"}},
+            "text/csv": {"schema": {"type": "string", "minLength": 1}},
+            "application/octet-stream": {
+                "schema": {"type": "string", "format": "binary", "minLength": 1}
+            },
         },
     }
 }
@@ -429,6 +431,10 @@ async def import_csv(
     """Record a payment list (CSV, GBK or UTF-8): each good row once however often the file
     is sent, bad rows reported by row number; role: finance."""
     data = await request.body()
+    if not data:
+        raise ProblemError(
+            "request.invalid", 422, "请求参数不合法", "请求体应为缴费明细 CSV 文件的内容"
+        )
     done = await import_payments(data, ledger, audit, Actor.of(user), user)
     return ImportPublic(
         file_error=done.file_error,
