@@ -321,11 +321,10 @@ async def test_a_gbk_payment_list_is_recorded_once_however_often_it_is_sent(memb
     people = await enrol(stack, "DC", "main", [800_000, 600_000, 400_000])
     await wait_until(lambda: _billed(stack, [p["id"] for p in people]), 30, "the three bills")
     data = PAYMENT_LIST.encode("gbk")
-    headers = {**finance("main"), "Content-Type": "text/csv"}
+    headers = finance("main")
     first = (
-        await stack.members_http.post("/dues/payments/import", content=data, headers=headers)
+        await stack.members_http.post("/dues/payments/import", files=upload(data), headers=headers)
     ).json()
-    assert first["file_error"] is None
     assert [(r["row"], r["outcome"], r["code"]) for r in first["rows"]] == [
         (2, "recorded", None),
         (3, "recorded", None),
@@ -338,7 +337,7 @@ async def test_a_gbk_payment_list_is_recorded_once_however_often_it_is_sent(memb
     assert (first["recorded"], first["already"], first["refused"]) == (3, 0, 4)
     assert first["recorded_fen"] == 3000 + 1050 + 1050
     again = (
-        await stack.members_http.post("/dues/payments/import", content=data, headers=headers)
+        await stack.members_http.post("/dues/payments/import", files=upload(data), headers=headers)
     ).json()
     assert (again["recorded"], again["already"]) == (0, 3)
     ledger = stack.members.db["dues_ledger"]
@@ -353,15 +352,26 @@ async def test_a_gbk_payment_list_is_recorded_once_however_often_it_is_sent(memb
     # UTF-8 works as well; a file that is not a list says why and records nothing.
     utf8 = "\ufeff工号,月份,金额（分）\nDC002,2026-04,2000\n".encode()
     done = (
-        await stack.members_http.post("/dues/payments/import", content=utf8, headers=headers)
+        await stack.members_http.post("/dues/payments/import", files=upload(utf8), headers=headers)
     ).json()
     assert done["recorded"] == 1
-    broken = (
-        await stack.members_http.post(
-            "/dues/payments/import", content=b"\x00\x01binary", headers=headers
+    for junk in (b"\x00\x01binary", b"{}", "姓名,金额\n王,1\n".encode("gbk")):
+        broken = await stack.members_http.post(
+            "/dues/payments/import", files=upload(junk), headers=headers
         )
-    ).json()
-    assert broken["file_error"] and broken["rows"] == []
+        assert broken.status_code == 409 and broken.json()["code"] == "dues.unreadable_file"
+        assert "文件无法读取" in broken.json()["title"]
+    # A broken upload (not even multipart) is the documented 422, not a bare 400.
+    garbled = await stack.members_http.post(
+        "/dues/payments/import",
+        content=b"--b\r\n\xc2\x8a--b--\r\n",
+        headers={**headers, "Content-Type": "multipart/form-data; boundary=b"},
+    )
+    assert garbled.status_code == 422 and garbled.json()["code"] == "request.invalid"
+
+
+def upload(data: bytes) -> dict:
+    return {"file": ("缴费明细.csv", data, "text/csv")}
 
 
 async def _billed(stack: Stack, ids: list[str]) -> bool:
@@ -409,7 +419,7 @@ async def test_who_may_see_and_do_what(members: Stack):
             json={"reason": "x"},
             headers=auditor(),
         ),
-        await http.post("/dues/payments/import", content=b"x", headers=auditor()),
+        await http.post("/dues/payments/import", files=upload(b"x"), headers=auditor()),
     ]
     assert [r.status_code for r in refused] == [403] * 4
     assert await ledger.count_documents({}) == before

@@ -264,7 +264,6 @@ class RowOutcome:
 @dataclass
 class Imported:
     rows: list[RowOutcome] = field(default_factory=list)
-    file_error: str | None = None
 
     def count(self, outcome: str) -> int:
         return sum(1 for r in self.rows if r.outcome == outcome)
@@ -281,12 +280,13 @@ async def import_payments(
 
     A row's idempotency key is what it says — member, month, amount, date as written, and the
     how-manieth such row of the file it is — so re-importing a file, or a corrected copy of
-    it, records nothing twice. Bad rows are reported with their row number and left out.
+    it, records nothing twice. Bad rows are reported with their row number and left out; a
+    file that is not a payment list at all records nothing (409 `dues.unreadable_file`).
     """
     try:
         rows, errors = read_payments(data)
     except SheetError as exc:
-        return Imported(file_error=str(exc))
+        raise Conflict("dues.unreadable_file", f"文件无法读取：{exc}") from exc
     result = Imported(
         rows=[
             RowOutcome(
