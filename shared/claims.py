@@ -18,6 +18,7 @@ insert, never a counter update:
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
@@ -122,41 +123,63 @@ async def append_entry(
     max_tries: int = 50,
     key: str | None = None,
 ) -> dict[str, Any] | None:
-    """Append to an account's chain of entries (a budget line, a per-member cap).
+    """Append to an account's chain of entries (a budget line, a member's dues for a month).
 
     Each entry takes the next sequence number under a unique `_id` and carries the running
     balance, so two concurrent appends cannot both build on the same balance: the loser's
-    insert fails and it re-reads. Returns the entry, or None when the balance would fall below
+    insert fails and it reads on. Returns the entry, or None when the balance would fall below
     `floor_fen` (None: no floor). Entries are never edited; a mistake is reversed by another
     entry with the opposite amount.
 
-    With an idempotency `key` (stored as the entry's `key`; the collection needs a unique
-    index on it, see `setup_entry_indexes`) the entry that already has it is returned instead
-    of appending again: a double-submitted form records one payment, also when both requests
-    race (the loser's insert fails on the key and the next try finds the winner's entry).
+    With an idempotency `key` (stored as the entry's `key`; give the collection a unique index
+    on it, `setup_entry_indexes(keyed=True)`) the entry of the account that already has the key
+    is returned instead of appending again: a double-submitted form records one payment, also
+    when both requests race (they walk the same chain; the loser reads the winner's entry).
+
+    Only inserts and `_id` reads of entries that exist: on FerretDB/SQLite a query on any other
+    field, or for an `_id` that is not there, scans the collection (measured at 10,000 entries:
+    1.2 s for a field, 64 ms for a missing `_id`, 2.6 ms for a present one, 5 ms for an insert
+    refused as a duplicate). So the chain is walked from entry 1 by `_id`, and its end is found
+    by inserting: the insert of entry N succeeds exactly when N-1 was the last, i.e. when the
+    balance it builds on is current. The cost grows with the account's length, never with the
+    collection's; only a refusal (below the floor) reads one missing `_id`, to be sure the
+    chain ends there.
     """
     if not isinstance(amount_fen, int):
         raise TypeError("money is integer fen")
-    for _ in range(max_tries):
-        if key is not None:
-            done = await coll.find_one({"key": key})
-            if done is not None:
-                return done
-        last = await coll.find_one({"account": account}, sort=[("seq", -1)])
-        seq, balance = (last["seq"], last["balance_fen"]) if last else (0, 0)
+    seq, previous, lost = 1, None, 0
+    while lost < max_tries:
+        if key is not None and previous is not None and previous.get("key") == key:
+            return previous
+        balance = previous["balance_fen"] if previous else 0
         new_balance = balance + amount_fen
         if floor_fen is not None and amount_fen < 0 and new_balance < floor_fen:
-            return None
+            following = await coll.find_one({"_id": _entry_id(account, seq)})
+            if following is None:
+                return None  # the chain ends here, and this balance does not allow it
+            seq, previous = seq + 1, following
+            continue
         entry = {
             **(doc or {}),
             "account": account,
-            "seq": seq + 1,
+            "seq": seq,
             "amount_fen": amount_fen,
             "balance_fen": new_balance,
             **({"key": key} if key is not None else {}),
         }
-        if await claim_once(coll, _entry_id(account, seq + 1), entry):
-            return {"_id": _entry_id(account, seq + 1), **entry}
+        if await claim_once(coll, _entry_id(account, seq), entry):
+            return {"_id": _entry_id(account, seq), **entry}
+        following = await coll.find_one({"_id": _entry_id(account, seq)})
+        if following is None:
+            # Refused on the key, not on the number. Keys are unique in the whole collection:
+            # one that another account holds is a caller's mistake, said at once.
+            held = await coll.find_one({"key": key}, {"account": 1}) if key else None
+            if held is not None and held["account"] != account:
+                raise ValueError(f"idempotency key {key!r} belongs to {held['account']}")
+            lost += 1  # the entry is being written further along: read on after a moment
+            await asyncio.sleep(0.01 * lost)
+            continue
+        seq, previous = seq + 1, following
     raise RuntimeError(f"too much contention on {account}; try again")
 
 

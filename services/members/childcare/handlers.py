@@ -75,7 +75,7 @@ async def answer_round(
     confirmed. Only the member's own campus's open round, and only while they are active.
     """
     found = await rounds.store.require(round_id)
-    member = await members.store.require(member_id)
+    member = await members.store.require(member_id)  # the record as it is now
     if member.campus != found.campus:
         raise NotFound(*NOT_FOUND, id=round_id)  # a round of another campus is not theirs
     found.require_open()
@@ -86,19 +86,33 @@ async def answer_round(
             current=member.status.value,
         )
     if children is not None:
-        await members.store.change(
+        member = await members.store.change(
             member_id, lambda m: m.set_children(children), actor, "set_children"
         )
-    for _ in range(8):
-        member = await members.store.require(member_id)  # the record as it is now
-        revisions = await rounds.of_member(round_id, member_id)
-        if not needs_revision(revisions, member.children, member.version):
-            return Answered(latest_answers(revisions)[0], replayed=True)
-        revision = max((a.revision for a in revisions), default=0) + 1
+    return await _confirm(rounds, round_id, member, actor)
+
+
+async def _confirm(rounds: Rounds, round_id: str, member: Member, actor: Actor) -> Answered:
+    """Write the next revision if the answer does not say this already.
+
+    Walks the member's revisions by `_id` and finds their end by inserting (the insert of
+    revision N succeeds exactly when N-1 was the last): the first answer is one insert, and
+    only a confirmation that adds nothing reads a revision that is not there (which scans on
+    FerretDB/SQLite) to be sure none follows.
+    """
+    revisions: list[Answer] = []
+    for _ in range(64):
+        revision = len(revisions) + 1
+        if revisions and not needs_revision(revisions, member.children, member.version):
+            following = await rounds.revision(round_id, member.id, revision)
+            if following is None:
+                return Answered(latest_answers(revisions)[0], replayed=True)
+            revisions.append(following)
+            continue
         written = await rounds.insert_answer(
             Answer(
                 round_id=round_id,
-                member_id=member_id,
+                member_id=member.id,
                 campus=member.campus,
                 revision=revision,
                 member_version=member.version,
@@ -109,7 +123,10 @@ async def answer_round(
         )
         if written is not None:
             return Answered(written, replayed=False)
-    raise ConcurrencyConflict(f"{round_id}:{member_id}")
+        found = await rounds.revision(round_id, member.id, revision)
+        if found is not None:
+            revisions.append(found)
+    raise ConcurrencyConflict(f"{round_id}:{member.id}")
 
 
 async def my_answer(round_id: str, member_id: str, rounds: Rounds) -> Answer:

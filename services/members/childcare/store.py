@@ -63,6 +63,10 @@ class Rounds:
                 round_id=found.id,
             ) from exc
 
+    async def revision(self, round_id: str, member_id: str, revision: int) -> Answer | None:
+        doc = await self.answers.find_one({"_id": answer_id(round_id, member_id, revision)})
+        return _answer(doc) if doc else None
+
     async def of_member(self, round_id: str, member_id: str) -> list[Answer]:
         """A member's revisions in a round (a handful at most)."""
         found = self.answers.find({"round": round_id, "member": member_id})

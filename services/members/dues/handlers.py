@@ -24,7 +24,7 @@ from services.members.dues.domain import (
 )
 from services.members.dues.sheets import SheetError, read_payments
 from services.members.dues.store import Ledger
-from services.members.membership.domain import Member, MemberStatus
+from services.members.membership.domain import Member, MemberStatus, member_id_for
 from services.members.membership.store import MemberRegistry
 from shared.aggregate import Actor
 from shared.audit import AuditLog
@@ -36,6 +36,7 @@ from shared.workers import JobRun
 log = logging.getLogger(__name__)
 
 BILL_NOT_FOUND = "dues.bill_not_found"
+MAX_MEMBERS = 100_000  # a school's union, many times over
 
 
 def bill_missing(month: str, member_id: str) -> NotFound:
@@ -71,21 +72,21 @@ async def generate_bills(
     """Bill every active member in `scope` for the month, once each (see `Ledger.open_bill`).
 
     Safe to run again and at the same time as another run: every bill is a unique insert.
-    The salary base is read from each member's record as it is now (sealed at rest, opened
-    by the aggregate store), not from the list view, which may be a moment behind.
+    Members and their salary bases (sealed at rest, opened by the aggregate store) are read
+    from the list view in one query — on FerretDB one scan instead of two lookups per member,
+    one of them for a version that does not exist yet. The view follows each change within a
+    second, so a member enrolled or given a salary base in the very second of the run is
+    billed by the next run of the month (running it again bills only them).
     """
     if month > month_of(today or local_today()):
         raise Conflict("dues.month_not_begun", f"{month} 还没有到，不能生成会费账单", month=month)
     query = {**scope, "status": MemberStatus.active.value}
-    ids = [d["_id"] async for d in members.store.view.find(query, {"_id": 1})]
+    found = await members.store.find(query, sort=[("_id", 1)], limit=MAX_MEMBERS)
     result = Generation(month)
     limit = asyncio.Semaphore(8)
 
-    async def one(member_id: str) -> None:
+    async def one(member: Member) -> None:
         async with limit:
-            member = await members.store.get(member_id)
-            if member is None:
-                return
             due = bill_for(member, month, ledger.policy)
             if due is None:
                 return
@@ -98,7 +99,7 @@ async def generate_bills(
             else:
                 result.already += 1
 
-    await asyncio.gather(*(one(i) for i in ids))
+    await asyncio.gather(*(one(m) for m in found))
     result.not_billed.sort(key=lambda u: (u.member.campus, u.member.staff_no))
     return result
 
@@ -302,7 +303,9 @@ async def import_payments(
         ]
     )
     for row in rows:
-        bill = await ledger.bill_by_staff_no(row.month, row.staff_no)
+        bill = await ledger.bill(row.month, member_id_for(row.staff_no))
+        if bill is None:  # a member from before ids were derived from the staff number
+            bill = await ledger.bill_by_staff_no(row.month, row.staff_no)
         if bill is None or not user.can_access(bill.campus):
             result.rows.append(
                 RowOutcome(
