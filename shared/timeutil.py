@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -25,12 +26,17 @@ def as_local(moment: datetime) -> datetime:
     return moment.astimezone(SHANGHAI)
 
 
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
 def _not_a_number(value: object) -> object:
     if isinstance(value, int | float):  # bool is an int too
+        raise ValueError("a date is written YYYY-MM-DD")
+    if isinstance(value, str) and not _ISO_DAY.match(value):  # "0" in a query string
         raise ValueError("a date is written YYYY-MM-DD")
     return value
 
 
 # A calendar date in a request: only "YYYY-MM-DD" (or a date), as the schema says; pydantic
-# would otherwise also take a number as seconds since 1970.
+# would otherwise also take a number, or a string of digits, as seconds since 1970.
 Day = Annotated[date, BeforeValidator(_not_a_number)]

@@ -42,6 +42,10 @@ TOPICS: tuple[Topic, ...] = (
         "members.childcare",
         description="入园入托统计: collection rounds opened and closed (never a child's data)",
     ),
+    Topic(
+        "members.account",
+        description="会员账号: password set or changed, signed in, locked, unlocked, login link",
+    ),
     Topic("events.activity", description="活动: published, cancelled, results"),
     Topic("events.registration", description="活动报名: registered, waitlisted, checked in"),
     Topic("welfare.entitlement", description="福利领取: created, chosen, confirmed, voided"),

@@ -23,7 +23,9 @@ __all__ = ["unique_name"]
 async def infra() -> AsyncIterator[TestInfra]:
     t0 = time.monotonic()
     handle = await start_test_infra()
-    print(f"\n[infra] {handle.mode} infrastructure ready in {time.monotonic() - t0:.1f}s")
+    print(
+        f"\n[infra] {handle.mode} infrastructure ({handle.storage}) ready in {time.monotonic() - t0:.1f}s"
+    )
     try:
         yield handle
     finally:

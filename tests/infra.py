@@ -8,8 +8,9 @@ Chosen once per session, in this order:
 2. A Docker engine answers: testcontainers, Kafka in KRaft mode and mongo:7.0, plus the local
    SMTP catcher.
 3. Otherwise the embedded default (deploy.local.infra): Kafka from the Maven jars, FerretDB
-   and the SMTP catcher as child processes, with data in a temporary folder and free ports.
-   GONGHUI_TEST_KEEP_DATA=1 keeps that folder (and its logs) after the session.
+   on PostgreSQL (GONGHUI_LOCAL_MONGO_BACKEND=sqlite: on SQLite) and the SMTP catcher as child
+   processes, with data in a temporary folder and free ports. GONGHUI_TEST_KEEP_DATA=1 keeps
+   that folder (and its logs) after the session.
 
 Each test isolates itself with unique names (`unique_name`): database, topic prefix,
 consumer group.
@@ -28,7 +29,16 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from deploy.local.infra import HOST, LocalInfra, Ports, SmtpCatcher, free_port, prepare
+from deploy.local.infra import (
+    HOST,
+    LocalInfra,
+    Ports,
+    Postgres,
+    SmtpCatcher,
+    free_port,
+    prepare,
+)
+from deploy.local.postgres import mongo_backend
 
 # testcontainers' KafkaContainer drives the Confluent image's scripts, so it cannot run the
 # apache/kafka image; Confluent Platform 7.9 is Apache Kafka 3.9, the same as the embedded one.
@@ -54,6 +64,10 @@ class TestInfra:
     smtp_port: int
     maildir: Path | None
     controllable: bool
+    # What stores the MongoDB-wire data: "postgresql" / "sqlite" (embedded FerretDB),
+    # "mongodb" (Docker) or "external"; `postgres` is the embedded cluster, if any.
+    storage: str = "external"
+    postgres: Postgres | None = None
     _stop_kafka: Callable[[], Awaitable[None]] | None = None
     _start_kafka: Callable[[], Awaitable[None]] | None = None
     _closers: list[Callable[[], Awaitable[None] | None]] = field(default_factory=list)
@@ -105,6 +119,9 @@ async def _start_smtp(root: Path, closers: list) -> SmtpCatcher:
 
 def _temp_root(closers: list) -> Path:
     root = Path(tempfile.mkdtemp(prefix="gonghui-test-"))
+    # mkdtemp makes it 0700; PostgreSQL runs as another user when we are root (CI) and must
+    # get through to its data folder (it cannot list the others).
+    root.chmod(0o711)
     if os.environ.get("GONGHUI_TEST_KEEP_DATA", "") in ("", "0"):
         closers.append(lambda: shutil.rmtree(root, ignore_errors=True))
     else:
@@ -156,6 +173,7 @@ async def _docker() -> TestInfra:
         smtp_port=smtp.port,
         maildir=smtp.maildir,
         controllable=False,
+        storage="mongodb",
         _closers=closers,
     )
 
@@ -163,7 +181,8 @@ async def _docker() -> TestInfra:
 async def _embedded() -> TestInfra:
     closers: list = []
     root = _temp_root(closers)
-    local = LocalInfra(root, prepare(say=_say), Ports.free())
+    backend = mongo_backend()
+    local = LocalInfra(root, prepare(say=_say, backend=backend), Ports.free(), backend=backend)
     atexit.register(local.kill)  # if the session dies without its teardown
     try:
         await local.start(topic_prefix=None)
@@ -180,6 +199,8 @@ async def _embedded() -> TestInfra:
         smtp_port=local.smtp_port,
         maildir=local.maildir,
         controllable=True,
+        storage=backend,
+        postgres=local.postgres,
         _stop_kafka=local.stop_kafka,
         _start_kafka=local.start_kafka,
         _closers=closers,

@@ -1,8 +1,10 @@
 """`python -m deploy.bench` (also `make bench`): how fast Gonghui's paths go, next to the raw limits.
 
-Starts the embedded infrastructure (Kafka in KRaft mode, FerretDB, SMTP catcher) in a
-temporary folder on free ports, measures in one run on the same servers, prints one table,
-and stops everything again (also on Ctrl-C or an error).
+Starts the embedded infrastructure (Kafka in KRaft mode, FerretDB on PostgreSQL or, with
+GONGHUI_LOCAL_MONGO_BACKEND=sqlite, on SQLite, SMTP catcher) in a temporary folder on free
+ports, measures in one run on the same servers, prints one table (its `servers` line names the
+storage it measured), and stops everything again (also on Ctrl-C or an error). The storage
+backends side by side at 50,000 documents: `python -m deploy.bench.storage`.
 
 Environment:
     GONGHUI_BENCH_N            members per service path, and ops per raw MongoDB figure (1000)
@@ -28,9 +30,11 @@ import uuid
 from pathlib import Path
 
 from deploy.bench.measure import Target, raw_kafka, raw_mongo
+from deploy.bench.members import member_list_paths
 from deploy.bench.paths import end_to_end, outbox_paths, withdraw_paths
 from deploy.bench.report import Report, format_table, human_bytes
 from deploy.local.infra import InfraError, LocalInfra, Ports, PrerequisiteError, prepare
+from deploy.local.postgres import CLIENT_MAX_POOL_SIZE, BackendError, mongo_backend
 from deploy.local.prepare import FERRETDB_VERSION
 
 
@@ -70,14 +74,17 @@ LEGEND = [
     "  http.create    = POST /members through the whole FastAPI app (auth, validation, problems);",
     "  e2e            = first POST until notify's inbox holds N welcome messages (consumer:",
     "                   idempotency check, inbox insert, processed marker; no e-mail address given);",
-    "  e2e.steady     = the same paced at 100 requests/s; latency = request start → inbox insert.",
+    "  e2e.steady     = the same paced at 100 requests/s; latency = request start → inbox insert;",
+    "  list.*         = GET /members over HTTP, 50,000 members in the list view, pages of 50 with",
+    "                   the total (two queries: the page and the count).",
     "Everything runs in this one Python process (one event loop) next to the servers, on the same",
     "machine: figures are for comparing with each other, not capacity promises.",
 ]
 
 
 async def run(target: Target, infra: LocalInfra, report: Report) -> None:
-    say(f"starting Kafka, FerretDB and the SMTP catcher in {infra.root} …")
+    storage = "PostgreSQL, " if infra.postgres else ""
+    say(f"starting Kafka, {storage}FerretDB and the SMTP catcher in {infra.root} …")
     t0 = time.perf_counter()
     await infra.start(timeout_s=target.timeout_s, topic_prefix=None, say=say)
     report.facts.append(("infrastructure start", f"{time.perf_counter() - t0:.1f} s"))
@@ -99,6 +106,9 @@ async def run(target: Target, infra: LocalInfra, report: Report) -> None:
     say(f"aggregate changes: {target.n:,} withdrawals, then bursts of 20 on one member …")
     for m in await withdraw_paths(target):
         report.add(m)
+    say("member list: pages of 50 out of 50,000 members …")
+    for m in await member_list_paths(target):
+        report.add(m)
     say(f"end to end: {target.n:,} members over HTTP until notify's inbox, then 100/s …")
     measurements, _ = await end_to_end(target)
     for m in measurements:
@@ -113,13 +123,16 @@ def main() -> int:
     concurrency = env_int("GONGHUI_BENCH_CONCURRENCY", 16)
     timeout_s = float(env_int("GONGHUI_BENCH_TIMEOUT_S", 120))
     try:
-        paths = prepare(say=say)  # fetches / builds once; a no-op when the cache is current
-    except PrerequisiteError as exc:
+        backend = mongo_backend()
+        # Fetches / builds / installs once; a no-op when everything is there.
+        paths = prepare(say=say, backend=backend)
+    except (PrerequisiteError, BackendError) as exc:
         say(str(exc))
         return 2
 
     root = Path(tempfile.mkdtemp(prefix="gonghui-bench-"))
-    infra = LocalInfra(root, paths, Ports.free())
+    root.chmod(0o711)  # PostgreSQL runs as the postgres user when we are root
+    infra = LocalInfra(root, paths, Ports.free(), backend=backend)
     atexit.register(infra.kill)  # last resort if the code below never gets to stop them
     target = Target(
         kafka_bootstrap=infra.kafka_bootstrap,
@@ -136,11 +149,18 @@ def main() -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
 
     report = Report(legend=LEGEND)
+    pg = infra.postgres
+    storage = (
+        f"on PostgreSQL {pg.version} (pool_max_conns={pg.pool_max_conns}, clients "
+        f"maxPoolSize={CLIENT_MAX_POOL_SIZE}, GIN twins)"
+        if pg
+        else "on SQLite"
+    )
     report.facts.append(
         (
             "servers",
             f"Apache Kafka {kafka_version(paths.kafka_libs)} (KRaft, one node), "
-            f"FerretDB {FERRETDB_VERSION} (SQLite), on {os.cpu_count()} CPU(s), "
+            f"FerretDB {FERRETDB_VERSION} {storage}, on {os.cpu_count()} CPU(s), "
             f"Python {platform.python_version()}",
         )
     )

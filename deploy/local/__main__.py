@@ -1,8 +1,8 @@
 """Local launcher for the embedded default (no Docker needed).
 
     python -m deploy.local run       # everything: infrastructure, the four services, demo data
-    python -m deploy.local infra     # only Kafka, FerretDB and the SMTP catcher (development)
-    python -m deploy.local prepare   # only fetch Kafka and build FerretDB into .cache/
+    python -m deploy.local infra     # only Kafka, PostgreSQL, FerretDB and the SMTP catcher
+    python -m deploy.local prepare   # only fetch Kafka, build FerretDB, install PostgreSQL
 
 `make run` is the first one. It runs in the foreground; Ctrl-C or SIGTERM stops every process
 it started (services first, then the infrastructure). Data lives in var/ and survives a
@@ -16,9 +16,11 @@ Environment variables of the launcher:
 
     GONGHUI_LOCAL_VAR                    var/     data, logs/ and run.lock
     GONGHUI_LOCAL_CACHE                  .cache/  Kafka jars and the FerretDB binary
+    GONGHUI_LOCAL_MONGO_BACKEND      postgresql   FerretDB's storage: postgresql or sqlite
     GONGHUI_LOCAL_KAFKA_PORT             9092     Kafka bootstrap listener
     GONGHUI_LOCAL_KAFKA_CONTROLLER_PORT  9093     Kafka KRaft controller listener
     GONGHUI_LOCAL_MONGO_PORT             27017    FerretDB (MongoDB wire protocol)
+    GONGHUI_LOCAL_POSTGRES_PORT          5433     PostgreSQL under FerretDB (127.0.0.1 only)
     GONGHUI_LOCAL_SMTP_PORT              1025     SMTP catcher (mail lands in var/mail)
     GONGHUI_LOCAL_MEMBERS_PORT           8001     members HTTP
     GONGHUI_LOCAL_EVENTS_PORT            8002     events HTTP

@@ -2,11 +2,13 @@
 
 | variable | default | meaning |
 | --- | --- | --- |
-| GONGHUI_LOCAL_VAR | `var/` in the repo | data (kafka/, ferretdb/, mail/), logs/ and run.lock |
+| GONGHUI_LOCAL_VAR | `var/` in the repo | data (kafka/, postgres/, ferretdb/, mail/), logs/, run.lock |
 | GONGHUI_LOCAL_CACHE | `.cache/` in the repo | Kafka jars and the FerretDB binary (built once) |
+| GONGHUI_LOCAL_MONGO_BACKEND | postgresql | FerretDB's storage: `postgresql` or `sqlite` |
 | GONGHUI_LOCAL_KAFKA_PORT | 9092 | Kafka client listener (bootstrap) |
 | GONGHUI_LOCAL_KAFKA_CONTROLLER_PORT | 9093 | Kafka KRaft controller listener |
 | GONGHUI_LOCAL_MONGO_PORT | 27017 | FerretDB (MongoDB wire protocol) |
+| GONGHUI_LOCAL_POSTGRES_PORT | 5433 | PostgreSQL under FerretDB (127.0.0.1; 5432 is left to a system one) |
 | GONGHUI_LOCAL_SMTP_PORT | 1025 | SMTP catcher (mail goes to the Maildir var/mail) |
 | GONGHUI_LOCAL_MEMBERS_PORT | 8001 | members service HTTP |
 | GONGHUI_LOCAL_EVENTS_PORT | 8002 | events service HTTP |
@@ -24,6 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from deploy.local.infra import Ports
+from deploy.local.postgres import BackendError, mongo_backend
 from deploy.local.prepare import REPO_ROOT
 
 SERVICES = ("members", "events", "welfare", "notify")
@@ -56,6 +59,7 @@ class LocalConfig:
     kafka_heap: str
     ready_timeout_s: float
     demo: bool
+    mongo_backend: str = "postgresql"
 
     @classmethod
     def from_env(cls) -> LocalConfig:
@@ -65,7 +69,12 @@ class LocalConfig:
             kafka_controller=_port("GONGHUI_LOCAL_KAFKA_CONTROLLER_PORT", 9093),
             mongo=_port("GONGHUI_LOCAL_MONGO_PORT", 27017),
             smtp=_port("GONGHUI_LOCAL_SMTP_PORT", 1025),
+            postgres=_port("GONGHUI_LOCAL_POSTGRES_PORT", 5433),
         )
+        try:
+            backend = mongo_backend()
+        except BackendError as exc:
+            raise ConfigError(str(exc)) from None
         service_ports = {
             name: _port(f"GONGHUI_LOCAL_{name.upper()}_PORT", default)
             for name, default in DEFAULT_SERVICE_PORTS.items()
@@ -82,6 +91,7 @@ class LocalConfig:
             ready_timeout_s=timeout,
             demo=os.environ.get("GONGHUI_LOCAL_DEMO", "1").strip().lower()
             not in ("0", "false", "no", "off"),
+            mongo_backend=backend,
         )
         seen: dict[int, str] = {}
         for what, port in config.named_ports(services=True):
@@ -101,6 +111,8 @@ class LocalConfig:
             ("FerretDB (GONGHUI_LOCAL_MONGO_PORT)", self.ports.mongo),
             ("SMTP (GONGHUI_LOCAL_SMTP_PORT)", self.ports.smtp),
         ]
+        if self.mongo_backend == "postgresql":
+            pairs.append(("PostgreSQL (GONGHUI_LOCAL_POSTGRES_PORT)", self.ports.postgres))
         if services:
             pairs += [
                 (f"{name} (GONGHUI_LOCAL_{name.upper()}_PORT)", port)

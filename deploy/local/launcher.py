@@ -1,7 +1,8 @@
 """`python -m deploy.local run|infra`: the whole platform (or its infrastructure) in the foreground.
 
-Start order: lock and port checks → prepare (Kafka jars, FerretDB build) → Kafka, FerretDB and
-the SMTP catcher → topics → the four services (uvicorn) → /readyz → demo data → summary.
+Start order: lock and port checks → prepare (Kafka jars, FerretDB build, PostgreSQL install) →
+Kafka, the SMTP catcher and PostgreSQL, then FerretDB on it → topics → the four services
+(uvicorn) → /readyz → demo data → summary.
 Ctrl-C or SIGTERM stops the services first, then the infrastructure. A process that dies on
 its own is reported and stops everything.
 """
@@ -168,13 +169,20 @@ class Launcher:
 
     async def _start(self, paths) -> None:
         config = self.config
-        say("启动基础设施 / starting Kafka, FerretDB and the SMTP catcher …")
+        storage = "PostgreSQL, " if config.mongo_backend == "postgresql" else ""
+        say(f"启动基础设施 / starting Kafka, {storage}FerretDB and the SMTP catcher …")
         t0 = time.monotonic()
         self.infra = LocalInfra(
-            config.var, paths, config.ports, log_dir=config.logs, kafka_heap=config.kafka_heap
+            config.var,
+            paths,
+            config.ports,
+            log_dir=config.logs,
+            kafka_heap=config.kafka_heap,
+            backend=config.mongo_backend,
         )
         await self.infra.start(config.ready_timeout_s, topic_prefix="", say=say)
         say(f"  infrastructure ready in {time.monotonic() - t0:.1f}s")
+        self._mention_sqlite_data()
         if not self.with_services:
             return
         say("启动服务 / starting the services …")
@@ -195,6 +203,19 @@ class Launcher:
         say(f"  services ready in {time.monotonic() - t0:.1f}s")
         if config.demo:
             await self._seed()
+
+    def _mention_sqlite_data(self) -> None:
+        """A var/ from before PostgreSQL became the default keeps its data in SQLite files."""
+        pg = self.infra.postgres if self.infra else None
+        sqlite = self.config.var / "ferretdb" / "sqlite"
+        if pg is None or not pg.cold_start or not any(sqlite.glob("*.sqlite")):
+            return
+        say(
+            f"  注意：{show(sqlite)}/ 里有 SQLite 存储的旧数据，新的 PostgreSQL 存储里没有它们；"
+            "设置 GONGHUI_LOCAL_MONGO_BACKEND=sqlite 可继续使用旧数据。\n"
+            f"  Note: {show(sqlite)}/ holds data of the SQLite storage, which the new "
+            "PostgreSQL storage does not have; GONGHUI_LOCAL_MONGO_BACKEND=sqlite uses it."
+        )
 
     async def _ready(self, service: Service) -> None:
         try:
@@ -271,7 +292,7 @@ class Launcher:
         await asyncio.gather(*(s.stop(30) for s in self.services))
         if self.infra:
             # Kafka last: the services' consumers and relays say goodbye to it first.
-            await asyncio.gather(self.infra.smtp.stop(10), self.infra.ferretdb.stop(20))
+            await asyncio.gather(self.infra.smtp.stop(10), self.infra.stop_storage(20))
             await self.infra.kafka.stop(30)
         say(
             f"Gonghui 已停止（用时 {time.monotonic() - t0:.1f}s），数据保留在 {show(self.config.var)}/。"
@@ -296,9 +317,12 @@ class Launcher:
             )
             lines.append(rule)
         mail = infra.maildir
+        pg = infra.postgres
+        storage = f"on PostgreSQL {pg.version}" if pg else "on SQLite"
         rows = [
             ("Kafka", infra.kafka_bootstrap),
-            ("MongoDB wire (FerretDB)", infra.mongo_url),
+            ("MongoDB wire (FerretDB)", f"{infra.mongo_url}   ({storage})"),
+            *([("PostgreSQL", f"127.0.0.1:{pg.port}   (FerretDB's storage)")] if pg else []),
             ("SMTP", f"{infra.smtp_host}:{infra.smtp_port}"),
             ("邮件 Maildir", f"{show(mail)}/   (new mail: {show(mail / 'new')}/)"),
             ("日志 logs", f"{show(c.logs)}/"),
@@ -328,6 +352,12 @@ class Launcher:
                 f"   export GONGHUI_MONGO_URL={infra.mongo_url}",
                 f"   export GONGHUI_SMTP_HOST={infra.smtp_host} GONGHUI_SMTP_PORT={infra.smtp_port}",
             ]
+            if pg:
+                lines += [
+                    " FerretDB 的 PostgreSQL / FerretDB's tables in PostgreSQL:",
+                    f"   PGPASSWORD=$(cat {show(pg.password_file)}) {pg.bin_dir}/psql "
+                    f"-h 127.0.0.1 -p {pg.port} -U gonghui ferretdb",
+                ]
         lines.append(rule)
         say("\n".join(lines))
 
@@ -343,7 +373,8 @@ def main(with_services: bool) -> int:
         lock.acquire()
         check_ports(config, with_services)
         t0 = time.monotonic()
-        paths = prepare(say=say)  # may download and build: Ctrl-C here just stops
+        # May download, build and install: Ctrl-C here just stops.
+        paths = prepare(say=say, backend=config.mongo_backend)
         if time.monotonic() - t0 > 1:
             say(f"  prepared in {time.monotonic() - t0:.0f}s")
         return asyncio.run(Launcher(config, with_services).run(paths))

@@ -1,6 +1,8 @@
-"""Fetch and build the embedded infrastructure once: Kafka jars (Maven) and FerretDB (Go).
+"""Fetch and build the embedded infrastructure once: Kafka jars (Maven) and FerretDB (Go), and
+make sure PostgreSQL is installed (FerretDB's storage unless GONGHUI_LOCAL_MONGO_BACKEND=sqlite;
+as root on Debian it is installed with apt-get, see deploy/local/postgres.py).
 
-Everything lands in the cache folder (default `.cache/`, env `GONGHUI_LOCAL_CACHE`):
+Kafka and FerretDB land in the cache folder (default `.cache/`, env `GONGHUI_LOCAL_CACHE`):
 
     .cache/kafka/libs/*.jar     the broker's classpath, from deploy/kafka/pom.xml
     .cache/kafka/stamp          sha256 of the pom those jars came from
@@ -223,15 +225,26 @@ def _prepare_lock(paths: Paths):
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
-def prepare(paths: Paths | None = None, say=print) -> Paths:
-    """Make sure the Kafka jars and the FerretDB binary are there; build what is missing."""
+def prepare(paths: Paths | None = None, say=print, backend: str | None = None) -> Paths:
+    """Make sure the Kafka jars and the FerretDB binary are there; build what is missing.
+
+    For the `postgresql` backend (default: GONGHUI_LOCAL_MONGO_BACKEND, else postgresql) also
+    PostgreSQL's server binaries: installed with apt-get when we are root, else a
+    PrerequisiteError names the command to run. Here, not in the launcher, so that make run,
+    make test and make bench all get it.
+    """
+    from deploy.local.postgres import ensure_installed, mongo_backend
+
     paths = paths or cache_paths()
+    backend = backend or mongo_backend()
     need = ["java"]
     if not kafka_ready(paths):
         need.append("mvn")
     if not ferretdb_ready(paths):
         need.append("go")
     check_prerequisites(tuple(need))
+    if backend == "postgresql":
+        ensure_installed(say)
     with _prepare_lock(paths):
         if not kafka_ready(paths):
             say("正在从 Maven Central 获取 Kafka … / fetching Kafka from Maven Central …")
@@ -248,10 +261,14 @@ def prepare(paths: Paths | None = None, say=print) -> Paths:
 
 
 def main() -> int:
+    from deploy.local.postgres import BackendError, find_bin_dir, mongo_backend
+
     try:
-        paths = prepare()
-    except PrerequisiteError as exc:
+        backend = mongo_backend()
+        paths = prepare(backend=backend)
+    except (PrerequisiteError, BackendError) as exc:
         print(exc, file=sys.stderr)
         return 2
-    print(f"ready: {paths.kafka_libs} and {paths.ferretdb}")
+    storage = f", PostgreSQL in {find_bin_dir()}" if backend == "postgresql" else " (SQLite)"
+    print(f"ready: {paths.kafka_libs} and {paths.ferretdb}{storage}")
     return 0

@@ -4,6 +4,9 @@ Children run in their own process group (so Ctrl-C in the terminal reaches only 
 launcher, which stops them in order) and, on Linux, get SIGTERM from the kernel when the
 thread that started them dies (PR_SET_PDEATHSIG), so nothing outlives a killed launcher.
 Start them from the main thread.
+
+A process may run as another (unprivileged) user: PostgreSQL refuses to run as root, so when
+the launcher is root it starts `initdb` and `postgres` as the `postgres` system user.
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import asyncio
 import contextlib
 import ctypes
 import os
+import pwd
 import signal
 import socket
 import subprocess
@@ -78,14 +82,35 @@ def _libc_prctl() -> Callable[..., int] | None:
 _PRCTL = _libc_prctl()  # loaded in the parent: nothing is imported between fork and exec
 
 
-def _die_with_parent() -> Callable[[], None] | None:
+def as_user(user: pwd.struct_passwd) -> Callable[[], None]:
+    """A preexec_fn that drops root to `user` (its primary group only) before the exec."""
+
+    def drop() -> None:
+        os.setgroups([user.pw_gid])
+        os.setgid(user.pw_gid)
+        os.setuid(user.pw_uid)
+
+    return drop
+
+
+def _die_with_parent(
+    sig: int = signal.SIGTERM, user: pwd.struct_passwd | None = None
+) -> Callable[[], None] | None:
+    """The child's preexec_fn: become `user` (if any), then ask for `sig` when we die.
+
+    The order matters: the kernel clears the parent-death signal when a process changes its
+    user or group ids, so the ids change first.
+    """
+    drop = as_user(user) if user is not None else None
     if _PRCTL is None:
-        return None
+        return drop
     parent = os.getpid()
     prctl = _PRCTL
 
     def preexec() -> None:
-        prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if drop is not None:
+            drop()
+        prctl(PR_SET_PDEATHSIG, sig)
         if os.getppid() != parent:  # the parent died before prctl took effect
             os._exit(1)
 
@@ -96,6 +121,12 @@ class ManagedProcess:
     """One child process with a log file, a health check and a clean stop."""
 
     name = "process"
+    # What stop() sends first, and to whom: most programs get SIGTERM on their whole process
+    # group; a server that manages its own children (PostgreSQL) gets its own signal, alone.
+    stop_signal: int = signal.SIGTERM
+    signal_group_on_stop = True
+    # The user the program runs as (None: the launcher's own user).
+    run_as: pwd.struct_passwd | None = None
 
     def __init__(self, data_dir: Path, log_dir: Path | None = None) -> None:
         self.data_dir = Path(data_dir).resolve()
@@ -151,7 +182,7 @@ class ManagedProcess:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
-                preexec_fn=_die_with_parent(),
+                preexec_fn=_die_with_parent(self.stop_signal, self.run_as),
             )
 
     async def wait_healthy(self, timeout_s: float = 90) -> None:
@@ -186,7 +217,11 @@ class ManagedProcess:
         if proc is None:
             return None
         if proc.poll() is None:
-            self._signal_group(signal.SIGTERM)
+            if self.signal_group_on_stop:
+                self._signal_group(self.stop_signal)
+            else:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    proc.send_signal(self.stop_signal)
             if not await _exited(proc, timeout_s):
                 self._signal_group(signal.SIGKILL)
                 await _exited(proc, 10)

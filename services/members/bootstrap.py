@@ -5,6 +5,13 @@ from __future__ import annotations
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.members.accounts import api as accounts_api
+from services.members.accounts import store as accounts_store
+from services.members.accounts.domain import Account
+from services.members.accounts.handlers import AccountService, SignInSettings
+from services.members.accounts.passwords import Passwords
+from services.members.audit import api as audit_api
+from services.members.audit import store as audit_store
+from services.members.audit.store import AuditTrail
 from services.members.childcare import api as childcare_api
 from services.members.childcare import store as childcare_store
 from services.members.childcare.domain import Round
@@ -28,10 +35,11 @@ from services.members.subscriptions import subscriptions
 from shared.audit import AuditLog
 from shared.crypto import Sealer
 from shared.runtime import ServiceRuntime
-from shared.workers import Job, MonthlyOn
+from shared.workers import Every, Job, JobRun, MonthlyOn
 
 DESCRIPTION = (
-    "会员服务：会员、入会与会籍变动、部门与教工小家、工会角色、入园入托统计、会费、登录令牌。"
+    "会员服务：会员、入会与会籍变动、部门与教工小家、工会角色、入园入托统计、会费、"
+    "账号与登录、审计日志。"
 )
 
 
@@ -42,6 +50,8 @@ def bootstrap(
 
     async def setup_indexes(db: AsyncDatabase) -> None:
         await membership_store.setup_indexes(db)
+        await accounts_store.setup_indexes(db)
+        await audit_store.setup_indexes(db)
         await AuditLog(db).setup_indexes()
         await childcare_store.setup_indexes(db)
         await dues_store.setup_indexes(db)
@@ -54,30 +64,66 @@ def bootstrap(
             membership_api.router,
             org_api.router,
             accounts_api.router,
+            audit_api.router,
             childcare_api.router,
             dues_api.router,
         ],
         setup_indexes=setup_indexes,
         configure_logs=configure_logs,
     )
+    sealer = Sealer.from_file(settings.data_key_file)
     members = runtime.aggregate(
         Member,
         name=membership_store.MEMBERS,
         topic=membership_store.TOPIC,
         not_found=membership_store.NOT_FOUND,
-        sealer=Sealer.from_file(settings.data_key_file),
+        sealer=sealer,
     )
     campuses = runtime.aggregate(
         Campus, name=org_store.CAMPUSES, topic=org_store.TOPIC, not_found=org_store.NOT_FOUND
     )
+    accounts = runtime.aggregate(
+        Account,
+        name=accounts_store.ACCOUNTS,
+        topic=accounts_store.TOPIC,
+        not_found=accounts_store.NOT_FOUND,
+        sealer=sealer,  # the password hash is sealed at rest too
+    )
+    audit = AuditLog(runtime.db)
+    registry = MemberRegistry(members)
+    account_service = AccountService(
+        accounts=accounts,
+        members=registry,
+        failures=accounts_store.Failures(runtime.db),
+        sessions=accounts_store.Sessions(runtime.db),
+        links=accounts_store.LoginLinks(runtime.db, runtime.outbox),
+        one_time=accounts_store.OneTime(runtime.db),
+        passwords=Passwords(
+            time_cost=settings.password_hash_time_cost,
+            memory_kib=settings.password_hash_memory_kib,
+            concurrency=settings.password_hash_concurrency,
+        ),
+        audit=audit,
+        settings=SignInSettings(
+            private_key_file=settings.auth_private_key_file,
+            issuer=settings.auth_issuer,
+            access_ttl_s=settings.access_token_ttl_s,
+            refresh_ttl_s=settings.refresh_token_ttl_s,
+            password_token_ttl_s=settings.password_token_ttl_s,
+            school_campus=settings.school_campus,
+        ),
+    )
+
+    async def expire_locks(run: JobRun) -> None:
+        await account_service.expire_locks()
+
+    runtime.schedule(Job("account-unlocks", Every(60), expire_locks))
     rounds = runtime.aggregate(
         Round,
         name=childcare_store.ROUNDS,
         topic=childcare_store.TOPIC,
         not_found=childcare_store.NOT_FOUND,
     )
-    audit = AuditLog(runtime.db)
-    registry = MemberRegistry(members)
     ledger = Ledger(runtime.db, DuesPolicy(settings.dues_rate_bp, Rounding(settings.dues_rounding)))
     # Bills on the 1st of every month from 06:00 (Asia/Shanghai), once across replicas.
     runtime.schedule(Job("dues-bills", MonthlyOn(1, 6), monthly_job(registry, ledger, audit)))
@@ -88,5 +134,7 @@ def bootstrap(
         audit=audit,
         childcare=Rounds(rounds),
         dues=ledger,
+        accounts=account_service,
+        trail=AuditTrail(runtime.db),
     )
     return runtime

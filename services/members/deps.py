@@ -7,6 +7,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from services.members.accounts.handlers import AccountService
+from services.members.audit.store import AuditTrail
 from services.members.childcare.store import Rounds
 from services.members.dues.store import Ledger
 from services.members.membership.store import MemberRegistry
@@ -24,6 +26,8 @@ class MembersContext:
     audit: AuditLog
     childcare: Rounds
     dues: Ledger
+    accounts: AccountService
+    trail: AuditTrail
 
 
 def get_context(request: Request) -> MembersContext:
@@ -50,9 +54,19 @@ def get_dues(request: Request) -> Ledger:
     return get_context(request).dues
 
 
+def get_accounts(request: Request) -> AccountService:
+    return get_context(request).accounts
+
+
+def get_trail(request: Request) -> AuditTrail:
+    return get_context(request).trail
+
+
 Members = Annotated[MemberRegistry, Depends(get_members)]
 Org = Annotated[Organisation, Depends(get_org)]
 Audit = Annotated[AuditLog, Depends(get_audit)]
+Accounts = Annotated[AccountService, Depends(get_accounts)]
+Trail = Annotated[AuditTrail, Depends(get_trail)]
 Cadre = Annotated[Principal, Depends(require(Role.cadre))]
 Auditor = Annotated[Principal, Depends(require(Role.auditor))]
 Admin = Annotated[Principal, Depends(require(Role.admin))]

@@ -30,6 +30,8 @@ def bootstrap(
     )
     inbox = Inbox(runtime.db)
     contacts = Contacts(runtime.db)
-    runtime.subscribe(subscriptions(inbox, contacts, mailer or SmtpMailer(settings)))
+    runtime.subscribe(
+        subscriptions(inbox, contacts, mailer or SmtpMailer(settings), settings.web_base_url)
+    )
     runtime.context = NotifyContext(inbox=inbox)
     return runtime

@@ -1,5 +1,5 @@
 """Events published by the members service: `members.member`, `members.contact`,
-`members.campus` and `members.childcare`.
+`members.campus`, `members.account` and `members.childcare`.
 
 Every event of `members.member` carries the member's facts as subscribers need them (events'
 eligibility rules, welfare's entitlements, notify's audience): id, staff number, name, campus,
@@ -12,7 +12,7 @@ removes them from it.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import ClassVar, Literal
 
 from pydantic import BaseModel, Field
@@ -230,3 +230,77 @@ class ChildcareRoundClosed(IntegrationEvent):
     survey_date: date = Field(description="date the children's ages are counted at")
     answered: int = Field(description="members who answered")
     expected: int = Field(description="active members of the campus when it closed")
+
+
+# -- members.account: accounts and sign-in (账号与登录) -----------------------------------------
+# Never a password, a hash or a token, with one deliberate exception: the login link's path,
+# which notify must mail. It is single-use and worthless after 15 minutes.
+
+
+class AccountEvent(IntegrationEvent):
+    """What every `members.account` event carries (no type of its own)."""
+
+    topic = "members.account"
+    subject_field = "member_id"
+
+    member_id: str = Field(description="member id (the account belongs to this member)")
+    campus: str = Field(description="campus code of the member")
+
+
+class PasswordSet(AccountEvent):
+    """A cadre or an admin set a member's initial password, or reset it (设置/重置密码): the
+    member must change it when signing in next; earlier sessions end."""
+
+    type = "members.account.password_set.v1"
+    summary = "设置或重置登录密码"
+
+    reset: bool = Field(description="true when a password existed before (a reset)")
+
+
+class PasswordChanged(AccountEvent):
+    """The member chose their own password (修改密码); earlier sessions end."""
+
+    type = "members.account.password_changed.v1"
+    summary = "会员修改登录密码"
+
+
+class SignedIn(AccountEvent):
+    """The member signed in (登录)."""
+
+    type = "members.account.signed_in.v1"
+    summary = "会员登录"
+
+    method: Literal["password", "login_link"] = Field(description="how they proved who they are")
+    failures_before: int = Field(description="wrong passwords since the last sign-in or unlock")
+
+
+class AccountLocked(AccountEvent):
+    """Five wrong passwords in a row: the account is locked for 15 minutes (账号锁定)."""
+
+    type = "members.account.locked.v1"
+    summary = "账号因连续输错密码被锁定"
+
+    locked_until: datetime = Field(description="when the lock runs out by itself (UTC)")
+
+
+class AccountUnlocked(AccountEvent):
+    """The lock ran out, or a cadre or admin lifted it (账号解锁)."""
+
+    type = "members.account.unlocked.v1"
+    summary = "账号解锁"
+
+    reason: Literal["expired", "cadre"] = Field(description="expired: the 15 minutes ran out")
+
+
+class LoginLinkRequested(AccountEvent):
+    """A member who forgot their password asked for a one-time login link (登录链接). notify
+    mails `link_path` (under the web front end's address) to the e-mail it knows for the
+    member; the event carries no e-mail address."""
+
+    type = "members.account.login_link_requested.v1"
+    summary = "申请一次性登录链接"
+
+    link_path: str = Field(
+        description="path of the link on the web front end, with the single-use token"
+    )
+    expires_at: datetime = Field(description="when the link stops working (UTC)")

@@ -95,7 +95,11 @@ async def test_the_audit_trail_says_who_when_and_from_which_request(module_stack
         "cadre-1",
         ["members.member.joined.v2", "members.member.joined.v1", "members.contact.changed.v1"],
     )
-    assert joined["changed"]["phone"] == {"from": None, "to": "13800000003"}
+    # Contact details stay masked for an auditor; an admin reads them.
+    assert joined["changed"]["phone"] == {"from": None, "to": "138****0003"}
+    admin = bearer("admin-1", ["admin"], ["*"])
+    as_admin = await stack.members_http.get(f"/members/{member['id']}/history", headers=admin)
+    assert as_admin.json()[0]["changed"]["phone"] == {"from": None, "to": "13800000003"}
     assert withdrew["request"] == trace and withdrew["by"] == "cadre-1"
     assert withdrew["changed"]["status"] == {"from": "active", "to": "withdrawn"}
     assert withdrew["events"] == ["members.member.withdrawn.v1", "members.contact.erased.v1"]

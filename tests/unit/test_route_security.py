@@ -9,7 +9,18 @@ import importlib
 
 import pytest
 
-PUBLIC = {"/healthz", "/readyz", "/metrics", "/.well-known/jwks.json"}
+PUBLIC = {
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/.well-known/jwks.json",
+    # Signing in: the credential is in the body (a password, a refresh token, a login link).
+    "/auth/login",
+    "/auth/refresh",
+    "/auth/logout",
+    "/auth/login-link",
+    "/auth/login-link/redeem",
+}
 
 
 @pytest.mark.parametrize("service", ["members", "events", "welfare", "notify"])

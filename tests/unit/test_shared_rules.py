@@ -79,7 +79,9 @@ def test_tokens_carry_roles_and_campuses_and_reject_tampering():
 def test_campus_scope_and_roles():
     cadre = Principal("c-1", frozenset({"cadre"}), frozenset({"east"}))
     school = Principal("a-1", frozenset({"admin"}), frozenset({"*"}))
-    assert cadre.campus_filter() == {"campus": {"$in": ["east"]}}
+    assert cadre.campus_filter() == {"campus": "east"}
+    two = Principal("c-2", frozenset({"cadre"}), frozenset({"east", "west"}))
+    assert two.campus_filter() == {"campus": {"$in": ["east", "west"]}}
     assert school.campus_filter() == {}
     assert cadre.has_role(Role.cadre) and not cadre.has_role(Role.finance)
     assert school.has_role(Role.finance)

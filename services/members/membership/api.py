@@ -10,8 +10,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, Field
 
+from services.members.accounts.domain import check_role_grant
 from services.members.childcare.domain import Child
-from services.members.deps import Audit, Auditor, Cadre, Members, Org
+from services.members.deps import Accounts, Audit, Auditor, Cadre, Members, Org
 from services.members.membership.domain import (
     CongressTerm,
     ContactDetails,
@@ -97,6 +98,27 @@ class MemberPublic(BaseModel):
 
 public = MemberPublic.of
 
+_CONTACT_MASKS: dict[str, Callable[[Any], Any]] = {
+    "phone": mask_phone,
+    "email": mask_email,
+    "wecom_userid": lambda _: None,
+}
+
+
+def masked_changes(
+    changed: dict[str, dict[str, Any]], viewer: Principal
+) -> dict[str, dict[str, Any]]:
+    """A change's field diffs as a viewer may see them: contact details masked unless an
+    admin reads (secret fields show *** for everyone already)."""
+    if Role.admin in viewer.roles:
+        return changed
+    return {
+        key: {side: _CONTACT_MASKS[key](v) for side, v in diff.items()}
+        if key in _CONTACT_MASKS
+        else diff
+        for key, diff in changed.items()
+    }
+
 
 class MemberPage(BaseModel):
     items: list[MemberPublic]
@@ -111,7 +133,9 @@ class ChangePublic(BaseModel):
     by: str = Field(description="操作人（令牌主体）")
     request: str | None = Field(description="请求的 trace id，可在日志中查到同一请求")
     at: datetime = Field(description="北京时间 Asia/Shanghai")
-    changed: dict[str, dict[str, Any]] = Field(description="字段 → {from, to}；敏感字段显示 ***")
+    changed: dict[str, dict[str, Any]] = Field(
+        description="字段 → {from, to}；敏感字段显示 ***，联系方式除管理员外脱敏"
+    )
     events: list[str] = Field(description="这次变更发布的事件类型")
 
 
@@ -134,9 +158,13 @@ def cadre_of(user: Principal) -> Callable[[Member], None]:
 
 
 @router.post("/members", status_code=status.HTTP_201_CREATED)
-async def create_member(body: JoinMember, members: Members, org: Org, user: Cadre) -> MemberPublic:
-    """Enrol a member (入会) or record an application; role: cadre of the campus."""
+async def create_member(
+    body: JoinMember, members: Members, org: Org, accounts: Accounts, user: Cadre
+) -> MemberPublic:
+    """Enrol a member (入会) or record an application; role: cadre of the campus (admin for
+    union roles that give more than the caller has)."""
     user.require_campus(body.campus.strip())
+    check_role_grant(user, body.campus.strip(), [], body.roles, accounts.settings.school_campus)
     return public(await join_member(body, members, org, Actor.of(user)), user)
 
 
@@ -145,11 +173,14 @@ class Application(JoinMember):
 
 
 @router.post("/applications", status_code=status.HTTP_201_CREATED)
-async def apply(body: Application, members: Members, org: Org, user: CurrentUser) -> MemberPublic:
+async def apply(
+    body: Application, members: Members, org: Org, accounts: Accounts, user: CurrentUser
+) -> MemberPublic:
     """申请入会: a member of staff applies (through the portal); role: member or system."""
     if not user.has_role(Role.member, Role.system, Role.cadre):
         raise ProblemError("auth.forbidden", 403, "需要以下角色之一：member、system")
     user.require_campus(body.campus.strip())
+    check_role_grant(user, body.campus.strip(), [], body.roles, accounts.settings.school_campus)
     return public(await join_member(body, members, org, Actor.of(user)), user)
 
 
@@ -283,7 +314,7 @@ async def member_history(member_id: str, members: Members, user: Auditor) -> lis
             by=c.by,
             request=c.request,
             at=as_local(c.at),
-            changed=c.changed,
+            changed=masked_changes(c.changed, user),
             events=c.events,
         )
         for c in await members.store.history(member_id)
@@ -319,50 +350,35 @@ async def _step(
     )
 
 
-@router.post("/members/{member_id}/approve")
-async def approve(
-    member_id: str, members: Members, user: Cadre, body: Dated | None = None
-) -> MemberPublic:
-    """批准入会 (applied → active); role: cadre of the member's campus."""
-    return await _step(member_id, "approve", members, user, body.on if body else None)
+# The dated steps of the lifecycle table, one route each: POST /members/{id}/<action>.
+DATED_STEPS = {
+    "approve": "批准入会 (applied → active)",
+    "reapply": "重新申请 (rejected or withdrawn → applied)",
+    "withdraw": "退会 (active → withdrawn)",
+    "retire": "登记退休 (active → retired, still a member)",
+    "decease": "登记去世 (active or retired → deceased)",
+}
+
+
+def _dated_route(action: str, summary: str) -> None:
+    async def step(
+        member_id: str, members: Members, user: Cadre, body: Dated | None = None
+    ) -> MemberPublic:
+        return await _step(member_id, action, members, user, body.on if body else None)
+
+    step.__name__ = action
+    step.__doc__ = f"{summary}; role: cadre of the member's campus."
+    router.post(f"/members/{{member_id}}/{action}")(step)
+
+
+for _action, _summary in DATED_STEPS.items():
+    _dated_route(_action, _summary)
 
 
 @router.post("/members/{member_id}/reject")
 async def reject(member_id: str, body: Rejection, members: Members, user: Cadre) -> MemberPublic:
     """驳回入会申请, keeping the reason (applied → rejected); role: cadre of the campus."""
     return await _step(member_id, "reject", members, user, None, body.reason)
-
-
-@router.post("/members/{member_id}/reapply")
-async def reapply(
-    member_id: str, members: Members, user: Cadre, body: Dated | None = None
-) -> MemberPublic:
-    """重新申请 (rejected or withdrawn → applied); role: cadre of the member's campus."""
-    return await _step(member_id, "reapply", members, user, body.on if body else None)
-
-
-@router.post("/members/{member_id}/withdraw")
-async def withdraw(
-    member_id: str, members: Members, user: Cadre, body: Dated | None = None
-) -> MemberPublic:
-    """退会 (active → withdrawn); role: cadre of the member's campus."""
-    return await _step(member_id, "withdraw", members, user, body.on if body else None)
-
-
-@router.post("/members/{member_id}/retire")
-async def retire(
-    member_id: str, members: Members, user: Cadre, body: Dated | None = None
-) -> MemberPublic:
-    """登记退休 (active → retired, still a member); role: cadre of the member's campus."""
-    return await _step(member_id, "retire", members, user, body.on if body else None)
-
-
-@router.post("/members/{member_id}/decease")
-async def decease(
-    member_id: str, members: Members, user: Cadre, body: Dated | None = None
-) -> MemberPublic:
-    """登记去世 (active or retired → deceased); role: cadre of the member's campus."""
-    return await _step(member_id, "decease", members, user, body.on if body else None)
 
 
 @router.post("/members/{member_id}/transfer")
@@ -379,10 +395,18 @@ async def transfer(
 
 @router.patch("/members/{member_id}")
 async def update(
-    member_id: str, body: UpdateDetails, members: Members, org: Org, user: Cadre
+    member_id: str, body: UpdateDetails, members: Members, org: Org, accounts: Accounts, user: Cadre
 ) -> MemberPublic:
-    """Correct or complete a member's record (only the fields sent); role: cadre of the campus."""
-    member = await update_member(member_id, body, members, org, Actor.of(user), cadre_of(user))
+    """Correct or complete a member's record (only the fields sent); role: cadre of the campus
+    (admin for union roles that give more than the caller has)."""
+    school = accounts.settings.school_campus
+
+    def check(member: Member) -> None:
+        visible(user, member)
+        if "roles" in body.model_fields_set:
+            check_role_grant(user, member.campus, member.roles, body.roles, school)
+
+    member = await update_member(member_id, body, members, org, Actor.of(user), check)
     return public(member, user)
 
 

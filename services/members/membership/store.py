@@ -9,7 +9,7 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.members.membership.domain import Member, MemberStatus, UnionRole
+from services.members.membership.domain import Member, MemberStatus, UnionRole, member_id_for
 from shared.aggregate import Actor, AggregateStore
 from shared.errors import Conflict
 
@@ -77,7 +77,7 @@ class MemberRegistry:
         self.store = store
         self._legacy: bool | None = None  # are there members from before derived ids?
 
-    async def enrol(self, member: Member, actor: Actor) -> Member:
+    async def _has_legacy(self) -> bool:
         # Members enrolled before ids were derived from the staff number have random ids, so
         # only the view knows their staff numbers. Such members never come back once gone,
         # so the (scanning) lookup is made only while the database still holds some.
@@ -85,7 +85,20 @@ class MemberRegistry:
             self._legacy = (
                 await self.store.view.find_one({"version": {"$exists": False}}) is not None
             )
-        if self._legacy and await self.store.view.find_one({"staff_no": member.staff_no}):
+        return self._legacy
+
+    async def by_staff_no(self, staff_no: str) -> Member | None:
+        """The member with this (cleaned) staff number, as of the last change answered."""
+        member = await self.store.get(member_id_for(staff_no))
+        if member is None and await self._has_legacy():
+            doc = await self.store.view.find_one({"staff_no": staff_no}, {"_id": 1})
+            member = await self.store.get(doc["_id"]) if doc else None
+        return member
+
+    async def enrol(self, member: Member, actor: Actor) -> Member:
+        if await self._has_legacy() and await self.store.view.find_one(
+            {"staff_no": member.staff_no}
+        ):
             raise duplicate(member.staff_no)
         try:
             return await self.store.add(member, actor, "join")

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
+
+from shared.timeutil import SHANGHAI
 
 
 @dataclass(frozen=True)
@@ -39,5 +41,33 @@ def welcome_notice(cmd: WelcomeMember) -> Notice:
         body=(
             f"{cmd.name}，您好！您已于{joined}成为学校工会会员。"
             "今后的活动报名、节日福利、慰问和通知都会在这里告诉您。"
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class MailLoginLink:
+    """Command: mail a member the one-time login link they asked for."""
+
+    member_id: str
+    campus: str
+    url: str
+    expires_at: datetime  # UTC
+
+
+def login_link_notice(cmd: MailLoginLink, name: str, link_id: str) -> Notice:
+    """The e-mail with the link. Never put in the inbox: whoever reads the inbox is signed in
+    already, and the link is a credential. `link_id` (the event id) keys the delivery."""
+    local = cmd.expires_at.astimezone(SHANGHAI)
+    return Notice(
+        id=f"login-link:{link_id}",
+        member_id=cmd.member_id,
+        campus=cmd.campus,
+        kind="login_link",
+        title="工会平台登录链接",
+        body=(
+            f"{name}，您好！您申请了工会平台的一次性登录链接：\n\n{cmd.url}\n\n"
+            f"链接只能使用一次，{local:%H:%M}（北京时间）前有效。登录后可设置新密码。"
+            "如果不是您本人申请，请忽略本邮件，您的账号不受影响。"
         ),
     )

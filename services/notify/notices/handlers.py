@@ -2,15 +2,29 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 from services.notify.channels.email import Mailer
 from services.notify.notices.contacts import Contact, Contacts
-from services.notify.notices.domain import Notice, WelcomeMember, welcome_notice
+from services.notify.notices.domain import (
+    MailLoginLink,
+    Notice,
+    WelcomeMember,
+    login_link_notice,
+    welcome_notice,
+)
 from services.notify.notices.store import Inbox
 from shared.envelope import CloudEvent
-from shared.events.members import ContactChanged, ContactErased, MemberJoinedV2
+from shared.events.members import (
+    ContactChanged,
+    ContactErased,
+    LoginLinkRequested,
+    MemberJoinedV2,
+)
 from shared.timeutil import utcnow
+
+log = logging.getLogger(__name__)
 
 # A welcome whose member's e-mail arrives later than this is not mailed any more.
 LATE_EMAIL = timedelta(days=7)
@@ -75,3 +89,35 @@ async def on_contact_changed(
 async def on_contact_erased(event: ContactErased, envelope: CloudEvent, contacts: Contacts) -> None:
     """The member left: forget how to reach them."""
     await contacts.erase(event.member_id)
+
+
+async def mail_login_link(
+    cmd: MailLoginLink, cause: str, inbox: Inbox, contacts: Contacts, mailer: Mailer
+) -> None:
+    """Mail the link to the address notify knows for the member (members never sends it). A
+    link that ran out while the message waited (an SMTP outage, a replay) is not mailed."""
+    if cmd.expires_at <= utcnow():
+        log.info("login link for %s expired before it could be mailed", cmd.member_id)
+        return
+    contact = await contacts.get(cmd.member_id)
+    if contact is None or not contact.email:
+        log.info("no e-mail address for %s: login link not mailed", cmd.member_id)
+        return
+    await email(login_link_notice(cmd, contact.name, cause), contact, cause, inbox, mailer)
+
+
+async def on_login_link_requested(
+    event: LoginLinkRequested,
+    envelope: CloudEvent,
+    inbox: Inbox,
+    contacts: Contacts,
+    mailer: Mailer,
+    web_base_url: str,
+) -> None:
+    cmd = MailLoginLink(
+        member_id=event.member_id,
+        campus=event.campus,
+        url=web_base_url.rstrip("/") + event.link_path,
+        expires_at=event.expires_at,
+    )
+    await mail_login_link(cmd, envelope.id, inbox, contacts, mailer)
