@@ -136,14 +136,15 @@ async def append_entry(
     is returned instead of appending again: a double-submitted form records one payment, also
     when both requests race (they walk the same chain; the loser reads the winner's entry).
 
-    Only inserts and `_id` reads of entries that exist: on FerretDB/SQLite a query on any other
-    field, or for an `_id` that is not there, scans the collection (measured at 10,000 entries:
-    1.2 s for a field, 64 ms for a missing `_id`, 2.6 ms for a present one, 5 ms for an insert
-    refused as a duplicate). So the chain is walked from entry 1 by `_id`, and its end is found
-    by inserting: the insert of entry N succeeds exactly when N-1 was the last, i.e. when the
-    balance it builds on is current. The cost grows with the account's length, never with the
-    collection's; only a refusal (below the floor) reads one missing `_id`, to be sure the
-    chain ends there.
+    Only inserts and `_id` reads of entries that exist, so it needs no index but `_id` and is
+    cheap on every backend: on FerretDB/SQLite (still selectable) a query on any other field,
+    or for an `_id` that is not there, scans the collection (measured at 10,000 entries: 1.2 s
+    for a field, 64 ms for a missing `_id`, 2.6 ms for a present one, 5 ms for an insert
+    refused as a duplicate); on PostgreSQL equality is indexed but a sort is not. So the chain
+    is walked from entry 1 by `_id`, and its end is found by inserting: the insert of entry N
+    succeeds exactly when N-1 was the last, i.e. when the balance it builds on is current. The
+    cost grows with the account's length, never with the collection's; only a refusal (below
+    the floor) reads one missing `_id`, to be sure the chain ends there.
     """
     if not isinstance(amount_fen, int):
         raise TypeError("money is integer fen")

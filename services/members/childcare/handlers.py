@@ -97,7 +97,7 @@ async def _confirm(rounds: Rounds, round_id: str, member: Member, actor: Actor) 
 
     Walks the member's revisions by `_id` and finds their end by inserting (the insert of
     revision N succeeds exactly when N-1 was the last): the first answer is one insert, and
-    only a confirmation that adds nothing reads a revision that is not there (which scans on
+    only a confirmation that adds nothing reads a revision that is not there (a scan on
     FerretDB/SQLite) to be sure none follows.
     """
     revisions: list[Answer] = []

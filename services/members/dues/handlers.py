@@ -73,10 +73,10 @@ async def generate_bills(
 
     Safe to run again and at the same time as another run: every bill is a unique insert.
     Members and their salary bases (sealed at rest, opened by the aggregate store) are read
-    from the list view in one query — on FerretDB one scan instead of two lookups per member,
-    one of them for a version that does not exist yet. The view follows each change within a
-    second, so a member enrolled or given a salary base in the very second of the run is
-    billed by the next run of the month (running it again bills only them).
+    from the list view in one query, not with two lookups per member (one of them for a
+    version that does not exist yet, which scans on FerretDB/SQLite). The view follows each
+    change within a second, so a member enrolled or given a salary base in the very second of
+    the run is billed by the next run of the month (running it again bills only them).
     """
     if month > month_of(today or local_today()):
         raise Conflict("dues.month_not_begun", f"{month} 还没有到，不能生成会费账单", month=month)
