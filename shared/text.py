@@ -64,3 +64,7 @@ EMAIL_TEXT = f"^{_EMAIL}$"
 OPTIONAL_EMAIL_TEXT = _blank_or(_EMAIL)
 # Staff number: letters, digits and hyphens, full-width allowed, 2 to 32 of them.
 STAFF_NO_TEXT = f"^{_STAFF_NO}$"
+# A filter or an id in a URL (query and path parameters): anything but control characters.
+# PostgreSQL, FerretDB's storage, refuses a NUL in any string it is asked to compare or store,
+# so the schema says what a server would otherwise answer with a 500.
+URL_TEXT = f"^[^{_CONTROL}]*$"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from services.members.accounts.handlers import AccountService
 from services.members.audit.store import AuditTrail
@@ -15,6 +15,7 @@ from services.members.membership.store import MemberRegistry
 from services.members.org.store import Organisation
 from shared.audit import AuditLog
 from shared.auth import Principal, Role, require
+from shared.text import URL_TEXT
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,11 @@ def get_trail(request: Request) -> AuditTrail:
     return get_context(request).trail
 
 
+# A member id in a path: derived ids are `m-` and 12 hex digits; older ones differ, so only
+# what no id has (control characters) is refused.
+MemberId = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=URL_TEXT, description="会员 id")
+]
 Members = Annotated[MemberRegistry, Depends(get_members)]
 Org = Annotated[Organisation, Depends(get_org)]
 Audit = Annotated[AuditLog, Depends(get_audit)]

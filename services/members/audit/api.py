@@ -13,6 +13,7 @@ from services.members.deps import Auditor, Trail
 from services.members.membership.api import masked_changes
 from shared.auth import Principal
 from shared.problems import PROBLEM_RESPONSES
+from shared.text import URL_TEXT
 from shared.timeutil import SHANGHAI, Day, as_local
 
 router = APIRouter(responses=PROBLEM_RESPONSES, tags=["审计 audit"])
@@ -61,17 +62,21 @@ def _start_of(day: date) -> datetime:
     return datetime.combine(day, time(), SHANGHAI)
 
 
-Text = Annotated[str | None, Query(max_length=64)]
+Text = Annotated[str | None, Query(max_length=64, pattern=URL_TEXT)]
 
 
 @router.get("/audit")
 async def read_audit(
     trail: Trail,
     user: Auditor,
-    actor: Annotated[str | None, Query(max_length=64, description="操作人")] = None,
+    actor: Annotated[
+        str | None, Query(max_length=64, pattern=URL_TEXT, description="操作人")
+    ] = None,
     action: Text = None,
-    member: Annotated[str | None, Query(max_length=64, description="对象（会员 id）")] = None,
-    campus: Annotated[str | None, Query(max_length=32)] = None,
+    member: Annotated[
+        str | None, Query(max_length=64, pattern=URL_TEXT, description="对象（会员 id）")
+    ] = None,
+    campus: Annotated[str | None, Query(max_length=32, pattern=URL_TEXT)] = None,
     since: Annotated[Day | None, Query(description="从这天起（北京时间，含）")] = None,
     until: Annotated[Day | None, Query(description="到这天止（北京时间，含）")] = None,
     source: Source | None = None,

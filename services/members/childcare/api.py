@@ -33,13 +33,14 @@ from services.members.childcare.handlers import (
     unanswered,
 )
 from services.members.childcare.store import NOT_FOUND, Rounds
-from services.members.deps import Cadre, Childcare, Members, Org
+from services.members.deps import Cadre, Childcare, MemberId, Members, Org
 from services.members.membership.domain import Member
 from services.members.membership.store import NOT_FOUND as MEMBER_NOT_FOUND
 from shared.aggregate import Actor
 from shared.auth import CurrentUser, Principal, Role
 from shared.errors import NotFound
 from shared.problems import PROBLEM_RESPONSES, ProblemError
+from shared.text import URL_TEXT
 from shared.timeutil import as_local
 
 router = APIRouter(responses=PROBLEM_RESPONSES, tags=["入园入托统计 childcare"])
@@ -186,7 +187,7 @@ async def open_round(body: OpenRound, rounds: Childcare, org: Org, user: Cadre) 
 async def list_rounds(
     rounds: Childcare,
     user: CurrentUser,
-    campus: Annotated[str | None, Query(max_length=32)] = None,
+    campus: Annotated[str | None, Query(max_length=32, pattern=URL_TEXT)] = None,
     status_: Annotated[RoundStatus | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=100_000)] = 0,
@@ -379,7 +380,7 @@ def _own_or_admin_route(user: Principal, member_id: str) -> None:
 
 
 @router.get("/members/{member_id}/children")
-async def get_children(member_id: str, members: Members, user: CurrentUser) -> MemberChildren:
+async def get_children(member_id: MemberId, members: Members, user: CurrentUser) -> MemberChildren:
     """A member's children; role: the member themself, or admin of their campus."""
     _own_or_admin_route(user, member_id)
     member = await members.store.require(member_id)
@@ -389,7 +390,7 @@ async def get_children(member_id: str, members: Members, user: CurrentUser) -> M
 
 @router.put("/members/{member_id}/children")
 async def put_children(
-    member_id: str, body: Children, members: Members, user: CurrentUser
+    member_id: MemberId, body: Children, members: Members, user: CurrentUser
 ) -> MemberChildren:
     """State a member's children (the whole list; a recorded change); role: the member
     themself, or admin of their campus."""

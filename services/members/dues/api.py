@@ -10,7 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, File, Path, Query, Response, UploadFile, status
 from pydantic import BaseModel, Field
 
-from services.members.deps import Audit, DuesBook, Finance, FinanceReader, Members, Org
+from services.members.deps import Audit, DuesBook, Finance, FinanceReader, MemberId, Members, Org
 from services.members.dues.domain import (
     MAX_PAYMENT_FEN,
     MONTH_TEXT,
@@ -40,13 +40,12 @@ from shared.aggregate import Actor
 from shared.auth import CurrentUser, Principal, Role
 from shared.errors import NotFound
 from shared.problems import PROBLEM_RESPONSES, ProblemError
-from shared.text import VISIBLE_TEXT
+from shared.text import URL_TEXT, VISIBLE_TEXT
 from shared.timeutil import Day, as_local, local_today
 
 router = APIRouter(responses=PROBLEM_RESPONSES, tags=["会费 dues"])
 
 Month = Annotated[str, Path(pattern=MONTH_TEXT, description="月份 YYYY-MM")]
-MemberId = Annotated[str, Path(max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="会员编号")]
 CSV = "text/csv; charset=utf-8"
 _NOTE_TEXT = r"^[^\x00-\x1f\x7f-\x9f]*$"
 
@@ -207,8 +206,10 @@ def _months(month_from: str | None, month_to: str | None) -> dict[str, Any]:
 
 
 MonthQuery = Annotated[str | None, Query(pattern=MONTH_TEXT, description="YYYY-MM")]
-CampusQuery = Annotated[str | None, Query(max_length=32, description="校区代码")]
-DepartmentQuery = Annotated[str | None, Query(max_length=64, description="部门（出账时）")]
+CampusQuery = Annotated[str | None, Query(max_length=32, pattern=URL_TEXT, description="校区代码")]
+DepartmentQuery = Annotated[
+    str | None, Query(max_length=64, pattern=URL_TEXT, description="部门（出账时）")
+]
 
 
 @router.get("/dues/bills")
@@ -294,7 +295,7 @@ IdempotencyKey = Field(
 
 
 class Payment(BaseModel):
-    member_id: str = Field(max_length=64, pattern=r"^[A-Za-z0-9_-]+$", description="会员编号")
+    member_id: str = Field(min_length=1, max_length=64, pattern=URL_TEXT, description="会员 id")
     month: str = Field(pattern=MONTH_TEXT, description="所缴会费的月份 YYYY-MM")
     amount_fen: int = Field(ge=1, le=MAX_PAYMENT_FEN, description="金额（分），如 45.50 元为 4550")
     paid_on: Day | None = Field(None, description="缴费日期；默认今天（北京时间）")

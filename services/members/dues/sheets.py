@@ -76,7 +76,7 @@ class RowError:
 
 def decode(data: bytes) -> str:
     """UTF-8 (BOM or not), else GB18030 (GBK): strict UTF-8 rarely accepts GBK by accident."""
-    if b"\x00" in data[:4096]:
+    if b"\x00" in data:  # UTF-16 or a binary file; and PostgreSQL stores no NUL anyway
         raise SheetError("无法读取文件：请另存为 CSV（UTF-8 或 GBK 编码）后再上传")
     for encoding in ("utf-8-sig", "gb18030"):
         try:

@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from services.members.accounts.domain import check_role_grant
 from services.members.childcare.domain import Child
-from services.members.deps import Accounts, Audit, Auditor, Cadre, Members, Org
+from services.members.deps import Accounts, Audit, Auditor, Cadre, MemberId, Members, Org
 from services.members.membership.domain import (
     CongressTerm,
     ContactDetails,
@@ -39,7 +39,7 @@ from shared.audit import AuditLog
 from shared.auth import CurrentUser, Principal, Role
 from shared.errors import NotFound
 from shared.problems import PROBLEM_RESPONSES, ProblemError
-from shared.text import VISIBLE_TEXT, mask_email, mask_phone
+from shared.text import URL_TEXT, VISIBLE_TEXT, mask_email, mask_phone
 from shared.timeutil import Day, as_local, local_today
 
 router = APIRouter(responses=PROBLEM_RESPONSES, tags=["会员 members"])
@@ -188,14 +188,16 @@ async def apply(
 
 
 def member_filter(
-    department: Annotated[str | None, Query(max_length=64)] = None,
+    department: Annotated[str | None, Query(max_length=64, pattern=URL_TEXT)] = None,
     status_: Annotated[MemberStatus | None, Query(alias="status")] = None,
     gender: Gender | None = None,
     role: UnionRole | None = None,
-    small_group: Annotated[str | None, Query(max_length=32)] = None,
+    small_group: Annotated[str | None, Query(max_length=32, pattern=URL_TEXT)] = None,
     age_min: Annotated[int | None, Query(ge=0, le=120)] = None,
     age_max: Annotated[int | None, Query(ge=0, le=120)] = None,
-    q: Annotated[str | None, Query(max_length=32, description="姓名的一部分或工号开头")] = None,
+    q: Annotated[
+        str | None, Query(max_length=32, pattern=URL_TEXT, description="姓名的一部分或工号开头")
+    ] = None,
 ) -> MemberFilter:
     return MemberFilter(department, status_, gender, role, small_group, age_min, age_max, q)
 
@@ -208,7 +210,7 @@ async def list_members(
     members: Members,
     user: Cadre,
     filters: Filter,
-    campus: Annotated[str | None, Query(max_length=32)] = None,
+    campus: Annotated[str | None, Query(max_length=32, pattern=URL_TEXT)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     offset: Annotated[int, Query(ge=0, le=MAX_OFFSET)] = 0,
 ) -> MemberPage:
@@ -265,7 +267,7 @@ async def export_xlsx(members: Members, audit: Audit, user: Cadre, filters: Filt
 
 
 @router.get("/members/{member_id}")
-async def get_member(member_id: str, members: Members, user: CurrentUser) -> MemberPublic:
+async def get_member(member_id: MemberId, members: Members, user: CurrentUser) -> MemberPublic:
     """One member, as of the last change answered; role: the member themself, or cadre."""
     if user.subject != member_id and not user.has_role(Role.cadre, Role.finance, Role.auditor):
         raise ProblemError("auth.forbidden", 403, "只能查看本人的会员信息")
@@ -286,7 +288,7 @@ class Revealed(BaseModel):
 
 @router.post("/members/{member_id}/reveal")
 async def reveal(
-    member_id: str, body: Reveal, members: Members, audit: Audit, user: CurrentUser
+    member_id: MemberId, body: Reveal, members: Members, audit: Audit, user: CurrentUser
 ) -> Revealed:
     """The clear value of a masked field, written to the audit log; role: admin (ID number),
     finance (salary base), or the member themself."""
@@ -304,7 +306,9 @@ async def reveal(
 
 
 @router.get("/members/{member_id}/history")
-async def member_history(member_id: str, members: Members, user: Auditor) -> list[ChangePublic]:
+async def member_history(
+    member_id: MemberId, members: Members, user: Auditor
+) -> list[ChangePublic]:
     """Every recorded change of a member (audit trail); role: auditor or admin."""
     visible(user, await members.store.require(member_id))
     return [
@@ -337,7 +341,7 @@ class Transfer(Dated):
 
 
 async def _step(
-    member_id: str,
+    member_id: MemberId,
     action: str,
     members: Members,
     user: Principal,
@@ -362,7 +366,7 @@ DATED_STEPS = {
 
 def _dated_route(action: str, summary: str) -> None:
     async def step(
-        member_id: str, members: Members, user: Cadre, body: Dated | None = None
+        member_id: MemberId, members: Members, user: Cadre, body: Dated | None = None
     ) -> MemberPublic:
         return await _step(member_id, action, members, user, body.on if body else None)
 
@@ -376,14 +380,16 @@ for _action, _summary in DATED_STEPS.items():
 
 
 @router.post("/members/{member_id}/reject")
-async def reject(member_id: str, body: Rejection, members: Members, user: Cadre) -> MemberPublic:
+async def reject(
+    member_id: MemberId, body: Rejection, members: Members, user: Cadre
+) -> MemberPublic:
     """驳回入会申请, keeping the reason (applied → rejected); role: cadre of the campus."""
     return await _step(member_id, "reject", members, user, None, body.reason)
 
 
 @router.post("/members/{member_id}/transfer")
 async def transfer(
-    member_id: str, body: Transfer, members: Members, org: Org, user: Cadre
+    member_id: MemberId, body: Transfer, members: Members, org: Org, user: Cadre
 ) -> MemberPublic:
     """转校区 (stays active); role: cadre of both campuses (or of the school)."""
     user.require_campus(body.to_campus.strip())
@@ -395,7 +401,12 @@ async def transfer(
 
 @router.patch("/members/{member_id}")
 async def update(
-    member_id: str, body: UpdateDetails, members: Members, org: Org, accounts: Accounts, user: Cadre
+    member_id: MemberId,
+    body: UpdateDetails,
+    members: Members,
+    org: Org,
+    accounts: Accounts,
+    user: Cadre,
 ) -> MemberPublic:
     """Correct or complete a member's record (only the fields sent); role: cadre of the campus
     (admin for union roles that give more than the caller has)."""
@@ -412,7 +423,7 @@ async def update(
 
 @router.patch("/members/{member_id}/contact")
 async def update_contact(
-    member_id: str, body: ContactDetails, members: Members, user: CurrentUser
+    member_id: MemberId, body: ContactDetails, members: Members, user: CurrentUser
 ) -> MemberPublic:
     """Change phone, e-mail or WeCom id; role: the member themself, or cadre of the campus."""
     if user.subject != member_id and not user.has_role(Role.cadre):
