@@ -57,12 +57,15 @@ class Aggregate(BaseModel):
     """A domain aggregate: id, version, campus, and the events its last change recorded.
 
     Subclasses add their fields and their rules (methods that check, change the fields and
-    `record` what happened). `secret_fields` never show their values in the history.
+    `record` what happened). `secret_fields` are sealed at rest and never show their values in
+    the history; `private_fields` are stored in clear but never shown in the history either
+    (a member's children: personal data of minors that no auditor needs to read).
     """
 
     model_config = ConfigDict(extra="ignore")
 
     secret_fields: ClassVar[frozenset[str]] = frozenset()
+    private_fields: ClassVar[frozenset[str]] = frozenset()
 
     id: str
     version: int = 0
@@ -388,7 +391,7 @@ class AggregateStore(Generic[A]):
             "by": actor.subject,
             "request": actor.request,
             "at": utcnow(),
-            "changed": _diff(before, state, self.model.secret_fields),
+            "changed": _diff(before, state, self.model.secret_fields | self.model.private_fields),
             "state": self._sealed(state),
         }
 

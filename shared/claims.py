@@ -11,10 +11,14 @@ insert, never a counter update:
 - `claim_once`: the first insert of a key wins (votes, entitlements, idempotency).
 - `take_slot` / `release_slot`: a bounded pool of numbered slots (activity capacity, exam
   slots, quotas); the slot documents are the counter, so a count can never pass capacity.
+- `open_account` / `append_entry`: an append-only chain of money entries with a running
+  balance (a budget line, a member's dues for a month); the first entry is written once
+  however many try, and an entry with an idempotency key is appended once.
 """
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
@@ -83,6 +87,32 @@ def _entry_id(account: str, seq: int) -> str:
     return f"{account}#{seq:09d}"
 
 
+def entry_id(account: str, seq: int) -> str:
+    """The `_id` of an account's seq-th entry."""
+    return _entry_id(account, seq)
+
+
+async def open_account(
+    coll: AsyncCollection, account: str, amount_fen: int, doc: dict[str, Any] | None = None
+) -> bool:
+    """Write an account's first entry (a bill, a budget's allocation) under its fixed key.
+
+    True for the one caller that opened it; False when it was open already — so a job that
+    runs twice, or on two replicas at once, opens each account once. `append_entry` would not
+    do: the loser of a race for entry 1 would append the same amount again as entry 2.
+    """
+    if not isinstance(amount_fen, int):
+        raise TypeError("money is integer fen")
+    entry = {
+        **(doc or {}),
+        "account": account,
+        "seq": 1,
+        "amount_fen": amount_fen,
+        "balance_fen": amount_fen,
+    }
+    return await claim_once(coll, _entry_id(account, 1), entry)
+
+
 async def append_entry(
     coll: AsyncCollection,
     account: str,
@@ -91,34 +121,71 @@ async def append_entry(
     floor_fen: int | None = 0,
     doc: dict[str, Any] | None = None,
     max_tries: int = 50,
+    key: str | None = None,
 ) -> dict[str, Any] | None:
-    """Append to an account's chain of entries (a budget line, a per-member cap).
+    """Append to an account's chain of entries (a budget line, a member's dues for a month).
 
     Each entry takes the next sequence number under a unique `_id` and carries the running
     balance, so two concurrent appends cannot both build on the same balance: the loser's
-    insert fails and it re-reads. Returns the entry, or None when the balance would fall below
+    insert fails and it reads on. Returns the entry, or None when the balance would fall below
     `floor_fen` (None: no floor). Entries are never edited; a mistake is reversed by another
     entry with the opposite amount.
+
+    With an idempotency `key` (stored as the entry's `key`; give the collection a unique index
+    on it, `setup_entry_indexes(keyed=True)`) the entry of the account that already has the key
+    is returned instead of appending again: a double-submitted form records one payment, also
+    when both requests race (they walk the same chain; the loser reads the winner's entry).
+
+    Only inserts and `_id` reads of entries that exist, so it needs no index but `_id` and is
+    cheap on every backend: on FerretDB/SQLite (still selectable) a query on any other field,
+    or for an `_id` that is not there, scans the collection (measured at 10,000 entries: 1.2 s
+    for a field, 64 ms for a missing `_id`, 2.6 ms for a present one, 5 ms for an insert
+    refused as a duplicate); on PostgreSQL equality is indexed but a sort is not. So the chain
+    is walked from entry 1 by `_id`, and its end is found by inserting: the insert of entry N
+    succeeds exactly when N-1 was the last, i.e. when the balance it builds on is current. The
+    cost grows with the account's length, never with the collection's; only a refusal (below
+    the floor) reads one missing `_id`, to be sure the chain ends there.
     """
     if not isinstance(amount_fen, int):
         raise TypeError("money is integer fen")
-    for _ in range(max_tries):
-        last = await coll.find_one({"account": account}, sort=[("seq", -1)])
-        seq, balance = (last["seq"], last["balance_fen"]) if last else (0, 0)
+    seq, previous, lost = 1, None, 0
+    while lost < max_tries:
+        if key is not None and previous is not None and previous.get("key") == key:
+            return previous
+        balance = previous["balance_fen"] if previous else 0
         new_balance = balance + amount_fen
         if floor_fen is not None and amount_fen < 0 and new_balance < floor_fen:
-            return None
+            following = await coll.find_one({"_id": _entry_id(account, seq)})
+            if following is None:
+                return None  # the chain ends here, and this balance does not allow it
+            seq, previous = seq + 1, following
+            continue
         entry = {
             **(doc or {}),
             "account": account,
-            "seq": seq + 1,
+            "seq": seq,
             "amount_fen": amount_fen,
             "balance_fen": new_balance,
+            **({"key": key} if key is not None else {}),
         }
-        if await claim_once(coll, _entry_id(account, seq + 1), entry):
-            return {"_id": _entry_id(account, seq + 1), **entry}
+        if await claim_once(coll, _entry_id(account, seq), entry):
+            return {"_id": _entry_id(account, seq), **entry}
+        following = await coll.find_one({"_id": _entry_id(account, seq)})
+        if following is None:
+            # Refused on the key, not on the number. Keys are unique in the whole collection:
+            # one that another account holds is a caller's mistake, said at once.
+            held = await coll.find_one({"key": key}, {"account": 1}) if key else None
+            if held is not None and held["account"] != account:
+                raise ValueError(f"idempotency key {key!r} belongs to {held['account']}")
+            lost += 1  # the entry is being written further along: read on after a moment
+            await asyncio.sleep(0.01 * lost)
+            continue
+        seq, previous = seq + 1, following
     raise RuntimeError(f"too much contention on {account}; try again")
 
 
-async def setup_entry_indexes(coll: AsyncCollection) -> None:
+async def setup_entry_indexes(coll: AsyncCollection, *, keyed: bool = False) -> None:
+    """`keyed`: every entry of the collection carries an idempotency `key` (unique)."""
     await coll.create_index([("account", 1), ("seq", -1)], unique=True)
+    if keyed:
+        await coll.create_index("key", unique=True)

@@ -171,6 +171,17 @@ def install_problem_handlers(app: FastAPI) -> None:
                 "请求体不是合法的 JSON（须为 UTF-8 编码）",
                 request.url.path,
             )
+        content_type = request.headers.get("content-type", "")
+        if exc.status_code == 400 and content_type.startswith("multipart/form-data"):
+            # A file upload whose multipart framing is broken (Starlette's "Invalid multipart
+            # data", "Missing boundary …"): the documented 422, like malformed JSON.
+            return problem_response(
+                "request.invalid",
+                422,
+                "请求参数不合法",
+                "上传的表单数据无法解析，请重新选择文件上传",
+                request.url.path,
+            )
         headers = dict(exc.headers) if exc.headers else None
         if exc.status_code == 405:
             # Starlette names only the first route that matched the path; RFC 9110 wants

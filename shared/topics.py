@@ -39,6 +39,10 @@ TOPICS: tuple[Topic, ...] = (
         compacted=True,
     ),
     Topic(
+        "members.childcare",
+        description="入园入托统计: collection rounds opened and closed (never a child's data)",
+    ),
+    Topic(
         "members.account",
         description="会员账号: password set or changed, signed in, locked, unlocked, login link",
     ),

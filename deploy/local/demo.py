@@ -8,6 +8,12 @@ waiting for approval and one who left — all written over the public HTTP API w
 token (the dev key, or GONGHUI_AUTH_PRIVATE_KEY_FILE), as a cadre would. The people are
 generated from a fixed seed, so every run asks for the same ones: an answer of 409 means "already
 there" (a campus definition is simply the same again), so seeding twice changes nothing.
+
+Then the April childcare survey (入园入托统计): some members have children, each campus has a
+round for 15 April of this year, and most parents have answered (as themselves, with member
+tokens). And dues (会费): this month's bills, two thirds of them paid (one payment each, under a
+fixed idempotency key). Stating the same children, answering again, generating the month again
+and paying under the same key all change nothing.
 """
 
 from __future__ import annotations
@@ -143,6 +149,139 @@ def admin_token() -> str:
     return mint_token("demo-seeder", ["admin"], ["*"], private_key_file=key)
 
 
+INSTITUTIONS = {
+    "daycare": ["小太阳托育中心", "学校附属幼儿园托班"],
+    "kindergarten": ["学校附属幼儿园", "实验幼儿园", "阳光幼儿园"],
+    "primary": ["实验小学", "第一中心小学"],
+}
+CHILD_NAMES = "子涵 梓萱 一诺 欣怡 浩宇 子墨 雨桐 宇轩 诗涵 梓睿 可馨 俊熙 思源 若汐".split()
+
+
+def demo_children(people: list[DemoMember], survey: date) -> dict[str, list[dict]]:
+    """Children of about a third of the active members born 1980–1995 (fixed seed)."""
+    rnd = random.Random(415)
+    found: dict[str, list[dict]] = {}
+    for person in people:
+        body = person.body
+        born = int(body["birth_date"][:4])
+        if body.get("as_applicant") or person.then or not 1980 <= born <= 1995:
+            continue
+        if rnd.random() > 0.6:
+            continue
+        kids = []
+        for _ in range(rnd.choice([1, 1, 2])):
+            day = date(rnd.randint(max(born + 24, 2011), 2025), 1, 1) + timedelta(
+                days=rnd.randint(0, 364)
+            )
+            age = survey.year - day.year - ((survey.month, survey.day) < (day.month, day.day))
+            status = (
+                rnd.choice(["none", "daycare"])
+                if age < 3
+                else "kindergarten"
+                if age < 6
+                else "primary"
+                if age < 12
+                else "none"
+            )
+            kids.append(
+                {
+                    "name": body["name"][0] + rnd.choice(CHILD_NAMES),
+                    "birth_date": day.isoformat(),
+                    "care_status": status,
+                    "institution": rnd.choice(INSTITUTIONS[status]) if status != "none" else None,
+                }
+            )
+        found[body["staff_no"]] = kids
+    return found
+
+
+def member_token(member_id: str, campus: str) -> str:
+    from shared.auth import mint_token
+    from shared.settings import DEV_PRIVATE_KEY
+
+    key = Path(os.environ.get("GONGHUI_AUTH_PRIVATE_KEY_FILE") or DEV_PRIVATE_KEY)
+    return mint_token(member_id, ["member"], [campus], private_key_file=key)
+
+
+def _check(response: httpx.Response, what: str) -> None:
+    """2xx, or 409: the data is already so, or people have moved on (a round closed, a bill
+    paid by hand) — the demo never overrides what was done."""
+    if response.status_code not in (200, 201, 409):
+        raise SeedError(f"{what} → {response.status_code}: {response.text[:300]}")
+
+
+async def _wait_listed(client: httpx.AsyncClient, headers: dict, active: int) -> None:
+    """The list view follows the members' events; bills are generated from it."""
+    for _ in range(150):
+        page = await client.get(
+            "/members", params={"status": "active", "limit": 1}, headers=headers
+        )
+        if page.status_code == 200 and page.json()["total"] >= active:
+            return
+        await asyncio.sleep(0.2)
+
+
+async def seed_childcare_and_dues(
+    client: httpx.AsyncClient, headers: dict, people: list[DemoMember]
+) -> None:
+    from services.members.membership.domain import member_id_for
+    from shared.timeutil import local_today
+
+    today = local_today()
+    survey = date(today.year, 4, 15)
+    children = demo_children(people, survey)
+    for staff_no, kids in children.items():
+        member_id = member_id_for(staff_no)
+        response = await client.put(
+            f"/members/{member_id}/children", json={"children": kids}, headers=headers
+        )
+        _check(response, f"PUT /members/{staff_no}/children")
+    for campus in DEMO_CAMPUSES:
+        body = {
+            "campus": campus,
+            "survey_date": survey.isoformat(),
+            "deadline": f"{today.year}-04-30",
+        }
+        _check(
+            await client.post("/childcare/rounds", json=body, headers=headers),
+            f"POST /childcare/rounds {campus}",
+        )
+    rnd = random.Random(430)
+    for person in people:
+        body = person.body
+        if body.get("as_applicant") or person.then or rnd.random() > 0.75:
+            continue  # applicants and leavers are not asked; a quarter have not answered yet
+        member_id = member_id_for(body["staff_no"])
+        round_id = f"cc-{body['campus']}-{survey:%Y%m%d}"
+        mine = {"Authorization": f"Bearer {member_token(member_id, body['campus'])}"}
+        _check(
+            await client.put(f"/childcare/rounds/{round_id}/answer", json={}, headers=mine),
+            f"answer {body['staff_no']}",
+        )
+    active = sum(1 for p in people if not p.body.get("as_applicant") and not p.then)
+    await _wait_listed(client, headers, active)
+    month = f"{today:%Y-%m}"
+    response = await client.post("/dues/bills/generate", json={"month": month}, headers=headers)
+    _check(response, f"generate the bills of {month}")
+    bills = await client.get("/dues/bills", params={"month": month, "limit": 500}, headers=headers)
+    _check(bills, "GET /dues/bills")
+    demo = {p.body["staff_no"] for p in people}
+    for bill in bills.json()["items"]:
+        if bill["staff_no"] not in demo or int(bill["staff_no"][1:]) % 3 == 2:
+            continue  # a third still owe this month
+        payment = {
+            "member_id": bill["member_id"],
+            "month": month,
+            "amount_fen": bill["due_fen"],
+            "method": "payroll",
+            "idempotency_key": f"demo-{month}-{bill['staff_no']}",
+        }
+        _check(
+            await client.post("/dues/payments", json=payment, headers=headers),
+            f"pay {bill['staff_no']}",
+        )
+
+
 async def seed(members_url: str, timeout_s: float = 15) -> tuple[int, int]:
     """Returns (members added, already there); raises SeedError on any other answer."""
     headers = {"Authorization": f"Bearer {admin_token()}"}
@@ -170,6 +309,7 @@ async def seed(members_url: str, timeout_s: float = 15) -> tuple[int, int]:
                     f"POST /members {member.body['staff_no']} → {response.status_code}: "
                     f"{response.text[:500]}"
                 )
+        await seed_childcare_and_dues(client, headers, demo_members())
     return added, existing
 
 

@@ -12,7 +12,16 @@ from services.members.accounts.passwords import Passwords
 from services.members.audit import api as audit_api
 from services.members.audit import store as audit_store
 from services.members.audit.store import AuditTrail
+from services.members.childcare import api as childcare_api
+from services.members.childcare import store as childcare_store
+from services.members.childcare.domain import Round
+from services.members.childcare.store import Rounds
 from services.members.deps import ImportWork, MembersContext
+from services.members.dues import api as dues_api
+from services.members.dues import store as dues_store
+from services.members.dues.domain import DuesPolicy, Rounding
+from services.members.dues.handlers import monthly_job
+from services.members.dues.store import Ledger
 from services.members.imports import api as imports_api
 from services.members.imports.runner import ImportRunner
 from services.members.imports.store import ImportStore
@@ -29,9 +38,12 @@ from services.members.subscriptions import subscriptions
 from shared.audit import AuditLog
 from shared.crypto import Sealer
 from shared.runtime import ServiceRuntime
-from shared.workers import Every, Job, JobRun
+from shared.workers import Every, Job, JobRun, MonthlyOn
 
-DESCRIPTION = "会员服务：会员、入会与会籍变动、部门与教工小家、工会角色、账号与登录、审计日志。"
+DESCRIPTION = (
+    "会员服务：会员、入会与会籍变动、部门与教工小家、工会角色、入园入托统计、会费、"
+    "账号与登录、审计日志。"
+)
 
 
 def bootstrap(
@@ -44,6 +56,8 @@ def bootstrap(
         await accounts_store.setup_indexes(db)
         await audit_store.setup_indexes(db)
         await AuditLog(db).setup_indexes()
+        await childcare_store.setup_indexes(db)
+        await dues_store.setup_indexes(db)
 
     runtime = ServiceRuntime(
         settings,
@@ -55,6 +69,8 @@ def bootstrap(
             accounts_api.router,
             audit_api.router,
             imports_api.router,
+            childcare_api.router,
+            dues_api.router,
         ],
         setup_indexes=setup_indexes,
         configure_logs=configure_logs,
@@ -109,11 +125,22 @@ def bootstrap(
         await account_service.expire_locks()
 
     runtime.schedule(Job("account-unlocks", Every(60), expire_locks))
+    rounds = runtime.aggregate(
+        Round,
+        name=childcare_store.ROUNDS,
+        topic=childcare_store.TOPIC,
+        not_found=childcare_store.NOT_FOUND,
+    )
+    ledger = Ledger(runtime.db, DuesPolicy(settings.dues_rate_bp, Rounding(settings.dues_rounding)))
+    # Bills on the 1st of every month from 06:00 (Asia/Shanghai), once across replicas.
+    runtime.schedule(Job("dues-bills", MonthlyOn(1, 6), monthly_job(registry, ledger, audit)))
     runtime.subscribe(subscriptions())
     runtime.context = MembersContext(
         members=registry,
         org=org,
         audit=audit,
+        childcare=Rounds(rounds),
+        dues=ledger,
         accounts=account_service,
         trail=AuditTrail(runtime.db),
         imports=ImportWork(imports, runner),

@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 
 from services.members.accounts.handlers import AccountService
 from services.members.audit.store import AuditTrail
+from services.members.childcare.store import Rounds
+from services.members.dues.store import Ledger
 from services.members.imports.handlers import CHUNK_ROWS
 from services.members.imports.runner import ImportRunner
 from services.members.imports.store import ImportStore
@@ -16,6 +18,7 @@ from services.members.membership.store import MemberRegistry
 from services.members.org.store import Organisation
 from shared.audit import AuditLog
 from shared.auth import Principal, Role, require
+from shared.text import PLAIN_TEXT
 
 
 @dataclass
@@ -34,6 +37,8 @@ class MembersContext:
     members: MemberRegistry
     org: Organisation
     audit: AuditLog
+    childcare: Rounds
+    dues: Ledger
     accounts: AccountService
     trail: AuditTrail
     imports: ImportWork
@@ -55,6 +60,14 @@ def get_audit(request: Request) -> AuditLog:
     return get_context(request).audit
 
 
+def get_childcare(request: Request) -> Rounds:
+    return get_context(request).childcare
+
+
+def get_dues(request: Request) -> Ledger:
+    return get_context(request).dues
+
+
 def get_accounts(request: Request) -> AccountService:
     return get_context(request).accounts
 
@@ -67,6 +80,11 @@ def get_imports(request: Request) -> ImportWork:
     return get_context(request).imports
 
 
+# A member id in a path: derived ids are `m-` and 12 hex digits; older ones differ, so only
+# what no id has (control characters) is refused.
+MemberId = Annotated[
+    str, Path(min_length=1, max_length=64, pattern=PLAIN_TEXT, description="会员 id")
+]
 Members = Annotated[MemberRegistry, Depends(get_members)]
 Org = Annotated[Organisation, Depends(get_org)]
 Audit = Annotated[AuditLog, Depends(get_audit)]
@@ -76,3 +94,7 @@ Imports = Annotated[ImportWork, Depends(get_imports)]
 Cadre = Annotated[Principal, Depends(require(Role.cadre))]
 Auditor = Annotated[Principal, Depends(require(Role.auditor))]
 Admin = Annotated[Principal, Depends(require(Role.admin))]
+Childcare = Annotated[Rounds, Depends(get_childcare)]
+DuesBook = Annotated[Ledger, Depends(get_dues)]
+Finance = Annotated[Principal, Depends(require(Role.finance))]
+FinanceReader = Annotated[Principal, Depends(require(Role.finance, Role.auditor))]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Literal
 
 from pydantic import Field
 
@@ -21,6 +21,15 @@ class MembersSettings(ServiceSettings):
         description="AES-256 key (base64) that seals ID-card numbers and salaries at rest",
     )
 
+    dues_rate_bp: int = Field(
+        50,
+        ge=0,
+        le=10_000,
+        description="monthly dues in basis points of the salary base (50 = 0.5%)",
+    )
+    dues_rounding: Literal["half_up", "half_even", "down", "up"] = Field(
+        "half_up", description="how monthly dues are rounded to the fen"
+    )
     school_campus: str = Field(
         "main",
         description="campus whose union is the school's: its chair (主席) signs in as admin of all",

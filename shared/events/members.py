@@ -1,4 +1,5 @@
-"""Events published by the members service: `members.member` and `members.contact`.
+"""Events published by the members service: `members.member`, `members.contact`,
+`members.campus`, `members.account` and `members.childcare`.
 
 Every event of `members.member` carries the member's facts as subscribers need them (events'
 eligibility rules, welfare's entitlements, notify's audience): id, staff number, name, campus,
@@ -196,6 +197,39 @@ class CampusChanged(IntegrationEvent):
     name: str = Field(description="campus name")
     departments: list[str] = Field(description="department names")
     small_groups: list[SmallGroupFacts] = Field(description="small groups (教工小家)")
+
+
+class ChildcareRoundOpened(IntegrationEvent):
+    """A cadre opened a childcare enrolment survey round (入园入托统计) for a campus: its
+    active members are asked to confirm or update their children by the deadline. Carries
+    no child's data, ever."""
+
+    type = "members.childcare.round_opened.v1"
+    topic = "members.childcare"
+    summary = "入园入托统计开始"
+    subject_field = "round_id"
+
+    round_id: str = Field(description="round id (aggregate id)")
+    campus: str = Field(description="campus code: its active members are asked")
+    title: str = Field(description="title shown to members")
+    survey_date: date = Field(description="date the children's ages are counted at")
+    deadline: date | None = Field(None, description="last day to answer, if set")
+
+
+class ChildcareRoundClosed(IntegrationEvent):
+    """A childcare enrolment survey round was closed: no more answers; its statistics are
+    final. Counts only, no child's data."""
+
+    type = "members.childcare.round_closed.v1"
+    topic = "members.childcare"
+    summary = "入园入托统计结束"
+    subject_field = "round_id"
+
+    round_id: str = Field(description="round id (aggregate id)")
+    campus: str = Field(description="campus code")
+    survey_date: date = Field(description="date the children's ages are counted at")
+    answered: int = Field(description="members who answered")
+    expected: int = Field(description="active members of the campus when it closed")
 
 
 # -- members.account: accounts and sign-in (账号与登录) -----------------------------------------

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from pymongo import AsyncMongoClient
 
+from shared.timeutil import local_today
 from tests.e2e.conftest import SERVICES, bearer
 from tests.kafka_tools import wait_until
 
@@ -91,10 +92,37 @@ async def test_enrol_member_then_inbox_mail_projections_and_clean_shutdown(platf
 async def test_the_demo_seeds_a_living_union_once(platform):
     from deploy.local.demo import demo_members, seed
 
-    assert await seed(platform.url("members")) == (len(demo_members()), 0)
-    assert await seed(platform.url("members")) == (0, len(demo_members()))  # twice: nothing
     admin = bearer("e2e-admin", ["admin"], ["*"])
+    base = platform.url("members")
+
+    async def childcare_and_dues(client: httpx.AsyncClient) -> dict:
+        rounds = (await client.get(f"{base}/childcare/rounds", headers=admin)).json()["items"]
+        stats = [
+            (await client.get(f"{base}/childcare/rounds/{r['id']}/stats", headers=admin)).json()
+            for r in rounds
+        ]
+        month = f"{local_today():%Y-%m}"
+        bills = (
+            await client.get(f"{base}/dues/bills", params={"month": month}, headers=admin)
+        ).json()
+        return {
+            "rounds": sorted(r["id"] for r in rounds),
+            "answered": [s["answered"] for s in stats],
+            "children": [s["children"] for s in stats],
+            "bills": (bills["total"], bills["due_fen"], bills["paid_fen"], bills["owed_fen"]),
+        }
+
+    assert await seed(base) == (len(demo_members()), 0)
     async with httpx.AsyncClient(timeout=10) as client:
+        first = await childcare_and_dues(client)
+    assert len(first["rounds"]) == 2 and all(n > 0 for n in first["answered"])
+    assert all(n > 0 for n in first["children"])
+    total, due, paid, owed = first["bills"]
+    active = [p for p in demo_members() if not p.body.get("as_applicant") and not p.then]
+    assert total == len(active) and 0 < paid < due and owed == due - paid  # 2/3 paid
+    assert await seed(base) == (0, len(demo_members()))  # twice: nothing
+    async with httpx.AsyncClient(timeout=10) as client:
+        assert await childcare_and_dues(client) == first
 
         async def counted(status: str, n: int) -> bool:
             url = f"{platform.url('members')}/members?status={status}&limit=1"

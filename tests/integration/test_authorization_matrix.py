@@ -14,9 +14,11 @@ cells read before looking for secrets.
 from __future__ import annotations
 
 import io
+import itertools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -25,6 +27,9 @@ from openpyxl import load_workbook
 
 from services.members.bootstrap import bootstrap
 from services.members.membership.api import XLSX
+from services.members.membership.domain import member_id_for
+from shared.aggregate import Actor
+from shared.timeutil import local_today
 from tests.integration.conftest import DEPARTMENTS, SMALL_GROUPS, Stack, bearer, build_stack
 from tests.integration.conftest import close_stack as close
 from tests.kafka_tools import wait_until
@@ -98,7 +103,8 @@ class Row:
     body: Callable[[str], Any] | None = None  # target staff number -> JSON body
     path: dict[str, str] = field(default_factory=dict)  # fixed path parameters
     prepare: Callable[[Stack, dict], Awaitable[None]] | None = None
-    files: Callable[[str], dict] | None = None  # target staff number -> multipart files
+    path_of: Callable[[dict], dict[str, str]] | None = None  # path parameters of a target
+    files: Callable[[str], dict] | None = None  # a multipart upload instead of a JSON body
 
 
 # Path parameters a `prepare` makes (an import job to read), by name.
@@ -136,6 +142,69 @@ async def _an_import(stack: Stack, _: dict) -> None:
     assert response.status_code == 202, response.text
     MADE["import_id"] = response.json()["id"]
 
+
+# -- childcare rounds and dues bills the rows need, one per target ----------------------------
+_DAYS = itertools.count()
+_ROUNDS: dict[str, str] = {}  # target member id -> its round
+MONTH = f"{local_today():%Y-%m}"
+
+
+def _new_day() -> date:
+    return date(2100, 1, 1) + timedelta(days=next(_DAYS))  # a survey date no row shares
+
+
+async def _with_round(stack: Stack, member: dict) -> None:
+    body = {"campus": "main", "survey_date": _new_day().isoformat()}
+    response = await stack.members_http.post("/childcare/rounds", json=body, headers=ADMIN)
+    assert response.status_code == 201, response.text
+    _ROUNDS[member["id"]] = response.json()["id"]
+
+
+async def _with_answer(stack: Stack, member: dict) -> None:
+    await _with_round(stack, member)
+    mine = bearer(member["id"], ["member"], ["main"])
+    url = f"/childcare/rounds/{_ROUNDS[member['id']]}/answer"
+    assert (await stack.members_http.put(url, json={}, headers=mine)).status_code == 200
+
+
+def _round(member: dict) -> dict[str, str]:
+    return {"round_id": _ROUNDS[member["id"]]}
+
+
+async def _with_bill(stack: Stack, member: dict) -> None:
+    ctx = stack.members.context
+    found = await ctx.members.store.require(member["id"])
+    assert await ctx.dues.open_bill(found, MONTH, ctx.dues.policy.dues(SALARY), Actor("test"))
+
+
+async def _with_payment(stack: Stack, member: dict) -> None:
+    await _with_bill(stack, member)
+    body = {
+        "member_id": member["id"],
+        "month": MONTH,
+        "amount_fen": 100,
+        "idempotency_key": f"matrix-{member['id']}",
+    }
+    response = await stack.members_http.post("/dues/payments", json=body, headers=ADMIN)
+    assert response.status_code == 201, response.text  # entry 2 of the month's account
+
+
+def _payment(staff_no: str) -> dict:
+    return {
+        "member_id": member_id_for(staff_no),
+        "month": MONTH,
+        "amount_fen": 100,
+        "idempotency_key": f"matrix-{uuid.uuid4().hex}",
+    }
+
+
+def _payment_list(staff_no: str) -> dict:
+    text = f"工号,月份,金额（分）\n{staff_no},{MONTH},100\n"
+    return {"file": ("缴费明细.csv", text.encode("gbk"), "text/csv")}
+
+
+FINANCE_READS = expect(403, finance=200, auditor=200, admin=200)
+OWN_OR_FINANCE = expect(403, self=200, finance=200, auditor=200, admin=200)
 
 ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/healthz"): Row("none", PUBLIC),
@@ -235,6 +304,73 @@ ROWS: dict[tuple[str, str], Row] = {
         "none", expect(403, cadre=202, cadre_other_campus=202, admin=202), files=_member_list
     ),
     ("GET", "/imports/{import_id}"): Row("none", CADRE_OF_CAMPUS, prepare=_an_import),
+    # -- childcare survey (入园入托统计) --
+    ("POST", "/childcare/rounds"): Row(
+        "none",
+        expect(403, cadre=201, admin=201),  # the east cadre may not open main's round
+        body=lambda _: {"campus": "main", "survey_date": _new_day().isoformat()},
+    ),
+    ("GET", "/childcare/rounds"): Row("none", expect(200)),
+    ("GET", "/childcare/rounds/{round_id}"): Row(
+        "active", expect(200, cadre_other_campus=404), prepare=_with_round, path_of=_round
+    ),
+    ("POST", "/childcare/rounds/{round_id}/close"): Row(
+        "active", CADRE_OF_CAMPUS, prepare=_with_round, path_of=_round
+    ),
+    ("PUT", "/childcare/rounds/{round_id}/answer"): Row(
+        # Every member answers for themself (the other member too, in their own name).
+        "active",
+        expect(403, self=200, other_member=200),
+        body=lambda _: {},
+        prepare=_with_round,
+        path_of=_round,
+    ),
+    ("GET", "/childcare/rounds/{round_id}/answer"): Row(
+        "active", expect(403, self=200, other_member=404), prepare=_with_answer, path_of=_round
+    ),
+    ("GET", "/childcare/rounds/{round_id}/unanswered"): Row(
+        "active", CADRE_OF_CAMPUS, prepare=_with_round, path_of=_round
+    ),
+    ("GET", "/childcare/rounds/{round_id}/stats"): Row(
+        "active", CADRE_OF_CAMPUS, prepare=_with_answer, path_of=_round
+    ),
+    ("GET", "/childcare/rounds/{round_id}/stats.csv"): Row(
+        "active", CADRE_OF_CAMPUS, prepare=_with_answer, path_of=_round
+    ),
+    ("GET", "/members/{member_id}/children"): Row("active", expect(403, self=200, admin=200)),
+    ("PUT", "/members/{member_id}/children"): Row(
+        "active",
+        expect(403, self=200, admin=200),
+        body=lambda _: {
+            "children": [
+                {"name": "小明", "birth_date": "2021-05-01", "care_status": "kindergarten"}
+            ]
+        },
+    ),
+    # -- dues (会费) --
+    ("POST", "/dues/bills/generate"): Row(
+        "active", expect(403, finance=200, admin=200), body=lambda _: {"month": MONTH}
+    ),
+    ("GET", "/dues/bills"): Row("active", FINANCE_READS),
+    ("GET", "/dues/bills/{month}/{member_id}"): Row(
+        "active", OWN_OR_FINANCE, path={"month": MONTH}, prepare=_with_bill
+    ),
+    ("GET", "/dues/members/{member_id}"): Row("active", OWN_OR_FINANCE, prepare=_with_bill),
+    ("POST", "/dues/payments"): Row(
+        "active", expect(403, finance=201, admin=201), body=_payment, prepare=_with_bill
+    ),
+    ("POST", "/dues/payments/import"): Row(
+        "active", expect(403, finance=200, admin=200), files=_payment_list, prepare=_with_bill
+    ),
+    ("POST", "/dues/bills/{month}/{member_id}/entries/{seq}/reverse"): Row(
+        "active",
+        expect(403, finance=201, admin=201),
+        body=lambda _: {"reason": "重复登记"},
+        path={"month": MONTH, "seq": "2"},
+        prepare=_with_payment,
+    ),
+    ("GET", "/dues/arrears"): Row("active", FINANCE_READS),
+    ("GET", "/dues/arrears.csv"): Row("active", FINANCE_READS),
 }
 
 
@@ -333,7 +469,8 @@ async def test_the_matrix(members_only: Stack, route: tuple[str, str]):
         # share one, whose version proves they changed nothing.
         changes = method != "GET" and 200 <= row.expected[persona] < 300
         target = await target_for_the_row() if changes else shared
-        path = template.format(**{"member_id": target["id"], **row.path, **MADE})
+        params = {"member_id": target["id"], **row.path, **MADE}
+        path = template.format(**params, **(row.path_of(target) if row.path_of else {}))
         response = await stack.members_http.request(
             method,
             path,

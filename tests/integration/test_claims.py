@@ -11,6 +11,7 @@ from pymongo import AsyncMongoClient
 from shared.claims import (
     append_entry,
     claim_once,
+    open_account,
     release_slot,
     setup_entry_indexes,
     setup_slot_indexes,
@@ -79,6 +80,52 @@ async def test_a_budget_line_is_never_overspent_by_concurrent_spending(infra):
         assert [e["seq"] for e in entries] == list(range(1, 8))  # one chain, no gaps, no forks
         assert sum(e["amount_fen"] for e in entries) == entries[-1]["balance_fen"] == 10_000
         assert min(e["balance_fen"] for e in entries) >= 0
+    finally:
+        await client.drop_database(db.name)
+        await client.close()
+
+
+async def test_an_account_opens_once_and_a_keyed_entry_is_appended_once(infra):
+    client: AsyncMongoClient = AsyncMongoClient(infra.mongo_url)
+    db = client[f"ledger_{uuid.uuid4().hex[:8]}"]
+    ledger = db["ledger"]
+    await setup_entry_indexes(ledger, keyed=True)
+    try:
+        # A month's bill opened by five replicas at once: one opening, no second entry.
+        opened = await asyncio.gather(
+            *(
+                open_account(ledger, "2026-04:m-1", 4000, {"key": "bill:2026-04:m-1"})
+                for _ in range(5)
+            )
+        )
+        assert opened.count(True) == 1
+        # A form sent ten times at once, and two other payments racing with it.
+        same = [append_entry(ledger, "2026-04:m-1", -1500, key="pay:form-1") for _ in range(10)]
+        others = [append_entry(ledger, "2026-04:m-1", -2000, key=f"pay:form-{i}") for i in (2, 3)]
+        results = await asyncio.gather(*same, *others)
+        forms = [r for r in results[:10] if r is not None]
+        assert len(forms) == 10 and len({r["_id"] for r in forms}) == 1  # one entry for 10 sends
+        accepted = [r for r in results[10:] if r is not None]
+        assert len(accepted) == 1  # 40.00 − 15.00 leaves room for one 20.00, not two
+        entries = await ledger.find({"account": "2026-04:m-1"}).sort("seq", 1).to_list()
+        assert entries[0]["amount_fen"] == 4000
+        assert sorted(e["amount_fen"] for e in entries[1:]) == [-2000, -1500]
+        assert [e["balance_fen"] for e in entries] == [
+            4000,
+            4000 + entries[1]["amount_fen"],
+            500,
+        ]  # each balance built on the one before
+        assert [e["seq"] for e in entries] == [1, 2, 3]
+        assert entries[-1]["balance_fen"] == 500 and min(e["balance_fen"] for e in entries) >= 0
+        # Replayed after the chain moved on (a reversal), the form still gets its entry.
+        await append_entry(ledger, "2026-04:m-1", 1500, floor_fen=None, key="rev:2")
+        again = await append_entry(ledger, "2026-04:m-1", -1500, key="pay:form-1")
+        assert again is not None and again["seq"] == forms[0]["seq"]
+        assert await ledger.count_documents({"account": "2026-04:m-1"}) == 4
+        # A key is the collection's: another account cannot take it.
+        await open_account(ledger, "2026-04:m-2", 4000, {"key": "bill:2026-04:m-2"})
+        with pytest.raises(ValueError):
+            await append_entry(ledger, "2026-04:m-2", -100, key="pay:form-1")
     finally:
         await client.drop_database(db.name)
         await client.close()

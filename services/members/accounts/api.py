@@ -20,7 +20,7 @@ from services.members.accounts.domain import (
     FailureWindow,
 )
 from services.members.accounts.handlers import PASSWORD_AUDIENCE, SignInResult
-from services.members.deps import Accounts, Cadre, Members
+from services.members.deps import Accounts, Cadre, MemberId, Members
 from services.members.membership.api import visible
 from shared.auth import CurrentUser, Role, TokenVerifier, bearer_scheme, jwks
 from shared.problems import PROBLEM_RESPONSES, ProblemError
@@ -248,7 +248,7 @@ async def redeem_login_link(
 
 @router.put("/members/{member_id}/password")
 async def set_password(
-    member_id: str, body: NewPassword, members: Members, accounts: Accounts, user: Cadre
+    member_id: MemberId, body: NewPassword, members: Members, accounts: Accounts, user: Cadre
 ) -> AccountPublic:
     """Set a member's initial password or reset it (the member must change it at the next
     sign-in; their sessions end); role: cadre of the member's campus (admin for members whose
@@ -262,7 +262,7 @@ async def set_password(
 
 @router.get("/members/{member_id}/account")
 async def get_account(
-    member_id: str, members: Members, accounts: Accounts, user: CurrentUser
+    member_id: MemberId, members: Members, accounts: Accounts, user: CurrentUser
 ) -> AccountPublic:
     """Whether a member has a password, must change it, is locked; role: the member themself,
     or cadre / auditor of the campus."""
@@ -275,7 +275,7 @@ async def get_account(
 
 @router.post("/members/{member_id}/account/unlock")
 async def unlock_account(
-    member_id: str, members: Members, accounts: Accounts, user: Cadre
+    member_id: MemberId, members: Members, accounts: Accounts, user: Cadre
 ) -> AccountPublic:
     """Lift a lock before its 15 minutes run out (written to the audit log; a no-op when the
     account is not locked); role: cadre of the member's campus."""

@@ -11,7 +11,8 @@ from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, Field
 
 from services.members.accounts.domain import check_role_grant
-from services.members.deps import Accounts, Audit, Auditor, Cadre, Members, Org
+from services.members.childcare.domain import Child
+from services.members.deps import Accounts, Audit, Auditor, Cadre, MemberId, Members, Org
 from services.members.membership.domain import (
     CongressTerm,
     ContactDetails,
@@ -75,6 +76,7 @@ class MemberPublic(BaseModel):
     wecom_userid: str | None = Field(description="非本人或管理员时不显示")
     id_number: str | None = Field(description="总是脱敏；明文须经 reveal 接口（记入审计日志）")
     salary_base_fen: int | None = Field(description="会费基数（分）：仅本人、经费管理与管理员可见")
+    children: list[Child] | None = Field(None, description="子女信息：仅本人与管理员可见")
 
     @classmethod
     def of(cls, member: Member, viewer: Principal) -> MemberPublic:
@@ -82,7 +84,7 @@ class MemberPublic(BaseModel):
         own = viewer.subject == member.id
         contact = own or Role.admin in viewer.roles
         money = own or viewer.has_role(Role.finance)
-        secret = {"phone", "email", "wecom_userid", "id_number", "salary_base_fen"}
+        secret = {"phone", "email", "wecom_userid", "id_number", "salary_base_fen", "children"}
         return cls(
             **member.model_dump(exclude=secret),
             phone=member.phone if contact else mask_phone(member.phone),
@@ -90,6 +92,7 @@ class MemberPublic(BaseModel):
             wecom_userid=member.wecom_userid if contact else None,
             id_number=mask_id_number(member.id_number),
             salary_base_fen=member.salary_base_fen if money else None,
+            children=member.children if contact else None,
         )
 
 
@@ -264,7 +267,7 @@ async def export_xlsx(members: Members, audit: Audit, user: Cadre, filters: Filt
 
 
 @router.get("/members/{member_id}")
-async def get_member(member_id: str, members: Members, user: CurrentUser) -> MemberPublic:
+async def get_member(member_id: MemberId, members: Members, user: CurrentUser) -> MemberPublic:
     """One member, as of the last change answered; role: the member themself, or cadre."""
     if user.subject != member_id and not user.has_role(Role.cadre, Role.finance, Role.auditor):
         raise ProblemError("auth.forbidden", 403, "只能查看本人的会员信息")
@@ -285,7 +288,7 @@ class Revealed(BaseModel):
 
 @router.post("/members/{member_id}/reveal")
 async def reveal(
-    member_id: str, body: Reveal, members: Members, audit: Audit, user: CurrentUser
+    member_id: MemberId, body: Reveal, members: Members, audit: Audit, user: CurrentUser
 ) -> Revealed:
     """The clear value of a masked field, written to the audit log; role: admin (ID number),
     finance (salary base), or the member themself."""
@@ -303,7 +306,9 @@ async def reveal(
 
 
 @router.get("/members/{member_id}/history")
-async def member_history(member_id: str, members: Members, user: Auditor) -> list[ChangePublic]:
+async def member_history(
+    member_id: MemberId, members: Members, user: Auditor
+) -> list[ChangePublic]:
     """Every recorded change of a member (audit trail); role: auditor or admin."""
     visible(user, await members.store.require(member_id))
     return [
@@ -336,7 +341,7 @@ class Transfer(Dated):
 
 
 async def _step(
-    member_id: str,
+    member_id: MemberId,
     action: str,
     members: Members,
     user: Principal,
@@ -361,7 +366,7 @@ DATED_STEPS = {
 
 def _dated_route(action: str, summary: str) -> None:
     async def step(
-        member_id: str, members: Members, user: Cadre, body: Dated | None = None
+        member_id: MemberId, members: Members, user: Cadre, body: Dated | None = None
     ) -> MemberPublic:
         return await _step(member_id, action, members, user, body.on if body else None)
 
@@ -375,14 +380,16 @@ for _action, _summary in DATED_STEPS.items():
 
 
 @router.post("/members/{member_id}/reject")
-async def reject(member_id: str, body: Rejection, members: Members, user: Cadre) -> MemberPublic:
+async def reject(
+    member_id: MemberId, body: Rejection, members: Members, user: Cadre
+) -> MemberPublic:
     """驳回入会申请, keeping the reason (applied → rejected); role: cadre of the campus."""
     return await _step(member_id, "reject", members, user, None, body.reason)
 
 
 @router.post("/members/{member_id}/transfer")
 async def transfer(
-    member_id: str, body: Transfer, members: Members, org: Org, user: Cadre
+    member_id: MemberId, body: Transfer, members: Members, org: Org, user: Cadre
 ) -> MemberPublic:
     """转校区 (stays active); role: cadre of both campuses (or of the school)."""
     user.require_campus(body.to_campus.strip())
@@ -394,7 +401,12 @@ async def transfer(
 
 @router.patch("/members/{member_id}")
 async def update(
-    member_id: str, body: UpdateDetails, members: Members, org: Org, accounts: Accounts, user: Cadre
+    member_id: MemberId,
+    body: UpdateDetails,
+    members: Members,
+    org: Org,
+    accounts: Accounts,
+    user: Cadre,
 ) -> MemberPublic:
     """Correct or complete a member's record (only the fields sent); role: cadre of the campus
     (admin for union roles that give more than the caller has)."""
@@ -411,7 +423,7 @@ async def update(
 
 @router.patch("/members/{member_id}/contact")
 async def update_contact(
-    member_id: str, body: ContactDetails, members: Members, user: CurrentUser
+    member_id: MemberId, body: ContactDetails, members: Members, user: CurrentUser
 ) -> MemberPublic:
     """Change phone, e-mail or WeCom id; role: the member themself, or cadre of the campus."""
     if user.subject != member_id and not user.has_role(Role.cadre):

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from services.members.childcare.domain import Child, clean_children
 from shared.aggregate import Aggregate
 from shared.errors import Conflict, Invalid
 from shared.events import IntegrationEvent
@@ -200,6 +201,7 @@ class Member(Aggregate):
     """A person in the union."""
 
     secret_fields = frozenset({"id_number", "salary_base_fen"})
+    private_fields = frozenset({"children"})  # minors' data: never in the history, nor events
 
     staff_no: str
     name: str
@@ -222,6 +224,7 @@ class Member(Aggregate):
     joined_on: date | None = None
     left_on: date | None = None  # withdrawn, retired or deceased on
     reject_reason: str | None = None
+    children: list[Child] = Field(default_factory=list)  # 入园入托统计 (services/…/childcare)
 
     # What subscribers learn (MemberFacts reads these by name).
     @property
@@ -315,6 +318,16 @@ class Member(Aggregate):
             # The shared topic learns only that something changed, never the values.
             self.record(MemberUpdated.of(self, changed=sorted(changed)))
             self.record(self.contact_event())
+
+    def set_children(self, children: list[Child]) -> None:
+        """The member states their children (the whole list); a no-op when nothing changes.
+        Subscribers learn only that `children` changed, never who they are."""
+        self._check_can_update()
+        cleaned = clean_children(children)
+        if cleaned == self.children:
+            return
+        self.children = cleaned
+        self.record(MemberUpdated.of(self, changed=["children"]))
 
     @property
     def has_contact(self) -> bool:

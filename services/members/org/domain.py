@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
@@ -23,7 +24,7 @@ class CampusDefinition(BaseModel):
     """Command: what a campus is called and which departments and small groups it has."""
 
     name: str = Field(max_length=64, pattern=VISIBLE_TEXT, description="校区名称")
-    departments: list[str] = Field(
+    departments: list[Annotated[str, Field(max_length=64, pattern=VISIBLE_TEXT)]] = Field(
         default_factory=list, max_length=200, description="部门/系部名称"
     )
     small_groups: list[SmallGroup] = Field(default_factory=list, max_length=200)

@@ -1,0 +1,355 @@
+"""Dues rules (会费), pure: no I/O. Money is integer fen; no float anywhere.
+
+- Monthly dues are `rate_bp` basis points (default 50 = 0.5%) of the member's salary base,
+  rounded to the fen by the configured rule (`half_up` by default).
+- A month is billed to the members who are active (在会) when the bills are generated and
+  joined by the end of that month. Retired members (退休会员) stay members but pay no dues;
+  a retiree re-employed by the school (退休返聘) is an active member and pays on the salary
+  base of the new post. A member without a salary base is reported, never billed 0.
+- Each member's month is an account of entries: the bill opens it (+due), a payment takes
+  from it (−paid; never below 0, so nobody pays more than is due), a reversal puts a payment
+  back (+paid). The running balance is what is still owed. Nothing is ever edited.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Literal
+
+from services.members.membership.domain import Member, MemberStatus
+from shared.text import fold_width
+
+BP = 10_000  # basis points in one
+
+
+class Rounding(StrEnum):
+    half_up = "half_up"  # 四舍五入: 0.5 fen up
+    half_even = "half_even"  # 银行家舍入: 0.5 fen to the even fen
+    down = "down"  # 舍去: any fraction dropped
+    up = "up"  # 进一: any fraction makes a fen
+
+
+def monthly_dues(salary_base_fen: int, rate_bp: int, rounding: Rounding) -> int:
+    """`rate_bp`/10000 of the salary base, rounded to the fen: exact integer arithmetic."""
+    if not isinstance(salary_base_fen, int) or not isinstance(rate_bp, int):
+        raise TypeError("money is integer fen and the rate integer basis points")
+    if salary_base_fen < 0 or rate_bp < 0:
+        raise ValueError("a salary base and a rate are never negative")
+    whole, rest = divmod(salary_base_fen * rate_bp, BP)
+    if rest == 0 or rounding is Rounding.down:
+        return whole
+    if rounding is Rounding.up:
+        return whole + 1
+    twice = 2 * rest
+    if twice > BP or (twice == BP and (rounding is Rounding.half_up or whole % 2 == 1)):
+        return whole + 1
+    return whole
+
+
+@dataclass(frozen=True)
+class DuesPolicy:
+    """The configured rate and rounding (settings: GONGHUI_DUES_RATE_BP, _DUES_ROUNDING)."""
+
+    rate_bp: int = 50
+    rounding: Rounding = Rounding.half_up
+
+    def dues(self, salary_base_fen: int) -> int:
+        return monthly_dues(salary_base_fen, self.rate_bp, self.rounding)
+
+
+# -- months -----------------------------------------------------------------------------------
+
+MONTH_TEXT = r"^20\d{2}-(0[1-9]|1[0-2])$"  # 2000-01 … 2099-12
+MONTH = re.compile(MONTH_TEXT)
+
+
+def month_of(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def month_start(month: str) -> date:
+    return date(int(month[:4]), int(month[5:7]), 1)
+
+
+def month_end(month: str) -> date:
+    start = month_start(month)
+    following = (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return following - timedelta(days=1)
+
+
+_MONTH_FORMS = (
+    re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*(?:月)?$"),  # 2026-04, 2026/4, 2026年4月
+    re.compile(r"^(\d{4})(\d{2})$"),  # 202604
+    # a date (Excel turns 2026-04 into 2026/4/1): its month
+    re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*\d{1,2}\s*日?(?:\s+[\d:]+)?$"),
+)
+
+
+def parse_month(text: str) -> str | None:
+    """A month as schools write it, as YYYY-MM; None when it is none."""
+    value = fold_width(text).strip()
+    for form in _MONTH_FORMS:
+        found = form.match(value)
+        if found:
+            month = f"{int(found.group(1)):04d}-{int(found.group(2)):02d}"
+            return month if MONTH.match(month) else None
+    return None
+
+
+_DAY = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:\s+[\d:]+)?$")
+
+
+def parse_day(text: str) -> date | None:
+    found = _DAY.match(fold_width(text).strip())
+    if not found:
+        return None
+    try:
+        return date(int(found.group(1)), int(found.group(2)), int(found.group(3)))
+    except ValueError:
+        return None
+
+
+# -- amounts ----------------------------------------------------------------------------------
+
+MAX_PAYMENT_FEN = 100_000_000  # one million yuan: a typo beyond that, never a month's dues
+
+
+class AmountError(ValueError):
+    """An amount a person must correct; the message is zh-CN."""
+
+
+def yuan_to_fen(text: str) -> int:
+    """ "45.50", "45.5", "45", "1,045.50", "￥45.50元" → fen, exactly; more than two decimals,
+    zero or less, or not a number is refused."""
+    value = fold_width(text).strip().replace(",", "").replace("，", "")
+    value = value.removeprefix("¥").removeprefix("￥").removesuffix("元").strip()
+    if not re.fullmatch(r"\d+(\.\d+)?", value):
+        raise AmountError(f"金额「{text}」应为以元为单位的数字，如 45.50")
+    try:
+        amount = Decimal(value)
+    except InvalidOperation as exc:  # pragma: no cover - the pattern admits only numbers
+        raise AmountError(f"金额「{text}」不是数字") from exc
+    fen = amount * 100
+    if fen != fen.to_integral_value():
+        raise AmountError(f"金额「{text}」最多两位小数（到分）")
+    return _positive(int(fen), text)
+
+
+def fen_text_to_fen(text: str) -> int:
+    value = fold_width(text).strip().replace(",", "")
+    if not re.fullmatch(r"\d+", value):
+        raise AmountError(f"金额「{text}」应为以分为单位的整数，如 4550")
+    return _positive(int(value), text)
+
+
+def _positive(fen: int, text: str) -> int:
+    if fen <= 0:
+        raise AmountError(f"金额「{text}」应大于 0")
+    if fen > MAX_PAYMENT_FEN:
+        raise AmountError(f"金额「{text}」过大")
+    return fen
+
+
+def fen_to_yuan(fen: int) -> str:
+    """12345 → "123.45", -5 → "-0.05": for CSV and people, never for arithmetic."""
+    sign = "-" if fen < 0 else ""
+    whole, part = divmod(abs(fen), 100)
+    return f"{sign}{whole}.{part:02d}"
+
+
+# -- who is billed ----------------------------------------------------------------------------
+
+
+class NotBilled(StrEnum):
+    no_salary_base = "no_salary_base"  # 未登记会费基数
+    zero_dues = "zero_dues"  # 会费基数过低，应缴 0 元
+
+
+def bill_for(member: Member, month: str, policy: DuesPolicy) -> int | NotBilled | None:
+    """The month's dues of the member; a NotBilled reason to report; None: not due at all
+    (not active, or joined after the month)."""
+    if member.status is not MemberStatus.active:
+        return None
+    if member.joined_on is not None and member.joined_on > month_end(month):
+        return None
+    base = member.salary_base_fen
+    if base is None or base <= 0:
+        return NotBilled.no_salary_base
+    amount = policy.dues(base)
+    return amount if amount > 0 else NotBilled.zero_dues
+
+
+# -- the entries of a member's month ----------------------------------------------------------
+
+
+class EntryKind(StrEnum):
+    bill = "bill"  # 应缴
+    payment = "payment"  # 缴费
+    reversal = "reversal"  # 冲正
+
+
+class PaymentMethod(StrEnum):
+    payroll = "payroll"  # 工资代扣
+    transfer = "transfer"  # 转账
+    cash = "cash"  # 现金
+    online = "online"  # 微信 / 支付宝
+    other = "other"
+
+
+def account_of(month: str, member_id: str) -> str:
+    """One account (and one bill) per member and month."""
+    return f"{month}:{member_id}"
+
+
+@dataclass(frozen=True)
+class Entry:
+    month: str
+    member_id: str
+    seq: int
+    kind: EntryKind
+    amount_fen: int  # bill +due, payment −paid, reversal +paid back
+    balance_fen: int  # still owed after this entry
+    at: datetime
+    by: str
+    staff_no: str = ""
+    name: str = ""
+    campus: str = ""
+    department: str = ""
+    paid_on: date | None = None
+    method: PaymentMethod | None = None
+    note: str | None = None
+    reverses: int | None = None  # seq of the payment a reversal puts back
+
+
+@dataclass
+class Bill:
+    """A member's month: the bill and what happened to it since."""
+
+    bill: Entry
+    entries: list[Entry] = field(default_factory=list)  # every entry, the bill first
+
+    @property
+    def due_fen(self) -> int:
+        return self.bill.amount_fen
+
+    @property
+    def owed_fen(self) -> int:
+        return self.entries[-1].balance_fen
+
+    @property
+    def paid_fen(self) -> int:
+        return self.due_fen - self.owed_fen
+
+    @property
+    def status(self) -> Literal["unpaid", "partial", "paid"]:
+        if self.owed_fen == 0:
+            return "paid"
+        return "unpaid" if self.paid_fen == 0 else "partial"
+
+    def reversed_seqs(self) -> set[int]:
+        return {e.reverses for e in self.entries if e.reverses is not None}
+
+
+def bills_of(entries: Iterable[Entry]) -> list[Bill]:
+    """Group entries into bills (accounts without a bill entry are ignored: there are none)."""
+    grouped: dict[tuple[str, str], list[Entry]] = defaultdict(list)
+    for e in entries:
+        grouped[(e.month, e.member_id)].append(e)
+    bills = []
+    for chain in grouped.values():
+        chain.sort(key=lambda e: e.seq)
+        if chain[0].kind is EntryKind.bill:
+            bills.append(Bill(chain[0], chain))
+    return sorted(bills, key=lambda b: (b.bill.campus, b.bill.staff_no, b.bill.month))
+
+
+# -- arrears ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Owed:
+    month: str
+    due_fen: int
+    paid_fen: int
+    owed_fen: int
+
+
+@dataclass
+class Debtor:
+    member_id: str
+    staff_no: str
+    name: str
+    campus: str
+    department: str
+    months: list[Owed] = field(default_factory=list)
+
+    @property
+    def owed_fen(self) -> int:
+        return sum(m.owed_fen for m in self.months)
+
+
+@dataclass(frozen=True)
+class Subtotal:
+    campus: str
+    department: str | None  # None: the whole campus
+    members: int
+    months: int
+    owed_fen: int
+
+
+@dataclass
+class Arrears:
+    debtors: list[Debtor]
+    by_department: list[Subtotal]
+    by_campus: list[Subtotal]
+    members: int
+    months: int
+    owed_fen: int
+
+
+def arrears(bills: Iterable[Bill]) -> Arrears:
+    """Who owes what for which months (each bill on the campus and department it was billed
+    to), with totals per department, per campus and overall."""
+    debtors: dict[str, Debtor] = {}
+    for b in bills:
+        if b.owed_fen <= 0:
+            continue
+        who = debtors.get(b.bill.member_id)
+        if who is None:
+            who = debtors[b.bill.member_id] = Debtor(
+                b.bill.member_id, b.bill.staff_no, b.bill.name, b.bill.campus, b.bill.department
+            )
+        who.months.append(Owed(b.bill.month, b.due_fen, b.paid_fen, b.owed_fen))
+    rows = sorted(debtors.values(), key=lambda d: (d.campus, d.department, d.staff_no))
+    for d in rows:
+        d.months.sort(key=lambda m: m.month)
+
+    def subtotals(key: str) -> list[Subtotal]:
+        acc: dict[tuple[str, str | None], list[Debtor]] = defaultdict(list)
+        for d in rows:
+            acc[(d.campus, d.department if key == "department" else None)].append(d)
+        return [
+            Subtotal(
+                campus,
+                department,
+                len(ds),
+                sum(len(d.months) for d in ds),
+                sum(d.owed_fen for d in ds),
+            )
+            for (campus, department), ds in sorted(acc.items(), key=lambda kv: str(kv[0]))
+        ]
+
+    return Arrears(
+        debtors=rows,
+        by_department=subtotals("department"),
+        by_campus=subtotals("campus"),
+        members=len(rows),
+        months=sum(len(d.months) for d in rows),
+        owed_fen=sum(d.owed_fen for d in rows),
+    )
