@@ -70,6 +70,15 @@ class Aggregate(BaseModel):
 
     _events: list[IntegrationEvent] = PrivateAttr(default_factory=list)
 
+    @property
+    def partition_key(self) -> str | None:
+        """The Kafka key of its events when it is not the aggregate's id (None: the id).
+
+        A registration answers its activity's id, so one activity's registrations, waitlist
+        and promotions are one partition, worked in order by one consumer.
+        """
+        return None
+
     def record(self, *events: IntegrationEvent) -> None:
         self._events.extend(events)
 
@@ -336,6 +345,7 @@ class AggregateStore(Generic[A]):
             subject=aggregate.id,
             campus=aggregate.campus,
             version=version,
+            partition_key=aggregate.partition_key,
         )
         aggregate.version = version
         aggregate.pull_events()
