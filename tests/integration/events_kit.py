@@ -9,6 +9,8 @@ from typing import Any
 
 from shared.projections import MEMBER_DIRECTORY
 from tests.integration.conftest import Stack, bearer, join
+
+__all__ = ["bearer"]
 from tests.kafka_tools import wait_until
 
 SHANGHAI_FMT = "%Y-%m-%dT%H:%M:%S+08:00"
@@ -22,6 +24,10 @@ def later(days: float = 7, hours: float = 0) -> str:
 
 def cadre(campus: str = "main", subject: str = "cadre-1") -> dict[str, str]:
     return bearer(subject, ["cadre"], [campus])
+
+
+def admin() -> dict[str, str]:
+    return bearer("admin-1", ["admin"], ["*"])
 
 
 def member(member_id: str, campus: str = "main") -> dict[str, str]:
@@ -92,36 +98,31 @@ async def sign_up(
 
 async def registration(stack: Stack, activity_id: str, member_id: str) -> dict[str, Any]:
     response = await stack.events_http.get(
-        f"/activities/{activity_id}/registrations/{member_id}", headers=cadre()
+        f"/activities/{activity_id}/registrations/{member_id}", headers=admin()
     )
     assert response.status_code == 200, response.text
     return response.json()
 
 
 async def all_registrations(stack: Stack, activity_id: str) -> list[dict[str, Any]]:
-    """Every registration, read by id from the change log (current, not the list view)."""
+    """Every registration of the activity from the list view: call after `settled`, when the
+    view has caught up with the change log."""
     book = stack.events.context.registrations.book
-    found = []
-    async for doc in book.store.log.find({"version": 1}, {"aggregate": 1}):
-        if doc["aggregate"].startswith(f"{activity_id}."):
-            current = await book.get(doc["aggregate"])
-            assert current is not None
-            found.append(current.model_dump())
-    return found
+    found = await book.store.find({"activity_id": activity_id}, limit=100_000)
+    return [r.model_dump() for r in found]
 
 
-async def settled(stack: Stack) -> None:
-    """The outbox has published everything and events' consumer handled it (promotions,
-    cancellations follow the events)."""
+async def settled(stack: Stack, *topics: str) -> None:
+    """Everything events wrote is published and its consumer handled it (promotions and
+    cancellations follow events; a handler may write and publish again, so twice)."""
     from tests.kafka_tools import wait_caught_up
 
     async def published() -> bool:
         return await stack.events.relay.backlog() == 0
 
-    for _ in range(3):  # a handler may write (and publish) again: settle until quiet
+    group = stack.events.settings.consumer_group
+    for _ in range(2):
         await wait_until(published, 60, "events' outbox to be published")
-        for topic in ("events.registration", "events.activity", "members.member"):
-            await wait_caught_up(
-                stack.bootstrap, stack.events.settings.consumer_group, stack.topic(topic), 60
-            )
+        for topic in ("events.registration", "events.activity", *topics):
+            await wait_caught_up(stack.bootstrap, group, stack.topic(topic), 60)
     await wait_until(published, 60, "events' outbox to be published")

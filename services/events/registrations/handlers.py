@@ -3,9 +3,10 @@ map other facts (a member left, an activity was cancelled or grew) to those comm
 
 Who gives out a seat:
 
-- a sign-up takes free seats itself while the activity has never been full;
+- a sign-up takes free seats itself while nobody waits;
 - once it filled up (`RegistrationBook.mark_full`), a sign-up joins the waitlist and only the
-  activity's promoter gives out seats: it runs in this service's consumer of
+  activity's promoter gives out seats, until the line is empty again and it reopens the
+  activity to direct sign-ups: it runs in this service's consumer of
   `events.registration`, whose key is the activity id, so one consumer at a time works an
   activity's cancellations and sign-ups, in order. It frees a cancelled registration's seats
   and moves the waitlist up, first come first served. A second promoter (a capacity increase
@@ -258,8 +259,10 @@ async def promote(ctx: Registrations, activity_id: str, actor: Actor, *, fresh: 
     try:
         while True:
             entry = await book.waitlist.get(activity_id, head)
-            if entry is None:
-                break  # the end of the line
+            if entry is None:  # nobody (left) in line
+                if capacity is None or await book.seats.free(activity_id, capacity) > 0:
+                    await book.reopen(activity_id)
+                break
             registration = await book.get(entry["registration"])
             token = entry["token"]
             if registration is None or registration.token != token:
@@ -280,6 +283,7 @@ async def promote(ctx: Registrations, activity_id: str, actor: Actor, *, fresh: 
                     activity_id, capacity, 1 + registration.guests, token, doc
                 )
             if seats is None:
+                await book.mark_full(activity_id)  # someone waits: newcomers queue behind
                 break  # not enough free for the first in line
             seated = Seated(seats, await book.claim_code(activity_id, registration.id, token))
             current = await book.store.change(

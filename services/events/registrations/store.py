@@ -11,9 +11,10 @@ atomic):
 - waitlist order: a place is `<activity>#000000031` in `waitlist` (`NumberSeries`): numbers
   claimed in order, each once, none skipped — the FIFO order promotion follows;
 - check-in codes: `<activity>#K7M2QX` in `checkin_codes`, so a code means one registration;
-- "the activity filled up" (`<activity>#full` in `registration_flags`): from then on new
-  sign-ups join the waitlist and only the activity's promoter gives out seats, so a seat that
-  frees goes to the first in line, never to whoever asks at that moment.
+- "the activity filled up" (`<activity>#full#<g>` in `registration_flags`): while it stands,
+  new sign-ups join the waitlist and only the activity's promoter gives out seats, so a seat
+  that frees goes to the first in line, never to whoever asks at that moment; the promoter
+  reopens it (`<activity>#open#<g>`) when the line is empty and seats are free.
 """
 
 from __future__ import annotations
@@ -39,7 +40,7 @@ WAITLIST = "waitlist"
 CODES = "checkin_codes"
 FLAGS = "registration_flags"
 
-FULL_RECHECK_S = 1.0  # how long "not full" read from the database is believed
+FULL_RECHECK_S = 1.0  # how long "full" or "not full" read from the database is believed
 
 
 async def setup_indexes(db: AsyncDatabase) -> None:
@@ -59,8 +60,8 @@ class RegistrationBook:
         self.waitlist = NumberSeries(db[WAITLIST])
         self.codes = db[CODES]
         self.flags = db[FLAGS]
-        self._full: set[str] = set()
-        self._not_full_at: dict[str, float] = {}
+        self._gen: dict[str, int] = {}
+        self._full: dict[str, tuple[bool, float]] = {}  # activity -> (full, when read)
         self.heads: dict[str, int] = {}  # the promoter's place in each waitlist
 
     # -- reading ------------------------------------------------------------------------------
@@ -113,22 +114,48 @@ class RegistrationBook:
         return ahead + 1
 
     # -- "the activity filled up" -------------------------------------------------------------
+    #
+    # Generations of two claims: `<activity>#full#<g>` closes the pool to newcomers (the g-th
+    # time it filled up) and `<activity>#open#<g>` reopens it, written only by the promoter
+    # when nobody is left in line and seats are free. Closed while anyone waits, so a freed
+    # seat goes to the first in line; open again once the line is empty.
+
+    async def _exists(self, key: str) -> bool:
+        return await self.flags.find_one({"_id": key}, {"_id": 1}) is not None
+
+    async def _generation(self, activity_id: str) -> int:
+        """The latest generation that closed the pool (0: it never filled up)."""
+        g = self._gen.get(activity_id, 0)
+        while await self._exists(f"{activity_id}#full#{g + 1}"):
+            g += 1
+        self._gen[activity_id] = g
+        return g
 
     async def is_full(self, activity_id: str) -> bool:
-        if activity_id in self._full:
-            return True
-        checked = self._not_full_at.get(activity_id)
-        if checked is not None and time.monotonic() - checked < FULL_RECHECK_S:
-            return False
-        if await self.flags.find_one({"_id": f"{activity_id}#full"}, {"_id": 1}):
-            self._full.add(activity_id)
-            return True
-        self._not_full_at[activity_id] = time.monotonic()
-        return False
+        """Whether newcomers join the waitlist (believed for a second: a burst reads it once)."""
+        known = self._full.get(activity_id)
+        if known is not None and time.monotonic() - known[1] < FULL_RECHECK_S:
+            return known[0]
+        g = await self._generation(activity_id)
+        full = g > 0 and not await self._exists(f"{activity_id}#open#{g}")
+        self._full[activity_id] = (full, time.monotonic())
+        return full
 
     async def mark_full(self, activity_id: str) -> None:
-        await claim_once(self.flags, f"{activity_id}#full", {"activity_id": activity_id})
-        self._full.add(activity_id)
+        """Close the pool to newcomers (idempotent: a closed pool stays as it is)."""
+        g = await self._generation(activity_id)
+        if g == 0 or await self._exists(f"{activity_id}#open#{g}"):
+            await claim_once(
+                self.flags, f"{activity_id}#full#{g + 1}", {"activity_id": activity_id}
+            )
+        self._full[activity_id] = (True, time.monotonic())
+
+    async def reopen(self, activity_id: str) -> None:
+        """The line is empty and seats are free: newcomers take seats directly again."""
+        g = await self._generation(activity_id)
+        if g > 0:
+            await claim_once(self.flags, f"{activity_id}#open#{g}", {"activity_id": activity_id})
+        self._full[activity_id] = (False, time.monotonic())
 
     # -- check-in codes -----------------------------------------------------------------------
 
