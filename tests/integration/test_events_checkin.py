@@ -121,7 +121,7 @@ async def test_the_qr_image_decodes_back_to_the_code(stack: Stack):
 async def test_attendance_statistics_and_the_csv_export(stack: Stack, door):
     activity = await kit.activity(stack, capacity=2, guests_max=1)
     aid = activity["id"]
-    a, code_a = await confirmed_member(stack, "K0501", aid)
+    _, code_a = await confirmed_member(stack, "K0501", aid)
     b = await kit.enrol(stack, "K0502", name="=HYPERLINK(1)", department="音乐系")
     c = await kit.enrol(stack, "K0503", department="音乐系")
     await kit.known_to_events(stack, b, c)
