@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
@@ -42,9 +43,21 @@ def _not_a_number(value: object) -> object:
 Day = Annotated[date, BeforeValidator(_not_a_number)]
 
 
+_ISO_MOMENT = re.compile(r"^\s*\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}")
+
+
+def _iso_moment(value: object) -> object:
+    if isinstance(value, datetime):
+        return value
+    if not isinstance(value, str) or not _ISO_MOMENT.match(value):
+        raise ValueError("a moment is written YYYY-MM-DDTHH:MM[:SS][+08:00]")
+    return value
+
+
 # A moment in a request ("2026-04-18T08:30", "2026-04-18T08:30:00+08:00"): a time without an
-# offset is Beijing time, as people write it. Converted to UTC by `to_utc` for storing.
-Moment = Annotated[datetime, BeforeValidator(_not_a_number)]
+# offset is Beijing time, as people write it. Only that form: pydantic would also take a
+# number (seconds since 1970) or a bare date. Converted to UTC by `to_utc` for storing.
+Moment = Annotated[datetime, BeforeValidator(_iso_moment)]
 
 
 def to_utc(moment: datetime) -> datetime:

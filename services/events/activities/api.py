@@ -123,7 +123,34 @@ def activity_filter(
 Filter = Annotated[ActivityFilter, Depends(activity_filter)]
 
 
-@router.post("/activities", status_code=status.HTTP_201_CREATED)
+# OpenAPI links: what a client (and the schemathesis run) can do with a new activity's id.
+LINKS: dict[int | str, dict[str, Any]] = {
+    201: {
+        "links": {
+            name: {
+                "operationId": operation,
+                "parameters": {"activity_id": "$response.body#/id"},
+            }
+            for name, operation in {
+                "GetActivity": "get_activity_activities__activity_id__get",
+                "ChangeActivity": "change_activity_activities__activity_id__patch",
+                "Publish": "publish_activities__activity_id__publish_post",
+                "Close": "close_activities__activity_id__close_post",
+                "Complete": "complete_activities__activity_id__complete_post",
+                "Cancel": "cancel_activities__activity_id__cancel_post",
+                "SignUp": "sign_up_activities__activity_id__registrations_post",
+                "Registrations": "list_registrations_activities__activity_id__registrations_get",
+                "CheckIn": "check_in_activities__activity_id__checkins_post",
+                "WalkIn": "walk_in_activities__activity_id__walkins_post",
+                "Attendance": "activity_attendance_activities__activity_id__attendance_get",
+                "History": "activity_history_activities__activity_id__history_get",
+            }.items()
+        }
+    }
+}
+
+
+@router.post("/activities", status_code=status.HTTP_201_CREATED, responses=LINKS)
 async def create_activity(body: DraftActivity, catalog: Catalog, user: Cadre) -> ActivityPublic:
     """Draft an activity (草稿); role: cadre of its campus (school-wide: of `*`)."""
     return ActivityPublic.of(await draft_activity(body, catalog, user))
