@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
@@ -132,6 +132,13 @@ async def setup_entry_indexes(coll: AsyncCollection) -> None:
     await coll.create_index([("account", 1), ("seq", -1)], unique=True)
 
 
+class SlotRefused(Exception):
+    """A slot's insert was refused by another unique index than its number's."""
+
+    def __init__(self, pool: str, number: int) -> None:
+        super().__init__(f"slot {number} of {pool}: another unique field of it is taken")
+
+
 class SlotPool:
     """Pools of numbered slots `<pool>#000001` … `<pool>#<capacity>`; a slot is its document.
 
@@ -189,11 +196,20 @@ class SlotPool:
         return max(capacity - len({n for n in known if n <= capacity}), 0)
 
     async def take(
-        self, pool: str, capacity: int, count: int, holder: str, doc: dict[str, Any] | None = None
+        self,
+        pool: str,
+        capacity: int,
+        count: int,
+        holder: str,
+        doc: dict[str, Any] | None = None,
+        each: Callable[[int], dict[str, Any]] | None = None,
     ) -> list[int] | None:
         """Take `count` free numbers of 1..capacity for `holder`, lowest first; all or none.
 
-        Returns the numbers, or None when the pool has (as far as known) too few free ones.
+        `each(i)` adds fields to the i-th slot's document; a unique index on such a field (a
+        check-in code) is claimed by the same insert. Returns the numbers, or None when the
+        pool has (as far as known) too few free ones; raises `SlotRefused` when another
+        unique index than the number refused a slot (nothing stays taken then).
         """
         if count <= 0:
             return []
@@ -208,9 +224,15 @@ class SlotPool:
             in_flight = self._in_flight.setdefault(pool, set())
             in_flight.add(number)
             slot = {"pool": pool, "number": number, "holder": holder, **(doc or {})}
+            if each is not None:
+                slot.update(each(len(got)))
             try:
                 if await claim_once(self.coll, _slot_id(pool, number), slot):
                     got.append(number)
+                elif not await self.coll.find_one({"_id": _slot_id(pool, number)}, {"_id": 1}):
+                    known.discard(number)  # free after all: another field was refused
+                    await self.release(pool, got, holder)
+                    raise SlotRefused(pool, number)
                 # else: another process holds it; it stays known as taken
             finally:
                 in_flight.discard(number)

@@ -46,7 +46,9 @@ async def step(
         check(activity)
         decide(activity)
 
-    return await catalog.store.change(activity_id, decide_checked, Actor.of(user), action)
+    changed = await catalog.store.change(activity_id, decide_checked, Actor.of(user), action)
+    catalog.remember(changed)
+    return changed
 
 
 def decision(action: str, reason: str | None = None) -> Callable[[Activity], None]:

@@ -51,7 +51,9 @@ class RegistrationPublic(BaseModel):
     status: RegistrationStatus
     status_label: str
     waitlist_no: int | None = Field(description="候补号（先到先得）")
-    place_in_line: int | None = Field(description="当前候补第几位（1 = 下一个）")
+    place_in_line: int | None = Field(
+        description="当前候补第几位（1 = 下一个；查询报名时计算，报名应答中为空）"
+    )
     seats: int = Field(description="占用名额（本人加家属）")
     code: str | None = Field(description="签到码（报名成功后才有）")
     round: int = Field(description="第几次报名（取消后可重新报名）")
@@ -141,7 +143,7 @@ async def sign_up(
     """报名: a seat, or a place on the waitlist when full; twice is once (200). An ineligible
     member gets 409 `registration.ineligible` naming the `rule`; role: member (themself), or
     cadre of the activity's campus (`member_id`: adds someone)."""
-    activity = await catalog.visible(activity_id, user)
+    activity = await catalog.visible(activity_id, user, recent=True)
     member_id = body.member_id or user.subject
     by_cadre = member_id != user.subject
     if by_cadre:
@@ -153,7 +155,9 @@ async def sign_up(
     )
     if not signed.created:
         response.status_code = status.HTTP_200_OK
-    return await public(registrations, signed.registration)
+    # The place in line is counted when the registration is read (GET), not here: the answer
+    # to a burst of sign-ups stays one insert away from the request.
+    return RegistrationPublic.of(signed.registration)
 
 
 @router.get("/activities/{activity_id}/registrations")

@@ -170,18 +170,13 @@ async def allocate(
     if activity.capacity is None:
         return Seated([], await book.claim_code(aid, reg_id, token))
     if not (activity.waitlist and await book.is_full(aid)):
-        doc = {"registration": reg_id}
-        seats = await book.seats.take(aid, activity.capacity, 1 + guests, token, doc)
-        if seats is None and not activity.waitlist and book.seats.age(aid) > 1.0:
+        won = await book.take_seats(aid, activity.capacity, 1 + guests, reg_id, token)
+        if won is None and not activity.waitlist and book.seats.age(aid) > 1.0:
             # No waitlist to catch a stale "full": look at the pool itself before refusing.
             await book.seats.refresh(aid)
-            seats = await book.seats.take(aid, activity.capacity, 1 + guests, token, doc)
-        if seats is not None:
-            try:
-                return Seated(seats, await book.claim_code(aid, reg_id, token))
-            except BaseException:
-                await book.seats.release(aid, seats, token)
-                raise
+            won = await book.take_seats(aid, activity.capacity, 1 + guests, reg_id, token)
+        if won is not None:
+            return Seated(*won)
     if not activity.waitlist:
         raise Conflict("registration.full", "名额已满", capacity=activity.capacity)
     await book.mark_full(aid)
@@ -192,8 +187,10 @@ async def allocate(
 async def undo(book: RegistrationBook, activity_id: str, outcome: Outcome, token: str) -> None:
     """Give back what a sign-up won but did not use (only its own claims: same token)."""
     if isinstance(outcome, Seated):
-        await book.seats.release(activity_id, outcome.seats, token)
-        await book.void_code(activity_id, outcome.code, token)
+        if outcome.seats:
+            await book.seats.release(activity_id, outcome.seats, token)
+        else:
+            await book.void_code(activity_id, outcome.code, token)
     else:  # numbers are never reused: the place is marked void, and the promoter skips it
         await book.waitlist.void(activity_id, outcome.number)
 
@@ -237,12 +234,19 @@ async def cancel_quietly(
 # -- the promoter -----------------------------------------------------------------------------
 
 
-async def promote(ctx: Registrations, activity_id: str, actor: Actor, *, fresh: bool) -> int:
+async def promote(
+    ctx: Registrations,
+    activity_id: str,
+    actor: Actor,
+    *,
+    fresh: bool,
+    activity: Activity | None = None,
+) -> int:
     """Give the activity's free seats to its waitlist, first come first served; returns how
     many were promoted. Strict FIFO: when the first in line needs more seats (guests) than
     are free, nobody behind them jumps ahead."""
     book = ctx.book
-    activity = await ctx.catalog.get(activity_id)
+    activity = activity or await ctx.catalog.get(activity_id)
     now = utcnow()
     if activity is None or activity.status not in LIVE or now >= activity.starts_at:
         return 0
@@ -276,16 +280,15 @@ async def promote(ctx: Registrations, activity_id: str, actor: Actor, *, fresh: 
             if registration.status is not RegistrationStatus.waitlisted:
                 head += 1  # cancelled, or already promoted
                 continue
-            seats: list[int] | None = []
-            if capacity is not None:
-                doc = {"registration": registration.id}
-                seats = await book.seats.take(
-                    activity_id, capacity, 1 + registration.guests, token, doc
-                )
-            if seats is None:
-                await book.mark_full(activity_id)  # someone waits: newcomers queue behind
-                break  # not enough free for the first in line
-            seated = Seated(seats, await book.claim_code(activity_id, registration.id, token))
+            if capacity is None:
+                seated = Seated([], await book.claim_code(activity_id, registration.id, token))
+            else:
+                need = 1 + registration.guests
+                won = await book.take_seats(activity_id, capacity, need, registration.id, token)
+                if won is None:
+                    await book.mark_full(activity_id)  # someone waits: newcomers queue behind
+                    break  # not enough free for the first in line
+                seated = Seated(*won)
             current = await book.store.change(
                 registration.id, promotion(token, seated, now), actor, "promote"
             )
@@ -326,6 +329,10 @@ async def on_registration_event(envelope: CloudEvent, ctx: Registrations) -> Non
         return
     # A new registration: did its member leave, or its activity end, while it was written?
     # (Those handlers list registrations from the view, which may not have had this one.)
+    # Read after this registration's view was written (that route runs first). The activity's
+    # view and the member directory are written before the cancel / departure handlers run
+    # (their routes come first too), so either this sees the cancel or the departure, or that
+    # handler's list of registrations has this one. Views suffice: one read each.
     activity = await ctx.catalog.store.get(aid, current=False)
     member = await ctx.directory.get(event.member_id)
     reason = None
@@ -339,7 +346,7 @@ async def on_registration_event(envelope: CloudEvent, ctx: Registrations) -> Non
             await cancel_quietly(ctx, registration, reason, actor)
         return
     if event.status == RegistrationStatus.waitlisted.value:
-        await promote(ctx, aid, actor, fresh=False)
+        await promote(ctx, aid, actor, fresh=False, activity=activity)
 
 
 async def on_activity_changed(

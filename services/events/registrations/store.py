@@ -30,7 +30,7 @@ from services.events.registrations.domain import (
     new_code,
 )
 from shared.aggregate import AggregateStore, change_id
-from shared.claims import NumberSeries, SlotPool, claim_once
+from shared.claims import NumberSeries, SlotPool, SlotRefused, claim_once
 
 REGISTRATIONS = "registrations"  # the list view; `registrations_changes` is the log (the truth)
 TOPIC = "events.registration"
@@ -47,6 +47,8 @@ async def setup_indexes(db: AsyncDatabase) -> None:
     await db[REGISTRATIONS].create_index([("activity_id", 1), ("status", 1)])
     await db[REGISTRATIONS].create_index("member_id")
     await SlotPool(db[SEATS]).setup_indexes()
+    await db[SEATS].create_index([("pool", 1), ("code", 1)], unique=True)
+    await db[SEATS].create_index("code")
     await db[CODES].create_index("code")
 
 
@@ -157,10 +159,35 @@ class RegistrationBook:
             await claim_once(self.flags, f"{activity_id}#open#{g}", {"activity_id": activity_id})
         self._full[activity_id] = (False, time.monotonic())
 
-    # -- check-in codes -----------------------------------------------------------------------
+    # -- seats and check-in codes -------------------------------------------------------------
+    #
+    # A confirmed registration's code is claimed with its first seat: the seat document
+    # carries it and a unique (pool, code) index refuses a second one, so seat and code are
+    # one insert. Guest seats carry `<code>+1`, `<code>+2` (unique too, never shown). Without
+    # a capacity there are no seats, and the code is a claim of its own in `checkin_codes`.
+
+    async def take_seats(
+        self, activity_id: str, capacity: int, count: int, registration_id: str, token: str
+    ) -> tuple[list[int], str] | None:
+        """Seats for a registration and its check-in code, or None when too few are free."""
+        while True:
+            code = new_code()
+
+            def each(i: int, code: str = code) -> dict[str, Any]:
+                return {"code": code if i == 0 else f"{code}+{i}"}
+
+            doc = {"registration": registration_id}
+            try:
+                seats = await self.seats.take(activity_id, capacity, count, token, doc, each)
+            except SlotRefused:
+                continue  # the code was taken (one chance in millions): another one
+            return (seats, code) if seats is not None else None
+
+    async def seat_with_code(self, activity_id: str, code: str) -> dict[str, Any] | None:
+        return await self.seats.coll.find_one({"pool": activity_id, "code": code})
 
     async def claim_code(self, activity_id: str, registration_id: str, token: str) -> str:
-        """A fresh code for the registration, unique within the activity."""
+        """A fresh code for a registration without seats, unique within the activity."""
         while True:
             code = new_code()
             doc = {"activity_id": activity_id, "code": code, "registration": registration_id}
@@ -172,8 +199,12 @@ class RegistrationBook:
         await self.codes.delete_one({"_id": f"{activity_id}#{code}", "token": token})
 
     async def find_code(self, activity_id: str, code: str) -> dict[str, Any] | None:
-        return await self.codes.find_one({"_id": f"{activity_id}#{code}"})
+        """The claim (a seat, or a code of its own) that holds the code at this activity."""
+        seat = await self.seat_with_code(activity_id, code)
+        return seat or await self.codes.find_one({"_id": f"{activity_id}#{code}"})
 
     async def code_elsewhere(self, code: str) -> dict[str, Any] | None:
         """The code's registration at another activity, if it is one (for a clear refusal)."""
-        return await self.codes.find_one({"code": code})
+        return await self.seats.coll.find_one({"code": code}) or await self.codes.find_one(
+            {"code": code}
+        )
