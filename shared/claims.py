@@ -310,6 +310,10 @@ class NumberSeries:
     async def get(self, series: str, number: int) -> dict[str, Any] | None:
         return await self.coll.find_one({"_id": self.key(series, number)})
 
+    def handed_out(self, series: str) -> int:
+        """The highest number this process has tried to claim (0: none yet)."""
+        return self._next.get(series, 1) - 1
+
     async def void(self, series: str, number: int) -> None:
         """Say that a claimed number will not be used (its claimer gave it up)."""
         await claim_once(self.coll, f"{self.key(series, number)}#void")

@@ -4,8 +4,8 @@ map other facts (a member left, an activity was cancelled or grew) to those comm
 Who gives out a seat:
 
 - a sign-up takes free seats itself while nobody waits;
-- once it filled up (`RegistrationBook.mark_full`), a sign-up joins the waitlist and only the
-  activity's promoter gives out seats, until the line is empty again and it reopens the
+- while anyone waits (`RegistrationBook.nobody_waits`), a sign-up joins the waitlist and only
+  the activity's promoter gives out seats, until the line is empty again and it reopens the
   activity to direct sign-ups: it runs in this service's consumer of
   `events.registration`, whose key is the activity id, so one consumer at a time works an
   activity's cancellations and sign-ups, in order. It frees a cancelled registration's seats
@@ -169,7 +169,7 @@ async def allocate(
     aid = activity.id
     if activity.capacity is None:
         return Seated([], await book.claim_code(aid, reg_id, token))
-    if not (activity.waitlist and await book.is_full(aid)):
+    if not activity.waitlist or await book.nobody_waits(aid):
         won = await book.take_seats(aid, activity.capacity, 1 + guests, reg_id, token)
         if won is None and not activity.waitlist and book.seats.age(aid) > 1.0:
             # No waitlist to catch a stale "full": look at the pool itself before refusing.
@@ -179,7 +179,6 @@ async def allocate(
             return Seated(*won)
     if not activity.waitlist:
         raise Conflict("registration.full", "名额已满", capacity=activity.capacity)
-    await book.mark_full(aid)
     number = await book.waitlist.claim(aid, {"registration": reg_id, "token": token})
     return Waiting(number)
 
@@ -265,7 +264,7 @@ async def promote(
             entry = await book.waitlist.get(activity_id, head)
             if entry is None:  # nobody (left) in line
                 if capacity is None or await book.seats.free(activity_id, capacity) > 0:
-                    await book.reopen(activity_id)
+                    await book.reopen(activity_id, head)
                 break
             registration = await book.get(entry["registration"])
             token = entry["token"]
@@ -286,7 +285,6 @@ async def promote(
                 need = 1 + registration.guests
                 won = await book.take_seats(activity_id, capacity, need, registration.id, token)
                 if won is None:
-                    await book.mark_full(activity_id)  # someone waits: newcomers queue behind
                     break  # not enough free for the first in line
                 seated = Seated(*won)
             current = await book.store.change(

@@ -11,10 +11,10 @@ atomic):
 - waitlist order: a place is `<activity>#000000031` in `waitlist` (`NumberSeries`): numbers
   claimed in order, each once, none skipped — the FIFO order promotion follows;
 - check-in codes: `<activity>#K7M2QX` in `checkin_codes`, so a code means one registration;
-- "the activity filled up" (`<activity>#full#<g>` in `registration_flags`): while it stands,
-  new sign-ups join the waitlist and only the activity's promoter gives out seats, so a seat
-  that frees goes to the first in line, never to whoever asks at that moment; the promoter
-  reopens it (`<activity>#open#<g>`) when the line is empty and seats are free.
+- "someone is waiting": the waitlist place where the line was last seen empty is claimed.
+  While anyone waits, new sign-ups join the line and only the activity's promoter gives out
+  seats, so a seat that frees goes to the first in line, never to whoever asks at that
+  moment (`nobody_waits`).
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ WAITLIST = "waitlist"
 CODES = "checkin_codes"
 FLAGS = "registration_flags"
 
-FULL_RECHECK_S = 1.0  # how long "full" or "not full" read from the database is believed
+OPEN_RECHECK_S = 1.0  # how long "nobody waits", read from the database, is believed
 
 
 async def setup_indexes(db: AsyncDatabase) -> None:
@@ -62,8 +62,8 @@ class RegistrationBook:
         self.waitlist = NumberSeries(db[WAITLIST])
         self.codes = db[CODES]
         self.flags = db[FLAGS]
-        self._gen: dict[str, int] = {}
-        self._full: dict[str, tuple[bool, float]] = {}  # activity -> (full, when read)
+        self._open: dict[str, tuple[int, int]] = {}  # activity -> (reopening, place)
+        self._open_checked: dict[str, tuple[bool, float]] = {}  # (line empty, when read)
         self.heads: dict[str, int] = {}  # the promoter's place in each waitlist
 
     # -- reading ------------------------------------------------------------------------------
@@ -115,49 +115,52 @@ class RegistrationBook:
         )
         return ahead + 1
 
-    # -- "the activity filled up" -------------------------------------------------------------
+    # -- is anyone waiting? ----------------------------------------------------------------
     #
-    # Generations of two claims: `<activity>#full#<g>` closes the pool to newcomers (the g-th
-    # time it filled up) and `<activity>#open#<g>` reopens it, written only by the promoter
-    # when nobody is left in line and seats are free. Closed while anyone waits, so a freed
-    # seat goes to the first in line; open again once the line is empty.
+    # Newcomers take seats directly only while nobody waits; otherwise they join the line and
+    # the promoter gives seats out in order. "Nobody waits" is not a flag anyone sets: the
+    # line was seen empty at place h (`<activity>#reopen#<g>`, position h; at first h = 1),
+    # and it stays empty exactly as long as place h is unclaimed. A newcomer who joins the
+    # line claims place h (or later) and so closes it by that very insert; the promoter,
+    # finding the line empty again at a later place, reopens it there. Within this process
+    # that is exact (the series hands out numbers here); another replica's newcomer is seen
+    # within `OPEN_RECHECK_S` (one read of place h).
 
-    async def _exists(self, key: str) -> bool:
-        return await self.flags.find_one({"_id": key}, {"_id": 1}) is not None
+    async def _opened_at(self, activity_id: str) -> int:
+        """The place where the line was last seen empty (new reopenings are read here)."""
+        g, place = self._open.get(activity_id, (0, 1))
+        while True:
+            doc = await self.flags.find_one({"_id": f"{activity_id}#reopen#{g + 1}"})
+            if doc is None:
+                break
+            g, place = g + 1, doc["position"]
+        self._open[activity_id] = (g, place)
+        return place
 
-    async def _generation(self, activity_id: str) -> int:
-        """The latest generation that closed the pool (0: it never filled up)."""
-        g = self._gen.get(activity_id, 0)
-        while await self._exists(f"{activity_id}#full#{g + 1}"):
-            g += 1
-        self._gen[activity_id] = g
-        return g
+    async def nobody_waits(self, activity_id: str) -> bool:
+        """Whether a newcomer may take a free seat directly (nobody is in line)."""
+        known = self._open.get(activity_id, (0, 1))[1]
+        if self.waitlist.handed_out(activity_id) >= known:
+            return False  # someone here took a place in line since it was seen empty
+        checked = self._open_checked.get(activity_id)
+        if checked is not None and time.monotonic() - checked[1] < OPEN_RECHECK_S:
+            return checked[0]
+        place = await self._opened_at(activity_id)
+        empty = await self.waitlist.get(activity_id, place) is None
+        self._open_checked[activity_id] = (empty, time.monotonic())
+        return empty and self.waitlist.handed_out(activity_id) < place
 
-    async def is_full(self, activity_id: str) -> bool:
-        """Whether newcomers join the waitlist (believed for a second: a burst reads it once)."""
-        known = self._full.get(activity_id)
-        if known is not None and time.monotonic() - known[1] < FULL_RECHECK_S:
-            return known[0]
-        g = await self._generation(activity_id)
-        full = g > 0 and not await self._exists(f"{activity_id}#open#{g}")
-        self._full[activity_id] = (full, time.monotonic())
-        return full
-
-    async def mark_full(self, activity_id: str) -> None:
-        """Close the pool to newcomers (idempotent: a closed pool stays as it is)."""
-        g = await self._generation(activity_id)
-        if g == 0 or await self._exists(f"{activity_id}#open#{g}"):
-            await claim_once(
-                self.flags, f"{activity_id}#full#{g + 1}", {"activity_id": activity_id}
-            )
-        self._full[activity_id] = (True, time.monotonic())
-
-    async def reopen(self, activity_id: str) -> None:
-        """The line is empty and seats are free: newcomers take seats directly again."""
-        g = await self._generation(activity_id)
-        if g > 0:
-            await claim_once(self.flags, f"{activity_id}#open#{g}", {"activity_id": activity_id})
-        self._full[activity_id] = (False, time.monotonic())
+    async def reopen(self, activity_id: str, place: int) -> None:
+        """The promoter found the line empty at `place` with seats free: newcomers may take
+        seats directly again, until someone claims that place."""
+        current = await self._opened_at(activity_id)
+        if place <= current:
+            return
+        g = self._open[activity_id][0]
+        doc = {"activity_id": activity_id, "position": place}
+        await claim_once(self.flags, f"{activity_id}#reopen#{g + 1}", doc)
+        await self._opened_at(activity_id)  # ours, or a concurrent promoter's
+        self._open_checked.pop(activity_id, None)
 
     # -- seats and check-in codes -------------------------------------------------------------
     #
