@@ -12,11 +12,10 @@ from services.events.activities.domain import (
     ActivityStatus,
     DraftActivity,
     EditActivity,
-    Person,
     activity_id_for,
     draft,
-    refusal,
 )
+from services.events.activities.eligibility import Person, refusal
 from services.events.checkin.domain import attendance, csv_row, safe_cell
 from services.events.registrations.domain import (
     CODE_ALPHABET,

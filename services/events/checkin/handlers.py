@@ -7,7 +7,8 @@ unique key of that version); the other is told when and by whom it was checked i
 
 from __future__ import annotations
 
-from services.events.activities.domain import Activity, ActivityStatus, Person
+from services.events.activities.domain import Activity, ActivityStatus
+from services.events.activities.eligibility import Person
 from services.events.registrations.domain import Registration, registration_id, walk_in
 from services.events.registrations.handlers import Registrations
 from shared.aggregate import Actor

@@ -17,7 +17,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from services.events.activities.domain import Activity, Person
+from services.events.activities.domain import Activity
+from services.events.activities.eligibility import Person
 from shared.aggregate import Aggregate
 from shared.errors import Conflict
 from shared.events.events import (

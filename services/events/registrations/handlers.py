@@ -22,7 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from services.events.activities.domain import LIVE, Activity, ActivityStatus, Person, refusal
+from services.events.activities.domain import LIVE, Activity, ActivityStatus
+from services.events.activities.eligibility import Person, refusal
 from services.events.activities.store import ActivityCatalog
 from services.events.registrations.domain import (
     CancelReason,
