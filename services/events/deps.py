@@ -28,15 +28,16 @@ def get_context(request: Request) -> EventsContext:
     return request.app.state.runtime.context
 
 
-def get_catalog(request: Request) -> ActivityCatalog:
+# `async def`: FastAPI would run a plain `def` in a worker thread, a hop per request.
+async def get_catalog(request: Request) -> ActivityCatalog:
     return get_context(request).catalog
 
 
-def get_registrations(request: Request) -> Registrations:
+async def get_registrations(request: Request) -> Registrations:
     return get_context(request).registrations
 
 
-def get_audit(request: Request) -> AuditLog:
+async def get_audit(request: Request) -> AuditLog:
     return get_context(request).audit
 
 
