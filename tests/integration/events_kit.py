@@ -49,6 +49,29 @@ async def enrol_many(stack: Stack, count: int, prefix: str, **over: Any) -> list
     return list(await asyncio.gather(*(one(i) for i in range(count))))
 
 
+async def in_directory(stack: Stack, count: int, prefix: str, **over: Any) -> list[str]:
+    """Members written straight into events' member directory, as `members.member` events
+    leave them there: for the sign-up tests, which are about seats, not about how events
+    learns members (test_events_eligibility follows that path through the members service)."""
+    ids = [f"m-{prefix.lower()}{i:05d}" for i in range(count)]
+    docs = [
+        {
+            "_id": member_id,
+            "staff_no": f"{prefix}{i:05d}",
+            "name": f"老师{i}",
+            "campus": "main",
+            "department": "学前教育系",
+            "status": "active",
+            "roles": [],
+            "sequence": "0000000001.000",
+            **over,
+        }
+        for i, member_id in enumerate(ids)
+    ]
+    await stack.events.db[MEMBER_DIRECTORY].insert_many(docs)
+    return ids
+
+
 async def known_to_events(stack: Stack, *member_ids: str, status: str = "active") -> None:
     """Wait until events' member directory has the members (with the status)."""
     directory = stack.events.db[MEMBER_DIRECTORY]

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture(scope="module")
 async def stack(infra) -> AsyncIterator[Stack]:
-    s = await build_stack(infra, ["members", "events"])
+    s = await build_stack(infra, ["events"])
     try:
         yield s
     finally:
@@ -29,11 +29,9 @@ async def stack(infra) -> AsyncIterator[Stack]:
 
 @pytest.fixture(scope="module")
 async def crowd(stack: Stack) -> list[str]:
-    """Two hundred members on the main campus, known to events (shared by the burst tests:
-    each uses its own activity)."""
-    members = await kit.enrol_many(stack, 200, "CR")
-    await kit.known_to_events(stack, *members)
-    return members
+    """Two hundred members on the main campus in events' directory (shared by the burst
+    tests: each uses its own activity)."""
+    return await kit.in_directory(stack, 200, "CR")
 
 
 def confirmed(regs: list[dict]) -> list[dict]:
@@ -149,8 +147,7 @@ async def test_cancels_and_sign_ups_at_once_while_the_waitlist_moves(stack: Stac
 
 
 async def test_more_seats_promote_the_waitlist_and_fewer_are_refused(stack: Stack):
-    members = await kit.enrol_many(stack, 5, "C4")
-    await kit.known_to_events(stack, *members)
+    members = await kit.in_directory(stack, 5, "C4")
     activity = await kit.activity(stack, capacity=2)
     aid = activity["id"]
     for m in members:
@@ -175,8 +172,7 @@ async def test_more_seats_promote_the_waitlist_and_fewer_are_refused(stack: Stac
 
 
 async def test_family_guests_count_against_the_capacity(stack: Stack):
-    a, b, c = await kit.enrol_many(stack, 3, "C5")
-    await kit.known_to_events(stack, a, b, c)
+    a, b, c = await kit.in_directory(stack, 3, "C5")
     activity = await kit.activity(stack, capacity=5, guests_max=2, kind="outing", title="秋游")
     aid = activity["id"]
     too_many = await kit.sign_up(stack, aid, a, guests=3)
@@ -206,8 +202,7 @@ async def test_family_guests_count_against_the_capacity(stack: Stack):
 
 
 async def test_signing_up_twice_is_once_and_after_a_cancel_again(stack: Stack):
-    [m] = await kit.enrol_many(stack, 1, "C6")
-    await kit.known_to_events(stack, m)
+    [m] = await kit.in_directory(stack, 1, "C6")
     activity = await kit.activity(stack, capacity=3)
     aid = activity["id"]
     results = await asyncio.gather(*(kit.sign_up(stack, aid, m) for _ in range(8)))
@@ -238,8 +233,7 @@ async def test_signing_up_twice_is_once_and_after_a_cancel_again(stack: Stack):
 async def test_a_full_activity_without_waitlist_refuses_and_reopens_when_a_seat_frees(
     stack: Stack,
 ):
-    a, b = await kit.enrol_many(stack, 2, "C7")
-    await kit.known_to_events(stack, a, b)
+    a, b = await kit.in_directory(stack, 2, "C7")
     activity = await kit.activity(stack, capacity=1, waitlist=False)
     aid = activity["id"]
     assert (await kit.sign_up(stack, aid, a)).status_code == 201
@@ -253,8 +247,7 @@ async def test_a_full_activity_without_waitlist_refuses_and_reopens_when_a_seat_
 
 
 async def test_an_activity_cancelled_cancels_its_registrations(stack: Stack):
-    a, b = await kit.enrol_many(stack, 2, "C8")
-    await kit.known_to_events(stack, a, b)
+    a, b = await kit.in_directory(stack, 2, "C8")
     activity = await kit.activity(stack, capacity=1)
     aid = activity["id"]
     await kit.sign_up(stack, aid, a)

@@ -84,7 +84,7 @@ def check_open(activity: Activity, now: datetime, by_cadre: bool) -> None:
     """Sign-up is open: published and within its window (a cadre may still add someone after
     the deadline, until the activity starts)."""
     if activity.status is ActivityStatus.draft:
-        raise NotFound("activity.not_found", "未找到该活动", id=activity.id)
+        raise Conflict("registration.not_open", "活动尚未发布，不能报名")
     if now >= activity.starts_at or activity.status not in LIVE:
         raise Conflict("registration.closed", "活动报名已结束", current=activity.status.value)
     if by_cadre:
@@ -161,6 +161,10 @@ async def register(
     finally:
         if not written:
             await undo(book, activity.id, outcome, token)
+            if isinstance(outcome, Waiting):
+                # The promoter may have stopped at this place, waiting for its registration
+                # (a void place makes no event that would wake it): move the line on here.
+                await promote(ctx, activity.id, actor, fresh=False)
 
 
 async def allocate(
@@ -207,6 +211,12 @@ async def cancel(
 ) -> Registration:
     """取消报名. The member may cancel until the sign-up deadline; a cadre until it ends."""
     now = utcnow()
+    if activity.status in (ActivityStatus.completed, ActivityStatus.cancelled):
+        raise Conflict(
+            "registration.activity_over",
+            f"活动{'已结束' if activity.status is ActivityStatus.completed else '已取消'}，报名不能再变动",
+            current=activity.status.value,
+        )
     if reason is CancelReason.member and now >= activity.signup_deadline():
         raise Conflict("registration.deadline_passed", "报名已截止，不能自行取消，请联系工会干部")
     reg_id = registration_id(activity.id, member_id)
@@ -245,6 +255,20 @@ async def promote(
     """Give the activity's free seats to its waitlist, first come first served; returns how
     many were promoted. Strict FIFO: when the first in line needs more seats (guests) than
     are free, nobody behind them jumps ahead."""
+    # One promoter per activity in this process (the consumer's and the minute job's): two
+    # would each hold seats back from the other and could both stop short.
+    async with ctx.book.promoting(activity_id):
+        return await _promote(ctx, activity_id, actor, fresh=fresh, activity=activity)
+
+
+async def _promote(
+    ctx: Registrations,
+    activity_id: str,
+    actor: Actor,
+    *,
+    fresh: bool,
+    activity: Activity | None,
+) -> int:
     book = ctx.book
     activity = activity or await ctx.catalog.get(activity_id)
     now = utcnow()

@@ -19,6 +19,7 @@ atomic):
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -65,6 +66,11 @@ class RegistrationBook:
         self._open: dict[str, tuple[int, int]] = {}  # activity -> (reopening, place)
         self._open_checked: dict[str, tuple[bool, float]] = {}  # (line empty, when read)
         self.heads: dict[str, int] = {}  # the promoter's place in each waitlist
+        self._promoters: dict[str, asyncio.Lock] = {}
+
+    def promoting(self, activity_id: str) -> asyncio.Lock:
+        """Held while this process promotes an activity's waitlist."""
+        return self._promoters.setdefault(activity_id, asyncio.Lock())
 
     # -- reading ------------------------------------------------------------------------------
 
