@@ -73,6 +73,15 @@ class Aggregate(BaseModel):
 
     _events: list[IntegrationEvent] = PrivateAttr(default_factory=list)
 
+    @property
+    def partition_key(self) -> str | None:
+        """The Kafka key of its events when it is not the aggregate's id (None: the id).
+
+        A registration answers its activity's id, so one activity's registrations, waitlist
+        and promotions are one partition, worked in order by one consumer.
+        """
+        return None
+
     def record(self, *events: IntegrationEvent) -> None:
         self._events.extend(events)
 
@@ -311,7 +320,14 @@ class AggregateStore(Generic[A]):
                 raise ValueError("add_many() writes new aggregates")
             doc = self._change_doc(aggregate, {}, actor, action)
             writes.append(
-                Write(doc, aggregate.events, aggregate.id, aggregate.campus, doc["version"])
+                Write(
+                    doc,
+                    aggregate.events,
+                    aggregate.id,
+                    aggregate.campus,
+                    doc["version"],
+                    aggregate.partition_key,
+                )
             )
         added = await self.outbox.insert_many(self.log.name, writes)
         for aggregate, ok in zip(aggregates, added, strict=True):
@@ -368,6 +384,7 @@ class AggregateStore(Generic[A]):
             subject=aggregate.id,
             campus=aggregate.campus,
             version=doc["version"],
+            partition_key=aggregate.partition_key,
         )
         aggregate.version = doc["version"]
         aggregate.pull_events()

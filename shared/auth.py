@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -168,7 +168,9 @@ _bearer = HTTPBearer(auto_error=False, description="Ed25519 签名的 Bearer 令
 bearer_scheme = _bearer  # for routes that read the token themselves (members' password change)
 
 
-def current_principal(
+# Dependencies are `async def`: FastAPI runs a plain `def` dependency in a worker thread, a
+# thread hop per dependency per request for work (an Ed25519 check) that takes microseconds.
+async def current_principal(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Principal:
@@ -181,11 +183,11 @@ def current_principal(
 CurrentUser = Annotated[Principal, Depends(current_principal)]
 
 
-def require(*roles: Role) -> Callable[[Principal], Principal]:
+def require(*roles: Role) -> Callable[[Principal], Awaitable[Principal]]:
     """A dependency that lets through callers holding any of the roles (admin always)."""
     names = "、".join(r.value for r in roles)
 
-    def dependency(principal: CurrentUser) -> Principal:
+    async def dependency(principal: CurrentUser) -> Principal:
         if not principal.has_role(*roles):
             raise ProblemError(
                 "auth.forbidden", 403, f"需要以下角色之一：{names}", roles=list(roles)

@@ -14,11 +14,18 @@ insert, never a counter update:
 - `open_account` / `append_entry`: an append-only chain of money entries with a running
   balance (a budget line, a member's dues for a month); the first entry is written once
   however many try, and an entry with an idempotency key is appended once.
+- `SlotPool`: the same slots for hot pools (a sign-up burst): several slots per holder (a
+  registration with family guests), and what this process learned about a pool kept in
+  memory, so a take is one insert per slot instead of a read of the whole pool.
+- `NumberSeries`: numbers 1, 2, 3 … handed out once each in claim order (a waitlist), with
+  no number skipped; the next number is remembered, not searched for.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
@@ -189,3 +196,194 @@ async def setup_entry_indexes(coll: AsyncCollection, *, keyed: bool = False) -> 
     await coll.create_index([("account", 1), ("seq", -1)], unique=True)
     if keyed:
         await coll.create_index("key", unique=True)
+
+
+class SlotRefused(Exception):
+    """A slot's insert was refused by another unique index than its number's."""
+
+    def __init__(self, pool: str, number: int) -> None:
+        super().__init__(f"slot {number} of {pool}: another unique field of it is taken")
+
+
+class SlotPool:
+    """Pools of numbered slots `<pool>#000001` … `<pool>#<capacity>`; a slot is its document.
+
+    The unique `_id` is the whole invariant: a number is held by at most one holder, so a
+    pool never holds more than `capacity` slots, whatever runs concurrently anywhere. What
+    this process knows (numbers it saw taken, numbers it holds back for a take in flight) only
+    decides which number to try first:
+
+    - a number taken elsewhere fails its insert and is remembered as taken;
+    - a number freed elsewhere is not known here until `refresh`, so this process may believe
+      a pool full a little early (its caller then puts the person on the waitlist, and the
+      one promoter of the pool gives the freed slot to the head of the waitlist);
+    - within the process, numbers are handed out without awaiting in between, so concurrent
+      requests never race each other for one number.
+    """
+
+    def __init__(self, coll: AsyncCollection) -> None:
+        self.coll = coll
+        self._taken: dict[str, set[int]] = {}
+        self._refreshed: dict[str, float] = {}
+        self._in_flight: dict[str, set[int]] = {}
+        self._loading: dict[str, asyncio.Lock] = {}
+
+    @staticmethod
+    def slot_id(pool: str, number: int) -> str:
+        return _slot_id(pool, number)
+
+    async def setup_indexes(self) -> None:
+        await self.coll.create_index("pool")
+
+    async def _known(self, pool: str) -> set[int]:
+        if pool not in self._taken:
+            lock = self._loading.setdefault(pool, asyncio.Lock())
+            async with lock:
+                if pool not in self._taken:
+                    await self.refresh(pool)
+        return self._taken[pool]
+
+    async def refresh(self, pool: str) -> set[int]:
+        """Read which numbers are taken (one equality query on `pool`); returns them."""
+        taken = {d["number"] async for d in self.coll.find({"pool": pool}, {"number": 1})}
+        # Numbers picked by a take in flight here stay held back.
+        self._taken[pool] = taken | self._in_flight.get(pool, set())
+        self._refreshed[pool] = time.monotonic()
+        return taken
+
+    def age(self, pool: str) -> float:
+        """Seconds since this process last read the pool (infinite: never)."""
+        at = self._refreshed.get(pool)
+        return float("inf") if at is None else time.monotonic() - at
+
+    async def free(self, pool: str, capacity: int) -> int:
+        """How many numbers of 1..capacity this process believes free."""
+        known = await self._known(pool)
+        return max(capacity - len({n for n in known if n <= capacity}), 0)
+
+    async def take(
+        self,
+        pool: str,
+        capacity: int,
+        count: int,
+        holder: str,
+        doc: dict[str, Any] | None = None,
+        each: Callable[[int], dict[str, Any]] | None = None,
+    ) -> list[int] | None:
+        """Take `count` free numbers of 1..capacity for `holder`, lowest first; all or none.
+
+        `each(i)` adds fields to the i-th slot's document; a unique index on such a field (a
+        check-in code) is claimed by the same insert. Returns the numbers, or None when the
+        pool has (as far as known) too few free ones; raises `SlotRefused` when another
+        unique index than the number refused a slot (nothing stays taken then).
+        """
+        if count <= 0:
+            return []
+        known = await self._known(pool)
+        got: list[int] = []
+        while len(got) < count:
+            # Pick without awaiting: the number is known as taken before anyone else looks.
+            number = next((n for n in range(1, capacity + 1) if n not in known), None)
+            if number is None:
+                break
+            known.add(number)
+            in_flight = self._in_flight.setdefault(pool, set())
+            in_flight.add(number)
+            slot = {"pool": pool, "number": number, "holder": holder, **(doc or {})}
+            if each is not None:
+                slot.update(each(len(got)))
+            try:
+                if await claim_once(self.coll, _slot_id(pool, number), slot):
+                    got.append(number)
+                elif not await self.coll.find_one({"_id": _slot_id(pool, number)}, {"_id": 1}):
+                    known.discard(number)  # free after all: another field was refused
+                    await self.release(pool, got, holder)
+                    raise SlotRefused(pool, number)
+                # else: another process holds it; it stays known as taken
+            finally:
+                in_flight.discard(number)
+            known = self._taken.get(pool, known)  # a refresh meanwhile replaced the set
+        if len(got) < count:
+            await self.release(pool, got, holder)
+            return None
+        return got
+
+    async def release(self, pool: str, numbers: Iterable[int], holder: str) -> None:
+        """Free the holder's numbers. Call it from one place per pool at a time (the pool's
+        promoter, or the taker undoing its own take): a delete is not atomic on FerretDB."""
+        numbers = list(numbers)
+        for number in numbers:
+            await self.coll.delete_one({"_id": _slot_id(pool, number), "holder": holder})
+        known = self._taken.get(pool)
+        if known is not None:
+            known.difference_update(numbers)
+
+    def forget(self, pool: str) -> None:
+        """Drop what this process knows of a pool (the next take reads it again)."""
+        self._taken.pop(pool, None)
+        self._refreshed.pop(pool, None)
+
+
+class NumberSeries:
+    """Numbers 1, 2, 3 … of a series (`<series>#000000001` …), each claimed once, none skipped.
+
+    The next number is remembered per series; a claim that loses (another process took that
+    number) moves on by one, so the numbers stay contiguous and their order is claim order —
+    a waitlist's FIFO order. A process that has not seen a series yet finds its end by
+    probing keys (1, 2, 4, 8 … then halving): O(log n) reads by `_id`, no scan.
+    """
+
+    def __init__(self, coll: AsyncCollection) -> None:
+        self.coll = coll
+        self._next: dict[str, int] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+
+    @staticmethod
+    def key(series: str, number: int) -> str:
+        return f"{series}#{number:09d}"
+
+    async def _exists(self, series: str, number: int) -> bool:
+        return await self.coll.find_one({"_id": self.key(series, number)}, {"_id": 1}) is not None
+
+    async def last(self, series: str) -> int:
+        """The highest number claimed so far (0: none), found by probing."""
+        if not await self._exists(series, 1):
+            return 0
+        low, high = 1, 2
+        while await self._exists(series, high):
+            low, high = high, high * 2
+        while high - low > 1:  # low exists, high does not
+            middle = (low + high) // 2
+            if await self._exists(series, middle):
+                low = middle
+            else:
+                high = middle
+        return low
+
+    async def claim(self, series: str, doc: dict[str, Any] | None = None) -> int:
+        """Claim the next number of the series for `doc`; returns it."""
+        if series not in self._next:
+            async with self._locks.setdefault(series, asyncio.Lock()):
+                if series not in self._next:
+                    self._next[series] = await self.last(series) + 1
+        while True:
+            number = self._next[series]
+            self._next[series] = number + 1  # taken before awaiting: no race in-process
+            entry = {"series": series, "number": number, **(doc or {})}
+            if await claim_once(self.coll, self.key(series, number), entry):
+                return number
+
+    async def get(self, series: str, number: int) -> dict[str, Any] | None:
+        return await self.coll.find_one({"_id": self.key(series, number)})
+
+    def handed_out(self, series: str) -> int:
+        """The highest number this process has tried to claim (0: none yet)."""
+        return self._next.get(series, 1) - 1
+
+    async def void(self, series: str, number: int) -> None:
+        """Say that a claimed number will not be used (its claimer gave it up)."""
+        await claim_once(self.coll, f"{self.key(series, number)}#void")
+
+    async def is_void(self, series: str, number: int) -> bool:
+        found = await self.coll.find_one({"_id": f"{self.key(series, number)}#void"}, {"_id": 1})
+        return found is not None

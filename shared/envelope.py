@@ -24,7 +24,10 @@ def trace_id_of(traceparent: str | None) -> str | None:
 
 
 class CloudEvent(BaseModel):
-    """The envelope every Gonghui event travels in."""
+    """The envelope every Gonghui event travels in.
+
+    The Kafka key is `partitionkey` when set (CloudEvents Kafka binding), else `subject`.
+    """
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
@@ -47,7 +50,20 @@ class CloudEvent(BaseModel):
             "has applied a higher sequence ignores a lower one (redelivery, DLQ replay)"
         ),
     )
+    partitionkey: str | None = Field(
+        None,
+        description=(
+            "CloudEvents `partitionkey` extension: the Kafka key when events of many subjects "
+            "must stay in one partition's order (a registration's events are keyed by their "
+            "activity); absent means the subject is the key"
+        ),
+    )
     data: dict[str, Any] = Field(default_factory=dict, description="the event payload")
+
+    @property
+    def kafka_key(self) -> str:
+        """The Kafka record key: the partition key if the event has one, else its subject."""
+        return self.partitionkey or self.subject
 
     def to_json_bytes(self) -> bytes:
         doc = self.model_dump(mode="json", exclude_none=True)

@@ -214,7 +214,7 @@ class OutboxRelay:
                 await producer.send(
                     self.topic_name(topic_of(event.type)),
                     None if is_tombstone(event) else event.to_json_bytes(),
-                    key=event.subject.encode(),
+                    key=event.kafka_key.encode(),
                     headers=[] if is_tombstone(event) else [CONTENT_TYPE_HEADER],
                 )
                 for event in pending.events
@@ -347,6 +347,7 @@ class Write:
     subject: str
     campus: str
     version: int | None = None
+    partition_key: str | None = None
 
 
 DUPLICATE_KEY = 11000
@@ -368,8 +369,10 @@ class Outbox:
         subject: str,
         campus: str,
         version: int | None = None,
+        partition_key: str | None = None,
     ) -> list[CloudEvent]:
-        """Wrap events: source, subject, campus, the current trace, their sequence."""
+        """Wrap events: source, subject, campus, the current trace, their sequence (and the
+        partition key, when the events of many subjects must keep one partition's order)."""
         traceparent = current_traceparent()
         return [
             event.envelope(
@@ -378,6 +381,7 @@ class Outbox:
                 campus=campus,
                 traceparent=traceparent,
                 sequence=sequence_of(version, i) if version is not None else None,
+                partitionkey=partition_key,
             )
             for i, event in enumerate(events)
         ]
@@ -391,12 +395,15 @@ class Outbox:
         subject: str,
         campus: str,
         version: int | None = None,
+        partition_key: str | None = None,
     ) -> list[CloudEvent]:
         """Insert `doc` carrying `events` and have them published; returns their envelopes.
 
         Raises DuplicateKeyError (and writes nothing that stays) when `doc`'s key exists.
         """
-        envelopes = self.envelopes(events, subject=subject, campus=campus, version=version)
+        envelopes = self.envelopes(
+            events, subject=subject, campus=campus, version=version, partition_key=partition_key
+        )
         if not envelopes:
             await self.db[collection].insert_one(doc)
             return []
@@ -426,7 +433,13 @@ class Outbox:
         if not writes:
             return []
         envelopes = [
-            self.envelopes(w.events, subject=w.subject, campus=w.campus, version=w.version)
+            self.envelopes(
+                w.events,
+                subject=w.subject,
+                campus=w.campus,
+                version=w.version,
+                partition_key=w.partition_key,
+            )
             for w in writes
         ]
         now = utcnow()

@@ -39,9 +39,13 @@ class MemberDirectory:
     async def setup_indexes(self) -> None:
         await self.coll.create_index([("campus", 1), ("department", 1)])
         await self.coll.create_index("status")
+        await self.coll.create_index("staff_no")
 
     async def get(self, member_id: str) -> dict | None:
         return await self.coll.find_one({"_id": member_id})
+
+    async def by_staff_no(self, staff_no: str) -> dict | None:
+        return await self.coll.find_one({"staff_no": staff_no})
 
     async def apply(self, member_id: str, envelope: CloudEvent, fields: dict[str, Any]) -> bool:
         """Apply an event's facts unless a newer event of the member was applied already."""

@@ -46,8 +46,12 @@ TOPICS: tuple[Topic, ...] = (
         "members.account",
         description="会员账号: password set or changed, signed in, locked, unlocked, login link",
     ),
-    Topic("events.activity", description="活动: published, cancelled, results"),
-    Topic("events.registration", description="活动报名: registered, waitlisted, checked in"),
+    Topic("events.activity", description="活动: drafted, published, changed, cancelled, completed"),
+    Topic(
+        "events.registration",
+        description="活动报名: confirmed, waitlisted, promoted, cancelled, checked in (key: activity)",
+    ),
+    Topic("events.attendance", description="活动出勤: attendance recorded (献血 → welfare)"),
     Topic("welfare.entitlement", description="福利领取: created, chosen, confirmed, voided"),
     Topic("notify.message", description="通知: delivered, failed"),
 )

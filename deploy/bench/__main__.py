@@ -30,6 +30,7 @@ import time
 import uuid
 from pathlib import Path
 
+from deploy.bench.events import sign_up_burst
 from deploy.bench.imports import import_paths
 from deploy.bench.measure import Target, raw_kafka, raw_mongo
 from deploy.bench.members import member_list_paths
@@ -77,6 +78,9 @@ LEGEND = [
     "  e2e            = first POST until notify's inbox holds N welcome messages (consumer:",
     "                   idempotency check, inbox insert, processed marker; no e-mail address given);",
     "  e2e.steady     = the same paced at 100 requests/s; latency = request start → inbox insert;",
+    "  signup.http    = POST /activities/{id}/registrations: 2,000 distinct members at once for",
+    "                   300 seats (token, eligibility, a seat or waitlist place by unique insert,",
+    "                   the registration's change and event); overbooked must be 0 (checked);",
     "  list.*         = GET /members over HTTP, 50,000 members in the list view, pages of 50 with",
     "                   the total (two queries: the page and the count).",
     "  import.*       = POST /imports of an XLSX of new staff, polled until the report (as the CLI",
@@ -113,6 +117,9 @@ async def run(target: Target, infra: LocalInfra, report: Report) -> None:
         report.add(m)
     say("member list: pages of 50 out of 50,000 members …")
     for m in await member_list_paths(target):
+        report.add(m)
+    say("sign-up burst: 2,000 members at once for 300 seats over HTTP …")
+    for m in await sign_up_burst(target):
         report.add(m)
     say(f"end to end: {target.n:,} members over HTTP until notify's inbox, then 100/s …")
     measurements, _ = await end_to_end(target)

@@ -60,6 +60,8 @@ class TopicSize:
 @contextlib.asynccontextmanager
 async def services(target: Target, tag: str, *names: str) -> AsyncIterator[list[ServiceRuntime]]:
     """Started runtimes of `names` on an isolated prefix; stopped and dropped afterwards."""
+    from services.events.bootstrap import bootstrap as events_bootstrap
+    from services.events.settings import EventsSettings
     from services.members.bootstrap import bootstrap as members_bootstrap
     from services.notify.bootstrap import bootstrap as notify_bootstrap
 
@@ -68,6 +70,7 @@ async def services(target: Target, tag: str, *names: str) -> AsyncIterator[list[
     base = (prefix, target.kafka_bootstrap, target.mongo_url)
     built = {
         "members": lambda: members_bootstrap(MembersSettings.isolated(*base), configure_logs=False),
+        "events": lambda: events_bootstrap(EventsSettings.isolated(*base), configure_logs=False),
         "notify": lambda: notify_bootstrap(
             NotifySettings.isolated(*base, smtp_host=target.smtp_host, smtp_port=target.smtp_port),
             configure_logs=False,

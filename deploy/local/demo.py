@@ -1,6 +1,6 @@
 """Demo data so a fresh `make run` has a living union to look at.
 
-    python -m deploy.local.demo --members-url http://127.0.0.1:8001
+    python -m deploy.local.demo --members-url http://127.0.0.1:8001 --events-url http://127.0.0.1:8002
 
 Two campuses with their departments and small groups (教工小家), about sixty members — the
 union's cadres, a finance officer and an auditor, group leaders, retirees, a few applicants
@@ -14,6 +14,11 @@ round for 15 April of this year, and most parents have answered (as themselves, 
 tokens). And dues (会费): this month's bills, two thirds of them paid (one payment each, under a
 fixed idempotency key). Stating the same children, answering again, generating the month again
 and paying under the same key all change nothing.
+Then the activities of the coming months (events): a spring outing members join with family,
+the Teachers' Day celebration for the whole school, a blood-donation drive, and a lecture that
+is full with a waitlist. Each has a reference (`ref`) that makes its id, so drafting it again
+answers 409; sign-ups are idempotent (a second one answers 200). Members sign up with their
+own tokens once events has learnt them from `members.member`.
 """
 
 from __future__ import annotations
@@ -313,18 +318,168 @@ async def seed(members_url: str, timeout_s: float = 15) -> tuple[int, int]:
     return added, existing
 
 
+# -- events: the activities of the coming months ---------------------------------------------
+
+
+@dataclass
+class DemoActivity:
+    slug: str
+    month: int
+    day: int
+    body: dict
+    hours: tuple[str, str]
+    sign_ups: list[tuple[int, int]] = field(default_factory=list)  # (member index, guests)
+
+
+DEMO_ACTIVITIES: tuple[DemoActivity, ...] = (
+    DemoActivity(
+        "spring-outing",
+        4,
+        18,
+        {
+            "kind": "outing",
+            "title": "春季踏青：植物园健步行",
+            "description": "教职工及家属春季踏青，统一乘车前往，午餐自理。",
+            "campus": "main",
+            "venue": "市植物园（东门集合）",
+            "capacity": 60,
+            "guests_max": 2,
+            "eligibility": {"statuses": ["active", "retired"]},
+        },
+        ("08:30", "16:30"),
+        [(0, 2), (1, 1), (2, 0), (3, 2), (4, 1), (5, 0)],
+    ),
+    DemoActivity(
+        "teachers-day",
+        9,
+        10,
+        {
+            "kind": "celebration",
+            "title": "庆祝教师节暨优秀教师表彰大会",
+            "campus": "*",
+            "venue": "主校区大礼堂",
+            "eligibility": {"statuses": ["active", "retired"]},
+        },
+        ("14:30", "17:00"),
+        [(i, 0) for i in range(12)],
+    ),
+    DemoActivity(
+        "blood-drive",
+        6,
+        14,
+        {
+            "kind": "blood_donation",
+            "title": "世界献血者日无偿献血",
+            "description": "献血车停靠主校区，献血后可获工会慰问。",
+            "campus": "main",
+            "venue": "主校区行政楼前广场",
+            "capacity": 40,
+            "eligibility": {"age_min": 18, "age_max": 60},
+        },
+        ("09:00", "12:00"),
+        [(6, 0), (7, 0), (8, 0)],
+    ),
+    DemoActivity(
+        "wellbeing-lecture",
+        3,
+        15,
+        {
+            "kind": "lecture",
+            "title": "教师心理健康讲座：压力与情绪管理",
+            "campus": "main",
+            "venue": "图书馆报告厅",
+            "capacity": 8,
+        },
+        ("15:00", "16:30"),
+        [(i, 0) for i in range(9, 20)],  # eleven for eight seats: three wait in line
+    ),
+)
+
+
+def next_date(month: int, day: int, today: date) -> date:
+    """The next such day after today (the demo is always the coming months)."""
+    this_year = date(today.year, month, day)
+    return this_year if this_year > today else date(today.year + 1, month, day)
+
+
+def demo_signers() -> list[tuple[str, str]]:
+    """(staff number, campus) of the active main-campus demo members, in a fixed order."""
+    return [
+        (m.body["staff_no"], m.body["campus"])
+        for m in demo_members()
+        if m.body["campus"] == "main" and not m.body.get("as_applicant") and not m.then
+    ]
+
+
+async def seed_events(
+    events_url: str, today: date | None = None, timeout_s: float = 15, wait_s: float = 60
+) -> tuple[int, int]:
+    """Returns (activities added, already there); raises SeedError on any other answer.
+
+    Members sign up as themselves; events learns them from `members.member`, so a sign-up
+    answered 404 (not known yet) is tried again for up to `wait_s`. One the activity's rules
+    refuse (the blood drive's age limit) is left out.
+    """
+    from services.members.membership.domain import member_id_for
+
+    headers = {"Authorization": f"Bearer {admin_token()}"}
+    today = today or date.today()
+    signers = demo_signers()
+    added = existing = 0
+    async with httpx.AsyncClient(base_url=events_url, timeout=timeout_s) as client:
+        for demo in DEMO_ACTIVITIES:
+            day = next_date(demo.month, demo.day, today)
+            starts, ends = (f"{day.isoformat()}T{t}:00+08:00" for t in demo.hours)
+            body = {**demo.body, "starts_at": starts, "ends_at": ends}
+            body["ref"] = f"demo-{day.year}-{demo.slug}"
+            response = await client.post("/activities", json=body, headers=headers)
+            if response.status_code == 201:
+                added += 1
+                activity_id = response.json()["id"]
+                published = await client.post(f"/activities/{activity_id}/publish", headers=headers)
+                if published.status_code != 200:
+                    raise SeedError(f"publish {demo.slug}: {published.text[:300]}")
+            elif response.status_code == 409:
+                existing += 1
+                activity_id = response.json()["id"]
+            else:
+                raise SeedError(f"POST /activities {demo.slug}: {response.text[:300]}")
+            for index, guests in demo.sign_ups:
+                staff_no, campus = signers[index]
+                member_id = member_id_for(staff_no)
+                token = {"Authorization": f"Bearer {member_token(member_id, campus)}"}
+                url = f"/activities/{activity_id}/registrations"
+                deadline = asyncio.get_running_loop().time() + wait_s
+                while True:
+                    signed = await client.post(url, json={"guests": guests}, headers=token)
+                    if signed.status_code in (200, 201):
+                        break
+                    if signed.json().get("code") == "registration.ineligible":
+                        break  # e.g. past the blood drive's age limit: the rule says no
+                    late = asyncio.get_running_loop().time() > deadline
+                    if signed.status_code != 404 or late:
+                        raise SeedError(f"sign-up {staff_no} → {demo.slug}: {signed.text[:300]}")
+                    await asyncio.sleep(0.5)  # events has not learnt this member yet
+    return added, existing
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.local.demo", description=__doc__)
     parser.add_argument("--members-url", default="http://127.0.0.1:8001")
+    parser.add_argument("--events-url", default="http://127.0.0.1:8002")
     args = parser.parse_args(argv)
     try:
         added, existing = asyncio.run(seed(args.members_url.rstrip("/")))
+        print(
+            f"演示会员：新增 {added} 位，已存在 {existing} 位 / demo members: {added} added, {existing} already there"
+        )
+        added, existing = asyncio.run(seed_events(args.events_url.rstrip("/")))
+        print(
+            f"演示活动：新增 {added} 项，已存在 {existing} 项 / demo activities: {added} added, {existing} already there"
+        )
     except (SeedError, httpx.HTTPError) as exc:
         print(f"演示数据写入失败 / demo data failed: {exc}", file=sys.stderr)
         return 1
-    print(
-        f"演示会员：新增 {added} 位，已存在 {existing} 位 / demo members: {added} added, {existing} already there"
-    )
     return 0
 
 

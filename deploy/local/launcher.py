@@ -229,16 +229,17 @@ class Launcher:
         say(f"  {service.name} ready on {service.url} (pid {service.pid})")
 
     async def _seed(self) -> None:
-        from deploy.local.demo import SeedError, seed
+        from deploy.local.demo import SeedError, seed, seed_events
 
         try:
             added, existing = await seed(self.config.service_url("members"))
+            say(f"  演示会员 demo members: {added} added, {existing} already there")
+            added, existing = await seed_events(self.config.service_url("events"))
+            say(f"  演示活动 demo activities: {added} added, {existing} already there")
         except (SeedError, httpx.HTTPError) as exc:
             say(
                 f"  演示数据写入失败（平台照常运行）/ demo data failed (the platform runs on): {exc}"
             )
-            return
-        say(f"  演示会员 demo members: {added} added, {existing} already there")
 
     # -- run ---------------------------------------------------------------------------------
 

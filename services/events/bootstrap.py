@@ -2,14 +2,38 @@
 
 from __future__ import annotations
 
+from functools import partial
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.events.activities import api as activities_api
+from services.events.activities import store as activities_store
+from services.events.activities.domain import Activity
+from services.events.activities.store import ActivityCatalog
+from services.events.checkin import api as checkin_api
+from services.events.deps import EventsContext
+from services.events.registrations import api as registrations_api
+from services.events.registrations import store as registrations_store
+from services.events.registrations.domain import Registration
+from services.events.registrations.handlers import Registrations, promote_waiting
+from services.events.registrations.store import RegistrationBook
 from services.events.settings import EventsSettings
 from services.events.subscriptions import subscriptions
+from shared.audit import AuditLog
 from shared.projections import MemberDirectory, setup_directory_indexes
 from shared.runtime import ServiceRuntime
+from shared.workers import Every, Job
 
 DESCRIPTION = (
     "活动服务：年度工作计划、活动报名与候补、签到与成绩、问卷与意见征集、评选表彰、教代会与提案。"
 )
+
+
+async def setup_indexes(db: AsyncDatabase) -> None:
+    await setup_directory_indexes(db)
+    await activities_store.setup_indexes(db)
+    await registrations_store.setup_indexes(db)
+    await AuditLog(db).setup_indexes()
 
 
 def bootstrap(
@@ -20,9 +44,28 @@ def bootstrap(
         settings,
         title="Gonghui 活动服务 events",
         description=DESCRIPTION,
-        routers=[],
-        setup_indexes=setup_directory_indexes,
+        routers=[activities_api.router, registrations_api.router, checkin_api.router],
+        setup_indexes=setup_indexes,
         configure_logs=configure_logs,
     )
-    runtime.subscribe(subscriptions(MemberDirectory(runtime.db)))
+    activities = runtime.aggregate(
+        Activity,
+        name=activities_store.ACTIVITIES,
+        topic=activities_store.TOPIC,
+        not_found=activities_store.NOT_FOUND,
+    )
+    registrations = runtime.aggregate(
+        Registration,
+        name=registrations_store.REGISTRATIONS,
+        topic=registrations_store.TOPIC,
+        not_found=registrations_store.NOT_FOUND,
+    )
+    directory = MemberDirectory(runtime.db)
+    catalog = ActivityCatalog(activities)
+    ctx = Registrations(RegistrationBook(registrations), catalog, directory)
+    runtime.subscribe(subscriptions(directory, ctx))
+    runtime.schedule(Job("registrations.promote_waiting", Every(60), partial(promote_waiting, ctx)))
+    runtime.context = EventsContext(
+        catalog=catalog, registrations=ctx, directory=directory, audit=AuditLog(runtime.db)
+    )
     return runtime

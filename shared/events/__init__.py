@@ -74,6 +74,7 @@ class IntegrationEvent(BaseModel):
         campus: str,
         traceparent: str | None = None,
         sequence: str | None = None,
+        partitionkey: str | None = None,
     ) -> CloudEvent:
         return CloudEvent(
             source=f"gonghui/{source}",
@@ -82,6 +83,7 @@ class IntegrationEvent(BaseModel):
             campus=campus,
             traceparent=traceparent or new_traceparent(),
             sequence=sequence,
+            partitionkey=partitionkey,
             data=self.model_dump(mode="json"),
         )
 

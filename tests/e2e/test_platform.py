@@ -132,3 +132,36 @@ async def test_the_demo_seeds_a_living_union_once(platform):
         await wait_until(lambda: counted("applied", 3), 30, "the applicants in the list")
         campuses = (await client.get(f"{platform.url('members')}/campuses", headers=admin)).json()
         assert {"main", "north"} <= {c["code"] for c in campuses}
+        await _the_demo_activities_once(platform, client, admin)
+
+
+async def _the_demo_activities_once(platform, client: httpx.AsyncClient, admin) -> None:
+    """events' demo: four activities drafted, published and signed up for over HTTP, once."""
+    from deploy.local.demo import DEMO_ACTIVITIES, seed_events
+
+    events = platform.url("events")
+    assert await seed_events(events) == (len(DEMO_ACTIVITIES), 0)
+    assert await seed_events(events) == (0, len(DEMO_ACTIVITIES))  # twice: nothing new
+
+    async def listed() -> bool:
+        found = (await client.get(f"{events}/activities", headers=admin)).json()
+        return found["total"] == len(DEMO_ACTIVITIES)
+
+    await wait_until(listed, 30, "the demo activities in the list")
+    page = (await client.get(f"{events}/activities", headers=admin)).json()["items"]
+    lecture = next(a for a in page if a["kind"] == "lecture")
+    detail = (await client.get(f"{events}/activities/{lecture['id']}", headers=admin)).json()
+    assert (detail["seats_taken"], detail["capacity"]) == (8, 8)
+
+    async def three_waiting() -> bool:
+        url = f"{events}/activities/{lecture['id']}"
+        return (await client.get(url, headers=admin)).json()["waiting"] == 3
+
+    await wait_until(three_waiting, 30, "the lecture's waitlist")
+    outing = next(a for a in page if a["kind"] == "outing")
+
+    async def with_families() -> bool:  # six family members come along
+        url = f"{events}/activities/{outing['id']}/registrations"
+        return sum(r["guests"] for r in (await client.get(url, headers=admin)).json()["items"]) == 6
+
+    await wait_until(with_families, 30, "the outing's registrations with their guests")

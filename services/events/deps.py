@@ -1,0 +1,47 @@
+"""Typed FastAPI dependencies of the events service: what its routes may ask for."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from services.events.activities.store import ActivityCatalog
+from services.events.registrations.handlers import Registrations
+from shared.audit import AuditLog
+from shared.auth import Principal, Role, require
+from shared.projections import MemberDirectory
+
+
+@dataclass(frozen=True)
+class EventsContext:
+    """Everything the routes use, built once by the composition root."""
+
+    catalog: ActivityCatalog
+    registrations: Registrations
+    directory: MemberDirectory
+    audit: AuditLog
+
+
+def get_context(request: Request) -> EventsContext:
+    return request.app.state.runtime.context
+
+
+# `async def`: FastAPI would run a plain `def` in a worker thread, a hop per request.
+async def get_catalog(request: Request) -> ActivityCatalog:
+    return get_context(request).catalog
+
+
+async def get_registrations(request: Request) -> Registrations:
+    return get_context(request).registrations
+
+
+async def get_audit(request: Request) -> AuditLog:
+    return get_context(request).audit
+
+
+Catalog = Annotated[ActivityCatalog, Depends(get_catalog)]
+RegistrationsDep = Annotated[Registrations, Depends(get_registrations)]
+Audit = Annotated[AuditLog, Depends(get_audit)]
+Cadre = Annotated[Principal, Depends(require(Role.cadre))]

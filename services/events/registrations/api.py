@@ -1,0 +1,355 @@
+"""Registration routes: sign up, cancel, see one's registrations and their check-in codes."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from typing import Annotated, Any
+
+import segno
+from fastapi import APIRouter, Path, Query, Response, status
+from pydantic import BaseModel, Field
+
+from services.events.activities.api import ActivityId
+from services.events.activities.domain import KIND_ZH, Activity, ActivityKind
+from services.events.deps import Cadre, Catalog, RegistrationsDep
+from services.events.registrations.domain import (
+    CANCEL_ZH,
+    STATUS_ZH,
+    CancelReason,
+    Registration,
+    RegistrationStatus,
+    SignUp,
+    registration_id,
+)
+from services.events.registrations.handlers import Registrations, cancel, register
+from shared.aggregate import Actor
+from shared.auth import CurrentUser, Principal, Role
+from shared.errors import Conflict, NotFound
+from shared.problems import PROBLEM_RESPONSES, ProblemError
+from shared.timeutil import as_local, utcnow
+
+router = APIRouter(responses=PROBLEM_RESPONSES, tags=["报名 registrations"])
+
+MEMBER_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
+MemberId = Annotated[str, Path(pattern=MEMBER_ID, description="会员编号")]
+
+
+def local(moment: datetime | None) -> datetime | None:
+    return as_local(moment) if moment is not None else None
+
+
+class RegistrationPublic(BaseModel):
+    id: str
+    activity_id: str
+    activity_title: str
+    member_id: str
+    name: str
+    department: str
+    campus: str = Field(description="会员所在校区")
+    guests: int = Field(description="同行家属人数")
+    status: RegistrationStatus
+    status_label: str
+    waitlist_no: int | None = Field(description="候补号（先到先得）")
+    place_in_line: int | None = Field(
+        description="当前候补第几位（1 = 下一个；查询报名时计算，报名应答中为空）"
+    )
+    seats: int = Field(description="占用名额（本人加家属）")
+    code: str | None = Field(description="签到码（报名成功后才有）")
+    round: int = Field(description="第几次报名（取消后可重新报名）")
+    registered_at: datetime
+    confirmed_at: datetime | None
+    cancelled_at: datetime | None
+    cancel_reason: CancelReason | None
+    cancel_reason_label: str | None
+    checked_in_at: datetime | None
+    checked_in_by: str | None = Field(description="签到人姓名")
+    walk_in: bool = Field(description="现场登记")
+
+    @classmethod
+    def of(cls, r: Registration, place: int | None = None) -> RegistrationPublic:
+        return cls(
+            id=r.id,
+            activity_id=r.activity_id,
+            activity_title=r.activity_title,
+            member_id=r.member_id,
+            name=r.name,
+            department=r.department,
+            campus=r.campus,
+            guests=r.guests,
+            status=r.status,
+            status_label=STATUS_ZH[r.status],
+            waitlist_no=r.waitlist_no,
+            place_in_line=place,
+            seats=len(r.seats),
+            code=r.code if r.status is RegistrationStatus.confirmed else None,
+            round=r.round,
+            registered_at=as_local(r.registered_at),
+            confirmed_at=local(r.confirmed_at),
+            cancelled_at=local(r.cancelled_at),
+            cancel_reason=r.cancel_reason,
+            cancel_reason_label=CANCEL_ZH[r.cancel_reason] if r.cancel_reason else None,
+            checked_in_at=local(r.checked_in_at),
+            checked_in_by=r.checked_in_by_name or r.checked_in_by,
+            walk_in=r.walk_in,
+        )
+
+
+class RegistrationPage(BaseModel):
+    items: list[RegistrationPublic]
+    total: int
+    limit: int
+    offset: int
+
+
+async def public(registrations: Registrations, r: Registration) -> RegistrationPublic:
+    return RegistrationPublic.of(r, await registrations.book.place_in_line(r))
+
+
+def managed(user: Principal, activity: Activity) -> None:
+    """The caller runs the activity: a cadre of its campus (school-wide: of `*`)."""
+    if not user.has_role(Role.cadre):
+        raise ProblemError("auth.forbidden", 403, "需要以下角色之一：cadre")
+    user.require_campus(activity.campus)
+
+
+def own_or_managed(user: Principal, activity: Activity, member_id: str) -> None:
+    if user.subject != member_id:
+        managed(user, activity)
+
+
+async def registration_of(
+    registrations: Registrations, activity: Activity, member_id: str
+) -> Registration:
+    found = await registrations.book.get(registration_id(activity.id, member_id))
+    if found is None:
+        raise NotFound("registration.not_found", "未找到该报名", member_id=member_id)
+    return found
+
+
+@router.post(
+    "/activities/{activity_id}/registrations",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"description": "已报名过（重复报名即一次）", "model": RegistrationPublic}},
+)
+async def sign_up(
+    activity_id: ActivityId,
+    body: SignUp,
+    response: Response,
+    catalog: Catalog,
+    registrations: RegistrationsDep,
+    user: CurrentUser,
+) -> RegistrationPublic:
+    """报名: a seat, or a place on the waitlist when full; twice is once (200). An ineligible
+    member gets 409 `registration.ineligible` naming the `rule`; role: member (themself), or
+    cadre of the activity's campus (`member_id`: adds someone)."""
+    activity = await catalog.visible(activity_id, user, recent=True)
+    member_id = body.member_id or user.subject
+    by_cadre = member_id != user.subject
+    if by_cadre:
+        managed(user, activity)
+    elif not user.has_role(Role.member, Role.cadre):
+        raise ProblemError("auth.forbidden", 403, "需要以下角色之一：member")
+    signed = await register(
+        registrations, activity, member_id, body.guests, Actor.of(user), by_cadre=by_cadre
+    )
+    if not signed.created:
+        response.status_code = status.HTTP_200_OK
+    # The place in line is counted when the registration is read (GET), not here: the answer
+    # to a burst of sign-ups stays one insert away from the request.
+    return RegistrationPublic.of(signed.registration)
+
+
+@router.get("/activities/{activity_id}/registrations")
+async def list_registrations(
+    activity_id: ActivityId,
+    catalog: Catalog,
+    registrations: RegistrationsDep,
+    user: Cadre,
+    status_: Annotated[RegistrationStatus | None, Query(alias="status")] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> RegistrationPage:
+    """An activity's registrations (waitlist in its order); role: cadre of its campus."""
+    activity = await catalog.visible(activity_id, user)
+    managed(user, activity)
+    items, total = await registrations.book.of_activity(activity.id, status_, limit, offset)
+    waiting = sorted(
+        r.waitlist_no
+        for r in await registrations.book.store.find(
+            {"activity_id": activity.id, "status": RegistrationStatus.waitlisted.value},
+            limit=100_000,
+        )
+        if r.waitlist_no is not None
+    )
+    place = {number: i + 1 for i, number in enumerate(waiting)}
+    return RegistrationPage(
+        items=[
+            RegistrationPublic.of(
+                r,
+                place.get(r.waitlist_no or 0)
+                if r.status is RegistrationStatus.waitlisted
+                else None,
+            )
+            for r in items
+        ],
+        total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/activities/{activity_id}/registrations/{member_id}")
+async def get_registration(
+    activity_id: ActivityId,
+    member_id: MemberId,
+    catalog: Catalog,
+    registrations: RegistrationsDep,
+    user: CurrentUser,
+) -> RegistrationPublic:
+    """One registration, with the check-in code once confirmed; role: the member themself, or
+    cadre of the activity's campus."""
+    activity = await catalog.visible(activity_id, user)
+    own_or_managed(user, activity, member_id)
+    return await public(registrations, await registration_of(registrations, activity, member_id))
+
+
+@router.post("/activities/{activity_id}/registrations/{member_id}/cancel")
+async def cancel_registration(
+    activity_id: ActivityId,
+    member_id: MemberId,
+    catalog: Catalog,
+    registrations: RegistrationsDep,
+    user: CurrentUser,
+) -> RegistrationPublic:
+    """取消报名: the member until the sign-up deadline, a cadre (移除) until it starts; a
+    freed seat goes to the first in line; role: the member themself, or cadre of its campus."""
+    activity = await catalog.visible(activity_id, user)
+    own_or_managed(user, activity, member_id)
+    reason = CancelReason.member if user.subject == member_id else CancelReason.cadre
+    cancelled = await cancel(registrations, activity, member_id, reason, Actor.of(user))
+    return await public(registrations, cancelled)
+
+
+# -- the check-in code as a QR image ----------------------------------------------------------
+
+QR_SCALE = 10  # pixels per module: about 290 px for a six-character code, easy to scan
+
+
+async def code_of(
+    activity_id: str,
+    member_id: str,
+    catalog: Catalog,
+    registrations: Registrations,
+    user: Principal,
+) -> str:
+    activity = await catalog.visible(activity_id, user)
+    own_or_managed(user, activity, member_id)
+    found = await registration_of(registrations, activity, member_id)
+    if found.status is not RegistrationStatus.confirmed or found.code is None:
+        raise Conflict(
+            "registration.no_code",
+            f"该报名{STATUS_ZH[found.status]}，报名成功后才有签到码",
+            current=found.status.value,
+        )
+    return found.code
+
+
+def qr_png(code: str) -> bytes:
+    out = io.BytesIO()
+    segno.make(code, error="m", micro=False).save(out, kind="png", scale=QR_SCALE, border=4)
+    return out.getvalue()
+
+
+def qr_svg(code: str) -> bytes:
+    out = io.BytesIO()
+    segno.make(code, error="m", micro=False).save(
+        out, kind="svg", scale=QR_SCALE, border=4, light="#fff", xmldecl=False, title=code
+    )
+    return out.getvalue()
+
+
+PNG: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"image/png": {}}, "description": "签到二维码（PNG）"}
+}
+SVG: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"image/svg+xml": {}}, "description": "签到二维码（SVG）"}
+}
+
+
+@router.get(
+    "/activities/{activity_id}/registrations/{member_id}/qr.png",
+    response_class=Response,
+    responses=PNG,
+)
+async def qr_code_png(
+    activity_id: ActivityId,
+    member_id: MemberId,
+    catalog: Catalog,
+    registrations: RegistrationsDep,
+    user: CurrentUser,
+) -> Response:
+    """The check-in code as a QR image (PNG) to show at the door; role: the member themself,
+    or cadre of the activity's campus."""
+    code = await code_of(activity_id, member_id, catalog, registrations, user)
+    return Response(qr_png(code), media_type="image/png", headers={"Cache-Control": "private"})
+
+
+@router.get(
+    "/activities/{activity_id}/registrations/{member_id}/qr.svg",
+    response_class=Response,
+    responses=SVG,
+)
+async def qr_code_svg(
+    activity_id: ActivityId,
+    member_id: MemberId,
+    catalog: Catalog,
+    registrations: RegistrationsDep,
+    user: CurrentUser,
+) -> Response:
+    """The check-in code as a QR image (SVG); role: the member themself, or cadre of the
+    activity's campus."""
+    code = await code_of(activity_id, member_id, catalog, registrations, user)
+    return Response(qr_svg(code), media_type="image/svg+xml", headers={"Cache-Control": "private"})
+
+
+# -- a member's own history -------------------------------------------------------------------
+
+
+class Participation(RegistrationPublic):
+    kind: ActivityKind | None
+    kind_label: str | None
+    venue: str | None
+    starts_at: datetime | None = Field(description="活动开始（北京时间）")
+    ends_at: datetime | None
+    past: bool = Field(description="活动已开始或已结束")
+
+
+@router.get("/me/registrations")
+async def my_registrations(
+    catalog: Catalog, registrations: RegistrationsDep, user: CurrentUser
+) -> list[Participation]:
+    """The caller's own registrations, future first then past, with the waitlist place and
+    check-in code; role: member (themself)."""
+    now = utcnow()
+    out: list[Participation] = []
+    activities: dict[str, Activity | None] = {}
+    for r in await registrations.book.of_member(user.subject):
+        if r.activity_id not in activities:
+            activities[r.activity_id] = await catalog.get(r.activity_id)
+        activity = activities[r.activity_id]
+        base = (await public(registrations, r)).model_dump()
+        out.append(
+            Participation(
+                **base,
+                kind=activity.kind if activity else None,
+                kind_label=KIND_ZH[activity.kind] if activity else None,
+                venue=activity.venue if activity else None,
+                starts_at=local(activity.starts_at) if activity else None,
+                ends_at=local(activity.ends_at) if activity else None,
+                past=bool(activity and activity.starts_at <= now),
+            )
+        )
+    future = sorted((p for p in out if not p.past), key=lambda p: p.starts_at or now)
+    past = sorted((p for p in out if p.past), key=lambda p: p.starts_at or now, reverse=True)
+    return future + past
