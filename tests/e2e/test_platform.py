@@ -90,7 +90,7 @@ async def test_enrol_member_then_inbox_mail_projections_and_clean_shutdown(platf
 
 
 async def test_the_demo_seeds_a_living_union_once(platform):
-    from deploy.local.demo import demo_members, seed
+    from deploy.local.demo import DEMO_PASSWORD, SIGN_IN_PEOPLE, demo_members, seed
 
     admin = bearer("e2e-admin", ["admin"], ["*"])
     base = platform.url("members")
@@ -120,9 +120,29 @@ async def test_the_demo_seeds_a_living_union_once(platform):
     total, due, paid, owed = first["bills"]
     active = [p for p in demo_members() if not p.body.get("as_applicant") and not p.then]
     assert total == len(active) and 0 < paid < due and owed == due - paid  # 2/3 paid
+    chair = demo_members()[0].body["staff_no"]  # 主席: admin of every campus
+    async with httpx.AsyncClient(base_url=base, timeout=10) as client:
+        signed = await client.post(
+            "/auth/login", json={"staff_no": chair, "password": DEMO_PASSWORD}
+        )
+        assert signed.json()["status"] == "password_change_required", signed.text
+        token = {"Authorization": f"Bearer {signed.json()['password_token']}"}
+        changed = await client.post(
+            "/auth/password", json={"new_password": "zhuxi-mima-1"}, headers=token
+        )
+        assert changed.json()["status"] == "ok" and "*" in changed.json()["campuses"]
+        last = demo_members()[SIGN_IN_PEOPLE].body["staff_no"]  # no password: like a stranger
+        stranger = await client.post(
+            "/auth/login", json={"staff_no": last, "password": DEMO_PASSWORD}
+        )
+        assert stranger.status_code == 401
     assert await seed(base) == (0, len(demo_members()))  # twice: nothing
     async with httpx.AsyncClient(timeout=10) as client:
         assert await childcare_and_dues(client) == first
+        again = await client.post(  # the chair's own password survives a second seed
+            f"{base}/auth/login", json={"staff_no": chair, "password": "zhuxi-mima-1"}
+        )
+        assert again.json()["status"] == "ok", again.text
 
         async def counted(status: str, n: int) -> bool:
             url = f"{platform.url('members')}/members?status={status}&limit=1"
