@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from services.events.activities.store import ActivityCatalog
+from services.events.plans.store import PlanBook
 from services.events.registrations.handlers import Registrations
 from shared.audit import AuditLog
 from shared.auth import Principal, Role, require
@@ -22,6 +23,7 @@ class EventsContext:
     registrations: Registrations
     directory: MemberDirectory
     audit: AuditLog
+    plans: PlanBook
 
 
 def get_context(request: Request) -> EventsContext:
@@ -37,6 +39,10 @@ async def get_registrations(request: Request) -> Registrations:
     return get_context(request).registrations
 
 
+async def get_plans(request: Request) -> PlanBook:
+    return get_context(request).plans
+
+
 async def get_audit(request: Request) -> AuditLog:
     return get_context(request).audit
 
@@ -44,4 +50,6 @@ async def get_audit(request: Request) -> AuditLog:
 Catalog = Annotated[ActivityCatalog, Depends(get_catalog)]
 RegistrationsDep = Annotated[Registrations, Depends(get_registrations)]
 Audit = Annotated[AuditLog, Depends(get_audit)]
+Plans = Annotated[PlanBook, Depends(get_plans)]
 Cadre = Annotated[Principal, Depends(require(Role.cadre))]
+Admin = Annotated[Principal, Depends(require(Role.admin))]
