@@ -10,6 +10,7 @@ from services.events.activities import api as activities_api
 from services.events.activities import store as activities_store
 from services.events.activities.domain import Activity
 from services.events.activities.store import ActivityCatalog
+from services.events.calendar import api as calendar_api
 from services.events.checkin import api as checkin_api
 from services.events.deps import EventsContext
 from services.events.plans import api as plans_api
@@ -22,6 +23,10 @@ from services.events.registrations.domain import Registration
 from services.events.registrations.handlers import Registrations, promote_waiting
 from services.events.registrations.store import RegistrationBook
 from services.events.settings import EventsSettings
+from services.events.sports import api as sports_api
+from services.events.sports import store as sports_store
+from services.events.sports.domain import SportsMeet
+from services.events.sports.store import MeetBook
 from services.events.subscriptions import subscriptions
 from shared.audit import AuditLog
 from shared.projections import MemberDirectory, setup_directory_indexes
@@ -38,6 +43,7 @@ async def setup_indexes(db: AsyncDatabase) -> None:
     await activities_store.setup_indexes(db)
     await registrations_store.setup_indexes(db)
     await plans_store.setup_indexes(db)
+    await sports_store.setup_indexes(db)
     await AuditLog(db).setup_indexes()
 
 
@@ -54,6 +60,8 @@ def bootstrap(
             registrations_api.router,
             checkin_api.router,
             plans_api.router,
+            sports_api.router,
+            calendar_api.router,
         ],
         setup_indexes=setup_indexes,
         configure_logs=configure_logs,
@@ -73,6 +81,12 @@ def bootstrap(
     plans = runtime.aggregate(
         Plan, name=plans_store.PLANS, topic=plans_store.TOPIC, not_found=plans_store.NOT_FOUND
     )
+    meets = runtime.aggregate(
+        SportsMeet,
+        name=sports_store.MEETS,
+        topic=sports_store.TOPIC,
+        not_found=sports_store.NOT_FOUND,
+    )
     directory = MemberDirectory(runtime.db)
     catalog = ActivityCatalog(activities)
     ctx = Registrations(RegistrationBook(registrations), catalog, directory)
@@ -84,5 +98,8 @@ def bootstrap(
         directory=directory,
         audit=AuditLog(runtime.db),
         plans=PlanBook(plans),
+        meets=MeetBook(meets),
+        calendar_secret=settings.calendar_secret.encode(),
+        calendar_base_url=settings.calendar_base_url,
     )
     return runtime

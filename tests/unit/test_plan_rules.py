@@ -32,7 +32,9 @@ NOW = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
 SEED = Path(__file__).resolve().parents[3] / "shared" / "seed"
 
 
-def item(month_from: int, month_to: int | None = None, status=ItemStatus.planned) -> PlanItem:
+def item(
+    month_from: int, month_to: int | None = None, status: ItemStatus = ItemStatus.planned
+) -> PlanItem:
     return PlanItem(
         id=f"{month_from:02d}",
         month_from=month_from,
@@ -100,7 +102,8 @@ def test_loading_the_source_table_makes_the_school_wide_plan_and_its_events():
     ],
 )
 def test_overdue_is_a_past_last_month_and_not_done(year, months, status, today, late):
-    assert overdue(year, item(*months, status=status), today) is late
+    first, last = months
+    assert overdue(year, item(first, last, status=status), today) is late
 
 
 def test_the_month_summary_counts_done_overdue_and_upcoming_by_the_month_due():
@@ -145,7 +148,7 @@ def test_status_moves_and_refusals():
     plan.move_item("01", ItemStatus.in_progress, NOW)
     plan.move_item("01", ItemStatus.done, NOW)
     [first, second] = plan.pull_events()
-    assert isinstance(second, PlanItemStatusChanged)
+    assert isinstance(first, PlanItemStatusChanged) and isinstance(second, PlanItemStatusChanged)
     assert (first.status, second.previous, second.status) == ("in_progress", "in_progress", "done")
     plan.move_item("01", ItemStatus.done, NOW)  # already there: nothing
     assert plan.events == []
