@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel, Field
@@ -36,7 +36,7 @@ from services.events.plans.handlers import (
     move_item,
     start_plan,
 )
-from services.events.plans.store import visible_scope
+from services.events.plans.store import SOURCE_YEARS, visible_scope
 from shared.auth import CurrentUser
 from shared.problems import PROBLEM_RESPONSES
 from shared.timeutil import as_local, local_today
@@ -184,7 +184,10 @@ async def create_plan(body: NewPlan, plans: Plans, user: Cadre) -> PlanView:
     responses={200: {"description": "已加载过：原样返回"}, **PLAN_LINKS},
 )
 async def load_source_plan(
-    year: Annotated[Literal[2023], Path(description="原始工作计划附件表的年度")],
+    year: Annotated[
+        int,
+        Path(ge=min(SOURCE_YEARS), le=max(SOURCE_YEARS), description="原始工作计划附件表的年度"),
+    ],
     plans: Plans,
     user: Admin,
     response: Response,
