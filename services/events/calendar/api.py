@@ -27,6 +27,7 @@ ICS = "text/calendar; charset=utf-8"
     responses={
         200: {"content": {"text/calendar": {"schema": {"type": "string"}}}},
         404: PROBLEM_RESPONSES[404],
+        422: PROBLEM_RESPONSES[422],
     },
 )
 async def calendar_feed(

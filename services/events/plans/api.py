@@ -221,7 +221,27 @@ async def copy(plan_id: PlanId, plans: Plans, user: Cadre, response: Response) -
     return plan_view(plan)
 
 
-@router.post("/plans/{plan_id}/items", status_code=status.HTTP_201_CREATED)
+ITEM_LINKS: dict[int | str, dict[str, Any]] = {
+    201: {
+        "links": {
+            name: {
+                "operationId": op,
+                "parameters": {
+                    "plan_id": "$request.path.plan_id",
+                    "item_id": "$response.body#/id",
+                },
+            }
+            for name, op in {
+                "ChangeItem": "change_plan_item_plans__plan_id__items__item_id__patch",
+                "SetStatus": "set_item_status_plans__plan_id__items__item_id__status_post",
+                "Link": "link_plan_item_plans__plan_id__items__item_id__links_post",
+            }.items()
+        }
+    }
+}
+
+
+@router.post("/plans/{plan_id}/items", status_code=status.HTTP_201_CREATED, responses=ITEM_LINKS)
 async def add_plan_item(
     plan_id: PlanId, body: ItemText, plans: Plans, user: Cadre
 ) -> PlanItemPublic:
