@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import Any
 
 from services.events.activities.domain import Activity, ActivityKind, ActivityStatus
-from services.events.registrations.api import managed
 from services.events.sports.domain import (
     ChangeRules,
     ItemKind,
@@ -37,6 +36,13 @@ RESULTS = frozenset(
     {ActivityStatus.published, ActivityStatus.registration_closed, ActivityStatus.completed}
 )
 MEMBERS_WHO_ENTER = frozenset({"active", "retired"})
+
+
+def managed(user: Principal, activity: Activity) -> None:
+    """The caller runs the meet: a cadre of the activity's campus (school-wide: of `*`)."""
+    if not user.has_role(Role.cadre):
+        raise ProblemError("auth.forbidden", 403, "需要以下角色之一：cadre")
+    user.require_campus(activity.campus)
 
 
 async def set_up_meet(
