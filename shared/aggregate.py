@@ -343,8 +343,9 @@ class AggregateStore(Generic[A]):
 
         `decide` checks the rules (raising a DomainError) and records events. It first runs on
         the list view's state (one read, no lookup of a version that does not exist); that guess
-        can only cost a retry, never a wrong answer: a refusal is checked again on the change
-        log, and a stale acceptance loses the insert of its version. When another change wins
+        can only cost a retry, never a wrong answer: a refusal, and a "nothing to do" (the
+        view may not have the change that makes it something to do), are checked again on
+        the change log, and a stale acceptance loses the insert of its version. When another change wins
         the race for the same version, the state is read again and `decide` runs again; after
         `max_tries` lost races the caller gets ConcurrencyConflict (409).
         """
@@ -362,6 +363,9 @@ class AggregateStore(Generic[A]):
             if not aggregate.events:
                 if self.state_of(aggregate) != before:
                     raise RuntimeError(f"{action} changed {aggregate_id} without recording it")
+                if guess:  # "nothing to do" on a view that may be behind: ask the log too
+                    guess = False
+                    continue
                 return aggregate  # nothing to do: the state already is what was asked
             try:
                 await self._append(aggregate, before, actor, action)

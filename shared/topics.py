@@ -52,6 +52,11 @@ TOPICS: tuple[Topic, ...] = (
         description="活动报名: confirmed, waitlisted, promoted, cancelled, checked in (key: activity)",
     ),
     Topic("events.attendance", description="活动出勤: attendance recorded (献血 → welfare)"),
+    Topic("events.plan", description="年度工作计划: created, item added, changed, status changed"),
+    Topic(
+        "events.sports",
+        description="趣味运动会: items set up, results recorded, results published",
+    ),
     Topic("welfare.entitlement", description="福利领取: created, chosen, confirmed, voided"),
     Topic("notify.message", description="通知: delivered, failed"),
 )

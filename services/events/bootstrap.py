@@ -10,14 +10,23 @@ from services.events.activities import api as activities_api
 from services.events.activities import store as activities_store
 from services.events.activities.domain import Activity
 from services.events.activities.store import ActivityCatalog
+from services.events.calendar import api as calendar_api
 from services.events.checkin import api as checkin_api
 from services.events.deps import EventsContext
+from services.events.plans import api as plans_api
+from services.events.plans import store as plans_store
+from services.events.plans.domain import Plan
+from services.events.plans.store import PlanBook
 from services.events.registrations import api as registrations_api
 from services.events.registrations import store as registrations_store
 from services.events.registrations.domain import Registration
 from services.events.registrations.handlers import Registrations, promote_waiting
 from services.events.registrations.store import RegistrationBook
 from services.events.settings import EventsSettings
+from services.events.sports import api as sports_api
+from services.events.sports import store as sports_store
+from services.events.sports.domain import SportsMeet
+from services.events.sports.store import MeetBook
 from services.events.subscriptions import subscriptions
 from shared.audit import AuditLog
 from shared.projections import MemberDirectory, setup_directory_indexes
@@ -33,6 +42,8 @@ async def setup_indexes(db: AsyncDatabase) -> None:
     await setup_directory_indexes(db)
     await activities_store.setup_indexes(db)
     await registrations_store.setup_indexes(db)
+    await plans_store.setup_indexes(db)
+    await sports_store.setup_indexes(db)
     await AuditLog(db).setup_indexes()
 
 
@@ -44,7 +55,14 @@ def bootstrap(
         settings,
         title="Gonghui 活动服务 events",
         description=DESCRIPTION,
-        routers=[activities_api.router, registrations_api.router, checkin_api.router],
+        routers=[
+            activities_api.router,
+            registrations_api.router,
+            checkin_api.router,
+            plans_api.router,
+            sports_api.router,
+            calendar_api.router,
+        ],
         setup_indexes=setup_indexes,
         configure_logs=configure_logs,
     )
@@ -60,12 +78,28 @@ def bootstrap(
         topic=registrations_store.TOPIC,
         not_found=registrations_store.NOT_FOUND,
     )
+    plans = runtime.aggregate(
+        Plan, name=plans_store.PLANS, topic=plans_store.TOPIC, not_found=plans_store.NOT_FOUND
+    )
+    meets = runtime.aggregate(
+        SportsMeet,
+        name=sports_store.MEETS,
+        topic=sports_store.TOPIC,
+        not_found=sports_store.NOT_FOUND,
+    )
     directory = MemberDirectory(runtime.db)
     catalog = ActivityCatalog(activities)
     ctx = Registrations(RegistrationBook(registrations), catalog, directory)
     runtime.subscribe(subscriptions(directory, ctx))
     runtime.schedule(Job("registrations.promote_waiting", Every(60), partial(promote_waiting, ctx)))
     runtime.context = EventsContext(
-        catalog=catalog, registrations=ctx, directory=directory, audit=AuditLog(runtime.db)
+        catalog=catalog,
+        registrations=ctx,
+        directory=directory,
+        audit=AuditLog(runtime.db),
+        plans=PlanBook(plans),
+        meets=MeetBook(meets),
+        calendar_secret=settings.calendar_secret.encode(),
+        calendar_base_url=settings.calendar_base_url,
     )
     return runtime

@@ -8,7 +8,9 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from services.events.activities.store import ActivityCatalog
+from services.events.plans.store import PlanBook
 from services.events.registrations.handlers import Registrations
+from services.events.sports.store import MeetBook
 from shared.audit import AuditLog
 from shared.auth import Principal, Role, require
 from shared.projections import MemberDirectory
@@ -22,6 +24,10 @@ class EventsContext:
     registrations: Registrations
     directory: MemberDirectory
     audit: AuditLog
+    plans: PlanBook
+    meets: MeetBook
+    calendar_secret: bytes
+    calendar_base_url: str
 
 
 def get_context(request: Request) -> EventsContext:
@@ -37,6 +43,18 @@ async def get_registrations(request: Request) -> Registrations:
     return get_context(request).registrations
 
 
+async def get_plans(request: Request) -> PlanBook:
+    return get_context(request).plans
+
+
+async def get_meets(request: Request) -> MeetBook:
+    return get_context(request).meets
+
+
+async def get_directory(request: Request) -> MemberDirectory:
+    return get_context(request).directory
+
+
 async def get_audit(request: Request) -> AuditLog:
     return get_context(request).audit
 
@@ -44,4 +62,8 @@ async def get_audit(request: Request) -> AuditLog:
 Catalog = Annotated[ActivityCatalog, Depends(get_catalog)]
 RegistrationsDep = Annotated[Registrations, Depends(get_registrations)]
 Audit = Annotated[AuditLog, Depends(get_audit)]
+Plans = Annotated[PlanBook, Depends(get_plans)]
+Meets = Annotated[MeetBook, Depends(get_meets)]
+Directory = Annotated[MemberDirectory, Depends(get_directory)]
 Cadre = Annotated[Principal, Depends(require(Role.cadre))]
+Admin = Annotated[Principal, Depends(require(Role.admin))]

@@ -1,5 +1,5 @@
 """Events published by the events service (活动): `events.activity`, `events.registration`,
-`events.attendance`.
+`events.attendance`, `events.plan` (the annual plan) and `events.sports` (the sports meet).
 
 Activity events carry what notify needs to reach the eligible audience without asking anyone:
 the campus scope, the eligibility rule itself, title, venue and the times (UTC). Registration
@@ -200,3 +200,142 @@ class AttendanceRecorded(IntegrationEvent):
     attended_on: date = Field(description="the day (Asia/Shanghai)")
     checked_in_at: datetime = Field(description="when (UTC)")
     walk_in: bool = Field(description="came without a registration (现场登记)")
+
+
+# -- the annual plan (年度工作计划) ----------------------------------------------------------
+
+
+class PlanCreated(IntegrationEvent):
+    """An annual plan was created (年度工作计划): loaded from the source table, copied from
+    last year's, or started empty."""
+
+    type = "events.plan.created.v1"
+    topic = "events.plan"
+    summary = "年度工作计划建立"
+    subject_field = "plan_id"
+
+    plan_id: str = Field(description="plan id (aggregate id), e.g. pl-2023 or pl-2024-main")
+    year: int = Field(description="the plan's year")
+    campus: str = Field(description="campus code, or `*` for the school-wide plan")
+    title: str = Field(description="title (工作计划名称)")
+    items: int = Field(description="how many items it starts with")
+    copied_from: str | None = Field(None, description="the plan it was copied from")
+
+
+class PlanItemFacts(IntegrationEvent):
+    """What every plan item event carries (no type of its own)."""
+
+    topic = "events.plan"
+    subject_field = "plan_id"
+
+    plan_id: str = Field(description="the plan (aggregate id, the Kafka key)")
+    year: int = Field(description="the plan's year")
+    campus: str = Field(description="campus code, or `*` for the school-wide plan")
+    item_id: str = Field(description="the item's id within its plan")
+    title: str = Field(description="what is to be done (重点工作内容)")
+    month_from: int = Field(description="first month (1-12)")
+    month_to: int = Field(description="last month (1-12), the month it is due")
+    owner: str = Field(description="who is responsible (负责人 / 部门), may be empty")
+    status: str = Field(description="planned / in_progress / done / cancelled")
+
+
+class PlanItemAdded(PlanItemFacts):
+    """An item was added to a plan (新增工作要点)."""
+
+    type = "events.plan.item_added.v1"
+    summary = "新增工作要点"
+
+
+class PlanItemChanged(PlanItemFacts):
+    """An item's text, months, owner or links changed; `changed` names the fields."""
+
+    type = "events.plan.item_changed.v1"
+    summary = "工作要点变更"
+
+    changed: list[str] = Field(description="names of the fields that changed")
+
+
+class PlanItemStatusChanged(PlanItemFacts):
+    """An item moved on (planned → in_progress → done, or cancelled)."""
+
+    type = "events.plan.item_status_changed.v1"
+    summary = "工作要点进度"
+
+    previous: str = Field(description="the status before")
+
+
+# -- the sports meet (趣味运动会) -----------------------------------------------------------
+
+
+class SportsItemFacts(BaseModel):
+    item_id: str = Field(description="item id within the meet (e1, e2 …)")
+    name: str = Field(description="item name (项目名称)")
+    kind: str = Field(description="individual / relay")
+    measure: str = Field(description="time (lower wins) / score (higher wins) / rank (given)")
+
+
+class SportsMeetSetUp(IntegrationEvent):
+    """A sports-meet activity got its items and rules (运动会项目设置)."""
+
+    type = "events.sports.meet_set_up.v1"
+    topic = "events.sports"
+    summary = "运动会项目设置"
+    subject_field = "activity_id"
+
+    activity_id: str = Field(description="the sports-meet activity (aggregate id)")
+    title: str = Field(description="the activity's title")
+    campus: str = Field(description="campus code, or `*` for the whole school")
+    max_entries: int = Field(description="items one member may enter at most")
+    points: list[int] = Field(description="team points for rank 1, 2, 3 …")
+    items: list[SportsItemFacts] = Field(description="the items so far")
+
+
+class SportsResultsRecorded(IntegrationEvent):
+    """A cadre recorded (or corrected) one item's results (录入成绩); not public yet."""
+
+    type = "events.sports.results_recorded.v1"
+    topic = "events.sports"
+    summary = "录入成绩"
+    subject_field = "activity_id"
+
+    activity_id: str = Field(description="the sports-meet activity")
+    campus: str = Field(description="campus code, or `*`")
+    item_id: str = Field(description="the item")
+    item_name: str = Field(description="the item's name")
+    results: int = Field(description="how many results it has now")
+
+
+class TeamStanding(BaseModel):
+    rank: int = Field(description="place of the team (ties share it)")
+    team: str = Field(description="the team: a department (部门)")
+    points: int = Field(description="points by the meet's points table")
+    firsts: int = Field(description="first places (the first tie-break)")
+
+
+class PodiumPlace(BaseModel):
+    rank: int
+    team: str = Field(description="department")
+    member_id: str | None = Field(None, description="the member (individual items)")
+
+
+class ItemPodium(BaseModel):
+    item_id: str
+    name: str
+    places: list[PodiumPlace] = Field(description="the places that score points")
+
+
+class SportsResultsPublished(IntegrationEvent):
+    """The meet's results were published (成绩公布): every member of its scope may see them;
+    a correction publishes again with the next `revision`."""
+
+    type = "events.sports.results_published.v1"
+    topic = "events.sports"
+    summary = "运动会成绩公布"
+    subject_field = "activity_id"
+
+    activity_id: str = Field(description="the sports-meet activity")
+    title: str = Field(description="the activity's title")
+    campus: str = Field(description="campus code, or `*`")
+    revision: int = Field(description="1 for the first publication, then 2, 3 … per correction")
+    standings: list[TeamStanding] = Field(description="team standings (团体总分)")
+    podiums: list[ItemPodium] = Field(description="per item, the places that score")

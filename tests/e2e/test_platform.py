@@ -185,3 +185,21 @@ async def _the_demo_activities_once(platform, client: httpx.AsyncClient, admin) 
         return sum(r["guests"] for r in (await client.get(url, headers=admin)).json()["items"]) == 6
 
     await wait_until(with_families, 30, "the outing's registrations with their guests")
+
+    # The annual plan: 2023 from the source table, and this year's copy with its months kept.
+    from shared.timeutil import local_today
+
+    today = local_today()
+    source = (await client.get(f"{events}/plans/pl-2023", headers=admin)).json()
+    assert source["items_total"] == 21 and source["version"] == 1
+    current = (await client.get(f"{events}/plans/pl-{today.year}", headers=admin)).json()
+    assert [i["months"] for i in current["items"]] == [i["months"] for i in source["items"]]
+    overdue = [i["id"] for i in current["items"] if i["overdue"]]
+    assert overdue == (["05"] if today.month > 3 else [])
+    sports = next(a for a in page if a["kind"] == "sports_meet")
+    meet = (await client.get(f"{events}/activities/{sports['id']}/meet", headers=admin)).json()
+    assert [i["name"] for i in meet["items"]][:2] == ["托球跑", "袋鼠跳"]
+    assert sum(i["entries"] for i in meet["items"]) == 15
+    year_of_meet = await client.get(f"{events}/plans/pl-{sports['starts_at'][:4]}", headers=admin)
+    [meet_item] = [i for i in year_of_meet.json()["items"] if i["id"] == "14"]
+    assert meet_item["links"] == [{"kind": "activity", "id": sports["id"]}]

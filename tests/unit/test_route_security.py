@@ -20,6 +20,8 @@ PUBLIC = {
     "/auth/logout",
     "/auth/login-link",
     "/auth/login-link/redeem",
+    # A calendar feed phones poll without signing in: the unguessable token is in the URL.
+    "/calendar/{campus}/{token}.ics",
 }
 
 

@@ -144,6 +144,8 @@ LINKS: dict[int | str, dict[str, Any]] = {
                 "WalkIn": "walk_in_activities__activity_id__walkins_post",
                 "Attendance": "activity_attendance_activities__activity_id__attendance_get",
                 "History": "activity_history_activities__activity_id__history_get",
+                "SetUpMeet": "set_up_activities__activity_id__meet_post",
+                "GetMeet": "get_meet_activities__activity_id__meet_get",
             }.items()
         }
     }
