@@ -5,16 +5,33 @@ from __future__ import annotations
 from typing import ClassVar
 
 from pydantic import Field
+from pydantic_settings import SettingsConfigDict
 
 from shared.settings import ServiceSettings
 
 
 class WebSettings(ServiceSettings):
+    # GONGHUI_WEB_MEMBERS_URL …: the service URLs are read under web's own names (a bare
+    # GONGHUI_MEMBERS_URL would read as members' own setting); code passes the field names.
+    model_config = SettingsConfigDict(env_prefix="GONGHUI_", extra="ignore", populate_by_name=True)
+
     service: ClassVar[str] = "web"
 
-    members_url: str = Field("http://127.0.0.1:8001", description="members service base URL")
-    events_url: str = Field("http://127.0.0.1:8002", description="events service base URL")
-    notify_url: str = Field("http://127.0.0.1:8004", description="notify service base URL")
+    members_url: str = Field(
+        validation_alias="GONGHUI_WEB_MEMBERS_URL",
+        default="http://127.0.0.1:8001",
+        description="members service base URL",
+    )
+    events_url: str = Field(
+        validation_alias="GONGHUI_WEB_EVENTS_URL",
+        default="http://127.0.0.1:8002",
+        description="events service base URL",
+    )
+    notify_url: str = Field(
+        validation_alias="GONGHUI_WEB_NOTIFY_URL",
+        default="http://127.0.0.1:8004",
+        description="notify service base URL",
+    )
     api_timeout_s: float = Field(
         10.0, gt=0, description="timeout of one call to another service (a GET is tried twice)"
     )
