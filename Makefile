@@ -38,15 +38,17 @@ venv: .venv
 web-assets: .venv
 	$(PY) -m deploy.web.assets
 
-# Debian's Chromium for the browser tests (Playwright drives it; it cannot download its own).
-# Installed when missing and we are root (as in CI); anyone else is told the two commands.
+# Debian's Chromium for the browser tests (Playwright drives it; it cannot download its own),
+# and a Chinese font so the screenshots can be read. Installed when missing and we are root
+# (as in CI); anyone else is told the commands.
 chromium:
-	@if ! command -v chromium >/dev/null 2>&1; then \
+	@if ! command -v chromium >/dev/null 2>&1 || [ ! -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "installing Debian's chromium for the browser tests …"; \
-	    apt-get update -qq && apt-get install -y -qq chromium >/dev/null; \
+	    echo "installing Debian's chromium and fonts-wqy-microhei for the browser tests …"; \
+	    apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
 	  else \
-	    echo "The browser tests need Chromium: sudo apt-get update && sudo apt-get install -y chromium" >&2; \
+	    echo "The browser tests need Chromium and a Chinese font:" >&2; \
+	    echo "  sudo apt-get update && sudo apt-get install -y chromium fonts-wqy-microhei" >&2; \
 	    exit 1; \
 	  fi; \
 	fi

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from playwright.async_api import ViewportSize
 
 CHROMIUM = "/usr/bin/chromium"
 FLAGS = [
@@ -24,8 +25,8 @@ FLAGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-PHONE = {"width": 375, "height": 812}
-DESK = {"width": 1280, "height": 800}
+PHONE: ViewportSize = {"width": 375, "height": 812}
+DESK: ViewportSize = {"width": 1280, "height": 800}
 OUTPUT = Path(__file__).resolve().parents[2] / "test-output" / "web"
 
 

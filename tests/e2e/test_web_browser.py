@@ -20,7 +20,14 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    BrowserContext,
+    Page,
+    ViewportSize,
+    async_playwright,
+    expect,
+)
 
 from shared.timeutil import SHANGHAI, utcnow
 from tests.e2e.browser import (
@@ -66,7 +73,7 @@ class Site:
     def url(self) -> str:
         return self.platform.url("web")
 
-    async def context(self, viewport: dict[str, int] = PHONE) -> BrowserContext:
+    async def context(self, viewport: ViewportSize = PHONE) -> BrowserContext:
         context = await self.browser.new_context(
             viewport=viewport, base_url=self.url, locale="zh-CN", timezone_id="Asia/Shanghai"
         )
@@ -141,8 +148,10 @@ async def seed(platform: Platform) -> tuple[dict[str, Person], str, str]:
             assert r.status_code == 200, r.text
 
         cadre = bearer(people["cadre"].id, ["cadre"], ["main"])
-        starts = (utcnow() + timedelta(days=10)).astimezone(SHANGHAI).replace(
-            hour=9, minute=0, second=0, microsecond=0, tzinfo=None
+        starts = (
+            (utcnow() + timedelta(days=10))
+            .astimezone(SHANGHAI)
+            .replace(hour=9, minute=0, second=0, microsecond=0, tzinfo=None)
         )
         ids = []
         for title, extra in (

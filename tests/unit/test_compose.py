@@ -451,7 +451,9 @@ def test_dockerfile_base_images_are_pinned():
     assert images, "no FROM"
     for ref in images:
         # Python for the services; Node (npm only) for the web front end's assets at build time.
-        assert re.fullmatch(r"(python:3\.11|node:20)\.\d+(\.\d+)?-(slim|bookworm-slim)(-\w+)?", ref), ref
+        assert re.fullmatch(
+            r"(python:3\.11|node:20)\.\d+(\.\d+)?-(slim|bookworm-slim)(-\w+)?", ref
+        ), ref
 
 
 def test_dockerfile_takes_the_service_as_build_arg():
