@@ -411,6 +411,34 @@ def demo_signers() -> list[tuple[str, str]]:
     ]
 
 
+DEMO_PASSWORD = "Gonghui-2026"
+
+
+async def seed_passwords(members_url: str, timeout_s: float = 30) -> int:
+    """Give every demo member who can sign in and has no password yet the initial password
+    DEMO_PASSWORD (the web front end asks for their own at the first sign-in). A password a
+    person already chose is left alone, so a restart does not reset it. Returns how many."""
+    from services.members.membership.domain import member_id_for
+
+    headers = {"Authorization": f"Bearer {admin_token()}"}
+    done = 0
+    async with httpx.AsyncClient(base_url=members_url, timeout=timeout_s) as client:
+        for member in demo_members():
+            if member.body.get("as_applicant") or any(a == "withdraw" for a, _ in member.then):
+                continue  # applicants and leavers do not sign in (retirees do)
+            member_id = member_id_for(member.body["staff_no"])
+            account = await client.get(f"/members/{member_id}/account", headers=headers)
+            _check(account, f"GET /members/{member_id}/account")
+            if account.json()["has_password"]:
+                continue
+            response = await client.put(
+                f"/members/{member_id}/password", json={"password": DEMO_PASSWORD}, headers=headers
+            )
+            _check(response, f"PUT /members/{member_id}/password")
+            done += 1
+    return done
+
+
 async def seed_events(
     events_url: str, today: date | None = None, timeout_s: float = 15, wait_s: float = 60
 ) -> tuple[int, int]:

@@ -238,13 +238,18 @@ class Launcher:
         say(f"  {service.name} ready on {service.url} (pid {service.pid})")
 
     async def _seed(self) -> None:
-        from deploy.local.demo import SeedError, seed, seed_events
+        from deploy.local.demo import DEMO_PASSWORD, SeedError, seed, seed_events, seed_passwords
 
         try:
             added, existing = await seed(self.config.service_url("members"))
             say(f"  演示会员 demo members: {added} added, {existing} already there")
             added, existing = await seed_events(self.config.service_url("events"))
             say(f"  演示活动 demo activities: {added} added, {existing} already there")
+            given = await seed_passwords(self.config.service_url("members"))
+            say(
+                f"  演示密码 demo passwords: {given} set to {DEMO_PASSWORD} "
+                "(changed at the first sign-in)"
+            )
         except (SeedError, httpx.HTTPError) as exc:
             say(
                 f"  演示数据写入失败（平台照常运行）/ demo data failed (the platform runs on): {exc}"
