@@ -8,6 +8,7 @@ repeated sign-up or payment harmless, but a page should not count on it).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,12 +33,20 @@ class ApiError(Exception):
 class Backend:
     """One HTTP client per service, shared by all requests of the process."""
 
-    def __init__(self, settings: WebSettings, transport: httpx.AsyncBaseTransport | None = None):
+    def __init__(
+        self,
+        settings: WebSettings,
+        transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+    ) -> None:
+        """`transports` (tests, the bench): call a service in-process instead of over TCP."""
         timeout = httpx.Timeout(settings.api_timeout_s, connect=3.0)
         limits = httpx.Limits(max_connections=50, max_keepalive_connections=20)
         self.clients = {
             name: httpx.AsyncClient(
-                base_url=url, timeout=timeout, limits=limits, transport=transport
+                base_url=url,
+                timeout=timeout,
+                limits=limits,
+                transport=(transports or {}).get(name),
             )
             for name, url in (
                 ("members", settings.members_url),

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 
@@ -52,14 +52,18 @@ class CachedStatic(StaticFiles):
         return response
 
 
-def bootstrap(settings: WebSettings | None = None, configure_logs: bool = True) -> FastAPI:
+def bootstrap(
+    settings: WebSettings | None = None,
+    configure_logs: bool = True,
+    transports: Mapping[str, httpx.AsyncBaseTransport] | None = None,
+) -> FastAPI:
     settings = settings or WebSettings()
     if configure_logs:
         configure_logging("web", settings.log_level)
     client = connect(settings)
     db = database(client, settings)
     sessions = Sessions(db, settings.session_ttl_s)
-    backend = Backend(settings)
+    backend = Backend(settings, transports)
     # autoescape on for every template: member names and notice texts are user input
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
     templates = Jinja2Templates(env=env)
