@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 from fastapi import Depends, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -27,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from services.web import filters
 from services.web.backend import ApiError, Backend
 from services.web.context import LoginRequired, PageRefused, Web, csrf_guard, login_url, visit_of
-from services.web.pages import admin, desk, login, member
+from services.web.pages import admin_activities, admin_members, desk, login, member
 from services.web.providers import PasswordProvider
 from services.web.sessions import Sessions
 from services.web.settings import WebSettings
@@ -111,7 +112,13 @@ def bootstrap(
         )
     )
     app.mount("/static", CachedStatic(directory=HERE / "static"), name="static")
-    for router in (login.router, member.router, admin.router, desk.router):
+    for router in (
+        login.router,
+        member.router,
+        admin_members.router,
+        admin_activities.router,
+        desk.router,
+    ):
         app.include_router(router)
     install_error_pages(app)
     return app
@@ -151,6 +158,14 @@ def install_error_pages(app: FastAPI) -> None:
         if exc.status >= 500:
             return await page(request, 502, "服务暂时不可用", "请稍后再试。")
         return await page(request, exc.status, "未能完成", exc.message)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> HTMLResponse:
+        # A malformed id in an address names nothing; a malformed form field is a form
+        # no page of ours sends.
+        if request.method in ("GET", "HEAD"):
+            return await page(request, 404, "未找到", "页面不存在。")
+        return await page(request, 400, "请求未完成", "提交的内容不完整或格式不对，请返回重试。")
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> HTMLResponse:

@@ -351,6 +351,34 @@ async def test_cadre_imports_a_csv_with_bad_rows_and_sees_the_row_report(site: S
     await context.close()
 
 
+async def test_cadre_drafts_publishes_changes_and_cancels_an_activity(site: Site):
+    context = await site.context(DESK)
+    page = await site.login(context, "cadre", next_url="/admin/activities/new")
+    starts = (utcnow() + timedelta(days=20)).astimezone(SHANGHAI)
+    await page.fill("input[name=title]", "羽毛球友谊赛")
+    await page.select_option("select[name=kind]", "competition")
+    await page.fill("input[name=venue]", "体育馆")
+    await page.fill("input[name=starts_at]", starts.strftime("%Y-%m-%dT14:00"))
+    await page.fill("input[name=ends_at]", starts.strftime("%Y-%m-%dT17:00"))
+    await page.fill("input[name=capacity]", "16")
+    await page.click("button:has-text('保存为草稿')")
+    await expect(page.locator("h1")).to_contain_text("草稿")
+    await page.click("button:has-text('发布')")
+    await expect(page.locator(".notice-ok")).to_contain_text("已发布")
+    await page.click("text=修改")
+    await page.fill("input[name=venue]", "新体育馆")
+    await page.fill("input[name=capacity]", "20")
+    await page.click("button:has-text('保存修改')")
+    await expect(page.locator(".notice-ok")).to_contain_text("已保存修改")
+    await expect(page.locator("#main")).to_contain_text("新体育馆")
+    await expect(page.locator("#main")).to_contain_text("名额 20")
+    await shot(page, "5-activity-admin")
+    await page.fill("input[name=reason]", "场馆检修")
+    await page.click("button:has-text('取消活动')")
+    await expect(page.locator(".notice-ok")).to_contain_text("活动已取消")
+    await context.close()
+
+
 async def test_access_rules_hold_in_the_browser(site: Site):
     # A member cannot open /admin.
     member = await site.context()

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from services.web.filters import clock, full, month_of, when
-from services.web.pages.admin import activity_body
+from services.web.pages.admin_activities import activity_body
 from services.web.pages.login import safe_next
 from services.web.pages.member import signup_state
 

@@ -266,7 +266,6 @@ async def registrations(visit: MemberVisit) -> Response:
 async def inbox(visit: MemberVisit) -> Response:
     """消息: unread first, newest first within each; role: member."""
     notices = await visit.get("notify", "/inbox", params={"limit": 200})
-    notices.sort(key=lambda n: (n["read"], n["created_at"]), reverse=False)
     unread = [n for n in notices if not n["read"]]
     read = [n for n in notices if n["read"]]
     unread.sort(key=lambda n: n["created_at"], reverse=True)
