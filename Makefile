@@ -15,7 +15,7 @@ UV_STAMP   := $(UV_VENV)/.uv-$(UV_VERSION)
 PY         := .venv/bin/python
 RUFF       := .venv/bin/ruff
 
-.PHONY: help venv run infra prepare test lint fmt docs bench
+.PHONY: help venv run infra prepare test lint fmt docs bench web-assets chromium
 
 help:
 	@echo "make run | test | infra | prepare | lint | fmt | docs | bench"
@@ -33,7 +33,27 @@ $(UV_STAMP):
 
 venv: .venv
 
-run: .venv
+# The web front end's browser files (htmx, Alpine.js, WeUI, axe-core) from the npm registry,
+# pinned in deploy/web/assets.py; a stamp makes a second run free.
+web-assets: .venv
+	$(PY) -m deploy.web.assets
+
+# Debian's Chromium for the browser tests (Playwright drives it; it cannot download its own),
+# and a Chinese font so the screenshots can be read. Installed when missing and we are root
+# (as in CI); anyone else is told the commands.
+chromium:
+	@if ! command -v chromium >/dev/null 2>&1 || [ ! -e /usr/share/fonts/truetype/wqy/wqy-microhei.ttc ]; then \
+	  if [ "$$(id -u)" = 0 ]; then \
+	    echo "installing Debian's chromium and fonts-wqy-microhei for the browser tests …"; \
+	    apt-get update -qq && apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; \
+	  else \
+	    echo "The browser tests need Chromium and a Chinese font:" >&2; \
+	    echo "  sudo apt-get update && sudo apt-get install -y chromium fonts-wqy-microhei" >&2; \
+	    exit 1; \
+	  fi; \
+	fi
+
+run: .venv web-assets
 	$(PY) -m deploy.local run
 
 infra: .venv
@@ -42,7 +62,7 @@ infra: .venv
 prepare: .venv
 	$(PY) -m deploy.local prepare
 
-test: .venv
+test: .venv web-assets chromium
 	$(RUFF) check .
 	$(RUFF) format --check .
 	.venv/bin/mypy

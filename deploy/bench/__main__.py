@@ -12,6 +12,8 @@ Environment:
     GONGHUI_BENCH_CONCURRENCY  operations / requests in flight (16)
     GONGHUI_BENCH_TIMEOUT_S    longest wait for one stage (120)
     GONGHUI_BENCH_IMPORT_N     members in the bulk import's XLSX (5000)
+    GONGHUI_BENCH_ONLY         run only these parts, comma-separated (raw, outbox, aggregate,
+                               list, signup, e2e, import, web); empty: all
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from deploy.bench.measure import Target, raw_kafka, raw_mongo
 from deploy.bench.members import member_list_paths
 from deploy.bench.paths import end_to_end, outbox_paths, withdraw_paths
 from deploy.bench.report import Report, format_table, human_bytes
+from deploy.bench.web import web_paths
 from deploy.local.infra import InfraError, LocalInfra, Ports, PrerequisiteError, prepare
 from deploy.local.postgres import CLIENT_MAX_POOL_SIZE, BackendError, mongo_backend
 from deploy.local.prepare import FERRETDB_VERSION
@@ -86,6 +89,8 @@ LEGEND = [
     "  import.*       = POST /imports of an XLSX of new staff, polled until the report (as the CLI",
     "                   does): check = dry run; commit = check every row, then write each member",
     "                   with its events (all or nothing); import = both, as a cadre does it.",
+    "  web.*          = the web front end's page (session, its API calls, the template) next to",
+    "                   the page's main API call made directly, both in-process: p50/p99 and ratio.",
     "Everything runs in this one Python process (one event loop) next to the servers, on the same",
     "machine: figures are for comparing with each other, not capacity promises.",
 ]
@@ -97,37 +102,52 @@ async def run(target: Target, infra: LocalInfra, report: Report) -> None:
     t0 = time.perf_counter()
     await infra.start(timeout_s=target.timeout_s, topic_prefix=None, say=say)
     report.facts.append(("infrastructure start", f"{time.perf_counter() - t0:.1f} s"))
+    only = {p.strip() for p in os.environ.get("GONGHUI_BENCH_ONLY", "").split(",") if p.strip()}
 
-    say(f"raw Kafka: {target.kafka_n:,} messages …")
-    produce, consume = await raw_kafka(target)
-    report.add(produce)
-    report.add(consume)
-    say(f"raw MongoDB: {target.n:,} operations each …")
-    warnings: list[str] = []
-    for m in await raw_mongo(target, warnings):
-        report.add(m)
-    for warning in warnings:
-        say(f"warning: {warning}")
-        report.facts.append(("warning", warning))
-    say(f"outbox: {target.n:,} writes next to 50,000 stored documents …")
-    for m in await outbox_paths(target):
-        report.add(m)
-    say(f"aggregate changes: {target.n:,} withdrawals, then bursts of 20 on one member …")
-    for m in await withdraw_paths(target):
-        report.add(m)
-    say("member list: pages of 50 out of 50,000 members …")
-    for m in await member_list_paths(target):
-        report.add(m)
-    say("sign-up burst: 2,000 members at once for 300 seats over HTTP …")
-    for m in await sign_up_burst(target):
-        report.add(m)
-    say(f"end to end: {target.n:,} members over HTTP until notify's inbox, then 100/s …")
-    measurements, _ = await end_to_end(target)
-    for m in measurements:
-        report.add(m)
-    say(f"bulk import: {target.import_n:,} members from one XLSX, dry run then commit …")
-    for m in await import_paths(target, target.import_n):
-        report.add(m)
+    def wanted(part: str) -> bool:
+        return not only or part in only
+
+    if wanted("raw"):
+        say(f"raw Kafka: {target.kafka_n:,} messages …")
+        produce, consume = await raw_kafka(target)
+        report.add(produce)
+        report.add(consume)
+        say(f"raw MongoDB: {target.n:,} operations each …")
+        warnings: list[str] = []
+        for m in await raw_mongo(target, warnings):
+            report.add(m)
+        for warning in warnings:
+            say(f"warning: {warning}")
+            report.facts.append(("warning", warning))
+    if wanted("outbox"):
+        say(f"outbox: {target.n:,} writes next to 50,000 stored documents …")
+        for m in await outbox_paths(target):
+            report.add(m)
+    if wanted("aggregate"):
+        say(f"aggregate changes: {target.n:,} withdrawals, then bursts of 20 on one member …")
+        for m in await withdraw_paths(target):
+            report.add(m)
+    if wanted("list"):
+        say("member list: pages of 50 out of 50,000 members …")
+        for m in await member_list_paths(target):
+            report.add(m)
+    if wanted("signup"):
+        say("sign-up burst: 2,000 members at once for 300 seats over HTTP …")
+        for m in await sign_up_burst(target):
+            report.add(m)
+    if wanted("e2e"):
+        say(f"end to end: {target.n:,} members over HTTP until notify's inbox, then 100/s …")
+        measurements, _ = await end_to_end(target)
+        for m in measurements:
+            report.add(m)
+    if wanted("import"):
+        say(f"bulk import: {target.import_n:,} members from one XLSX, dry run then commit …")
+        for m in await import_paths(target, target.import_n):
+            report.add(m)
+    if wanted("web"):
+        say("web front end: activities page and members table (50 of 50,000) vs the API …")
+        for m in await web_paths(target):
+            report.add(m)
 
 
 def main() -> int:

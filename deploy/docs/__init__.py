@@ -48,14 +48,21 @@ def schema_path(event_type: str) -> str:
     return f"{SCHEMAS_DIR}/{event_type}.json"
 
 
+# Services without an API contract: the web front end renders pages for browsers (its routes
+# are not for other programs), owns no aggregate and publishes or consumes no event.
+FRONT_ENDS = frozenset({"web"})
+
+
 def service_names() -> list[str]:
-    """Every `services/<name>/` with a `bootstrap.py` composition root."""
+    """Every `services/<name>/` with a `bootstrap.py` composition root and an API contract."""
     import services
 
     return sorted(
         m.name
         for m in pkgutil.iter_modules(services.__path__)
-        if m.ispkg and (Path(services.__path__[0]) / m.name / "bootstrap.py").is_file()
+        if m.ispkg
+        and m.name not in FRONT_ENDS
+        and (Path(services.__path__[0]) / m.name / "bootstrap.py").is_file()
     )
 
 

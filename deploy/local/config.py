@@ -14,6 +14,7 @@
 | GONGHUI_LOCAL_EVENTS_PORT | 8002 | events service HTTP |
 | GONGHUI_LOCAL_WELFARE_PORT | 8003 | welfare service HTTP |
 | GONGHUI_LOCAL_NOTIFY_PORT | 8004 | notify service HTTP |
+| GONGHUI_LOCAL_WEB_PORT | 8000 | web front end (the pages people open) |
 | GONGHUI_LOCAL_KAFKA_HEAP | 512m | Kafka JVM heap (-Xmx/-Xms) |
 | GONGHUI_LOCAL_READY_TIMEOUT_S | 90 | seconds each process may take to become ready |
 | GONGHUI_LOCAL_DEMO | 1 | 0 skips the demo members that `run` enrols |
@@ -29,9 +30,21 @@ from deploy.local.infra import Ports
 from deploy.local.postgres import BackendError, mongo_backend
 from deploy.local.prepare import REPO_ROOT
 
-SERVICES = ("members", "events", "welfare", "notify")
-SERVICE_TITLES = {"members": "会员", "events": "活动", "welfare": "福利", "notify": "通知"}
-DEFAULT_SERVICE_PORTS = {"members": 8001, "events": 8002, "welfare": 8003, "notify": 8004}
+SERVICES = ("members", "events", "welfare", "notify", "web")
+SERVICE_TITLES = {
+    "members": "会员",
+    "events": "活动",
+    "welfare": "福利",
+    "notify": "通知",
+    "web": "网页",
+}
+DEFAULT_SERVICE_PORTS = {
+    "members": 8001,
+    "events": 8002,
+    "welfare": 8003,
+    "notify": 8004,
+    "web": 8000,
+}
 
 
 class ConfigError(ValueError):

@@ -185,7 +185,7 @@ class Launcher:
         self._mention_sqlite_data()
         if not self.with_services:
             return
-        say("启动服务 / starting the services …")
+        say(f"启动服务 / starting the services … (网页 web: {config.service_url('web')}/)")
         t0 = time.monotonic()
         env = {
             **os.environ,
@@ -194,6 +194,15 @@ class Launcher:
             "GONGHUI_SMTP_HOST": self.infra.smtp_host,
             "GONGHUI_SMTP_PORT": str(self.infra.smtp_port),
         }
+        # The web front end calls the others; notify's e-mailed login links point at it.
+        env.update(
+            {
+                "GONGHUI_WEB_MEMBERS_URL": config.service_url("members"),
+                "GONGHUI_WEB_EVENTS_URL": config.service_url("events"),
+                "GONGHUI_WEB_NOTIFY_URL": config.service_url("notify"),
+                "GONGHUI_WEB_BASE_URL": config.service_url("web"),
+            }
+        )
         self.services = [
             Service(name, config.service_ports[name], config.logs, env) for name in SERVICES
         ]
@@ -229,13 +238,18 @@ class Launcher:
         say(f"  {service.name} ready on {service.url} (pid {service.pid})")
 
     async def _seed(self) -> None:
-        from deploy.local.demo import SeedError, seed, seed_events
+        from deploy.local.demo import DEMO_PASSWORD, SeedError, seed, seed_events, seed_passwords
 
         try:
             added, existing = await seed(self.config.service_url("members"))
             say(f"  演示会员 demo members: {added} added, {existing} already there")
             added, existing = await seed_events(self.config.service_url("events"))
             say(f"  演示活动 demo activities: {added} added, {existing} already there")
+            given = await seed_passwords(self.config.service_url("members"))
+            say(
+                f"  演示密码 demo passwords: {given} set to {DEMO_PASSWORD} "
+                "(changed at the first sign-in)"
+            )
         except (SeedError, httpx.HTTPError) as exc:
             say(
                 f"  演示数据写入失败（平台照常运行）/ demo data failed (the platform runs on): {exc}"
@@ -310,8 +324,13 @@ class Launcher:
                 f" Gonghui 工会 已启动 / is running   (pid {os.getpid()}, Ctrl-C 停止 / stops)"
             )
             lines.append(rule)
+            web = c.service_url("web")
+            lines.append(f" {pad('网页 web front end')}{web}/   ← 从这里开始 / start here")
             for s in self.services:
-                lines.append(f" {pad(f'{SERVICE_TITLES[s.name]} {s.name} API docs')}{s.url}/docs")
+                if s.name != "web":
+                    lines.append(
+                        f" {pad(f'{SERVICE_TITLES[s.name]} {s.name} API docs')}{s.url}/docs"
+                    )
         else:
             lines.append(
                 f" 基础设施已启动 / infrastructure is running   (pid {os.getpid()}, Ctrl-C)"
@@ -376,6 +395,13 @@ def main(with_services: bool) -> int:
         t0 = time.monotonic()
         # May download, build and install: Ctrl-C here just stops.
         paths = prepare(say=say, backend=config.mongo_backend)
+        if with_services:
+            from deploy.web.assets import AssetError, fetch
+
+            try:
+                fetch(say)  # the web front end's htmx, Alpine.js, WeUI (npm, once)
+            except AssetError as exc:
+                raise LaunchError(str(exc)) from None
         if time.monotonic() - t0 > 1:
             say(f"  prepared in {time.monotonic() - t0:.0f}s")
         return asyncio.run(Launcher(config, with_services).run(paths))

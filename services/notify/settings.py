@@ -22,6 +22,6 @@ class NotifySettings(ServiceSettings):
     smtp_username: str = Field("", description="SMTP login; empty means no login")
     smtp_password: SecretStr = Field(SecretStr(""), description="SMTP password")
     web_base_url: str = Field(
-        "http://127.0.0.1:8080",
+        "http://127.0.0.1:8000",
         description="address of the web front end: login links in e-mails point there",
     )

@@ -1,4 +1,5 @@
-"""All four services as separate uvicorn processes on the real broker, database and SMTP."""
+"""All four services (and, for the browser tests, the web front end) as separate uvicorn
+processes on the real broker, database and SMTP."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from pymongo import AsyncMongoClient
 from services.events.settings import EventsSettings
 from services.members.settings import MembersSettings
 from services.notify.settings import NotifySettings
+from services.web.settings import WebSettings
 from services.welfare.settings import WelfareSettings
 from shared.auth import mint_token
 from shared.settings import ServiceSettings
@@ -32,6 +34,7 @@ SETTINGS: dict[str, type[ServiceSettings]] = {
     "events": EventsSettings,
     "welfare": WelfareSettings,
     "notify": NotifySettings,
+    "web": WebSettings,
 }
 
 
@@ -42,29 +45,33 @@ def free_port() -> int:
 
 
 class Platform:
-    def __init__(self, infra, tmp: Path) -> None:
+    def __init__(self, infra, tmp: Path, services: tuple[str, ...] = SERVICES) -> None:
         self.infra = infra
         self.prefix = f"e{uuid.uuid4().hex[:10]}."
         self.tmp = tmp
-        self.ports = {name: free_port() for name in SERVICES}
+        self.services = services
+        self.ports = {name: free_port() for name in services}
         self.procs: dict[str, subprocess.Popen] = {}
 
     def settings(self, name: str):
         """The same isolated settings the in-process tests use, handed over as environment."""
         cls = SETTINGS[name]
-        over = {"smtp_host": self.infra.smtp_host, "smtp_port": self.infra.smtp_port}
-        return cls.isolated(
-            self.prefix,
-            self.infra.kafka_bootstrap,
-            self.infra.mongo_url,
-            **(over if name == "notify" else {}),
-        )
+        over: dict[str, object] = {}
+        if name == "notify":
+            over = {"smtp_host": self.infra.smtp_host, "smtp_port": self.infra.smtp_port}
+            if "web" in self.services:
+                over["web_base_url"] = self.url("web")
+        if name == "web":
+            over = {f"{other}_url": self.url(other) for other in ("members", "events", "notify")}
+        return cls.isolated(self.prefix, self.infra.kafka_bootstrap, self.infra.mongo_url, **over)
 
     def env(self, name: str) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GONGHUI_")}
         settings = self.settings(name)
         fields = settings.model_dump(exclude_defaults=True, mode="json")
-        env.update({f"GONGHUI_{key.upper()}": str(value) for key, value in fields.items()})
+        for key, value in fields.items():
+            alias = type(settings).model_fields[key].validation_alias
+            env[alias if isinstance(alias, str) else f"GONGHUI_{key.upper()}"] = str(value)
         return env
 
     def db(self, name: str) -> str:
@@ -74,7 +81,7 @@ class Platform:
         return f"http://127.0.0.1:{self.ports[name]}"
 
     def start(self) -> None:
-        for name in SERVICES:
+        for name in self.services:
             log = open(self.tmp / f"{name}.log", "wb")
             self.procs[name] = subprocess.Popen(
                 [
@@ -106,7 +113,7 @@ class Platform:
         finally:
             self.terminate()
             mongo: AsyncMongoClient = AsyncMongoClient(self.infra.mongo_url)
-            for name in SERVICES:
+            for name in self.services:
                 await mongo.drop_database(self.db(name))
             await mongo.close()
 
@@ -126,7 +133,7 @@ class Platform:
         return (self.tmp / f"{name}.log").read_text(errors="replace")
 
     async def wait_ready(self, client: httpx.AsyncClient) -> None:
-        for name in SERVICES:
+        for name in self.services:
 
             async def ready(name=name) -> bool:
                 assert self.procs[name].poll() is None, f"{name} died:\n{self.log(name)}"

@@ -90,7 +90,7 @@ async def test_enrol_member_then_inbox_mail_projections_and_clean_shutdown(platf
 
 
 async def test_the_demo_seeds_a_living_union_once(platform):
-    from deploy.local.demo import DEMO_PASSWORD, SIGN_IN_PEOPLE, demo_members, seed
+    from deploy.local.demo import DEMO_PASSWORD, demo_members, seed, seed_passwords
 
     admin = bearer("e2e-admin", ["admin"], ["*"])
     base = platform.url("members")
@@ -120,6 +120,9 @@ async def test_the_demo_seeds_a_living_union_once(platform):
     total, due, paid, owed = first["bills"]
     active = [p for p in demo_members() if not p.body.get("as_applicant") and not p.then]
     assert total == len(active) and 0 < paid < due and owed == due - paid  # 2/3 paid
+    signers = [p for p in demo_members() if not p.body.get("as_applicant")]
+    leaver = next(p for p in signers if any(a == "withdraw" for a, _ in p.then))
+    assert await seed_passwords(base) == len(signers) - 1  # all but the one who left
     chair = demo_members()[0].body["staff_no"]  # 主席: admin of every campus
     async with httpx.AsyncClient(base_url=base, timeout=10) as client:
         signed = await client.post(
@@ -131,12 +134,12 @@ async def test_the_demo_seeds_a_living_union_once(platform):
             "/auth/password", json={"new_password": "zhuxi-mima-1"}, headers=token
         )
         assert changed.json()["status"] == "ok" and "*" in changed.json()["campuses"]
-        last = demo_members()[SIGN_IN_PEOPLE].body["staff_no"]  # no password: like a stranger
-        stranger = await client.post(
-            "/auth/login", json={"staff_no": last, "password": DEMO_PASSWORD}
+        stranger = await client.post(  # no password: the same 401 as a stranger
+            "/auth/login", json={"staff_no": leaver.body["staff_no"], "password": DEMO_PASSWORD}
         )
         assert stranger.status_code == 401
     assert await seed(base) == (0, len(demo_members()))  # twice: nothing
+    assert await seed_passwords(base) == 0  # nobody's password is reset
     async with httpx.AsyncClient(timeout=10) as client:
         assert await childcare_and_dues(client) == first
         again = await client.post(  # the chair's own password survives a second seed

@@ -98,6 +98,37 @@ async def test_each_rule_refuses_with_its_name_and_a_plain_reason(stack: Stack):
     assert hidden.status_code == 404 and hidden.json()["code"] == "activity.not_found"
 
 
+async def test_a_member_reads_the_conditions_and_whether_they_may_sign_up(stack: Stack):
+    woman = await kit.enrol(stack, "E0101", gender="female")
+    man = await kit.enrol(stack, "E0102", gender="male")
+    await kit.known_to_events(stack, woman, man)
+    women_only = (await kit.activity(stack, eligibility={"gender": "female", "age_min": 18}))["id"]
+
+    async def ask(member_id: str) -> dict:
+        response = await stack.events_http.get(
+            f"/activities/{women_only}/eligibility", headers=kit.member(member_id)
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    mine = await ask(woman)
+    assert mine["eligible"] is False  # no birth date on record: the age rule cannot pass
+    assert mine["rule"] == "age"
+    assert "本活动仅限女教职工" in mine["conditions"]
+    assert any(c.startswith("年龄：18 岁及以上") for c in mine["conditions"])
+    his = await ask(man)
+    assert (his["eligible"], his["rule"], his["message"]) == (
+        False,
+        "gender",
+        "本活动仅限女教职工参加",
+    )
+    # A cadre is no member: the question is a member's own.
+    response = await stack.events_http.get(
+        f"/activities/{women_only}/eligibility", headers=kit.cadre()
+    )
+    assert response.status_code == 403
+
+
 async def test_an_applicant_becomes_eligible_when_the_joined_event_arrives(stack: Stack):
     body = {
         "staff_no": "E0101",

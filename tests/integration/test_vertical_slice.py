@@ -55,6 +55,25 @@ async def test_joined_member_gets_a_welcome_in_the_inbox_and_by_mail(stack: Stac
         )
 
 
+async def test_a_member_marks_their_own_notice_read_and_no_one_elses(stack: Stack):
+    member = await join(stack, "S0011", email="s0011@school.local")
+    [message] = await wait_inbox(stack, member["id"])
+    assert message["read"] is False
+    path = f"/inbox/{message['id']}/read"
+    other = await stack.notify_http.patch(path, headers=stack.member_headers("someone-else"))
+    assert other.status_code == 404  # another member's notice is not found
+    for _ in range(2):  # marking read again is the same
+        done = await stack.notify_http.patch(path, headers=stack.member_headers(member["id"]))
+        assert done.status_code == 200, done.text
+        assert done.json()["read"] is True
+    [message] = await inbox_of(stack, member["id"])
+    assert message["read"] is True
+    missing = await stack.notify_http.patch(
+        "/inbox/nothing-here/read", headers=stack.member_headers(member["id"])
+    )
+    assert missing.status_code == 404
+
+
 async def _has_mail(maildir: str, to: str) -> bool:
     return any(
         s.endswith("|" + to) and s.startswith("欢迎加入学校工会") for s in subjects_in(maildir)

@@ -23,6 +23,7 @@ from pydantic_settings import BaseSettings
 from services.events.settings import EventsSettings
 from services.members.settings import MembersSettings
 from services.notify.settings import NotifySettings
+from services.web.settings import WebSettings
 from services.welfare.settings import WelfareSettings
 from shared import cli
 from shared.settings import ServiceSettings
@@ -38,8 +39,9 @@ SERVICES: dict[str, type[ServiceSettings]] = {
     "events": EventsSettings,
     "welfare": WelfareSettings,
     "notify": NotifySettings,
+    "web": WebSettings,
 }
-HOST_PORTS = {"members": 8001, "events": 8002, "welfare": 8003, "notify": 8004}
+HOST_PORTS = {"members": 8001, "events": 8002, "welfare": 8003, "notify": 8004, "web": 8000}
 CONTAINER_PORT = 8000
 # The one-shot topic creator runs `gonghui topics`, which reads the base ServiceSettings.
 ONE_SHOTS: dict[str, type[BaseSettings]] = {"topics": ServiceSettings}
@@ -50,6 +52,7 @@ NEEDS_VALUE = {"GONGHUI_KAFKA_BOOTSTRAP", "GONGHUI_MONGO_URL"}
 NEEDS_VALUE_PER_SERVICE = {
     "notify": {"GONGHUI_SMTP_HOST", "GONGHUI_SMTP_PORT"},
     "topics": {"GONGHUI_KAFKA_BOOTSTRAP"},
+    "web": {"GONGHUI_WEB_MEMBERS_URL", "GONGHUI_WEB_EVENTS_URL", "GONGHUI_WEB_NOTIFY_URL"},
 }
 
 DEPENDS_ON_CONDITIONS = {
@@ -283,6 +286,10 @@ def test_compose_settings_load_and_point_at_compose_services(name, monkeypatch):
         assert settings.smtp_host == "mailpit"
         mailpit_ports = published_ports(service("mailpit"))
         assert settings.smtp_port in mailpit_ports
+    if isinstance(settings, WebSettings):
+        for other in ("members", "events", "notify"):
+            url = urlsplit(getattr(settings, f"{other}_url"))
+            assert (url.hostname, url.port) == (other, CONTAINER_PORT)
 
 
 def test_each_service_has_its_own_database():
@@ -443,7 +450,10 @@ def test_dockerfile_base_images_are_pinned():
     images = base_images()
     assert images, "no FROM"
     for ref in images:
-        assert re.fullmatch(r"python:3\.11\.\d+-slim(-\w+)?", ref), ref
+        # Python for the services; Node (npm only) for the web front end's assets at build time.
+        assert re.fullmatch(
+            r"(python:3\.11|node:20)\.\d+(\.\d+)?-(slim|bookworm-slim)(-\w+)?", ref
+        ), ref
 
 
 def test_dockerfile_takes_the_service_as_build_arg():

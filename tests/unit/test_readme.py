@@ -6,6 +6,7 @@ from pathlib import Path
 from services.events.settings import EventsSettings
 from services.members.settings import MembersSettings
 from services.notify.settings import NotifySettings
+from services.web.settings import WebSettings
 from services.welfare.settings import WelfareSettings
 
 README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
@@ -14,9 +15,13 @@ README = (Path(__file__).resolve().parents[2] / "README.md").read_text()
 def test_every_setting_is_documented_in_the_readme():
     documented = set(re.findall(r"^\| `(GONGHUI_[A-Z0-9_]+)` \|", README, re.MULTILINE))
     read = {
-        f"{cls.model_config['env_prefix']}{name}".upper()
-        for cls in (MembersSettings, EventsSettings, WelfareSettings, NotifySettings)
-        for name in cls.model_fields
+        (
+            field.validation_alias
+            if isinstance(field.validation_alias, str)
+            else f"{cls.model_config['env_prefix']}{name}"
+        ).upper()
+        for cls in (MembersSettings, EventsSettings, WelfareSettings, NotifySettings, WebSettings)
+        for name, field in cls.model_fields.items()
     }
     assert read <= documented, f"undocumented: {sorted(read - documented)}"
 

@@ -164,6 +164,33 @@ def refusal(activity: Activity, person: Person) -> Refusal | None:
     return None
 
 
+def conditions(activity: Activity) -> list[str]:
+    """The activity's sign-up conditions as plain sentences, for the member's page (empty:
+    every active member of its campus, or of the school, may sign up)."""
+    rule = activity.eligibility
+    out: list[str] = []
+    if rule.statuses != ["active"]:
+        out.append(f"会员状态：{_listing(rule.statuses, MEMBER_STATUS_ZH)}")
+    campuses = rule.campuses or ([] if activity.school_wide else [activity.campus])
+    if campuses:
+        out.append(f"校区：{_listing(campuses)}")
+    if rule.departments:
+        out.append(f"部门：{_listing(rule.departments)}")
+    if rule.gender is not None:
+        out.append(f"本活动仅限{GENDER_ZH[rule.gender]}教职工")
+    if rule.age_min is not None and rule.age_max is not None:
+        out.append(f"年龄：{rule.age_min}–{rule.age_max} 岁（以活动当天计）")
+    elif rule.age_min is not None:
+        out.append(f"年龄：{rule.age_min} 岁及以上（以活动当天计）")
+    elif rule.age_max is not None:
+        out.append(f"年龄：{rule.age_max} 岁及以下（以活动当天计）")
+    if rule.roles:
+        out.append(f"工会职务：{_listing(rule.roles, ROLE_ZH)}")
+    if rule.small_groups:
+        out.append(f"教工小家：{_listing(rule.small_groups)}")
+    return out
+
+
 def _unique(values: Any) -> list[str]:
     seen: dict[str, None] = {}
     for v in values:

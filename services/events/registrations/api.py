@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from services.events.activities.api import ActivityId
 from services.events.activities.domain import KIND_ZH, Activity, ActivityKind
+from services.events.activities.eligibility import conditions, refusal
 from services.events.deps import Cadre, Catalog, RegistrationsDep
 from services.events.registrations.domain import (
     CANCEL_ZH,
@@ -22,7 +23,7 @@ from services.events.registrations.domain import (
     SignUp,
     registration_id,
 )
-from services.events.registrations.handlers import Registrations, cancel, register
+from services.events.registrations.handlers import Registrations, cancel, person_of, register
 from shared.aggregate import Actor
 from shared.auth import CurrentUser, Principal, Role
 from shared.errors import Conflict, NotFound
@@ -229,6 +230,31 @@ async def cancel_registration(
     reason = CancelReason.member if user.subject == member_id else CancelReason.cadre
     cancelled = await cancel(registrations, activity, member_id, reason, Actor.of(user))
     return await public(registrations, cancelled)
+
+
+class EligibilityPublic(BaseModel):
+    eligible: bool = Field(description="我能否报名（只看报名条件，不看名额与报名时间）")
+    rule: str | None = Field(description="不能报名时，拦住我的那一条（status、gender …）")
+    message: str | None = Field(description="不能报名的原因（中文）")
+    conditions: list[str] = Field(description="本活动的报名条件，逐条说明")
+
+
+@router.get("/activities/{activity_id}/eligibility")
+async def my_eligibility(
+    activity_id: ActivityId, catalog: Catalog, registrations: RegistrationsDep, user: CurrentUser
+) -> EligibilityPublic:
+    """Whether the caller may sign up, and the activity's conditions in plain words (what a
+    member reads before signing up); role: member (themself)."""
+    activity = await catalog.visible(activity_id, user)
+    if not user.has_role(Role.member):
+        raise ProblemError("auth.forbidden", 403, "需要以下角色之一：member")
+    refused = refusal(activity, await person_of(registrations.directory, user.subject))
+    return EligibilityPublic(
+        eligible=refused is None,
+        rule=refused.rule if refused else None,
+        message=refused.message if refused else None,
+        conditions=conditions(activity),
+    )
 
 
 # -- the check-in code as a QR image ----------------------------------------------------------

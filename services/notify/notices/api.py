@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel, Field
 
 from services.notify.deps import InboxDep
 from shared.auth import CurrentUser
+from shared.errors import NotFound
 from shared.problems import PROBLEM_RESPONSES
 from shared.timeutil import as_local
 
@@ -32,14 +33,30 @@ async def my_inbox(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[InboxMessagePublic]:
     """The caller's own messages, newest first; role: any signed-in member."""
-    return [
-        InboxMessagePublic(
-            id=d["_id"],
-            kind=d["kind"],
-            title=d["title"],
-            body=d["body"],
-            created_at=as_local(d["created_at"]),
-            read=d.get("read_at") is not None,
-        )
-        for d in await inbox.for_member(user.subject, limit)
-    ]
+    return [public(d) for d in await inbox.for_member(user.subject, limit)]
+
+
+def public(d: dict) -> InboxMessagePublic:
+    return InboxMessagePublic(
+        id=d["_id"],
+        kind=d["kind"],
+        title=d["title"],
+        body=d["body"],
+        created_at=as_local(d["created_at"]),
+        read=d.get("read_at") is not None,
+    )
+
+
+NoticeId = Annotated[
+    str, Path(max_length=200, pattern=r"^[^\x00-\x1f\x7f/]+$", description="通知编号")
+]
+
+
+@router.patch("/inbox/{notice_id}/read", tags=["站内信 inbox"])
+async def mark_read(notice_id: NoticeId, inbox: InboxDep, user: CurrentUser) -> InboxMessagePublic:
+    """Mark one of the caller's own messages read (again is the same); role: any signed-in
+    member; another member's message is not found."""
+    doc = await inbox.mark_read(user.subject, notice_id)
+    if doc is None:
+        raise NotFound("notice.not_found", "未找到该消息", id=notice_id)
+    return public(doc)

@@ -55,6 +55,22 @@ class Inbox:
         cursor = self.coll.find({"member_id": member_id}).sort("created_at", -1).limit(limit)
         return await cursor.to_list()
 
+    async def mark_read(self, member_id: str, notice_id: str) -> dict[str, Any] | None:
+        """Mark one of the member's notices read; None when they have no such notice.
+
+        A plain update: "read" is a flag the member alone sets, idempotent, with no rule
+        that two writers could break (the first time read is kept)."""
+        doc = await self.coll.find_one({"_id": notice_id, "member_id": member_id})
+        if doc is None:
+            return None
+        if doc.get("read_at") is None:
+            doc["read_at"] = utcnow()
+            await self.coll.update_one(
+                {"_id": notice_id, "member_id": member_id, "read_at": None},
+                {"$set": {"read_at": doc["read_at"]}},
+            )
+        return doc
+
     async def latest(self, member_id: str, kind: str, since: datetime) -> Notice | None:
         """The member's newest notice of a kind created since `since`, if any."""
         docs = await self.coll.find({"member_id": member_id, "kind": kind}).to_list()

@@ -1,0 +1,365 @@
+"""A member's phone pages under /m: 我的, activities, my registrations, my QR, inbox, profile.
+
+Each page is a few calls to members, events and notify made at once (asyncio.gather), as the
+signed-in member (their own token: the services decide what they may see).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from collections import OrderedDict
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Path, Query
+from fastapi.responses import Response
+
+from services.web.backend import ApiError
+from services.web.context import MemberVisit, Visit, redirect
+from services.web.filters import month_of
+from shared.timeutil import SHANGHAI, utcnow
+
+router = APIRouter(prefix="/m")
+
+ActivityId = Annotated[str, Path(pattern=r"^a-[0-9a-f]{12}$")]
+NoticeId = Annotated[str, Path(max_length=200, pattern=r"^[^\x00-\x1f\x7f/]+$")]
+KINDS = {
+    "outing": "春秋游",
+    "sports_meet": "运动会",
+    "lecture": "讲座",
+    "competition": "竞赛",
+    "celebration": "节日庆祝",
+    "volunteering": "志愿服务",
+    "blood_donation": "无偿献血",
+    "ceremony": "仪式典礼",
+    "training": "培训",
+    "quiz": "知识竞答",
+    "counselling": "心理咨询",
+}
+MEMBER_STATUS = {
+    "applied": "入会申请中",
+    "active": "在会会员",
+    "rejected": "申请未通过",
+    "withdrawn": "已退会",
+    "retired": "退休会员",
+    "deceased": "已故",
+}
+FLASH = {
+    "signed": "报名成功",
+    "waitlisted": "名额已满，您已进入候补名单",
+    "cancelled": "已取消报名",
+    "contact": "联系方式已保存",
+    "children": "子女信息已确认",
+}
+
+
+async def optional(call: Any) -> Any:
+    """A call whose 404 means "none" (no registration yet, no answer yet)."""
+    try:
+        return await call
+    except ApiError as exc:
+        if exc.status == 404:
+            return None
+        raise
+
+
+async def unread_count(visit: Visit) -> int:
+    notices = await visit.get("notify", "/inbox", params={"limit": 200})
+    return sum(1 for n in notices if not n["read"])
+
+
+@router.get("")
+async def home(visit: MemberVisit, msg: str | None = None) -> Response:
+    """我的: status, upcoming activities, unread notices, what waits for me; role: member."""
+    me, registrations, unread, rounds = await asyncio.gather(
+        visit.get("members", f"/members/{visit.member_id}"),
+        visit.get("events", "/me/registrations"),
+        unread_count(visit),
+        optional(visit.get("members", "/childcare/rounds", params={"limit": 20})),
+    )
+    upcoming = [r for r in registrations if not r["past"] and r["status"] != "cancelled"]
+    waiting: list[dict[str, str]] = []
+    for round_ in (rounds or {}).get("items", []):
+        if round_["status"] == "open" and round_["campus"] == me["campus"]:
+            answer = await optional(
+                visit.get("members", f"/childcare/rounds/{round_['id']}/answer")
+            )
+            if answer is None:
+                waiting.append({"text": f"请填写「{round_['title']}」", "href": "/m/profile"})
+    return visit.render(
+        "m/home.html",
+        me=me,
+        status=MEMBER_STATUS.get(me["status"], me["status"]),
+        upcoming=upcoming[:5],
+        unread=unread,
+        waiting=waiting,
+        flash=FLASH.get(msg or ""),
+        tab="home",
+    )
+
+
+@router.get("/activities")
+async def activities(
+    visit: MemberVisit,
+    kind: Annotated[str | None, Query(max_length=32)] = None,
+    campus: Annotated[str | None, Query(max_length=32)] = None,
+) -> Response:
+    """活动: the coming activities by month, with my status on each; role: member."""
+    kind = kind if kind in KINDS else None
+    since = (utcnow() - timedelta(days=1)).astimezone(SHANGHAI).replace(tzinfo=None)
+    page, mine = await asyncio.gather(
+        visit.get(
+            "events",
+            "/activities",
+            params={
+                "starts_from": since.isoformat(timespec="minutes"),
+                "kind": kind,
+                "campus": campus or None,
+                "limit": 200,
+            },
+        ),
+        visit.get("events", "/me/registrations"),
+    )
+    status = {r["activity_id"]: r for r in mine if r["status"] != "cancelled"}
+    months: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
+    campuses: set[str] = set()
+    for activity in page["items"]:
+        campuses.add(activity["campus"])
+        months.setdefault(month_of(activity["starts_at"]), []).append(activity)
+    return visit.render(
+        "m/activities.html",
+        months=months,
+        mine=status,
+        kinds=KINDS,
+        kind=kind,
+        campus=campus,
+        campuses=sorted(campuses),
+        tab="activities",
+    )
+
+
+def seats_left(activity: dict[str, Any]) -> int | None:
+    if activity.get("capacity") is None or activity.get("seats_taken") is None:
+        return None
+    return max(0, activity["capacity"] - activity["seats_taken"])
+
+
+def signup_state(activity: dict[str, Any], now: datetime) -> str | None:
+    """Why the sign-up button is not there (None: it is)."""
+    starts = datetime.fromisoformat(activity["starts_at"])
+    opens = activity.get("signup_opens_at")
+    closes = activity.get("signup_closes_at") or activity["starts_at"]
+    if activity["status"] != "published":
+        return f"活动{activity['status_label']}，不能报名"
+    if now >= starts or now >= datetime.fromisoformat(closes):
+        return "报名已截止"
+    if opens and now < datetime.fromisoformat(opens):
+        return "报名尚未开始"
+    return None
+
+
+@router.get("/activities/{activity_id}")
+async def activity(visit: MemberVisit, activity_id: ActivityId, msg: str | None = None) -> Response:
+    """An activity: what, when, where, who may come and why I can or cannot; role: member."""
+    return await activity_page(visit, activity_id, flash=FLASH.get(msg or ""))
+
+
+async def activity_page(
+    visit: Visit,
+    activity_id: str,
+    *,
+    flash: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    detail, mine, eligibility = await asyncio.gather(
+        visit.get("events", f"/activities/{activity_id}"),
+        optional(visit.get("events", f"/activities/{activity_id}/registrations/{visit.member_id}")),
+        optional(visit.get("events", f"/activities/{activity_id}/eligibility")),
+    )
+    cancelled = mine if mine and mine["status"] == "cancelled" else None
+    if cancelled:
+        mine = None
+    now = utcnow()
+    closes = detail.get("signup_closes_at") or detail["starts_at"]
+    return visit.render(
+        "m/activity.html",
+        status_code=status_code,
+        a=detail,
+        mine=mine,
+        cancelled=cancelled,
+        eligibility=eligibility,
+        left=seats_left(detail),
+        closed=signup_state(detail, now),
+        may_cancel=now < datetime.fromisoformat(closes),
+        flash=flash,
+        error=error,
+        tab="activities",
+    )
+
+
+@router.post("/activities/{activity_id}/signup")
+async def sign_up(
+    visit: MemberVisit, activity_id: ActivityId, guests: Annotated[int, Form(ge=0, le=10)] = 0
+) -> Response:
+    """报名 with family guests; role: member."""
+    try:
+        done = await visit.post(
+            "events", f"/activities/{activity_id}/registrations", json={"guests": guests}
+        )
+    except ApiError as exc:
+        if exc.status != 409:
+            raise
+        return await refused(visit, activity_id, exc.message)
+    flash = "waitlisted" if done["status"] == "waitlisted" else "signed"
+    return redirect(f"/m/activities/{activity_id}?msg={flash}")
+
+
+async def refused(visit: Visit, activity_id: str, message: str) -> Response:
+    """The activity again with what stopped the member, in plain words (409)."""
+    return await activity_page(visit, activity_id, error=message, status_code=409)
+
+
+@router.post("/activities/{activity_id}/cancel")
+async def cancel(visit: MemberVisit, activity_id: ActivityId) -> Response:
+    """取消报名 before the deadline; role: member."""
+    try:
+        await visit.post(
+            "events", f"/activities/{activity_id}/registrations/{visit.member_id}/cancel"
+        )
+    except ApiError as exc:
+        if exc.status != 409:
+            raise
+        return await refused(visit, activity_id, exc.message)
+    return redirect(f"/m/activities/{activity_id}?msg=cancelled")
+
+
+@router.get("/activities/{activity_id}/qr")
+async def qr(visit: MemberVisit, activity_id: ActivityId) -> Response:
+    """My check-in QR, large; the image is inside the page (a data URI), so the page works
+    offline once it has loaded (at the door, in a basement hall); role: member."""
+    path = f"/activities/{activity_id}/registrations/{visit.member_id}"
+    detail, mine = await asyncio.gather(
+        visit.get("events", f"/activities/{activity_id}"), visit.get("events", path)
+    )
+    image = None
+    if mine["status"] == "confirmed":
+        png = await visit.get("events", f"{path}/qr.png", raw=True)
+        image = "data:image/png;base64," + base64.b64encode(png.content).decode()
+    return visit.render("m/qr.html", a=detail, mine=mine, image=image, tab="registrations")
+
+
+@router.get("/registrations")
+async def registrations(visit: MemberVisit) -> Response:
+    """我的报名: future first, then past; role: member."""
+    mine = await visit.get("events", "/me/registrations")
+    return visit.render(
+        "m/registrations.html",
+        future=[r for r in mine if not r["past"]],
+        past=[r for r in mine if r["past"]],
+        tab="registrations",
+    )
+
+
+@router.get("/inbox")
+async def inbox(visit: MemberVisit) -> Response:
+    """消息: unread first, newest first within each; role: member."""
+    notices = await visit.get("notify", "/inbox", params={"limit": 200})
+    unread = [n for n in notices if not n["read"]]
+    read = [n for n in notices if n["read"]]
+    unread.sort(key=lambda n: n["created_at"], reverse=True)
+    read.sort(key=lambda n: n["created_at"], reverse=True)
+    return visit.render("m/inbox.html", unread=unread, read=read, tab="inbox")
+
+
+@router.get("/inbox/{notice_id}")
+async def notice(visit: MemberVisit, notice_id: NoticeId) -> Response:
+    """One notice; opening it marks it read; role: member."""
+    found = await visit.api("notify", "PATCH", f"/inbox/{notice_id}/read")
+    return visit.render("m/notice.html", n=found, tab="inbox")
+
+
+@router.post("/inbox/{notice_id}/read")
+async def mark_read(visit: MemberVisit, notice_id: NoticeId) -> Response:
+    """Mark a notice read without opening it; role: member."""
+    await visit.api("notify", "PATCH", f"/inbox/{notice_id}/read")
+    return redirect("/m/inbox")
+
+
+@router.get("/profile")
+async def profile(visit: MemberVisit, msg: str | None = None) -> Response:
+    """我的资料: my record, contact details I may change, children when a round is open;
+    role: member."""
+    me, rounds = await asyncio.gather(
+        visit.get("members", f"/members/{visit.member_id}"),
+        optional(visit.get("members", "/childcare/rounds", params={"limit": 20})),
+    )
+    open_round = next(
+        (
+            r
+            for r in (rounds or {}).get("items", [])
+            if r["status"] == "open" and r["campus"] == me["campus"]
+        ),
+        None,
+    )
+    children = None
+    answer = None
+    if open_round is not None:
+        children, answer = await asyncio.gather(
+            visit.get("members", f"/members/{visit.member_id}/children"),
+            optional(visit.get("members", f"/childcare/rounds/{open_round['id']}/answer")),
+        )
+    return visit.render(
+        "m/profile.html",
+        me=me,
+        status=MEMBER_STATUS.get(me["status"], me["status"]),
+        round=open_round,
+        children=(children or {}).get("children", []),
+        answer=answer,
+        flash=FLASH.get(msg or ""),
+        error=None,
+        tab="home",
+    )
+
+
+@router.post("/profile/contact")
+async def contact(
+    visit: MemberVisit,
+    phone: Annotated[str, Form(max_length=32)] = "",
+    email: Annotated[str, Form(max_length=128)] = "",
+) -> Response:
+    """Save my phone and e-mail; role: member."""
+    try:
+        await visit.api(
+            "members",
+            "PATCH",
+            f"/members/{visit.member_id}/contact",
+            json={"phone": phone, "email": email},
+        )
+    except ApiError as exc:
+        if exc.status not in (409, 422):
+            raise
+        me = await visit.get("members", f"/members/{visit.member_id}")
+        return visit.render(
+            "m/profile.html",
+            status_code=exc.status,
+            me=me,
+            status=MEMBER_STATUS.get(me["status"], me["status"]),
+            round=None,
+            children=[],
+            answer=None,
+            flash=None,
+            error=exc.message,
+            tab="home",
+        )
+    return redirect("/m/profile?msg=contact")
+
+
+@router.post("/profile/children/{round_id}")
+async def confirm_children(
+    visit: MemberVisit, round_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9._-]{1,80}$")]
+) -> Response:
+    """Confirm my children as recorded for the open childcare round; role: member."""
+    await visit.api("members", "PUT", f"/childcare/rounds/{round_id}/answer", json={})
+    return redirect("/m/profile?msg=children")
