@@ -29,12 +29,19 @@ HTTP_STATUS: dict[ErrorKind, int] = {
 }
 
 
+# Members of every RFC 9457 problem Gonghui answers: a rule's details may not use them.
+RESERVED = frozenset({"type", "title", "status", "code", "detail", "instance"})
+
+
 class DomainError(Exception):
     """A rule was broken. `code` is stable (clients switch on it), `message` is zh-CN."""
 
     kind: ClassVar[ErrorKind] = ErrorKind.invalid
 
     def __init__(self, code: str, message: str, **details: Any) -> None:
+        clash = RESERVED & details.keys()
+        if clash:  # a programming error, caught by the first test that raises it
+            raise TypeError(f"{code}: {sorted(clash)} are the problem's own members")
         super().__init__(message)
         self.code = code
         self.message = message

@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import datetime
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from shared.errors import DomainError
+from shared.timeutil import as_local
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +93,18 @@ def problem_response(
         body["detail"] = detail
     if instance:
         body["instance"] = instance
-    body.update({k: v for k, v in extra.items() if v is not None})
-    return JSONResponse(body, status_code=status, media_type=MEDIA_TYPE, headers=headers)
+    # A rule may name a moment (an activity's start) or any other value: moments are shown in
+    # Asia/Shanghai like everywhere else, the rest as the API's JSON would show them.
+    body.update(
+        {
+            k: as_local(v) if isinstance(v, datetime) else v
+            for k, v in extra.items()
+            if v is not None
+        }
+    )
+    return JSONResponse(
+        jsonable_encoder(body), status_code=status, media_type=MEDIA_TYPE, headers=headers
+    )
 
 
 def _field_errors(exc: RequestValidationError) -> list[dict[str, Any]]:

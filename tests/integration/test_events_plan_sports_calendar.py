@@ -132,11 +132,12 @@ async def test_a_campus_plan_its_readers_editors_statuses_and_links(stack: Stack
         linked = await http.post(link, json={"kind": "activity", "id": target["id"]}, headers=cadre)
         assert linked.status_code == 200, linked.text
     east = await http.post(link, json={"kind": "activity", "id": theirs["id"]}, headers=kit.admin())
-    assert east.status_code == 404  # not in the campus plan's scope, even for an admin
+    assert east.status_code == 409  # not in the campus plan's scope, even for an admin
+    assert east.json()["code"] == "plan.link_unknown_activity"
     unknown = await http.post(
         link, json={"kind": "activity", "id": "a-000000000000"}, headers=cadre
     )
-    assert unknown.status_code == 404
+    assert unknown.status_code == 409 and unknown.json()["id"] == "a-000000000000"
     survey = await http.post(link, json={"kind": "survey", "id": "s-summer-2026"}, headers=cadre)
     assert [x["id"] for x in survey.json()["links"]] == [ours["id"], school["id"], "s-summer-2026"]
     dropped = await http.delete(f"{link}/activity/{school['id']}", headers=cadre)

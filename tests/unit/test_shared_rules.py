@@ -148,3 +148,22 @@ def test_dead_letter_headers_are_the_documented_ones():
     headers = dict(dead_letter_headers(record, "g", "on_x", ValueError("坏数据"), 3))
     assert set(headers) == set(DEAD_LETTER_HEADERS)
     assert headers["x-original-offset"] == b"41" and headers["x-error"] == "坏数据".encode()
+
+
+def test_a_problem_naming_a_moment_shows_it_in_beijing_time():
+    """A rule may name a datetime (an activity's start); the answer is JSON, never a 500."""
+    import json
+
+    from shared.problems import problem_response
+
+    response = problem_response(
+        "activity.in_the_past",
+        409,
+        "活动开始时间已过，不能发布",
+        starts_at=datetime(2026, 3, 1, 6, 30, tzinfo=UTC),
+        rule=None,
+    )
+    body = json.loads(bytes(response.body))
+    assert response.status_code == 409
+    assert body["starts_at"] == "2026-03-01T14:30:00+08:00"
+    assert "rule" not in body

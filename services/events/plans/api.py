@@ -295,7 +295,7 @@ async def link_plan_item(
     user: Cadre,
 ) -> PlanItemPublic:
     """Link the activity, survey or welfare plan that carries the item out (an activity must
-    exist and be in the plan's scope, else 404); twice is once; role: cadre of its campus."""
+    exist and be in the plan's scope, else 409); twice is once; role: cadre of its campus."""
     link = Link(kind=body.kind, id=body.id)
     item = await link_item(plan_id, item_id, link, plans, catalog, user)
     return await _item_answer(plans, plan_id, item)

@@ -136,7 +136,10 @@ async def link_item(
             or not can_see_activity(user, activity)
             or not in_plan_scope(plan, activity.campus)
         ):
-            raise NotFound("activity.not_found", "未找到该活动（或不属于本计划的范围）", id=link.id)
+            # 409, not 404: the plan item exists; what the body names cannot be linked to it.
+            raise Conflict(
+                "plan.link_unknown_activity", "未找到该活动，或它不属于本计划的范围", id=link.id
+            )
     now = utcnow()
     if remove:
         plan = await change_plan(

@@ -97,13 +97,17 @@ async def enter(
     meet.item(item_id)
     if activity.status not in ENTERING:
         raise Conflict(
-            "meet.entries_closed", "运动会不在报名阶段，不能报名或退出项目", status=activity.status
+            "meet.entries_closed",
+            "运动会不在报名阶段，不能报名或退出项目",
+            activity_status=activity.status,
         )
     member = await directory.get(member_id)
     if member is None or (member_id != user.subject and not user.can_access(member["campus"])):
         raise NotFound("member.not_found", "未找到该会员", id=member_id)
     if member.get("status") not in MEMBERS_WHO_ENTER:
-        raise Conflict("meet.not_a_member", "只有在会会员可以报名", status=member.get("status"))
+        raise Conflict(
+            "meet.not_a_member", "只有在会会员可以报名", member_status=member.get("status")
+        )
     if activity.campus not in ("*", member.get("campus")):
         raise Conflict("meet.other_campus", "这是其他校区的运动会", campus=activity.campus)
     entry = await book.enter(meet, item_id, member)
@@ -125,7 +129,9 @@ async def withdraw(
     meet.item(item_id)
     if activity.status not in ENTERING:
         raise Conflict(
-            "meet.entries_closed", "运动会不在报名阶段，不能报名或退出项目", status=activity.status
+            "meet.entries_closed",
+            "运动会不在报名阶段，不能报名或退出项目",
+            activity_status=activity.status,
         )
     if not await book.withdraw(activity.id, item_id, member_id):
         raise NotFound("meet.entry_not_found", "没有这项报名", item=item_id, member=member_id)
@@ -137,7 +143,9 @@ async def record_results(
     managed(user, activity)
     if activity.status not in RESULTS:
         raise Conflict(
-            "meet.results_closed", "活动未发布或已取消，不能录入成绩", status=activity.status
+            "meet.results_closed",
+            "活动未发布或已取消，不能录入成绩",
+            activity_status=activity.status,
         )
     meet = await book.store.require(activity.id)
     item = meet.item(item_id)
