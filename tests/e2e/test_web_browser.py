@@ -10,6 +10,8 @@ member the waitlist promoted. Each saves screenshots under test-output/web/.
 
 from __future__ import annotations
 
+import base64
+import io
 import re
 import uuid
 from collections.abc import AsyncIterator
@@ -20,6 +22,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
+import segno
 from playwright.async_api import (
     Browser,
     BrowserContext,
@@ -315,6 +318,24 @@ async def test_cadre_checks_in_by_typed_code_and_the_second_time_is_yellow(site:
     await expect(answer).to_have_attribute("data-tone", "red")
     await expect(answer).to_contain_text("不是本活动的签到码")
     assert await horizontal_overflow(page) <= 0
+
+    # The camera's fallback decoder (jsQR, vendored from npm) reads the member's QR as the
+    # events service draws it: the same PNG, decoded from a canvas as desk.js does.
+    png = io.BytesIO()
+    segno.make(code, error="m", micro=False).save(png, kind="png", scale=10, border=4)
+    uri = "data:image/png;base64," + base64.b64encode(png.getvalue()).decode()
+    decoded = await page.evaluate(
+        """async (uri) => {
+          const img = new Image(); img.src = uri; await img.decode();
+          const canvas = document.createElement("canvas");
+          canvas.width = img.width; canvas.height = img.height;
+          const ctx = canvas.getContext("2d"); ctx.drawImage(img, 0, 0);
+          const found = jsQR(ctx.getImageData(0, 0, img.width, img.height).data, img.width, img.height);
+          return found && found.data;
+        }""",
+        uri,
+    )
+    assert decoded == code
     await context.close()
 
 
@@ -380,6 +401,18 @@ async def test_cadre_drafts_publishes_changes_and_cancels_an_activity(site: Site
 
 
 async def test_access_rules_hold_in_the_browser(site: Site):
+    # Five wrong passwords lock the account, and the page says so.
+    locked = await site.context()
+    page = await locked.new_page()
+    await page.goto("/login")
+    for _ in range(6):
+        await page.fill("#staff_no", site.people["north"].staff_no)
+        await page.fill("#password", "not-her-password")
+        await page.click("button[type=submit]")
+        await expect(page.locator(".notice-error")).to_be_visible()
+    await expect(page.locator(".notice-error")).to_contain_text("锁定")
+    await locked.close()
+
     # A member cannot open /admin.
     member = await site.context()
     page = await site.login(member, "b")
