@@ -32,7 +32,7 @@ from playwright.async_api import (
     expect,
 )
 
-from shared.timeutil import SHANGHAI, utcnow
+from shared.timeutil import SHANGHAI, local_today, utcnow
 from tests.e2e.browser import (
     DESK,
     FLAGS,
@@ -181,6 +181,14 @@ async def seed(platform: Platform) -> tuple[dict[str, Person], str, str]:
             assert r.status_code == 200, r.text
             ids.append(activity)
 
+        # The childcare survey round of main is open: 李梅 is asked about her children.
+        r = await client.post(
+            f"{members}/childcare/rounds",
+            headers=cadre,
+            json={"campus": "main", "survey_date": local_today().isoformat()},
+        )
+        assert r.status_code in (200, 201), r.text
+
         # events learns of the members from Kafka (members.member): wait until it knows them.
         for key in ("a", "b"):
             as_member = bearer(people[key].id, ["member"], ["main"])
@@ -254,6 +262,24 @@ async def test_member_first_sign_in_signs_up_with_a_guest_and_sees_the_qr(site: 
     await context.close()
 
 
+async def test_member_states_her_children_for_the_open_childcare_round(site: Site):
+    context = await site.context()
+    page = await site.login(context, "a")
+    await page.click("text=请填写")
+    await expect(page.locator("h1")).to_have_text("我的资料")
+    await page.click("text=子女信息有变化？重新填写")
+    await page.fill("#name_0", "李小雨")
+    await page.fill("#birth_0", "2021-09-01")
+    await page.select_option("#care_0", "kindergarten")
+    await page.fill("#institution_0", "学校附属幼儿园")
+    await page.click("button:has-text('保存并确认')")
+    await expect(page.locator(".notice-ok")).to_contain_text("子女信息已确认")
+    await expect(page.locator("#main")).to_contain_text("李小雨，2021年9月1日 出生，学校附属幼儿园")
+    await site.keep(page)
+    await shot(page, "1-childcare")
+    await context.close()
+
+
 async def test_full_activity_waitlists_the_next_member_and_promotes_on_cancel(site: Site):
     b_context = await site.context()
     b = await site.login(b_context, "b")
@@ -305,6 +331,7 @@ async def test_cadre_checks_in_by_typed_code_and_the_second_time_is_yellow(site:
     await expect(answer).to_have_attribute("data-tone", "green")
     await expect(answer).to_contain_text("已签到")
     await expect(answer).to_contain_text("张伟")
+    await expect(page.locator(f"#tick-{site.people['b'].id}")).to_contain_text("已签到")
     await shot(page, "3-desk-green")
 
     await page.fill("#code", code)
