@@ -10,13 +10,14 @@ member the waitlist promoted. Each saves screenshots under test-output/web/.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import io
 import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import httpx
@@ -31,7 +32,9 @@ from playwright.async_api import (
     async_playwright,
     expect,
 )
+from pymongo import AsyncMongoClient
 
+from services.web.sessions import key_of
 from shared.timeutil import SHANGHAI, local_today, utcnow
 from tests.e2e.browser import (
     DESK,
@@ -476,6 +479,37 @@ async def test_access_rules_hold_in_the_browser(site: Site):
     for html in site.seen_html:
         assert not re.search(r"eyJ[A-Za-z0-9_-]{10,}", html)
         assert "Bearer" not in html
+
+
+async def test_an_expired_access_token_is_refreshed_once_for_requests_at_once(site: Site):
+    """members ends a session whose refresh token is used twice: five page loads at once with
+    a run-out access token must refresh it once, and the session must go on working."""
+    context = await site.context()
+    page = await site.login(context, "b")
+    mongo: AsyncMongoClient = AsyncMongoClient(site.platform.infra.mongo_url)
+    try:
+        sessions = mongo[site.platform.db("web")]["sessions"]
+        cookie = next(c["value"] for c in await context.cookies() if c["name"] == "gh_session")
+        key = {"_id": key_of(cookie)}  # the session is stored under the cookie's SHA-256
+        doc = await sessions.find_one(key)
+        assert doc is not None
+        old_refresh = doc["refresh_token"]
+        await sessions.update_one(
+            key, {"$set": {"access_expires_at": utcnow() - timedelta(minutes=1)}}
+        )
+        answers = await asyncio.gather(*(context.request.get("/m") for _ in range(5)))
+        assert [a.status for a in answers] == [200] * 5
+        texts = [await a.text() for a in answers]
+        assert all("张伟，您好" in text for text in texts)
+        doc = await sessions.find_one(key)
+        assert doc is not None
+        assert doc["refresh_token"] != old_refresh
+        assert doc["access_expires_at"].replace(tzinfo=UTC) > utcnow() + timedelta(minutes=5)
+    finally:
+        await mongo.close()
+    await page.goto("/m/registrations")  # still signed in
+    await expect(page.locator("h1")).to_have_text("我的报名")
+    await context.close()
 
 
 MEMBER_PAGES = ("/m", "/m/activities", "/m/registrations", "/m/inbox", "/m/profile")
