@@ -1,7 +1,7 @@
 """`python -m deploy.web.assets`: the web front end's third-party browser files, from npm.
 
-htmx, Alpine.js, WeUI (the phone pages' CSS base) and axe-core (the browser tests'
-accessibility check) are fetched from the npm registry at an exact version with `npm pack`
+htmx, Alpine.js, WeUI (the phone pages' CSS base), jsQR (the check-in desk's QR decoder
+where the browser has none) and axe-core (the browser tests' accessibility check) are fetched from the npm registry at an exact version with `npm pack`
 — never from a CDN, never committed — and their distribution files copied into
 `services/web/static/vendor/` (gitignored), where the web service serves them under
 `/static/vendor/`. A stamp file names the versions copied: a second run with the same
@@ -30,6 +30,9 @@ PACKAGES: dict[str, tuple[str, dict[str, str]]] = {
     "alpinejs": ("3.17.5", {"dist/cdn.min.js": "alpine.min.js"}),
     "weui": ("2.6.26", {"dist/style/weui.min.css": "weui.min.css"}),
     "axe-core": ("4.14.1", {"axe.min.js": "axe.min.js"}),
+    # The check-in desk's QR decoder where the browser has no BarcodeDetector (Safari, WeCom
+    # on iPhone): frames from the camera drawn on a canvas and read in JavaScript.
+    "jsqr": ("1.4.0", {"dist/jsQR.js": "jsQR.js"}),
 }
 
 

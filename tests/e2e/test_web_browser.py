@@ -10,16 +10,20 @@ member the waitlist promoted. Each saves screenshots under test-output/web/.
 
 from __future__ import annotations
 
+import asyncio
+import base64
+import io
 import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
+import segno
 from playwright.async_api import (
     Browser,
     BrowserContext,
@@ -28,8 +32,10 @@ from playwright.async_api import (
     async_playwright,
     expect,
 )
+from pymongo import AsyncMongoClient
 
-from shared.timeutil import SHANGHAI, utcnow
+from services.web.sessions import key_of
+from shared.timeutil import SHANGHAI, local_today, utcnow
 from tests.e2e.browser import (
     DESK,
     FLAGS,
@@ -178,6 +184,14 @@ async def seed(platform: Platform) -> tuple[dict[str, Person], str, str]:
             assert r.status_code == 200, r.text
             ids.append(activity)
 
+        # The childcare survey round of main is open: 李梅 is asked about her children.
+        r = await client.post(
+            f"{members}/childcare/rounds",
+            headers=cadre,
+            json={"campus": "main", "survey_date": local_today().isoformat()},
+        )
+        assert r.status_code in (200, 201), r.text
+
         # events learns of the members from Kafka (members.member): wait until it knows them.
         for key in ("a", "b"):
             as_member = bearer(people[key].id, ["member"], ["main"])
@@ -251,6 +265,24 @@ async def test_member_first_sign_in_signs_up_with_a_guest_and_sees_the_qr(site: 
     await context.close()
 
 
+async def test_member_states_her_children_for_the_open_childcare_round(site: Site):
+    context = await site.context()
+    page = await site.login(context, "a")
+    await page.click("text=请填写")
+    await expect(page.locator("h1")).to_have_text("我的资料")
+    await page.click("text=子女信息有变化？重新填写")
+    await page.fill("#name_0", "李小雨")
+    await page.fill("#birth_0", "2021-09-01")
+    await page.select_option("#care_0", "kindergarten")
+    await page.fill("#institution_0", "学校附属幼儿园")
+    await page.click("button:has-text('保存并确认')")
+    await expect(page.locator(".notice-ok")).to_contain_text("子女信息已确认")
+    await expect(page.locator("#main")).to_contain_text("李小雨，2021年9月1日 出生，学校附属幼儿园")
+    await site.keep(page)
+    await shot(page, "1-childcare")
+    await context.close()
+
+
 async def test_full_activity_waitlists_the_next_member_and_promotes_on_cancel(site: Site):
     b_context = await site.context()
     b = await site.login(b_context, "b")
@@ -302,6 +334,7 @@ async def test_cadre_checks_in_by_typed_code_and_the_second_time_is_yellow(site:
     await expect(answer).to_have_attribute("data-tone", "green")
     await expect(answer).to_contain_text("已签到")
     await expect(answer).to_contain_text("张伟")
+    await expect(page.locator(f"#tick-{site.people['b'].id}")).to_contain_text("已签到")
     await shot(page, "3-desk-green")
 
     await page.fill("#code", code)
@@ -315,6 +348,24 @@ async def test_cadre_checks_in_by_typed_code_and_the_second_time_is_yellow(site:
     await expect(answer).to_have_attribute("data-tone", "red")
     await expect(answer).to_contain_text("不是本活动的签到码")
     assert await horizontal_overflow(page) <= 0
+
+    # The camera's fallback decoder (jsQR, vendored from npm) reads the member's QR as the
+    # events service draws it: the same PNG, decoded from a canvas as desk.js does.
+    png = io.BytesIO()
+    segno.make(code, error="m", micro=False).save(png, kind="png", scale=10, border=4)
+    uri = "data:image/png;base64," + base64.b64encode(png.getvalue()).decode()
+    decoded = await page.evaluate(
+        """async (uri) => {
+          const img = new Image(); img.src = uri; await img.decode();
+          const canvas = document.createElement("canvas");
+          canvas.width = img.width; canvas.height = img.height;
+          const ctx = canvas.getContext("2d"); ctx.drawImage(img, 0, 0);
+          const found = jsQR(ctx.getImageData(0, 0, img.width, img.height).data, img.width, img.height);
+          return found && found.data;
+        }""",
+        uri,
+    )
+    assert decoded == code
     await context.close()
 
 
@@ -380,6 +431,18 @@ async def test_cadre_drafts_publishes_changes_and_cancels_an_activity(site: Site
 
 
 async def test_access_rules_hold_in_the_browser(site: Site):
+    # Five wrong passwords lock the account, and the page says so.
+    locked = await site.context()
+    page = await locked.new_page()
+    await page.goto("/login")
+    for _ in range(6):
+        await page.fill("#staff_no", site.people["north"].staff_no)
+        await page.fill("#password", "not-her-password")
+        await page.click("button[type=submit]")
+        await expect(page.locator(".notice-error")).to_be_visible()
+    await expect(page.locator(".notice-error")).to_contain_text("锁定")
+    await locked.close()
+
     # A member cannot open /admin.
     member = await site.context()
     page = await site.login(member, "b")
@@ -416,6 +479,37 @@ async def test_access_rules_hold_in_the_browser(site: Site):
     for html in site.seen_html:
         assert not re.search(r"eyJ[A-Za-z0-9_-]{10,}", html)
         assert "Bearer" not in html
+
+
+async def test_an_expired_access_token_is_refreshed_once_for_requests_at_once(site: Site):
+    """members ends a session whose refresh token is used twice: five page loads at once with
+    a run-out access token must refresh it once, and the session must go on working."""
+    context = await site.context()
+    page = await site.login(context, "b")
+    mongo: AsyncMongoClient = AsyncMongoClient(site.platform.infra.mongo_url)
+    try:
+        sessions = mongo[site.platform.db("web")]["sessions"]
+        cookie = next(c["value"] for c in await context.cookies() if c["name"] == "gh_session")
+        key = {"_id": key_of(cookie)}  # the session is stored under the cookie's SHA-256
+        doc = await sessions.find_one(key)
+        assert doc is not None
+        old_refresh = doc["refresh_token"]
+        await sessions.update_one(
+            key, {"$set": {"access_expires_at": utcnow() - timedelta(minutes=1)}}
+        )
+        answers = await asyncio.gather(*(context.request.get("/m") for _ in range(5)))
+        assert [a.status for a in answers] == [200] * 5
+        texts = [await a.text() for a in answers]
+        assert all("张伟，您好" in text for text in texts)
+        doc = await sessions.find_one(key)
+        assert doc is not None
+        assert doc["refresh_token"] != old_refresh
+        assert doc["access_expires_at"].replace(tzinfo=UTC) > utcnow() + timedelta(minutes=5)
+    finally:
+        await mongo.close()
+    await page.goto("/m/registrations")  # still signed in
+    await expect(page.locator("h1")).to_have_text("我的报名")
+    await context.close()
 
 
 MEMBER_PAGES = ("/m", "/m/activities", "/m/registrations", "/m/inbox", "/m/profile")

@@ -99,8 +99,8 @@ async def test_each_rule_refuses_with_its_name_and_a_plain_reason(stack: Stack):
 
 
 async def test_a_member_reads_the_conditions_and_whether_they_may_sign_up(stack: Stack):
-    woman = await kit.enrol(stack, "E0191", gender="female")
-    man = await kit.enrol(stack, "E0192", gender="male")
+    woman = await kit.enrol(stack, "E0901", gender="female")
+    man = await kit.enrol(stack, "E0902", gender="male")
     await kit.known_to_events(stack, woman, man)
     women_only = (await kit.activity(stack, eligibility={"gender": "female", "age_min": 18}))["id"]
 

@@ -10,13 +10,13 @@ each answer has its own icon and words.
 from __future__ import annotations
 
 import re
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path
 from fastapi.responses import Response
 
 from services.web.backend import ApiError
-from services.web.context import StaffVisit
+from services.web.context import StaffVisit, Visit
 
 router = APIRouter(prefix="/admin")
 
@@ -63,8 +63,12 @@ async def check_in(
             return answer(visit, "red", "不能签到", exc.message)
         raise
     guests = f"，同行家属 {done['guests']} 人" if done.get("guests") else ""
-    return answer(visit, "green", "已签到", f"{done['name']}（{done['department']}）{guests}")
+    detail = f"{done['name']}（{done['department']}）{guests}"
+    return answer(visit, "green", "已签到", detail, done)
 
 
-def answer(visit, tone: str, title: str, detail: str) -> Response:
-    return visit.render("admin/_desk_answer.html", tone=tone, title=title, detail=detail)
+def answer(
+    visit: Visit, tone: str, title: str, detail: str, done: dict[str, Any] | None = None
+) -> Response:
+    """The answer panel; a green one also ticks the member's row in the list (out of band)."""
+    return visit.render("admin/_desk_answer.html", tone=tone, title=title, detail=detail, done=done)

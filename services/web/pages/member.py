@@ -291,6 +291,12 @@ async def mark_read(visit: MemberVisit, notice_id: NoticeId) -> Response:
 async def profile(visit: MemberVisit, msg: str | None = None) -> Response:
     """我的资料: my record, contact details I may change, children when a round is open;
     role: member."""
+    return await profile_page(visit, flash=FLASH.get(msg or ""))
+
+
+async def profile_page(
+    visit: Visit, *, flash: str | None = None, error: str | None = None, status_code: int = 200
+) -> Response:
     me, rounds = await asyncio.gather(
         visit.get("members", f"/members/{visit.member_id}"),
         optional(visit.get("members", "/childcare/rounds", params={"limit": 20})),
@@ -310,15 +316,19 @@ async def profile(visit: MemberVisit, msg: str | None = None) -> Response:
             visit.get("members", f"/members/{visit.member_id}/children"),
             optional(visit.get("members", f"/childcare/rounds/{open_round['id']}/answer")),
         )
+    listed = (children or {}).get("children", [])
     return visit.render(
         "m/profile.html",
+        status_code=status_code,
         me=me,
         status=MEMBER_STATUS.get(me["status"], me["status"]),
         round=open_round,
-        children=(children or {}).get("children", []),
+        children=listed,
+        rows=[*listed, *[{}] * CHILD_ROWS][:CHILD_ROWS],
+        care=CARE,
         answer=answer,
-        flash=FLASH.get(msg or ""),
-        error=None,
+        flash=flash,
+        error=error,
         tab="home",
     )
 
@@ -340,26 +350,47 @@ async def contact(
     except ApiError as exc:
         if exc.status not in (409, 422):
             raise
-        me = await visit.get("members", f"/members/{visit.member_id}")
-        return visit.render(
-            "m/profile.html",
-            status_code=exc.status,
-            me=me,
-            status=MEMBER_STATUS.get(me["status"], me["status"]),
-            round=None,
-            children=[],
-            answer=None,
-            flash=None,
-            error=exc.message,
-            tab="home",
-        )
+        return await profile_page(visit, error=exc.message, status_code=exc.status)
     return redirect("/m/profile?msg=contact")
+
+
+CARE = {"none": "在家", "daycare": "托班", "kindergarten": "幼儿园", "primary": "小学"}
+CHILD_ROWS = 4
+
+
+def children_of(form: Any) -> list[dict[str, Any]]:
+    """The children the form states (rows without a name are empty rows)."""
+    out = []
+    for i in range(CHILD_ROWS):
+        name = str(form.get(f"name_{i}") or "").strip()
+        if not name:
+            continue
+        care = str(form.get(f"care_{i}") or "none")
+        out.append(
+            {
+                "name": name,
+                "birth_date": str(form.get(f"birth_{i}") or "").strip(),
+                "care_status": care if care in CARE else "none",
+                "institution": str(form.get(f"institution_{i}") or "").strip() or None,
+            }
+        )
+    return out
 
 
 @router.post("/profile/children/{round_id}")
 async def confirm_children(
     visit: MemberVisit, round_id: Annotated[str, Path(pattern=r"^[A-Za-z0-9._-]{1,80}$")]
 ) -> Response:
-    """Confirm my children as recorded for the open childcare round; role: member."""
-    await visit.api("members", "PUT", f"/childcare/rounds/{round_id}/answer", json={})
+    """Answer the open childcare round: confirm my children as recorded, or state them anew
+    (the rows of the form) and confirm; role: member."""
+    form = await visit.request.form()
+    body: dict[str, Any] = {}
+    if form.get("restate") == "1":
+        body["children"] = children_of(form)
+    try:
+        await visit.api("members", "PUT", f"/childcare/rounds/{round_id}/answer", json=body)
+    except ApiError as exc:
+        if exc.status not in (409, 422):
+            raise
+        return await profile_page(visit, error=exc.message, status_code=exc.status)
     return redirect("/m/profile?msg=children")

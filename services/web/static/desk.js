@@ -1,15 +1,17 @@
-// The check-in desk's camera: the browser's BarcodeDetector reads a QR code from the video and
-// submits it like a typed code. Where the browser has no BarcodeDetector the button is hidden
-// and the typed code is the way (it always works).
+// The check-in desk's camera. The browser's BarcodeDetector reads the QR code where it exists
+// (Chrome on Android); elsewhere (Safari, WeCom on iPhone) frames are drawn on a canvas and
+// read by jsQR (vendored from npm). A code read is submitted like a typed one; the typed code
+// always works, camera or not.
 function scanner() {
+  const camera = !!(navigator.mediaDevices && navigator.mediaDevices.getUserMedia);
   return {
-    supported: "BarcodeDetector" in window && !!(navigator.mediaDevices && navigator.mediaDevices.getUserMedia),
+    supported: camera && ("BarcodeDetector" in window || typeof jsQR === "function"),
     running: false,
     stream: null,
     last: "",
     async toggle() {
       if (this.running) { this.stop(); return; }
-      const detector = new BarcodeDetector({ formats: ["qr_code"] });
+      const read = await this.reader();
       this.stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: "environment" } });
       const video = this.$refs.video;
       video.srcObject = this.stream;
@@ -18,8 +20,7 @@ function scanner() {
       const tick = async () => {
         if (!this.running) return;
         try {
-          const codes = await detector.detect(video);
-          const value = codes.length ? codes[0].rawValue.trim() : "";
+          const value = ((await read(video)) || "").trim();
           if (value && value !== this.last) {
             this.last = value;
             const form = document.getElementById("codeform");
@@ -31,6 +32,25 @@ function scanner() {
         setTimeout(tick, 250);
       };
       tick();
+    },
+    async reader() {
+      if ("BarcodeDetector" in window) {
+        const detector = new BarcodeDetector({ formats: ["qr_code"] });
+        return async (video) => {
+          const codes = await detector.detect(video);
+          return codes.length ? codes[0].rawValue : "";
+        };
+      }
+      const canvas = document.createElement("canvas");
+      const context = canvas.getContext("2d", { willReadFrequently: true });
+      return async (video) => {
+        if (!video.videoWidth) return "";
+        canvas.width = video.videoWidth;
+        canvas.height = video.videoHeight;
+        context.drawImage(video, 0, 0);
+        const found = jsQR(context.getImageData(0, 0, canvas.width, canvas.height).data, canvas.width, canvas.height);
+        return found ? found.data : "";
+      };
     },
     stop() {
       this.running = false;
