@@ -28,7 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from services.web import filters
 from services.web.backend import ApiError, Backend
 from services.web.context import LoginRequired, PageRefused, Web, csrf_guard, login_url, visit_of
-from services.web.pages import admin_activities, admin_members, desk, login, member
+from services.web.pages import admin_activities, admin_members, desk, login, member, plan
 from services.web.providers import PasswordProvider
 from services.web.sessions import Sessions
 from services.web.settings import WebSettings
@@ -118,6 +118,8 @@ def bootstrap(
         admin_members.router,
         admin_activities.router,
         desk.router,
+        plan.admin_router,
+        plan.member_router,
     ):
         app.include_router(router)
     install_error_pages(app)

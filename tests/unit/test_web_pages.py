@@ -1,16 +1,27 @@
 """The web front end's pure pieces: where a login may send the browser back to, how times
-are written, how the activity form becomes a command, when the sign-up button shows."""
+are written, how the activity form becomes a command, when the sign-up button shows, how the
+annual plan is laid out by month."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pytest
 
+from services.events.plans.api import plan_view
+from services.events.plans.domain import ItemStatus, ItemText, Link, LinkKind, new_plan
 from services.web.filters import clock, full, month_of, when
 from services.web.pages.admin_activities import activity_body
 from services.web.pages.login import safe_next
 from services.web.pages.member import signup_state
+from services.web.pages.plan import (
+    chosen_year,
+    linked_activities,
+    other_statuses,
+    plan_months,
+    plan_order,
+    years_of,
+)
 
 
 @pytest.mark.parametrize(
@@ -76,3 +87,47 @@ def test_the_sign_up_button_shows_only_while_sign_up_is_open():
     assert signup_state(activity, at("2027-04-09T12:00:00+08:00")) == "报名已截止"
     draft = {**activity, "status": "draft", "status_label": "草稿"}
     assert signup_state(draft, at("2027-04-05T12:00:00+08:00")) == "活动草稿，不能报名"
+
+
+def plan_answer() -> dict:
+    """A plan as GET /plans/{id} answers it (the events service's own view, as JSON)."""
+    now = datetime(2026, 6, 10, 2, tzinfo=UTC)
+    plan = new_plan(2026, "main", None, [], "c", now)
+    plan.add_item(ItemText(month_from=3, title="妇女节系列活动"), now)  # 01: overdue
+    plan.add_item(ItemText(month_from=7, month_to=8, title="新教师入会"), now)  # 02
+    plan.add_item(ItemText(month_from=3, title="春季健步走"), now)  # 03: done
+    plan.add_item(ItemText(month_from=8, title="暑期疗休养"), now)  # 04
+    plan.move_item("03", ItemStatus.done, now)
+    plan.link("02", Link(kind=LinkKind.activity, id="a-0123456789ab"), now)
+    plan.link("04", Link(kind=LinkKind.survey, id="s-1"), now)
+    plan.link("04", Link(kind=LinkKind.activity, id="a-0123456789ab"), now)
+    return plan_view(plan, today=date(2026, 6, 10)).model_dump(mode="json")
+
+
+def test_the_plan_is_laid_out_by_the_month_its_items_are_due():
+    months = plan_months(plan_answer())
+    assert [m["label"] for m in months] == ["3月", "8月"]
+    march, august = months
+    assert [i["id"] for i in march["items"]] == ["01", "03"]
+    assert [i["overdue"] for i in march["items"]] == [True, False]
+    assert march["summary"] == {"done": 1, "overdue": 1, "upcoming": 0, "cancelled": 0}
+    # 7-8月 is due in August and says its span itself
+    assert [(i["id"], i["months"]) for i in august["items"]] == [("02", "7-8月"), ("04", "8月")]
+    assert august["summary"]["upcoming"] == 2
+    assert plan_months({"items": [], "summary": []}) == []
+
+
+def test_the_plan_pages_choose_years_plans_and_links():
+    plans = [
+        {"id": "pl-2025-main", "year": 2025, "campus": "main"},
+        {"id": "pl-2024", "year": 2024, "campus": "*"},
+        {"id": "pl-2025", "year": 2025, "campus": "*"},
+    ]
+    assert years_of(plans, 2026) == [2026, 2025, 2024]
+    assert chosen_year(None, plans, 2026) == 2025  # this year has none: the newest that has
+    assert chosen_year(None, plans, 2025) == 2025
+    assert chosen_year(2024, plans, 2026) == 2024
+    assert chosen_year(None, [], 2026) == 2026
+    assert [p["id"] for p in plan_order(plans)] == ["pl-2024", "pl-2025", "pl-2025-main"]
+    assert linked_activities(plan_answer()) == ["a-0123456789ab"]  # once; surveys are not
+    assert list(other_statuses("done")) == ["planned", "in_progress", "cancelled"]
