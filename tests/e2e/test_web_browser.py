@@ -430,6 +430,73 @@ async def test_cadre_drafts_publishes_changes_and_cancels_an_activity(site: Site
     await context.close()
 
 
+async def test_cadre_reads_the_plan_by_month_and_moves_an_overdue_item_on(site: Site):
+    """main's plans of last year (every month past: an unfinished item is overdue whatever
+    the date) and of this year, made over the API as a cadre would; the desk shows the months,
+    says 已逾期 in words, and a status change redraws the item's month in place."""
+    year = local_today().year
+    cadre = bearer(site.people["cadre"].id, ["cadre"], ["main"])
+    events = site.platform.url("events")
+    async with httpx.AsyncClient(timeout=20) as client:
+        for plan_year, items in (
+            (year - 1, [(3, "妇女节系列活动", "女工委员会"), (9, "教师节慰问", "工会办公室")]),
+            (year, [(12, "年度工作总结", "工会主席")]),
+        ):
+            r = await client.post(
+                f"{events}/plans", headers=cadre, json={"year": plan_year, "campus": "main"}
+            )
+            assert r.status_code == 201, r.text
+            plan_id = r.json()["id"]
+            for month, title, owner in items:
+                r = await client.post(
+                    f"{events}/plans/{plan_id}/items",
+                    headers=cadre,
+                    json={"month_from": month, "title": title, "owner": owner},
+                )
+                assert r.status_code == 201, r.text
+            last = r.json()["id"]
+            r = await client.post(
+                f"{events}/plans/{plan_id}/items/{last}/links",
+                headers=cadre,
+                json={"kind": "activity", "id": site.outing},
+            )
+            assert r.status_code == 200, r.text
+
+    context = await site.context(DESK)
+    page = await site.login(context, "cadre", next_url=f"/admin/plan?year={year - 1}")
+    await expect(page.locator("h1")).to_contain_text(f"{year - 1} 年度工作计划")
+    march = page.locator("#month-3")
+    await expect(march.locator("h2")).to_have_text("3月")
+    await expect(march.locator("#item-01")).to_contain_text("已逾期")
+    await expect(march.locator(".plan-summary")).to_contain_text("已逾期 1")
+    link = page.locator(f"#item-02 a[href='/admin/activities/{site.outing}']")
+    await expect(link).to_have_text("春季踏青")
+    await shot(page, "7-plan-admin")
+    await page.select_option("#status-01", "done")
+    await page.click("#item-01 button:has-text('改状态')")
+    await expect(march.locator(".notice-ok")).to_contain_text("已更新第 01 项")
+    await expect(march.locator("#item-01")).to_contain_text("已完成")
+    await expect(march.locator("#item-01")).not_to_contain_text("已逾期")
+    await expect(march.locator(".plan-summary")).to_contain_text("已完成 1")
+    assert "#item" not in page.url  # redrawn in place (htmx), not a new page
+    await page.reload()
+    await expect(page.locator("#item-01")).to_contain_text("已完成")
+    await context.close()
+
+    # A member reads this year's plan of their campus, read-only, with the activity linked.
+    member = await site.context()
+    page = await site.login(member, "b", next_url="/m/plan")
+    await expect(page.locator("h1")).to_contain_text(f"{year} 年工会工作计划")
+    await expect(page.locator("#main")).to_contain_text("年度工作总结")
+    await expect(page.locator(f"a[href='/m/activities/{site.outing}']")).to_contain_text("春季踏青")
+    assert await page.locator("select[name=status]").count() == 0
+    await site.keep(page)
+    await shot(page, "7-plan-member")
+    refused = await member.request.get("/admin/plan")
+    assert refused.status == 403
+    await member.close()
+
+
 async def test_access_rules_hold_in_the_browser(site: Site):
     # Five wrong passwords lock the account, and the page says so.
     locked = await site.context()
@@ -512,7 +579,7 @@ async def test_an_expired_access_token_is_refreshed_once_for_requests_at_once(si
     await context.close()
 
 
-MEMBER_PAGES = ("/m", "/m/activities", "/m/registrations", "/m/inbox", "/m/profile")
+MEMBER_PAGES = ("/m", "/m/activities", "/m/registrations", "/m/inbox", "/m/profile", "/m/plan")
 
 
 async def test_member_pages_fit_375_and_1280_and_pass_axe(site: Site):
