@@ -17,11 +17,13 @@ from services.web.pages.member import signup_state
 from services.web.pages.plan import (
     chosen_year,
     linked_activities,
+    may_move,
     other_statuses,
     plan_months,
     plan_order,
     years_of,
 )
+from services.web.sessions import Session
 
 
 @pytest.mark.parametrize(
@@ -131,3 +133,17 @@ def test_the_plan_pages_choose_years_plans_and_links():
     assert [p["id"] for p in plan_order(plans)] == ["pl-2024", "pl-2025", "pl-2025-main"]
     assert linked_activities(plan_answer()) == ["a-0123456789ab"]  # once; surveys are not
     assert list(other_statuses("done")) == ["planned", "in_progress", "cancelled"]
+
+
+def test_the_status_form_is_offered_to_cadres_of_the_plans_campus():
+    def session(roles: list[str], campuses: list[str]) -> Session:
+        return Session("m-1", roles, campuses, "csrf", datetime(2027, 1, 1, tzinfo=UTC))
+
+    main_cadre = session(["member", "cadre"], ["main"])
+    assert may_move(main_cadre, "main")
+    assert not may_move(main_cadre, "north")
+    assert not may_move(main_cadre, "*")  # the school-wide plan is the school's cadres'
+    assert may_move(session(["cadre"], ["*"]), "*")
+    assert may_move(session(["admin"], ["main"]), "main")
+    assert not may_move(session(["auditor"], ["*"]), "main")
+    assert not may_move(None, "main")

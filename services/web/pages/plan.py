@@ -23,6 +23,7 @@ from fastapi.responses import Response
 
 from services.web.backend import ApiError
 from services.web.context import MemberVisit, StaffVisit, Visit, redirect
+from services.web.sessions import Session
 from shared.timeutil import local_today
 
 admin_router = APIRouter(prefix="/admin")
@@ -142,8 +143,8 @@ async def plans_of_year(visit: Visit, year: int) -> list[dict[str, Any]]:
 
 @admin_router.get("/plan")
 async def admin_plan(visit: StaffVisit, year: Year = None, plan: PlanParam = None) -> Response:
-    """年度工作计划: a year's plans by month, overdue items flagged; role: cadre, auditor or
-    admin (cadres move items on)."""
+    """年度工作计划: a year's plans by month, overdue items flagged; role: cadre, finance,
+    auditor or admin (cadres of the plan's campus move items on)."""
     return await admin_page(visit, year, plan)
 
 
@@ -171,7 +172,7 @@ async def admin_page(
         plan=detail,
         months=plan_months(detail) if detail else [],
         titles=titles,
-        editable=may_move(visit),
+        editable=detail is not None and may_move(visit.session, detail["campus"]),
         statuses=other_statuses,
         scope_label=scope_label,
         error=error,
@@ -179,8 +180,12 @@ async def admin_page(
     )
 
 
-def may_move(visit: Visit) -> bool:
-    return visit.session is not None and visit.session.has("cadre")
+def may_move(session: Session | None, campus: str) -> bool:
+    """Whether to offer the status form: a cadre (or admin) of the plan's campus; the
+    school-wide plan only to the school's (`*`). The events service decides again."""
+    if session is None or not session.has("cadre"):
+        return False
+    return "*" in session.campuses or (campus != "*" and campus in session.campuses)
 
 
 @admin_router.post("/plan/{plan_id}/items/{item_id}/status")
@@ -217,7 +222,7 @@ async def move_item(
         plan=detail,
         m=month,
         titles=await activity_titles(visit, [detail]),
-        editable=may_move(visit),
+        editable=may_move(visit.session, detail["campus"]),
         statuses=other_statuses,
         error=error,
         moved=None if error else item_id,
