@@ -479,8 +479,21 @@ async def test_cadre_reads_the_plan_by_month_and_moves_an_overdue_item_on(site: 
     await expect(march.locator("#item-01")).not_to_contain_text("已逾期")
     await expect(march.locator(".plan-summary")).to_contain_text("已完成 1")
     assert "#item" not in page.url  # redrawn in place (htmx), not a new page
+    await page.select_option("#status-01", "planned")  # a done item only reopens to 进行中
+    await page.click("#item-01 button:has-text('改状态')")
+    await expect(march.locator(".notice-error")).to_contain_text("不能改为「计划中」")
+    # Without htmx the form posts and the browser is sent back to the item.
+    csrf = await page.locator("#item-02 input[name=csrf]").input_value()
+    posted = await context.request.post(
+        f"/admin/plan/pl-{year - 1}-main/items/02/status",
+        form={"csrf": csrf, "status": "in_progress"},
+        max_redirects=0,
+    )
+    assert posted.status == 303
+    assert posted.headers["location"].endswith(f"plan=pl-{year - 1}-main#item-02")
     await page.reload()
     await expect(page.locator("#item-01")).to_contain_text("已完成")
+    await expect(page.locator("#item-02")).to_contain_text("进行中")
     await context.close()
 
     # A member reads this year's plan of their campus, read-only, with the activity linked.
