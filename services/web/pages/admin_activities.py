@@ -24,12 +24,6 @@ ActivityId = Annotated[str, Path(pattern=r"^a-[0-9a-f]{12}$")]
 Text = Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")]
 
 
-@router.get("")
-async def desk_home(visit: StaffVisit) -> Response:
-    """工会干部工作台; role: cadre, finance, auditor or admin."""
-    return visit.render("admin/home.html", section="home")
-
-
 # -- activities -------------------------------------------------------------------------------
 
 
