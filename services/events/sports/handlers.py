@@ -66,7 +66,19 @@ async def change_meet(
     book: MeetBook, activity: Activity, action: str, decide: Callable[[SportsMeet], Any], user
 ) -> SportsMeet:
     managed(user, activity)
+    await existing_meet(book, activity)
     return await book.store.change(activity.id, decide, Actor.of(user), action)
+
+
+async def existing_meet(book: MeetBook, activity: Activity) -> SportsMeet:
+    """The meet of an activity that is to be changed or entered. 409, not 404: the activity
+    exists (it was just named); it has no meet yet."""
+    found = await book.store.get(activity.id)
+    if found is None:
+        raise Conflict(
+            "meet.not_set_up", "该活动还没有设置运动会项目，请先设置运动会", id=activity.id
+        )
+    return found
 
 
 async def add_item(activity: Activity, cmd: NewItem, book: MeetBook, user: Principal) -> MeetItem:
@@ -93,7 +105,7 @@ async def enter(
         managed(user, activity)
     elif not user.has_role(Role.member, Role.cadre):
         raise ProblemError("auth.forbidden", 403, "需要以下角色之一：member")
-    meet = await book.store.require(activity.id)
+    meet = await existing_meet(book, activity)
     meet.item(item_id)
     if activity.status not in ENTERING:
         raise Conflict(
@@ -125,7 +137,7 @@ async def withdraw(
 ) -> None:
     if member_id != user.subject:
         managed(user, activity)
-    meet = await book.store.require(activity.id)
+    meet = await existing_meet(book, activity)
     meet.item(item_id)
     if activity.status not in ENTERING:
         raise Conflict(
@@ -147,7 +159,7 @@ async def record_results(
             "活动未发布或已取消，不能录入成绩",
             activity_status=activity.status,
         )
-    meet = await book.store.require(activity.id)
+    meet = await existing_meet(book, activity)
     item = meet.item(item_id)
     entries = await book.of_item(activity.id, item_id)
     if item.kind is ItemKind.individual:
