@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
@@ -266,16 +266,9 @@ def sign_up(
     by: str,
     now: datetime,
 ) -> Registration:
-    registration = Registration(
-        id=registration_id(activity.id, person.id),
-        campus=person.campus,
-        activity_id=activity.id,
-        activity_title=activity.title,
-        activity_kind=activity.kind.value,
-        activity_campus=activity.campus,
-        member_id=person.id,
-        name=person.name,
-        department=person.department,
+    registration = _new(
+        activity,
+        person,
         guests=guests,
         status=RegistrationStatus.waitlisted,
         token=token,
@@ -286,11 +279,9 @@ def sign_up(
     return registration
 
 
-def walk_in(
-    activity: Activity, person: Person, by: str, by_name: str, now: datetime
-) -> Registration:
-    """A member who came without registering (现场登记): attended, no seat taken."""
-    registration = Registration(
+def _new(activity: Activity, person: Person, **fields: Any) -> Registration:
+    """A registration of `person` for `activity`, with what it copies of both."""
+    return Registration(
         id=registration_id(activity.id, person.id),
         campus=person.campus,
         activity_id=activity.id,
@@ -300,6 +291,17 @@ def walk_in(
         member_id=person.id,
         name=person.name,
         department=person.department,
+        **fields,
+    )
+
+
+def walk_in(
+    activity: Activity, person: Person, by: str, by_name: str, now: datetime
+) -> Registration:
+    """A member who came without registering (现场登记): attended, no seat taken."""
+    registration = _new(
+        activity,
+        person,
         status=RegistrationStatus.confirmed,
         token=secrets.token_hex(6),
         registered_at=now,

@@ -315,6 +315,16 @@ class Recorded(BaseModel):
     entry: EntryPublic
     replayed: bool = Field(description="同一请求重复提交：未新增记录")
 
+    @classmethod
+    def of(cls, bill: Any, done: Any) -> Recorded:
+        """What a payment or a reversal of `bill` recorded (`done`: its entry, replayed?)."""
+        return cls(
+            month=bill.month,
+            member_id=bill.member_id,
+            entry=EntryPublic.of(done.entry),
+            replayed=done.replayed,
+        )
+
 
 RECORDED: dict[int | str, dict[str, Any]] = {
     200: {"description": "重复提交：返回已登记的那一笔", "model": Recorded}
@@ -344,12 +354,7 @@ async def pay(
     )
     if done.replayed:
         response.status_code = status.HTTP_200_OK
-    return Recorded(
-        month=bill.month,
-        member_id=bill.member_id,
-        entry=EntryPublic.of(done.entry),
-        replayed=done.replayed,
-    )
+    return Recorded.of(bill, done)
 
 
 class Reversal(BaseModel):
@@ -379,12 +384,7 @@ async def reverse(
     done = await reverse_payment(ledger, audit, Actor.of(user), bill, seq, body.reason.strip())
     if done.replayed:
         response.status_code = status.HTTP_200_OK
-    return Recorded(
-        month=bill.month,
-        member_id=bill.member_id,
-        entry=EntryPublic.of(done.entry),
-        replayed=done.replayed,
-    )
+    return Recorded.of(bill, done)
 
 
 class RowPublic(BaseModel):
