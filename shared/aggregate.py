@@ -40,13 +40,13 @@ from pydantic import BaseModel, ConfigDict, PrivateAttr
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from shared.auth import Principal
 from shared.crypto import Sealer
 from shared.envelope import CloudEvent
 from shared.errors import ConcurrencyConflict, Conflict, NotFound
 from shared.events import IntegrationEvent, version_of
 from shared.observability import trace_id_var
 from shared.outbox import OUTBOX, Outbox, Write
+from shared.principal import Principal
 from shared.routing import Routes, on_topic
 from shared.timeutil import utcnow
 

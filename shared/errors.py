@@ -16,6 +16,7 @@ from typing import Any, ClassVar
 
 class ErrorKind(StrEnum):
     not_found = "not_found"  # the thing asked for does not exist (or is not visible)
+    forbidden = "forbidden"  # this caller may not do this here (403)
     conflict = "conflict"  # the current state does not allow it (409)
     refused = "refused"  # a business rule refuses it for this caller (422)
     invalid = "invalid"  # input a person must correct (422)
@@ -23,6 +24,7 @@ class ErrorKind(StrEnum):
 
 HTTP_STATUS: dict[ErrorKind, int] = {
     ErrorKind.not_found: 404,
+    ErrorKind.forbidden: 403,
     ErrorKind.conflict: 409,
     ErrorKind.refused: 422,
     ErrorKind.invalid: 422,
@@ -54,6 +56,12 @@ class DomainError(Exception):
 
 class NotFound(DomainError):
     kind = ErrorKind.not_found
+
+
+class Forbidden(DomainError):
+    """The caller lacks the role, the campus or the grants; raised by `Principal.require…`."""
+
+    kind = ErrorKind.forbidden
 
 
 class Conflict(DomainError):

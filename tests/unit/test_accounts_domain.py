@@ -13,14 +13,13 @@ from services.members.accounts.domain import (
     Account,
     FailureWindow,
     check_password_policy,
-    covers,
     grants,
     may_sign_in,
     normalize_password,
 )
 from services.members.membership.domain import Member, MemberStatus, UnionRole
-from shared.auth import Principal
 from shared.errors import Conflict, Invalid
+from shared.principal import Principal, covers
 
 NOW = datetime(2026, 9, 1, 8, 0, tzinfo=UTC)
 

@@ -9,7 +9,9 @@ from services.members.settings import MembersSettings
 from services.notify.notices.domain import WelcomeMember, welcome_notice
 from shared.auth import Principal, Role, TokenVerifier, mint_token
 from shared.envelope import CloudEvent, topic_of, trace_id_of
+from shared.errors import Forbidden
 from shared.events.members import MemberJoined
+from shared.principal import Grants
 from shared.problems import ProblemError
 from shared.settings import DEV_PUBLIC_KEY
 from shared.text import mask_email, mask_phone
@@ -85,8 +87,24 @@ def test_campus_scope_and_roles():
     assert school.campus_filter() == {}
     assert cadre.has_role(Role.cadre) and not cadre.has_role(Role.finance)
     assert school.has_role(Role.finance)
-    with pytest.raises(ProblemError):
+    with pytest.raises(Forbidden) as refused:
         cadre.require_campus("west")
+    assert refused.value.status == 403 and refused.value.code == "auth.campus_forbidden"
+    with pytest.raises(Forbidden) as refused:
+        cadre.require(Role.finance)
+    assert refused.value.code == "auth.forbidden"
+    assert cadre.require(Role.cadre, campus="east") is cadre
+    assert school.require(Role.finance, campus="west") is school
+
+
+def test_covers_is_each_role_on_each_campus():
+    cadre = Principal("c-1", frozenset({"member", "cadre"}), frozenset({"east"}))
+    assert cadre.covers(Grants(("cadre", "member"), ("east",)))
+    assert not cadre.covers(Grants(("member",), ("west",)))
+    assert not cadre.covers(Grants(("admin", "member"), ("*", "east")))
+    with pytest.raises(Forbidden) as refused:
+        cadre.require_covers(Grants(("finance", "member"), ("east",)))
+    assert refused.value.code == "auth.grants_exceeded"
 
 
 def test_production_refuses_the_checked_in_dev_keys(monkeypatch):

@@ -27,7 +27,6 @@ from datetime import datetime, timedelta
 
 from services.members.membership.domain import Member, MemberStatus, UnionRole
 from shared.aggregate import Aggregate
-from shared.auth import ALL_CAMPUSES, Principal, Role
 from shared.errors import Conflict, Invalid
 from shared.events.members import (
     AccountLocked,
@@ -36,7 +35,7 @@ from shared.events.members import (
     PasswordSet,
     SignedIn,
 )
-from shared.problems import ProblemError
+from shared.principal import ALL_CAMPUSES, Grants, Principal, Role
 
 MAX_FAILURES = 5
 LOCK_FOR = timedelta(minutes=15)
@@ -56,14 +55,6 @@ CADRE_ROLES = frozenset(
 
 
 # -- roles ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Grants:
-    """What a member's token says: roles and the campuses they hold them on."""
-
-    roles: tuple[str, ...]
-    campuses: tuple[str, ...]
 
 
 def grants(member: Member, school_campus: str) -> Grants:
@@ -87,17 +78,6 @@ def grants_for(union_roles: Iterable[UnionRole], campus: str, school_campus: str
     return Grants(tuple(sorted(roles)), tuple(sorted(campuses)))
 
 
-def covers(caller: Principal, granted: Grants) -> bool:
-    """Whether the caller holds at least what `granted` would give (no escalation by setting
-    someone's password and signing in as them): each role, on each campus."""
-    for campus in granted.campuses:
-        if campus == ALL_CAMPUSES and not caller.all_campuses:
-            return False
-        if not caller.can_access(campus):
-            return False
-    return all(caller.has_role(Role(r)) for r in granted.roles if r != Role.member.value)
-
-
 def check_role_grant(
     caller: Principal,
     campus: str,
@@ -111,13 +91,11 @@ def check_role_grant(
     before, after = set(before), set(after)
     if before == after:
         return
-    for roles in (before, after):
-        if not covers(caller, grants_for(roles, campus, school_campus)):
-            raise ProblemError(
-                "member.role_grant_forbidden",
-                403,
-                "这些工会职务带来的权限高于您的权限，只能由相应管理员授予或撤销",
-            )
+    caller.require_covers(
+        [grants_for(roles, campus, school_campus) for roles in (before, after)],
+        "member.role_grant_forbidden",
+        "这些工会职务带来的权限高于您的权限，只能由相应管理员授予或撤销",
+    )
 
 
 def may_sign_in(member: Member) -> None:

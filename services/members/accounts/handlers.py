@@ -20,7 +20,6 @@ from services.members.accounts.domain import (
     SIGN_IN_STATUSES,
     Account,
     FailureWindow,
-    covers,
     grants,
     lock_until,
     may_sign_in,
@@ -137,12 +136,11 @@ class AccountService:
 
     async def set_password(self, member: Member, password: str, caller: Principal) -> Account:
         """初始密码 / 重置密码: the member must change it at the next sign-in."""
-        if not covers(caller, grants(member, self.settings.school_campus)):
-            raise ProblemError(
-                "account.privileged_member",
-                403,
-                "该会员担任的工会职务高于您的权限，只能由相应管理员设置其密码",
-            )
+        caller.require_covers(
+            grants(member, self.settings.school_campus),
+            "account.privileged_member",
+            "该会员担任的工会职务高于您的权限，只能由相应管理员设置其密码",
+        )
         may_sign_in(member)
         password_hash = await self.passwords.hash(password)
         now = self.clock()
