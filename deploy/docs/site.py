@@ -81,7 +81,10 @@ def asyncapi_page(doc: dict[str, Any], docs: Path) -> str:
             channel = op.get("channel", {}).get("$ref", "").rsplit("/", 1)[-1]
             subscribers.setdefault(channel, []).append(op.get("title", ""))
     messages = doc.get("components", {}).get("messages", {})
-    for name, channel in sorted(doc.get("channels", {}).items()):
+    channels = doc.get("channels", {})
+    for name, channel in sorted(channels.items()):
+        if name.endswith(".dlq"):
+            continue  # one section for all of them, below
         lines += [f"## `{channel.get('address', name)}`", "", cell(channel.get("description", ""))]
         if subscribers.get(name):
             lines += ["", "Inside Gonghui: " + "; ".join(sorted(subscribers[name])) + "."]
@@ -95,6 +98,17 @@ def asyncapi_page(doc: dict[str, Any], docs: Path) -> str:
                 link = f"[JSON Schema](../{schema})" if (docs / schema).is_file() else "—"
                 lines.append(f"| `{event_type}` | {what} | {link} |")
         lines.append("")
+    dead = sorted(name for name in channels if name.endswith(".dlq"))
+    if dead:
+        letter = messages.get("dead-letter", {})
+        lines += [
+            "## Dead letters",
+            "",
+            "Each topic has a dead-letter topic, `<topic>.dlq`. " + cell(letter.get("description", "")),
+            "",
+            ", ".join(f"`{name}`" for name in dead),
+            "",
+        ]
     return "\n".join(lines)
 
 
