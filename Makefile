@@ -68,7 +68,7 @@ test: .venv web-assets chromium
 	$(RUFF) format --check .
 	.venv/bin/mypy
 	$(PY) -m deploy.docs --check
-	$(PY) -m mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
 	$(PY) -m pytest
 
 lint: .venv
@@ -84,7 +84,7 @@ fmt: .venv
 # gitignored site/: --strict fails on a broken link, a missing image or a page not in the nav.
 docs: .venv
 	$(PY) -m deploy.docs
-	$(PY) -m mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
 
 bench: .venv
 	$(PY) -m deploy.bench

@@ -104,7 +104,8 @@ def asyncapi_page(doc: dict[str, Any], docs: Path) -> str:
         lines += [
             "## Dead letters",
             "",
-            "Each topic has a dead-letter topic, `<topic>.dlq`. " + cell(letter.get("description", "")),
+            "Each topic has a dead-letter topic, `<topic>.dlq`. "
+            + cell(letter.get("description", "")),
             "",
             ", ".join(f"`{name}`" for name in dead),
             "",
