@@ -1,7 +1,8 @@
 # Gonghui 工会 — every command a person or CI needs. See README.md.
 #
 #   make run    set everything up and start the whole platform (Ctrl-C stops it)
-#   make test   lint, format and type checks, docs check, then the whole test suite
+#   make test   lint, format and type checks, docs checks, then the whole test suite
+#   make docs   regenerate the API docs under docs/ and build the documentation site into site/
 #   make infra  only Kafka, FerretDB and the SMTP catcher (for development)
 
 SHELL := /bin/bash
@@ -67,6 +68,7 @@ test: .venv web-assets chromium
 	$(RUFF) format --check .
 	.venv/bin/mypy
 	$(PY) -m deploy.docs --check
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
 	$(PY) -m pytest
 
 lint: .venv
@@ -78,8 +80,11 @@ fmt: .venv
 	$(RUFF) check --fix .
 	$(RUFF) format .
 
+# The generated API docs (docs/api, docs/events), then the site (mkdocs.yml) into the
+# gitignored site/: --strict fails on a broken link, a missing image or a page not in the nav.
 docs: .venv
 	$(PY) -m deploy.docs
+	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict
 
 bench: .venv
 	$(PY) -m deploy.bench

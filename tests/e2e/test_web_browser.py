@@ -5,7 +5,9 @@ One platform for the module (members, events, notify and web; welfare is not nee
 one browser; each test opens its own browser contexts (a phone at 375 px, a desk at
 1280 px), so cookies never leak between people. The tests run in file order: the sign-up
 fills the activity that the waitlist test then needs, and the check-in desk checks in the
-member the waitlist promoted. Each saves screenshots under test-output/web/.
+member the waitlist promoted. Each saves screenshots under test-output/web/; those the
+members' and cadres' guide shows (docs/guide/) are also copied into docs/guide/img/ when
+GONGHUI_DOCS_SCREENSHOTS=1 (run this file with it after the pages change, look, commit).
 """
 
 from __future__ import annotations
@@ -13,17 +15,20 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
+import os
 import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
 import segno
+from PIL import Image
 from playwright.async_api import (
     Browser,
     BrowserContext,
@@ -53,6 +58,7 @@ from tests.kafka_tools import wait_until
 pytestmark = pytest.mark.e2e
 
 WEB_SERVICES = ("members", "events", "notify", "web")
+GUIDE_IMG = Path(__file__).resolve().parents[2] / "docs" / "guide" / "img"
 INITIAL = "Chushi-2026"
 CHOSEN = "wo-de-mima-7"
 
@@ -101,6 +107,17 @@ class Site:
         html = await page.content()
         self.seen_html.append(html)
         return html
+
+
+async def guide_shot(page: Page, name: str, guide: str) -> None:
+    """A screenshot under test-output/web/ (`name`) that the guide also shows (`guide`)."""
+    path = await shot(page, name)
+    if os.environ.get("GONGHUI_DOCS_SCREENSHOTS") == "1":
+        GUIDE_IMG.mkdir(parents=True, exist_ok=True)
+        # 256 colours: a third of the bytes, and the text reads the same.
+        Image.open(path).convert("RGB").quantize(256).save(
+            GUIDE_IMG / f"{guide}.png", optimize=True
+        )
 
 
 async def seed(platform: Platform) -> tuple[dict[str, Person], str, str]:
@@ -225,10 +242,12 @@ async def test_member_first_sign_in_signs_up_with_a_guest_and_sees_the_qr(site: 
     page = await site.login(context, "a", password=INITIAL)
     # First sign-in: members asks for a password of her own.
     await expect(page).to_have_url(re.compile(r"/login/password$"))
+    await guide_shot(page, "1-first-password", "member-first-password")
     await page.fill("#new_password", CHOSEN)
     await page.fill("#repeat", CHOSEN)
     await page.click("button[type=submit]")
     await expect(page.locator("h1")).to_contain_text("李梅，您好")
+    await guide_shot(page, "1-member-home", "member-home")
 
     cookies = {c["name"]: c for c in await context.cookies()}
     session = cookies["gh_session"]
@@ -237,6 +256,7 @@ async def test_member_first_sign_in_signs_up_with_a_guest_and_sees_the_qr(site: 
     await page.goto("/m/activities")
     await expect(page.locator("h2.month").first).to_be_visible()
     await site.keep(page)
+    await guide_shot(page, "1-member-activities", "member-activities")
     await page.click("text=春季踏青")
     await expect(page.locator(".ok")).to_contain_text("您符合报名条件")
     await page.select_option("#guests", "1")
@@ -244,6 +264,7 @@ async def test_member_first_sign_in_signs_up_with_a_guest_and_sees_the_qr(site: 
     await expect(page.locator(".notice-ok")).to_contain_text("报名成功")
     await expect(page.locator("#mine")).to_contain_text("同行家属 1 人")
     await site.keep(page)
+    await guide_shot(page, "1-member-signed-up", "member-signed-up")
 
     await page.click("text=出示签到二维码")
     image = page.locator("figure.qr img")
@@ -252,7 +273,7 @@ async def test_member_first_sign_in_signs_up_with_a_guest_and_sees_the_qr(site: 
     code = (await page.locator(".code.big").inner_text()).strip()
     assert re.fullmatch(r"[A-Z2-9]{6}", code)
     await site.keep(page)
-    await shot(page, "1-member-qr")
+    await guide_shot(page, "1-member-qr", "member-qr")
     # Offline once loaded: the image is in the page, nothing to fetch.
     await context.set_offline(True)
     assert await image.evaluate("img => img.complete && img.naturalWidth > 200")
@@ -279,7 +300,7 @@ async def test_member_states_her_children_for_the_open_childcare_round(site: Sit
     await expect(page.locator(".notice-ok")).to_contain_text("子女信息已确认")
     await expect(page.locator("#main")).to_contain_text("李小雨，2021年9月1日 出生，学校附属幼儿园")
     await site.keep(page)
-    await shot(page, "1-childcare")
+    await guide_shot(page, "1-childcare", "member-childcare")
     await context.close()
 
 
@@ -289,13 +310,13 @@ async def test_full_activity_waitlists_the_next_member_and_promotes_on_cancel(si
     await b.goto(f"/m/activities/{site.women}")
     await expect(b.locator(".refuse")).to_contain_text("本活动仅限女教职工参加")
     await site.keep(b)
-    await shot(b, "2-ineligible")
+    await guide_shot(b, "2-ineligible", "member-ineligible")
 
     await b.goto(f"/m/activities/{site.outing}")
     await b.click("button:has-text('名额已满，报名候补')")
     await expect(b.locator(".notice-ok")).to_contain_text("候补名单")
     await expect(b.locator(".wait")).to_contain_text("您排在第 1 位")
-    await shot(b, "2-waitlisted")
+    await guide_shot(b, "2-waitlisted", "member-waitlisted")
 
     a_context = await site.context()
     a = await site.login(a_context, "a")
@@ -313,7 +334,7 @@ async def test_full_activity_waitlists_the_next_member_and_promotes_on_cancel(si
     await b.goto("/m/registrations")
     await expect(b.locator("#main")).to_contain_text("春季踏青")
     await site.keep(b)
-    await shot(b, "2-promoted-registrations")
+    await guide_shot(b, "2-promoted-registrations", "member-registrations")
     await b_context.close()
 
 
@@ -335,13 +356,13 @@ async def test_cadre_checks_in_by_typed_code_and_the_second_time_is_yellow(site:
     await expect(answer).to_contain_text("已签到")
     await expect(answer).to_contain_text("张伟")
     await expect(page.locator(f"#tick-{site.people['b'].id}")).to_contain_text("已签到")
-    await shot(page, "3-desk-green")
+    await guide_shot(page, "3-desk-green", "desk-green")
 
     await page.fill("#code", code)
     await page.click("#codeform button[type=submit]")
     await expect(answer).to_have_attribute("data-tone", "yellow")
     await expect(answer).to_contain_text(re.compile(r"已于 \d\d:\d\d 由 王芳 签到"))
-    await shot(page, "3-desk-yellow")
+    await guide_shot(page, "3-desk-yellow", "desk-yellow")
 
     await page.fill("#code", "ZZZZZZ")
     await page.click("#codeform button[type=submit]")
@@ -392,7 +413,7 @@ async def test_cadre_imports_a_csv_with_bad_rows_and_sees_the_row_report(site: S
     await expect(report).to_contain_text("1391234")
     await expect(report.locator("tr.outcome-create")).to_have_count(1)
     assert await horizontal_overflow(page) <= 0
-    await shot(page, "4-import-report")
+    await guide_shot(page, "4-import-report", "import-report")
 
     await page.check("input[name=only_valid]")
     await page.click("button:has-text('确认写入')")
@@ -423,7 +444,7 @@ async def test_cadre_drafts_publishes_changes_and_cancels_an_activity(site: Site
     await expect(page.locator(".notice-ok")).to_contain_text("已保存修改")
     await expect(page.locator("#main")).to_contain_text("新体育馆")
     await expect(page.locator("#main")).to_contain_text("名额 20")
-    await shot(page, "5-activity-admin")
+    await guide_shot(page, "5-activity-admin", "activity-admin")
     await page.fill("input[name=reason]", "场馆检修")
     await page.click("button:has-text('取消活动')")
     await expect(page.locator(".notice-ok")).to_contain_text("活动已取消")
@@ -471,7 +492,7 @@ async def test_cadre_reads_the_plan_by_month_and_moves_an_overdue_item_on(site: 
     await expect(march.locator(".plan-summary")).to_contain_text("已逾期 1")
     link = page.locator(f"#item-02 a[href='/admin/activities/{site.outing}']")
     await expect(link).to_have_text("春季踏青")
-    await shot(page, "7-plan-admin")
+    await guide_shot(page, "7-plan-admin", "plan-admin")
     await page.select_option("#status-01", "done")
     await page.click("#item-01 button:has-text('改状态')")
     await expect(march.locator(".notice-ok")).to_contain_text("已更新第 01 项")
@@ -504,7 +525,7 @@ async def test_cadre_reads_the_plan_by_month_and_moves_an_overdue_item_on(site: 
     await expect(page.locator(f"a[href='/m/activities/{site.outing}']")).to_contain_text("春季踏青")
     assert await page.locator("select[name=status]").count() == 0
     await site.keep(page)
-    await shot(page, "7-plan-member")
+    await guide_shot(page, "7-plan-member", "plan-member")
     refused = await member.request.get("/admin/plan")
     assert refused.status == 403
     await member.close()
@@ -551,7 +572,7 @@ async def test_access_rules_hold_in_the_browser(site: Site):
     await page.goto("/admin/members")
     await expect(page.locator("table")).to_contain_text(site.people["a"].name)
     await site.keep(page)
-    await shot(page, "5-members-table")
+    await guide_shot(page, "5-members-table", "members-table")
     await desk.close()
 
     # No page carries a bearer token (a JWT starts with eyJ; none has "Bearer").
@@ -623,5 +644,5 @@ async def test_large_text_mode_sizes_hold(site: Site):
         assert not await axe_violations(page, ["color-contrast"]), path
         assert await horizontal_overflow(page) <= 0, path
     await page.goto(f"/m/activities/{site.outing}")
-    await shot(page, "6-large-text")
+    await guide_shot(page, "6-large-text", "large-text")
     await context.close()
