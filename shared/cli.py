@@ -150,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     token.set_defaults(func=_token)
 
-    keygen = sub.add_parser("keygen", help="generate an Ed25519 signing key pair")
+    keygen = sub.add_parser("keygen", help="generate the signing, data, link and web keys")
     keygen.add_argument("--out", required=True)
     keygen.set_defaults(func=_keygen)
 

@@ -21,7 +21,7 @@ from shared.crypto import (
     new_box_keys,
     seal_for,
 )
-from shared.settings import DEV_LINK_PRIVATE_KEY, DEV_LINK_PUBLIC_KEY
+from shared.settings import DEV_LINK_PRIVATE_KEY, DEV_LINK_PUBLIC_KEY, DEV_WEB_KEY
 
 KEY = os.urandom(32)
 
@@ -120,3 +120,22 @@ def test_production_refuses_a_copy_of_the_dev_link_key(monkeypatch, tmp_path):
     monkeypatch.setenv("GONGHUI_LINK_PRIVATE_KEY_FILE", str(copy))
     with pytest.raises(ValueError, match="development key"):
         NotifySettings()
+
+
+def test_keygen_writes_keys_production_accepts_and_that_work_together(
+    monkeypatch, tmp_path, capsys
+):
+    from shared.cli import main
+
+    assert main(["keygen", "--out", str(tmp_path)]) == 0
+    printed = dict(line.split("=", 1) for line in capsys.readouterr().out.split())
+    for name, value in printed.items():
+        monkeypatch.setenv(name, value)
+    for secret in ("link.pem", "web.key", "data.key"):
+        assert (tmp_path / secret).stat().st_mode & 0o077 == 0  # readable by its owner only
+    monkeypatch.setenv("GONGHUI_ENV", "production")
+    members, notify, web = MembersSettings(), NotifySettings(), WebSettings()
+    sealed = seal_for(load_recipient(members.link_public_key_file), "/login/link#token=t", "m")
+    assert Box.from_file(notify.link_private_key_file).open(sealed, "m") == "/login/link#token=t"
+    with pytest.raises(SealError):  # its own key: the dev key does not open what it seals
+        Sealer.from_file(DEV_WEB_KEY).open(Sealer.from_file(web.web_key_file).seal("x"))
