@@ -52,7 +52,8 @@ def stack(module_stack: Stack) -> Stack:
 @pytest.fixture
 async def web(stack: Stack) -> AsyncIterator[tuple[Any, httpx.AsyncClient]]:
     """web in-process on its own database, calling members and notify in-process."""
-    settings = settings_for(WebSettings, stack.infra, stack.prefix)
+    # A small upload bound, so the tests send little.
+    settings = settings_for(WebSettings, stack.infra, stack.prefix, upload_max_bytes=4096)
     app = web_bootstrap(
         settings,
         configure_logs=False,
@@ -295,7 +296,6 @@ async def test_session_tokens_kept_in_clear_by_an_older_web_are_sealed_on_start(
 
 async def test_web_refuses_an_oversize_upload_and_keeps_a_checked_one_sealed(stack: Stack, web):
     app, browser = web
-    app.state.web.uploads.max_bytes = 2048  # a small bound, so the test sends little
     # A cadre (admin) signs in through web.
     admin = await enrol(stack, "CR101", roles=["chair"])
     await stack.members_http.put(
@@ -311,12 +311,34 @@ async def test_web_refuses_an_oversize_upload_and_keeps_a_checked_one_sealed(sta
     )
     assert done.status_code == 303, done.text
     csrf = await csrf_of(browser, "/admin/imports")
-    big = b"staff_no,name\n" + b"T9999,x\n" * 400
+    big = b"staff_no,name\n" + b"T9999,x\n" * 600
     refused = await browser.post(
         "/admin/imports", data={"csrf": csrf}, files={"file": ("big.csv", big, "text/csv")}
     )
     assert refused.status_code == 413
     assert "文件超过" in refused.text and "请拆分后上传" in refused.text
+    # Far larger: refused at the edge, before the form is read (declared or chunked alike).
+    huge = b"T9999,x\n" * 200_000
+    at_edge = await browser.post(
+        "/admin/imports", data={"csrf": csrf}, files={"file": ("huge.csv", huge, "text/csv")}
+    )
+    assert at_edge.status_code == 413 and "上传的内容过大" in at_edge.text
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield (
+            b'--zz\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n'
+            b"Content-Type: text/csv\r\n\r\n"
+        )
+        for _ in range(200):
+            yield b"T9999,x\n" * 1024
+
+    chunked = await browser.post(
+        "/admin/imports",
+        content=chunks(),
+        headers={"content-type": "multipart/form-data; boundary=zz", "x-csrf-token": csrf},
+    )
+    assert "content-length" not in chunked.request.headers
+    assert chunked.status_code == 413 and "上传的内容过大" in chunked.text
     jobs = await stack.members.db["imports"].count_documents({})
     small = "工号,姓名,校区,部门,身份证号\nCR102,李明,main,艺术系,110101199003070034\n".encode()
     checked = await browser.post(
