@@ -360,12 +360,26 @@ async def test_web_refuses_an_oversize_upload_and_keeps_a_checked_one_sealed(sta
 
     await wait_until(ended, 30, "the import check to end")
     assert await stack.members.db["import_chunks"].count_documents({"job": job_id}) == 0
-    # Not committed: the sweep deletes what waited longer than the keep time.
-    uploads = app.state.web.uploads
-    await web_db[UPLOADS].update_one(
-        {"_id": job_id}, {"$set": {"at": utcnow() - uploads.keep - uploads.keep}}
+    # The commit sends the kept file (opened) to members and deletes it.
+    committed = await browser.post(f"/admin/imports/{job_id}/commit", data={"csrf": csrf})
+    assert committed.status_code == 303, committed.text
+    commit_id = committed.headers["location"].rsplit("/", 1)[1]
+    assert commit_id != job_id
+    commit_job = await stack.members.db["imports"].find_one({"_id": commit_id})
+    assert commit_job is not None and commit_job["rows"] == 1
+    assert await web_db[UPLOADS].count_documents({}) == 0
+    # Checked and never committed: the sweep deletes what waited longer than the keep time.
+    again = await browser.post(
+        "/admin/imports", data={"csrf": csrf}, files={"file": ("new.csv", small, "text/csv")}
     )
-    assert await uploads.get(job_id, kept["by"]) is None
+    assert again.status_code == 303, again.text
+    [waiting] = await web_db[UPLOADS].find({}).to_list()
+    uploads = app.state.web.uploads
+    assert await uploads.sweep() == 0  # not yet
+    await web_db[UPLOADS].update_one(
+        {"_id": waiting["_id"]}, {"$set": {"at": utcnow() - uploads.keep - uploads.keep}}
+    )
+    assert await uploads.get(waiting["_id"], waiting["by"]) is None
     assert await uploads.sweep() == 1
     assert await web_db[UPLOADS].count_documents({}) == 0
 
