@@ -152,7 +152,7 @@ async def test_first_sign_in_must_change_the_password_then_signs_in(stack: Stack
         .find({"version": 1, "aggregate": member["id"]})
         .to_list()
     )
-    assert created["state"]["password_hash"].startswith("gh1:")
+    assert created["state"]["password_hash"].startswith("gh2:")
     assert created["changed"]["password_hash"] == {"from": "***", "to": "***"}
 
 
