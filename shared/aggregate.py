@@ -253,7 +253,7 @@ class AggregateStore(Generic[A]):
         for name in self.model.secret_fields:
             if fields.get(name) is not None:
                 assert self.sealer is not None
-                fields[name] = self.sealer.open(fields[name])
+                fields[name] = self.sealer.open(fields[name], *self.sealed_at(aggregate_id, name))
         return self.model.model_validate({**fields, "id": aggregate_id, "version": version})
 
     @staticmethod
@@ -261,13 +261,18 @@ class AggregateStore(Generic[A]):
         """The state as plain values (secret fields in clear: for diffs, never stored)."""
         return to_bson(aggregate.model_dump(exclude={"id", "version"}))
 
-    def _sealed(self, state: Mapping[str, Any]) -> dict[str, Any]:
+    def sealed_at(self, aggregate_id: str, field: str) -> tuple[str, str, str]:
+        """Where a secret field's value belongs: it is sealed for this place, and does not
+        open anywhere else (copied onto another member, or into another field)."""
+        return (self.name, aggregate_id, field)
+
+    def _sealed(self, aggregate_id: str, state: Mapping[str, Any]) -> dict[str, Any]:
         """The state as it is stored: secret fields sealed (text, so numbers become text)."""
         out = dict(state)
         for name in self.model.secret_fields:
             if out.get(name) is not None:
                 assert self.sealer is not None
-                out[name] = self.sealer.seal(str(out[name]))
+                out[name] = self.sealer.seal(str(out[name]), *self.sealed_at(aggregate_id, name))
         return out
 
     async def history(self, aggregate_id: str) -> list[Change]:
@@ -413,7 +418,7 @@ class AggregateStore(Generic[A]):
             "request": actor.request,
             "at": utcnow(),
             "changed": _diff(before, state, self.model.secret_fields | self.model.private_fields),
-            "state": self._sealed(state),
+            "state": self._sealed(aggregate.id, state),
         }
 
     # -- the list view -----------------------------------------------------------------------

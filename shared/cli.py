@@ -44,14 +44,24 @@ def _keygen(args: argparse.Namespace) -> int:
     public.write_bytes(
         key.public_key().public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo)
     )
-    from shared.crypto import new_key
+    from shared.crypto import new_box_keys, new_key
 
     data = out / "data.key"
     data.write_text(new_key())
     data.chmod(0o600)
+    # notify's key pair for login links (members holds only the public half), web's key.
+    link_private, link_public = out / "link.pem", out / "link.pub.pem"
+    box_private, box_public = new_box_keys()
+    link_private.write_bytes(box_private)
+    link_private.chmod(0o600)
+    link_public.write_bytes(box_public)
+    web = out / "web.key"
+    web.write_text(new_key())
+    web.chmod(0o600)
     print(
         f"GONGHUI_AUTH_PRIVATE_KEY_FILE={private}\nGONGHUI_AUTH_PUBLIC_KEY_FILE={public}\n"
-        f"GONGHUI_DATA_KEY_FILE={data}"
+        f"GONGHUI_DATA_KEY_FILE={data}\nGONGHUI_LINK_PRIVATE_KEY_FILE={link_private}\n"
+        f"GONGHUI_LINK_PUBLIC_KEY_FILE={link_public}\nGONGHUI_WEB_KEY_FILE={web}"
     )
     return 0
 
@@ -140,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     token.set_defaults(func=_token)
 
-    keygen = sub.add_parser("keygen", help="generate an Ed25519 signing key pair")
+    keygen = sub.add_parser("keygen", help="generate the signing, data, link and web keys")
     keygen.add_argument("--out", required=True)
     keygen.set_defaults(func=_keygen)
 

@@ -14,6 +14,17 @@ DEV_KEYS = REPO_ROOT / "deploy" / "dev-keys"
 DEV_PRIVATE_KEY = DEV_KEYS / "dev-signing.pem"
 DEV_PUBLIC_KEY = DEV_KEYS / "dev-signing.pub.pem"
 DEV_DATA_KEY = DEV_KEYS / "dev-data.key"
+DEV_LINK_PRIVATE_KEY = DEV_KEYS / "dev-link.pem"  # notify opens what members seals for it
+DEV_LINK_PUBLIC_KEY = DEV_KEYS / "dev-link.pub.pem"
+DEV_WEB_KEY = DEV_KEYS / "dev-web.key"  # web seals its sessions' tokens and the uploads
+DEV_KEY_FILES = (
+    DEV_PRIVATE_KEY,
+    DEV_PUBLIC_KEY,
+    DEV_DATA_KEY,
+    DEV_LINK_PRIVATE_KEY,
+    DEV_LINK_PUBLIC_KEY,
+    DEV_WEB_KEY,
+)
 
 
 class Environment(StrEnum):
@@ -78,15 +89,13 @@ class ServiceSettings(BaseSettings):
             self.consumer_group = f"gonghui-{self.service}"
         if self.env is Environment.production:
             # Compare contents, not paths: a copy of the dev key mounted elsewhere is still public.
-            dev_keys = {
-                k.read_bytes().strip() for k in (DEV_PRIVATE_KEY, DEV_PUBLIC_KEY, DEV_DATA_KEY)
-            }
+            dev_keys = {k.read_bytes().strip() for k in DEV_KEY_FILES}
             for key in self._secret_files():
                 if key.is_file() and key.read_bytes().strip() in dev_keys:
                     raise ValueError(
                         f"{key} is the checked-in development key; "
-                        "set GONGHUI_AUTH_*_KEY_FILE and GONGHUI_DATA_KEY_FILE to your own "
-                        "keys in production (gonghui keygen)"
+                        "set GONGHUI_AUTH_*_KEY_FILE, GONGHUI_DATA_KEY_FILE, GONGHUI_LINK_*_KEY_FILE "
+                        "and GONGHUI_WEB_KEY_FILE to your own keys in production (gonghui keygen)"
                     )
         return self
 

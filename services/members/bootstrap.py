@@ -36,8 +36,10 @@ from services.members.org.store import Organisation
 from services.members.settings import MembersSettings
 from services.members.subscriptions import subscriptions
 from shared.audit import AuditLog
-from shared.crypto import Sealer
+from shared.crypto import Sealer, load_recipient
+from shared.reseal import ResealOnStart
 from shared.runtime import ServiceRuntime
+from shared.timeutil import utcnow
 from shared.workers import Every, Job, JobRun, MonthlyOn
 
 DESCRIPTION = (
@@ -93,6 +95,7 @@ def bootstrap(
         not_found=accounts_store.NOT_FOUND,
         sealer=sealer,  # the password hash is sealed at rest too
     )
+    runtime.run_worker(ResealOnStart([members, accounts]))  # values sealed before the binding
     audit = AuditLog(runtime.db)
     registry, org = MemberRegistry(members), Organisation(campuses)
     imports = ImportStore(runtime.db, sealer)
@@ -103,7 +106,9 @@ def bootstrap(
         members=registry,
         failures=accounts_store.Failures(runtime.db),
         sessions=accounts_store.Sessions(runtime.db),
-        links=accounts_store.LoginLinks(runtime.db, runtime.outbox),
+        links=accounts_store.LoginLinks(
+            runtime.db, runtime.outbox, load_recipient(settings.link_public_key_file)
+        ),
         one_time=accounts_store.OneTime(runtime.db),
         passwords=Passwords(
             time_cost=settings.password_hash_time_cost,
@@ -125,6 +130,11 @@ def bootstrap(
         await account_service.expire_locks()
 
     runtime.schedule(Job("account-unlocks", Every(60), expire_locks))
+
+    async def sweep_import_rows(run: JobRun) -> None:
+        await imports.sweep_rows(utcnow())
+
+    runtime.schedule(Job("import-rows-sweep", Every(3600), sweep_import_rows))
     rounds = runtime.aggregate(
         Round,
         name=childcare_store.ROUNDS,

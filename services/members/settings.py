@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field
 
-from shared.settings import DEV_DATA_KEY, DEV_PRIVATE_KEY, ServiceSettings
+from shared.settings import DEV_DATA_KEY, DEV_LINK_PUBLIC_KEY, DEV_PRIVATE_KEY, ServiceSettings
 
 
 class MembersSettings(ServiceSettings):
@@ -19,6 +19,10 @@ class MembersSettings(ServiceSettings):
     data_key_file: Path = Field(
         DEV_DATA_KEY,
         description="AES-256 key (base64) that seals ID-card numbers and salaries at rest",
+    )
+    link_public_key_file: Path = Field(
+        DEV_LINK_PUBLIC_KEY,
+        description="notify's X25519 public key (PEM): login links are sealed for it",
     )
 
     dues_rate_bp: int = Field(
@@ -52,4 +56,9 @@ class MembersSettings(ServiceSettings):
     )
 
     def _secret_files(self) -> list[Path]:
-        return [self.auth_public_key_file, self.auth_private_key_file, self.data_key_file]
+        return [
+            self.auth_public_key_file,
+            self.auth_private_key_file,
+            self.data_key_file,
+            self.link_public_key_file,
+        ]

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr
 
-from shared.settings import ServiceSettings
+from shared.settings import DEV_LINK_PRIVATE_KEY, ServiceSettings
 
 
 class NotifySettings(ServiceSettings):
@@ -25,3 +26,10 @@ class NotifySettings(ServiceSettings):
         "http://127.0.0.1:8000",
         description="address of the web front end: login links in e-mails point there",
     )
+    link_private_key_file: Path = Field(
+        DEV_LINK_PRIVATE_KEY,
+        description="X25519 private key (PEM) that opens the login links members seals for notify",
+    )
+
+    def _secret_files(self) -> list[Path]:
+        return [self.auth_public_key_file, self.link_private_key_file]

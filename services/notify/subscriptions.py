@@ -11,21 +11,33 @@ from services.notify.notices.handlers import (
     on_member_joined,
 )
 from services.notify.notices.store import Inbox
+from shared.crypto import Box
 from shared.events.members import (
     ContactChanged,
     ContactErased,
-    LoginLinkRequested,
+    LoginLinkRequestedV2,
     MemberJoinedV2,
 )
 from shared.routing import Routes, on
 
 
-def subscriptions(inbox: Inbox, contacts: Contacts, mailer: Mailer, web_base_url: str) -> Routes:
+def subscriptions(
+    inbox: Inbox, contacts: Contacts, mailer: Mailer, web_base_url: str, box: Box
+) -> Routes:
     return [
         on(MemberJoinedV2, on_member_joined, inbox, contacts, mailer),
         # members.contact: only notify reads it (phone, e-mail, WeCom id).
         on(ContactChanged, on_contact_changed, inbox, contacts, mailer),
         on(ContactErased, on_contact_erased, contacts),
-        # members.account: only the login links (mailed, never put in the inbox).
-        on(LoginLinkRequested, on_login_link_requested, inbox, contacts, mailer, web_base_url),
+        # members.account: only the login links (sealed for notify; mailed, never put in the
+        # inbox). v1 carried the link in clear and is no longer published nor read.
+        on(
+            LoginLinkRequestedV2,
+            on_login_link_requested,
+            inbox,
+            contacts,
+            mailer,
+            web_base_url,
+            box,
+        ),
     ]

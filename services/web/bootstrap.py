@@ -28,10 +28,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from services.web import filters
 from services.web.backend import ApiError, Backend
 from services.web.context import LoginRequired, PageRefused, Web, csrf_guard, login_url, visit_of
+from services.web.limits import BodyLimit
 from services.web.pages import admin_activities, admin_members, desk, login, member, plan
 from services.web.providers import PasswordProvider
 from services.web.sessions import Sessions
 from services.web.settings import WebSettings
+from services.web.uploads import Uploads
+from shared.crypto import Sealer
 from shared.mongo import connect, database
 from shared.observability import configure_logging, health_router, install_request_metrics
 
@@ -63,17 +66,22 @@ def bootstrap(
         configure_logging("web", settings.log_level)
     client = connect(settings)
     db = database(client, settings)
-    sessions = Sessions(db, settings.session_ttl_s)
+    web_key = Sealer.from_file(settings.web_key_file)
+    sessions = Sessions(db, settings.session_ttl_s, web_key)
+    uploads = Uploads(db, web_key, settings.upload_max_bytes, settings.upload_keep_s)
     backend = Backend(settings, transports)
     # autoescape on for every template: member names and notice texts are user input
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
     templates = Jinja2Templates(env=env)
     filters.install(templates.env)
-    web = Web(settings, sessions, backend, templates, PasswordProvider(backend, sessions))
+    web = Web(settings, sessions, backend, templates, PasswordProvider(backend, sessions), uploads)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        sweeper = asyncio.create_task(_sweep(sessions))
+        # What an older web kept in clear: tokens are sealed, files dropped (checked again).
+        await sessions.seal_clear_tokens()
+        await uploads.drop_clear()
+        sweeper = asyncio.create_task(_sweep(sessions, uploads))
         log.info("web started")
         try:
             yield
@@ -95,6 +103,7 @@ def bootstrap(
     )
     app.state.web = web
     install_request_metrics(app, "web")
+    app.add_middleware(BodyLimit, max_bytes=settings.upload_max_bytes)
 
     async def upstream(name: str, url: str) -> str:
         async with httpx.AsyncClient(timeout=2) as probe:
@@ -126,11 +135,12 @@ def bootstrap(
     return app
 
 
-async def _sweep(sessions: Sessions) -> None:
+async def _sweep(sessions: Sessions, uploads: Uploads) -> None:
     while True:
         await asyncio.sleep(SWEEP_S)
         try:
             await sessions.sweep()
+            await uploads.sweep()
         except Exception as exc:  # the database away for a moment: next round
             log.warning("session sweep failed: %s", exc)
 

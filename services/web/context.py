@@ -23,6 +23,7 @@ from services.web.backend import ApiError, Backend
 from services.web.providers import PasswordProvider
 from services.web.sessions import Session, Sessions
 from services.web.settings import WebSettings
+from services.web.uploads import Uploads
 from shared.timeutil import utcnow
 
 SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -40,6 +41,7 @@ class Web:
     backend: Backend
     templates: Jinja2Templates
     password: PasswordProvider
+    uploads: Uploads
 
     @property
     def session_cookie(self) -> str:

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.settings import DEV_WEB_KEY, ServiceSettings
 
 
 class WebSettings(ServiceSettings):
@@ -41,3 +42,20 @@ class WebSettings(ServiceSettings):
     cookie_secure: bool = Field(
         False, description="mark cookies Secure (and __Host-): set it when served over https"
     )
+    web_key_file: Path = Field(
+        DEV_WEB_KEY,
+        description="AES-256 key (base64) that seals sessions' tokens and kept uploads at rest",
+    )
+    upload_max_bytes: int = Field(
+        10 * 1024 * 1024,
+        ge=1024,
+        description="largest member list web accepts (refused before it is sent on)",
+    )
+    upload_keep_s: int = Field(
+        3 * 3600,
+        ge=60,
+        description="a checked upload waiting for its commit is deleted after this long",
+    )
+
+    def _secret_files(self) -> list[Path]:
+        return [self.auth_public_key_file, self.web_key_file]

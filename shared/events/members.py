@@ -293,14 +293,33 @@ class AccountUnlocked(AccountEvent):
 
 
 class LoginLinkRequested(AccountEvent):
-    """A member who forgot their password asked for a one-time login link (登录链接). notify
-    mails `link_path` (under the web front end's address) to the e-mail it knows for the
-    member; the event carries no e-mail address."""
+    """A member who forgot their password asked for a one-time login link (登录链接).
+
+    Deprecated and no longer published: it carried the link, a credential, in clear on a
+    topic other systems read. `members.account.login_link_requested.v2` replaces it.
+    """
 
     type = "members.account.login_link_requested.v1"
-    summary = "申请一次性登录链接"
+    summary = "申请一次性登录链接（v1，已停用）"
 
     link_path: str = Field(
         description="path of the link on the web front end, with the single-use token"
+    )
+    expires_at: datetime = Field(description="when the link stops working (UTC)")
+
+
+class LoginLinkRequestedV2(AccountEvent):
+    """A member who forgot their password asked for a one-time login link (登录链接). notify
+    opens `sealed_link` with its private key and mails the link (under the web front end's
+    address) to the e-mail it knows for the member; the event carries no e-mail address, and
+    nobody else can read the link: it is sealed for notify (X25519 + AES-GCM, see
+    `shared/crypto.py`), bound to this event type and the member."""
+
+    type = "members.account.login_link_requested.v2"
+    summary = "申请一次性登录链接"
+
+    sealed_link: str = Field(
+        description="path of the link on the web front end, with the single-use token, "
+        "sealed for notify (`ghbox1:…`): only notify opens it"
     )
     expires_at: datetime = Field(description="when the link stops working (UTC)")

@@ -118,7 +118,7 @@ async def test_secrets_are_sealed_at_rest_masked_in_answers_and_revealed_with_an
     stack = module_stack
     m = await join(stack, "L0006", id_number="11010519491231002X", salary_base_fen=812_300)
     stored = await stack.members.db["members_changes"].find_one({"aggregate": m["id"]})
-    assert stored["state"]["id_number"].startswith("gh1:")  # sealed, not the number
+    assert stored["state"]["id_number"].startswith("gh2:")  # sealed, not the number
     assert "11010519491231002X" not in json.dumps(stored, default=str)
     assert m["id_number"] == "1101**********002X" and m["salary_base_fen"] is None
     finance = bearer("fin-1", ["finance"], ["main"])

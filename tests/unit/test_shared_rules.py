@@ -116,6 +116,9 @@ def test_production_refuses_the_checked_in_dev_keys(monkeypatch):
     with pytest.raises(ValueError, match=r"dev-data\.key"):
         MembersSettings()  # the data key too
     monkeypatch.setenv("GONGHUI_DATA_KEY_FILE", "/etc/gonghui/data.key")
+    with pytest.raises(ValueError, match=r"dev-link\.pub\.pem"):
+        MembersSettings()  # notify's public key for login links too
+    monkeypatch.setenv("GONGHUI_LINK_PUBLIC_KEY_FILE", "/etc/gonghui/link.pub.pem")
     assert MembersSettings().env == "production"
 
 

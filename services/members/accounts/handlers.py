@@ -42,7 +42,7 @@ from shared.aggregate import Actor
 from shared.audit import AuditLog
 from shared.auth import Principal, mint_token
 from shared.errors import Conflict, Invalid, NotFound
-from shared.events.members import LoginLinkRequested
+from shared.events.members import LoginLinkRequestedV2
 from shared.problems import ProblemError
 from shared.timeutil import utcnow
 
@@ -434,10 +434,10 @@ class AccountService:
         if not await self.links.allow(member.id, now, LINK_EVERY_S):
             return
         token = new_token()
-        event = LoginLinkRequested(
+        event = LoginLinkRequestedV2(
             member_id=member.id,
             campus=member.campus,
-            link_path=f"{LINK_PATH}{token}",
+            sealed_link=self.links.seal(member.id, f"{LINK_PATH}{token}"),
             expires_at=now + LINK_TTL,
         )
         await self.links.create(event, token, now)

@@ -20,12 +20,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.members.accounts.domain import MAX_FAILURES, Account, FailureWindow
 from shared.aggregate import AggregateStore
 from shared.claims import claim_once
-from shared.events.members import LoginLinkRequested
+from shared.crypto import seal_for
+from shared.events.members import LoginLinkRequestedV2
 from shared.outbox import Outbox
 
 ACCOUNTS = "accounts"  # the list view; `accounts_changes` is the change log (the truth)
@@ -143,8 +145,13 @@ class Sessions:
 
 
 class LoginLinks:
-    def __init__(self, db: AsyncDatabase, outbox: Outbox) -> None:
+    """Links as their hashes. The link itself leaves only sealed for notify (`seal`), so the
+    outbox copy in the link's document and the event on `members.account` open nowhere else
+    (members keeps no key that opens them either)."""
+
+    def __init__(self, db: AsyncDatabase, outbox: Outbox, notify_key: X25519PublicKey) -> None:
         self.db = db
+        self.notify_key = notify_key
         self.links = db[LOGIN_LINKS]
         self.uses = db[LOGIN_LINK_USES]
         self.throttle = db[LOGIN_LINK_THROTTLE]
@@ -156,7 +163,11 @@ class LoginLinks:
         slot = int(now.timestamp()) // per_s
         return await claim_once(self.throttle, f"{member_id}#{slot}", {"at": now})
 
-    async def create(self, event: LoginLinkRequested, token: str, now: datetime) -> None:
+    def seal(self, member_id: str, link_path: str) -> str:
+        """The link sealed for notify, bound to the event type and the member."""
+        return seal_for(self.notify_key, link_path, LoginLinkRequestedV2.type, member_id)
+
+    async def create(self, event: LoginLinkRequestedV2, token: str, now: datetime) -> None:
         """Store the link as its hash; the event (for notify) rides in the same insert."""
         doc = {
             "_id": digest(token),

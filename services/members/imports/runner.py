@@ -172,6 +172,7 @@ class ImportRunner:
             },
         )
         await self.store.close(job_id)
+        await self.store.drop_rows(job_id)  # the report stays; the uploaded rows do not
         for phase in (CHECK, WRITE):
             self._mine.pop((job_id, phase), None)
 

@@ -3,7 +3,9 @@
 - `imports`: the job (who, which options, the file's columns and problems, how many rows),
   inserted last when it is uploaded, so a job that exists has all its rows.
 - `import_chunks`: the uploaded rows, `<job>#00003` per chunk of rows, sealed (they carry
-  ID numbers and salaries, which are encrypted at rest everywhere).
+  ID numbers and salaries, which are encrypted at rest everywhere) and bound to their job and
+  chunk; deleted when the job ends (`drop_rows`), or by the sweep after `ROWS_KEEP` when
+  nobody works them any more (a crash between the end and the delete, an upload that died).
 - `import_results`: `<job>:<phase>:00003`, what the phase made of each row of chunk 3,
   inserted once by whoever finishes it first (the first result stands).
 - `import_steps`: the work, as small claims. `<job>:<phase>:00003@2` is the second lease on
@@ -42,6 +44,7 @@ RESULTS = "import_results"
 OPEN = "import_open"
 
 CHECK, WRITE = "check", "write"
+ROWS_KEEP = timedelta(hours=3)  # an import takes minutes; rows nobody works are not kept
 
 
 def chunk_key(job_id: str, n: int) -> str:
@@ -71,7 +74,12 @@ class ImportStore:
             {
                 "_id": chunk_key(job["_id"], n),
                 "job": job["_id"],
-                "rows": self.sealer.seal(json.dumps([r.to_doc() for r in rows], default=str)),
+                "at": utcnow(),
+                "rows": self.sealer.seal(
+                    json.dumps([r.to_doc() for r in rows], default=str),
+                    CHUNKS,
+                    chunk_key(job["_id"], n),
+                ),
             }
             for n, rows in enumerate(chunks)
         ]
@@ -87,7 +95,27 @@ class ImportStore:
         doc = await self.chunks.find_one({"_id": chunk_key(job_id, n)})
         if doc is None:
             raise LookupError(f"chunk {n} of {job_id} is missing")
-        return [SourceRow.from_doc(r) for r in json.loads(self.sealer.open(doc["rows"]))]
+        return [
+            SourceRow.from_doc(r)
+            for r in json.loads(self.sealer.open(doc["rows"], CHUNKS, doc["_id"]))
+        ]
+
+    async def drop_rows(self, job_id: str) -> None:
+        """The uploaded rows are not kept once the job has ended (the report stays)."""
+        await self.chunks.delete_many({"job": job_id})
+
+    async def sweep_rows(self, now: datetime) -> int:
+        """Delete rows older than `ROWS_KEEP` that no open job will read again."""
+        stale = {
+            doc["job"]
+            async for doc in self.chunks.find({"at": {"$lt": now - ROWS_KEEP}}, {"job": 1})
+        }
+        still_open = {d["_id"] async for d in self.open.find({"_id": {"$in": list(stale)}})}
+        gone = list(stale - still_open)
+        if not gone:
+            return 0
+        done = await self.chunks.delete_many({"job": {"$in": gone}})
+        return done.deleted_count
 
     # -- claims ---------------------------------------------------------------------------------
 

@@ -10,14 +10,13 @@ import asyncio
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from bson import Binary
 from fastapi import APIRouter, File, Form, Path, Query, UploadFile
 from fastapi.responses import Response
 
 from services.web.backend import ApiError
 from services.web.context import StaffVisit, Visit, redirect
 from services.web.pages.member import MEMBER_STATUS
-from shared.timeutil import utcnow
+from services.web.uploads import Upload
 
 router = APIRouter(prefix="/admin")
 
@@ -42,7 +41,6 @@ OUTCOME = {
     "refused": "有误",
     "duplicate": "重复行",
 }
-UPLOADS = "uploads"
 
 
 @router.get("")
@@ -193,26 +191,23 @@ async def import_page(visit: StaffVisit) -> Response:
 @router.post("/imports")
 async def upload(visit: StaffVisit, file: Annotated[UploadFile, File()]) -> Response:
     """Check a member list (dry run: nothing is written); role: cadre."""
-    content = await file.read()
+    uploads = visit.web.uploads
+    content = await file.read(uploads.max_bytes + 1)
     name = file.filename or "members.csv"
     if not content:
         return visit.render("admin/import.html", error="请选择要导入的文件", section="import")
+    if len(content) > uploads.max_bytes:
+        too_large = f"文件超过 {uploads.max_bytes // 1024 // 1024} MB，请拆分后上传"
+        return visit.render("admin/import.html", 413, error=too_large, section="import")
     job = await visit.post(
         "members",
         "/imports",
         params={"commit": "false", "only_valid": "false", "active": "false"},
         files={"file": (name, content, file.content_type or "application/octet-stream")},
     )
-    # Kept for the commit that follows the check, so the cadre does not choose the file again.
-    await visit.web.sessions.coll.database[UPLOADS].insert_one(
-        {
-            "_id": job["id"],
-            "by": visit.member_id,
-            "name": name,
-            "type": file.content_type,
-            "content": Binary(content),
-            "at": utcnow(),
-        }
+    # Kept (sealed) for the commit that follows the check: the cadre need not choose it again.
+    await uploads.keep_for_commit(
+        job["id"], visit.member_id, Upload(name, file.content_type, content)
     )
     return redirect(f"/admin/imports/{job['id']}")
 
@@ -225,9 +220,7 @@ async def import_job(visit: Visit, import_id: str) -> dict[str, Any]:
 async def import_report(visit: StaffVisit, import_id: ImportId) -> Response:
     """The check's (or the commit's) report, row by row; role: cadre."""
     job = await import_job(visit, import_id)
-    kept = await visit.web.sessions.coll.database[UPLOADS].find_one(
-        {"_id": import_id, "by": visit.member_id}, {"_id": 1}
-    )
+    kept = await visit.web.uploads.waiting(import_id, visit.member_id)
     template = "admin/import_report.html"
     if visit.request.headers.get("hx-request"):
         template = "admin/_import_job.html"
@@ -242,9 +235,7 @@ async def commit(
     active: Annotated[bool, Form()] = False,
 ) -> Response:
     """Write the checked file (all or nothing, or only the good rows); role: cadre."""
-    kept = await visit.web.sessions.coll.database[UPLOADS].find_one(
-        {"_id": import_id, "by": visit.member_id}
-    )
+    kept = await visit.web.uploads.get(import_id, visit.member_id)
     if kept is None:
         return redirect("/admin/imports")
     job = await visit.post(
@@ -255,7 +246,7 @@ async def commit(
             "only_valid": str(only_valid).lower(),
             "active": str(active).lower(),
         },
-        files={"file": (kept["name"], bytes(kept["content"]), kept.get("type") or "text/csv")},
+        files={"file": (kept.name, kept.content, kept.type or "text/csv")},
     )
-    await visit.web.sessions.coll.database[UPLOADS].delete_one({"_id": import_id})
+    await visit.web.uploads.drop(import_id)
     return redirect(f"/admin/imports/{job['id']}")
