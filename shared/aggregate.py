@@ -44,10 +44,10 @@ from shared.crypto import Sealer
 from shared.envelope import CloudEvent
 from shared.errors import ConcurrencyConflict, Conflict, NotFound
 from shared.events import IntegrationEvent, version_of
-from shared.observability import trace_id_var
 from shared.outbox import OUTBOX, Outbox, Write
 from shared.principal import Principal
 from shared.routing import Routes, on_topic
+from shared.telemetry import trace_id_var
 from shared.timeutil import utcnow
 
 HIDDEN = "***"  # how a secret field's old and new values appear in the change history

@@ -44,7 +44,7 @@ from shared.aggregate import Actor, change_id
 from shared.audit import AuditLog
 from shared.auth import Principal, Role
 from shared.errors import DomainError, NotFound
-from shared.observability import trace_id_var
+from shared.telemetry import trace_id_var
 from shared.timeutil import local_today, utcnow
 
 CHUNK_ROWS = 500  # rows per unit of work: the progress step, and what a crash may repeat

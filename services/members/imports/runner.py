@@ -37,7 +37,7 @@ from services.members.imports.store import CHECK, WRITE, ImportStore
 from services.members.membership.store import MemberRegistry
 from services.members.org.store import Organisation
 from shared.aggregate import Actor
-from shared.observability import trace_id_var
+from shared.telemetry import trace_id_var
 from shared.timeutil import utcnow
 
 log = logging.getLogger(__name__)
