@@ -10,7 +10,6 @@ from services.members.accounts.domain import Account
 from services.members.accounts.handlers import AccountService, SignInSettings
 from services.members.accounts.passwords import Passwords
 from services.members.audit import api as audit_api
-from services.members.audit import store as audit_store
 from services.members.audit.store import AuditTrail
 from services.members.childcare import api as childcare_api
 from services.members.childcare import store as childcare_store
@@ -54,7 +53,7 @@ def bootstrap(
     async def setup_indexes(db: AsyncDatabase) -> None:
         await membership_store.setup_indexes(db)
         await accounts_store.setup_indexes(db)
-        await audit_store.setup_indexes(db)
+        await trail.setup_indexes()  # (made below: this runs when the service starts)
         await AuditLog(db).setup_indexes()
         await childcare_store.setup_indexes(db)
         await dues_store.setup_indexes(db)
@@ -94,6 +93,7 @@ def bootstrap(
         sealer=sealer,  # the password hash is sealed at rest too
     )
     audit = AuditLog(runtime.db)
+    trail = AuditTrail(runtime.db, {"members": members, "campuses": campuses})
     registry, org = MemberRegistry(members), Organisation(campuses)
     imports = ImportStore(runtime.db, sealer)
     runner = ImportRunner(imports, registry, org)
@@ -142,7 +142,7 @@ def bootstrap(
         childcare=Rounds(rounds),
         dues=ledger,
         accounts=account_service,
-        trail=AuditTrail(runtime.db),
+        trail=trail,
         imports=ImportWork(imports, runner),
     )
     return runtime
