@@ -15,14 +15,14 @@ from services.members.childcare import api as childcare_api
 from services.members.childcare import store as childcare_store
 from services.members.childcare.domain import Round
 from services.members.childcare.store import Rounds
-from services.members.deps import ImportWork, MembersContext
+from services.members.context import MembersContext
 from services.members.dues import api as dues_api
 from services.members.dues import store as dues_store
 from services.members.dues.domain import DuesPolicy, Rounding
 from services.members.dues.handlers import monthly_job
 from services.members.dues.store import Ledger
 from services.members.imports import api as imports_api
-from services.members.imports.runner import ImportRunner
+from services.members.imports.runner import ImportRunner, ImportWork
 from services.members.imports.store import ImportStore
 from services.members.membership import api as membership_api
 from services.members.membership import store as membership_store
@@ -144,5 +144,6 @@ def bootstrap(
         accounts=account_service,
         trail=trail,
         imports=ImportWork(imports, runner),
+        school_campus=settings.school_campus,
     )
     return runtime

@@ -48,7 +48,8 @@ async def test_concurrent_adds_of_one_id_create_it_once_and_the_rest_get_that_on
     with pytest.raises(AlreadyExists) as refused:
         await store.add(new_member("ADD001", name="迟到"), Actor("late"), "join")
     assert refused.value.code == "members.exists"
-    assert refused.value.existing.name == winner.name
+    existing = refused.value.existing
+    assert isinstance(existing, Member) and existing.name == winner.name
 
 
 async def test_existing_tells_which_ids_are_aggregates_before_the_view_has_them(

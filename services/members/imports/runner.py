@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from services.members.imports.domain import (
@@ -28,6 +29,7 @@ from services.members.imports.domain import (
     verdict,
 )
 from services.members.imports.handlers import (
+    CHUNK_ROWS,
     check_chunk,
     context_of,
     phases,
@@ -216,3 +218,12 @@ class ImportRunner:
             return await check_chunk(checked, ctx, self.members)
         actor = Actor(job["by"], job["trace"])
         return await write_chunk(checked, ctx, self.members, actor)
+
+
+@dataclass
+class ImportWork:
+    """Bulk import (新教师入会): the jobs, the worker that works them, rows per chunk."""
+
+    store: ImportStore
+    runner: ImportRunner
+    chunk_rows: int = CHUNK_ROWS
