@@ -66,6 +66,7 @@ test: .venv web-assets chromium
 	$(RUFF) check .
 	$(RUFF) format --check .
 	.venv/bin/mypy
+	.venv/bin/lint-imports  # the layering contracts in pyproject.toml
 	$(PY) -m deploy.docs --check
 	$(PY) -m pytest
 
@@ -73,6 +74,7 @@ lint: .venv
 	$(RUFF) check .
 	$(RUFF) format --check .
 	.venv/bin/mypy
+	.venv/bin/lint-imports
 
 fmt: .venv
 	$(RUFF) check --fix .
