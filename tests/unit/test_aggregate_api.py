@@ -81,7 +81,11 @@ def test_already_exists_is_the_409_conflict_add_always_answered_and_carries_the_
     )
     exc = AlreadyExists("members", member)
     assert isinstance(exc, Conflict) and exc.status == 409
-    assert (exc.code, exc.message, exc.details) == ("members.exists", "记录已存在", {"id": member.id})
+    assert (exc.code, exc.message, exc.details) == (
+        "members.exists",
+        "记录已存在",
+        {"id": member.id},
+    )
     assert exc.existing is member
 
 

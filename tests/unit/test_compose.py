@@ -20,12 +20,12 @@ import yaml
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
+from deploy import cli
 from services.events.settings import EventsSettings
 from services.members.settings import MembersSettings
 from services.notify.settings import NotifySettings
 from services.web.settings import WebSettings
 from services.welfare.settings import WelfareSettings
-from deploy import cli
 from shared.settings import ServiceSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
