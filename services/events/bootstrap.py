@@ -29,7 +29,7 @@ from services.events.sports.domain import SportsMeet
 from services.events.sports.store import MeetBook
 from services.events.subscriptions import subscriptions
 from shared.audit import AuditLog
-from shared.projections import MemberDirectory, setup_directory_indexes
+from shared.readmodels.member_directory import MemberDirectory, setup_directory_indexes
 from shared.runtime import ServiceRuntime
 from shared.workers import Every, Job
 

@@ -10,7 +10,7 @@ from services.events.plans.store import PlanBook
 from services.events.registrations.handlers import Registrations
 from services.events.sports.store import MeetBook
 from shared.audit import AuditLog
-from shared.projections import MemberDirectory
+from shared.readmodels.member_directory import MemberDirectory
 
 
 @dataclass(frozen=True)

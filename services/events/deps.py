@@ -14,7 +14,7 @@ from fastapi import Depends
 
 from shared.audit import AuditLog
 from shared.auth import Principal, Role, require
-from shared.projections import MemberDirectory
+from shared.readmodels.member_directory import MemberDirectory
 from shared.runtime import provided
 
 Audit = Annotated[AuditLog, Depends(provided("audit"))]

@@ -49,7 +49,7 @@ from shared.events.events import (
     RegistrationFacts,
 )
 from shared.events.members import MemberDeceased, MemberTransferred, MemberWithdrawn
-from shared.projections import MemberDirectory
+from shared.readmodels.member_directory import MemberDirectory
 from shared.timeutil import utcnow_ms as utcnow
 from shared.workers import JobRun
 

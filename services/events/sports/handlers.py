@@ -28,7 +28,7 @@ from shared.aggregate import Actor, AlreadyExists
 from shared.auth import Principal, Role
 from shared.errors import Conflict, NotFound
 from shared.problems import ProblemError
-from shared.projections import MemberDirectory
+from shared.readmodels.member_directory import MemberDirectory
 from shared.timeutil import utcnow_ms as utcnow
 
 ENTERING = frozenset({ActivityStatus.published})
