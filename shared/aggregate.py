@@ -24,6 +24,11 @@ library and Marten: optimistic concurrency on a unique (aggregate id, version), 
   consumed (well under a second on a healthy broker). Every change must therefore record at
   least one event on the aggregate's topic.
 - **The log is the audit trail** (`history`): nothing in it is ever edited.
+- **Callers use the store's API, never its collections**: `add_if_absent` (twice is once;
+  `add` raises `AlreadyExists` carrying what is there), `existing(ids)` and `get_many` for
+  batches, `changes_of_request` for a resumable job, `at_version`, and `recent_changes` /
+  `count_changes` for a trail across aggregates; a change record is read by `Change.from_doc`
+  only, so its format can change in one place.
 """
 
 from __future__ import annotations

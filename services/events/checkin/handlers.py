@@ -82,8 +82,8 @@ async def record_walk_in(
     book = ctx.book
     reg_id = registration_id(activity.id, person.id)
     if await book.get(reg_id) is None:
-        found = walk_in(activity, person, user.subject, name, now)
-        added = await book.store.add_if_absent(found, actor)
+        came = walk_in(activity, person, user.subject, name, now)
+        added = await book.store.add_if_absent(came, actor)
         if added.created:
             return added.aggregate
     kind = activity.kind.value
