@@ -571,11 +571,23 @@ class AggregateStore(Generic[A]):
         limit: int = 50,
     ) -> list[A]:
         """A page of the view (converges within a second of each change)."""
+        return [a for a, _ in await self.find_updated(query, sort=sort, skip=skip, limit=limit)]
+
+    async def find_updated(
+        self,
+        query: Mapping[str, Any],
+        *,
+        sort: Sequence[tuple[str, int]] = (),
+        skip: int = 0,
+        limit: int = 50,
+    ) -> list[tuple[A, datetime | None]]:
+        """`find`, each with when its last change was made (which the aggregate does not
+        carry: a calendar feed's last-modified)."""
         cursor = self.view.find(dict(query))
         if sort:
             cursor = cursor.sort(list(sort))
         docs = await cursor.skip(skip).limit(limit).to_list()
-        return [self._load(d["_id"], d, d.get("version", 0)) for d in docs]
+        return [(self._load(d["_id"], d, d.get("version", 0)), d.get("updated_at")) for d in docs]
 
     async def count(self, query: Mapping[str, Any]) -> int:
         return await self.view.count_documents(dict(query))

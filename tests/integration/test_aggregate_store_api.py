@@ -13,6 +13,7 @@ from services.members.membership.domain import join as join_member
 from shared.aggregate import Actor, AggregateStore, AlreadyExists, ChangeFilter
 from shared.timeutil import local_today
 from tests.integration.conftest import Stack
+from tests.kafka_tools import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -118,3 +119,24 @@ async def test_recent_changes_across_aggregates_newest_first_and_counted(module_
     assert await store.count_changes(ChangeFilter(by="rc-cadre", campuses=["east"])) == 0
     joins = await store.recent_changes(ChangeFilter(by="rc-cadre", action="join"), 10)
     assert sorted(c.aggregate_id for c in joins) == sorted(m.id for m in members)
+
+
+async def test_find_updated_gives_each_listed_aggregate_with_its_last_change_time(
+    module_stack: Stack,
+):
+    store = store_of(module_stack)
+    member = new_member("FU0001")
+    await store.add(member, Actor("t"), "join")
+    after = await store.change(
+        member.id, lambda m: m.withdraw(local_today()), Actor("t"), "withdraw"
+    )
+    [last] = [c for c in await store.history(member.id) if c.version == after.version]
+
+    async def listed() -> bool:
+        found = await store.find_updated({"_id": member.id})
+        return [a.version for a, _ in found] == [after.version]
+
+    await wait_until(listed, 15, "the view to show the withdrawal")
+    [(listed_member, updated_at)] = await store.find_updated({"_id": member.id})
+    assert listed_member.status.value == "withdrawn"
+    assert updated_at is not None and abs((updated_at - last.at).total_seconds()) < 0.002
