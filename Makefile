@@ -67,6 +67,7 @@ test: .venv web-assets chromium
 	$(RUFF) check .
 	$(RUFF) format --check .
 	.venv/bin/mypy
+	.venv/bin/lint-imports  # the layering contracts in pyproject.toml
 	$(PY) -m deploy.docs --check
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
 	$(PY) -m pytest
@@ -75,6 +76,7 @@ lint: .venv
 	$(RUFF) check .
 	$(RUFF) format --check .
 	.venv/bin/mypy
+	.venv/bin/lint-imports
 
 fmt: .venv
 	$(RUFF) check --fix .

@@ -24,6 +24,11 @@ library and Marten: optimistic concurrency on a unique (aggregate id, version), 
   consumed (well under a second on a healthy broker). Every change must therefore record at
   least one event on the aggregate's topic.
 - **The log is the audit trail** (`history`): nothing in it is ever edited.
+- **Callers use the store's API, never its collections**: `add_if_absent` (twice is once;
+  `add` raises `AlreadyExists` carrying what is there), `existing(ids)` and `get_many` for
+  batches, `changes_of_request` for a resumable job, `at_version`, and `recent_changes` /
+  `count_changes` for a trail across aggregates; a change record is read by `Change.from_doc`
+  only, so its format can change in one place.
 """
 
 from __future__ import annotations
@@ -44,10 +49,10 @@ from shared.crypto import Sealer
 from shared.envelope import CloudEvent
 from shared.errors import ConcurrencyConflict, Conflict, NotFound
 from shared.events import IntegrationEvent, version_of
-from shared.observability import trace_id_var
 from shared.outbox import OUTBOX, Outbox, Write
 from shared.principal import Principal
 from shared.routing import Routes, on_topic
+from shared.telemetry import trace_id_var
 from shared.timeutil import utcnow
 
 HIDDEN = "***"  # how a secret field's old and new values appear in the change history
@@ -117,7 +122,7 @@ class Actor:
 
 @dataclass(frozen=True)
 class Change:
-    """One entry of an aggregate's history."""
+    """One entry of an aggregate's history (its state left out)."""
 
     aggregate_id: str
     version: int
@@ -127,6 +132,74 @@ class Change:
     at: datetime
     changed: dict[str, dict[str, Any]]
     events: list[str]  # event types it published
+    campus: str | None = None  # the aggregate's campus after it (None: read without state)
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> Change:
+        """A stored change record as a history entry: the one reading of the log's format."""
+        state = doc.get("state")
+        return cls(
+            aggregate_id=doc["aggregate"],
+            version=doc["version"],
+            action=doc["action"],
+            by=doc["by"],
+            request=doc.get("request"),
+            at=doc["at"],
+            changed=doc.get("changed", {}),
+            events=[e["type"] for e in doc.get(OUTBOX, [])],
+            campus=state.get("campus", "") if state is not None else None,
+        )
+
+
+@dataclass(frozen=True)
+class Added(Generic[A]):
+    """What `add_if_absent` did: wrote `aggregate` (created), or found it there already
+    (then `aggregate` is the one that exists, as it is now)."""
+
+    aggregate: A
+    created: bool
+
+
+class AlreadyExists(Conflict):
+    """`add` of an id that exists (409 `<name>.exists`); `existing` is that aggregate now."""
+
+    def __init__(self, name: str, existing: Aggregate) -> None:
+        super().__init__(f"{name}.exists", "记录已存在", id=existing.id)
+        self.existing = existing
+
+
+@dataclass(frozen=True)
+class ChangeFilter:
+    """Which changes of a log to list (the audit trail's questions); None: any."""
+
+    by: str | None = None
+    action: str | None = None
+    aggregate_id: str | None = None
+    campus: str | None = None
+    campuses: Sequence[str] | None = None  # any of these (None: every campus)
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
+
+    def query(self) -> dict[str, Any]:
+        query: dict[str, Any] = {}
+        if self.by is not None:
+            query["by"] = self.by
+        if self.action is not None:
+            query["action"] = self.action
+        if self.aggregate_id is not None:
+            query["aggregate"] = self.aggregate_id
+        if self.campuses is not None:
+            query["state.campus"] = {"$in": list(self.campuses)}
+        if self.campus is not None:
+            query["state.campus"] = self.campus
+        at: dict[str, datetime] = {}
+        if self.since is not None:
+            at["$gte"] = self.since
+        if self.until is not None:
+            at["$lt"] = self.until
+        if at:
+            query["at"] = at
+        return query
 
 
 def change_id(aggregate_id: str, version: int) -> str:
@@ -286,32 +359,77 @@ class AggregateStore(Generic[A]):
                 for v in range(1, current.version + 1)
             )
         )
-        return [
-            Change(
-                aggregate_id=aggregate_id,
-                version=doc["version"],
-                action=doc["action"],
-                by=doc["by"],
-                request=doc.get("request"),
-                at=doc["at"],
-                changed=doc.get("changed", {}),
-                events=[e["type"] for e in doc.get(OUTBOX, [])],
-            )
-            for doc in found
-            if doc is not None
-        ]
+        return [Change.from_doc(doc) for doc in found if doc is not None]
+
+    async def at_version(self, aggregate_id: str, version: int) -> A | None:
+        """The aggregate as change `version` left it (None: no such change)."""
+        doc = await self.log.find_one({"_id": change_id(aggregate_id, version)})
+        return self._load(aggregate_id, doc["state"], version) if doc is not None else None
+
+    async def existing(self, aggregate_ids: Sequence[str]) -> set[str]:
+        """Which of the ids exist: one query by key (their first changes), whatever the view
+        says. For work in batches; a lookup per id would cost a round trip each."""
+        ids = list(dict.fromkeys(aggregate_ids))
+        if not ids:
+            return set()
+        first = {"_id": {"$in": [change_id(i, 1) for i in ids]}}
+        return {d["aggregate"] async for d in self.log.find(first, {"aggregate": 1})}
+
+    async def changes_of_request(
+        self, request: str | None, versions: Mapping[str, int], action: str | None = None
+    ) -> list[Change]:
+        """Which of the given changes (aggregate id -> version) the request made: a resumable
+        job (an import after a crash) tells what it did before from what it finds. One query
+        by key, whatever the size of the log."""
+        if not versions:
+            return []
+        query: dict[str, Any] = {
+            "_id": {"$in": [change_id(i, v) for i, v in versions.items()]},
+            "request": request,
+        }
+        if action is not None:
+            query["action"] = action
+        return [Change.from_doc(d) async for d in self.log.find(query, {"state": 0})]
+
+    async def recent_changes(self, where: ChangeFilter, limit: int) -> list[Change]:
+        """The newest `limit` changes of any aggregate that match, newest first."""
+        cursor = self.log.find(where.query()).sort([("at", -1), ("_id", -1)]).limit(limit)
+        return [Change.from_doc(d) async for d in cursor]
+
+    async def count_changes(self, where: ChangeFilter) -> int:
+        return await self.log.count_documents(where.query())
+
+    async def index_changes_by_time(self) -> None:
+        """For `recent_changes` across aggregates (the audit trail's newest-first pages)."""
+        await self.log.create_index([("at", -1)])
 
     # -- writing -----------------------------------------------------------------------------
 
     async def add(self, aggregate: A, actor: Actor, action: str = "create") -> A:
-        """Write a new aggregate (its version 1) with the events its creation recorded."""
+        """Write a new aggregate (its version 1) with the events its creation recorded;
+        AlreadyExists (409, carrying the existing one) when its id is taken."""
+        added = await self.add_if_absent(aggregate, actor, action)
+        if not added.created:
+            raise AlreadyExists(self.name, added.aggregate)
+        return added.aggregate
+
+    async def add_if_absent(self, aggregate: A, actor: Actor, action: str = "create") -> Added[A]:
+        """`add`, or the aggregate that has the id already: twice is once.
+
+        The unique key of version 1 decides between concurrent adds of one id: one writes,
+        every other reads what it wrote (the winner's insert is in the log before the losers'
+        inserts fail, so the read finds it).
+        """
         if aggregate.version != 0:
             raise ValueError("add() writes new aggregates; use change() for existing ones")
         try:
             await self._append(aggregate, {}, actor, action)
-        except DuplicateKeyError as exc:
-            raise Conflict(f"{self.name}.exists", "记录已存在", id=aggregate.id) from exc
-        return aggregate
+            return Added(aggregate, created=True)
+        except DuplicateKeyError:
+            existing = await self.get(aggregate.id)
+        if existing is None:  # the key is taken, so its change is there: never expected
+            raise Conflict(f"{self.name}.exists", "记录已存在", id=aggregate.id)
+        return Added(existing, created=False)
 
     async def add_many(
         self, aggregates: Sequence[A], actor: Actor, action: str = "create"
@@ -458,11 +576,23 @@ class AggregateStore(Generic[A]):
         limit: int = 50,
     ) -> list[A]:
         """A page of the view (converges within a second of each change)."""
+        return [a for a, _ in await self.find_updated(query, sort=sort, skip=skip, limit=limit)]
+
+    async def find_updated(
+        self,
+        query: Mapping[str, Any],
+        *,
+        sort: Sequence[tuple[str, int]] = (),
+        skip: int = 0,
+        limit: int = 50,
+    ) -> list[tuple[A, datetime | None]]:
+        """`find`, each with when its last change was made (which the aggregate does not
+        carry: a calendar feed's last-modified)."""
         cursor = self.view.find(dict(query))
         if sort:
             cursor = cursor.sort(list(sort))
         docs = await cursor.skip(skip).limit(limit).to_list()
-        return [self._load(d["_id"], d, d.get("version", 0)) for d in docs]
+        return [(self._load(d["_id"], d, d.get("version", 0)), d.get("updated_at")) for d in docs]
 
     async def count(self, query: Mapping[str, Any]) -> int:
         return await self.view.count_documents(dict(query))
@@ -480,9 +610,12 @@ async def refresh_view(envelope: CloudEvent, store: AggregateStore[Any]) -> None
 
 __all__ = [
     "Actor",
+    "Added",
     "Aggregate",
     "AggregateStore",
+    "AlreadyExists",
     "Change",
+    "ChangeFilter",
     "change_id",
     "refresh_view",
     "to_bson",

@@ -1,4 +1,6 @@
-"""`gonghui` command line: development tokens, keys, topics and dead letters.
+"""The platform's part of the `gonghui` command line: development tokens, keys, topics and
+dead letters. The command itself, with each service's own subcommands (`import members`),
+is composed above the services in deploy/cli.py: shared imports no service.
 
 gonghui token --role admin --campus '*'
 gonghui token --role member --subject m-1234 --campus main
@@ -16,7 +18,9 @@ import asyncio
 import json
 import os
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from shared.settings import DEV_PRIVATE_KEY, ServiceSettings
 
@@ -134,7 +138,11 @@ def _dlq(args: argparse.Namespace) -> int:
     return 0
 
 
-def main(argv: list[str] | None = None) -> int:
+Subcommands = Callable[[Any], None]  # adds its parsers to the `gonghui` subparsers
+
+
+def main(argv: list[str] | None = None, more: Sequence[Subcommands] = ()) -> int:
+    """Run the command with the platform's subcommands and `more` (the services')."""
     parser = argparse.ArgumentParser(prog="gonghui", description="Gonghui 工会 command line")
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -167,10 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     dlq.add_argument("topic", help="the topic, e.g. members.member (its .dlq is used)")
     dlq.set_defaults(func=_dlq)
 
-    # Bulk import is the members service's own client; its module says how (httpx only).
-    from services.members.imports import cli as import_cli
-
-    import_cli.add_parser(sub)
+    for add_parsers in more:
+        add_parsers(sub)
 
     args = parser.parse_args(argv)
     return args.func(args)

@@ -33,14 +33,14 @@ from pymongo.errors import DuplicateKeyError
 from shared.dlq import dead_letter_headers
 from shared.envelope import CloudEvent, topic_of, trace_id_of
 from shared.events import REGISTRY, parse
-from shared.observability import (
+from shared.routing import Route, Routes, RouteTable, route_table
+from shared.telemetry import (
     CONSUMER_LAG,
     DEAD_LETTERS,
     HANDLER_OUTCOMES,
     HANDLER_WAITING,
     trace_id_var,
 )
-from shared.routing import Route, Routes, RouteTable, route_table
 
 log = logging.getLogger(__name__)
 

@@ -1,101 +1,27 @@
-"""Health, readiness, Prometheus metrics and JSON logs carrying the trace id."""
+"""Health, readiness and request metrics of a service's web side (FastAPI).
+
+The web-free part (trace ids, metrics, JSON logs) is `shared.telemetry`; the names below
+are re-exported for the web edge's composition roots.
+"""
 
 from __future__ import annotations
 
-import contextvars
-import json
-import logging
-import sys
 import time
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
 
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from shared.envelope import new_traceparent, trace_id_of
-from shared.lognoise import install_rate_limit, stop_rate_limit
-
-trace_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("trace_id", default=None)
-
-HTTP_REQUESTS = Counter(
-    "gonghui_http_requests_total", "HTTP requests", ["service", "method", "route", "status"]
-)
-HTTP_SECONDS = Histogram(
-    "gonghui_http_request_seconds", "HTTP request duration", ["service", "method", "route"]
-)
-HANDLER_OUTCOMES = Counter(
-    "gonghui_handler_outcomes_total",
-    "event handler outcomes (ok, duplicate, retry, dead_letter, skipped)",
-    ["service", "handler", "outcome"],
-)
-HANDLER_WAITING = Gauge(
-    "gonghui_handler_waiting",
-    "1 while a handler waits for a channel that is down (SMTP, WeCom, SMS)",
-    ["service", "handler"],
-)
-OUTBOX_BACKLOG = Gauge(
-    "gonghui_outbox_backlog", "outbox events waiting to be published", ["service"]
-)
-OUTBOX_OLDEST_SECONDS = Gauge(
-    "gonghui_outbox_oldest_seconds",
-    "age of the oldest event waiting to be published (0 when none waits)",
-    ["service"],
-)
-JOB_RUNS = Counter(
-    "gonghui_job_runs_total",
-    "scheduled job runs by outcome (ok, failed, skipped: another replica ran it)",
-    ["service", "job", "outcome"],
-)
-OUTBOX_PUBLISHED = Counter("gonghui_outbox_published_total", "outbox events published", ["service"])
-DEAD_LETTERS = Counter(
-    "gonghui_dead_letters_total", "messages sent to a dead-letter topic", ["service", "topic"]
-)
-CONSUMER_LAG = Gauge(
-    "gonghui_consumer_lag",
-    "records behind the end of the partition",
-    ["service", "topic", "partition"],
+from shared.telemetry import (
+    HTTP_REQUESTS,
+    HTTP_SECONDS,
+    configure_logging,
+    trace_id_var,
 )
 
-
-class JsonFormatter(logging.Formatter):
-    def __init__(self, service: str) -> None:
-        super().__init__()
-        self.service = service
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "service": self.service,
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        if trace_id := trace_id_var.get():
-            entry["trace_id"] = trace_id
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, ensure_ascii=False)
-
-
-def configure_logging(service: str, level: str = "INFO") -> None:
-    """JSON lines on stdout. aiokafka's warnings and errors (a broker failing over, a leader
-    moving) are worth seeing, but it repeats them on every reconnect: they pass through a rate
-    limiter (shared/lognoise.py), except at DEBUG, which shows everything."""
-    handler = logging.StreamHandler(sys.stdout)
-    handler.setFormatter(JsonFormatter(service))
-    root = logging.getLogger()
-    root.handlers[:] = [handler]
-    level = level.upper()
-    root.setLevel(level)
-    if level == "DEBUG":
-        logging.getLogger("aiokafka").setLevel(logging.DEBUG)
-        stop_rate_limit()
-        return
-    aiokafka_level = max(logging.WARNING, logging.getLevelName(level))
-    logging.getLogger("aiokafka").setLevel(aiokafka_level)
-    install_rate_limit(handler, ("aiokafka",))
+__all__ = ["configure_logging", "health_router", "install_request_metrics", "trace_id_var"]
 
 
 ReadinessCheck = Callable[[], Awaitable[None]]
@@ -144,11 +70,6 @@ def health_router(
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return router
-
-
-def current_traceparent() -> str:
-    """A traceparent continuing the trace of the request or event being handled."""
-    return new_traceparent(trace_id_var.get())
 
 
 def install_request_metrics(app: FastAPI, service: str) -> None:

@@ -42,7 +42,7 @@ from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.envelope import CONTENT_TYPE, CloudEvent, topic_of
 from shared.events import REGISTRY, IntegrationEvent, sequence_of
-from shared.observability import (
+from shared.telemetry import (
     OUTBOX_BACKLOG,
     OUTBOX_OLDEST_SECONDS,
     OUTBOX_PUBLISHED,

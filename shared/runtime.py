@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, Protocol, TypeVar
 
-from fastapi import APIRouter, FastAPI
+from fastapi import APIRouter, FastAPI, Request
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.aggregate import Aggregate, AggregateStore
@@ -46,6 +46,23 @@ class Worker(Protocol):
     def start(self) -> None: ...
 
     async def stop(self) -> None: ...
+
+
+def provided(name: str) -> Callable[[Request], Awaitable[Any]]:
+    """A FastAPI dependency that gives one member of the service's context (`runtime.context`).
+
+    Each area names what it uses in its own api module, e.g.
+    `Accounts = Annotated[AccountService, Depends(provided("accounts"))]`, so a service's
+    deps module imports none of its areas and no area's routes import back into a module
+    that imports every area (a cycle the import contract refuses).
+    """
+
+    # `async def`: FastAPI would run a plain `def` in a worker thread, a hop per request.
+    async def get(request: Request) -> Any:
+        return getattr(request.app.state.runtime.context, name)
+
+    get.__name__ = get.__qualname__ = f"get_{name}"
+    return get
 
 
 class ServiceRuntime:

@@ -29,7 +29,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from shared.observability import JOB_RUNS
+from shared.telemetry import JOB_RUNS
 from shared.timeutil import SHANGHAI, utcnow
 
 log = logging.getLogger(__name__)

@@ -21,7 +21,7 @@ from deploy.bench.measure import Target, bounded, clock
 from deploy.bench.paths import services
 from deploy.bench.report import Measurement, percentile
 from shared.auth import mint_token
-from shared.projections import MEMBER_DIRECTORY
+from shared.readmodels.member_directory import MEMBER_DIRECTORY
 
 MEMBERS = 2000
 SEATS = 300

@@ -12,7 +12,7 @@ from services.events.activities.domain import Activity
 from services.events.activities.store import ActivityCatalog
 from services.events.calendar import api as calendar_api
 from services.events.checkin import api as checkin_api
-from services.events.deps import EventsContext
+from services.events.context import EventsContext
 from services.events.plans import api as plans_api
 from services.events.plans import store as plans_store
 from services.events.plans.domain import Plan
@@ -29,7 +29,7 @@ from services.events.sports.domain import SportsMeet
 from services.events.sports.store import MeetBook
 from services.events.subscriptions import subscriptions
 from shared.audit import AuditLog
-from shared.projections import MemberDirectory, setup_directory_indexes
+from shared.readmodels.member_directory import MemberDirectory, setup_directory_indexes
 from shared.runtime import ServiceRuntime
 from shared.workers import Every, Job
 
@@ -57,6 +57,7 @@ def bootstrap(
         description=DESCRIPTION,
         routers=[
             activities_api.router,
+            registrations_api.activity_router,
             registrations_api.router,
             checkin_api.router,
             plans_api.router,

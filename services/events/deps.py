@@ -1,69 +1,23 @@
-"""Typed FastAPI dependencies of the events service: what its routes may ask for."""
+"""Typed FastAPI dependencies any area of the events service may ask for: the caller's roles,
+the audit log, the member directory.
+
+Each area names its own objects in its api module (`Catalog` in activities, `Plans` in plans,
+…, through `shared.runtime.provided`), so this module imports no area and no area's routes
+import back into one that imports them all. The context they come from: context.py.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends
 
-from services.events.activities.store import ActivityCatalog
-from services.events.plans.store import PlanBook
-from services.events.registrations.handlers import Registrations
-from services.events.sports.store import MeetBook
 from shared.audit import AuditLog
 from shared.auth import Principal, Role, require
-from shared.projections import MemberDirectory
+from shared.readmodels.member_directory import MemberDirectory
+from shared.runtime import provided
 
-
-@dataclass(frozen=True)
-class EventsContext:
-    """Everything the routes use, built once by the composition root."""
-
-    catalog: ActivityCatalog
-    registrations: Registrations
-    directory: MemberDirectory
-    audit: AuditLog
-    plans: PlanBook
-    meets: MeetBook
-    calendar_secret: bytes
-    calendar_base_url: str
-
-
-def get_context(request: Request) -> EventsContext:
-    return request.app.state.runtime.context
-
-
-# `async def`: FastAPI would run a plain `def` in a worker thread, a hop per request.
-async def get_catalog(request: Request) -> ActivityCatalog:
-    return get_context(request).catalog
-
-
-async def get_registrations(request: Request) -> Registrations:
-    return get_context(request).registrations
-
-
-async def get_plans(request: Request) -> PlanBook:
-    return get_context(request).plans
-
-
-async def get_meets(request: Request) -> MeetBook:
-    return get_context(request).meets
-
-
-async def get_directory(request: Request) -> MemberDirectory:
-    return get_context(request).directory
-
-
-async def get_audit(request: Request) -> AuditLog:
-    return get_context(request).audit
-
-
-Catalog = Annotated[ActivityCatalog, Depends(get_catalog)]
-RegistrationsDep = Annotated[Registrations, Depends(get_registrations)]
-Audit = Annotated[AuditLog, Depends(get_audit)]
-Plans = Annotated[PlanBook, Depends(get_plans)]
-Meets = Annotated[MeetBook, Depends(get_meets)]
-Directory = Annotated[MemberDirectory, Depends(get_directory)]
+Audit = Annotated[AuditLog, Depends(provided("audit"))]
+Directory = Annotated[MemberDirectory, Depends(provided("directory"))]
 Cadre = Annotated[Principal, Depends(require(Role.cadre))]
 Admin = Annotated[Principal, Depends(require(Role.admin))]

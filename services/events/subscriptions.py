@@ -18,7 +18,7 @@ from services.events.registrations.handlers import (
 )
 from shared.events.events import ActivityCancelled, ActivityChanged, ActivityPublished
 from shared.events.members import MemberDeceased, MemberTransferred, MemberWithdrawn
-from shared.projections import MemberDirectory, member_directory_routes
+from shared.readmodels.member_directory import MemberDirectory, member_directory_routes
 from shared.routing import Routes, on, on_topic
 
 

@@ -10,20 +10,19 @@ from services.members.accounts.domain import Account
 from services.members.accounts.handlers import AccountService, SignInSettings
 from services.members.accounts.passwords import Passwords
 from services.members.audit import api as audit_api
-from services.members.audit import store as audit_store
 from services.members.audit.store import AuditTrail
 from services.members.childcare import api as childcare_api
 from services.members.childcare import store as childcare_store
 from services.members.childcare.domain import Round
 from services.members.childcare.store import Rounds
-from services.members.deps import ImportWork, MembersContext
+from services.members.context import MembersContext
 from services.members.dues import api as dues_api
 from services.members.dues import store as dues_store
 from services.members.dues.domain import DuesPolicy, Rounding
 from services.members.dues.handlers import monthly_job
 from services.members.dues.store import Ledger
 from services.members.imports import api as imports_api
-from services.members.imports.runner import ImportRunner
+from services.members.imports.runner import ImportRunner, ImportWork
 from services.members.imports.store import ImportStore
 from services.members.membership import api as membership_api
 from services.members.membership import store as membership_store
@@ -56,7 +55,7 @@ def bootstrap(
     async def setup_indexes(db: AsyncDatabase) -> None:
         await membership_store.setup_indexes(db)
         await accounts_store.setup_indexes(db)
-        await audit_store.setup_indexes(db)
+        await trail.setup_indexes()  # (made below: this runs when the service starts)
         await AuditLog(db).setup_indexes()
         await childcare_store.setup_indexes(db)
         await dues_store.setup_indexes(db)
@@ -97,6 +96,7 @@ def bootstrap(
     )
     runtime.run_worker(ResealOnStart([members, accounts]))  # values sealed before the binding
     audit = AuditLog(runtime.db)
+    trail = AuditTrail(runtime.db, {"members": members, "campuses": campuses})
     registry, org = MemberRegistry(members), Organisation(campuses)
     imports = ImportStore(runtime.db, sealer)
     runner = ImportRunner(imports, registry, org)
@@ -152,7 +152,8 @@ def bootstrap(
         childcare=Rounds(rounds),
         dues=ledger,
         accounts=account_service,
-        trail=AuditTrail(runtime.db),
+        trail=trail,
         imports=ImportWork(imports, runner),
+        school_campus=settings.school_campus,
     )
     return runtime

@@ -1,100 +1,32 @@
-"""Typed FastAPI dependencies of the members service: what its routes may ask for."""
+"""Typed FastAPI dependencies any area of the members service may ask for: the caller's
+roles, a member id in a path, the audit log, the school's campus.
+
+Each area names its own objects in its api module (`Members` in membership, `Org` in org,
+…, through `shared.runtime.provided`), so this module imports no area and no area's routes
+import back into one that imports them all. The context they come from: context.py.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Path
 
-from services.members.accounts.handlers import AccountService
-from services.members.audit.store import AuditTrail
-from services.members.childcare.store import Rounds
-from services.members.dues.store import Ledger
-from services.members.imports.handlers import CHUNK_ROWS
-from services.members.imports.runner import ImportRunner
-from services.members.imports.store import ImportStore
-from services.members.membership.store import MemberRegistry
-from services.members.org.store import Organisation
 from shared.audit import AuditLog
 from shared.auth import Principal, Role, require
+from shared.runtime import provided
 from shared.text import PLAIN_TEXT
-
-
-@dataclass
-class ImportWork:
-    """Bulk import (新教师入会): the jobs, the worker that works them, rows per chunk."""
-
-    store: ImportStore
-    runner: ImportRunner
-    chunk_rows: int = CHUNK_ROWS
-
-
-@dataclass(frozen=True)
-class MembersContext:
-    """Everything the routes use, built once by the composition root."""
-
-    members: MemberRegistry
-    org: Organisation
-    audit: AuditLog
-    childcare: Rounds
-    dues: Ledger
-    accounts: AccountService
-    trail: AuditTrail
-    imports: ImportWork
-
-
-def get_context(request: Request) -> MembersContext:
-    return request.app.state.runtime.context
-
-
-def get_members(request: Request) -> MemberRegistry:
-    return get_context(request).members
-
-
-def get_org(request: Request) -> Organisation:
-    return get_context(request).org
-
-
-def get_audit(request: Request) -> AuditLog:
-    return get_context(request).audit
-
-
-def get_childcare(request: Request) -> Rounds:
-    return get_context(request).childcare
-
-
-def get_dues(request: Request) -> Ledger:
-    return get_context(request).dues
-
-
-def get_accounts(request: Request) -> AccountService:
-    return get_context(request).accounts
-
-
-def get_trail(request: Request) -> AuditTrail:
-    return get_context(request).trail
-
-
-def get_imports(request: Request) -> ImportWork:
-    return get_context(request).imports
-
 
 # A member id in a path: derived ids are `m-` and 12 hex digits; older ones differ, so only
 # what no id has (control characters) is refused.
 MemberId = Annotated[
     str, Path(min_length=1, max_length=64, pattern=PLAIN_TEXT, description="会员 id")
 ]
-Members = Annotated[MemberRegistry, Depends(get_members)]
-Org = Annotated[Organisation, Depends(get_org)]
-Audit = Annotated[AuditLog, Depends(get_audit)]
-Accounts = Annotated[AccountService, Depends(get_accounts)]
-Trail = Annotated[AuditTrail, Depends(get_trail)]
-Imports = Annotated[ImportWork, Depends(get_imports)]
+Audit = Annotated[AuditLog, Depends(provided("audit"))]
+# The campus whose union is the school's (its chair signs in as admin of every campus).
+SchoolCampus = Annotated[str, Depends(provided("school_campus"))]
 Cadre = Annotated[Principal, Depends(require(Role.cadre))]
 Auditor = Annotated[Principal, Depends(require(Role.auditor))]
 Admin = Annotated[Principal, Depends(require(Role.admin))]
-Childcare = Annotated[Rounds, Depends(get_childcare)]
-DuesBook = Annotated[Ledger, Depends(get_dues)]
 Finance = Annotated[Principal, Depends(require(Role.finance))]
 FinanceReader = Annotated[Principal, Depends(require(Role.finance, Role.auditor))]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.notify.channels.email import Mailer, SmtpMailer
-from services.notify.deps import NotifyContext
+from services.notify.context import NotifyContext
 from services.notify.notices import api as notices_api
 from services.notify.notices.contacts import Contacts
 from services.notify.notices.store import Inbox, setup_indexes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from services.welfare.settings import WelfareSettings
 from services.welfare.subscriptions import subscriptions
-from shared.projections import MemberDirectory, setup_directory_indexes
+from shared.readmodels.member_directory import MemberDirectory, setup_directory_indexes
 from shared.runtime import ServiceRuntime
 
 DESCRIPTION = "福利服务：经费预算与台账、节日福利发放、慰问、生日福利、体检预约、互助保障。"

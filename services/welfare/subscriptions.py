@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from shared.projections import MemberDirectory, member_directory_routes
+from shared.readmodels.member_directory import MemberDirectory, member_directory_routes
 from shared.routing import Routes
 
 

@@ -7,7 +7,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from shared.projections import MEMBER_DIRECTORY
+from shared.readmodels.member_directory import MEMBER_DIRECTORY
 from tests.integration.conftest import Stack, bearer, join
 
 __all__ = ["bearer"]

@@ -21,7 +21,7 @@ from services.events.bootstrap import bootstrap as events_bootstrap
 from services.events.settings import EventsSettings
 from services.welfare.bootstrap import bootstrap as welfare_bootstrap
 from services.welfare.settings import WelfareSettings
-from shared.projections import MEMBER_DIRECTORY
+from shared.readmodels.member_directory import MEMBER_DIRECTORY
 from tests.integration.conftest import Stack, join, settings_for
 from tests.kafka_tools import wait_until
 

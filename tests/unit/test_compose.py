@@ -20,12 +20,12 @@ import yaml
 from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
+from deploy import cli
 from services.events.settings import EventsSettings
 from services.members.settings import MembersSettings
 from services.notify.settings import NotifySettings
 from services.web.settings import WebSettings
 from services.welfare.settings import WelfareSettings
-from shared import cli
 from shared.settings import ServiceSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -359,7 +359,7 @@ def test_topics_runs_the_cli_after_kafka():
     assert one_shot_services() == set(ONE_SHOTS)
     # The image has the `gonghui` script and the CLI has the sub-command.
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    assert project["project"]["scripts"]["gonghui"] == "shared.cli:main"
+    assert project["project"]["scripts"]["gonghui"] == "deploy.cli:main"
     with pytest.raises(SystemExit) as exited:
         cli.main(["topics", "--help"])
     assert exited.value.code == 0

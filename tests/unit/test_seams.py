@@ -15,17 +15,20 @@ from shared.workers import DailyAt, Every, MonthlyOn
 
 
 async def on_member_joined(event: MemberJoined, envelope: CloudEvent) -> None:
-    """Same bare name as shared.projections.on_member_joined, another module."""
+    """Same bare name as shared.readmodels.member_directory.on_member_joined, another module."""
 
 
 def test_handler_names_carry_their_module_so_same_named_handlers_both_run():
-    from shared.projections import MemberDirectory, member_directory_routes
+    from shared.readmodels.member_directory import MemberDirectory, member_directory_routes
 
     theirs = member_directory_routes(MemberDirectory({"member_directory": None}))  # type: ignore[arg-type]
     mine = on(MemberJoined, on_member_joined)
     table = route_table([*theirs, mine])
     names = [r.name for r in table.by_type[MemberJoined.type]]
-    assert names == ["shared.projections.on_member_joined", f"{__name__}.on_member_joined"]
+    assert names == [
+        "shared.readmodels.member_directory.on_member_joined",
+        f"{__name__}.on_member_joined",
+    ]
 
 
 def test_subscribing_one_handler_twice_to_one_event_fails_at_start_up():

@@ -19,13 +19,15 @@ from services.events.activities.domain import (
     Eligibility,
 )
 from services.events.activities.handlers import decision, draft_activity, edit_activity, step
-from services.events.activities.store import ActivityFilter, visible_scope
-from services.events.deps import Cadre, Catalog, RegistrationsDep
-from services.events.registrations.domain import RegistrationStatus
+from services.events.activities.store import ActivityCatalog, ActivityFilter, visible_scope
+from services.events.deps import Cadre
 from shared.auth import CurrentUser
 from shared.problems import PROBLEM_RESPONSES
+from shared.runtime import provided
 from shared.text import VISIBLE_TEXT
 from shared.timeutil import Moment, as_local, in_range, to_utc
+
+Catalog = Annotated[ActivityCatalog, Depends(provided("catalog"))]
 
 router = APIRouter(responses=PROBLEM_RESPONSES, tags=["活动 activities"])
 
@@ -171,22 +173,6 @@ async def list_activities(
     items, total = await catalog.page(filters.query(visible_scope(user)), limit, offset)
     return ActivityPage(
         items=[ActivityPublic.of(a) for a in items], total=total, limit=limit, offset=offset
-    )
-
-
-@router.get("/activities/{activity_id}")
-async def get_activity(
-    activity_id: ActivityId, catalog: Catalog, registrations: RegistrationsDep, user: CurrentUser
-) -> ActivityDetail:
-    """One activity with its seats taken and waiting; role: any signed-in user who may see it."""
-    activity = await catalog.visible(activity_id, user)
-    book = registrations.book
-    taken = None
-    if activity.capacity is not None:
-        taken = await book.seats.coll.count_documents({"pool": activity.id})
-    _, waiting = await book.of_activity(activity.id, RegistrationStatus.waitlisted, 1, 0)
-    return ActivityDetail(
-        **ActivityPublic.of(activity).model_dump(), seats_taken=taken, waiting=waiting
     )
 
 

@@ -5,14 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import BaseModel, Field, StringConstraints
 
 from shared.text import VISIBLE_TEXT, normalize
-
-if TYPE_CHECKING:
-    from services.events.activities.domain import Activity
 
 CODE_TEXT = r"^[a-z][a-z0-9-]{0,31}$"  # campus and small-group codes, as members defines them
 Code = Annotated[str, StringConstraints(max_length=32, pattern=CODE_TEXT)]
@@ -121,11 +118,25 @@ class Refusal:
     message: str
 
 
+class Offered(Protocol):
+    """What the rule reads of an activity (`domain.Activity` is one); named here so that the
+    rule does not import the activity that holds it."""
+
+    @property
+    def eligibility(self) -> Eligibility: ...
+    @property
+    def campus(self) -> str: ...
+    @property
+    def school_wide(self) -> bool: ...
+    @property
+    def starts_on(self) -> date: ...
+
+
 def _listing(values: Any, labels: dict[str, str] | None = None) -> str:
     return "、".join((labels or {}).get(v, v) for v in values)
 
 
-def refusal(activity: Activity, person: Person) -> Refusal | None:
+def refusal(activity: Offered, person: Person) -> Refusal | None:
     """The first rule of the activity that refuses `person`, or None when they may sign up."""
     rule = activity.eligibility
     if person.status not in rule.statuses:
@@ -164,7 +175,7 @@ def refusal(activity: Activity, person: Person) -> Refusal | None:
     return None
 
 
-def conditions(activity: Activity) -> list[str]:
+def conditions(activity: Offered) -> list[str]:
     """The activity's sign-up conditions as plain sentences, for the member's page (empty:
     every active member of its campus, or of the school, may sign up)."""
     rule = activity.eligibility

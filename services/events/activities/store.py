@@ -10,7 +10,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.events.activities.domain import ALL, Activity, ActivityKind, ActivityStatus
-from shared.aggregate import Actor, AggregateStore
+from shared.aggregate import Actor, AggregateStore, AlreadyExists
 from shared.auth import Principal, Role
 from shared.errors import Conflict, NotFound
 
@@ -118,7 +118,7 @@ class ActivityCatalog:
             added = await self.store.add(activity, actor, "draft")
             self.remember(added)
             return added
-        except Conflict as exc:
+        except AlreadyExists as exc:
             raise Conflict(
                 "activity.duplicate_ref",
                 f"本校区已有外部编号为「{activity.ref}」的活动",

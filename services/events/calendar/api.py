@@ -7,9 +7,11 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 from pydantic import BaseModel, Field
 
+from services.events.activities.api import Catalog
 from services.events.calendar.domain import TOKEN_TEXT
 from services.events.calendar.handlers import campus_feed, feed_path
-from services.events.deps import Cadre, Catalog, Plans, get_context
+from services.events.deps import Cadre
+from services.events.plans.api import Plans
 from services.events.plans.domain import SCOPE_TEXT
 from shared.problems import PROBLEM_RESPONSES
 
@@ -39,7 +41,7 @@ async def calendar_feed(
 ) -> Response:
     """The campus's iCalendar feed (its plan's months and its published activities) for phone
     calendars to subscribe to; public: the token in the URL is the credential (404 when wrong)."""
-    secret = get_context(request).calendar_secret
+    secret = request.app.state.runtime.context.calendar_secret
     body = await campus_feed(campus, token, secret, plans, catalog)
     return Response(
         body,
@@ -59,7 +61,7 @@ async def calendar_feed_url(campus: Campus, request: Request, user: Cadre) -> Fe
     """The subscription URL of a campus's calendar, to hand to its members; role: cadre of the
     campus (the school-wide `*` feed: of the whole school)."""
     user.require_campus(campus)
-    context = get_context(request)
+    context = request.app.state.runtime.context
     base = context.calendar_base_url.rstrip("/") or str(request.base_url).rstrip("/")
     url = base + feed_path(context.calendar_secret, campus)
     webcal = "webcal://" + url.split("://", 1)[1]

@@ -21,11 +21,12 @@ async def shown_activities(
         "status": {"$in": sorted(s.value for s in SHOWN)},
         "starts_at": {"$gte": since},
     }
-    cursor = store.view.find(query).sort([("starts_at", 1), ("_id", 1)])
+    sort = [("starts_at", 1), ("_id", 1)]
     found = []
-    for doc in await cursor.limit(MAX_FEED_ACTIVITIES).to_list():
-        activity = store._load(doc["_id"], doc, doc.get("version", 0))
+    for activity, updated_at in await store.find_updated(
+        query, sort=sort, limit=MAX_FEED_ACTIVITIES
+    ):
         if activity.published_at is None:
             continue  # cancelled as a draft: nobody ever saw it
-        found.append(ShownActivity(activity, doc.get("updated_at") or activity.published_at))
+        found.append(ShownActivity(activity, updated_at or activity.published_at))
     return found

@@ -10,14 +10,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
-from services.events.activities.api import ActivityId
+from services.events.activities.api import ActivityId, Catalog
 from services.events.activities.domain import KIND_ZH, ActivityKind
 from services.events.activities.store import ActivityFilter, visible_scope
 from services.events.checkin.domain import CSV_HEADER, Tally, attendance, csv_row, safe_cell
 from services.events.checkin.handlers import check_in_by_code, record_walk_in
 from services.events.checkin.store import registrations_of
-from services.events.deps import Audit, Cadre, Catalog, RegistrationsDep
-from services.events.registrations.api import RegistrationPublic, managed
+from services.events.deps import Audit, Cadre
+from services.events.registrations.api import RegistrationPublic, RegistrationsDep, managed
 from services.events.registrations.domain import CODE_TEXT
 from shared.aggregate import Actor
 from shared.problems import PROBLEM_RESPONSES

@@ -82,11 +82,10 @@ async def record_walk_in(
     book = ctx.book
     reg_id = registration_id(activity.id, person.id)
     if await book.get(reg_id) is None:
-        try:
-            return await book.store.add(walk_in(activity, person, user.subject, name, now), actor)
-        except Conflict as exc:
-            if exc.code != f"{book.store.name}.exists":
-                raise
+        came = walk_in(activity, person, user.subject, name, now)
+        added = await book.store.add_if_absent(came, actor)
+        if added.created:
+            return added.aggregate
     kind = activity.kind.value
     return await book.store.change(
         reg_id, lambda r: r.record_walk_in(user.subject, name, now, kind), actor, "walk_in"

@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, Field
 
-from services.events.deps import Admin, Cadre, Catalog, Plans
+from services.events.activities.api import Catalog
+from services.events.deps import Admin, Cadre
 from services.events.plans.domain import (
     ITEM_ID,
     LINK_ID,
@@ -36,10 +37,13 @@ from services.events.plans.handlers import (
     move_item,
     start_plan,
 )
-from services.events.plans.store import SOURCE_YEARS, visible_scope
+from services.events.plans.store import SOURCE_YEARS, PlanBook, visible_scope
 from shared.auth import CurrentUser
 from shared.problems import PROBLEM_RESPONSES
+from shared.runtime import provided
 from shared.timeutil import as_local, local_today
+
+Plans = Annotated[PlanBook, Depends(provided("plans"))]
 
 router = APIRouter(responses=PROBLEM_RESPONSES, tags=["年度计划 annual plan"])
 

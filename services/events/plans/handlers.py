@@ -29,7 +29,7 @@ from services.events.plans.domain import (
     plan_from_source,
 )
 from services.events.plans.store import NOT_FOUND, PlanBook, can_see, source_plan
-from shared.aggregate import Actor
+from shared.aggregate import Actor, AlreadyExists
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound
 from shared.timeutil import utcnow_ms as utcnow
@@ -37,10 +37,8 @@ from shared.timeutil import utcnow_ms as utcnow
 
 async def _add_once(book: PlanBook, plan: Plan, actor: Actor, action: str) -> tuple[Plan, bool]:
     """Write a new plan; when its id exists already, the plan that is there (False)."""
-    try:
-        return await book.store.add(plan, actor, action), True
-    except Conflict:
-        return await book.store.require(plan.id), False
+    added = await book.store.add_if_absent(plan, actor, action)
+    return added.aggregate, added.created
 
 
 async def start_plan(cmd: NewPlan, book: PlanBook, user: Principal) -> Plan:
@@ -49,7 +47,7 @@ async def start_plan(cmd: NewPlan, book: PlanBook, user: Principal) -> Plan:
     plan = new_plan(cmd.year, campus, cmd.title, [], user.subject, utcnow())
     try:
         return await book.store.add(plan, Actor.of(user), "create")
-    except Conflict as exc:
+    except AlreadyExists as exc:
         raise Conflict(
             "plan.exists", f"{cmd.year}年度的计划已存在", id=plan.id, year=cmd.year
         ) from exc

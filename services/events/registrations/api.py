@@ -7,13 +7,13 @@ from datetime import datetime
 from typing import Annotated, Any
 
 import segno
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, Field
 
-from services.events.activities.api import ActivityId
+from services.events.activities.api import ActivityDetail, ActivityId, ActivityPublic, Catalog
 from services.events.activities.domain import KIND_ZH, Activity, ActivityKind
 from services.events.activities.eligibility import conditions, refusal
-from services.events.deps import Cadre, Catalog, RegistrationsDep
+from services.events.deps import Cadre
 from services.events.registrations.domain import (
     CANCEL_ZH,
     STATUS_ZH,
@@ -28,9 +28,31 @@ from shared.aggregate import Actor
 from shared.auth import CurrentUser, Principal, Role
 from shared.errors import Conflict, NotFound
 from shared.problems import PROBLEM_RESPONSES, ProblemError
+from shared.runtime import provided
 from shared.timeutil import as_local, utcnow
 
+RegistrationsDep = Annotated[Registrations, Depends(provided("registrations"))]
+
 router = APIRouter(responses=PROBLEM_RESPONSES, tags=["报名 registrations"])
+# An activity as its registrations show it (seats taken, waiting): listed with the activities.
+activity_router = APIRouter(responses=PROBLEM_RESPONSES, tags=["活动 activities"])
+
+
+@activity_router.get("/activities/{activity_id}")
+async def get_activity(
+    activity_id: ActivityId, catalog: Catalog, registrations: RegistrationsDep, user: CurrentUser
+) -> ActivityDetail:
+    """One activity with its seats taken and waiting; role: any signed-in user who may see it."""
+    activity = await catalog.visible(activity_id, user)
+    book = registrations.book
+    taken = None
+    if activity.capacity is not None:
+        taken = await book.seats.coll.count_documents({"pool": activity.id})
+    _, waiting = await book.of_activity(activity.id, RegistrationStatus.waitlisted, 1, 0)
+    return ActivityDetail(
+        **ActivityPublic.of(activity).model_dump(), seats_taken=taken, waiting=waiting
+    )
+
 
 MEMBER_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
 MemberId = Annotated[str, Path(pattern=MEMBER_ID, description="会员编号")]

@@ -49,7 +49,7 @@ from shared.events.events import (
     RegistrationFacts,
 )
 from shared.events.members import MemberDeceased, MemberTransferred, MemberWithdrawn
-from shared.projections import MemberDirectory
+from shared.readmodels.member_directory import MemberDirectory
 from shared.timeutil import utcnow_ms as utcnow
 from shared.workers import JobRun
 
@@ -141,13 +141,10 @@ async def register(
     written = False
     try:
         registration = sign_up(activity, person, guests, outcome, token, actor.subject, now)
-        try:
-            await book.store.add(registration, actor, "sign_up")
+        added = await book.store.add_if_absent(registration, actor, "sign_up")
+        if added.created:
             written = True
-            return Signed(registration, True)
-        except Conflict as exc:
-            if exc.code != f"{book.store.name}.exists":
-                raise
+            return Signed(added.aggregate, True)
         # Signed up before: an active registration stays as it is; a cancelled one signs up
         # again with what was just won.
         current = await book.store.change(

@@ -30,7 +30,7 @@ from services.events.registrations.domain import (
     RegistrationStatus,
     new_code,
 )
-from shared.aggregate import AggregateStore, change_id
+from shared.aggregate import AggregateStore
 from shared.claims import NumberSeries, SlotPool, SlotRefused, claim_once
 
 REGISTRATIONS = "registrations"  # the list view; `registrations_changes` is the log (the truth)
@@ -79,10 +79,7 @@ class RegistrationBook:
 
     async def at_version(self, registration_id: str, version: int) -> Registration | None:
         """The registration as one change left it (a cancelled round's seats, say)."""
-        doc = await self.store.log.find_one({"_id": change_id(registration_id, version)})
-        if doc is None:
-            return None
-        return self.store._load(registration_id, doc["state"], version)
+        return await self.store.at_version(registration_id, version)
 
     async def of_member(self, member_id: str) -> list[Registration]:
         return await self.store.find(

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, status
+from fastapi import APIRouter, Depends, Path, status
 from pydantic import BaseModel, Field
 
-from services.events.activities.api import ActivityId
-from services.events.deps import Cadre, Catalog, Directory, Meets
+from services.events.activities.api import ActivityId, Catalog
+from services.events.deps import Cadre, Directory
 from services.events.registrations.api import MemberId
 from services.events.sports.domain import (
     MEET_ITEM_ID,
@@ -33,10 +33,14 @@ from services.events.sports.handlers import (
     shown_results,
     withdraw,
 )
+from services.events.sports.store import MeetBook
 from shared.auth import CurrentUser, Principal
 from shared.events.events import TeamStanding
 from shared.problems import PROBLEM_RESPONSES
+from shared.runtime import provided
 from shared.timeutil import as_local
+
+Meets = Annotated[MeetBook, Depends(provided("meets"))]
 
 router = APIRouter(responses=PROBLEM_RESPONSES, tags=["运动会 sports meet"])
 

@@ -24,11 +24,11 @@ from services.events.sports.domain import (
     set_up,
 )
 from services.events.sports.store import MeetBook
-from shared.aggregate import Actor
+from shared.aggregate import Actor, AlreadyExists
 from shared.auth import Principal, Role
 from shared.errors import Conflict, NotFound
 from shared.problems import ProblemError
-from shared.projections import MemberDirectory
+from shared.readmodels.member_directory import MemberDirectory
 from shared.timeutil import utcnow_ms as utcnow
 
 ENTERING = frozenset({ActivityStatus.published})
@@ -58,7 +58,7 @@ async def set_up_meet(
     meet = set_up(activity.id, activity.campus, activity.title, cmd)
     try:
         return await book.store.add(meet, Actor.of(user), "set_up")
-    except Conflict as exc:
+    except AlreadyExists as exc:
         raise Conflict("meet.exists", "该运动会已设置过项目", id=activity.id) from exc
 
 

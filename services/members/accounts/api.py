@@ -19,13 +19,16 @@ from services.members.accounts.domain import (
     Account,
     FailureWindow,
 )
-from services.members.accounts.handlers import PASSWORD_AUDIENCE, SignInResult
-from services.members.deps import Accounts, Cadre, MemberId, Members
-from services.members.membership.api import visible
+from services.members.accounts.handlers import PASSWORD_AUDIENCE, AccountService, SignInResult
+from services.members.deps import Cadre, MemberId
+from services.members.membership.api import Members, visible
 from shared.auth import CurrentUser, Role, TokenVerifier, bearer_scheme, jwks
 from shared.problems import PROBLEM_RESPONSES, ProblemError
+from shared.runtime import provided
 from shared.text import STAFF_NO_TEXT
 from shared.timeutil import as_local
+
+Accounts = Annotated[AccountService, Depends(provided("accounts"))]
 
 router = APIRouter(responses=PROBLEM_RESPONSES, tags=["认证 auth"])
 

@@ -38,7 +38,7 @@ from services.members.accounts.store import (
 from services.members.membership.domain import Member, clean_staff_no
 from services.members.membership.store import NOT_FOUND as MEMBER_NOT_FOUND
 from services.members.membership.store import MemberRegistry
-from shared.aggregate import Actor
+from shared.aggregate import Actor, AlreadyExists
 from shared.audit import AuditLog
 from shared.auth import Principal, mint_token
 from shared.errors import Conflict, Invalid, NotFound
@@ -163,7 +163,7 @@ class AccountService:
             decide(account)
             try:
                 return await self.accounts.add(account, actor, action)
-            except Conflict:
+            except AlreadyExists:
                 continue  # created meanwhile: change that one
         raise Conflict("concurrency.conflict", "数据正被他人同时修改，请刷新后重试")
 

@@ -5,16 +5,19 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
-from services.members.audit.store import AuditQuery, AuditRecord, Source
-from services.members.deps import Auditor, Trail
+from services.members.audit.store import AuditQuery, AuditRecord, AuditTrail, Source
+from services.members.deps import Auditor
 from services.members.membership.api import masked_changes
 from shared.auth import Principal
 from shared.problems import PROBLEM_RESPONSES
+from shared.runtime import provided
 from shared.text import PLAIN_TEXT
 from shared.timeutil import SHANGHAI, Day, as_local
+
+Trail = Annotated[AuditTrail, Depends(provided("trail"))]
 
 router = APIRouter(responses=PROBLEM_RESPONSES, tags=["审计 audit"])
 

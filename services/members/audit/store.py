@@ -1,29 +1,25 @@
 """The audit trail, read: the explicit audit log and the change logs of members and campuses.
 
 Three append-only sources, one story of who did what to whom: `audit_log` (reveals, locks,
-unlocks, passwords set, login links: `shared.audit`), `members_changes` and
-`campuses_changes` (every change of a member or a campus, `shared.aggregate`). Nothing here
-writes; there is no route that could.
+unlocks, passwords set, login links: `shared.audit`) and the change logs of the member and
+campus stores (every change of a member or a campus, read through `AggregateStore`'s own
+API). Nothing here writes; there is no route that could.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from shared.aggregate import AggregateStore, Change, ChangeFilter, change_id
 from shared.audit import AUDIT_LOG
-from shared.outbox import OUTBOX
 
 Source = Literal["audit", "members", "campuses"]
-CHANGE_LOGS: dict[Source, str] = {"members": "members_changes", "campuses": "campuses_changes"}
-
-
-async def setup_indexes(db: AsyncDatabase) -> None:
-    for name in CHANGE_LOGS.values():
-        await db[name].create_index([("at", -1)])
+ChangeSource = Literal["members", "campuses"]
 
 
 @dataclass(frozen=True)
@@ -53,26 +49,26 @@ class AuditRecord:
 
 
 class AuditTrail:
-    def __init__(self, db: AsyncDatabase) -> None:
-        self.db = db
+    def __init__(
+        self, db: AsyncDatabase, changes: Mapping[ChangeSource, AggregateStore[Any]]
+    ) -> None:
+        self.log = db[AUDIT_LOG]
+        self.changes = changes  # the stores whose change logs are part of the trail
+
+    async def setup_indexes(self) -> None:
+        for store in self.changes.values():
+            await store.index_changes_by_time()
 
     @staticmethod
-    def _filter(source: Source, q: AuditQuery, campuses: list[str] | None) -> dict[str, Any]:
-        log = source == "audit"
-        names = {
-            "actor": "by",
-            "action": "action",
-            "target": "target" if log else "aggregate",
-            "campus": "campus" if log else "state.campus",
-        }
+    def _filter(q: AuditQuery, campuses: list[str] | None) -> dict[str, Any]:
         query: dict[str, Any] = {}
-        for key in ("actor", "action", "target"):
+        for key, name in (("actor", "by"), ("action", "action"), ("target", "target")):
             if getattr(q, key) is not None:
-                query[names[key]] = getattr(q, key)
+                query[name] = getattr(q, key)
         if campuses is not None:
-            query[names["campus"]] = {"$in": campuses}
+            query["campus"] = {"$in": campuses}
         if q.campus is not None:
-            query[names["campus"]] = q.campus  # the caller may see it (checked by the route)
+            query["campus"] = q.campus  # the caller may see it (checked by the route)
         at: dict[str, datetime] = {}
         if q.since is not None:
             at["$gte"] = q.since
@@ -82,6 +78,18 @@ class AuditTrail:
             query["at"] = at
         return query
 
+    @staticmethod
+    def _change_filter(q: AuditQuery, campuses: list[str] | None) -> ChangeFilter:
+        return ChangeFilter(
+            by=q.actor,
+            action=q.action,
+            aggregate_id=q.target,
+            campus=q.campus,  # the caller may see it (checked by the route)
+            campuses=campuses,
+            since=q.since,
+            until=q.until,
+        )
+
     async def page(
         self, q: AuditQuery, campuses: list[str] | None, limit: int, offset: int
     ) -> tuple[list[AuditRecord], int]:
@@ -90,38 +98,46 @@ class AuditTrail:
         found: list[AuditRecord] = []
         total = 0
         for source in sources:
-            coll = self.db[AUDIT_LOG if source == "audit" else CHANGE_LOGS[source]]
-            query = self._filter(source, q, campuses)
-            total += await coll.count_documents(query)
-            cursor = coll.find(query).sort([("at", -1), ("_id", -1)]).limit(offset + limit)
-            found.extend([_record(source, doc) async for doc in cursor])
+            if source == "audit":
+                query = self._filter(q, campuses)
+                total += await self.log.count_documents(query)
+                cursor = self.log.find(query).sort([("at", -1), ("_id", -1)]).limit(offset + limit)
+                found.extend([_logged(doc) async for doc in cursor])
+            else:
+                store = self.changes[source]
+                where = self._change_filter(q, campuses)
+                total += await store.count_changes(where)
+                changes = await store.recent_changes(where, offset + limit)
+                found.extend(_changed(source, c) for c in changes)
         found.sort(key=lambda r: (r.at, r.id), reverse=True)
         return found[offset : offset + limit], total
 
 
-def _record(source: Source, doc: dict[str, Any]) -> AuditRecord:
-    if source == "audit":
-        return AuditRecord(
-            source=source,
-            id=doc["_id"],
-            at=doc["at"],
-            by=doc["by"],
-            request=doc.get("request"),
-            action=doc["action"],
-            target=doc["target"],
-            campus=doc["campus"],
-            detail=doc.get("detail", {}),
-        )
+def _logged(doc: dict[str, Any]) -> AuditRecord:
     return AuditRecord(
-        source=source,
+        source="audit",
         id=doc["_id"],
         at=doc["at"],
         by=doc["by"],
         request=doc.get("request"),
         action=doc["action"],
-        target=doc["aggregate"],
-        campus=doc.get("state", {}).get("campus", ""),
-        detail={"version": doc["version"]},
-        changed=doc.get("changed", {}),
-        events=[e["type"] for e in doc.get(OUTBOX, [])],
+        target=doc["target"],
+        campus=doc["campus"],
+        detail=doc.get("detail", {}),
+    )
+
+
+def _changed(source: ChangeSource, change: Change) -> AuditRecord:
+    return AuditRecord(
+        source=source,
+        id=change_id(change.aggregate_id, change.version),
+        at=change.at,
+        by=change.by,
+        request=change.request,
+        action=change.action,
+        target=change.aggregate_id,
+        campus=change.campus or "",
+        detail={"version": change.version},
+        changed=change.changed,
+        events=change.events,
     )

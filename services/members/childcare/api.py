@@ -8,7 +8,7 @@ from datetime import date, datetime
 from typing import Annotated
 from urllib.parse import quote
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, Field
 
 from services.members.childcare.domain import (
@@ -33,15 +33,20 @@ from services.members.childcare.handlers import (
     unanswered,
 )
 from services.members.childcare.store import NOT_FOUND, Rounds
-from services.members.deps import Cadre, Childcare, MemberId, Members, Org
+from services.members.deps import Cadre, MemberId
+from services.members.membership.api import Members
 from services.members.membership.domain import Member
 from services.members.membership.store import NOT_FOUND as MEMBER_NOT_FOUND
+from services.members.org.api import Org
 from shared.aggregate import Actor
 from shared.auth import CurrentUser, Principal, Role
 from shared.errors import NotFound
 from shared.problems import PROBLEM_RESPONSES, ProblemError
+from shared.runtime import provided
 from shared.text import PLAIN_TEXT
 from shared.timeutil import as_local
+
+Childcare = Annotated[Rounds, Depends(provided("childcare"))]
 
 router = APIRouter(responses=PROBLEM_RESPONSES, tags=["入园入托统计 childcare"])
 

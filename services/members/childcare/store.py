@@ -15,7 +15,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.members.childcare.domain import Answer, Child, Round
-from shared.aggregate import Actor, AggregateStore, to_bson
+from shared.aggregate import Actor, AggregateStore, AlreadyExists, to_bson
 from shared.errors import Conflict
 
 ROUNDS = "childcare_rounds"  # the list view; `childcare_rounds_changes` is the change log
@@ -56,7 +56,7 @@ class Rounds:
     async def add(self, found: Round, actor: Actor) -> Round:
         try:
             return await self.store.add(found, actor, "open")
-        except Conflict as exc:
+        except AlreadyExists as exc:
             raise Conflict(
                 "childcare.round_exists",
                 f"校区「{found.campus}」{found.survey_date.isoformat()} 的入园入托统计已存在",

@@ -7,10 +7,10 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
-from fastapi import APIRouter, File, Path, Query, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Path, Query, Response, UploadFile, status
 from pydantic import BaseModel, Field
 
-from services.members.deps import Audit, DuesBook, Finance, FinanceReader, MemberId, Members, Org
+from services.members.deps import Audit, Finance, FinanceReader, MemberId
 from services.members.dues.domain import (
     MAX_PAYMENT_FEN,
     MONTH_TEXT,
@@ -35,13 +35,19 @@ from services.members.dues.handlers import (
     visible_bill,
 )
 from services.members.dues.sheets import arrears_csv
+from services.members.dues.store import Ledger
+from services.members.membership.api import Members
 from services.members.membership.store import NOT_FOUND as MEMBER_NOT_FOUND
+from services.members.org.api import Org
 from shared.aggregate import Actor
 from shared.auth import CurrentUser, Principal, Role
 from shared.errors import NotFound
 from shared.problems import PROBLEM_RESPONSES, ProblemError
+from shared.runtime import provided
 from shared.text import PLAIN_TEXT, VISIBLE_TEXT
 from shared.timeutil import Day, as_local, local_today
+
+DuesBook = Annotated[Ledger, Depends(provided("dues"))]
 
 router = APIRouter(responses=PROBLEM_RESPONSES, tags=["会费 dues"])
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, File, Path, Query, Response, UploadFile, status
+from fastapi import APIRouter, Depends, File, Path, Query, Response, UploadFile, status
 from pydantic import BaseModel, Field
 
-from services.members.deps import Audit, Cadre, Imports
+from services.members.deps import Audit, Cadre
 from services.members.imports.domain import MAX_ROWS, Counts, Outcome, Problem, RowResult
 from services.members.imports.handlers import (
     NOT_FOUND,
@@ -19,10 +19,14 @@ from services.members.imports.handlers import (
     start_import,
     visible,
 )
+from services.members.imports.runner import ImportWork
 from shared.auth import Principal
 from shared.errors import NotFound
 from shared.problems import PROBLEM_RESPONSES, ProblemError
+from shared.runtime import provided
 from shared.timeutil import as_local
+
+Imports = Annotated[ImportWork, Depends(provided("imports"))]
 
 router = APIRouter(responses=PROBLEM_RESPONSES, tags=["批量导入 imports"])
 

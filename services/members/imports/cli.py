@@ -36,7 +36,7 @@ PHASE_ZH = {"check": "检查", "write": "写入", None: "完成"}
 
 
 def add_parser(sub: Any) -> None:
-    """`import members …` under the `gonghui` command (shared/cli.py)."""
+    """`import members …` under the `gonghui` command (deploy/cli.py)."""
     parser = sub.add_parser("import", help="bulk import (批量导入)")
     kinds = parser.add_subparsers(dest="kind", required=True)
     members = kinds.add_parser(

@@ -40,11 +40,11 @@ from services.members.imports.store import CHECK, WRITE, ImportStore
 from services.members.membership.domain import Member
 from services.members.membership.store import MemberRegistry, duplicate
 from services.members.org.store import Organisation
-from shared.aggregate import Actor, change_id
+from shared.aggregate import Actor
 from shared.audit import AuditLog
 from shared.auth import Principal, Role
 from shared.errors import DomainError, NotFound
-from shared.observability import trace_id_var
+from shared.telemetry import trace_id_var
 from shared.timeutil import local_today, utcnow
 
 CHUNK_ROWS = 500  # rows per unit of work: the progress step, and what a crash may repeat
@@ -176,12 +176,8 @@ async def existing_members(
     """The rows' staff numbers that are members already, as they are now: which have a
     first change at all (one query), then the current state of those (two more, when any).
     A lookup per row would cost a round trip each, and on FerretDB/SQLite a table scan each."""
-    ids = [c.member_id for c in checked if c.member_id is not None]
-    if not ids:
-        return {}
-    first = {"_id": {"$in": [change_id(i, 1) for i in ids]}}
-    known = [d["aggregate"] async for d in members.store.log.find(first, {"aggregate": 1})]
-    return await members.store.get_many(known) if known else {}
+    known = await members.store.existing([c.member_id for c in checked if c.member_id])
+    return await members.store.get_many(sorted(known)) if known else {}
 
 
 async def check_chunk(
@@ -295,20 +291,18 @@ async def _mine(written: Sequence[_Written], members: MemberRegistry, actor: Act
     replica on the same chunk) say what this job did, not "unchanged": the change log knows
     which request made each change."""
     found = {
-        change_id(w.member.id, w.member.version): w
+        w.member.id: w
         for w in written
         if w.member is not None and w.result.outcome is Outcome.unchanged
     }
-    if not found:
-        return
-    query = {"_id": {"$in": list(found)}, "request": actor.request, "action": "import"}
-    async for change in members.store.log.find(query, {"version": 1, "changed": 1}):
-        w = found[change["_id"]]
-        if change["version"] == 1:
+    versions = {i: w.member.version for i, w in found.items() if w.member is not None}
+    for change in await members.store.changes_of_request(actor.request, versions, "import"):
+        w = found[change.aggregate_id]
+        if change.version == 1:
             w.result.outcome = Outcome.create
         else:
             w.result.outcome = Outcome.update
-            w.result.changed = [c.header for c in COLUMNS if c.field in change["changed"]]
+            w.result.changed = [c.header for c in COLUMNS if c.field in change.changed]
 
 
 # -- the state of a job -----------------------------------------------------------------------

@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from services.members.imports.domain import (
@@ -28,6 +29,7 @@ from services.members.imports.domain import (
     verdict,
 )
 from services.members.imports.handlers import (
+    CHUNK_ROWS,
     check_chunk,
     context_of,
     phases,
@@ -37,7 +39,7 @@ from services.members.imports.store import CHECK, WRITE, ImportStore
 from services.members.membership.store import MemberRegistry
 from services.members.org.store import Organisation
 from shared.aggregate import Actor
-from shared.observability import trace_id_var
+from shared.telemetry import trace_id_var
 from shared.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -217,3 +219,12 @@ class ImportRunner:
             return await check_chunk(checked, ctx, self.members)
         actor = Actor(job["by"], job["trace"])
         return await write_chunk(checked, ctx, self.members, actor)
+
+
+@dataclass
+class ImportWork:
+    """Bulk import (新教师入会): the jobs, the worker that works them, rows per chunk."""
+
+    store: ImportStore
+    runner: ImportRunner
+    chunk_rows: int = CHUNK_ROWS

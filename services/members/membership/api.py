@@ -10,9 +10,8 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, Field
 
-from services.members.accounts.domain import check_role_grant
-from services.members.childcare.domain import Child
-from services.members.deps import Accounts, Audit, Auditor, Cadre, MemberId, Members, Org
+from services.members.deps import Audit, Auditor, Cadre, MemberId, SchoolCampus
+from services.members.membership.children import Child
 from services.members.membership.domain import (
     CongressTerm,
     ContactDetails,
@@ -25,6 +24,7 @@ from services.members.membership.domain import (
     UpdateDetails,
 )
 from services.members.membership.export import to_csv, to_xlsx
+from services.members.membership.grants import check_role_grant
 from services.members.membership.handlers import (
     act,
     change_contact,
@@ -34,13 +34,17 @@ from services.members.membership.handlers import (
     update_member,
 )
 from services.members.membership.store import NOT_FOUND, MemberFilter, MemberRegistry
+from services.members.org.api import Org
 from shared.aggregate import Actor
 from shared.audit import AuditLog
 from shared.auth import CurrentUser, Principal, Role
 from shared.errors import NotFound
 from shared.problems import PROBLEM_RESPONSES, ProblemError
+from shared.runtime import provided
 from shared.text import PLAIN_TEXT, VISIBLE_TEXT, mask_email, mask_phone
 from shared.timeutil import Day, as_local, local_today
+
+Members = Annotated[MemberRegistry, Depends(provided("members"))]
 
 router = APIRouter(responses=PROBLEM_RESPONSES, tags=["会员 members"])
 
@@ -159,12 +163,12 @@ def cadre_of(user: Principal) -> Callable[[Member], None]:
 
 @router.post("/members", status_code=status.HTTP_201_CREATED)
 async def create_member(
-    body: JoinMember, members: Members, org: Org, accounts: Accounts, user: Cadre
+    body: JoinMember, members: Members, org: Org, school: SchoolCampus, user: Cadre
 ) -> MemberPublic:
     """Enrol a member (入会) or record an application; role: cadre of the campus (admin for
     union roles that give more than the caller has)."""
     user.require_campus(body.campus.strip())
-    check_role_grant(user, body.campus.strip(), [], body.roles, accounts.settings.school_campus)
+    check_role_grant(user, body.campus.strip(), [], body.roles, school)
     return public(await join_member(body, members, org, Actor.of(user)), user)
 
 
@@ -174,13 +178,13 @@ class Application(JoinMember):
 
 @router.post("/applications", status_code=status.HTTP_201_CREATED)
 async def apply(
-    body: Application, members: Members, org: Org, accounts: Accounts, user: CurrentUser
+    body: Application, members: Members, org: Org, school: SchoolCampus, user: CurrentUser
 ) -> MemberPublic:
     """申请入会: a member of staff applies (through the portal); role: member or system."""
     if not user.has_role(Role.member, Role.system, Role.cadre):
         raise ProblemError("auth.forbidden", 403, "需要以下角色之一：member、system")
     user.require_campus(body.campus.strip())
-    check_role_grant(user, body.campus.strip(), [], body.roles, accounts.settings.school_campus)
+    check_role_grant(user, body.campus.strip(), [], body.roles, school)
     return public(await join_member(body, members, org, Actor.of(user)), user)
 
 
@@ -405,12 +409,11 @@ async def update(
     body: UpdateDetails,
     members: Members,
     org: Org,
-    accounts: Accounts,
+    school: SchoolCampus,
     user: Cadre,
 ) -> MemberPublic:
     """Correct or complete a member's record (only the fields sent); role: cadre of the campus
     (admin for union roles that give more than the caller has)."""
-    school = accounts.settings.school_campus
 
     def check(member: Member) -> None:
         visible(user, member)

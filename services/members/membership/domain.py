@@ -10,7 +10,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from services.members.childcare.domain import Child, clean_children
+from services.members.membership.children import Child, clean_children
 from shared.aggregate import Aggregate
 from shared.errors import Conflict, Invalid
 from shared.events import IntegrationEvent

@@ -11,7 +11,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.members.membership.domain import Member, MemberStatus, UnionRole, member_id_for
-from shared.aggregate import Actor, AggregateStore
+from shared.aggregate import Actor, AggregateStore, AlreadyExists
 from shared.errors import Conflict
 
 MEMBERS = "members"  # the list view; `members_changes` is the change log (the truth)
@@ -101,7 +101,7 @@ class MemberRegistry:
             raise duplicate(member.staff_no)
         try:
             return await self.store.add(member, actor, action)
-        except Conflict as exc:
+        except AlreadyExists as exc:
             raise duplicate(member.staff_no) from exc
 
     async def enrol_many(

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Depends, Path
 from pydantic import BaseModel
 
-from services.members.deps import Admin, Org
+from services.members.deps import Admin
 from services.members.org.domain import CODE_TEXT, Campus, CampusDefinition, SmallGroup
+from services.members.org.store import Organisation
 from shared.aggregate import Actor
 from shared.auth import CurrentUser
 from shared.problems import PROBLEM_RESPONSES
+from shared.runtime import provided
+
+Org = Annotated[Organisation, Depends(provided("org"))]
 
 router = APIRouter(responses=PROBLEM_RESPONSES, tags=["组织机构 organisation"])
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from services.members.org.domain import Campus, CampusDefinition, new_campus
-from shared.aggregate import Actor, AggregateStore
+from shared.aggregate import Actor, AggregateStore, AlreadyExists
 from shared.errors import Conflict, NotFound
 
 CAMPUSES = "campuses"
@@ -33,6 +33,6 @@ class Organisation:
             campus.define(cmd)
             try:
                 return await self.store.add(campus, actor, "define")
-            except Conflict:
+            except AlreadyExists:
                 continue  # defined by someone else meanwhile: change theirs
         raise Conflict("concurrency.conflict", "数据正被他人同时修改，请刷新后重试")

@@ -5,14 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from services.notify.deps import InboxDep
+from services.notify.notices.store import Inbox
 from shared.auth import CurrentUser
 from shared.errors import NotFound
 from shared.problems import PROBLEM_RESPONSES
+from shared.runtime import provided
 from shared.timeutil import as_local
+
+InboxDep = Annotated[Inbox, Depends(provided("inbox"))]
 
 router = APIRouter(responses=PROBLEM_RESPONSES)
 

@@ -1,7 +1,7 @@
 """Contact details notify learns from the compacted topic `members.contact` (it alone reads it).
 
-The latest record per member wins (compare `sequence`, as the member directory does); a
-tombstone — the member left — removes the member's details entirely.
+The latest record per member wins (`shared.readmodels.newest`, the rule of every read model
+kept from events); a tombstone — the member left — removes the member's details entirely.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.envelope import CloudEvent
+from shared.readmodels.newest import apply_if_newer
 
 CONTACTS = "contacts"
 
@@ -44,20 +45,16 @@ class Contacts:
 
     async def apply(self, contact: Contact, envelope: CloudEvent) -> bool:
         """Keep the newest details; the consumer of the member's partition is the one writer."""
-        current = await self.coll.find_one({"_id": contact.member_id}, {"sequence": 1})
-        seen = current.get("sequence") if current else None
-        if seen is not None and (envelope.sequence is None or seen >= envelope.sequence):
-            return False
         doc = {
             "name": contact.name,
             "campus": contact.campus,
             "phone": contact.phone,
             "email": contact.email,
             "wecom_userid": contact.wecom_userid,
-            "sequence": envelope.sequence,
         }
-        await self.coll.replace_one({"_id": contact.member_id}, doc, upsert=True)
-        return True
+        return await apply_if_newer(
+            self.coll, contact.member_id, envelope.sequence, doc, replace=True
+        )
 
     async def erase(self, member_id: str) -> None:
         await self.coll.delete_one({"_id": member_id})

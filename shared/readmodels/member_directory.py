@@ -1,11 +1,8 @@
-"""The member directory: a local read model of members that events and welfare both keep.
+"""The member directory: a business read model of members that events and welfare keep.
 
 Services never read members' database (DESIGN §2); they learn members from
-`members.member` events. Each event carries its `sequence` among the member's events; the
-directory keeps the highest one it applied and ignores anything not newer, so a redelivery,
-a DLQ replay or a late event never rolls a member back (a `joined` replayed after
-`withdrawn` leaves them withdrawn). The consumer that owns the member's partition is the
-directory's only writer for that member, so the compare-then-write has nobody to race.
+`members.member` events, each applied only if newer than what the directory holds
+(`shared.readmodels.newest`), so a `joined` replayed after `withdrawn` leaves them withdrawn.
 """
 
 from __future__ import annotations
@@ -27,6 +24,7 @@ from shared.events.members import (
     MemberUpdated,
     MemberWithdrawn,
 )
+from shared.readmodels.newest import apply_if_newer
 from shared.routing import Routes, on
 
 MEMBER_DIRECTORY = "member_directory"
@@ -49,15 +47,8 @@ class MemberDirectory:
 
     async def apply(self, member_id: str, envelope: CloudEvent, fields: dict[str, Any]) -> bool:
         """Apply an event's facts unless a newer event of the member was applied already."""
-        current = await self.coll.find_one({"_id": member_id}, {"sequence": 1})
-        if current is not None:
-            seen = current.get("sequence")
-            # An event without a sequence predates ordering: it can only have been the first.
-            if envelope.sequence is None or (seen is not None and seen >= envelope.sequence):
-                return False
-        doc = {**fields, "sequence": envelope.sequence, "as_of": envelope.time}
-        await self.coll.update_one({"_id": member_id}, {"$set": doc}, upsert=True)
-        return True
+        facts = {**fields, "as_of": envelope.time}
+        return await apply_if_newer(self.coll, member_id, envelope.sequence, facts)
 
 
 FACT_FIELDS = (

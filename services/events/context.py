@@ -1,0 +1,25 @@
+"""What the events service's routes use, built once by the composition root (bootstrap.py)
+and handed out per route by `shared.runtime.provided` (see deps.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.events.activities.store import ActivityCatalog
+from services.events.plans.store import PlanBook
+from services.events.registrations.handlers import Registrations
+from services.events.sports.store import MeetBook
+from shared.audit import AuditLog
+from shared.readmodels.member_directory import MemberDirectory
+
+
+@dataclass(frozen=True)
+class EventsContext:
+    catalog: ActivityCatalog
+    registrations: Registrations
+    directory: MemberDirectory
+    audit: AuditLog
+    plans: PlanBook
+    meets: MeetBook
+    calendar_secret: bytes
+    calendar_base_url: str

@@ -1,0 +1,13 @@
+"""What the notify service's routes use, built once by the composition root (bootstrap.py)
+and handed out per route by `shared.runtime.provided` (see notices/api.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.notify.notices.store import Inbox
+
+
+@dataclass(frozen=True)
+class NotifyContext:
+    inbox: Inbox

@@ -1,0 +1,142 @@
+"""The aggregate store's own API on the real server: what callers used to read from its
+collections themselves (add-if-absent, which ids exist, what one request changed, a past
+version, the changes of a log across aggregates)."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from services.members.membership.domain import JoinMember, Member
+from services.members.membership.domain import join as join_member
+from shared.aggregate import Actor, AggregateStore, AlreadyExists, ChangeFilter
+from shared.timeutil import local_today
+from tests.integration.conftest import Stack
+from tests.kafka_tools import wait_until
+
+pytestmark = pytest.mark.integration
+
+
+def store_of(stack: Stack) -> AggregateStore[Member]:
+    return stack.members.context.members.store
+
+
+def new_member(staff_no: str, name: str = "王芳") -> Member:
+    cmd = JoinMember(staff_no=staff_no, name=name, campus="main", department="艺术系")
+    return join_member(cmd, local_today())
+
+
+async def test_concurrent_adds_of_one_id_create_it_once_and_the_rest_get_that_one(
+    module_stack: Stack,
+):
+    store = store_of(module_stack)
+    # Twelve callers race to add the same member, each with its own name: one name wins.
+    rivals = [new_member("ADD001", name=f"并发{i}") for i in range(12)]
+    added = await asyncio.gather(
+        *(store.add_if_absent(m, Actor(f"caller-{i}"), "join") for i, m in enumerate(rivals))
+    )
+    assert sum(a.created for a in added) == 1
+    [winner] = [a.aggregate for a in added if a.created]
+    for lost in (a for a in added if not a.created):
+        assert (lost.aggregate.name, lost.aggregate.version) == (winner.name, 1)
+        assert lost.aggregate.id == winner.id
+    history = await store.history(winner.id)
+    assert [(c.version, c.action) for c in history] == [(1, "join")]
+    assert history[0].by == f"caller-{rivals.index(winner)}"
+
+    # `add` says the same thing as a 409 that carries what is there.
+    with pytest.raises(AlreadyExists) as refused:
+        await store.add(new_member("ADD001", name="迟到"), Actor("late"), "join")
+    assert refused.value.code == "members.exists"
+    existing = refused.value.existing
+    assert isinstance(existing, Member) and existing.name == winner.name
+
+
+async def test_existing_tells_which_ids_are_aggregates_before_the_view_has_them(
+    module_stack: Stack,
+):
+    store = store_of(module_stack)
+    first, second = new_member("EX0001"), new_member("EX0002")
+    await store.add(first, Actor("t"), "join")
+    await store.add(second, Actor("t"), "join")
+    asked = [first.id, "m-nobody", second.id, first.id]
+    assert await store.existing(asked) == {first.id, second.id}
+    assert await store.existing([]) == set()
+
+
+async def test_changes_of_request_are_what_that_request_did_and_nothing_else(
+    module_stack: Stack,
+):
+    store = store_of(module_stack)
+    ours, theirs, withdrawn = new_member("RQ0001"), new_member("RQ0002"), new_member("RQ0003")
+    job = Actor("importer", request="job-trace-1")
+    await store.add(ours, job, "import")
+    await store.add(theirs, Actor("someone", request="other-trace"), "import")
+    await store.add(withdrawn, job, "import")
+    after = await store.change(withdrawn.id, lambda m: m.withdraw(local_today()), job, "withdraw")
+
+    versions = {ours.id: 1, theirs.id: 1, withdrawn.id: after.version, "m-nobody": 1}
+    found = await store.changes_of_request("job-trace-1", versions)
+    assert sorted((c.aggregate_id, c.version, c.action) for c in found) == sorted(
+        [(ours.id, 1, "import"), (withdrawn.id, 2, "withdraw")]
+    )
+    only_imports = await store.changes_of_request("job-trace-1", versions, "import")
+    assert [(c.aggregate_id, c.version) for c in only_imports] == [(ours.id, 1)]
+    [change] = [c for c in found if c.version == 2]
+    assert change.changed["status"] == {"from": "active", "to": "withdrawn"}
+    assert await store.changes_of_request("job-trace-1", {}) == []
+
+
+async def test_at_version_is_the_state_one_change_left(module_stack: Stack):
+    store = store_of(module_stack)
+    member = new_member("AV0001")
+    await store.add(member, Actor("t"), "join")
+    await store.change(member.id, lambda m: m.withdraw(local_today()), Actor("t"), "withdraw")
+    first, second = await store.at_version(member.id, 1), await store.at_version(member.id, 2)
+    assert first is not None and second is not None
+    assert (first.version, first.status.value) == (1, "active")
+    assert (second.version, second.status.value) == (2, "withdrawn")
+    assert await store.at_version(member.id, 3) is None
+
+
+async def test_recent_changes_across_aggregates_newest_first_and_counted(module_stack: Stack):
+    store = store_of(module_stack)
+    actor = Actor("rc-cadre")
+    members = [new_member(f"RC000{i}") for i in range(3)]
+    for m in members:
+        await store.add(m, actor, "join")
+        await asyncio.sleep(0.01)  # times are kept to the millisecond: no ties to order
+    await store.change(members[0].id, lambda m: m.withdraw(local_today()), actor, "withdraw")
+    where = ChangeFilter(by="rc-cadre")
+    assert await store.count_changes(where) == 4
+    newest = await store.recent_changes(where, 2)
+    assert [(c.aggregate_id, c.action) for c in newest] == [
+        (members[0].id, "withdraw"),
+        (members[2].id, "join"),
+    ]
+    assert {c.campus for c in newest} == {"main"}
+    assert await store.count_changes(ChangeFilter(by="rc-cadre", campuses=["east"])) == 0
+    joins = await store.recent_changes(ChangeFilter(by="rc-cadre", action="join"), 10)
+    assert sorted(c.aggregate_id for c in joins) == sorted(m.id for m in members)
+
+
+async def test_find_updated_gives_each_listed_aggregate_with_its_last_change_time(
+    module_stack: Stack,
+):
+    store = store_of(module_stack)
+    member = new_member("FU0001")
+    await store.add(member, Actor("t"), "join")
+    after = await store.change(
+        member.id, lambda m: m.withdraw(local_today()), Actor("t"), "withdraw"
+    )
+    [last] = [c for c in await store.history(member.id) if c.version == after.version]
+
+    async def listed() -> bool:
+        found = await store.find_updated({"_id": member.id})
+        return [a.version for a, _ in found] == [after.version]
+
+    await wait_until(listed, 15, "the view to show the withdrawal")
+    [(listed_member, updated_at)] = await store.find_updated({"_id": member.id})
+    assert listed_member.status.value == "withdrawn"
+    assert updated_at is not None and abs((updated_at - last.at).total_seconds()) < 0.002
