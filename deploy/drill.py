@@ -112,7 +112,7 @@ class Published:
 
 async def enrol(members_url: str, count: int, concurrency: int, figures: Figures, halfway):
     """POST `count` members; `halfway()` runs once when half of them are answered."""
-    from deploy.local.demo import admin_token
+    from deploy.local.demo.client import admin_token
 
     run = uuid.uuid4().hex[:6].upper()
     headers = {"Authorization": f"Bearer {admin_token()}"}
