@@ -45,7 +45,7 @@ from shared.envelope import CloudEvent
 from shared.errors import ConcurrencyConflict, Conflict, NotFound
 from shared.events import IntegrationEvent, version_of
 from shared.observability import trace_id_var
-from shared.outbox import OUTBOX, Outbox, Write
+from shared.outbox.writer import OUTBOX, Outbox, Write
 from shared.principal import Principal
 from shared.routing import Routes, on_topic
 from shared.timeutil import utcnow

@@ -26,7 +26,8 @@ from shared.events import load_all
 from shared.kafka import new_producer
 from shared.mongo import connect, database
 from shared.observability import configure_logging, health_router, install_request_metrics
-from shared.outbox import Outbox, OutboxRelay
+from shared.outbox.relay import OutboxRelay
+from shared.outbox.writer import Outbox
 from shared.problems import install_problem_handlers
 from shared.routing import Routes
 from shared.settings import ServiceSettings

@@ -26,7 +26,7 @@ from services.members.accounts.domain import MAX_FAILURES, Account, FailureWindo
 from shared.aggregate import AggregateStore
 from shared.claims import claim_once
 from shared.events.members import LoginLinkRequested
-from shared.outbox import Outbox
+from shared.outbox.writer import Outbox
 
 ACCOUNTS = "accounts"  # the list view; `accounts_changes` is the change log (the truth)
 TOPIC = "members.account"

@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.audit import AUDIT_LOG
-from shared.outbox import OUTBOX
+from shared.outbox.writer import OUTBOX
 
 Source = Literal["audit", "members", "campuses"]
 CHANGE_LOGS: dict[Source, str] = {"members": "members_changes", "campuses": "campuses_changes"}
