@@ -30,9 +30,9 @@ from shared.outbox.relay import OutboxRelay
 from shared.outbox.writer import Outbox
 from shared.problems import install_problem_handlers
 from shared.routing import Routes
+from shared.scheduler import Job, Scheduler
 from shared.settings import ServiceSettings
 from shared.topics import ensure_topics
-from shared.workers import Job, Scheduler
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from services.members.dues.handlers import monthly_job
 from services.members.membership.domain import JoinMember
 from services.members.membership.domain import join as new_member
 from shared.aggregate import Actor
+from shared.scheduler import Job, MonthlyOn, Scheduler
 from shared.timeutil import local_today, utcnow
-from shared.workers import Job, MonthlyOn, Scheduler
 from tests.integration.conftest import Stack, bearer, build_stack, close_stack
 from tests.kafka_tools import wait_until
 

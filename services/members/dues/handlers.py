@@ -30,8 +30,8 @@ from shared.aggregate import Actor
 from shared.audit import AuditLog
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound
+from shared.scheduler import JobRun
 from shared.timeutil import local_today
-from shared.workers import JobRun
 
 log = logging.getLogger(__name__)
 
