@@ -1,4 +1,10 @@
-"""Typed FastAPI dependencies of the events service: what its routes may ask for."""
+"""Typed FastAPI dependencies of the events service: what its routes may ask for.
+
+Every service's deps module has the same shape: one frozen `EventsContext` that the composition
+root (services/events/bootstrap.py) builds once at start, `get_context` to reach it from a request,
+one `async def get_…` per part (FastAPI runs a plain `def` dependency in a worker thread, a hop per
+request), and the `Annotated` names the routes use: the parts, then who may call.
+"""
 
 from __future__ import annotations
 
@@ -34,7 +40,6 @@ def get_context(request: Request) -> EventsContext:
     return request.app.state.runtime.context
 
 
-# `async def`: FastAPI would run a plain `def` in a worker thread, a hop per request.
 async def get_catalog(request: Request) -> ActivityCatalog:
     return get_context(request).catalog
 

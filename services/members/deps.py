@@ -1,4 +1,10 @@
-"""Typed FastAPI dependencies of the members service: what its routes may ask for."""
+"""Typed FastAPI dependencies of the members service: what its routes may ask for.
+
+Every service's deps module has the same shape: one frozen `MembersContext` that the composition
+root (services/members/bootstrap.py) builds once at start, `get_context` to reach it from a
+request, one `async def get_…` per part (FastAPI runs a plain `def` dependency in a worker thread,
+a hop per request), and the `Annotated` names the routes use: the parts, then who may call.
+"""
 
 from __future__ import annotations
 
@@ -48,35 +54,35 @@ def get_context(request: Request) -> MembersContext:
     return request.app.state.runtime.context
 
 
-def get_members(request: Request) -> MemberRegistry:
+async def get_members(request: Request) -> MemberRegistry:
     return get_context(request).members
 
 
-def get_org(request: Request) -> Organisation:
+async def get_org(request: Request) -> Organisation:
     return get_context(request).org
 
 
-def get_audit(request: Request) -> AuditLog:
+async def get_audit(request: Request) -> AuditLog:
     return get_context(request).audit
 
 
-def get_childcare(request: Request) -> Rounds:
+async def get_childcare(request: Request) -> Rounds:
     return get_context(request).childcare
 
 
-def get_dues(request: Request) -> Ledger:
+async def get_dues(request: Request) -> Ledger:
     return get_context(request).dues
 
 
-def get_accounts(request: Request) -> AccountService:
+async def get_accounts(request: Request) -> AccountService:
     return get_context(request).accounts
 
 
-def get_trail(request: Request) -> AuditTrail:
+async def get_trail(request: Request) -> AuditTrail:
     return get_context(request).trail
 
 
-def get_imports(request: Request) -> ImportWork:
+async def get_imports(request: Request) -> ImportWork:
     return get_context(request).imports
 
 
@@ -88,13 +94,13 @@ MemberId = Annotated[
 Members = Annotated[MemberRegistry, Depends(get_members)]
 Org = Annotated[Organisation, Depends(get_org)]
 Audit = Annotated[AuditLog, Depends(get_audit)]
+Childcare = Annotated[Rounds, Depends(get_childcare)]
+DuesBook = Annotated[Ledger, Depends(get_dues)]
 Accounts = Annotated[AccountService, Depends(get_accounts)]
 Trail = Annotated[AuditTrail, Depends(get_trail)]
 Imports = Annotated[ImportWork, Depends(get_imports)]
 Cadre = Annotated[Principal, Depends(require(Role.cadre))]
 Auditor = Annotated[Principal, Depends(require(Role.auditor))]
 Admin = Annotated[Principal, Depends(require(Role.admin))]
-Childcare = Annotated[Rounds, Depends(get_childcare)]
-DuesBook = Annotated[Ledger, Depends(get_dues)]
 Finance = Annotated[Principal, Depends(require(Role.finance))]
 FinanceReader = Annotated[Principal, Depends(require(Role.finance, Role.auditor))]
