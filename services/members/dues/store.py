@@ -249,7 +249,7 @@ class Ledger:
             for account, due_fen in due.items()
             if which.status is None or status_matches(which.status, due_fen, last[account][1])
         }
-        page_query = {**query, "seq": 1}
+        page_query = {**query, "seq": 1, "kind": EntryKind.bill.value}
         if which.status is not None:
             page_query["account"] = {"$in": sorted(chosen)}
         cursor = self.coll.find(page_query, {"account": 1}).sort(BILL_ORDER)
