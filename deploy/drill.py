@@ -2,7 +2,7 @@
 
     python -m deploy.drill kafka-cluster [--members 600] [--concurrency 8] [--keep]
 
-kafka-cluster: a three-broker KRaft cluster (deploy/local KafkaCluster, the same jars as
+kafka-cluster: a three-broker KRaft cluster (deploy/local/kafka.py KafkaCluster, the same jars as
 `make run`), FerretDB and the SMTP catcher, and the members and notify services as processes
 (`uvicorn services.<name>.main:app`, as the launcher runs them) with
 GONGHUI_KAFKA_REPLICATION_FACTOR=3. It enrols N members over HTTP (POST /members with an
@@ -47,12 +47,12 @@ from deploy.local.infra import (
     HOST,
     FerretDB,
     InfraError,
-    KafkaCluster,
     PrerequisiteError,
     SmtpCatcher,
     free_port,
     prepare,
 )
+from deploy.local.kafka import KafkaCluster
 from deploy.local.launcher import Service
 from shared.lognoise import install_rate_limit, stop_rate_limit
 from shared.topics import ensure_topics, partitions_of, replication_of
@@ -112,7 +112,7 @@ class Published:
 
 async def enrol(members_url: str, count: int, concurrency: int, figures: Figures, halfway):
     """POST `count` members; `halfway()` runs once when half of them are answered."""
-    from deploy.local.demo import admin_token
+    from deploy.local.demo.client import admin_token
 
     run = uuid.uuid4().hex[:6].upper()
     headers = {"Authorization": f"Bearer {admin_token()}"}

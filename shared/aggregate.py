@@ -49,7 +49,7 @@ from shared.crypto import Sealer
 from shared.envelope import CloudEvent
 from shared.errors import ConcurrencyConflict, Conflict, NotFound
 from shared.events import IntegrationEvent, version_of
-from shared.outbox import OUTBOX, Outbox, Write
+from shared.outbox.writer import OUTBOX, Outbox, Write
 from shared.principal import Principal
 from shared.routing import Routes, on_topic
 from shared.telemetry import trace_id_var

@@ -26,12 +26,13 @@ from shared.events import load_all
 from shared.kafka import new_producer
 from shared.mongo import connect, database
 from shared.observability import configure_logging, health_router, install_request_metrics
-from shared.outbox import Outbox, OutboxRelay
+from shared.outbox.relay import OutboxRelay
+from shared.outbox.writer import Outbox
 from shared.problems import install_problem_handlers
 from shared.routing import Routes
+from shared.scheduler import Job, Scheduler
 from shared.settings import ServiceSettings
 from shared.topics import ensure_topics
-from shared.workers import Job, Scheduler
 
 log = logging.getLogger(__name__)
 

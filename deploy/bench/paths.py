@@ -25,7 +25,7 @@ from services.notify.settings import NotifySettings
 from shared.aggregate import Actor
 from shared.auth import mint_token
 from shared.events.members import MemberJoined
-from shared.outbox import OUTBOX
+from shared.outbox.writer import OUTBOX
 from shared.runtime import ServiceRuntime
 from shared.timeutil import local_today
 from shared.topics import ensure_topics

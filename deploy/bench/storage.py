@@ -341,7 +341,7 @@ async def run_one(variant: Variant, n: int, binary: Path, explain: bool, root: P
             "outbox scan s": lambda: (
                 coll.find({"outbox.0": {"$exists": True}}, {"outbox": 1}).limit(100).to_list()
             ),
-            # The relay's clean-up after publishing a batch (shared/outbox.py), and the same
+            # The relay's clean-up after publishing a batch (shared/outbox/relay.py), and the same
             # as one update per document.
             "pullAll $in 10 s": lambda: coll.update_many(
                 {"_id": {"$in": ids[:10]}}, {"$pullAll": {"outbox": [{"id": "sent"}]}}

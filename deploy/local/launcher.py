@@ -238,16 +238,17 @@ class Launcher:
         say(f"  {service.name} ready on {service.url} (pid {service.pid})")
 
     async def _seed(self) -> None:
-        from deploy.local.demo import DEMO_PASSWORD, SeedError, seed, seed_events, seed_passwords
+        from deploy.local.demo import events, members
+        from deploy.local.demo.client import SeedError
 
         try:
-            added, existing = await seed(self.config.service_url("members"))
+            added, existing = await members.seed(self.config.service_url("members"))
             say(f"  演示会员 demo members: {added} added, {existing} already there")
-            added, existing = await seed_events(self.config.service_url("events"))
+            added, existing = await events.seed(self.config.service_url("events"))
             say(f"  演示活动 demo activities: {added} added, {existing} already there")
-            given = await seed_passwords(self.config.service_url("members"))
+            given = await members.seed_passwords(self.config.service_url("members"))
             say(
-                f"  演示密码 demo passwords: {given} set to {DEMO_PASSWORD} "
+                f"  演示密码 demo passwords: {given} set to {members.DEMO_PASSWORD} "
                 "(changed at the first sign-in)"
             )
         except (SeedError, httpx.HTTPError) as exc:

@@ -28,6 +28,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from deploy.local.postgres import BackendError, ensure_installed, find_bin_dir, mongo_backend
+from deploy.local.process import PrerequisiteError
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KAFKA_POM = REPO_ROOT / "deploy" / "kafka" / "pom.xml"
 KAFKA_LOG4J = REPO_ROOT / "deploy" / "kafka" / "log4j.properties"
@@ -35,10 +38,6 @@ FERRETDB_MODULE = "github.com/FerretDB/FerretDB"
 FERRETDB_VERSION = "v1.24.2"
 MIN_JAVA = 17  # Kafka 3.9 runs on 11+, 17 is what it is tested on; the pom needs Maven + JDK
 MIN_GO = (1, 24)  # FerretDB 1.24's go.mod says `go 1.24`
-
-
-class PrerequisiteError(RuntimeError):
-    """A tool is missing; the message says (in Chinese and English) what to install."""
 
 
 @dataclass(frozen=True)
@@ -233,8 +232,6 @@ def prepare(paths: Paths | None = None, say=print, backend: str | None = None) -
     PrerequisiteError names the command to run. Here, not in the launcher, so that make run,
     make test and make bench all get it.
     """
-    from deploy.local.postgres import ensure_installed, mongo_backend
-
     paths = paths or cache_paths()
     backend = backend or mongo_backend()
     need = ["java"]
@@ -261,8 +258,6 @@ def prepare(paths: Paths | None = None, say=print, backend: str | None = None) -
 
 
 def main() -> int:
-    from deploy.local.postgres import BackendError, find_bin_dir, mongo_backend
-
     try:
         backend = mongo_backend()
         paths = prepare(backend=backend)

@@ -32,6 +32,10 @@ class InfraError(RuntimeError):
     """A process did not start or did not become healthy; the message points at its log."""
 
 
+class PrerequisiteError(RuntimeError):
+    """A tool is missing; the message says (in Chinese and English) what to install."""
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now."""
     with socket.socket() as s:

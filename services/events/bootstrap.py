@@ -31,7 +31,7 @@ from services.events.subscriptions import subscriptions
 from shared.audit import AuditLog
 from shared.readmodels.member_directory import MemberDirectory, setup_directory_indexes
 from shared.runtime import ServiceRuntime
-from shared.workers import Every, Job
+from shared.scheduler import Every, Job
 
 DESCRIPTION = (
     "活动服务：年度工作计划、活动报名与候补、签到与成绩、问卷与意见征集、评选表彰、教代会与提案。"

@@ -38,8 +38,8 @@ from shared.audit import AuditLog
 from shared.crypto import Sealer, load_recipient
 from shared.reseal import ResealOnStart
 from shared.runtime import ServiceRuntime
+from shared.scheduler import Every, Job, JobRun, MonthlyOn
 from shared.timeutil import utcnow
-from shared.workers import Every, Job, JobRun, MonthlyOn
 
 DESCRIPTION = (
     "会员服务：会员、入会与会籍变动、部门与教工小家、工会角色、入园入托统计、会费、"

@@ -90,7 +90,7 @@ async def test_enrol_member_then_inbox_mail_projections_and_clean_shutdown(platf
 
 
 async def test_the_demo_seeds_a_living_union_once(platform):
-    from deploy.local.demo import DEMO_PASSWORD, demo_members, seed, seed_passwords
+    from deploy.local.demo.members import DEMO_PASSWORD, demo_members, seed, seed_passwords
 
     admin = bearer("e2e-admin", ["admin"], ["*"])
     base = platform.url("members")
@@ -160,7 +160,8 @@ async def test_the_demo_seeds_a_living_union_once(platform):
 
 async def _the_demo_activities_once(platform, client: httpx.AsyncClient, admin) -> None:
     """events' demo: four activities drafted, published and signed up for over HTTP, once."""
-    from deploy.local.demo import DEMO_ACTIVITIES, seed_events
+    from deploy.local.demo.events import DEMO_ACTIVITIES
+    from deploy.local.demo.events import seed as seed_events
 
     events = platform.url("events")
     assert await seed_events(events) == (len(DEMO_ACTIVITIES), 0)

@@ -4,7 +4,9 @@
 names (database, topic prefix, consumer group), so stacks share the session's broker and
 database server without seeing each other's data. `stack` gives each test its own
 members + notify; tests that only add data under their own keys can share one stack per
-module (`module_stack`), which saves the start-up of four consumers per test.
+module (`module_stack`), which saves the start-up of four consumers per test. A module that
+needs other services, or one shared stack under the name `stack`, declares it with
+`stack = stack_fixture(...)` (below) instead of writing its own fixture.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import importlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import pytest
@@ -25,6 +27,7 @@ from shared.settings import ServiceSettings
 from shared.topics import ensure_topics
 
 ALL_SERVICES = ("members", "events", "welfare", "notify")
+DEFAULT_SERVICES = ("members", "notify")  # what `stack` and build_stack start unless told
 # The organisation every test stack starts with (members checks departments against it).
 CAMPUSES = ("main", "east", "west", "north")
 DEPARTMENTS = ["学前教育系", "艺术系", "音乐系", "体育部", "后勤处"]
@@ -107,7 +110,7 @@ def settings_for(cls, infra, prefix: str, **over):
 
 async def build_stack(
     infra,
-    services: Sequence[str] = ("members", "notify"),
+    services: Sequence[str] = DEFAULT_SERVICES,
     *,
     settings: dict[str, dict[str, Any]] | None = None,
     mailer: Any = None,
@@ -146,23 +149,30 @@ async def close_stack(stack: Stack) -> None:
         await runtime.stop(drop_database=True)
 
 
-@pytest.fixture
-async def stack(infra) -> AsyncIterator[Stack]:
-    s = await build_stack(infra)
-    try:
-        yield s
-    finally:
-        await close_stack(s)
+def stack_fixture(
+    *services: str,
+    scope: Literal["function", "module"] = "function",
+    name: str = "stack",
+):
+    """The one way a test module gets a stack: `stack = stack_fixture("members", "events",
+    scope="module")` at the top of the module. Without services: members + notify. `function`
+    scope gives each test its own; `module` shares one between the module's tests (for tests
+    that only add data under their own keys, and module fixtures that fill it once)."""
+    chosen = tuple(services) or DEFAULT_SERVICES
+
+    @pytest.fixture(scope=scope, name=name)
+    async def fixture(infra) -> AsyncIterator[Stack]:
+        s = await build_stack(infra, chosen)
+        try:
+            yield s
+        finally:
+            await close_stack(s)
+
+    return fixture
 
 
-@pytest.fixture(scope="module")
-async def module_stack(infra) -> AsyncIterator[Stack]:
-    """One members + notify for a whole module: for tests that only touch their own keys."""
-    s = await build_stack(infra)
-    try:
-        yield s
-    finally:
-        await close_stack(s)
+stack = stack_fixture()  # each test its own members + notify
+module_stack = stack_fixture(scope="module", name="module_stack")  # one for the module
 
 
 async def join(stack: Stack, staff_no: str, **over) -> dict:

@@ -7,7 +7,6 @@ import json
 import mailbox
 import re
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from email.header import decode_header, make_header
 
@@ -18,7 +17,7 @@ from services.members.accounts.domain import LOCK_FOR
 from shared.crypto import Box
 from shared.settings import DEV_LINK_PRIVATE_KEY
 from shared.timeutil import utcnow
-from tests.integration.conftest import Stack, bearer, build_stack, close_stack, join
+from tests.integration.conftest import Stack, bearer, join, stack_fixture
 from tests.kafka_tools import read_all, wait_until
 
 pytestmark = pytest.mark.integration
@@ -28,20 +27,10 @@ INITIAL = "Chushi-2026"
 CHOSEN = "wo-de-mima-7"
 
 
-@pytest.fixture
-def stack(module_stack: Stack) -> Stack:
-    """One members + notify for the module: every test works on its own staff numbers."""
-    return module_stack
-
-
-@pytest.fixture
-async def own_stack(infra) -> AsyncIterator[Stack]:
-    """For a test that looks at every account of its database (the unlock job)."""
-    s = await build_stack(infra)
-    try:
-        yield s
-    finally:
-        await close_stack(s)
+# One members + notify for the module: every test works on its own staff numbers; a test that
+# looks at every account of its database (the unlock job) has its own.
+stack = stack_fixture(scope="module")
+own_stack = stack_fixture(name="own_stack")
 
 
 def problem(response, status: int, code: str) -> dict:

@@ -16,8 +16,8 @@ from services.members.dues.handlers import monthly_job
 from services.members.membership.domain import JoinMember
 from services.members.membership.domain import join as new_member
 from shared.aggregate import Actor
+from shared.scheduler import Job, MonthlyOn, Scheduler
 from shared.timeutil import local_today, utcnow
-from shared.workers import Job, MonthlyOn, Scheduler
 from tests.integration.conftest import Stack, bearer, build_stack, close_stack
 from tests.kafka_tools import wait_until
 
@@ -300,6 +300,40 @@ async def test_arrears_per_campus_and_department_with_csv(infra):
         assert owing["total"] == 3 and owing["owed_fen"] == 3000 + 3000 + 2000
         assert [b["staff_no"] for b in owing["items"]] == ["DA000", "DA001", "DN000"]
         assert north[0]["campus"] == "north"
+        # Pages are cut by the query: together they are the whole list, in its order, and
+        # every page carries the totals of the whole list.
+        for params in ({"status": "owing"}, {"status": "paid"}, {"campus": "main"}, {}):
+            whole = (
+                await stack.members_http.get(
+                    "/dues/bills", params={**params, "limit": 500}, headers=auditor()
+                )
+            ).json()
+            pages = [
+                (
+                    await stack.members_http.get(
+                        "/dues/bills",
+                        params={**params, "limit": 2, "offset": offset},
+                        headers=auditor(),
+                    )
+                ).json()
+                for offset in range(0, whole["total"] + 2, 2)
+            ]
+            assert [b for page in pages for b in page["items"]] == whole["items"], params
+            assert [len(page["items"]) for page in pages][-1] == 0
+            assert {
+                (page["total"], page["due_fen"], page["paid_fen"], page["owed_fen"])
+                for page in pages
+            } == {(whole["total"], whole["due_fen"], whole["paid_fen"], whole["owed_fen"])}
+        paid = (
+            await stack.members_http.get(
+                "/dues/bills", params={"status": "paid", "limit": 2}, headers=auditor()
+            )
+        ).json()
+        assert paid["total"] == 3 and paid["owed_fen"] == 0
+        assert [(b["staff_no"], b["month"]) for b in paid["items"]] == [
+            ("DA000", "2026-03"),
+            ("DM000", "2026-03"),
+        ]
     finally:
         await close_stack(stack)
 

@@ -6,7 +6,6 @@ import asyncio
 import csv
 import io
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -16,7 +15,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from PIL import Image
 
 from tests.integration import events_kit as kit
-from tests.integration.conftest import Stack, build_stack, close_stack
+from tests.integration.conftest import Stack, stack_fixture
 from tests.kafka_tools import read_all
 
 pytestmark = pytest.mark.integration
@@ -24,13 +23,7 @@ pytestmark = pytest.mark.integration
 SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "events" / "schemas"
 
 
-@pytest.fixture(scope="module")
-async def stack(infra) -> AsyncIterator[Stack]:
-    s = await build_stack(infra, ["members", "events"])
-    try:
-        yield s
-    finally:
-        await close_stack(s)
+stack = stack_fixture("members", "events", scope="module")
 
 
 @pytest.fixture(scope="module")

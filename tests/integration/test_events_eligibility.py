@@ -3,23 +3,15 @@ happens to members in the members service reaches their registrations."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import pytest
 
 from tests.integration import events_kit as kit
-from tests.integration.conftest import Stack, build_stack, close_stack
+from tests.integration.conftest import Stack, stack_fixture
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-async def stack(infra) -> AsyncIterator[Stack]:
-    s = await build_stack(infra, ["members", "events"])
-    try:
-        yield s
-    finally:
-        await close_stack(s)
+stack = stack_fixture("members", "events", scope="module")
 
 
 def refused(response, rule: str, title: str) -> None:

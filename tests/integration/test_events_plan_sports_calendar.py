@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
-from collections.abc import AsyncIterator
 from datetime import date, datetime
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from services.events.sports.store import ENTRIES
 from shared.timeutil import SHANGHAI, local_today
 from tests.integration import events_kit as kit
-from tests.integration.conftest import Stack, build_stack, close_stack
+from tests.integration.conftest import Stack, stack_fixture
 from tests.kafka_tools import read_all
 
 pytestmark = pytest.mark.integration
@@ -26,13 +25,7 @@ pytestmark = pytest.mark.integration
 SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "events" / "schemas"
 
 
-@pytest.fixture(scope="module")
-async def stack(infra) -> AsyncIterator[Stack]:
-    s = await build_stack(infra, ["events"])
-    try:
-        yield s
-    finally:
-        await close_stack(s)
+stack = stack_fixture("events", scope="module")
 
 
 def validate(event: dict) -> None:

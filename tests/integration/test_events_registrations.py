@@ -8,24 +8,17 @@ events on Kafka).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 
 import pytest
 
 from tests.integration import events_kit as kit
-from tests.integration.conftest import Stack, build_stack, close_stack
+from tests.integration.conftest import Stack, stack_fixture
 from tests.kafka_tools import wait_until
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture(scope="module")
-async def stack(infra) -> AsyncIterator[Stack]:
-    s = await build_stack(infra, ["events"])
-    try:
-        yield s
-    finally:
-        await close_stack(s)
+stack = stack_fixture("events", scope="module")
 
 
 @pytest.fixture(scope="module")

@@ -26,7 +26,8 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, ConfigResource
 
-from deploy.local.infra import KafkaCluster, PrerequisiteError, prepare
+from deploy.local.infra import PrerequisiteError, prepare
+from deploy.local.kafka import KafkaCluster
 from shared.kafka import new_producer
 from shared.settings import ServiceSettings
 from shared.topics import all_topics

@@ -17,7 +17,7 @@ from services.members.membership.domain import JoinMember, join
 from services.members.settings import MembersSettings
 from shared.aggregate import Actor
 from shared.errors import Conflict
-from shared.outbox import PENDING
+from shared.outbox.writer import PENDING
 from shared.timeutil import local_today, utcnow
 from tests.integration.conftest import Stack, settings_for
 from tests.kafka_tools import read_all, wait_until

@@ -92,7 +92,7 @@ def test_already_exists_is_the_409_conflict_add_always_answered_and_carries_the_
 def test_the_aggregate_store_loads_no_web_framework():
     """The store is for handlers and workers too: importing it must not pull FastAPI/JWT."""
     probe = (
-        "import sys, shared.aggregate, shared.consumer, shared.outbox, shared.workers;"
+        "import sys, shared.aggregate, shared.consumer, shared.outbox, shared.scheduler;"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'fastapi', 'starlette', 'jwt'}))"
     )
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)

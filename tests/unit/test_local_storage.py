@@ -26,7 +26,7 @@ from deploy.local.postgres import (
     find_bin_dir,
     mongo_backend,
 )
-from deploy.local.prepare import PrerequisiteError
+from deploy.local.process import PrerequisiteError
 
 INSTALL_COMMAND = "sudo apt-get install -y --no-install-recommends postgresql-15"
 

@@ -12,7 +12,8 @@ import logging
 from aiokafka.errors import KafkaTimeoutError
 
 from shared.envelope import CloudEvent
-from shared.outbox import OutboxRelay, Pending
+from shared.outbox.relay import OutboxRelay
+from shared.outbox.writer import Pending
 
 
 class ScriptedProducer:

@@ -11,7 +11,7 @@ from shared.errors import ConcurrencyConflict, Conflict, Invalid, NotFound, Refu
 from shared.events import REGISTRY, load_all
 from shared.events.members import MemberJoined, MemberWithdrawn
 from shared.routing import on, on_topic, route_table
-from shared.workers import DailyAt, Every, MonthlyOn
+from shared.scheduler import DailyAt, Every, MonthlyOn
 
 
 async def on_member_joined(event: MemberJoined, envelope: CloudEvent) -> None:

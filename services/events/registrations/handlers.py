@@ -50,8 +50,8 @@ from shared.events.events import (
 )
 from shared.events.members import MemberDeceased, MemberTransferred, MemberWithdrawn
 from shared.readmodels.member_directory import MemberDirectory
+from shared.scheduler import JobRun
 from shared.timeutil import utcnow_ms as utcnow
-from shared.workers import JobRun
 
 log = logging.getLogger(__name__)
 

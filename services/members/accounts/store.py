@@ -28,7 +28,7 @@ from shared.aggregate import AggregateStore
 from shared.claims import claim_once
 from shared.crypto import seal_for
 from shared.events.members import LoginLinkRequestedV2
-from shared.outbox import Outbox
+from shared.outbox.writer import Outbox
 
 ACCOUNTS = "accounts"  # the list view; `accounts_changes` is the change log (the truth)
 TOPIC = "members.account"

@@ -3,7 +3,6 @@ a member reads their own."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Annotated, Any, Literal
 from urllib.parse import quote
 
@@ -15,16 +14,12 @@ from services.members.dues.domain import (
     MAX_PAYMENT_FEN,
     MONTH_TEXT,
     Arrears,
-    Bill,
-    Entry,
-    EntryKind,
     PaymentMethod,
-    Rounding,
 )
 from services.members.dues.handlers import (
-    Generation,
     audit_generation,
     bill_missing,
+    bill_page,
     bill_with_entries,
     bills,
     generate_bills,
@@ -34,8 +29,17 @@ from services.members.dues.handlers import (
     reverse_payment,
     visible_bill,
 )
+from services.members.dues.models import (
+    ArrearsPublic,
+    BillPage,
+    BillPublic,
+    GenerationPublic,
+    ImportPublic,
+    Recorded,
+    RowPublic,
+)
 from services.members.dues.sheets import arrears_csv
-from services.members.dues.store import Ledger
+from services.members.dues.store import BillFilter, Ledger
 from services.members.membership.api import Members
 from services.members.membership.store import NOT_FOUND as MEMBER_NOT_FOUND
 from services.members.org.api import Org
@@ -45,7 +49,7 @@ from shared.errors import NotFound
 from shared.problems import PROBLEM_RESPONSES, ProblemError
 from shared.runtime import provided
 from shared.text import PLAIN_TEXT, VISIBLE_TEXT
-from shared.timeutil import Day, as_local, local_today
+from shared.timeutil import Day, local_today
 
 DuesBook = Annotated[Ledger, Depends(provided("dues"))]
 
@@ -56,131 +60,11 @@ CSV = "text/csv; charset=utf-8"
 _NOTE_TEXT = r"^[^\x00-\x1f\x7f-\x9f]*$"
 
 
-# -- what answers look like -------------------------------------------------------------------
-
-
-class EntryPublic(BaseModel):
-    seq: int = Field(description="该月账单内的序号（1 为账单本身）")
-    kind: EntryKind = Field(description="bill 应缴 / payment 缴费 / reversal 冲正")
-    amount_fen: int = Field(description="应缴为正；缴费为负；冲正为正（退回所冲正的缴费）")
-    owed_fen: int = Field(description="这笔之后尚欠（分）")
-    at: datetime = Field(description="记录时间（北京时间）")
-    by: str = Field(description="记录人")
-    paid_on: date | None
-    method: PaymentMethod | None
-    note: str | None
-    reverses: int | None = Field(description="冲正的缴费序号")
-    reversed: bool = Field(False, description="这笔缴费已被冲正")
-
-    @classmethod
-    def of(cls, e: Entry, reversed_seqs: set[int] | None = None) -> EntryPublic:
-        return cls(
-            seq=e.seq,
-            kind=e.kind,
-            amount_fen=e.amount_fen,
-            owed_fen=e.balance_fen,
-            at=as_local(e.at),
-            by=e.by,
-            paid_on=e.paid_on,
-            method=e.method,
-            note=e.note,
-            reverses=e.reverses,
-            reversed=e.seq in (reversed_seqs or set()),
-        )
-
-
-class BillPublic(BaseModel):
-    month: str
-    member_id: str
-    staff_no: str
-    name: str
-    campus: str = Field(description="出账时的校区")
-    department: str = Field(description="出账时的部门")
-    due_fen: int = Field(description="应缴（分）")
-    paid_fen: int = Field(description="已缴（分，冲正后）")
-    owed_fen: int = Field(description="尚欠（分）")
-    status: Literal["unpaid", "partial", "paid"]
-    entries: list[EntryPublic] | None = Field(None, description="明细（单张账单时给出）")
-
-    @classmethod
-    def of(cls, b: Bill, with_entries: bool = False) -> BillPublic:
-        reversed_seqs = b.reversed_seqs()
-        return cls(
-            month=b.bill.month,
-            member_id=b.bill.member_id,
-            staff_no=b.bill.staff_no,
-            name=b.bill.name,
-            campus=b.bill.campus,
-            department=b.bill.department,
-            due_fen=b.due_fen,
-            paid_fen=b.paid_fen,
-            owed_fen=b.owed_fen,
-            status=b.status,
-            entries=[EntryPublic.of(e, reversed_seqs) for e in b.entries] if with_entries else None,
-        )
-
-
-class BillPage(BaseModel):
-    items: list[BillPublic]
-    total: int
-    due_fen: int = Field(description="符合条件的账单应缴合计（分）")
-    paid_fen: int = Field(description="已缴合计（分）")
-    owed_fen: int = Field(description="尚欠合计（分）")
-    limit: int
-    offset: int
-
-
 # -- bills ------------------------------------------------------------------------------------
 
 
 class Generate(BaseModel):
     month: str = Field(pattern=MONTH_TEXT, description="月份 YYYY-MM（不能是以后的月份）")
-
-
-class MemberRef(BaseModel):
-    member_id: str
-    staff_no: str
-    name: str
-    campus: str
-    department: str
-
-
-class UnbilledPublic(MemberRef):
-    reason: Literal["no_salary_base", "zero_dues"] = Field(
-        description="no_salary_base 未登记会费基数 / zero_dues 会费基数过低（应缴 0 元）"
-    )
-
-
-class GenerationPublic(BaseModel):
-    month: str
-    rate_bp: int = Field(description="费率（万分之一），50 即 0.5%")
-    rounding: Rounding
-    billed: int = Field(description="本次新出的账单数")
-    already: int = Field(description="已有账单、未重复出账的会员数")
-    billed_fen: int = Field(description="本次新出账单的应缴合计（分）")
-    not_billed: list[UnbilledPublic] = Field(description="在会但未出账的会员（须补登会费基数）")
-
-    @classmethod
-    def of(cls, done: Generation, rate_bp: int, rounding: Rounding) -> GenerationPublic:
-        return cls(
-            month=done.month,
-            rate_bp=rate_bp,
-            rounding=rounding,
-            billed=done.billed,
-            already=done.already,
-            billed_fen=done.billed_fen,
-            not_billed=[
-                UnbilledPublic(
-                    member_id=u.member.id,
-                    staff_no=u.member.staff_no,
-                    name=u.member.name,
-                    campus=u.member.campus,
-                    department=u.member.department,
-                    reason=u.reason.value,
-                )
-                for u in done.not_billed
-            ],
-        )
 
 
 @router.post("/dues/bills/generate")
@@ -195,20 +79,13 @@ async def generate(
     return GenerationPublic.of(done, ledger.policy.rate_bp, ledger.policy.rounding)
 
 
-def _scope(user: Principal, campus: str | None) -> dict[str, Any]:
-    if campus is None:
-        return user.campus_filter()
-    user.require_campus(campus)
-    return {"campus": campus}
-
-
-def _months(month_from: str | None, month_to: str | None) -> dict[str, Any]:
-    found: dict[str, str] = {}
-    if month_from:
-        found["$gte"] = month_from
-    if month_to:
-        found["$lte"] = month_to
-    return {"month": found} if found else {}
+def _campuses(user: Principal, campus: str | None) -> frozenset[str] | None:
+    """The campuses a list or report covers: the one asked for (if the caller's), else every
+    campus of the caller (None: all)."""
+    if campus is not None:
+        user.require_campus(campus)
+        return frozenset({campus})
+    return None if user.all_campuses else user.campuses
 
 
 MonthQuery = Annotated[str | None, Query(pattern=MONTH_TEXT, description="YYYY-MM")]
@@ -236,20 +113,16 @@ async def list_bills(
 ) -> BillPage:
     """Bills on the caller's campuses with what is paid and owed, by campus and staff number;
     role: finance or auditor."""
-    query = {**_scope(user, campus), **({"month": month} if month else {})}
-    if department is not None:
-        query["department"] = department
-    found = await bills(ledger, query)
-    if status_ == "owing":
-        found = [b for b in found if b.owed_fen > 0]
-    elif status_ is not None:
-        found = [b for b in found if b.status == status_]
+    which = BillFilter(
+        campuses=_campuses(user, campus), month=month, department=department, status=status_
+    )
+    found = await bill_page(ledger, which, offset, limit)
     return BillPage(
-        items=[BillPublic.of(b) for b in found[offset : offset + limit]],
-        total=len(found),
-        due_fen=sum(b.due_fen for b in found),
-        paid_fen=sum(b.paid_fen for b in found),
-        owed_fen=sum(b.owed_fen for b in found),
+        items=[BillPublic.of(b) for b in found.items],
+        total=found.total,
+        due_fen=found.due_fen,
+        paid_fen=found.paid_fen,
+        owed_fen=found.owed_fen,
         limit=limit,
         offset=offset,
     )
@@ -287,8 +160,8 @@ async def member_bills(
         member = await members.store.get(member_id)
         if member is None or not user.can_access(member.campus):
             raise NotFound(*MEMBER_NOT_FOUND, id=member_id)
-    found = await bills(ledger, {"member_id": member_id, **_months(month_from, month_to)})
-    found.sort(key=lambda b: b.bill.month, reverse=True)
+    which = BillFilter(member_id=member_id, month_from=month_from, month_to=month_to)
+    found = await bills(ledger, which, newest_first=True)
     return [BillPublic.of(b, with_entries=True) for b in found]
 
 
@@ -313,23 +186,6 @@ class Payment(BaseModel):
     )
     note: str | None = Field(None, max_length=200, pattern=_NOTE_TEXT, description="备注")
     idempotency_key: str = IdempotencyKey
-
-
-class Recorded(BaseModel):
-    month: str
-    member_id: str
-    entry: EntryPublic
-    replayed: bool = Field(description="同一请求重复提交：未新增记录")
-
-    @classmethod
-    def of(cls, bill: Any, done: Any) -> Recorded:
-        """What a payment or a reversal of `bill` recorded (`done`: its entry, replayed?)."""
-        return cls(
-            month=bill.month,
-            member_id=bill.member_id,
-            entry=EntryPublic.of(done.entry),
-            replayed=done.replayed,
-        )
 
 
 RECORDED: dict[int | str, dict[str, Any]] = {
@@ -393,27 +249,6 @@ async def reverse(
     return Recorded.of(bill, done)
 
 
-class RowPublic(BaseModel):
-    row: int = Field(description="Excel 中的行号（表头为第 1 行）")
-    staff_no: str
-    month: str
-    amount_fen: int | None
-    outcome: Literal["recorded", "already", "refused"] = Field(
-        description="recorded 已登记 / already 之前已登记（未重复）/ refused 未登记"
-    )
-    code: str | None
-    message: str | None
-    seq: int | None
-
-
-class ImportPublic(BaseModel):
-    recorded: int
-    already: int
-    refused: int
-    recorded_fen: int = Field(description="本次登记的金额合计（分）")
-    rows: list[RowPublic]
-
-
 MAX_UPLOAD = 10 * 1024 * 1024  # a school's payment list is far smaller
 
 
@@ -457,57 +292,6 @@ async def import_csv(
 # -- arrears ----------------------------------------------------------------------------------
 
 
-class OwedPublic(BaseModel):
-    month: str
-    due_fen: int
-    paid_fen: int
-    owed_fen: int
-
-
-class DebtorPublic(MemberRef):
-    months: list[OwedPublic]
-    owed_fen: int
-
-
-class SubtotalPublic(BaseModel):
-    campus: str
-    department: str | None
-    members: int
-    months: int
-    owed_fen: int
-
-
-class ArrearsPublic(BaseModel):
-    debtors: list[DebtorPublic] = Field(description="欠缴会员：欠缴的月份与金额")
-    by_department: list[SubtotalPublic]
-    by_campus: list[SubtotalPublic]
-    members: int
-    months: int
-    owed_fen: int
-
-    @classmethod
-    def of(cls, r: Arrears) -> ArrearsPublic:
-        return cls(
-            debtors=[
-                DebtorPublic(
-                    member_id=d.member_id,
-                    staff_no=d.staff_no,
-                    name=d.name,
-                    campus=d.campus,
-                    department=d.department,
-                    months=[OwedPublic(**vars(m)) for m in d.months],
-                    owed_fen=d.owed_fen,
-                )
-                for d in r.debtors
-            ],
-            by_department=[SubtotalPublic(**vars(s)) for s in r.by_department],
-            by_campus=[SubtotalPublic(**vars(s)) for s in r.by_campus],
-            members=r.members,
-            months=r.months,
-            owed_fen=r.owed_fen,
-        )
-
-
 async def _arrears(
     ledger: DuesBook,
     user: Principal,
@@ -516,10 +300,13 @@ async def _arrears(
     month_from: str | None,
     month_to: str | None,
 ) -> Arrears:
-    query = {**_scope(user, campus), **_months(month_from, month_to)}
-    if department is not None:
-        query["department"] = department
-    return report(await bills(ledger, query))
+    which = BillFilter(
+        campuses=_campuses(user, campus),
+        department=department,
+        month_from=month_from,
+        month_to=month_to,
+    )
+    return report(await bills(ledger, which))
 
 
 @router.get("/dues/arrears")

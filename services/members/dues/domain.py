@@ -227,6 +227,23 @@ class Entry:
     reverses: int | None = None  # seq of the payment a reversal puts back
 
 
+BillStatus = Literal["unpaid", "partial", "paid"]
+
+
+def status_of(due_fen: int, owed_fen: int) -> BillStatus:
+    """Paid when nothing is owed; unpaid while nothing (net of reversals) was paid."""
+    if owed_fen == 0:
+        return "paid"
+    return "unpaid" if due_fen - owed_fen == 0 else "partial"
+
+
+def status_matches(wanted: BillStatus | Literal["owing"], due_fen: int, owed_fen: int) -> bool:
+    """The bill list's status filter: one status, or `owing` (unpaid or partial)."""
+    if wanted == "owing":
+        return owed_fen > 0
+    return status_of(due_fen, owed_fen) == wanted
+
+
 @dataclass
 class Bill:
     """A member's month: the bill and what happened to it since."""
@@ -247,10 +264,8 @@ class Bill:
         return self.due_fen - self.owed_fen
 
     @property
-    def status(self) -> Literal["unpaid", "partial", "paid"]:
-        if self.owed_fen == 0:
-            return "paid"
-        return "unpaid" if self.paid_fen == 0 else "partial"
+    def status(self) -> BillStatus:
+        return status_of(self.due_fen, self.owed_fen)
 
     def reversed_seqs(self) -> set[int]:
         return {e.reverses for e in self.entries if e.reverses is not None}

@@ -18,20 +18,19 @@ from services.members.dues.domain import (
     account_of,
     arrears,
     bill_for,
-    bills_of,
     fen_to_yuan,
     month_of,
 )
 from services.members.dues.sheets import SheetError, read_payments
-from services.members.dues.store import Ledger
+from services.members.dues.store import BillFilter, BillsFound, Ledger
 from services.members.membership.domain import Member, MemberStatus, member_id_for
 from services.members.membership.store import MemberRegistry
 from shared.aggregate import Actor
 from shared.audit import AuditLog
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound
+from shared.scheduler import JobRun
 from shared.timeutil import local_today
-from shared.workers import JobRun
 
 log = logging.getLogger(__name__)
 
@@ -146,13 +145,15 @@ async def visible_bill(ledger: Ledger, user: Principal, month: str, member_id: s
 
 
 async def bill_with_entries(ledger: Ledger, bill: Entry) -> Bill:
-    entries = await ledger.entries({"account": account_of(bill.month, bill.member_id)})
-    [found] = bills_of(entries)
-    return found
+    return await ledger.chain(bill)
 
 
-async def bills(ledger: Ledger, query: dict[str, Any]) -> list[Bill]:
-    return bills_of(await ledger.entries(query))
+async def bills(ledger: Ledger, which: BillFilter, *, newest_first: bool = False) -> list[Bill]:
+    return await ledger.bills(which, newest_first=newest_first)
+
+
+async def bill_page(ledger: Ledger, which: BillFilter, offset: int, limit: int) -> BillsFound:
+    return await ledger.page(which, offset, limit)
 
 
 def report(found: list[Bill]) -> Arrears:

@@ -10,18 +10,24 @@ No entry is ever updated or deleted.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.members.dues.domain import (
+    Bill,
+    BillStatus,
     DuesPolicy,
     Entry,
     EntryKind,
     PaymentMethod,
     account_of,
+    bills_of,
+    status_matches,
 )
 from services.members.membership.domain import Member
 from shared.aggregate import Actor
@@ -59,6 +65,59 @@ def _entry(doc: dict[str, Any]) -> Entry:
         note=doc.get("note"),
         reverses=doc.get("reverses"),
     )
+
+
+@dataclass(frozen=True)
+class BillFilter:
+    """Which bills a list or a report covers. Every entry carries its bill's month, member,
+    campus and department, so `query()` selects a bill's whole chain of entries."""
+
+    campuses: Collection[str] | None = None  # None: every campus
+    member_id: str | None = None
+    month: str | None = None  # one month; else the range below (either end may be open)
+    month_from: str | None = None
+    month_to: str | None = None
+    department: str | None = None  # the department the bill was made out to
+    status: BillStatus | Literal["owing"] | None = None  # owing: unpaid or partial
+
+    def query(self) -> dict[str, Any]:
+        """The MongoDB filter on entries (the status is a bill's last balance: see `page`).
+
+        One campus is an equality, which FerretDB hands to its storage (and an index); `$in`
+        it filters itself (as Principal.campus_filter)."""
+        query: dict[str, Any] = {}
+        if self.campuses is not None:
+            campuses = sorted(self.campuses)
+            query["campus"] = campuses[0] if len(campuses) == 1 else {"$in": campuses}
+        if self.member_id is not None:
+            query["member_id"] = self.member_id
+        if self.month is not None:
+            query["month"] = self.month
+        else:
+            months = {
+                op: value
+                for op, value in (("$gte", self.month_from), ("$lte", self.month_to))
+                if value
+            }
+            if months:
+                query["month"] = months
+        if self.department is not None:
+            query["department"] = self.department
+        return query
+
+
+@dataclass(frozen=True)
+class BillsFound:
+    """One page of bills, with the count and the sums of every bill the filter selects."""
+
+    items: list[Bill]
+    total: int
+    due_fen: int
+    paid_fen: int
+    owed_fen: int
+
+
+BILL_ORDER = [("campus", 1), ("staff_no", 1), ("month", 1)]  # as domain.bills_of sorts
 
 
 class Ledger:
@@ -149,3 +208,59 @@ class Ledger:
 
     async def entries(self, query: dict[str, Any], limit: int = 500_000) -> list[Entry]:
         return [_entry(d) async for d in self.coll.find(query).limit(limit)]
+
+    async def chain(self, bill: Entry) -> Bill:
+        """The bill with every entry of its account."""
+        [found] = bills_of(await self.entries({"account": account_of(bill.month, bill.member_id)}))
+        return found
+
+    async def bills(self, which: BillFilter, *, newest_first: bool = False) -> list[Bill]:
+        """Every bill the filter selects, with its entries (for reports: no paging), by
+        campus and staff number, or a member's newest month first."""
+        found = [
+            b
+            for b in bills_of(await self.entries(which.query()))
+            if which.status is None or status_matches(which.status, b.due_fen, b.owed_fen)
+        ]
+        if newest_first:
+            found.sort(key=lambda b: b.bill.month, reverse=True)
+        return found
+
+    async def page(self, which: BillFilter, offset: int, limit: int) -> BillsFound:
+        """Bills `offset`..`offset + limit` by campus, staff number and month, with the count
+        and sums of all the filter selects.
+
+        The sums need each selected bill's due and last balance: read as a few fields of
+        every matching entry, never whole bills. The status (a bill's last balance) cannot
+        be matched by the query itself (FerretDB 1.x's $group has no $first/$last, and it has
+        no $cond or $expr), so it picks accounts from those figures; the page is then one
+        sorted query with skip and limit, and only its bills' entries are read in full."""
+        query = which.query()
+        due: dict[str, int] = {}
+        last: dict[str, tuple[int, int]] = {}  # account -> (seq, balance) of its last entry
+        fields = {"_id": 0, "account": 1, "seq": 1, "kind": 1, "amount_fen": 1, "balance_fen": 1}
+        async for e in self.coll.find(query, fields):
+            if e["seq"] == 1 and e["kind"] == EntryKind.bill.value:
+                due[e["account"]] = e["amount_fen"]
+            if e["seq"] > last.get(e["account"], (0, 0))[0]:
+                last[e["account"]] = (e["seq"], e["balance_fen"])
+        chosen = {
+            account: (due_fen, last[account][1])
+            for account, due_fen in due.items()
+            if which.status is None or status_matches(which.status, due_fen, last[account][1])
+        }
+        page_query = {**query, "seq": 1, "kind": EntryKind.bill.value}
+        if which.status is not None:
+            page_query["account"] = {"$in": sorted(chosen)}
+        cursor = self.coll.find(page_query, {"account": 1}).sort(BILL_ORDER)
+        accounts = [d["account"] async for d in cursor.skip(offset).limit(limit)]
+        items = bills_of(await self.entries({"account": {"$in": accounts}})) if accounts else []
+        place = {account: i for i, account in enumerate(accounts)}
+        items.sort(key=lambda b: place[account_of(b.bill.month, b.bill.member_id)])
+        return BillsFound(
+            items=items,
+            total=len(chosen),
+            due_fen=sum(d for d, _ in chosen.values()),
+            paid_fen=sum(d - o for d, o in chosen.values()),
+            owed_fen=sum(o for _, o in chosen.values()),
+        )

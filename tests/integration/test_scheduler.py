@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pymongo import AsyncMongoClient
 
-from shared.workers import JOBS, DailyAt, Job, JobRun, Scheduler
+from shared.scheduler import JOBS, DailyAt, Job, JobRun, Scheduler
 
 pytestmark = pytest.mark.integration
 

@@ -1,27 +1,8 @@
-"""Transactional outbox: a document and the events its write causes, one insert; a relay.
+"""The outbox relay: publishes what the writer hands it, and what a sweep finds left behind.
 
-FerretDB (and MongoDB without a replica set) has no multi-document transactions, and
-FerretDB 1.x does not make updates atomic (see `shared.claims`). So a change and its events
-are *one inserted document* — the events ride in its `outbox` field — and nothing is ever
-updated to publish them. `Outbox.insert` is the only way events enter the database; it
-
-1. inserts a small *pending marker* into `outbox_pending` (which collection, which document,
-   which event ids) — before the document, so a crash between the two leaves a marker that
-   points at nothing (cleaned up), never a document whose events nobody knows about;
-2. inserts the document with its events (a duplicate key removes the marker and raises:
-   that is how concurrent changes of one aggregate lose, see `shared.aggregate`);
-3. hands the events to this process's relay, which publishes them from memory at once.
-
-The relay publishes per key (aggregate id) in write order, one change of a key in flight at
-a time, and every key on its own: a partition whose leader is down holds back only the keys
-that live on it, never the rest. A published document's marker is deleted; the document
-keeps its `outbox` as the record of what it published. Every `poll_s` a sweep reads the
-small marker collection for what a crashed or stopped replica left behind: its cost is
-O(pending), not O(collection) — on FerretDB/SQLite any filter but `_id` scans the table.
-
-A crash after publishing but before deleting a marker publishes again on the next sweep;
-consumers are idempotent (processed-event markers), and each event carries its `sequence`
-among its subject's events, so nothing is lost and nothing happens twice.
+Per key (aggregate id) in write order, one change of a key in flight at a time, every key on
+its own; markers of published writes deleted; a sweep every `poll_s` over the small marker
+collection (see the package docstring, shared/outbox/__init__.py).
 """
 
 from __future__ import annotations
@@ -29,44 +10,24 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
 from collections import deque
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.envelope import CONTENT_TYPE, CloudEvent, topic_of
-from shared.events import REGISTRY, IntegrationEvent, sequence_of
-from shared.telemetry import (
-    OUTBOX_BACKLOG,
-    OUTBOX_OLDEST_SECONDS,
-    OUTBOX_PUBLISHED,
-    current_traceparent,
-)
+from shared.events import REGISTRY
+from shared.outbox.writer import OUTBOX, PENDING, Pending
+from shared.telemetry import OUTBOX_BACKLOG, OUTBOX_OLDEST_SECONDS, OUTBOX_PUBLISHED
 from shared.timeutil import utcnow
 
-log = logging.getLogger(__name__)
+# The logger's name from before the writer and the relay were two modules: what operators
+# filter and rate-limit on stays the same.
+log = logging.getLogger("shared.outbox")
 
 CONTENT_TYPE_HEADER = ("content-type", CONTENT_TYPE.encode())
-OUTBOX = "outbox"  # the field of a written document that holds its events
-PENDING = "outbox_pending"  # markers of documents whose events are not published yet
-
-
-@dataclass
-class Pending:
-    """One written document's events, waiting to be published."""
-
-    marker: str
-    collection: str
-    doc_id: str
-    key: str  # the Kafka key: events of one key go out in write order
-    events: list[CloudEvent]
-    since: float = field(default_factory=time.monotonic)
 
 
 def is_tombstone(event: CloudEvent) -> bool:
@@ -336,149 +297,3 @@ class OutboxRelay:
     async def backlog(self) -> int:
         """Writes whose events are not published yet, by any replica (the marker count)."""
         return await self.markers.count_documents({})
-
-
-@dataclass(frozen=True)
-class Write:
-    """One document and the events its insert causes (`Outbox.insert_many`)."""
-
-    doc: dict[str, Any]
-    events: Sequence[IntegrationEvent]
-    subject: str
-    campus: str
-    version: int | None = None
-    partition_key: str | None = None
-
-
-DUPLICATE_KEY = 11000
-
-
-class Outbox:
-    """The outbox writer: the one way a service writes a document that carries events."""
-
-    def __init__(self, db: AsyncDatabase, source: str, relay: OutboxRelay) -> None:
-        self.db = db
-        self.source = source
-        self.relay = relay
-        self.markers = db[PENDING]
-
-    def envelopes(
-        self,
-        events: Sequence[IntegrationEvent],
-        *,
-        subject: str,
-        campus: str,
-        version: int | None = None,
-        partition_key: str | None = None,
-    ) -> list[CloudEvent]:
-        """Wrap events: source, subject, campus, the current trace, their sequence (and the
-        partition key, when the events of many subjects must keep one partition's order)."""
-        traceparent = current_traceparent()
-        return [
-            event.envelope(
-                source=self.source,
-                subject=subject,
-                campus=campus,
-                traceparent=traceparent,
-                sequence=sequence_of(version, i) if version is not None else None,
-                partitionkey=partition_key,
-            )
-            for i, event in enumerate(events)
-        ]
-
-    async def insert(
-        self,
-        collection: str,
-        doc: dict[str, Any],
-        events: Sequence[IntegrationEvent],
-        *,
-        subject: str,
-        campus: str,
-        version: int | None = None,
-        partition_key: str | None = None,
-    ) -> list[CloudEvent]:
-        """Insert `doc` carrying `events` and have them published; returns their envelopes.
-
-        Raises DuplicateKeyError (and writes nothing that stays) when `doc`'s key exists.
-        """
-        envelopes = self.envelopes(
-            events, subject=subject, campus=campus, version=version, partition_key=partition_key
-        )
-        if not envelopes:
-            await self.db[collection].insert_one(doc)
-            return []
-        marker = {
-            "_id": uuid.uuid4().hex,
-            "coll": collection,
-            "doc": doc["_id"],
-            "events": [e.id for e in envelopes],
-            "at": utcnow(),
-        }
-        await self.markers.insert_one(marker)
-        try:
-            await self.db[collection].insert_one(
-                {**doc, OUTBOX: [e.to_outbox() for e in envelopes]}
-            )
-        except DuplicateKeyError:
-            await self.markers.delete_one({"_id": marker["_id"]})
-            raise
-        self.relay.enqueue(Pending(marker["_id"], collection, doc["_id"], subject, envelopes))
-        return envelopes
-
-    async def insert_many(self, collection: str, writes: Sequence[Write]) -> list[bool]:
-        """`insert` for many documents at once (a bulk import): the markers in one insert,
-        the documents in another, each still under its own unique key (`ordered=False`: a
-        document whose key exists is refused alone, as `insert` would refuse it, and its
-        marker removed). Returns, for each write, whether its document was inserted."""
-        if not writes:
-            return []
-        envelopes = [
-            self.envelopes(
-                w.events,
-                subject=w.subject,
-                campus=w.campus,
-                version=w.version,
-                partition_key=w.partition_key,
-            )
-            for w in writes
-        ]
-        now = utcnow()
-        markers: dict[int, dict[str, Any]] = {
-            i: {
-                "_id": uuid.uuid4().hex,
-                "coll": collection,
-                "doc": w.doc["_id"],
-                "events": [e.id for e in envs],
-                "at": now,
-            }
-            for i, (w, envs) in enumerate(zip(writes, envelopes, strict=True))
-            if envs
-        }
-        if markers:
-            await self.markers.insert_many(list(markers.values()))
-        docs = [
-            {**w.doc, OUTBOX: [e.to_outbox() for e in envs]} if envs else w.doc
-            for w, envs in zip(writes, envelopes, strict=True)
-        ]
-        refused: set[int] = set()
-        try:
-            await self.db[collection].insert_many(docs, ordered=False)
-        except BulkWriteError as exc:
-            errors = exc.details.get("writeErrors", [])
-            if exc.details.get("writeConcernErrors") or any(
-                e.get("code") != DUPLICATE_KEY for e in errors
-            ):
-                raise  # markers of what was not written are swept up as orphans
-            refused = {e["index"] for e in errors}
-        lost = [markers[i]["_id"] for i in refused if i in markers]
-        if lost:
-            await self.markers.delete_many({"_id": {"$in": lost}})
-        for i, (w, envs) in enumerate(zip(writes, envelopes, strict=True)):
-            if i in markers and i not in refused:
-                self.relay.enqueue(
-                    Pending(markers[i]["_id"], collection, w.doc["_id"], w.subject, envs)
-                )
-        return [i not in refused for i in range(len(writes))]
-
-
-__all__ = ["OUTBOX", "PENDING", "Outbox", "OutboxRelay", "Pending", "Write"]

@@ -1,0 +1,21 @@
+"""Demo data so a fresh `make run` has a living union to look at.
+
+    python -m deploy.local.demo --members-url http://127.0.0.1:8001 --events-url http://127.0.0.1:8002
+
+Everything is written over the services' public HTTP APIs, as the people concerned would (an
+admin token for a cadre's work, member tokens for what members do themselves), from fixed
+seeds: seeding twice changes nothing (409 means "already there").
+
+One module per service, each with an `async def seed(<service url>)` returning
+(added, already there) and raising SeedError on any other answer:
+
+    client.py    tokens (the dev key, or GONGHUI_AUTH_PRIVATE_KEY_FILE) and the answer rule
+    members.py   campuses, about sixty members, children and the childcare survey, this
+                 month's dues, and the initial passwords (seed_passwords)
+    events.py    the activities of the coming months, the sports meet, the annual plan
+
+The next services' demo data goes here the same way: welfare's (benefits, the ledger) in
+`welfare.py`, voice's in `voice.py`, each seeding after the members it refers to (use
+`members.demo_members()` and `member_id_for`, never a second list of people), and called from
+`__main__.py` and the launcher's `_seed` (deploy/local/launcher.py) after members and events.
+"""
