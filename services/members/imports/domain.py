@@ -22,7 +22,6 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
 
@@ -50,7 +49,8 @@ from services.members.membership.domain import (
 from services.members.org.domain import Campus
 from shared.errors import DomainError, Refused
 from shared.events.members import MemberUpdated
-from shared.spreadsheet import Cell, Unreadable, column_letter, excel_date, read_table
+from shared.parsing import Unparsable, fen_of, parse_date, yuan_to_fen
+from shared.spreadsheet import Cell, Unreadable, column_letter, read_table
 from shared.text import fold_width, normalize
 
 MAX_ROWS = 20_000  # a whole school's staff fits; a larger file is a mistake
@@ -469,33 +469,11 @@ def _as_text(cell: Cell) -> str:
     return " ".join(text.replace("\u3000", " ").split())
 
 
-_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
-_SERIAL = re.compile(r"^\d{1,5}(\.\d+)?$")
-
-
 def _date(name: str, cell: Cell, epoch_1904: bool) -> date:
-    header = HEADER_OF[name]
-    if isinstance(cell, date):
-        return cell
-    if isinstance(cell, int | float):
-        found = excel_date(cell, epoch_1904)
-        if found is None:
-            raise _CellError("import.invalid_date", f"{header}「{cell}」不是日期")
-        return found
-    text = unicodedata.normalize("NFKC", str(cell)).strip()
-    text = re.split(r"[ T]\d{1,2}:\d{2}", text)[0].strip()  # "1990-03-08 00:00:00"
     try:
-        if match := _DATE.match(text):
-            return date(*(int(g) for g in match.groups()))
-        if re.fullmatch(r"\d{8}", text):
-            return date(int(text[:4]), int(text[4:6]), int(text[6:]))
-        if _SERIAL.match(text) and (found := excel_date(float(text), epoch_1904)):
-            return found
-    except ValueError:
-        pass
-    raise _CellError(
-        "import.invalid_date", f"{header}「{_as_text(cell)}」不是有效日期，请写成 1990-03-08"
-    )
+        return parse_date(cell, HEADER_OF[name], serials=True, epoch_1904=epoch_1904)
+    except Unparsable as exc:
+        raise _CellError("import.invalid_date", exc.message) from exc
 
 
 _GENDER = {"男": "male", "女": "female", "男性": "male", "女性": "female", "m": "male"}
@@ -528,27 +506,18 @@ def _small_group(cell: Cell, campus: Campus | None) -> str:
     raise _CellError("org.unknown_small_group", f"校区「{campus.name}」没有教工小家「{text}」")
 
 
-_MONEY = re.compile(r"^\d+(\.\d{1,2})?$")
-
-
 def _yuan(cell: Cell) -> int:
-    text = unicodedata.normalize("NFKC", _as_text(cell)).replace(",", "").replace("元", "")
-    text = text.lstrip("¥￥").strip()
-    if not _MONEY.match(text):
-        raise _CellError(
-            "import.invalid_amount", f"会费基数「{_as_text(cell)}」应为金额（元），最多两位小数"
-        )
     try:
-        return int(Decimal(text) * 100)
-    except InvalidOperation as exc:  # pragma: no cover - the pattern already says so
-        raise _CellError("import.invalid_amount", "会费基数应为金额（元）") from exc
+        return yuan_to_fen(cell, "会费基数")
+    except Unparsable as exc:
+        raise _CellError("import.invalid_amount", exc.message) from exc
 
 
 def _fen(cell: Cell) -> int:
-    text = unicodedata.normalize("NFKC", _as_text(cell))
-    if not re.fullmatch(r"\d+", text):
-        raise _CellError("import.invalid_amount", f"会费基数「{text}」应为整数（分）")
-    return int(text)
+    try:
+        return fen_of(cell, "会费基数")
+    except Unparsable as exc:
+        raise _CellError("import.invalid_amount", exc.message) from exc
 
 
 def _not_a_number(cell: Cell) -> None:
