@@ -136,11 +136,17 @@ _SERIAL = re.compile(r"^\d{1,7}(?:\.\d+)?$")
 
 
 def parse_date(
-    cell: Cell, what: str = "日期", *, serials: bool = False, epoch_1904: bool = False
+    cell: Cell,
+    what: str = "日期",
+    *,
+    serials: bool = False,
+    epoch_1904: bool = False,
+    example: str = "2026-04-10",
 ) -> date:
     """A day as schools write it: 2026-04-10, 2026/4/10, 2026.4.10, 2026年4月10日, 20260410,
-    full-width digits, a time of day after it ignored; with `serials`, an Excel serial number
-    too (a date typed into a "General" cell), counted from 1904 for old Mac workbooks."""
+        full-width digits, a time of day after it ignored; with `serials`, an Excel serial number
+        too (a date typed into a "General" cell), counted from 1904 for old Mac workbooks. The
+    refusal shows `example` as the form to use."""
     if isinstance(cell, datetime):
         return cell.date()
     if isinstance(cell, date):
@@ -164,7 +170,7 @@ def parse_date(
     except ValueError:  # 2026/2/30: the form is right, the day never was
         pass
     raise Unparsable(
-        "date", "parse.invalid_date", f"{what}「{text}」不是有效日期，请写成 2026-04-10"
+        "date", "parse.invalid_date", f"{what}「{text}」不是有效日期，请写成 {example}"
     )
 
 

@@ -471,7 +471,9 @@ def _as_text(cell: Cell) -> str:
 
 def _date(name: str, cell: Cell, epoch_1904: bool) -> date:
     try:
-        return parse_date(cell, HEADER_OF[name], serials=True, epoch_1904=epoch_1904)
+        return parse_date(
+            cell, HEADER_OF[name], serials=True, epoch_1904=epoch_1904, example="1990-03-08"
+        )
     except Unparsable as exc:
         raise _CellError("import.invalid_date", exc.message) from exc
 
