@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, Field, StringConstraints
 
 from shared.text import VISIBLE_TEXT, normalize
+from shared.vocabulary.members import Gender
 
 if TYPE_CHECKING:
     from services.events.activities.domain import Activity
@@ -19,9 +20,10 @@ Code = Annotated[str, StringConstraints(max_length=32, pattern=CODE_TEXT)]
 Department = Annotated[str, StringConstraints(max_length=64, pattern=VISIBLE_TEXT)]
 
 MemberStatusText = Literal["active", "retired"]
+# A rule's words in a sentence ("本活动仅限在职会员参加", "仅限工会主席参加"), not the labels of
+# shared.vocabulary: a member reads them as conditions, not as a status or a role shown.
 MEMBER_STATUS_ZH = {"active": "在职", "retired": "退休"}
 GenderText = Literal["female", "male"]
-GENDER_ZH = {"female": "女", "male": "男"}
 RoleText = Literal["chair", "vice_chair", "committee", "group_leader", "finance", "auditor"]
 ROLE_ZH = {
     "chair": "工会主席",
@@ -139,7 +141,7 @@ def refusal(activity: Activity, person: Person) -> Refusal | None:
     if rule.departments and person.department not in rule.departments:
         return Refusal("department", f"本活动仅限{_listing(rule.departments)}教职工参加")
     if rule.gender is not None and person.gender != rule.gender:
-        return Refusal("gender", f"本活动仅限{GENDER_ZH[rule.gender]}教职工参加")
+        return Refusal("gender", f"本活动仅限{Gender(rule.gender).label}教职工参加")
     if rule.age_min is not None or rule.age_max is not None:
         age = person.age_on(activity.starts_on)
         low = rule.age_min if rule.age_min is not None else 0
@@ -177,7 +179,7 @@ def conditions(activity: Activity) -> list[str]:
     if rule.departments:
         out.append(f"部门：{_listing(rule.departments)}")
     if rule.gender is not None:
-        out.append(f"本活动仅限{GENDER_ZH[rule.gender]}教职工")
+        out.append(f"本活动仅限{Gender(rule.gender).label}教职工")
     if rule.age_min is not None and rule.age_max is not None:
         out.append(f"年龄：{rule.age_min}–{rule.age_max} 岁（以活动当天计）")
     elif rule.age_min is not None:

@@ -11,12 +11,10 @@ from fastapi import APIRouter, Path, Query, Response, status
 from pydantic import BaseModel, Field
 
 from services.events.activities.api import ActivityId
-from services.events.activities.domain import KIND_ZH, Activity, ActivityKind
+from services.events.activities.domain import Activity, ActivityKind
 from services.events.activities.eligibility import conditions, refusal
 from services.events.deps import Cadre, Catalog, RegistrationsDep
 from services.events.registrations.domain import (
-    CANCEL_ZH,
-    STATUS_ZH,
     CancelReason,
     Registration,
     RegistrationStatus,
@@ -79,7 +77,7 @@ class RegistrationPublic(BaseModel):
             campus=r.campus,
             guests=r.guests,
             status=r.status,
-            status_label=STATUS_ZH[r.status],
+            status_label=r.status.label,
             waitlist_no=r.waitlist_no,
             place_in_line=place,
             seats=len(r.seats),
@@ -89,7 +87,7 @@ class RegistrationPublic(BaseModel):
             confirmed_at=local(r.confirmed_at),
             cancelled_at=local(r.cancelled_at),
             cancel_reason=r.cancel_reason,
-            cancel_reason_label=CANCEL_ZH[r.cancel_reason] if r.cancel_reason else None,
+            cancel_reason_label=r.cancel_reason.label if r.cancel_reason else None,
             checked_in_at=local(r.checked_in_at),
             checked_in_by=r.checked_in_by_name or r.checked_in_by,
             walk_in=r.walk_in,
@@ -275,7 +273,7 @@ async def code_of(
     if found.status is not RegistrationStatus.confirmed or found.code is None:
         raise Conflict(
             "registration.no_code",
-            f"该报名{STATUS_ZH[found.status]}，报名成功后才有签到码",
+            f"该报名{found.status.label}，报名成功后才有签到码",
             current=found.status.value,
         )
     return found.code
@@ -369,7 +367,7 @@ async def my_registrations(
             Participation(
                 **base,
                 kind=activity.kind if activity else None,
-                kind_label=KIND_ZH[activity.kind] if activity else None,
+                kind_label=activity.kind.label if activity else None,
                 venue=activity.venue if activity else None,
                 starts_at=local(activity.starts_at) if activity else None,
                 ends_at=local(activity.ends_at) if activity else None,

@@ -25,23 +25,10 @@ from shared.errors import Conflict
 from shared.events.members import ChildcareRoundClosed, ChildcareRoundOpened
 from shared.text import VISIBLE_TEXT, normalize
 from shared.timeutil import Day
+from shared.vocabulary.members import CareStatus
 
 MAX_CHILDREN = 10
 
-
-class CareStatus(StrEnum):
-    none = "none"  # 未入托入园（在家）
-    daycare = "daycare"  # 托班 / 托育机构
-    kindergarten = "kindergarten"  # 幼儿园
-    primary = "primary"  # 小学
-
-
-CARE_ZH = {
-    CareStatus.none: "未入托入园",
-    CareStatus.daycare: "托班",
-    CareStatus.kindergarten: "幼儿园",
-    CareStatus.primary: "小学",
-}
 
 _OPTIONAL_TEXT = r"^[^\x00-\x1f\x7f-\x9f]*$"  # empty allowed (a blank cell), no control chars
 

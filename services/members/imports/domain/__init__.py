@@ -30,7 +30,6 @@ from services.members.imports.domain.existing import (
     refuse_result,
 )
 from services.members.imports.domain.report import (
-    OUTCOME_ZH,
     Counts,
     Level,
     Outcome,
@@ -55,7 +54,6 @@ __all__ = [
     "CONTACT_FIELDS",
     "DETAIL_FIELDS",
     "MAX_ROWS",
-    "OUTCOME_ZH",
     "CheckedRow",
     "Context",
     "Counts",

@@ -8,7 +8,6 @@ from services.members.imports.columns import BY_FIELD, COLUMNS
 from services.members.imports.domain.report import Level, Outcome, RowResult
 from services.members.imports.domain.row import CheckedRow, Context
 from services.members.membership.domain import (
-    STATUS_ZH,
     ContactDetails,
     JoinMember,
     Member,
@@ -109,7 +108,7 @@ def note_status(result: RowResult, member: Member, ctx: Context) -> None:
                 result.row,
                 None,
                 "import.status_kept",
-                f"该工号的会员当前为「{STATUS_ZH[member.status]}」；导入只更新信息，不改变会籍状态",
+                f"该工号的会员当前为「{member.status.label}」；导入只更新信息，不改变会籍状态",
                 Level.warning,
             )
         )

@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
-
-class Level(StrEnum):
-    error = "error"  # the row is refused
-    warning = "warning"  # imported, but a person should look
+from shared.vocabulary.members import ImportOutcome as Outcome
+from shared.vocabulary.members import ProblemLevel as Level
 
 
 class Problem(BaseModel):
@@ -23,23 +20,6 @@ class Problem(BaseModel):
     code: str = Field(description="稳定的问题代码，如 member.invalid_phone")
     message: str = Field(description="中文说明")
     level: Level
-
-
-class Outcome(StrEnum):
-    create = "create"  # 新增
-    update = "update"  # 更新
-    unchanged = "unchanged"  # 无变化
-    refused = "refused"  # 有误，不导入
-    duplicate = "duplicate"  # 与上面某行相同，忽略
-
-
-OUTCOME_ZH = {
-    Outcome.create: "新增",
-    Outcome.update: "更新",
-    Outcome.unchanged: "无变化",
-    Outcome.refused: "有误",
-    Outcome.duplicate: "重复行",
-}
 
 
 class RowResult(BaseModel):
@@ -88,7 +68,8 @@ def verdict(counts: Counts, commit: bool, written: bool, file_ok: bool) -> Verdi
         return Verdict(False, "文件无法导入，请按提示修改后重新上传")
     parts = [f"共 {counts.rows} 行"]
     verb = "" if written else "可"
-    for key, label in (("create", "新增"), ("update", "更新"), ("unchanged", "无变化")):
+    for outcome in (Outcome.create, Outcome.update, Outcome.unchanged):
+        key, label = outcome.value, outcome.label
         n = getattr(counts, key)
         if n:
             parts.append(f"{verb if key != 'unchanged' else ''}{label} {n} 行")
