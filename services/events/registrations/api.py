@@ -230,11 +230,36 @@ async def cancel_registration(
     return await public(registrations, cancelled)
 
 
+class NamedPublic(BaseModel):
+    """A sentence that names campuses or small groups by code, for a page that knows their
+    names: `template` with {} for the names (joined by 、) of `codes`."""
+
+    rule: str = Field(description="campus 或 small_group")
+    codes: list[str] = Field(description="校区或教工小家的代码")
+    template: str = Field(description="以名称代替 {} 的句子，如「校区：{}」")
+
+
+class ConditionPublic(BaseModel):
+    rule: str = Field(description="status、campus、department、gender、age、role、small_group")
+    text: str = Field(description="这一条报名条件（中文）")
+    names: NamedPublic | None = Field(None, description="条件提到校区或教工小家时，按名称显示")
+
+
 class EligibilityPublic(BaseModel):
     eligible: bool = Field(description="我能否报名（只看报名条件，不看名额与报名时间）")
     rule: str | None = Field(description="不能报名时，拦住我的那一条（status、gender …）")
     message: str | None = Field(description="不能报名的原因（中文）")
+    message_names: NamedPublic | None = Field(
+        None, description="原因提到校区或教工小家时，按名称显示"
+    )
     conditions: list[str] = Field(description="本活动的报名条件，逐条说明")
+    details: list[ConditionPublic] = Field(
+        default_factory=list, description="同 conditions，附校区、教工小家的代码"
+    )
+
+
+def _named(rule: str, codes: tuple[str, ...], template: str | None) -> NamedPublic | None:
+    return NamedPublic(rule=rule, codes=list(codes), template=template) if template else None
 
 
 @router.get("/activities/{activity_id}/eligibility")
@@ -247,11 +272,17 @@ async def my_eligibility(
     if not user.has_role(Role.member):
         raise ProblemError("auth.forbidden", 403, "需要以下角色之一：member")
     refused = refusal(activity, await person_of(registrations.directory, user.subject))
+    stated = conditions(activity)
     return EligibilityPublic(
         eligible=refused is None,
         rule=refused.rule if refused else None,
         message=refused.message if refused else None,
-        conditions=conditions(activity),
+        message_names=_named(refused.rule, refused.codes, refused.template) if refused else None,
+        conditions=[c.text for c in stated],
+        details=[
+            ConditionPublic(rule=c.rule, text=c.text, names=_named(c.rule, c.codes, c.template))
+            for c in stated
+        ],
     )
 
 
