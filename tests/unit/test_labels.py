@@ -122,3 +122,11 @@ def test_the_org_is_fetched_once_a_minute_and_survives_members_being_down():
         assert (await stale.get(down)).campus("main") == "主校区"
 
     asyncio.run(scenario())
+
+
+def test_the_kinds_a_request_may_say_are_the_codes_and_labels_of_activity_kind():
+    from typing import get_args
+
+    from services.events.activities.domain import KindText
+
+    assert list(get_args(KindText)) == [*ActivityKind.labels(), *ActivityKind.labels().values()]

@@ -41,7 +41,8 @@ ALL = "*"
 TEXT_BLOCK = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 
-# What a request may say: the code or its Chinese label.
+# What a request may say: the code or its Chinese label (a Literal for the schema, so written
+# out; a unit test holds it equal to ActivityKind's codes and labels).
 KindText = Literal[
     "outing",
     "sports_meet",

@@ -202,16 +202,8 @@ def format_report(job: dict[str, Any], all_rows: bool = False) -> str:
     ]
     counts = job.get("counts") or {}
     if counts:
-        parts = [
-            f"{label} {counts[key]}"
-            for key, label in (
-                ("create", "新增"),
-                ("update", "更新"),
-                ("unchanged", "无变化"),
-                ("duplicate", "重复行"),
-                ("refused", "有误"),
-            )
-        ]
+        order = ("create", "update", "unchanged", "duplicate", "refused")
+        parts = [f"{ImportOutcome(key).label} {counts[key]}" for key in order]
         lines.append(
             "　".join(parts) + f"　（共 {counts['rows']} 行，{counts['warnings']} 行有提醒）"
         )
