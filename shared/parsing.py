@@ -120,6 +120,14 @@ def fen_of(cell: Cell, what: str = "金额", *, negative: bool = False) -> int:
     return _signed(int(value.replace(",", "")), minus, negative, what, shown)
 
 
+def fen_to_yuan(fen: int) -> str:
+    """The way back, for CSV and people (never for arithmetic): 12345 → "123.45",
+    -5 → "-0.05"; exact, no float on the way."""
+    sign = "-" if fen < 0 else ""
+    whole, part = divmod(abs(fen), 100)
+    return f"{sign}{whole}.{part:02d}"
+
+
 def _signed(fen: int, minus: bool, allowed: bool, what: str, shown: str) -> int:
     if minus and fen:
         if not allowed:
@@ -199,6 +207,7 @@ __all__ = [
     "Cell",
     "Unparsable",
     "fen_of",
+    "fen_to_yuan",
     "half_width",
     "parse_bool",
     "parse_date",

@@ -9,6 +9,7 @@ from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 
 from services.web.org import Org
+from shared.parsing import fen_to_yuan
 from shared.timeutil import SHANGHAI
 
 WEEKDAYS = "一二三四五六日"
@@ -56,7 +57,7 @@ def month_of(value: Any) -> str:
 
 
 def yuan(fen: Any) -> str:
-    return "" if fen is None else f"{int(fen) / 100:.2f}"
+    return "" if fen is None else fen_to_yuan(int(fen))
 
 
 @pass_context

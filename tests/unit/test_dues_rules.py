@@ -15,7 +15,6 @@ from services.members.dues.domain import (
     arrears,
     bill_for,
     bills_of,
-    fen_to_yuan,
     month_end,
     monthly_dues,
     parse_month,
@@ -24,7 +23,7 @@ from services.members.dues.domain import (
 from services.members.dues.sheets import SheetError, arrears_csv, read_payments
 from services.members.membership.domain import Member, MemberStatus
 from shared.errors import DomainError
-from shared.parsing import parse_date
+from shared.parsing import fen_to_yuan, parse_date
 
 # salary base (fen) → 0.5% in fen, exactly: the fraction decides each rule.
 EDGES = [

@@ -195,7 +195,8 @@ def test_rules_on_campuses_and_small_groups_give_their_codes_for_names():
         ("small_group", "教工小家：g-pe、g-art", ("g-pe", "g-art"), "教工小家：{}")
     ]
     assert [(c.rule, c.codes) for c in conditions(published())] == [("campus", ("main",))]
-    assert refusal(published(eligibility={"gender": "male"}), person()).codes == ()
+    by_gender = refusal(published(eligibility={"gender": "male"}), person())
+    assert by_gender is not None and by_gender.codes == () and by_gender.template is None
 
 
 def test_ages_are_counted_on_the_day_it_starts():

@@ -119,13 +119,6 @@ def payment_fen(text: str, unit: Literal["yuan", "fen"]) -> int:
     return fen
 
 
-def fen_to_yuan(fen: int) -> str:
-    """12345 → "123.45", -5 → "-0.05": for CSV and people, never for arithmetic."""
-    sign = "-" if fen < 0 else ""
-    whole, part = divmod(abs(fen), 100)
-    return f"{sign}{whole}.{part:02d}"
-
-
 # -- who is billed ----------------------------------------------------------------------------
 
 

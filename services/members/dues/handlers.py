@@ -19,7 +19,6 @@ from services.members.dues.domain import (
     arrears,
     bill_for,
     bills_of,
-    fen_to_yuan,
     month_of,
 )
 from services.members.dues.sheets import SheetError, read_payments
@@ -30,6 +29,7 @@ from shared.aggregate import Actor
 from shared.audit import AuditLog
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound
+from shared.parsing import fen_to_yuan
 from shared.timeutil import local_today
 from shared.workers import JobRun
 

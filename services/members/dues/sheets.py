@@ -26,9 +26,9 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
-from services.members.dues.domain import Arrears, fen_to_yuan, parse_month, payment_fen
+from services.members.dues.domain import Arrears, parse_month, payment_fen
 from shared.errors import DomainError
-from shared.parsing import parse_date
+from shared.parsing import fen_to_yuan, parse_date
 from shared.text import normalize
 
 MAX_ROWS = 20_000
