@@ -28,7 +28,11 @@ class Labelled(StrEnum):
 
     label: str
 
-    def __new__(cls, value: str, label: str = "") -> Self:  # "" only to type S(code)
+    # Runs once per member, when the class is made; `Status("done")` looks a member up
+    # without it. The default is only there so type checkers accept that lookup.
+    def __new__(cls, value: str, label: str = "") -> Self:
+        if not label:
+            raise TypeError(f"{cls.__name__}.{value}: a labelled code needs its Chinese label")
         member = str.__new__(cls, value)
         member._value_ = value
         member.label = label

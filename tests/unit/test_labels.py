@@ -33,6 +33,13 @@ def test_a_labelled_member_is_its_code_and_carries_its_label():
     assert Colour.label_of("green") == "绿" and Colour.label_of("blue") == "blue"
 
 
+def test_a_code_without_its_label_is_a_programming_error():
+    with pytest.raises(TypeError, match="label"):
+
+        class Bare(Labelled):
+            plain = "plain"
+
+
 def test_a_labelled_enum_is_a_plain_string_enum_to_pydantic():
     class Paint(BaseModel):
         colour: Colour
