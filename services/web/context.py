@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
 from services.web.backend import ApiError, Backend
+from services.web.org import Org, OrgCache
 from services.web.providers import PasswordProvider
 from services.web.sessions import Session, Sessions
 from services.web.settings import WebSettings
@@ -42,6 +43,7 @@ class Web:
     templates: Jinja2Templates
     password: PasswordProvider
     uploads: Uploads
+    org: OrgCache = field(default_factory=OrgCache)
 
     @property
     def session_cookie(self) -> str:
@@ -85,6 +87,7 @@ class Visit:
     new_pre: bool = False
     large: bool = False
     notices: list[str] = field(default_factory=list)
+    known_org: Org = field(default_factory=Org)  # what `org()` found: pages show names
 
     @property
     def csrf(self) -> str:
@@ -141,6 +144,12 @@ class Visit:
                 raise LoginRequired(self.request.url.path) from exc
             raise
 
+    async def org(self) -> Org:
+        """Campus and small-group names (cached for every visit a minute); a page that shows
+        codes asks for it, and its template writes `code|campus`."""
+        self.known_org = await self.web.org.get(lambda: self.get("members", "/campuses"))
+        return self.known_org
+
     async def get(self, service: str, path: str, **kwargs: Any) -> Any:
         return await self.api(service, "GET", path, **kwargs)
 
@@ -151,7 +160,13 @@ class Visit:
         response = self.web.templates.TemplateResponse(
             self.request,
             template,
-            {"visit": self, "session": self.session, "large": self.large, **context},
+            {
+                "visit": self,
+                "session": self.session,
+                "large": self.large,
+                "org": self.known_org,
+                **context,
+            },
             status_code=status_code,
         )
         response.headers["Cache-Control"] = "no-store"

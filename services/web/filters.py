@@ -5,8 +5,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from jinja2 import Environment
+from jinja2 import Environment, pass_context
+from jinja2.runtime import Context
 
+from services.web.org import Org
+from shared.parsing import fen_to_yuan
 from shared.timeutil import SHANGHAI
 
 WEEKDAYS = "一二三四五六日"
@@ -54,8 +57,23 @@ def month_of(value: Any) -> str:
 
 
 def yuan(fen: Any) -> str:
-    return "" if fen is None else f"{int(fen) / 100:.2f}"
+    return "" if fen is None else fen_to_yuan(int(fen))
+
+
+@pass_context
+def campus(context: Context, code: Any) -> str:
+    """A campus code as its name ("*": 全校), from the org the page asked for (visit.org())."""
+    org = context.get("org")
+    return (org if isinstance(org, Org) else Org()).campus(code)
+
+
+@pass_context
+def named(context: Context, text: Any, names: Any) -> str:
+    """An API sentence naming campuses or small groups by code, with their names."""
+    org = context.get("org")
+    return (org if isinstance(org, Org) else Org()).named(str(text or ""), names)
 
 
 def install(env: Environment) -> None:
     env.filters.update(when=when, full=full, clock=clock, day=day, month_of=month_of, yuan=yuan)
+    env.filters.update(campus=campus, named=named)

@@ -282,7 +282,11 @@ async def test_member_first_sign_in_signs_up_with_a_guest_and_sees_the_qr(site: 
     # The women-only activity states its rule, and she may come.
     await page.goto(f"/m/activities/{site.women}")
     await expect(page.locator("#main")).to_contain_text("本活动仅限女教职工")
+    # The campus by its name (members' org), never its code: events only knows "main".
+    await expect(page.locator("#main")).to_contain_text("校区：main校区")
     await expect(page.locator(".ok")).to_contain_text("您符合报名条件")
+    await page.goto("/m/profile")
+    await expect(page.locator("dl.facts").first).to_contain_text("main校区")
     await context.close()
 
 

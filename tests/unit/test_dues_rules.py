@@ -6,7 +6,6 @@ from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decima
 import pytest
 
 from services.members.dues.domain import (
-    AmountError,
     Bill,
     DuesPolicy,
     Entry,
@@ -16,16 +15,15 @@ from services.members.dues.domain import (
     arrears,
     bill_for,
     bills_of,
-    fen_text_to_fen,
-    fen_to_yuan,
     month_end,
     monthly_dues,
-    parse_day,
     parse_month,
-    yuan_to_fen,
+    payment_fen,
 )
 from services.members.dues.sheets import SheetError, arrears_csv, read_payments
 from services.members.membership.domain import Member, MemberStatus
+from shared.errors import DomainError
+from shared.parsing import fen_to_yuan, parse_date
 
 # salary base (fen) → 0.5% in fen, exactly: the fraction decides each rule.
 EDGES = [
@@ -146,9 +144,10 @@ def test_months_as_schools_write_them(text, month):
 
 
 def test_days():
-    assert parse_day("2026-04-10") == date(2026, 4, 10)
-    assert parse_day("2026年4月10日") == date(2026, 4, 10)
-    assert parse_day("2026/2/30") is None
+    assert parse_date("2026-04-10") == date(2026, 4, 10)
+    assert parse_date("2026年4月10日") == date(2026, 4, 10)
+    with pytest.raises(DomainError):
+        parse_date("2026/2/30")
 
 
 @pytest.mark.parametrize(
@@ -166,19 +165,19 @@ def test_days():
     ],
 )
 def test_yuan_to_fen_is_exact(text, fen):
-    assert yuan_to_fen(text) == fen
+    assert payment_fen(text, "yuan") == fen
 
 
 @pytest.mark.parametrize("text", ["45.505", "0", "0.00", "-5", "abc", "", "1e3", "4.5.0"])
 def test_yuan_that_is_not_whole_fen_or_positive_is_refused(text):
-    with pytest.raises(AmountError):
-        yuan_to_fen(text)
+    with pytest.raises(DomainError):
+        payment_fen(text, "yuan")
 
 
 def test_fen_columns_and_yuan_text():
-    assert fen_text_to_fen("4550") == 4550
-    with pytest.raises(AmountError):
-        fen_text_to_fen("45.50")
+    assert payment_fen("4550", "fen") == 4550
+    with pytest.raises(DomainError):
+        payment_fen("45.50", "fen")
     assert [fen_to_yuan(f) for f in (0, 5, 4550, -4550, 100_000)] == [
         "0.00",
         "0.05",

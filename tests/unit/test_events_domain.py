@@ -15,7 +15,7 @@ from services.events.activities.domain import (
     activity_id_for,
     draft,
 )
-from services.events.activities.eligibility import Person, refusal
+from services.events.activities.eligibility import Person, conditions, refusal
 from services.events.checkin.domain import attendance, csv_row, safe_cell
 from services.events.registrations.domain import (
     CODE_ALPHABET,
@@ -181,6 +181,22 @@ def test_each_rule_names_itself_and_says_why(rule, who, name, message):
     activity = published(eligibility=rule)
     found = refusal(activity, person(**who))
     assert found is not None and (found.rule, found.message) == (name, message)
+
+
+def test_rules_on_campuses_and_small_groups_give_their_codes_for_names():
+    """A page that knows the names shows 主校区 where events can only say main."""
+    found = refusal(published(), person(campus="north"))
+    assert found is not None and (found.codes, found.template) == (
+        ("main",),
+        "本活动仅限{}教职工参加",
+    )
+    stated = conditions(published(campus="*", eligibility={"small_groups": ["g-pe", "g-art"]}))
+    assert [(c.rule, c.text, c.codes, c.template) for c in stated] == [
+        ("small_group", "教工小家：g-pe、g-art", ("g-pe", "g-art"), "教工小家：{}")
+    ]
+    assert [(c.rule, c.codes) for c in conditions(published())] == [("campus", ("main",))]
+    by_gender = refusal(published(eligibility={"gender": "male"}), person())
+    assert by_gender is not None and by_gender.codes == () and by_gender.template is None
 
 
 def test_ages_are_counted_on_the_day_it_starts():

@@ -145,9 +145,9 @@ def test_rows_keep_excel_row_numbers_with_blank_lines_and_quoted_newlines():
 
 
 def test_too_many_rows_is_a_file_problem(monkeypatch):
-    from services.members.imports import domain
+    from services.members.imports.domain import upload as file
 
-    monkeypatch.setattr(domain, "MAX_ROWS", 3)
+    monkeypatch.setattr(file, "MAX_ROWS", 3)
     up = upload(HEADER + "\n" + "\n".join(f"T{i},王,,,main,艺术系,,," for i in range(5)) + "\n")
     assert [p.code for p in up.problems] == ["import.too_many_rows"] and up.rows == []
 

@@ -9,8 +9,6 @@ from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import BaseModel, Field
 
 from services.events.activities.domain import (
-    KIND_ZH,
-    STATUS_ZH,
     Activity,
     ActivityKind,
     ActivityStatus,
@@ -85,8 +83,8 @@ class ActivityPublic(BaseModel):
         )
         return cls(
             **fields,
-            kind_label=KIND_ZH[activity.kind],
-            status_label=STATUS_ZH[activity.status],
+            kind_label=activity.kind.label,
+            status_label=activity.status.label,
             starts_at=as_local(activity.starts_at),
             ends_at=as_local(activity.ends_at),
             signup_opens_at=local(activity.signup_opens_at),

@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import uuid
 from datetime import date, datetime
-from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -33,6 +32,7 @@ from shared.events.events import (
 )
 from shared.text import VISIBLE_TEXT, normalize
 from shared.timeutil import Moment, as_local, in_range, to_utc
+from shared.vocabulary.events import ActivityKind, ActivityStatus
 
 SCOPE_TEXT = r"^(\*|[a-z][a-z0-9-]{0,31})$"  # a campus code, or * for the whole school
 ALL = "*"
@@ -41,35 +41,8 @@ ALL = "*"
 TEXT_BLOCK = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f]*$"
 
 
-class ActivityKind(StrEnum):
-    outing = "outing"
-    sports_meet = "sports_meet"
-    lecture = "lecture"
-    competition = "competition"
-    celebration = "celebration"
-    volunteering = "volunteering"
-    blood_donation = "blood_donation"
-    ceremony = "ceremony"
-    training = "training"
-    quiz = "quiz"
-    counselling = "counselling"
-
-
-KIND_ZH: dict[ActivityKind, str] = {
-    ActivityKind.outing: "春秋游",
-    ActivityKind.sports_meet: "运动会",
-    ActivityKind.lecture: "讲座",
-    ActivityKind.competition: "竞赛",
-    ActivityKind.celebration: "节日庆祝",
-    ActivityKind.volunteering: "志愿服务",
-    ActivityKind.blood_donation: "无偿献血",
-    ActivityKind.ceremony: "仪式典礼",
-    ActivityKind.training: "培训",
-    ActivityKind.quiz: "知识竞答",
-    ActivityKind.counselling: "心理咨询",
-}
-KIND_BY_LABEL = {label: kind for kind, label in KIND_ZH.items()}
-# What a request may say: the code or its Chinese label.
+# What a request may say: the code or its Chinese label (a Literal for the schema, so written
+# out; a unit test holds it equal to ActivityKind's codes and labels).
 KindText = Literal[
     "outing",
     "sports_meet",
@@ -97,24 +70,9 @@ KindText = Literal[
 
 
 def kind_of(text: str) -> ActivityKind:
-    return KIND_BY_LABEL.get(text) or ActivityKind(text)
+    return ActivityKind.of(text)
 
 
-class ActivityStatus(StrEnum):
-    draft = "draft"  # 草稿
-    published = "published"  # 报名中
-    registration_closed = "registration_closed"  # 报名截止
-    completed = "completed"  # 已结束
-    cancelled = "cancelled"  # 已取消
-
-
-STATUS_ZH = {
-    ActivityStatus.draft: "草稿",
-    ActivityStatus.published: "报名中",
-    ActivityStatus.registration_closed: "报名截止",
-    ActivityStatus.completed: "已结束",
-    ActivityStatus.cancelled: "已取消",
-}
 OPEN = frozenset(
     {ActivityStatus.draft, ActivityStatus.published, ActivityStatus.registration_closed}
 )
@@ -215,7 +173,7 @@ class Activity(Aggregate):
 
     @property
     def kind_label(self) -> str:
-        return KIND_ZH[self.kind]
+        return self.kind.label
 
     @property
     def school_wide(self) -> bool:
@@ -292,7 +250,7 @@ class Activity(Aggregate):
         if self.status not in allowed:
             raise Conflict(
                 "activity.invalid_transition",
-                f"活动当前状态为「{STATUS_ZH[self.status]}」，不能{label}",
+                f"活动当前状态为「{self.status.label}」，不能{label}",
                 current=self.status.value,
                 action=action,
             )

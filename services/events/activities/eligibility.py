@@ -10,15 +10,17 @@ from typing import Annotated, Any, Literal, Protocol
 from pydantic import BaseModel, Field, StringConstraints
 
 from shared.text import VISIBLE_TEXT, normalize
+from shared.vocabulary.members import Gender
 
 CODE_TEXT = r"^[a-z][a-z0-9-]{0,31}$"  # campus and small-group codes, as members defines them
 Code = Annotated[str, StringConstraints(max_length=32, pattern=CODE_TEXT)]
 Department = Annotated[str, StringConstraints(max_length=64, pattern=VISIBLE_TEXT)]
 
 MemberStatusText = Literal["active", "retired"]
+# A rule's words in a sentence ("本活动仅限在职会员参加", "仅限工会主席参加"), not the labels of
+# shared.vocabulary: a member reads them as conditions, not as a status or a role shown.
 MEMBER_STATUS_ZH = {"active": "在职", "retired": "退休"}
 GenderText = Literal["female", "male"]
-GENDER_ZH = {"female": "女", "male": "男"}
 RoleText = Literal["chair", "vice_chair", "committee", "group_leader", "finance", "auditor"]
 ROLE_ZH = {
     "chair": "工会主席",
@@ -112,10 +114,26 @@ class Person:
 
 @dataclass(frozen=True)
 class Refusal:
-    """Why a member may not sign up: the rule (a stable name) and a plain Chinese sentence."""
+    """Why a member may not sign up: the rule (a stable name) and a plain Chinese sentence.
+
+    A rule on campuses or small groups also gives their `codes` and the sentence as a
+    `template` with {} for their *names*: events knows the codes, a page that knows the
+    names (the web front end asks members) shows "主校区" where the message says "main"."""
 
     rule: str
     message: str
+    codes: tuple[str, ...] = ()
+    template: str | None = None
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One sign-up condition as a sentence; `codes`/`template` as for `Refusal`."""
+
+    rule: str
+    text: str
+    codes: tuple[str, ...] = ()
+    template: str | None = None
 
 
 class Offered(Protocol):
@@ -146,11 +164,16 @@ def refusal(activity: Offered, person: Person) -> Refusal | None:
         return Refusal("status", f"本活动仅限{wanted}会员参加")
     campuses = rule.campuses or ([] if activity.school_wide else [activity.campus])
     if campuses and person.campus not in campuses:
-        return Refusal("campus", f"本活动仅限{_listing(campuses)}校区教职工参加")
+        return Refusal(
+            "campus",
+            f"本活动仅限{_listing(campuses)}校区教职工参加",
+            tuple(campuses),
+            "本活动仅限{}教职工参加",
+        )
     if rule.departments and person.department not in rule.departments:
         return Refusal("department", f"本活动仅限{_listing(rule.departments)}教职工参加")
     if rule.gender is not None and person.gender != rule.gender:
-        return Refusal("gender", f"本活动仅限{GENDER_ZH[rule.gender]}教职工参加")
+        return Refusal("gender", f"本活动仅限{Gender(rule.gender).label}教职工参加")
     if rule.age_min is not None or rule.age_max is not None:
         age = person.age_on(activity.starts_on)
         low = rule.age_min if rule.age_min is not None else 0
@@ -170,35 +193,41 @@ def refusal(activity: Offered, person: Person) -> Refusal | None:
         return Refusal("role", f"本活动仅限{_listing(rule.roles, ROLE_ZH)}参加")
     if rule.small_groups and person.small_group not in rule.small_groups:
         return Refusal(
-            "small_group", f"本活动仅限教工小家（{_listing(rule.small_groups)}）成员参加"
+            "small_group",
+            f"本活动仅限教工小家（{_listing(rule.small_groups)}）成员参加",
+            tuple(rule.small_groups),
+            "本活动仅限教工小家（{}）成员参加",
         )
     return None
 
 
-def conditions(activity: Offered) -> list[str]:
+def conditions(activity: Offered) -> list[Condition]:
     """The activity's sign-up conditions as plain sentences, for the member's page (empty:
     every active member of its campus, or of the school, may sign up)."""
     rule = activity.eligibility
-    out: list[str] = []
+    out: list[Condition] = []
     if rule.statuses != ["active"]:
-        out.append(f"会员状态：{_listing(rule.statuses, MEMBER_STATUS_ZH)}")
+        out.append(Condition("status", f"会员状态：{_listing(rule.statuses, MEMBER_STATUS_ZH)}"))
     campuses = rule.campuses or ([] if activity.school_wide else [activity.campus])
     if campuses:
-        out.append(f"校区：{_listing(campuses)}")
+        out.append(Condition("campus", f"校区：{_listing(campuses)}", tuple(campuses), "校区：{}"))
     if rule.departments:
-        out.append(f"部门：{_listing(rule.departments)}")
+        out.append(Condition("department", f"部门：{_listing(rule.departments)}"))
     if rule.gender is not None:
-        out.append(f"本活动仅限{GENDER_ZH[rule.gender]}教职工")
+        out.append(Condition("gender", f"本活动仅限{Gender(rule.gender).label}教职工"))
     if rule.age_min is not None and rule.age_max is not None:
-        out.append(f"年龄：{rule.age_min}–{rule.age_max} 岁（以活动当天计）")
+        out.append(Condition("age", f"年龄：{rule.age_min}–{rule.age_max} 岁（以活动当天计）"))
     elif rule.age_min is not None:
-        out.append(f"年龄：{rule.age_min} 岁及以上（以活动当天计）")
+        out.append(Condition("age", f"年龄：{rule.age_min} 岁及以上（以活动当天计）"))
     elif rule.age_max is not None:
-        out.append(f"年龄：{rule.age_max} 岁及以下（以活动当天计）")
+        out.append(Condition("age", f"年龄：{rule.age_max} 岁及以下（以活动当天计）"))
     if rule.roles:
-        out.append(f"工会职务：{_listing(rule.roles, ROLE_ZH)}")
+        out.append(Condition("role", f"工会职务：{_listing(rule.roles, ROLE_ZH)}"))
     if rule.small_groups:
-        out.append(f"教工小家：{_listing(rule.small_groups)}")
+        groups = tuple(rule.small_groups)
+        out.append(
+            Condition("small_group", f"教工小家：{_listing(groups)}", groups, "教工小家：{}")
+        )
     return out
 
 

@@ -22,8 +22,8 @@ from datetime import date, datetime
 
 import icalendar
 
-from services.events.activities.domain import KIND_ZH, Activity, ActivityStatus
-from services.events.plans.domain import STATUS_ZH, ItemStatus, Plan, PlanItem, month_span
+from services.events.activities.domain import Activity, ActivityStatus
+from services.events.plans.domain import ItemStatus, Plan, PlanItem, month_span
 from shared.timeutil import SHANGHAI, utcnow
 
 PRODID = "-//Gonghui 工会//events calendar//ZH"
@@ -93,7 +93,7 @@ def _plan_item(plan: Plan, item: PlanItem, now: datetime) -> icalendar.Event:
     event.add("dtstart", first)
     event.add("dtend", after)
     event.add("summary", f"【工作要点】{item.title}")
-    lines = [f"{plan.title}，{item.months()}", f"进度：{STATUS_ZH[item.status]}"]
+    lines = [f"{plan.title}，{item.months()}", f"进度：{item.status.label}"]
     if item.owner:
         lines.append(f"负责人：{item.owner}")
     if item.detail:
@@ -117,7 +117,7 @@ def _activity(shown: ShownActivity, now: datetime) -> icalendar.Event:
     event.add("dtend", activity.ends_at.astimezone(SHANGHAI))
     event.add("summary", activity.title)
     event.add("location", activity.venue)
-    lines = [f"活动类型：{KIND_ZH[activity.kind]}"]
+    lines = [f"活动类型：{activity.kind.label}"]
     if activity.description:
         lines.append(activity.description)
     if activity.status is ActivityStatus.cancelled and activity.cancel_reason:
@@ -125,7 +125,7 @@ def _activity(shown: ShownActivity, now: datetime) -> icalendar.Event:
     event.add("description", "\n".join(lines))
     event.add("sequence", activity.version)
     event.add("last-modified", shown.modified)
-    event.add("categories", [KIND_ZH[activity.kind]])
+    event.add("categories", [activity.kind.label])
     cancelled = activity.status is ActivityStatus.cancelled
     event.add("status", "CANCELLED" if cancelled else "CONFIRMED")
     return event

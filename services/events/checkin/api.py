@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
 from services.events.activities.api import ActivityId, Catalog
-from services.events.activities.domain import KIND_ZH, ActivityKind
+from services.events.activities.domain import ActivityKind
 from services.events.activities.store import ActivityFilter, visible_scope
 from services.events.checkin.domain import CSV_HEADER, Tally, attendance, csv_row, safe_cell
 from services.events.checkin.handlers import check_in_by_code, record_walk_in
@@ -151,7 +151,7 @@ async def attendance_report(
                 activity_id=activity.id,
                 title=activity.title,
                 kind=activity.kind,
-                kind_label=KIND_ZH[activity.kind],
+                kind_label=activity.kind.label,
                 campus=activity.campus,
                 starts_at=as_local(activity.starts_at),
                 **TallyPublic.of(tally).model_dump(),

@@ -8,8 +8,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from services.events.registrations.domain import (
-    CANCEL_ZH,
-    STATUS_ZH,
     Registration,
     RegistrationStatus,
 )
@@ -85,14 +83,14 @@ def csv_row(r: Registration) -> tuple[str, ...]:
         r.name,
         r.department,
         r.campus,
-        STATUS_ZH[r.status] + ("（已签到）" if r.checked_in_at else ""),
+        r.status.label + ("（已签到）" if r.checked_in_at else ""),
         str(r.guests),
         str(r.waitlist_no or ""),
         _when(r.registered_at),
         _when(r.checked_in_at),
         r.checked_in_by_name or r.checked_in_by or "",
         "是" if r.walk_in else "",
-        CANCEL_ZH[r.cancel_reason] if r.cancel_reason else "",
+        r.cancel_reason.label if r.cancel_reason else "",
     )
 
 

@@ -15,7 +15,6 @@ from services.events.plans.domain import (
     LINK_ID,
     PLAN_ID,
     SCOPE_TEXT,
-    STATUS_ZH,
     EditItem,
     ItemStatus,
     ItemText,
@@ -79,7 +78,7 @@ class PlanItemPublic(BaseModel):
                 include={"id", "month_from", "month_to", "title", "detail", "owner", "status"}
             ),
             months=item.months(),
-            status_label=STATUS_ZH[item.status],
+            status_label=item.status.label,
             overdue=overdue(plan.year, item, today),
             links=[LinkPublic(kind=link.kind, id=link.id) for link in item.links],
             revision=item.revision,

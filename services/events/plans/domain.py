@@ -30,6 +30,7 @@ from shared.events.events import (
     PlanItemStatusChanged,
 )
 from shared.text import VISIBLE_TEXT, normalize
+from shared.vocabulary.events import PlanItemStatus as ItemStatus
 
 ALL = "*"
 SCOPE_TEXT = r"^(\*|[a-z][a-z0-9-]{0,31})$"
@@ -41,19 +42,6 @@ FIRST_YEAR, LAST_YEAR = 2000, 2100
 MAX_ITEMS = 200
 
 
-class ItemStatus(StrEnum):
-    planned = "planned"  # 计划中
-    in_progress = "in_progress"  # 进行中
-    done = "done"  # 已完成
-    cancelled = "cancelled"  # 已取消
-
-
-STATUS_ZH = {
-    ItemStatus.planned: "计划中",
-    ItemStatus.in_progress: "进行中",
-    ItemStatus.done: "已完成",
-    ItemStatus.cancelled: "已取消",
-}
 # Where an item may go from each status: done and cancelled can be reopened (a mistake, or
 # the work came back), but nothing jumps from cancelled straight to done.
 MOVES: dict[ItemStatus, frozenset[ItemStatus]] = {
@@ -224,7 +212,7 @@ class Plan(Aggregate):
         if to not in MOVES[item.status]:
             raise Conflict(
                 "plan.invalid_transition",
-                f"工作要点当前为「{STATUS_ZH[item.status]}」，不能改为「{STATUS_ZH[to]}」",
+                f"工作要点当前为「{item.status.label}」，不能改为「{to.label}」",
                 current=item.status.value,
                 wanted=to.value,
             )

@@ -11,12 +11,10 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, Field
 
 from services.events.activities.api import ActivityDetail, ActivityId, ActivityPublic, Catalog
-from services.events.activities.domain import KIND_ZH, Activity, ActivityKind
+from services.events.activities.domain import Activity, ActivityKind
 from services.events.activities.eligibility import conditions, refusal
 from services.events.deps import Cadre
 from services.events.registrations.domain import (
-    CANCEL_ZH,
-    STATUS_ZH,
     CancelReason,
     Registration,
     RegistrationStatus,
@@ -101,7 +99,7 @@ class RegistrationPublic(BaseModel):
             campus=r.campus,
             guests=r.guests,
             status=r.status,
-            status_label=STATUS_ZH[r.status],
+            status_label=r.status.label,
             waitlist_no=r.waitlist_no,
             place_in_line=place,
             seats=len(r.seats),
@@ -111,7 +109,7 @@ class RegistrationPublic(BaseModel):
             confirmed_at=local(r.confirmed_at),
             cancelled_at=local(r.cancelled_at),
             cancel_reason=r.cancel_reason,
-            cancel_reason_label=CANCEL_ZH[r.cancel_reason] if r.cancel_reason else None,
+            cancel_reason_label=r.cancel_reason.label if r.cancel_reason else None,
             checked_in_at=local(r.checked_in_at),
             checked_in_by=r.checked_in_by_name or r.checked_in_by,
             walk_in=r.walk_in,
@@ -254,11 +252,36 @@ async def cancel_registration(
     return await public(registrations, cancelled)
 
 
+class NamedPublic(BaseModel):
+    """A sentence that names campuses or small groups by code, for a page that knows their
+    names: `template` with {} for the names (joined by 、) of `codes`."""
+
+    rule: str = Field(description="campus 或 small_group")
+    codes: list[str] = Field(description="校区或教工小家的代码")
+    template: str = Field(description="以名称代替 {} 的句子，如「校区：{}」")
+
+
+class ConditionPublic(BaseModel):
+    rule: str = Field(description="status、campus、department、gender、age、role、small_group")
+    text: str = Field(description="这一条报名条件（中文）")
+    names: NamedPublic | None = Field(None, description="条件提到校区或教工小家时，按名称显示")
+
+
 class EligibilityPublic(BaseModel):
     eligible: bool = Field(description="我能否报名（只看报名条件，不看名额与报名时间）")
     rule: str | None = Field(description="不能报名时，拦住我的那一条（status、gender …）")
     message: str | None = Field(description="不能报名的原因（中文）")
+    message_names: NamedPublic | None = Field(
+        None, description="原因提到校区或教工小家时，按名称显示"
+    )
     conditions: list[str] = Field(description="本活动的报名条件，逐条说明")
+    details: list[ConditionPublic] = Field(
+        default_factory=list, description="同 conditions，附校区、教工小家的代码"
+    )
+
+
+def _named(rule: str, codes: tuple[str, ...], template: str | None) -> NamedPublic | None:
+    return NamedPublic(rule=rule, codes=list(codes), template=template) if template else None
 
 
 @router.get("/activities/{activity_id}/eligibility")
@@ -271,11 +294,17 @@ async def my_eligibility(
     if not user.has_role(Role.member):
         raise ProblemError("auth.forbidden", 403, "需要以下角色之一：member")
     refused = refusal(activity, await person_of(registrations.directory, user.subject))
+    stated = conditions(activity)
     return EligibilityPublic(
         eligible=refused is None,
         rule=refused.rule if refused else None,
         message=refused.message if refused else None,
-        conditions=conditions(activity),
+        message_names=_named(refused.rule, refused.codes, refused.template) if refused else None,
+        conditions=[c.text for c in stated],
+        details=[
+            ConditionPublic(rule=c.rule, text=c.text, names=_named(c.rule, c.codes, c.template))
+            for c in stated
+        ],
     )
 
 
@@ -297,7 +326,7 @@ async def code_of(
     if found.status is not RegistrationStatus.confirmed or found.code is None:
         raise Conflict(
             "registration.no_code",
-            f"该报名{STATUS_ZH[found.status]}，报名成功后才有签到码",
+            f"该报名{found.status.label}，报名成功后才有签到码",
             current=found.status.value,
         )
     return found.code
@@ -391,7 +420,7 @@ async def my_registrations(
             Participation(
                 **base,
                 kind=activity.kind if activity else None,
-                kind_label=KIND_ZH[activity.kind] if activity else None,
+                kind_label=activity.kind.label if activity else None,
                 venue=activity.venue if activity else None,
                 starts_at=local(activity.starts_at) if activity else None,
                 ends_at=local(activity.ends_at) if activity else None,

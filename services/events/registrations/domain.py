@@ -12,7 +12,6 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
@@ -31,6 +30,7 @@ from shared.events.events import (
     RegistrationWaitlisted,
 )
 from shared.timeutil import as_local
+from shared.vocabulary.events import CancelReason, RegistrationStatus
 
 # Check-in codes: six characters a person reads off a phone without doubt (no 0/O, 1/I/L).
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"
@@ -40,34 +40,6 @@ CODE_TEXT = f"^[{CODE_ALPHABET}{CODE_ALPHABET.lower()}]{{{CODE_LENGTH}}}$"
 
 def new_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
-
-
-class RegistrationStatus(StrEnum):
-    confirmed = "confirmed"  # 报名成功
-    waitlisted = "waitlisted"  # 候补中
-    cancelled = "cancelled"  # 已取消
-
-
-STATUS_ZH = {
-    RegistrationStatus.confirmed: "报名成功",
-    RegistrationStatus.waitlisted: "候补中",
-    RegistrationStatus.cancelled: "已取消",
-}
-
-
-class CancelReason(StrEnum):
-    member = "member"  # 本人取消
-    cadre = "cadre"  # 工会干部移除
-    member_left = "member_left"  # 会员退会、去世或调离
-    activity_cancelled = "activity_cancelled"  # 活动取消
-
-
-CANCEL_ZH = {
-    CancelReason.member: "本人取消",
-    CancelReason.cadre: "工会干部移除",
-    CancelReason.member_left: "会籍变动",
-    CancelReason.activity_cancelled: "活动取消",
-}
 
 
 def registration_id(activity_id: str, member_id: str) -> str:
@@ -211,7 +183,7 @@ class Registration(Aggregate):
         if self.status is not RegistrationStatus.confirmed:
             raise Conflict(
                 "checkin.not_confirmed",
-                f"该报名{STATUS_ZH[self.status]}，不能凭码签到（可登记为现场参加）",
+                f"该报名{self.status.label}，不能凭码签到（可登记为现场参加）",
                 current=self.status.value,
             )
         self._checked_in(by, by_name, now, kind)

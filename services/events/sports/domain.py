@@ -31,6 +31,7 @@ from shared.events.events import (
     SportsResultsRecorded,
     TeamStanding,
 )
+from shared.labels import Labelled
 from shared.text import VISIBLE_TEXT, normalize
 
 MEET_ITEM_ID = r"^e[0-9]{1,3}$"
@@ -38,18 +39,15 @@ DEFAULT_POINTS = [9, 7, 6, 5, 4, 3, 2, 1]
 MAX_ITEMS = 60
 
 
-class ItemKind(StrEnum):
-    individual = "individual"  # 个人项目
-    relay = "relay"  # 接力 / 团体项目: the department's team
+class ItemKind(Labelled):
+    individual = "individual", "个人项目"
+    relay = "relay", "接力项目"  # 接力 / 团体项目: the department's team
 
 
 class Measure(StrEnum):
     time = "time"  # 用时，少者胜
     score = "score"  # 成绩 / 得分，多者胜
     rank = "rank"  # 名次由裁判直接给出
-
-
-KIND_ZH = {ItemKind.individual: "个人项目", ItemKind.relay: "接力项目"}
 
 
 # -- commands ---------------------------------------------------------------------------------

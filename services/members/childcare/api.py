@@ -14,7 +14,6 @@ from pydantic import BaseModel, Field
 from services.members.childcare.domain import (
     AGE_BANDS,
     BAND_LABEL,
-    CARE_ZH,
     MAX_CHILDREN,
     Answer,
     CareStatus,
@@ -353,7 +352,7 @@ async def round_stats_csv(
             [
                 names.get(g.campus, g.campus),
                 BAND_LABEL[g.age_band],
-                CARE_ZH[g.care_status],
+                CareStatus.label_of(g.care_status),
                 g.institution,
                 g.count,
             ]

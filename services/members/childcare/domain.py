@@ -33,13 +33,6 @@ from shared.timeutil import Day
 MAX_CHILDREN = 10
 
 
-CARE_ZH = {
-    CareStatus.none: "未入托入园",
-    CareStatus.daycare: "托班",
-    CareStatus.kindergarten: "幼儿园",
-    CareStatus.primary: "小学",
-}
-
 # -- age bands --------------------------------------------------------------------------------
 
 

@@ -18,11 +18,12 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Literal
 
 from services.members.membership.domain import Member, MemberStatus
+from shared.errors import Invalid
+from shared.parsing import fen_of, text_of, yuan_to_fen
 from shared.text import fold_width
 
 BP = 10_000  # basis points in one
@@ -102,65 +103,20 @@ def parse_month(text: str) -> str | None:
     return None
 
 
-_DAY = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?(?:\s+[\d:]+)?$")
-
-
-def parse_day(text: str) -> date | None:
-    found = _DAY.match(fold_width(text).strip())
-    if not found:
-        return None
-    try:
-        return date(int(found.group(1)), int(found.group(2)), int(found.group(3)))
-    except ValueError:
-        return None
-
-
 # -- amounts ----------------------------------------------------------------------------------
 
 MAX_PAYMENT_FEN = 100_000_000  # one million yuan: a typo beyond that, never a month's dues
 
 
-class AmountError(ValueError):
-    """An amount a person must correct; the message is zh-CN."""
-
-
-def yuan_to_fen(text: str) -> int:
-    """ "45.50", "45.5", "45", "1,045.50", "￥45.50元" → fen, exactly; more than two decimals,
-    zero or less, or not a number is refused."""
-    value = fold_width(text).strip().replace(",", "").replace("，", "")
-    value = value.removeprefix("¥").removeprefix("￥").removesuffix("元").strip()
-    if not re.fullmatch(r"\d+(\.\d+)?", value):
-        raise AmountError(f"金额「{text}」应为以元为单位的数字，如 45.50")
-    try:
-        amount = Decimal(value)
-    except InvalidOperation as exc:  # pragma: no cover - the pattern admits only numbers
-        raise AmountError(f"金额「{text}」不是数字") from exc
-    fen = amount * 100
-    if fen != fen.to_integral_value():
-        raise AmountError(f"金额「{text}」最多两位小数（到分）")
-    return _positive(int(fen), text)
-
-
-def fen_text_to_fen(text: str) -> int:
-    value = fold_width(text).strip().replace(",", "")
-    if not re.fullmatch(r"\d+", value):
-        raise AmountError(f"金额「{text}」应为以分为单位的整数，如 4550")
-    return _positive(int(value), text)
-
-
-def _positive(fen: int, text: str) -> int:
+def payment_fen(text: str, unit: Literal["yuan", "fen"]) -> int:
+    """A payment's amount as a payment list writes it (`shared.parsing` reads the number):
+    more than nothing, and not beyond what a typo would make of it."""
+    fen = yuan_to_fen(text, "金额") if unit == "yuan" else fen_of(text, "金额")
     if fen <= 0:
-        raise AmountError(f"金额「{text}」应大于 0")
+        raise Invalid("dues.amount_not_positive", f"金额「{text_of(text)}」应大于 0")
     if fen > MAX_PAYMENT_FEN:
-        raise AmountError(f"金额「{text}」过大")
+        raise Invalid("dues.amount_too_large", f"金额「{text_of(text)}」过大")
     return fen
-
-
-def fen_to_yuan(fen: int) -> str:
-    """12345 → "123.45", -5 → "-0.05": for CSV and people, never for arithmetic."""
-    sign = "-" if fen < 0 else ""
-    whole, part = divmod(abs(fen), 100)
-    return f"{sign}{whole}.{part:02d}"
 
 
 # -- who is billed ----------------------------------------------------------------------------

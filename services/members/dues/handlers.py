@@ -18,7 +18,6 @@ from services.members.dues.domain import (
     account_of,
     arrears,
     bill_for,
-    fen_to_yuan,
     month_of,
 )
 from services.members.dues.sheets import SheetError, read_payments
@@ -29,6 +28,7 @@ from shared.aggregate import Actor
 from shared.audit import AuditLog
 from shared.auth import Principal
 from shared.errors import Conflict, NotFound
+from shared.parsing import fen_to_yuan
 from shared.scheduler import JobRun
 from shared.timeutil import local_today
 

@@ -8,12 +8,13 @@ the amount says its unit — explicitly, because 45.50 元 and 4550 分 must nev
 | --- | --- | --- |
 | staff number | 工号, 职工号, staff_no | T2023001 (full-width digits fold) |
 | month | 月份, 所属月份, 会费月份, month | 2026-04, 2026/4, 2026年4月, 202604, or a date in it |
-| amount in yuan | 金额（元）, 金额(元), 金额, amount_yuan | 45.50 (at most two decimals; ￥ and 元 allowed) |
+| amount in yuan | 金额（元）, 金额(元), 金额, amount_yuan | 45.50, ¥1,045.50, 45.5元 (whole fen) |
 | amount in fen | 金额（分）, 金额(分), amount_fen | 4550 (an integer) |
-| paid on (optional) | 缴费日期, 日期, paid_on | 2026-04-10, 2026/4/10, 2026年4月10日 |
+| paid on (optional) | 缴费日期, 日期, paid_on | 2026-04-10, 2026/4/10, 2026年4月10日, 20260410 |
 | note (optional) | 备注, note | anything |
 
-Exactly one amount column. The file is UTF-8 (with or without BOM) or GBK (GB18030), as
+Amounts and days are read by `shared.parsing`, as the members import reads them. Exactly
+one amount column. The file is UTF-8 (with or without BOM) or GBK (GB18030), as
 Chinese Excel saves it.
 """
 
@@ -25,15 +26,9 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
-from services.members.dues.domain import (
-    AmountError,
-    Arrears,
-    fen_text_to_fen,
-    fen_to_yuan,
-    parse_day,
-    parse_month,
-    yuan_to_fen,
-)
+from services.members.dues.domain import Arrears, parse_month, payment_fen
+from shared.errors import DomainError
+from shared.parsing import fen_to_yuan, parse_date
 from shared.text import normalize
 
 MAX_ROWS = 20_000
@@ -143,19 +138,14 @@ def read_payments(data: bytes) -> tuple[list[PaymentRow], list[RowError]]:
             errors.append(RowError(number, "月份", message, staff_no))
             continue
         try:
-            amount = (
-                yuan_to_fen(amount_text) if unit == "amount_yuan" else fen_text_to_fen(amount_text)
-            )
-        except AmountError as exc:
-            errors.append(RowError(number, "金额", str(exc), staff_no, month))
+            amount = payment_fen(amount_text, "yuan" if unit == "amount_yuan" else "fen")
+        except DomainError as exc:
+            errors.append(RowError(number, "金额", exc.message, staff_no, month))
             continue
-        paid_on = parse_day(paid_text) if paid_text else None
-        if paid_text and paid_on is None:
-            errors.append(
-                RowError(
-                    number, "缴费日期", f"日期「{paid_text}」应写作 2026-04-10", staff_no, month
-                )
-            )
+        try:  # a CSV holds text: a bare number here is no date (no Excel serials)
+            paid_on = parse_date(paid_text, "缴费日期") if paid_text else None
+        except DomainError as exc:
+            errors.append(RowError(number, "缴费日期", exc.message, staff_no, month))
             continue
         same = (staff_no, month, amount, paid_text)
         seen[same] += 1

@@ -23,15 +23,9 @@ from typing import Any, TextIO
 
 import httpx
 
+from shared.vocabulary.members import ImportOutcome, ProblemLevel
+
 DEFAULT_URL = "http://127.0.0.1:8001"
-OUTCOME_ZH = {
-    "create": "新增",
-    "update": "更新",
-    "unchanged": "无变化",
-    "refused": "有误",
-    "duplicate": "重复行",
-}
-LEVEL_ZH = {"error": "错误", "warning": "提醒"}
 PHASE_ZH = {"check": "检查", "write": "写入", None: "完成"}
 
 
@@ -208,23 +202,15 @@ def format_report(job: dict[str, Any], all_rows: bool = False) -> str:
     ]
     counts = job.get("counts") or {}
     if counts:
-        parts = [
-            f"{label} {counts[key]}"
-            for key, label in (
-                ("create", "新增"),
-                ("update", "更新"),
-                ("unchanged", "无变化"),
-                ("duplicate", "重复行"),
-                ("refused", "有误"),
-            )
-        ]
+        order = ("create", "update", "unchanged", "duplicate", "refused")
+        parts = [f"{ImportOutcome(key).label} {counts[key]}" for key in order]
         lines.append(
             "　".join(parts) + f"　（共 {counts['rows']} 行，{counts['warnings']} 行有提醒）"
         )
     if job["file_problems"]:
         lines += ["", "文件问题："]
         rows = [
-            [p["cell"] or "", p["column"] or "", LEVEL_ZH[p["level"]], p["message"]]
+            [p["cell"] or "", p["column"] or "", ProblemLevel.label_of(p["level"]), p["message"]]
             for p in job["file_problems"]
         ]
         lines += ["  " + line for line in table(["单元格", "列", "级别", "说明"], rows)]
@@ -238,7 +224,8 @@ def format_report(job: dict[str, Any], all_rows: bool = False) -> str:
         body: list[list[str]] = []
         for r in shown:
             notes = [
-                [p["cell"] or "", LEVEL_ZH[p["level"]], p["message"]] for p in r["problems"]
+                [p["cell"] or "", ProblemLevel.label_of(p["level"]), p["message"]]
+                for p in r["problems"]
             ] or [["", "", "改变：" + "、".join(r["changed"]) if r["changed"] else ""]]
             for i, (cell, level, message) in enumerate(notes):
                 first = i == 0
@@ -247,7 +234,7 @@ def format_report(job: dict[str, Any], all_rows: bool = False) -> str:
                         str(r["row"]) if first else "",
                         (r["staff_no"] or "") if first else "",
                         (r["name"] or "") if first else "",
-                        OUTCOME_ZH[r["outcome"]] if first else "",
+                        ImportOutcome.label_of(r["outcome"]) if first else "",
                         cell,
                         level,
                         message,

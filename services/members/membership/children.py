@@ -6,20 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import date
-from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
 from shared.text import VISIBLE_TEXT, normalize
 from shared.timeutil import Day
-
-
-class CareStatus(StrEnum):
-    none = "none"  # 未入托入园（在家）
-    daycare = "daycare"  # 托班 / 托育机构
-    kindergarten = "kindergarten"  # 幼儿园
-    primary = "primary"  # 小学
-
+from shared.vocabulary.members import CareStatus
 
 _OPTIONAL_TEXT = r"^[^\x00-\x1f\x7f-\x9f]*$"  # empty allowed (a blank cell), no control chars
 

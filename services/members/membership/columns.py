@@ -25,5 +25,3 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("joined_on", "入会日期"),
     ("roles", "工会职务"),
 )
-
-GENDER_ZH = {"female": "女", "male": "男"}

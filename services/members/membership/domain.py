@@ -36,6 +36,7 @@ from shared.text import (
     normalize,
 )
 from shared.timeutil import Day
+from shared.vocabulary.members import MemberStatus, UnionRole
 
 STAFF_NO = re.compile(r"^[A-Z0-9-]{2,32}$")
 MOBILE = re.compile(r"^1\d{10}$")
@@ -46,24 +47,6 @@ ID_NUMBER_TEXT = r"^[\s　]*(?:[0-9０-９]{17}[0-9０-９XxＸｘ])?[\s　]*$"
 
 Gender = Literal["female", "male"]
 
-
-class MemberStatus(StrEnum):
-    applied = "applied"  # 申请中
-    active = "active"  # 在会
-    rejected = "rejected"  # 申请未通过
-    withdrawn = "withdrawn"  # 已退会
-    retired = "retired"  # 已退休（仍是会员）
-    deceased = "deceased"  # 已去世
-
-
-STATUS_ZH = {
-    MemberStatus.applied: "申请中",
-    MemberStatus.active: "在会",
-    MemberStatus.rejected: "申请未通过",
-    MemberStatus.withdrawn: "已退会",
-    MemberStatus.retired: "已退休",
-    MemberStatus.deceased: "已去世",
-}
 
 # The membership lifecycle, in one table: action -> (states it may start from, end, label).
 TRANSITIONS: dict[str, tuple[frozenset[MemberStatus], MemberStatus, str]] = {
@@ -87,25 +70,6 @@ TRANSITIONS: dict[str, tuple[frozenset[MemberStatus], MemberStatus, str]] = {
         MemberStatus.active,  # not used: an update keeps the status
         "修改信息",
     ),
-}
-
-
-class UnionRole(StrEnum):
-    chair = "chair"  # 主席
-    vice_chair = "vice_chair"  # 副主席
-    committee = "committee"  # 委员
-    group_leader = "group_leader"  # 小组长
-    finance = "finance"  # 经费管理
-    auditor = "auditor"  # 经费审查委员
-
-
-ROLE_ZH = {
-    UnionRole.chair: "主席",
-    UnionRole.vice_chair: "副主席",
-    UnionRole.committee: "委员",
-    UnionRole.group_leader: "小组长",
-    UnionRole.finance: "经费管理",
-    UnionRole.auditor: "经费审查委员",
 }
 
 
@@ -338,7 +302,7 @@ class Member(Aggregate):
         if self.status not in allowed:
             raise Conflict(
                 "member.invalid_transition",
-                f"会员当前状态为「{STATUS_ZH[self.status]}」，不能{label}",
+                f"会员当前状态为「{self.status.label}」，不能{label}",
                 current=self.status.value,
                 action="update",
             )
@@ -355,7 +319,7 @@ class Member(Aggregate):
         if self.status not in allowed:
             raise Conflict(
                 "member.invalid_transition",
-                f"会员当前状态为「{STATUS_ZH[self.status]}」，不能{label}",
+                f"会员当前状态为「{self.status.label}」，不能{label}",
                 current=self.status.value,
                 action=action,
             )

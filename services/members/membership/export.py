@@ -10,8 +10,8 @@ from typing import Any
 
 from openpyxl import Workbook
 
-from services.members.membership.columns import COLUMNS, GENDER_ZH
-from services.members.membership.domain import ROLE_ZH, STATUS_ZH, MemberStatus, UnionRole
+from services.members.membership.columns import COLUMNS
+from shared.vocabulary.members import Gender, MemberStatus, UnionRole
 
 HEADERS = [header for _, header in COLUMNS]
 
@@ -20,11 +20,11 @@ def cell(field: str, value: Any) -> str:
     if value is None:
         return ""
     if field == "gender":
-        return GENDER_ZH.get(value, str(value))
+        return Gender.label_of(str(value))
     if field == "status":
-        return STATUS_ZH[MemberStatus(value)]
+        return MemberStatus(value).label
     if field == "roles":
-        return "、".join(ROLE_ZH[UnionRole(r)] for r in value)
+        return "、".join(UnionRole(r).label for r in value)
     return str(value)
 
 

@@ -15,6 +15,7 @@ from services.web.backend import ApiError
 from services.web.context import StaffVisit, Visit, redirect
 from services.web.pages.member import KINDS, optional
 from shared.timeutil import utcnow
+from shared.vocabulary.events import ActivityStatus
 
 router = APIRouter(prefix="/admin")
 
@@ -41,11 +42,12 @@ async def activities(
         "limit": PAGE,
         "offset": offset,
     }
-    page = await visit.get("events", "/activities", params=params)
+    page, _ = await asyncio.gather(visit.get("events", "/activities", params=params), visit.org())
     return visit.render(
         "admin/activities.html",
         page=page,
         kinds=KINDS,
+        statuses=ActivityStatus.labels(),
         kind=kind,
         status=status,
         prev=offset - PAGE if offset > 0 else None,

@@ -15,8 +15,8 @@ from fastapi.responses import Response
 
 from services.web.backend import ApiError
 from services.web.context import StaffVisit, Visit, redirect
-from services.web.pages.member import MEMBER_STATUS
 from services.web.uploads import Upload
+from shared.vocabulary.members import Gender, ImportOutcome, MemberStatus, UnionRole
 
 router = APIRouter(prefix="/admin")
 
@@ -24,23 +24,11 @@ PAGE = 50
 MemberId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")]
 ImportId = Annotated[str, Path(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,80}$")]
 Text = Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$")]
-GENDER = {"female": "女", "male": "男"}
-ROLES = {
-    "chair": "主席",
-    "vice_chair": "副主席",
-    "committee": "委员",
-    "group_leader": "小组长",
-    "finance": "经费管理",
-    "auditor": "经费审查委员",
-}
+# The choices of the filters: the published labels (shared.vocabulary), never our own words.
+GENDER = Gender.labels()
+ROLES = UnionRole.labels()
+MEMBER_STATUS = MemberStatus.labels()
 ACTIONS = {"approve": "批准入会", "withdraw": "退会", "retire": "登记退休", "transfer": "转校区"}
-OUTCOME = {
-    "create": "新增",
-    "update": "更新",
-    "unchanged": "无变化",
-    "refused": "有误",
-    "duplicate": "重复行",
-}
 
 
 @router.get("")
@@ -77,9 +65,9 @@ async def members(
         "age_max": age_max,
     }
     filters = {k: v for k, v in filters.items() if v not in (None, "")}
-    page, campuses = await asyncio.gather(
+    page, org = await asyncio.gather(
         visit.get("members", "/members", params={**filters, "limit": PAGE, "offset": offset}),
-        visit.get("members", "/campuses"),
+        visit.org(),
     )
     query = urlencode(filters)
     return visit.render(
@@ -87,7 +75,7 @@ async def members(
         page=page,
         filters=filters,
         query=query,
-        campuses=campuses,
+        campuses=org.choices,
         statuses=MEMBER_STATUS,
         genders=GENDER,
         roles=ROLES,
@@ -131,18 +119,18 @@ async def member_page(visit: StaffVisit, member_id: MemberId, msg: str | None = 
 async def member_view(
     visit: Visit, member_id: str, *, flash: str | None = None, error: str | None = None
 ) -> Response:
-    me, history, campuses = await asyncio.gather(
+    me, history, org = await asyncio.gather(
         visit.get("members", f"/members/{member_id}"),
         trail(visit, member_id),
-        visit.get("members", "/campuses"),
+        visit.org(),
     )
     return visit.render(
         "admin/member.html",
         status_code=409 if error else 200,
         m=me,
-        status=MEMBER_STATUS.get(me["status"], me["status"]),
+        status=MemberStatus.label_of(me["status"]),
         history=history,
-        campuses=campuses,
+        campuses=org.choices,
         genders=GENDER,
         roles=ROLES,
         flash=f"已{flash}" if flash else None,
@@ -224,7 +212,9 @@ async def import_report(visit: StaffVisit, import_id: ImportId) -> Response:
     template = "admin/import_report.html"
     if visit.request.headers.get("hx-request"):
         template = "admin/_import_job.html"
-    return visit.render(template, job=job, outcome=OUTCOME, may_commit=bool(kept), section="import")
+    return visit.render(
+        template, job=job, outcome=ImportOutcome.labels(), may_commit=bool(kept), section="import"
+    )
 
 
 @router.post("/imports/{import_id}/commit")

@@ -19,32 +19,14 @@ from services.web.backend import ApiError
 from services.web.context import MemberVisit, Visit, redirect
 from services.web.filters import month_of
 from shared.timeutil import SHANGHAI, utcnow
+from shared.vocabulary.events import ActivityKind
+from shared.vocabulary.members import CareStatus, MemberStatus
 
 router = APIRouter(prefix="/m")
 
 ActivityId = Annotated[str, Path(pattern=r"^a-[0-9a-f]{12}$")]
 NoticeId = Annotated[str, Path(max_length=200, pattern=r"^[^\x00-\x1f\x7f/]+$")]
-KINDS = {
-    "outing": "春秋游",
-    "sports_meet": "运动会",
-    "lecture": "讲座",
-    "competition": "竞赛",
-    "celebration": "节日庆祝",
-    "volunteering": "志愿服务",
-    "blood_donation": "无偿献血",
-    "ceremony": "仪式典礼",
-    "training": "培训",
-    "quiz": "知识竞答",
-    "counselling": "心理咨询",
-}
-MEMBER_STATUS = {
-    "applied": "入会申请中",
-    "active": "在会会员",
-    "rejected": "申请未通过",
-    "withdrawn": "已退会",
-    "retired": "退休会员",
-    "deceased": "已故",
-}
+KINDS = ActivityKind.labels()  # the filter's choices
 FLASH = {
     "signed": "报名成功",
     "waitlisted": "名额已满，您已进入候补名单",
@@ -90,7 +72,7 @@ async def home(visit: MemberVisit, msg: str | None = None) -> Response:
     return visit.render(
         "m/home.html",
         me=me,
-        status=MEMBER_STATUS.get(me["status"], me["status"]),
+        status=MemberStatus.label_of(me["status"]),
         upcoming=upcoming[:5],
         unread=unread,
         waiting=waiting,
@@ -108,7 +90,7 @@ async def activities(
     """活动: the coming activities by month, with my status on each; role: member."""
     kind = kind if kind in KINDS else None
     since = (utcnow() - timedelta(days=1)).astimezone(SHANGHAI).replace(tzinfo=None)
-    page, mine = await asyncio.gather(
+    page, mine, _ = await asyncio.gather(
         visit.get(
             "events",
             "/activities",
@@ -120,6 +102,7 @@ async def activities(
             },
         ),
         visit.get("events", "/me/registrations"),
+        visit.org(),
     )
     status = {r["activity_id"]: r for r in mine if r["status"] != "cancelled"}
     months: OrderedDict[str, list[dict[str, Any]]] = OrderedDict()
@@ -173,10 +156,11 @@ async def activity_page(
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
-    detail, mine, eligibility = await asyncio.gather(
+    detail, mine, eligibility, _ = await asyncio.gather(
         visit.get("events", f"/activities/{activity_id}"),
         optional(visit.get("events", f"/activities/{activity_id}/registrations/{visit.member_id}")),
         optional(visit.get("events", f"/activities/{activity_id}/eligibility")),
+        visit.org(),
     )
     cancelled = mine if mine and mine["status"] == "cancelled" else None
     if cancelled:
@@ -297,9 +281,10 @@ async def profile(visit: MemberVisit, msg: str | None = None) -> Response:
 async def profile_page(
     visit: Visit, *, flash: str | None = None, error: str | None = None, status_code: int = 200
 ) -> Response:
-    me, rounds = await asyncio.gather(
+    me, rounds, _ = await asyncio.gather(
         visit.get("members", f"/members/{visit.member_id}"),
         optional(visit.get("members", "/childcare/rounds", params={"limit": 20})),
+        visit.org(),
     )
     open_round = next(
         (
@@ -321,7 +306,7 @@ async def profile_page(
         "m/profile.html",
         status_code=status_code,
         me=me,
-        status=MEMBER_STATUS.get(me["status"], me["status"]),
+        status=MemberStatus.label_of(me["status"]),
         round=open_round,
         children=listed,
         rows=[*listed, *[{}] * CHILD_ROWS][:CHILD_ROWS],
@@ -354,7 +339,7 @@ async def contact(
     return redirect("/m/profile?msg=contact")
 
 
-CARE = {"none": "在家", "daycare": "托班", "kindergarten": "幼儿园", "primary": "小学"}
+CARE = CareStatus.labels()
 CHILD_ROWS = 4
 
 

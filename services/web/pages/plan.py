@@ -25,6 +25,7 @@ from services.web.backend import ApiError
 from services.web.context import MemberVisit, StaffVisit, Visit, redirect
 from services.web.sessions import Session
 from shared.timeutil import local_today
+from shared.vocabulary.events import PlanItemStatus
 
 admin_router = APIRouter(prefix="/admin")
 member_router = APIRouter(prefix="/m")
@@ -36,21 +37,9 @@ PlanParam = Annotated[
 ]
 Year = Annotated[int | None, Query(ge=2000, le=2100)]
 ACTIVITY_ID = re.compile(r"^a-[0-9a-f]{12}$")
-# The labels of the four statuses, for the choices of the form (an item's own status comes
-# with its label from the API).
-STATUS = {
-    "planned": "计划中",
-    "in_progress": "进行中",
-    "done": "已完成",
-    "cancelled": "已取消",
-}
 
 
 # -- pure helpers -----------------------------------------------------------------------------
-
-
-def scope_label(campus: str) -> str:
-    return "全校" if campus == "*" else f"{campus} 校区"
 
 
 def plan_order(plans: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -107,7 +96,7 @@ def linked_activities(plan: dict[str, Any]) -> list[str]:
 
 def other_statuses(status: str) -> dict[str, str]:
     """The form's choices: every status but the item's own."""
-    return {k: v for k, v in STATUS.items() if k != status}
+    return {k: v for k, v in PlanItemStatus.labels().items() if k != status}
 
 
 # -- calls ------------------------------------------------------------------------------------
@@ -162,7 +151,9 @@ async def admin_page(
     of_year = plan_order([p for p in listed if p["year"] == year])
     chosen = next((p for p in of_year if p["id"] == plan_id), of_year[0] if of_year else None)
     detail = await visit.get("events", f"/plans/{chosen['id']}") if chosen else None
-    titles = await activity_titles(visit, [detail]) if detail else {}
+    titles, _ = await asyncio.gather(
+        activity_titles(visit, [detail] if detail else []), visit.org()
+    )
     return visit.render(
         "admin/plan.html",
         status_code=status_code,
@@ -174,7 +165,6 @@ async def admin_page(
         titles=titles,
         editable=detail is not None and may_move(visit.session, detail["campus"]),
         statuses=other_statuses,
-        scope_label=scope_label,
         error=error,
         section="plan",
     )
@@ -242,7 +232,6 @@ async def member_plan(visit: MemberVisit) -> Response:
         "m/plan.html",
         year=year,
         plans=[{**p, "months": plan_months(p)} for p in plans],
-        titles=await activity_titles(visit, plans),
-        scope_label=scope_label,
+        titles=(await asyncio.gather(activity_titles(visit, plans), visit.org()))[0],
         tab=None,
     )

@@ -1,0 +1,114 @@
+"""A staff number that is already a member: the change a row makes to it, or its preview."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from services.members.imports.columns import BY_FIELD, COLUMNS
+from services.members.imports.domain.report import Level, Outcome, RowResult
+from services.members.imports.domain.row import CheckedRow, Context
+from services.members.membership.domain import (
+    ContactDetails,
+    JoinMember,
+    Member,
+    MemberStatus,
+    UpdateDetails,
+)
+from shared.errors import DomainError, Refused
+from shared.events.members import MemberUpdated
+
+DETAIL_FIELDS = frozenset(UpdateDetails.model_fields) & frozenset(BY_FIELD)
+CONTACT_FIELDS = frozenset(ContactDetails.model_fields)
+
+
+def import_change(row: CheckedRow, ctx: Context) -> Callable[[Member], None]:
+    """The change a row makes to an existing member, for `AggregateStore.change`: the details
+    and contact the row gives, through the member's own rules, as one change with one
+    `updated` event (plus the contact event); nothing when the row says what the member is."""
+    assert row.command is not None and row.new_member is not None
+    cmd, campus = row.command, row.new_member.campus
+
+    def decide(member: Member) -> None:
+        if member.campus != campus:
+            where = (
+                f"「{ctx.campus_name(member.campus)}」"
+                if ctx.may_import(member.campus)
+                else "其他校区"
+            )
+            raise Refused(
+                "import.campus_differs",
+                f"工号「{member.staff_no}」已是{where}的会员；转校区请使用转校区功能",
+                field="campus",
+            )
+        trial = member.model_copy(deep=True)
+        trial.status = MemberStatus.active  # would anything change, whatever the status?
+        _apply(trial, row.given, cmd)
+        if trial.events:
+            _apply(member, row.given, cmd)  # the real rule: a deceased member is not edited
+
+    return decide
+
+
+def _apply(member: Member, given: Iterable[str], cmd: JoinMember) -> None:
+    fields = set(given)
+    member.update(UpdateDetails(**{f: getattr(cmd, f) for f in fields & DETAIL_FIELDS}))
+    member.change_contact(ContactDetails(**{f: getattr(cmd, f) for f in fields & CONTACT_FIELDS}))
+    events = member.pull_events()
+    updated = [e for e in events if isinstance(e, MemberUpdated)]
+    if len(updated) > 1:  # details and contact changed together: one `updated` says both
+        changed = sorted({f for e in updated for f in e.changed})
+        rest = [e for e in events if not isinstance(e, MemberUpdated)]
+        events = [MemberUpdated.of(member, changed=changed), *rest]
+    member.record(*events)
+
+
+def preview_existing(member: Member, row: CheckedRow, ctx: Context) -> RowResult:
+    """What importing the row would do to the member as it is now (a dry run)."""
+    result = row.result.model_copy(deep=True)
+    after = member.model_copy(deep=True)
+    try:
+        import_change(row, ctx)(after)
+    except DomainError as exc:
+        return refuse_result(result, exc, ctx)
+    if not after.events:
+        result.outcome = Outcome.unchanged
+    else:
+        result.outcome = Outcome.update
+        result.changed = changed_columns(member, after, row.given)
+    note_status(result, member, ctx)
+    return result
+
+
+def changed_columns(before: Member, after: Member, given: Iterable[str]) -> list[str]:
+    names = set(given)
+    return [
+        c.header
+        for c in COLUMNS
+        if c.field in names and getattr(before, c.field) != getattr(after, c.field)
+    ]
+
+
+def refuse_result(result: RowResult, exc: DomainError, ctx: Context) -> RowResult:
+    name = exc.details.get("field")
+    result.outcome = Outcome.refused
+    result.changed = []
+    result.problems = sorted(
+        [*result.problems, ctx.problem(result.row, name, exc.code, exc.message, Level.error)],
+        key=ctx.order,
+    )
+    return result
+
+
+def note_status(result: RowResult, member: Member, ctx: Context) -> None:
+    """An import never changes a status: say so when the person is no longer in the union
+    (withdrawn, rejected, retired, deceased), since the file meant them to be."""
+    if member.status not in (MemberStatus.applied, MemberStatus.active):
+        result.problems.append(
+            ctx.problem(
+                result.row,
+                None,
+                "import.status_kept",
+                f"该工号的会员当前为「{member.status.label}」；导入只更新信息，不改变会籍状态",
+                Level.warning,
+            )
+        )
