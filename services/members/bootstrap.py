@@ -94,7 +94,10 @@ def bootstrap(
         sealer=sealer,  # the password hash is sealed at rest too
     )
     audit = AuditLog(runtime.db)
-    registry, org = MemberRegistry(members), Organisation(campuses)
+    # The e-mail confirmation link travels sealed for notify; until notify has a key of its own
+    # for what it mails, it is the data key.
+    registry = MemberRegistry(members, settings.school_campus, mail_sealer=sealer)
+    org = Organisation(campuses)
     imports = ImportStore(runtime.db, sealer)
     runner = ImportRunner(imports, registry, org)
     runtime.run_worker(runner)

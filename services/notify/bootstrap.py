@@ -9,6 +9,7 @@ from services.notify.notices.contacts import Contacts
 from services.notify.notices.store import Inbox, setup_indexes
 from services.notify.settings import NotifySettings
 from services.notify.subscriptions import subscriptions
+from shared.crypto import Sealer
 from shared.runtime import ServiceRuntime
 
 DESCRIPTION = "通知服务：站内信、邮件、企业微信与短信，模板、免打扰、提醒与投递状态。"
@@ -31,7 +32,13 @@ def bootstrap(
     inbox = Inbox(runtime.db)
     contacts = Contacts(runtime.db)
     runtime.subscribe(
-        subscriptions(inbox, contacts, mailer or SmtpMailer(settings), settings.web_base_url)
+        subscriptions(
+            inbox,
+            contacts,
+            mailer or SmtpMailer(settings),
+            settings.web_base_url,
+            Sealer.from_file(settings.data_key_file),
+        )
     )
     runtime.context = NotifyContext(inbox=inbox)
     return runtime

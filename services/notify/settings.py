@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr
 
-from shared.settings import ServiceSettings
+from shared.settings import DEV_DATA_KEY, ServiceSettings
 
 
 class NotifySettings(ServiceSettings):
@@ -25,3 +26,13 @@ class NotifySettings(ServiceSettings):
         "http://127.0.0.1:8000",
         description="address of the web front end: login links in e-mails point there",
     )
+    data_key_file: Path = Field(
+        DEV_DATA_KEY,
+        description=(
+            "AES-256 key (base64) that opens what members seals for notify to mail "
+            "(the address and link of an e-mail confirmation); members' data key"
+        ),
+    )
+
+    def _secret_files(self) -> list[Path]:
+        return [self.auth_public_key_file, self.data_key_file]

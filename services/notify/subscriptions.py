@@ -7,20 +7,25 @@ from services.notify.notices.contacts import Contacts
 from services.notify.notices.handlers import (
     on_contact_changed,
     on_contact_erased,
+    on_email_change_requested,
     on_login_link_requested,
     on_member_joined,
 )
 from services.notify.notices.store import Inbox
+from shared.crypto import Sealer
 from shared.events.members import (
     ContactChanged,
     ContactErased,
+    EmailChangeRequested,
     LoginLinkRequested,
     MemberJoinedV2,
 )
 from shared.routing import Routes, on
 
 
-def subscriptions(inbox: Inbox, contacts: Contacts, mailer: Mailer, web_base_url: str) -> Routes:
+def subscriptions(
+    inbox: Inbox, contacts: Contacts, mailer: Mailer, web_base_url: str, sealer: Sealer
+) -> Routes:
     return [
         on(MemberJoinedV2, on_member_joined, inbox, contacts, mailer),
         # members.contact: only notify reads it (phone, e-mail, WeCom id).
@@ -28,4 +33,14 @@ def subscriptions(inbox: Inbox, contacts: Contacts, mailer: Mailer, web_base_url
         on(ContactErased, on_contact_erased, contacts),
         # members.account: only the login links (mailed, never put in the inbox).
         on(LoginLinkRequested, on_login_link_requested, inbox, contacts, mailer, web_base_url),
+        # members.account: a new e-mail to confirm (the link to it, the old address told).
+        on(
+            EmailChangeRequested,
+            on_email_change_requested,
+            inbox,
+            contacts,
+            mailer,
+            web_base_url,
+            sealer,
+        ),
     ]

@@ -25,7 +25,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from services.members.membership.domain import Member, MemberStatus, UnionRole
+from services.members.membership.domain import Member, MemberStatus
+
+# The rules of what a member signs in as live with membership (its domain needs them too);
+# they are named here as well, where sign-in reads them.
+from services.members.membership.grants import CADRE_ROLES as CADRE_ROLES
+from services.members.membership.grants import check_role_grant as check_role_grant
+from services.members.membership.grants import grants as grants
+from services.members.membership.grants import grants_for as grants_for
 from shared.aggregate import Aggregate
 from shared.errors import Conflict, Invalid
 from shared.events.members import (
@@ -35,7 +42,6 @@ from shared.events.members import (
     PasswordSet,
     SignedIn,
 )
-from shared.principal import ALL_CAMPUSES, Grants, Principal, Role
 
 MAX_FAILURES = 5
 LOCK_FOR = timedelta(minutes=15)
@@ -49,53 +55,6 @@ PASSWORD_RULE = "8–128 个字符，不能全是数字，不含控制字符"
 _PASSWORD = re.compile(PASSWORD_TEXT)
 
 SIGN_IN_STATUSES = frozenset({MemberStatus.active, MemberStatus.retired})
-CADRE_ROLES = frozenset(
-    {UnionRole.chair, UnionRole.vice_chair, UnionRole.committee, UnionRole.group_leader}
-)
-
-
-# -- roles ------------------------------------------------------------------------------------
-
-
-def grants(member: Member, school_campus: str) -> Grants:
-    """The roles a member signs in with, from their union roles (one campus per member)."""
-    return grants_for(member.roles, member.campus, school_campus)
-
-
-def grants_for(union_roles: Iterable[UnionRole], campus: str, school_campus: str) -> Grants:
-    held = set(union_roles)
-    roles = {Role.member.value}
-    campuses = {campus}
-    if held & CADRE_ROLES:
-        roles.add(Role.cadre.value)
-    if UnionRole.finance in held:
-        roles.add(Role.finance.value)
-    if UnionRole.auditor in held:
-        roles.add(Role.auditor.value)
-    if UnionRole.chair in held and campus == school_campus:
-        roles.add(Role.admin.value)  # 校工会主席: every campus
-        campuses.add(ALL_CAMPUSES)
-    return Grants(tuple(sorted(roles)), tuple(sorted(campuses)))
-
-
-def check_role_grant(
-    caller: Principal,
-    campus: str,
-    before: Iterable[UnionRole],
-    after: Iterable[UnionRole],
-    school_campus: str,
-) -> None:
-    """Giving or taking union roles changes what the member signs in as: the caller must hold
-    what the roles give, before and after (a cadre names a 小组长, only an admin a 经费管理 or
-    the school union's chair), or they could make themselves admin and sign in again."""
-    before, after = set(before), set(after)
-    if before == after:
-        return
-    caller.require_covers(
-        [grants_for(roles, campus, school_campus) for roles in (before, after)],
-        "member.role_grant_forbidden",
-        "这些工会职务带来的权限高于您的权限，只能由相应管理员授予或撤销",
-    )
 
 
 def may_sign_in(member: Member) -> None:

@@ -47,9 +47,11 @@ from services.members.membership.domain import (
     id_number_checks_out,
     join,
 )
+from services.members.membership.grants import check_contact_change
 from services.members.org.domain import Campus
-from shared.errors import DomainError, Refused
+from shared.errors import DomainError, Forbidden, Refused
 from shared.events.members import MemberUpdated
+from shared.principal import Principal
 from shared.spreadsheet import Cell, Unreadable, column_letter, excel_date, read_table
 from shared.text import fold_width, normalize
 
@@ -243,6 +245,10 @@ class Context:
     columns: Mapping[str, ColumnAt]
     default_campus: str | None = None  # when the file has no 校区 column
     epoch_1904: bool = False
+    # Who uploaded it, as their token said (a change to a member's e-mail or WeCom id needs
+    # them to cover the member), and the school union's campus (`grants`).
+    uploader: Principal | None = None
+    school_campus: str = "main"
 
     def may_import(self, campus: str) -> bool:
         return ALL in self.scope or campus in self.scope
@@ -586,6 +592,8 @@ def import_change(row: CheckedRow, ctx: Context) -> Callable[[Member], None]:
                 f"工号「{member.staff_no}」已是{where}的会员；转校区请使用转校区功能",
                 field="campus",
             )
+        if ctx.uploader is not None:
+            _check_contact(ctx.uploader, member, row.given, cmd, ctx.school_campus)
         trial = member.model_copy(deep=True)
         trial.status = MemberStatus.active  # would anything change, whatever the status?
         _apply(trial, row.given, cmd)
@@ -593,6 +601,19 @@ def import_change(row: CheckedRow, ctx: Context) -> Callable[[Member], None]:
             _apply(member, row.given, cmd)  # the real rule: a deceased member is not edited
 
     return decide
+
+
+def _check_contact(
+    uploader: Principal, member: Member, given: Iterable[str], cmd: JoinMember, school: str
+) -> None:
+    """The rule of PATCH …/contact: a new e-mail or WeCom id for someone who holds more than
+    the uploader is refused (else a campus cadre could redirect the chair's login links)."""
+    contact = ContactDetails(**{f: getattr(cmd, f) for f in set(given) & CONTACT_FIELDS})
+    try:
+        check_contact_change(uploader, member, contact, school)
+    except Forbidden as exc:
+        field = "email" if "email" in member.contact_changes(contact) else "wecom_userid"
+        raise Forbidden(exc.code, exc.message, field=field) from exc
 
 
 def _apply(member: Member, given: Iterable[str], cmd: JoinMember) -> None:
@@ -627,11 +648,13 @@ def preview_existing(member: Member, row: CheckedRow, ctx: Context) -> RowResult
 
 def changed_columns(before: Member, after: Member, given: Iterable[str]) -> list[str]:
     names = set(given)
-    return [
-        c.header
-        for c in COLUMNS
-        if c.field in names and getattr(before, c.field) != getattr(after, c.field)
-    ]
+
+    def differs(name: str) -> bool:
+        if name == "email":  # a new e-mail waits for the member's confirmation
+            return (before.email, before.pending_email) != (after.email, after.pending_email)
+        return bool(getattr(before, name) != getattr(after, name))
+
+    return [c.header for c in COLUMNS if c.field in names and differs(c.field)]
 
 
 def refuse_result(result: RowResult, exc: DomainError, ctx: Context) -> RowResult:
