@@ -47,7 +47,7 @@ from services.members.membership.domain import (
     id_number_checks_out,
     join,
 )
-from services.members.membership.grants import check_contact_change
+from services.members.membership.grants import check_contact_change, check_not_own_salary_base
 from services.members.org.domain import Campus
 from shared.errors import DomainError, Forbidden, Refused
 from shared.events.members import MemberUpdated
@@ -594,6 +594,8 @@ def import_change(row: CheckedRow, ctx: Context) -> Callable[[Member], None]:
             )
         if ctx.uploader is not None:
             _check_contact(ctx.uploader, member, row.given, cmd, ctx.school_campus)
+            if cmd.salary_base_fen != member.salary_base_fen:
+                check_not_own_salary_base(ctx.uploader, member, row.given)
         trial = member.model_copy(deep=True)
         trial.status = MemberStatus.active  # would anything change, whatever the status?
         _apply(trial, row.given, cmd)

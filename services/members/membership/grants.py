@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from services.members.membership.domain import ContactDetails, Member, UnionRole
+from shared.errors import Forbidden
 from shared.principal import ALL_CAMPUSES, Grants, Principal, Role
 
 CADRE_ROLES = frozenset(
@@ -94,3 +95,13 @@ def check_contact_change(
     member, needs the caller to cover the member (the import's rows included)."""
     if caller.subject != member.id and member.contact_changes(cmd) & SIGN_IN_CONTACT:
         require_covers_member(caller, member, school_campus)
+
+
+def check_not_own_salary_base(caller: Principal, member: Member, fields: Iterable[str]) -> None:
+    """Separation of duties: nobody changes their own salary base (their dues follow it)."""
+    if caller.subject == member.id and "salary_base_fen" in set(fields):
+        raise Forbidden(
+            "member.own_salary_base",
+            "不能修改本人的会费基数，请由其他工会干部或经费管理人员修改",
+            field="salary_base_fen",
+        )

@@ -15,6 +15,7 @@ from services.members.membership.domain import (
 )
 from services.members.membership.grants import (
     check_contact_change,
+    check_not_own_salary_base,
     check_role_grant,
     require_covers_member,
 )
@@ -152,6 +153,8 @@ async def update_member(
     def check(member: Member) -> None:
         if "roles" in cmd.model_fields_set:
             check_role_grant(caller, member.campus, member.roles, cmd.roles, school)
+        if cmd.salary_base_fen != member.salary_base_fen:
+            check_not_own_salary_base(caller, member, cmd.model_fields_set)
 
     current = await members.store.require(member_id)
     visible(caller, current)
