@@ -262,3 +262,49 @@ async def test_an_application_in_someone_elses_staff_number_gets_no_login_link(s
     assert own.status_code == 200, own.text
     await mailed(stack, "real-tk501@school.local", CONFIRM_SUBJECT, "the member's confirmation")
     assert LINK_SUBJECT not in subjects(stack, "filer-tk501@school.local")
+
+
+async def test_a_cadres_address_on_a_member_later_given_more_roles_gets_no_login_link(
+    stack: Stack,
+):
+    """A cadre enrols someone with an address the cadre reads (they cover that member, so it
+    gives them nothing); when an admin later names the member 经费管理, that address would
+    hand the cadre a finance token: it waits for the member's confirmation instead."""
+    enrolled = await stack.members_http.post(
+        "/members",
+        json={
+            "staff_no": "TK601",
+            "name": "钱多",
+            "campus": "main",
+            "department": "艺术系",
+            "email": "cadre-reads-tk601@school.local",
+        },
+        headers=MAIN_CADRE,
+    )
+    assert enrolled.status_code == 201, enrolled.text
+    member = enrolled.json()
+    promoted = await stack.members_http.patch(
+        f"/members/{member['id']}", json={"roles": ["finance"]}, headers=ADMIN
+    )
+    assert promoted.status_code == 200, promoted.text
+    after = await member_doc(stack, member["id"])
+    assert after["email"] is None and after["pending_email"] == "cadre-reads-tk601@school.local"
+    await stack.members_http.put(
+        f"/members/{member['id']}/password", json={"password": "Chushi-2026"}, headers=ADMIN
+    )
+    await stack.members_http.post("/auth/login-link", json={"staff_no": "TK601"})
+    # The member, signed in with the password the admin handed over, confirms the address:
+    # that confirmation mail comes after the login link's event on the member's partition.
+    token = confirm_token(
+        await mailed(stack, "cadre-reads-tk601@school.local", CONFIRM_SUBJECT, "the confirmation")
+    )
+    session = await signed_in(stack, "TK601")
+    own = await stack.members_http.patch(
+        f"/members/{member['id']}/contact",
+        json={"email": "qian-tk601@school.local"},
+        headers=auth(session["access_token"]),
+    )
+    assert own.status_code == 200, own.text
+    await mailed(stack, "qian-tk601@school.local", CONFIRM_SUBJECT, "the member's confirmation")
+    assert LINK_SUBJECT not in subjects(stack, "cadre-reads-tk601@school.local")
+    assert token  # mailed, but only the member signed in could use it (tested above)

@@ -114,3 +114,25 @@ def test_an_address_on_an_application_is_held_for_the_member():
     found.hold_email_for_confirmation()
     assert found.email is None and found.pending_email == "old@school.local"
     assert not found.has_contact
+
+
+def test_an_enrolment_address_waits_for_the_member_once_their_roles_give_more():
+    from services.members.membership.domain import UpdateDetails
+    from services.members.membership.grants import raises_grants
+
+    found = member(email="set-by-cadre@school.local")
+    assert found.email_from_enrolment
+    before = found.model_copy(deep=True)
+    found.update(UpdateDetails(roles=[UnionRole.group_leader]))
+    assert raises_grants(before, found, "main")
+    found.reconfirm_email()
+    events = found.pull_events()
+    assert found.email is None and found.pending_email == "set-by-cadre@school.local"
+    [contact] = [e for e in events if isinstance(e, ContactChanged)]
+    assert contact.email is None  # notify stops mailing it
+    # Fewer roles, or the same, raise nothing; an address the member confirmed stays.
+    assert not raises_grants(found, before, "main")
+    confirmed = member(email="mine@school.local")
+    confirmed.email_from_enrolment = False
+    confirmed.reconfirm_email()
+    assert confirmed.email == "mine@school.local" and confirmed.pull_events() == []

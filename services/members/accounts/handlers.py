@@ -429,6 +429,8 @@ class AccountService:
         now = self.clock()
         if member is None or member.status not in SIGN_IN_STATUSES:
             return
+        if member.email is None:  # no confirmed address (a pending one is nobody's yet)
+            return
         if not await self.links.allow(member.id, now, LINK_EVERY_S):
             return
         token = new_token()

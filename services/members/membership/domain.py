@@ -223,6 +223,11 @@ class Member(Aggregate):
     phone: str | None = None
     email: str | None = None
     pending_email: str | None = None  # set, not yet confirmed by the member
+    # The address came with the enrolment (a cadre's form, an import), not from the member:
+    # it is theirs until their roles give more than whoever enrolled them held, then it
+    # waits for the member's confirmation (`reconfirm_email`). Addresses from before this
+    # rule count as the member's.
+    email_from_enrolment: bool = False
     email_confirmation_digest: str | None = None  # SHA-256 of the link's token
     email_confirmation_expires: datetime | None = None
     wecom_userid: str | None = None
@@ -349,6 +354,8 @@ class Member(Aggregate):
                 self.email_confirmation_digest = self.email_confirmation_expires = None
             elif key != "pending_email":
                 setattr(self, key, values[key])
+                if key == "email":  # removed: nothing left that came with the enrolment
+                    self.email_from_enrolment = False
         if changed:
             # The shared topic learns only that something changed, never the values.
             self.record(MemberUpdated.of(self, changed=changed))
@@ -390,7 +397,20 @@ class Member(Aggregate):
                 "邮箱确认链接无效、已使用或已过期；请重新修改邮箱以获取新的确认邮件",
             )
         self.email = self.pending_email
+        self.email_from_enrolment = False
         self._drop_pending_email()
+        self.record(MemberUpdated.of(self, changed=["email", "pending_email"]))
+        self.record(self.contact_event())
+
+    def reconfirm_email(self) -> None:
+        """The member now signs in with more than before: an address that came with the
+        enrolment (whoever enrolled them may read it) waits for the member's confirmation,
+        so a login link cannot hand the new grants to that mailbox."""
+        if self.email is None or not self.email_from_enrolment:
+            return
+        self.pending_email, self.email = self.email, None
+        self.email_from_enrolment = False
+        self.email_confirmation_digest = self.email_confirmation_expires = None
         self.record(MemberUpdated.of(self, changed=["email", "pending_email"]))
         self.record(self.contact_event())
 
@@ -399,6 +419,7 @@ class Member(Aggregate):
         not the member's until they confirm it: it waits as pending."""
         if self.email is not None:
             self.pending_email, self.email = self.email, None
+        self.email_from_enrolment = False
 
     def _drop_pending_email(self) -> None:
         self.pending_email = None
@@ -478,6 +499,7 @@ def join(cmd: JoinMember, today: date) -> Member:
         campus=campus,
         department=department,
         status=MemberStatus.applied if cmd.as_applicant else MemberStatus.active,
+        email_from_enrolment=contact.get("email") is not None,
         applied_on=today,
         joined_on=None if cmd.as_applicant else today,
         **details,

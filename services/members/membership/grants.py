@@ -105,3 +105,10 @@ def check_not_own_salary_base(caller: Principal, member: Member, fields: Iterabl
             "不能修改本人的会费基数，请由其他工会干部或经费管理人员修改",
             field="salary_base_fen",
         )
+
+
+def raises_grants(before: Member, after: Member, school_campus: str) -> bool:
+    """Whether `after` signs in with something `before` did not have (a role, a campus)."""
+    held = grants(before, school_campus)
+    was = Principal(before.id, frozenset(held.roles), frozenset(held.campuses))
+    return not was.covers(grants(after, school_campus))

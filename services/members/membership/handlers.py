@@ -17,6 +17,7 @@ from services.members.membership.grants import (
     check_contact_change,
     check_not_own_salary_base,
     check_role_grant,
+    raises_grants,
     require_covers_member,
 )
 from services.members.membership.store import NOT_FOUND, MemberRegistry
@@ -29,11 +30,11 @@ from shared.timeutil import local_today, utcnow
 
 Check = Callable[[Member], None]  # the caller's permission on the member as it is now
 
-# Lifecycle steps that end a member's sign-in, move it, or remove them from office: the
-# caller must cover what the member signs in with (a campus cadre does not withdraw the
-# school union's chair). Approving, rejecting and re-applying concern applicants, who hold
-# no union role a cadre of their campus does not cover.
-ENDS_OR_MOVES_ACCOUNT = frozenset({"withdraw", "retire", "decease", "transfer"})
+# Lifecycle steps that start, end or move a member's sign-in, or remove them from office:
+# the caller must cover what the member signs in with (a campus cadre does not withdraw the
+# school union's chair, nor activate an applicant an admin named 经费管理). Rejecting and
+# re-applying leave an applicant without a sign-in either way.
+ENDS_OR_MOVES_ACCOUNT = frozenset({"approve", "withdraw", "retire", "decease", "transfer"})
 
 
 def visible(caller: Principal, member: Member) -> None:
@@ -99,12 +100,17 @@ async def act(
     """A change by `caller`. The permission (`may_act_on`, then `check`) runs on the state
     the change is decided on, so a concurrent transfer or role change is seen."""
     allowed = may_act_on(caller, action, members.school_campus)
+    now = utcnow()
 
     def decide_checked(member: Member) -> None:
         allowed(member)
         if check is not None:
             check(member)
+        before = member.model_copy(deep=True)
         decide(member)
+        if raises_grants(before, member, members.school_campus):
+            member.reconfirm_email()
+            ask_confirmation(member, members, now)
 
     return await members.store.change(member_id, decide_checked, Actor.of(caller), action)
 
