@@ -97,7 +97,10 @@ def bootstrap(
     runtime.run_worker(ResealOnStart([members, accounts]))  # values sealed before the binding
     audit = AuditLog(runtime.db)
     trail = AuditTrail(runtime.db, {"members": members, "campuses": campuses})
-    registry, org = MemberRegistry(members), Organisation(campuses)
+    # The e-mail confirmation link travels sealed for notify; until notify has a key of its own
+    # for what it mails, it is the data key.
+    registry = MemberRegistry(members, settings.school_campus, mail_sealer=sealer)
+    org = Organisation(campuses)
     imports = ImportStore(runtime.db, sealer)
     runner = ImportRunner(imports, registry, org)
     runtime.run_worker(runner)

@@ -9,7 +9,7 @@ from services.notify.notices.contacts import Contacts
 from services.notify.notices.store import Inbox, setup_indexes
 from services.notify.settings import NotifySettings
 from services.notify.subscriptions import subscriptions
-from shared.crypto import Box
+from shared.crypto import Box, Sealer
 from shared.runtime import ServiceRuntime
 
 DESCRIPTION = "通知服务：站内信、邮件、企业微信与短信，模板、免打扰、提醒与投递状态。"
@@ -38,6 +38,7 @@ def bootstrap(
             mailer or SmtpMailer(settings),
             settings.web_base_url,
             Box.from_file(settings.link_private_key_file),
+            Sealer.from_file(settings.data_key_file),
         )
     )
     runtime.context = NotifyContext(inbox=inbox)

@@ -7,7 +7,7 @@ from typing import ClassVar, Literal
 
 from pydantic import Field, SecretStr
 
-from shared.settings import DEV_LINK_PRIVATE_KEY, ServiceSettings
+from shared.settings import DEV_DATA_KEY, DEV_LINK_PRIVATE_KEY, ServiceSettings
 
 
 class NotifySettings(ServiceSettings):
@@ -31,5 +31,13 @@ class NotifySettings(ServiceSettings):
         description="X25519 private key (PEM) that opens the login links members seals for notify",
     )
 
+    data_key_file: Path = Field(
+        DEV_DATA_KEY,
+        description=(
+            "AES-256 key (base64) that opens what members seals for notify to mail "
+            "(the address and link of an e-mail confirmation); members' data key"
+        ),
+    )
+
     def _secret_files(self) -> list[Path]:
-        return [self.auth_public_key_file, self.link_private_key_file]
+        return [self.auth_public_key_file, self.link_private_key_file, self.data_key_file]

@@ -7,14 +7,16 @@ from services.notify.notices.contacts import Contacts
 from services.notify.notices.handlers import (
     on_contact_changed,
     on_contact_erased,
+    on_email_change_requested,
     on_login_link_requested,
     on_member_joined,
 )
 from services.notify.notices.store import Inbox
-from shared.crypto import Box
+from shared.crypto import Box, Sealer
 from shared.events.members import (
     ContactChanged,
     ContactErased,
+    EmailChangeRequested,
     LoginLinkRequestedV2,
     MemberJoinedV2,
 )
@@ -22,7 +24,12 @@ from shared.routing import Routes, on
 
 
 def subscriptions(
-    inbox: Inbox, contacts: Contacts, mailer: Mailer, web_base_url: str, box: Box
+    inbox: Inbox,
+    contacts: Contacts,
+    mailer: Mailer,
+    web_base_url: str,
+    box: Box,
+    sealer: Sealer,
 ) -> Routes:
     return [
         on(MemberJoinedV2, on_member_joined, inbox, contacts, mailer),
@@ -39,5 +46,15 @@ def subscriptions(
             mailer,
             web_base_url,
             box,
+        ),
+        # members.account: a new e-mail to confirm (the link to it, the old address told).
+        on(
+            EmailChangeRequested,
+            on_email_change_requested,
+            inbox,
+            contacts,
+            mailer,
+            web_base_url,
+            sealer,
         ),
     ]

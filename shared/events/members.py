@@ -167,6 +167,27 @@ class ContactChanged(IntegrationEvent):
     wecom_userid: str | None = Field(None, description="WeCom (企业微信) user id, if any")
 
 
+class EmailChangeRequested(IntegrationEvent):
+    """Someone (the member, a cadre, an import) set a new e-mail address for a member; it is
+    not used until the member, signed in, opens the link mailed to it. notify mails the link
+    to the new address and tells the old one. The new address and the link travel sealed for
+    notify (`sealed_for_notify`); the link's token is stored only as a hash."""
+
+    type = "members.account.email_change_requested.v1"
+    topic = "members.account"
+    summary = "修改邮箱，待本人确认"
+    subject_field = "member_id"
+
+    member_id: str = Field(description="member id")
+    name: str = Field(description="member's name, for the salutation")
+    campus: str = Field(description="campus code")
+    had_email: bool = Field(description="whether a confirmed address exists (it is told)")
+    sealed_for_notify: str = Field(
+        description="the new address and the confirmation link, sealed (AES-GCM) for notify"
+    )
+    expires_at: datetime = Field(description="when the confirmation link stops working (UTC)")
+
+
 class ContactErased(IntegrationEvent):
     """The member left: their contact details must be forgotten. On Kafka this is a tombstone
     (key = member id, no value); compaction then removes the member from the topic."""

@@ -251,6 +251,13 @@ ROWS: dict[tuple[str, str], Row] = {
         expect(403, self=200, cadre=200, cadre_other_campus=404, admin=200),
         body=lambda _: {"wecom_userid": "new-wecom"},
     ),
+    ("POST", "/members/{member_id}/email/confirm"): Row(
+        # Only the member, signed in, confirms (holding the mailed link is not enough); the
+        # target has nothing pending, so even they are told the link is invalid.
+        "active",
+        expect(403, self=422),
+        body=lambda _: {"token": "t" * 43},
+    ),
     ("GET", "/exports/members.csv"): Row(
         "active", expect(403, cadre=200, cadre_other_campus=200, admin=200)
     ),

@@ -484,3 +484,48 @@ async def test_the_configured_rate_and_rounding_make_the_bills(infra):
         assert (done["rate_bp"], done["rounding"], done["billed_fen"]) == (75, "down", 2499)
     finally:
         await close_stack(stack)
+
+
+async def test_nobody_records_a_payment_on_their_own_bill_or_sets_their_own_salary_base(
+    members: Stack,
+):
+    """Separation of duties: the 经费管理 who is also a member pays through a colleague."""
+    stack = members
+    [own, other] = await enrol(stack, "DS", "main", [800_000, 600_000])
+    await wait_until(lambda: _billed(stack, [own["id"], other["id"]]), 30, "bills")
+    http = stack.members_http
+    treasurer = bearer(own["id"], ["finance", "cadre", "member"], ["main"])
+    ledger = stack.members.db["dues_ledger"]
+    before = await ledger.count_documents({"member_id": own["id"]})
+    mine = await pay(stack, own, 100, "own-pay-0001", headers=treasurer)
+    assert mine.status_code == 403 and mine.json()["code"] == "dues.own_bill", mine.text
+    assert (await pay(stack, other, 100, "colleague-0001", headers=treasurer)).status_code == 201
+    paid = await pay(stack, own, 100, "by-colleague-1", headers=finance("main"))
+    assert paid.status_code == 201, paid.text
+    reverse = await http.post(
+        f"/dues/bills/{MONTH}/{own['id']}/entries/{paid.json()['entry']['seq']}/reverse",
+        json={"reason": "自己冲正"},
+        headers=treasurer,
+    )
+    assert reverse.status_code == 403 and reverse.json()["code"] == "dues.own_bill"
+    data = f"工号,月份,金额（元）\r\n{own['staff_no']},{MONTH},1.00\r\n".encode()
+    listed = await http.post("/dues/payments/import", files=upload(data), headers=treasurer)
+    assert [(r["outcome"], r["code"]) for r in listed.json()["rows"]] == [
+        ("refused", "dues.own_bill")
+    ]
+    assert await ledger.count_documents({"member_id": own["id"]}) == before + 1  # the colleague's
+
+    salary = await http.patch(
+        f"/members/{own['id']}", json={"salary_base_fen": 1_200_000}, headers=treasurer
+    )
+    assert salary.status_code == 403 and salary.json()["code"] == "member.own_salary_base"
+    other_salary = await http.patch(
+        f"/members/{other['id']}", json={"salary_base_fen": 650_000}, headers=treasurer
+    )
+    assert other_salary.status_code == 200, other_salary.text
+    # Their own position they may still correct; the salary base stays as it was.
+    position = await http.patch(
+        f"/members/{own['id']}", json={"position": "会计"}, headers=treasurer
+    )
+    assert position.status_code == 200, position.text
+    assert position.json()["salary_base_fen"] == 800_000

@@ -92,6 +92,30 @@ async def test_a_walk_in_is_recorded_once(stack: Stack, door):
     assert nobody.status_code == 404
 
 
+async def test_a_walk_in_outside_the_cadres_campuses_answers_like_an_unknown_member(
+    stack: Stack, door
+):
+    """The desk of campus main learns nothing about people of other campuses: the same 404,
+    the same code and the same words as for a staff number nobody has."""
+    activity = await kit.activity(stack)
+    elsewhere = await kit.enrol(stack, "K0311", name="孙丽", campus="east")
+    await kit.known_to_events(stack, elsewhere)
+    url = f"/activities/{activity['id']}/walkins"
+    for asked in ("K0311", elsewhere):
+        outside = await stack.events_http.post(url, json={"member": asked}, headers=door)
+        unknown = await stack.events_http.post(url, json={"member": "NOBODY2"}, headers=door)
+        assert outside.status_code == unknown.status_code == 404, outside.text
+        shape = {k: v for k, v in outside.json().items() if k not in ("member", "instance")}
+        assert shape == {
+            **{k: v for k, v in unknown.json().items() if k not in ("member", "instance")},
+            "title": f"未找到会员「{asked}」",
+        }
+    listed = await stack.events_http.get(
+        f"/activities/{activity['id']}/registrations", headers=door
+    )
+    assert elsewhere not in json.dumps(listed.json())
+
+
 async def test_the_qr_image_decodes_back_to_the_code(stack: Stack):
     activity = await kit.activity(stack)
     member, code = await confirmed_member(stack, "K0401", activity["id"])

@@ -98,6 +98,9 @@ def test_sealed_for_notify_opens_only_with_its_private_key_for_that_member(tmp_p
 def test_production_refuses_the_dev_link_and_web_keys(monkeypatch):
     monkeypatch.setenv("GONGHUI_ENV", "production")
     monkeypatch.setenv("GONGHUI_AUTH_PUBLIC_KEY_FILE", "/etc/gonghui/signing.pub.pem")
+    monkeypatch.setenv(
+        "GONGHUI_DATA_KEY_FILE", "/etc/gonghui/data.key"
+    )  # notify opens e-mail confirmations
     with pytest.raises(ValueError, match=r"dev-link\.pem"):
         NotifySettings()
     monkeypatch.setenv("GONGHUI_LINK_PRIVATE_KEY_FILE", "/etc/gonghui/link.pem")
@@ -107,7 +110,6 @@ def test_production_refuses_the_dev_link_and_web_keys(monkeypatch):
     monkeypatch.setenv("GONGHUI_WEB_KEY_FILE", "/etc/gonghui/web.key")
     assert WebSettings().env == "production"
     monkeypatch.setenv("GONGHUI_AUTH_PRIVATE_KEY_FILE", "/etc/gonghui/signing.pem")
-    monkeypatch.setenv("GONGHUI_DATA_KEY_FILE", "/etc/gonghui/data.key")
     with pytest.raises(ValueError, match=r"dev-link\.pub\.pem"):
         MembersSettings()
 
@@ -118,6 +120,7 @@ def test_production_refuses_a_copy_of_the_dev_link_key(monkeypatch, tmp_path):
     monkeypatch.setenv("GONGHUI_ENV", "production")
     monkeypatch.setenv("GONGHUI_AUTH_PUBLIC_KEY_FILE", "/etc/gonghui/signing.pub.pem")
     monkeypatch.setenv("GONGHUI_LINK_PRIVATE_KEY_FILE", str(copy))
+    monkeypatch.setenv("GONGHUI_DATA_KEY_FILE", "/etc/gonghui/data.key")
     with pytest.raises(ValueError, match="development key"):
         NotifySettings()
 

@@ -209,11 +209,20 @@ def test_an_update_names_the_changed_fields_but_never_their_secret_values():
 
 def test_a_contact_change_goes_to_members_contact_and_says_only_what_changed():
     member = active()
-    member.change_contact(ContactDetails(email="new@school.local"))
+    member.change_contact(ContactDetails(phone="13900000002"))
     updated, contact = member.events
+    assert isinstance(updated, MemberUpdated) and updated.changed == ["phone"]
+    assert "13900000002" not in updated.model_dump_json()
+    assert isinstance(contact, ContactChanged) and contact.phone == "13900000002"
+
+
+def test_a_new_email_waits_for_confirmation_and_never_reaches_members_contact():
+    member = active()
+    member.change_contact(ContactDetails(email="new@school.local"))
+    [updated] = member.events  # no ContactChanged: notify keeps mailing the old address
     assert isinstance(updated, MemberUpdated) and updated.changed == ["email"]
+    assert member.email is None and member.pending_email == "new@school.local"
     assert "new@school.local" not in updated.model_dump_json()
-    assert isinstance(contact, ContactChanged) and contact.phone == "13800000001"
 
 
 def test_id_numbers_are_folded_and_their_check_digit_is_known():

@@ -12,8 +12,8 @@ from services.events.activities.eligibility import Person
 from services.events.registrations.domain import Registration, registration_id, walk_in
 from services.events.registrations.handlers import Registrations
 from shared.aggregate import Actor
-from shared.auth import Principal
 from shared.errors import Conflict, NotFound
+from shared.principal import Principal
 from shared.text import fold_width
 from shared.timeutil import utcnow_ms as utcnow
 
@@ -68,12 +68,14 @@ async def record_walk_in(
     member: str,
     user: Principal,
 ) -> Registration:
-    """现场登记: a member who came without a (confirmed) registration; takes no seat.
-    `member` is their member id or staff number."""
+    """现场登记: a member of the cadre's campuses who came without a (confirmed)
+    registration; takes no seat. `member` is their member id or staff number."""
     check_running(activity)
     member = fold_width(member)
     doc = await ctx.directory.get(member) or await ctx.directory.by_staff_no(member.upper())
-    if doc is None:
+    # Only members of the cadre's campuses; anyone else is answered exactly as a staff
+    # number nobody has (the desk must not learn who exists on other campuses).
+    if doc is None or not user.can_access(doc.get("campus") or ""):
         raise NotFound("member.not_found", f"未找到会员「{member}」", member=member)
     person = Person.of(doc)
     name = await checker_name(ctx, user)

@@ -25,7 +25,7 @@ from services.events.registrations.handlers import Registrations, cancel, person
 from shared.aggregate import Actor
 from shared.auth import CurrentUser, Principal, Role
 from shared.errors import Conflict, NotFound
-from shared.problems import PROBLEM_RESPONSES, ProblemError
+from shared.problems import PROBLEM_RESPONSES
 from shared.runtime import provided
 from shared.timeutil import as_local, utcnow
 
@@ -129,9 +129,7 @@ async def public(registrations: Registrations, r: Registration) -> RegistrationP
 
 def managed(user: Principal, activity: Activity) -> None:
     """The caller runs the activity: a cadre of its campus (school-wide: of `*`)."""
-    if not user.has_role(Role.cadre):
-        raise ProblemError("auth.forbidden", 403, "需要以下角色之一：cadre")
-    user.require_campus(activity.campus)
+    user.require(Role.cadre, campus=activity.campus)
 
 
 def own_or_managed(user: Principal, activity: Activity, member_id: str) -> None:
@@ -169,8 +167,8 @@ async def sign_up(
     by_cadre = member_id != user.subject
     if by_cadre:
         managed(user, activity)
-    elif not user.has_role(Role.member, Role.cadre):
-        raise ProblemError("auth.forbidden", 403, "需要以下角色之一：member")
+    else:
+        user.require(Role.member, Role.cadre)
     signed = await register(
         registrations, activity, member_id, body.guests, Actor.of(user), by_cadre=by_cadre
     )
@@ -291,8 +289,7 @@ async def my_eligibility(
     """Whether the caller may sign up, and the activity's conditions in plain words (what a
     member reads before signing up); role: member (themself)."""
     activity = await catalog.visible(activity_id, user)
-    if not user.has_role(Role.member):
-        raise ProblemError("auth.forbidden", 403, "需要以下角色之一：member")
+    user.require(Role.member)
     refused = refusal(activity, await person_of(registrations.directory, user.subject))
     stated = conditions(activity)
     return EligibilityPublic(

@@ -27,7 +27,6 @@ from services.events.sports.store import MeetBook
 from shared.aggregate import Actor, AlreadyExists
 from shared.auth import Principal, Role
 from shared.errors import Conflict, NotFound
-from shared.problems import ProblemError
 from shared.readmodels.member_directory import MemberDirectory
 from shared.timeutil import utcnow_ms as utcnow
 
@@ -40,9 +39,7 @@ MEMBERS_WHO_ENTER = frozenset({"active", "retired"})
 
 def managed(user: Principal, activity: Activity) -> None:
     """The caller runs the meet: a cadre of the activity's campus (school-wide: of `*`)."""
-    if not user.has_role(Role.cadre):
-        raise ProblemError("auth.forbidden", 403, "需要以下角色之一：cadre")
-    user.require_campus(activity.campus)
+    user.require(Role.cadre, campus=activity.campus)
 
 
 async def set_up_meet(
@@ -103,8 +100,8 @@ async def enter(
 ) -> dict[str, Any]:
     if member_id != user.subject:
         managed(user, activity)
-    elif not user.has_role(Role.member, Role.cadre):
-        raise ProblemError("auth.forbidden", 403, "需要以下角色之一：member")
+    else:
+        user.require(Role.member, Role.cadre)
     meet = await existing_meet(book, activity)
     meet.item(item_id)
     if activity.status not in ENTERING:

@@ -208,8 +208,7 @@ def password_caller(
             raise ProblemError("auth.invalid_token", 401, "身份令牌无效")
         return PasswordCaller(str(claims["sub"]), claims["jti"])
     principal = verifier.verify(token)
-    if not principal.has_role(Role.member):
-        raise ProblemError("auth.forbidden", 403, "需要以下角色之一：member")
+    principal.require(Role.member)
     return PasswordCaller(principal.subject, None)
 
 
@@ -269,8 +268,8 @@ async def get_account(
 ) -> AccountPublic:
     """Whether a member has a password, must change it, is locked; role: the member themself,
     or cadre / auditor of the campus."""
-    if user.subject != member_id and not user.has_role(Role.cadre, Role.auditor):
-        raise ProblemError("auth.forbidden", 403, "只能查看本人的账号")
+    if not user.has_role(Role.cadre, Role.auditor):
+        user.require_self(member_id, "只能查看本人的账号")
     visible(user, await members.store.require(member_id))
     account, window = await accounts.status(member_id)
     return AccountPublic.of(member_id, account, window, accounts.clock())

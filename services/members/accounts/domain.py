@@ -27,9 +27,15 @@ from datetime import datetime, timedelta
 
 from services.members.membership.domain import Member, MemberStatus
 
+# The rules of what a member signs in as live with membership (its domain needs them too);
+# they are named here as well, where sign-in reads them.
+from services.members.membership.grants import CADRE_ROLES as CADRE_ROLES
+from services.members.membership.grants import check_role_grant as check_role_grant
+
 # What union roles give at sign-in is the membership area's rule (membership.grants); named
 # here too for the accounts area's callers.
 from services.members.membership.grants import grants as grants
+from services.members.membership.grants import grants_for as grants_for
 from shared.aggregate import Aggregate
 from shared.errors import Conflict, Invalid
 from shared.events.members import (

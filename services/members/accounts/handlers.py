@@ -41,7 +41,7 @@ from services.members.membership.store import MemberRegistry
 from shared.aggregate import Actor, AlreadyExists
 from shared.audit import AuditLog
 from shared.auth import Principal, mint_token
-from shared.errors import Conflict, Invalid, NotFound
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.events.members import LoginLinkRequestedV2
 from shared.problems import ProblemError
 from shared.timeutil import utcnow
@@ -196,7 +196,7 @@ class AccountService:
             return None
 
     async def _check_password(
-        self, account: Account, password: str, wrong: ProblemError | None = None
+        self, account: Account, password: str, wrong: Exception | None = None
     ) -> tuple[Account, FailureWindow]:
         """The password is right and the account not locked; else a wrong attempt is counted
         and `wrong` (or 401 invalid credentials) raised, or 401 locked from the fifth on."""
@@ -404,10 +404,8 @@ class AccountService:
             if account is None or account.password_hash is None:
                 raise NotFound(*ACCOUNT_NOT_FOUND, id=member_id)
             if current is None:
-                raise ProblemError(
-                    "account.current_password_required", 403, "请输入当前密码以修改密码"
-                )
-            wrong = ProblemError("account.wrong_password", 403, "当前密码不正确")
+                raise Forbidden("account.current_password_required", "请输入当前密码以修改密码")
+            wrong = Forbidden("account.wrong_password", "当前密码不正确")
             account, _ = await self._check_password(account, current, wrong)
         may_sign_in(member)
         if account is not None and account.password_hash is not None:
@@ -430,6 +428,8 @@ class AccountService:
         member = await self._by_staff_no(staff_no)
         now = self.clock()
         if member is None or member.status not in SIGN_IN_STATUSES:
+            return
+        if member.email is None:  # no confirmed address (a pending one is nobody's yet)
             return
         if not await self.links.allow(member.id, now, LINK_EVERY_S):
             return

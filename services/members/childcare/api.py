@@ -39,8 +39,8 @@ from services.members.membership.store import NOT_FOUND as MEMBER_NOT_FOUND
 from services.members.org.api import Org
 from shared.aggregate import Actor
 from shared.auth import CurrentUser, Principal, Role
-from shared.errors import NotFound
-from shared.problems import PROBLEM_RESPONSES, ProblemError
+from shared.errors import Forbidden, NotFound
+from shared.problems import PROBLEM_RESPONSES
 from shared.runtime import provided
 from shared.text import PLAIN_TEXT
 from shared.timeutil import as_local
@@ -233,8 +233,8 @@ async def close_round(
 
 
 def require_member(user: Principal) -> None:
-    if Role.member not in user.roles:
-        raise ProblemError("auth.forbidden", 403, "只有会员本人可以填报", roles=["member"])
+    if Role.member not in user.roles:  # an admin's token without `member` does not answer
+        raise Forbidden("auth.forbidden", "只有会员本人可以填报", roles=["member"])
 
 
 @router.put("/childcare/rounds/{round_id}/answer")
@@ -379,8 +379,8 @@ def own_or_admin(user: Principal, member: Member) -> None:
 
 
 def _own_or_admin_route(user: Principal, member_id: str) -> None:
-    if user.subject != member_id and Role.admin not in user.roles:
-        raise ProblemError("auth.forbidden", 403, "只有本人或管理员可以查看、填写子女信息")
+    if Role.admin not in user.roles:
+        user.require_self(member_id, "只有本人或管理员可以查看、填写子女信息")
 
 
 @router.get("/members/{member_id}/children")

@@ -129,8 +129,8 @@ async def list_bills(
 
 
 def _reader(user: Principal, member_id: str) -> None:
-    if user.subject != member_id and not user.has_role(Role.finance, Role.auditor):
-        raise ProblemError("auth.forbidden", 403, "只能查看本人的会费")
+    if not user.has_role(Role.finance, Role.auditor):
+        user.require_self(member_id, "只能查看本人的会费")
 
 
 @router.get("/dues/bills/{month}/{member_id}")

@@ -22,7 +22,7 @@ from enum import StrEnum
 from typing import Literal
 
 from services.members.membership.domain import Member, MemberStatus
-from shared.errors import Invalid
+from shared.errors import Forbidden, Invalid
 from shared.parsing import fen_of, text_of, yuan_to_fen
 from shared.text import fold_width
 
@@ -156,6 +156,16 @@ class PaymentMethod(StrEnum):
     cash = "cash"  # 现金
     online = "online"  # 微信 / 支付宝
     other = "other"
+
+
+def check_not_own_bill(by: str, member_id: str) -> None:
+    """Separation of duties: nobody records (or reverses) a payment on their own bill."""
+    if by == member_id:
+        raise Forbidden(
+            "dues.own_bill",
+            "不能登记或冲正本人会费账单的缴费，请由其他经费管理人员办理",
+            member_id=member_id,
+        )
 
 
 def account_of(month: str, member_id: str) -> str:

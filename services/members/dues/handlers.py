@@ -18,6 +18,7 @@ from services.members.dues.domain import (
     account_of,
     arrears,
     bill_for,
+    check_not_own_bill,
     month_of,
 )
 from services.members.dues.sheets import SheetError, read_payments
@@ -27,7 +28,7 @@ from services.members.membership.store import MemberRegistry
 from shared.aggregate import Actor
 from shared.audit import AuditLog
 from shared.auth import Principal
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, Forbidden, NotFound
 from shared.parsing import fen_to_yuan
 from shared.scheduler import JobRun
 from shared.timeutil import local_today
@@ -182,6 +183,7 @@ async def record_payment(
     note: str | None,
 ) -> Recorded:
     """缴费: take `amount_fen` off what the bill still owes, once per idempotency key."""
+    check_not_own_bill(actor.subject, bill.member_id)
     entry, replayed = await ledger.append(
         bill,
         EntryKind.payment,
@@ -224,6 +226,7 @@ async def reverse_payment(
 ) -> Recorded:
     """冲正: a new entry puts a payment back; the payment itself stays as it was. Once per
     payment (a second request answers with the first reversal)."""
+    check_not_own_bill(actor.subject, bill.member_id)
     target = await ledger.entry(bill.month, bill.member_id, seq)
     if target is None:
         raise NotFound("dues.entry_not_found", f"{bill.month} 账单没有第 {seq} 笔记录", seq=seq)
@@ -334,7 +337,7 @@ async def import_payments(
                 method=PaymentMethod.payroll,
                 note=row.note,
             )
-        except Conflict as exc:
+        except (Conflict, Forbidden) as exc:  # over-paid, a reused key, their own bill
             result.rows.append(
                 RowOutcome(
                     row.row,

@@ -38,12 +38,13 @@ from services.members.imports.domain import (
 )
 from services.members.imports.store import CHECK, WRITE, ImportStore
 from services.members.membership.domain import Member
+from services.members.membership.handlers import ask_confirmation
 from services.members.membership.store import MemberRegistry, duplicate
 from services.members.org.store import Organisation
 from shared.aggregate import Actor
 from shared.audit import AuditLog
-from shared.auth import Principal, Role
 from shared.errors import DomainError, NotFound
+from shared.principal import Principal, Role
 from shared.telemetry import trace_id_var
 from shared.timeutil import local_today, utcnow
 
@@ -92,6 +93,7 @@ async def start_import(
         "_id": job_id,
         "by": user.subject,
         "scope": scope,
+        "roles": sorted(user.roles),  # what the uploader may change (`Context.uploader`)
         "default_campus": default_campus,
         "commit": options.commit,
         "only_valid": options.only_valid,
@@ -142,7 +144,10 @@ def visible(job: dict[str, Any], user: Principal) -> None:
 
 
 async def context_of(
-    job: dict[str, Any], org: Organisation, rows: Sequence[SourceRow] = ()
+    job: dict[str, Any],
+    org: Organisation,
+    rows: Sequence[SourceRow] = (),
+    school_campus: str = "main",
 ) -> Context:
     """What checking the job's rows needs: the organisation as it is now, the job's options."""
     campuses = {c.id: c for c in await org.campuses()}
@@ -167,6 +172,9 @@ async def context_of(
         columns=columns,
         default_campus=job["default_campus"],
         epoch_1904=job["epoch_1904"],
+        # A job from before roles were kept holds none: it changes no one's e-mail then.
+        uploader=Principal(job["by"], frozenset(job.get("roles", ())), frozenset(job["scope"])),
+        school_campus=school_campus,
     )
 
 
@@ -268,10 +276,12 @@ async def _write_row(
         return _Written(result, member)
     decide = import_change(row, ctx)
     seen: dict[str, Any] = {}
+    now = utcnow()
 
     def tracked(current: Member) -> None:
         seen["before"] = current.model_copy(deep=True)
         decide(current)
+        ask_confirmation(current, members, now)  # a new e-mail waits for the member
         seen["wrote"] = bool(current.events)
 
     try:

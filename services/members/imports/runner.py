@@ -208,7 +208,7 @@ class ImportRunner:
     async def work(self, job: dict[str, Any], phase: str, n: int) -> list[RowResult]:
         key = (job["_id"], n)
         rows = await self.store.rows(job["_id"], n)
-        ctx = await context_of(job, self.org, rows)
+        ctx = await context_of(job, self.org, rows, self.members.school_campus)
         if phase == WRITE and key in self._checked:
             checked = self._checked.pop(key)
         else:

@@ -10,7 +10,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, Depends, Query, Response, status
 from pydantic import BaseModel, Field
 
-from services.members.deps import Audit, Auditor, Cadre, MemberId, SchoolCampus
+from services.members.deps import Audit, Auditor, Cadre, MemberId
 from services.members.membership.children import Child
 from services.members.membership.domain import (
     CongressTerm,
@@ -24,22 +24,22 @@ from services.members.membership.domain import (
     UpdateDetails,
 )
 from services.members.membership.export import to_csv, to_xlsx
-from services.members.membership.grants import check_role_grant
 from services.members.membership.handlers import (
     act,
     change_contact,
+    confirm_email,
     join_member,
     lifecycle,
     transfer_member,
     update_member,
+    visible,
 )
-from services.members.membership.store import NOT_FOUND, MemberFilter, MemberRegistry
+from services.members.membership.store import MemberFilter, MemberRegistry
 from services.members.org.api import Org
 from shared.aggregate import Actor
 from shared.audit import AuditLog
 from shared.auth import CurrentUser, Principal, Role
-from shared.errors import NotFound
-from shared.problems import PROBLEM_RESPONSES, ProblemError
+from shared.problems import PROBLEM_RESPONSES
 from shared.runtime import provided
 from shared.text import PLAIN_TEXT, VISIBLE_TEXT, mask_email, mask_phone
 from shared.timeutil import Day, as_local, local_today
@@ -76,7 +76,10 @@ class MemberPublic(BaseModel):
     left_on: date | None
     reject_reason: str | None
     phone: str | None = Field(description="非本人或管理员时脱敏")
-    email: str | None = Field(description="非本人或管理员时脱敏")
+    email: str | None = Field(description="本人已确认的邮箱；非本人或管理员时脱敏")
+    pending_email: str | None = Field(
+        None, description="已填写、待本人登录后点击确认链接的新邮箱；非本人或管理员时脱敏"
+    )
     wecom_userid: str | None = Field(description="非本人或管理员时不显示")
     id_number: str | None = Field(description="总是脱敏；明文须经 reveal 接口（记入审计日志）")
     salary_base_fen: int | None = Field(description="会费基数（分）：仅本人、经费管理与管理员可见")
@@ -88,11 +91,20 @@ class MemberPublic(BaseModel):
         own = viewer.subject == member.id
         contact = own or Role.admin in viewer.roles
         money = own or viewer.has_role(Role.finance)
-        secret = {"phone", "email", "wecom_userid", "id_number", "salary_base_fen", "children"}
+        secret = {
+            "phone",
+            "email",
+            "pending_email",
+            "wecom_userid",
+            "id_number",
+            "salary_base_fen",
+            "children",
+        }
         return cls(
             **member.model_dump(exclude=secret),
             phone=member.phone if contact else mask_phone(member.phone),
             email=member.email if contact else mask_email(member.email),
+            pending_email=member.pending_email if contact else mask_email(member.pending_email),
             wecom_userid=member.wecom_userid if contact else None,
             id_number=mask_id_number(member.id_number),
             salary_base_fen=member.salary_base_fen if money else None,
@@ -105,6 +117,7 @@ public = MemberPublic.of
 _CONTACT_MASKS: dict[str, Callable[[Any], Any]] = {
     "phone": mask_phone,
     "email": mask_email,
+    "pending_email": mask_email,
     "wecom_userid": lambda _: None,
 }
 
@@ -143,33 +156,14 @@ class ChangePublic(BaseModel):
     events: list[str] = Field(description="这次变更发布的事件类型")
 
 
-def visible(user: Principal, member: Member) -> None:
-    """A member outside the caller's campuses is answered as not found (no probing)."""
-    if user.subject != member.id and not user.can_access(member.campus):
-        raise NotFound(*NOT_FOUND, id=member.id)
-
-
-def cadre_of(user: Principal) -> Callable[[Member], None]:
-    """The check for a cadre's action on a member: visible, and on one of their campuses."""
-
-    def check(member: Member) -> None:
-        visible(user, member)
-
-    return check
-
-
 # -- enrolment --------------------------------------------------------------------------------
 
 
 @router.post("/members", status_code=status.HTTP_201_CREATED)
-async def create_member(
-    body: JoinMember, members: Members, org: Org, school: SchoolCampus, user: Cadre
-) -> MemberPublic:
+async def create_member(body: JoinMember, members: Members, org: Org, user: Cadre) -> MemberPublic:
     """Enrol a member (入会) or record an application; role: cadre of the campus (admin for
     union roles that give more than the caller has)."""
-    user.require_campus(body.campus.strip())
-    check_role_grant(user, body.campus.strip(), [], body.roles, school)
-    return public(await join_member(body, members, org, Actor.of(user)), user)
+    return public(await join_member(body, members, org, user), user)
 
 
 class Application(JoinMember):
@@ -177,15 +171,11 @@ class Application(JoinMember):
 
 
 @router.post("/applications", status_code=status.HTTP_201_CREATED)
-async def apply(
-    body: Application, members: Members, org: Org, school: SchoolCampus, user: CurrentUser
-) -> MemberPublic:
-    """申请入会: a member of staff applies (through the portal); role: member or system."""
-    if not user.has_role(Role.member, Role.system, Role.cadre):
-        raise ProblemError("auth.forbidden", 403, "需要以下角色之一：member、system")
-    user.require_campus(body.campus.strip())
-    check_role_grant(user, body.campus.strip(), [], body.roles, school)
-    return public(await join_member(body, members, org, Actor.of(user)), user)
+async def apply(body: Application, members: Members, org: Org, user: CurrentUser) -> MemberPublic:
+    """申请入会: a member of staff applies (through the portal); role: member or system. The
+    e-mail given waits for the member's own confirmation once they can sign in."""
+    user.require(Role.member, Role.system, Role.cadre)
+    return public(await join_member(body, members, org, user, application=True), user)
 
 
 # -- reading ----------------------------------------------------------------------------------
@@ -273,8 +263,8 @@ async def export_xlsx(members: Members, audit: Audit, user: Cadre, filters: Filt
 @router.get("/members/{member_id}")
 async def get_member(member_id: MemberId, members: Members, user: CurrentUser) -> MemberPublic:
     """One member, as of the last change answered; role: the member themself, or cadre."""
-    if user.subject != member_id and not user.has_role(Role.cadre, Role.finance, Role.auditor):
-        raise ProblemError("auth.forbidden", 403, "只能查看本人的会员信息")
+    if not user.has_role(Role.cadre, Role.finance, Role.auditor):
+        user.require_self(member_id, "只能查看本人的会员信息")
     member = await members.store.require(member_id)
     visible(user, member)
     return public(member, user)
@@ -296,10 +286,8 @@ async def reveal(
 ) -> Revealed:
     """The clear value of a masked field, written to the audit log; role: admin (ID number),
     finance (salary base), or the member themself."""
-    own = user.subject == member_id
-    allowed = Role.admin if body.field == "id_number" else Role.finance
-    if not (own or user.has_role(allowed)):
-        raise ProblemError("auth.forbidden", 403, f"需要以下角色之一：{allowed.value}")
+    if user.subject != member_id:
+        user.require(Role.admin if body.field == "id_number" else Role.finance)
     member = await members.store.require(member_id)
     visible(user, member)
     actor = Actor.of(user)
@@ -353,9 +341,7 @@ async def _step(
     reason: str | None = None,
 ) -> MemberPublic:
     decide = lifecycle(action, on, reason)
-    return public(
-        await act(members, member_id, action, decide, Actor.of(user), cadre_of(user)), user
-    )
+    return public(await act(members, member_id, action, decide, user), user)
 
 
 # The dated steps of the lifecycle table, one route each: POST /members/{id}/<action>.
@@ -396,10 +382,7 @@ async def transfer(
     member_id: MemberId, body: Transfer, members: Members, org: Org, user: Cadre
 ) -> MemberPublic:
     """转校区 (stays active); role: cadre of both campuses (or of the school)."""
-    user.require_campus(body.to_campus.strip())
-    member = await transfer_member(
-        member_id, body.to_campus, body.on, members, org, Actor.of(user), cadre_of(user)
-    )
+    member = await transfer_member(member_id, body.to_campus, body.on, members, org, user)
     return public(member, user)
 
 
@@ -409,27 +392,33 @@ async def update(
     body: UpdateDetails,
     members: Members,
     org: Org,
-    school: SchoolCampus,
     user: Cadre,
 ) -> MemberPublic:
     """Correct or complete a member's record (only the fields sent); role: cadre of the campus
     (admin for union roles that give more than the caller has)."""
-
-    def check(member: Member) -> None:
-        visible(user, member)
-        if "roles" in body.model_fields_set:
-            check_role_grant(user, member.campus, member.roles, body.roles, school)
-
-    member = await update_member(member_id, body, members, org, Actor.of(user), check)
-    return public(member, user)
+    return public(await update_member(member_id, body, members, org, user), user)
 
 
 @router.patch("/members/{member_id}/contact")
 async def update_contact(
     member_id: MemberId, body: ContactDetails, members: Members, user: CurrentUser
 ) -> MemberPublic:
-    """Change phone, e-mail or WeCom id; role: the member themself, or cadre of the campus."""
-    if user.subject != member_id and not user.has_role(Role.cadre):
-        raise ProblemError("auth.forbidden", 403, "只能修改本人的联系方式")
-    member = await change_contact(member_id, body, members, Actor.of(user), cadre_of(user))
-    return public(member, user)
+    """Change phone, e-mail or WeCom id; role: the member themself, or cadre of the campus
+    (covering the member's grants for the e-mail or WeCom id). A new e-mail is pending until
+    the member, signed in, opens the confirmation link mailed to it."""
+    return public(await change_contact(member_id, body, members, user), user)
+
+
+class EmailConfirmation(BaseModel):
+    token: str = Field(
+        min_length=20, max_length=100, pattern=r"^[A-Za-z0-9_\-]+$", description="确认链接中的令牌"
+    )
+
+
+@router.post("/members/{member_id}/email/confirm")
+async def confirm_email_route(
+    member_id: MemberId, body: EmailConfirmation, members: Members, user: CurrentUser
+) -> MemberPublic:
+    """Confirm a pending e-mail with the single-use token mailed to it; role: the member
+    themself, signed in (holding the link alone is not enough)."""
+    return public(await confirm_email(member_id, body.token, members, user), user)

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import hmac
 import re
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 from typing import Any, Literal
 
@@ -12,11 +13,12 @@ from pydantic import BaseModel, Field
 
 from services.members.membership.children import Child, clean_children
 from shared.aggregate import Aggregate
-from shared.errors import Conflict, Invalid
+from shared.errors import Conflict, Invalid, Refused
 from shared.events import IntegrationEvent
 from shared.events.members import (
     ContactChanged,
     ContactErased,
+    EmailChangeRequested,
     MemberApplied,
     MemberDeceased,
     MemberJoined,
@@ -162,10 +164,17 @@ class UpdateDetails(_Details):
 
 
 class Member(Aggregate):
-    """A person in the union."""
+    """A person in the union.
+
+    `email` is the address the member confirmed (login links and notices go there, and only
+    it travels on `members.contact`); an address set since by anyone, the member included,
+    waits in `pending_email` until the member, signed in as themself, opens the single-use
+    link mailed to it (`confirm_email`). Only the link's SHA-256 is kept.
+    """
 
     secret_fields = frozenset({"id_number", "salary_base_fen"})
-    private_fields = frozenset({"children"})  # minors' data: never in the history, nor events
+    # Minors' data, and the confirmation link's hash: never in the history, nor events.
+    private_fields = frozenset({"children", "email_confirmation_digest"})
 
     staff_no: str
     name: str
@@ -177,6 +186,14 @@ class Member(Aggregate):
     hire_date: date | None = None
     phone: str | None = None
     email: str | None = None
+    pending_email: str | None = None  # set, not yet confirmed by the member
+    # The address came with the enrolment (a cadre's form, an import), not from the member:
+    # it is theirs until their roles give more than whoever enrolled them held, then it
+    # waits for the member's confirmation (`reconfirm_email`). Addresses from before this
+    # rule count as the member's.
+    email_from_enrolment: bool = False
+    email_confirmation_digest: str | None = None  # SHA-256 of the link's token
+    email_confirmation_expires: datetime | None = None
     wecom_userid: str | None = None
     id_number: str | None = None
     salary_base_fen: int | None = None
@@ -244,6 +261,7 @@ class Member(Aggregate):
         self.left_on = on
         self.record(MemberWithdrawn.of(self, withdrawn_on=on))
         self.record(ContactErased.of(self))
+        self._drop_pending_email()
 
     def retire(self, on: date) -> None:
         """退休: a retired member stays in the union (退休会员)."""
@@ -256,6 +274,7 @@ class Member(Aggregate):
         self.left_on = on
         self.record(MemberDeceased.of(self, deceased_on=on))
         self.record(ContactErased.of(self))
+        self._drop_pending_email()
 
     # -- details ------------------------------------------------------------------------------
 
@@ -271,17 +290,104 @@ class Member(Aggregate):
             public = sorted(k for k in changed if k not in self.secret_fields)
             self.record(MemberUpdated.of(self, changed=public))
 
+    def contact_changes(self, cmd: ContactDetails) -> set[str]:
+        """The contact fields `cmd` would change (an e-mail already pending is no change)."""
+        values = _clean_contact(cmd.model_dump(exclude_unset=True))
+        changed = {k for k, v in values.items() if getattr(self, k) != v}
+        if "email" in changed and values["email"] is not None:
+            if values["email"] == self.pending_email:
+                changed.discard("email")
+        return changed
+
     def change_contact(self, cmd: ContactDetails) -> None:
-        """The member (or a cadre) changes phone, e-mail or WeCom id: only those given."""
+        """The member (or a cadre) changes phone, e-mail or WeCom id: only those given. A new
+        e-mail waits as `pending_email` for the member's confirmation (`ask_email_confirmation`
+        records the link); setting the confirmed address again drops a pending one; an empty
+        e-mail removes the address (nothing to confirm)."""
         self._check_can_update()
         values = _clean_contact(cmd.model_dump(exclude_unset=True))
-        changed = [k for k, v in values.items() if getattr(self, k) != v]
+        changed = sorted(self.contact_changes(cmd))
+        pending = "email" in changed and values["email"] is not None
+        if "email" in values and (values["email"] == self.email or values["email"] is None):
+            if self.pending_email is not None:
+                self._drop_pending_email()
+                changed = sorted({*changed, "pending_email"})
         for key in changed:
-            setattr(self, key, values[key])
+            if key == "email" and pending:
+                self.pending_email = values["email"]
+                self.email_confirmation_digest = self.email_confirmation_expires = None
+            elif key != "pending_email":
+                setattr(self, key, values[key])
+                if key == "email":  # removed: nothing left that came with the enrolment
+                    self.email_from_enrolment = False
         if changed:
             # The shared topic learns only that something changed, never the values.
-            self.record(MemberUpdated.of(self, changed=sorted(changed)))
-            self.record(self.contact_event())
+            self.record(MemberUpdated.of(self, changed=changed))
+            if set(changed) - {"email", "pending_email"} or ("email" in changed and not pending):
+                self.record(self.contact_event())
+
+    @property
+    def awaits_email_confirmation(self) -> bool:
+        """An address is pending and no link has been mailed for it yet."""
+        return self.pending_email is not None and self.email_confirmation_digest is None
+
+    def ask_email_confirmation(self, digest: str, expires_at: datetime, sealed: str) -> None:
+        """Record the link mailed to the pending address: only its hash is kept; notify gets
+        the address and the link sealed for it alone (`sealed`), and tells the old address."""
+        if self.pending_email is None:
+            return
+        self.email_confirmation_digest = digest
+        self.email_confirmation_expires = expires_at
+        self.record(
+            EmailChangeRequested.of(
+                self, sealed_for_notify=sealed, expires_at=expires_at, had_email=bool(self.email)
+            )
+        )
+
+    def confirm_email(self, digest: str, now: datetime) -> None:
+        """The member opened the link mailed to the pending address: it becomes theirs."""
+        self._check_can_update()
+        expected = self.email_confirmation_digest
+        expires = self.email_confirmation_expires
+        if (
+            self.pending_email is None
+            or expected is None
+            or not hmac.compare_digest(expected, digest)
+            or expires is None
+            or expires <= now
+        ):
+            raise Refused(
+                "member.email_confirmation_invalid",
+                "邮箱确认链接无效、已使用或已过期；请重新修改邮箱以获取新的确认邮件",
+            )
+        self.email = self.pending_email
+        self.email_from_enrolment = False
+        self._drop_pending_email()
+        self.record(MemberUpdated.of(self, changed=["email", "pending_email"]))
+        self.record(self.contact_event())
+
+    def reconfirm_email(self) -> None:
+        """The member now signs in with more than before: an address that came with the
+        enrolment (whoever enrolled them may read it) waits for the member's confirmation,
+        so a login link cannot hand the new grants to that mailbox."""
+        if self.email is None or not self.email_from_enrolment:
+            return
+        self.pending_email, self.email = self.email, None
+        self.email_from_enrolment = False
+        self.email_confirmation_digest = self.email_confirmation_expires = None
+        self.record(MemberUpdated.of(self, changed=["email", "pending_email"]))
+        self.record(self.contact_event())
+
+    def hold_email_for_confirmation(self) -> None:
+        """An address given on an application (filed by anyone who knows a staff number) is
+        not the member's until they confirm it: it waits as pending."""
+        if self.email is not None:
+            self.pending_email, self.email = self.email, None
+        self.email_from_enrolment = False
+
+    def _drop_pending_email(self) -> None:
+        self.pending_email = None
+        self.email_confirmation_digest = self.email_confirmation_expires = None
 
     def set_children(self, children: list[Child]) -> None:
         """The member states their children (the whole list); a no-op when nothing changes.
@@ -357,6 +463,7 @@ def join(cmd: JoinMember, today: date) -> Member:
         campus=campus,
         department=department,
         status=MemberStatus.applied if cmd.as_applicant else MemberStatus.active,
+        email_from_enrolment=contact.get("email") is not None,
         applied_on=today,
         joined_on=None if cmd.as_applicant else today,
         **details,

@@ -12,6 +12,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.members.membership.domain import Member, MemberStatus, UnionRole, member_id_for
 from shared.aggregate import Actor, AggregateStore, AlreadyExists
+from shared.crypto import Sealer
 from shared.errors import Conflict
 
 MEMBERS = "members"  # the list view; `members_changes` is the change log (the truth)
@@ -74,8 +75,17 @@ def _years_before(day: date, years: int) -> date:
 class MemberRegistry:
     """Members as the use cases need them: enrol, change, read, list."""
 
-    def __init__(self, store: AggregateStore[Member]) -> None:
+    def __init__(
+        self,
+        store: AggregateStore[Member],
+        school_campus: str = "main",
+        mail_sealer: Sealer | None = None,
+    ) -> None:
         self.store = store
+        # Seals what notify must mail (an e-mail confirmation link) so no topic holds it.
+        self.mail_sealer = mail_sealer
+        # The school union's campus: its chair signs in as admin of all (`grants`).
+        self.school_campus = school_campus
         self._legacy: bool | None = None  # are there members from before derived ids?
 
     async def _has_legacy(self) -> bool:

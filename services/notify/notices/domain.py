@@ -71,3 +71,48 @@ def login_link_notice(cmd: MailLoginLink, name: str, link_id: str) -> Notice:
             "如果不是您本人申请，请忽略本邮件，您的账号不受影响。"
         ),
     )
+
+
+@dataclass(frozen=True)
+class ConfirmEmail:
+    """Command: mail the confirmation link to a new address, and tell the old one."""
+
+    member_id: str
+    campus: str
+    name: str
+    to: str  # the new, pending address
+    url: str
+    expires_at: datetime  # UTC
+
+
+def confirm_email_notice(cmd: ConfirmEmail, cause: str) -> Notice:
+    """The link to the new address. Never in the inbox: it is half of a credential."""
+    local = cmd.expires_at.astimezone(SHANGHAI)
+    return Notice(
+        id=f"email-confirm:{cause}",
+        member_id=cmd.member_id,
+        campus=cmd.campus,
+        kind="email_confirm",
+        title="请确认您在工会平台的新邮箱",
+        body=(
+            f"{cmd.name}，您好！工会平台上您的邮箱被改为本地址。请先登录工会平台，"
+            f"再打开下面的链接确认：\n\n{cmd.url}\n\n"
+            f"链接只能使用一次，{local:%m月%d日 %H:%M}（北京时间）前有效。确认之前，"
+            "登录链接和通知仍只发往原来的邮箱。如果不是您本人的邮箱，请忽略本邮件。"
+        ),
+    )
+
+
+def email_changing_notice(cmd: ConfirmEmail, masked_to: str, cause: str) -> Notice:
+    """To the old address: someone set a new one (the member may not know)."""
+    return Notice(
+        id=f"email-changing:{cause}",
+        member_id=cmd.member_id,
+        campus=cmd.campus,
+        kind="email_changing",
+        title="您在工会平台的邮箱正在更改",
+        body=(
+            f"{cmd.name}，您好！有人把您在工会平台的邮箱改为 {masked_to}，"
+            "该地址须由您本人登录后确认才会生效。如果不是您本人的操作，请联系所在校区的工会干部。"
+        ),
+    )

@@ -2,27 +2,33 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from datetime import timedelta
 
 from services.notify.channels.email import Mailer
 from services.notify.notices.contacts import Contact, Contacts
 from services.notify.notices.domain import (
+    ConfirmEmail,
     MailLoginLink,
     Notice,
     WelcomeMember,
+    confirm_email_notice,
+    email_changing_notice,
     login_link_notice,
     welcome_notice,
 )
 from services.notify.notices.store import Inbox
-from shared.crypto import Box, SealError
+from shared.crypto import Box, Sealer, SealError
 from shared.envelope import CloudEvent
 from shared.events.members import (
     ContactChanged,
     ContactErased,
+    EmailChangeRequested,
     LoginLinkRequestedV2,
     MemberJoinedV2,
 )
+from shared.text import mask_email
 from shared.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -134,3 +140,42 @@ async def on_login_link_requested(
         expires_at=event.expires_at,
     )
     await mail_login_link(cmd, envelope.id, inbox, contacts, mailer)
+
+
+async def confirm_email(
+    cmd: ConfirmEmail, cause: str, inbox: Inbox, contacts: Contacts, mailer: Mailer
+) -> None:
+    """Mail the link to the new address and tell the old one (the address notify knows is
+    the confirmed one: the pending address never reaches `members.contact`). A link that
+    ran out while the message waited is not mailed."""
+    if cmd.expires_at <= utcnow():
+        log.info("e-mail confirmation for %s expired before it could be mailed", cmd.member_id)
+        return
+    known = await contacts.get(cmd.member_id)
+    to_new = Contact(cmd.member_id, cmd.name, cmd.campus, None, cmd.to, None)
+    await email(confirm_email_notice(cmd, cause), to_new, cause, inbox, mailer)
+    if known is not None and known.email and known.email != cmd.to:
+        notice = email_changing_notice(cmd, mask_email(cmd.to) or "", cause)
+        await email(notice, known, cause, inbox, mailer)
+
+
+async def on_email_change_requested(
+    event: EmailChangeRequested,
+    envelope: CloudEvent,
+    inbox: Inbox,
+    contacts: Contacts,
+    mailer: Mailer,
+    web_base_url: str,
+    sealer: Sealer,
+) -> None:
+    """An integration event only maps to a command (the sealed part opened here)."""
+    found = json.loads(sealer.open(event.sealed_for_notify))
+    cmd = ConfirmEmail(
+        member_id=event.member_id,
+        campus=event.campus,
+        name=event.name,
+        to=found["to"],
+        url=web_base_url.rstrip("/") + found["link_path"],
+        expires_at=event.expires_at,
+    )
+    await confirm_email(cmd, envelope.id, inbox, contacts, mailer)

@@ -31,7 +31,8 @@ FLASH = {
     "signed": "报名成功",
     "waitlisted": "名额已满，您已进入候补名单",
     "cancelled": "已取消报名",
-    "contact": "联系方式已保存",
+    "contact": "联系方式已保存；新邮箱须打开发往该邮箱的确认链接后生效",
+    "email": "新邮箱已确认，今后的通知和登录链接发往该邮箱",
     "children": "子女信息已确认",
 }
 
@@ -337,6 +338,29 @@ async def contact(
             raise
         return await profile_page(visit, error=exc.message, status_code=exc.status)
     return redirect("/m/profile?msg=contact")
+
+
+@router.get("/contact/confirm")
+async def confirm_email_page(visit: MemberVisit) -> Response:
+    """The e-mailed confirmation link lands here, signed in; its token is in the fragment,
+    read by the page's script and posted; role: member."""
+    return visit.render("m/confirm_email.html", error=None, tab="home")
+
+
+@router.post("/contact/confirm")
+async def confirm_email(
+    visit: MemberVisit, token: Annotated[str, Form(max_length=100)] = ""
+) -> Response:
+    """Confirm my new e-mail with the link's token; role: member (themself)."""
+    try:
+        await visit.api(
+            "members", "POST", f"/members/{visit.member_id}/email/confirm", json={"token": token}
+        )
+    except ApiError as exc:
+        if exc.status != 422:
+            raise
+        return visit.render("m/confirm_email.html", error=exc.message, tab="home", status_code=422)
+    return redirect("/m/profile?msg=email")
 
 
 CARE = CareStatus.labels()

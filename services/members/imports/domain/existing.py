@@ -14,8 +14,10 @@ from services.members.membership.domain import (
     MemberStatus,
     UpdateDetails,
 )
-from shared.errors import DomainError, Refused
+from services.members.membership.grants import check_contact_change, check_not_own_salary_base
+from shared.errors import DomainError, Forbidden, Refused
 from shared.events.members import MemberUpdated
+from shared.principal import Principal
 
 DETAIL_FIELDS = frozenset(UpdateDetails.model_fields) & frozenset(BY_FIELD)
 CONTACT_FIELDS = frozenset(ContactDetails.model_fields)
@@ -40,6 +42,10 @@ def import_change(row: CheckedRow, ctx: Context) -> Callable[[Member], None]:
                 f"工号「{member.staff_no}」已是{where}的会员；转校区请使用转校区功能",
                 field="campus",
             )
+        if ctx.uploader is not None:
+            _check_contact(ctx.uploader, member, row.given, cmd, ctx.school_campus)
+            if cmd.salary_base_fen != member.salary_base_fen:
+                check_not_own_salary_base(ctx.uploader, member, row.given)
         trial = member.model_copy(deep=True)
         trial.status = MemberStatus.active  # would anything change, whatever the status?
         _apply(trial, row.given, cmd)
@@ -47,6 +53,19 @@ def import_change(row: CheckedRow, ctx: Context) -> Callable[[Member], None]:
             _apply(member, row.given, cmd)  # the real rule: a deceased member is not edited
 
     return decide
+
+
+def _check_contact(
+    uploader: Principal, member: Member, given: Iterable[str], cmd: JoinMember, school: str
+) -> None:
+    """The rule of PATCH …/contact: a new e-mail or WeCom id for someone who holds more than
+    the uploader is refused (else a campus cadre could redirect the chair's login links)."""
+    contact = ContactDetails(**{f: getattr(cmd, f) for f in set(given) & CONTACT_FIELDS})
+    try:
+        check_contact_change(uploader, member, contact, school)
+    except Forbidden as exc:
+        field = "email" if "email" in member.contact_changes(contact) else "wecom_userid"
+        raise Forbidden(exc.code, exc.message, field=field) from exc
 
 
 def _apply(member: Member, given: Iterable[str], cmd: JoinMember) -> None:
@@ -81,11 +100,13 @@ def preview_existing(member: Member, row: CheckedRow, ctx: Context) -> RowResult
 
 def changed_columns(before: Member, after: Member, given: Iterable[str]) -> list[str]:
     names = set(given)
-    return [
-        c.header
-        for c in COLUMNS
-        if c.field in names and getattr(before, c.field) != getattr(after, c.field)
-    ]
+
+    def differs(name: str) -> bool:
+        if name == "email":  # a new e-mail waits for the member's confirmation
+            return (before.email, before.pending_email) != (after.email, after.pending_email)
+        return bool(getattr(before, name) != getattr(after, name))
+
+    return [c.header for c in COLUMNS if c.field in names and differs(c.field)]
 
 
 def refuse_result(result: RowResult, exc: DomainError, ctx: Context) -> RowResult:

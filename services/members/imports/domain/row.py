@@ -16,6 +16,7 @@ from services.members.imports.domain.upload import SourceRow
 from services.members.membership.domain import JoinMember, Member, id_number_checks_out, join
 from services.members.org.domain import Campus
 from shared.errors import DomainError
+from shared.principal import Principal
 from shared.text import fold_width, normalize
 
 ALL = "*"
@@ -32,6 +33,10 @@ class Context:
     columns: Mapping[str, ColumnAt]
     default_campus: str | None = None  # when the file has no 校区 column
     epoch_1904: bool = False
+    # Who uploaded it, as their token said (a change to a member's e-mail or WeCom id needs
+    # them to cover the member), and the school union's campus (`grants`).
+    uploader: Principal | None = None
+    school_campus: str = "main"
 
     def may_import(self, campus: str) -> bool:
         return ALL in self.scope or campus in self.scope
