@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from shared.client import networks
 from shared.settings import ServiceSettings
 
 
@@ -41,3 +42,14 @@ class WebSettings(ServiceSettings):
     cookie_secure: bool = Field(
         False, description="mark cookies Secure (and __Host-): set it when served over https"
     )
+    trusted_proxies: str = Field(
+        "",
+        description="addresses/networks (comma-separated) of the reverse proxies in front of "
+        "web, whose X-Forwarded-For names the browser; empty: the browser is the socket peer",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        networks(value)  # a typo fails at start, not as every browser being the proxy
+        return value

@@ -11,14 +11,19 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import pytest
 
 from services.members.accounts import handlers
 from services.members.settings import MembersSettings
+from services.web.bootstrap import bootstrap as web_bootstrap
+from services.web.settings import WebSettings
 from shared.client import CLIENT_HEADER
 from tests.integration.conftest import Stack, build_stack, close_stack
 from tests.integration.test_accounts import ADMIN, INITIAL, enrol, problem, with_password
@@ -279,3 +284,70 @@ async def test_an_address_trying_links_gets_429(stack: Stack):
         "/auth/login-link/redeem", json={"token": "z" * 43}, headers={CLIENT_HEADER: client}
     )
     throttled(response)
+
+
+# -- web: the browser's address reaches members ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+async def strict(infra) -> AsyncIterator[Stack]:
+    """Members allowing three wrong passwords per address, behind web."""
+    s = await build_stack(
+        infra, ["members"], settings={"members": {"throttle_address_failures": "3/900"}}
+    )
+    try:
+        yield s
+    finally:
+        await close_stack(s)
+
+
+@asynccontextmanager
+async def web_in_front(stack: Stack, trusted: str) -> AsyncIterator[httpx.AsyncClient]:
+    """Web in-process calling this members; its browser connects from 127.0.0.1."""
+    settings = WebSettings.isolated(
+        f"{stack.prefix}web{uuid.uuid4().hex[:6]}.",
+        stack.infra.kafka_bootstrap,
+        stack.infra.mongo_url,
+        trusted_proxies=trusted,
+    )
+    members = httpx.ASGITransport(app=stack.members.app)
+    app = web_bootstrap(settings, configure_logs=False, transports={"members": members})
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://web"
+    ) as browser:
+        try:
+            yield browser
+        finally:
+            await app.state.web.backend.close()
+            client = app.state.web.sessions.coll.database.client
+            await client.drop_database(settings.mongo_db)
+            await client.close()
+
+
+async def web_login(browser: httpx.AsyncClient, staff_no: str, forwarded: str | None = None):
+    await browser.get("/login")
+    form = {"staff_no": staff_no, "password": "wrong-pass-1", "csrf": browser.cookies["gh_pre"]}
+    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+    return await browser.post("/login", data=form, headers=headers)
+
+
+async def test_web_passes_the_browser_address_and_believes_only_its_trusted_proxies(
+    strict: Stack,
+):
+    # A browser naming itself in X-Forwarded-For is not believed: it stays one address, and
+    # the fourth wrong password is refused with the 429 page and members' Retry-After.
+    async with web_in_front(strict, trusted="") as browser:
+        for n in range(3):
+            page = await web_login(browser, f"NOBODY{n}", forwarded=f"203.0.113.{n}")
+            assert page.status_code == 200 and "工号或密码不正确" in page.text
+        page = await web_login(browser, "NOBODY9", forwarded="203.0.113.99")
+        assert page.status_code == 429 and "尝试过于频繁" in page.text
+        assert int(page.headers["Retry-After"]) >= 1
+    # Behind a trusted reverse proxy, each browser it names is counted on its own.
+    async with web_in_front(strict, trusted="127.0.0.1") as browser:
+        for n in range(6):
+            page = await web_login(browser, f"NOBODY{n}", forwarded=f"192.0.2.{n}")
+            assert page.status_code == 200, page.text
+        for _ in range(3):
+            await web_login(browser, "NOBODY7", forwarded="192.0.2.200")
+        assert (await web_login(browser, "NOBODY8", forwarded="192.0.2.200")).status_code == 429
