@@ -57,11 +57,14 @@ _STATUS_ZH = {
     415: ("request.unsupported_media_type", "不支持的内容类型"),
     422: ("request.invalid", "请求参数不合法"),
     429: ("request.too_many", "请求过于频繁，请稍后再试"),
+    503: ("service.busy", "服务繁忙，请稍后再试"),
 }
 
 
 class ProblemError(Exception):
     """Raised anywhere in a request to answer with problem+json."""
+
+    headers: dict[str, str] | None = None  # e.g. `Retry-After` of a 429 or 503
 
     def __init__(self, code: str, status: int, title: str, detail: str | None = None, **extra: Any):
         super().__init__(f"{code}: {title}")
@@ -155,7 +158,13 @@ def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:
         return problem_response(
-            exc.code, exc.status, exc.title, exc.detail, request.url.path, **exc.extra
+            exc.code,
+            exc.status,
+            exc.title,
+            exc.detail,
+            request.url.path,
+            headers=exc.headers,
+            **exc.extra,
         )
 
     @app.exception_handler(DomainError)
@@ -227,4 +236,14 @@ PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
     status: {"description": title, "content": {MEDIA_TYPE: {}}}
     for status, (_, title) in _STATUS_ZH.items()
     if status in (401, 403, 404, 409, 422)
+}
+# For the routes a throttle guards (sign-in, login links, password change).
+THROTTLED_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {
+        "description": title,
+        "content": {MEDIA_TYPE: {}},
+        "headers": {"Retry-After": {"description": "秒数", "schema": {"type": "integer"}}},
+    }
+    for status, (_, title) in _STATUS_ZH.items()
+    if status in (429, 503)
 }

@@ -193,6 +193,9 @@ class Launcher:
             "GONGHUI_MONGO_URL": self.infra.mongo_url,
             "GONGHUI_SMTP_HOST": self.infra.smtp_host,
             "GONGHUI_SMTP_PORT": str(self.infra.smtp_port),
+            # Every process listens on loopback: members believes the browser address web
+            # names (X-Gonghui-Client) for its sign-in throttles.
+            "GONGHUI_TRUSTED_PROXIES": "127.0.0.1,::1",
         }
         # The web front end calls the others; notify's e-mailed login links point at it.
         env.update(

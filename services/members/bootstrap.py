@@ -9,6 +9,7 @@ from services.members.accounts import store as accounts_store
 from services.members.accounts.domain import Account
 from services.members.accounts.handlers import AccountService, SignInSettings
 from services.members.accounts.passwords import Passwords
+from services.members.accounts.throttle import Limits, Slots, Throttles, sweep_job
 from services.members.audit import api as audit_api
 from services.members.audit.store import AuditTrail
 from services.members.childcare import api as childcare_api
@@ -104,6 +105,29 @@ def bootstrap(
     imports = ImportStore(runtime.db, sealer)
     runner = ImportRunner(imports, registry, org)
     runtime.run_worker(runner)
+    passwords = Passwords(
+        time_cost=settings.password_hash_time_cost,
+        memory_kib=settings.password_hash_memory_kib,
+        concurrency=settings.password_hash_concurrency or None,
+        queue=settings.password_hash_queue,
+        wait_s=settings.password_hash_wait_s,
+    )
+    runtime.run_worker(passwords)  # its hashing threads end with the service
+    throttle_slots = Slots(runtime.db)
+    throttles = Throttles(
+        throttle_slots,
+        Limits.of(
+            address_failures=settings.throttle_address_failures,
+            account_attempts=settings.throttle_account_attempts,
+            link_address=settings.throttle_link_address,
+            link_account=settings.throttle_link_account,
+            link_mails_per_minute=settings.login_link_mails_per_minute,
+            link_mails_per_day=settings.login_link_mails_per_day,
+            redeem_address_failures=settings.throttle_redeem_address_failures,
+            in_flight=settings.throttle_in_flight,
+        ),
+        trusted=settings.trusted_proxies,
+    )
     account_service = AccountService(
         accounts=accounts,
         members=registry,
@@ -113,11 +137,8 @@ def bootstrap(
             runtime.db, runtime.outbox, load_recipient(settings.link_public_key_file)
         ),
         one_time=accounts_store.OneTime(runtime.db),
-        passwords=Passwords(
-            time_cost=settings.password_hash_time_cost,
-            memory_kib=settings.password_hash_memory_kib,
-            concurrency=settings.password_hash_concurrency,
-        ),
+        passwords=passwords,
+        throttles=throttles,
         audit=audit,
         settings=SignInSettings(
             private_key_file=settings.auth_private_key_file,
@@ -138,6 +159,11 @@ def bootstrap(
         await imports.sweep_rows(utcnow())
 
     runtime.schedule(Job("import-rows-sweep", Every(3600), sweep_import_rows))
+
+    async def sweep_throttles(run: JobRun) -> None:
+        await sweep_job(throttle_slots, account_service.clock)
+
+    runtime.schedule(Job("sign-in-throttle-sweep", Every(600), sweep_throttles))
     rounds = runtime.aggregate(
         Round,
         name=childcare_store.ROUNDS,

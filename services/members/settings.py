@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal, Self
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
+from shared.client import networks
 from shared.settings import DEV_DATA_KEY, DEV_LINK_PUBLIC_KEY, DEV_PRIVATE_KEY, ServiceSettings
+
+LIMIT_TEXT = r"^[1-9][0-9]*/[1-9][0-9]*$"  # COUNT/SECONDS
 
 
 class MembersSettings(ServiceSettings):
@@ -52,8 +55,70 @@ class MembersSettings(ServiceSettings):
         47_104, ge=8_192, le=1_048_576, description="argon2id memory per hash, KiB (46 MiB)"
     )
     password_hash_concurrency: int = Field(
-        2, ge=1, le=64, description="argon2id hashes at once (memory = this × the memory cost)"
+        0,
+        ge=0,
+        le=64,
+        description="argon2id hashes at once (memory = this × the memory cost); 0: one per core",
     )
+    password_hash_queue: int = Field(
+        8, ge=0, le=1000, description="sign-ins that may wait for a hasher; more get 503 at once"
+    )
+    password_hash_wait_s: float = Field(
+        3.0, gt=0, le=60, description="longest wait for a hasher before a 503"
+    )
+    # Throttles (429 + Retry-After), COUNT/SECONDS. See services/members/accounts/throttle.py.
+    trusted_proxies: str = Field(
+        "",
+        description="addresses/networks (comma-separated) whose X-Gonghui-Client and "
+        "X-Forwarded-For members believes (web's); empty: every client is its socket peer",
+    )
+    throttle_address_failures: str = Field(
+        "20/900",
+        pattern=LIMIT_TEXT,
+        description="wrong passwords and unknown staff numbers per client address",
+    )
+    throttle_account_attempts: str = Field(
+        "10/300", pattern=LIMIT_TEXT, description="sign-in attempts per staff number"
+    )
+    throttle_link_address: str = Field(
+        "10/900", pattern=LIMIT_TEXT, description="login-link requests per client address"
+    )
+    throttle_link_account: str = Field(
+        "5/900", pattern=LIMIT_TEXT, description="login-link requests per staff number"
+    )
+    throttle_redeem_address_failures: str = Field(
+        "20/900", pattern=LIMIT_TEXT, description="login links that do not redeem, per address"
+    )
+    throttle_in_flight: int = Field(
+        2, ge=1, le=1000, description="sign-ins of one client address in progress at once"
+    )
+    login_link_mails_per_minute: int = Field(1, ge=1, le=10, description="per member")
+    login_link_mails_per_day: int = Field(5, ge=1, le=100, description="per member")
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        networks(value)  # a typo fails at start, not as every client being the proxy
+        return value
+
+    @classmethod
+    def isolated(cls, prefix: str, kafka_bootstrap: str, mongo_url: str, **over: Any) -> Self:
+        """Tests and benchmarks sign in hundreds of times from one address (127.0.0.1): the
+        address and account throttles are wide open unless a test sets them; the per-member
+        mail caps keep their defaults. Loopback (the test client, web) is a trusted proxy, so a
+        test can name other client addresses in X-Gonghui-Client."""
+        roomy = {
+            "trusted_proxies": "127.0.0.1,::1",
+            "throttle_address_failures": "100000/60",
+            "throttle_account_attempts": "100000/60",
+            "throttle_link_address": "100000/60",
+            "throttle_link_account": "100000/60",
+            "throttle_redeem_address_failures": "100000/60",
+            "throttle_in_flight": 1000,
+            "password_hash_queue": 1000,
+            "password_hash_wait_s": 60.0,
+        }
+        return super().isolated(prefix, kafka_bootstrap, mongo_url, **{**roomy, **over})
 
     def _secret_files(self) -> list[Path]:
         return [

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 
 from services.web.settings import WebSettings
+from shared.client import CLIENT_HEADER
 
 
 @dataclass
@@ -70,8 +71,13 @@ class Backend:
         json: Any = None,
         files: Any = None,
         raw: bool = False,
+        client: str | None = None,
     ) -> Any:
+        """`client`: the browser's address, for members' sign-in throttles (members believes
+        it because web's address is among its trusted proxies)."""
         headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if client:
+            headers[CLIENT_HEADER] = client
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
         tries = 2 if method == "GET" else 1
         for attempt in range(tries):

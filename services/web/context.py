@@ -25,6 +25,7 @@ from services.web.providers import PasswordProvider
 from services.web.sessions import Session, Sessions
 from services.web.settings import WebSettings
 from services.web.uploads import Uploads
+from shared.client import Network, client_address, networks
 from shared.timeutil import utcnow
 
 SAFE = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -44,6 +45,10 @@ class Web:
     password: PasswordProvider
     uploads: Uploads
     org: OrgCache = field(default_factory=OrgCache)
+    trusted: tuple[Network, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.trusted = networks(self.settings.trusted_proxies)
 
     @property
     def session_cookie(self) -> str:
@@ -100,6 +105,12 @@ class Visit:
     def member_id(self) -> str:
         assert self.session is not None
         return self.session.member_id
+
+    @property
+    def client(self) -> str:
+        """The browser's address (behind a trusted reverse proxy: the one it names)."""
+        peer = self.request.client.host if self.request.client else None
+        return client_address(peer, self.request.headers, self.web.trusted)
 
     async def token(self) -> str:
         """The session's access token, refreshed first when it is about to run out."""

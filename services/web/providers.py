@@ -29,7 +29,7 @@ class AuthProvider(Protocol):
     name: str
     label: str  # the button on the login page
 
-    async def sign_in(self, form: dict[str, str]) -> SignIn: ...
+    async def sign_in(self, form: dict[str, str], client: str | None = None) -> SignIn: ...
 
 
 def session_of(sessions: Sessions, answer: dict[str, Any], provider: str) -> Session:
@@ -59,34 +59,43 @@ class PasswordProvider:
         self.backend = backend
         self.sessions = sessions
 
-    async def sign_in(self, form: dict[str, str]) -> SignIn:
+    async def sign_in(self, form: dict[str, str], client: str | None = None) -> SignIn:
+        """`client` (here and below): the browser's address, which members throttles by."""
         answer = await self.backend.call(
             "members",
             "POST",
             "/auth/login",
             json={"staff_no": form.get("staff_no", ""), "password": form.get("password", "")},
+            client=client,
         )
         return SignIn(session_of(self.sessions, answer, self.name))
 
-    async def redeem_link(self, token: str) -> SignIn:
+    async def redeem_link(self, token: str, client: str | None = None) -> SignIn:
         answer = await self.backend.call(
-            "members", "POST", "/auth/login-link/redeem", json={"token": token}
+            "members", "POST", "/auth/login-link/redeem", json={"token": token}, client=client
         )
         return SignIn(session_of(self.sessions, answer, self.name))
 
-    async def request_link(self, staff_no: str) -> str:
+    async def request_link(self, staff_no: str, client: str | None = None) -> str:
         answer = await self.backend.call(
-            "members", "POST", "/auth/login-link", json={"staff_no": staff_no}
+            "members", "POST", "/auth/login-link", json={"staff_no": staff_no}, client=client
         )
         return str(answer["message"])
 
     async def change_password(
-        self, token: str, current: str | None, new: str, previous: Session
+        self,
+        token: str,
+        current: str | None,
+        new: str,
+        previous: Session,
+        client: str | None = None,
     ) -> Session:
         body: dict[str, Any] = {"new_password": new}
         if current:
             body["current_password"] = current
-        answer = await self.backend.call("members", "POST", "/auth/password", token, json=body)
+        answer = await self.backend.call(
+            "members", "POST", "/auth/password", token, json=body, client=client
+        )
         return session_of(self.sessions, answer, previous.provider)
 
     async def refresh(self, refresh_token: str) -> dict[str, Any]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import SettingsConfigDict
 
+from shared.client import networks
 from shared.settings import DEV_WEB_KEY, ServiceSettings
 
 
@@ -56,6 +57,18 @@ class WebSettings(ServiceSettings):
         ge=60,
         description="a checked upload waiting for its commit is deleted after this long",
     )
+
+    trusted_proxies: str = Field(
+        "",
+        description="addresses/networks (comma-separated) of the reverse proxies in front of "
+        "web, whose X-Forwarded-For names the browser; empty: the browser is the socket peer",
+    )
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxies_parse(cls, value: str) -> str:
+        networks(value)  # a typo fails at start, not as every browser being the proxy
+        return value
 
     def _secret_files(self) -> list[Path]:
         return [self.auth_public_key_file, self.web_key_file]

@@ -20,10 +20,12 @@ from services.members.accounts.domain import (
     FailureWindow,
 )
 from services.members.accounts.handlers import PASSWORD_AUDIENCE, AccountService, SignInResult
+from services.members.accounts.throttle import Throttles
 from services.members.deps import Cadre, MemberId
 from services.members.membership.api import Members, visible
 from shared.auth import CurrentUser, Role, TokenVerifier, bearer_scheme, jwks
-from shared.problems import PROBLEM_RESPONSES, ProblemError
+from shared.client import client_address
+from shared.problems import PROBLEM_RESPONSES, THROTTLED_RESPONSES, ProblemError
 from shared.runtime import provided
 from shared.text import STAFF_NO_TEXT
 from shared.timeutil import as_local
@@ -116,6 +118,16 @@ class SessionPublic(BaseModel):
         )
 
 
+def client_of(request: Request, accounts: Accounts) -> str:
+    """The address the throttles count this request as (see shared/client.py)."""
+    throttles: Throttles = accounts.throttles
+    peer = request.client.host if request.client else None
+    return client_address(peer, request.headers, throttles.trusted)
+
+
+Client = Annotated[str, Depends(client_of)]
+
+
 def _session(result: SignInResult, response: Response) -> SessionPublic:
     response.headers["Cache-Control"] = NO_STORE
     return SessionPublic.of(result)
@@ -160,13 +172,18 @@ async def signing_keys(request: Request) -> dict:
     return jwks(request.app.state.token_verifier.public_key)
 
 
-@router.post("/auth/login")
-async def login(body: Credentials, accounts: Accounts, response: Response) -> SessionPublic:
+@router.post("/auth/login", responses=THROTTLED_RESPONSES)
+async def login(
+    body: Credentials, accounts: Accounts, response: Response, client: Client
+) -> SessionPublic:
     """Sign in with staff number and password; public. A wrong password and an unknown staff
     number are the same 401; the fifth wrong password in a row locks the account for 15
-    minutes (401 auth.account_locked). A password a cadre set must be changed first: the
-    answer is then `password_change_required` with a token only POST /auth/password takes."""
-    return _session(await accounts.sign_in(body.staff_no, body.password), response)
+    minutes, which only the right password is told (401 auth.account_locked). Too many wrong
+    passwords from one address, or tries for one staff number, are a 429 auth.throttled with
+    Retry-After; a flood is refused with 503 auth.busy. A password a cadre set must be
+    changed first: the answer is then `password_change_required` with a token only
+    POST /auth/password takes."""
+    return _session(await accounts.sign_in(body.staff_no, body.password, client), response)
 
 
 @router.post("/auth/refresh")
@@ -212,37 +229,45 @@ def password_caller(
     return PasswordCaller(principal.subject, None)
 
 
-@router.post("/auth/password")
+@router.post("/auth/password", responses=THROTTLED_RESPONSES)
 async def change_password(
     body: PasswordChange,
     accounts: Accounts,
     response: Response,
     caller: Annotated[PasswordCaller, Depends(password_caller)],
+    client: Client,
 ) -> SessionPublic:
     """The member chooses their own password and gets a new session (earlier sessions end);
     role: member (themself), with the password-change token of a sign-in or a login link, or
     with an access token and the current password."""
     result = await accounts.change_password(
-        caller.member_id, body.current_password, body.new_password, jti=caller.jti
+        caller.member_id, body.current_password, body.new_password, jti=caller.jti, client=client
     )
     return _session(result, response)
 
 
-@router.post("/auth/login-link", status_code=status.HTTP_202_ACCEPTED)
-async def request_login_link(body: LinkRequest, accounts: Accounts) -> LinkRequested:
+@router.post(
+    "/auth/login-link", status_code=status.HTTP_202_ACCEPTED, responses=THROTTLED_RESPONSES
+)
+async def request_login_link(
+    body: LinkRequest, accounts: Accounts, client: Client
+) -> LinkRequested:
     """Ask for a one-time login link by e-mail (forgot the password); public. The answer is
-    the same whether the staff number exists or not; the link works once, for 15 minutes."""
-    await accounts.request_link(body.staff_no)
+    the same whether the staff number exists or not; the link works once, for 15 minutes.
+    Requests per address and per staff number are throttled (429), mails per member capped
+    per minute and per day (silently)."""
+    await accounts.request_link(body.staff_no, client)
     return LinkRequested(message="如该工号已登记邮箱，登录链接已发送，15 分钟内有效")
 
 
-@router.post("/auth/login-link/redeem")
+@router.post("/auth/login-link/redeem", responses=THROTTLED_RESPONSES)
 async def redeem_login_link(
-    body: LinkToken, accounts: Accounts, response: Response
+    body: LinkToken, accounts: Accounts, response: Response, client: Client
 ) -> SessionPublic:
     """Exchange a login link's token for a session (and a password-change token, to choose a
-    new password); public (the link is the credential); a used or expired link is a 401."""
-    return _session(await accounts.redeem_link(body.token), response)
+    new password); public (the link is the credential); a used or expired link is a 401, and
+    many of them from one address a 429. A password lock does not stop a link."""
+    return _session(await accounts.redeem_link(body.token, client), response)
 
 
 # -- a member's account, for cadres -------------------------------------------------------------

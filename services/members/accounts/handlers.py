@@ -2,7 +2,12 @@
 
 Answers that would tell a stranger whether a staff number has an account are the same for
 every staff number: a wrong password and an unknown staff number are one 401 (after the same
-argon2 work), and a login-link request is always "sent if it exists".
+argon2 work and the same reads), and a login-link request is always "sent if it exists".
+The lock is told only to someone who typed the right password: a wrong one on a locked
+account is the plain 401 of a wrong password, so `auth.account_locked` never tells a guesser
+that a staff number exists (an unknown staff number cannot be locked, a known one would
+otherwise say so after five guesses). The throttles (`throttle.py`) count per staff number
+as typed, so their 429 is given to unknown staff numbers alike.
 """
 
 from __future__ import annotations
@@ -33,14 +38,17 @@ from services.members.accounts.store import (
     LoginLinks,
     OneTime,
     Sessions,
+    digest,
     new_token,
 )
+from services.members.accounts.throttle import Throttles, account_key
 from services.members.membership.domain import Member, clean_staff_no
 from services.members.membership.store import NOT_FOUND as MEMBER_NOT_FOUND
 from services.members.membership.store import MemberRegistry
 from shared.aggregate import Actor, AlreadyExists
 from shared.audit import AuditLog
 from shared.auth import Principal, mint_token
+from shared.client import UNKNOWN
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.events.members import LoginLinkRequestedV2
 from shared.problems import ProblemError
@@ -51,7 +59,6 @@ log = logging.getLogger(__name__)
 PASSWORD_AUDIENCE = "gonghui-password"  # a token no route but the password change accepts
 LINK_PATH = "/login/link#token="  # the web front end's page; a fragment never reaches a log
 LINK_TTL = timedelta(minutes=15)
-LINK_EVERY_S = 60  # at most one login link per member per minute
 
 
 @dataclass(frozen=True)
@@ -106,6 +113,7 @@ class AccountService:
         links: LoginLinks,
         one_time: OneTime,
         passwords: Passwords,
+        throttles: Throttles,
         audit: AuditLog,
         settings: SignInSettings,
         clock: Callable[[], datetime] = utcnow,
@@ -117,6 +125,7 @@ class AccountService:
         self.links = links
         self.one_time = one_time
         self.passwords = passwords
+        self.throttles = throttles
         self.audit = audit
         self.settings = settings
         self.clock = clock  # tests move it forward instead of sleeping
@@ -169,10 +178,18 @@ class AccountService:
 
     # -- signing in ---------------------------------------------------------------------------
 
-    async def sign_in(self, staff_no: str, password: str) -> SignInResult:
+    async def sign_in(self, staff_no: str, password: str, client: str = UNKNOWN) -> SignInResult:
+        """`client`: the address the request is counted as (throttles)."""
+        async with self.throttles.password_attempt(client, account_key(staff_no), self.clock()):
+            return await self._sign_in(staff_no, password)
+
+    async def _sign_in(self, staff_no: str, password: str) -> SignInResult:
         member = await self._by_staff_no(staff_no)
         account = await self.accounts.get(member.id) if member else None
         if member is None or account is None or account.password_hash is None:
+            # The reads and the argon2 work of a known account's wrong password, so neither
+            # the answer nor its time tells whether this staff number has an account.
+            await self.failures.window(f"nobody-{digest(staff_no)[:16]}", 1)
             await self.passwords.verify_nobody(password)
             raise invalid_credentials()
         account, window = await self._check_password(account, password)
@@ -198,23 +215,24 @@ class AccountService:
     async def _check_password(
         self, account: Account, password: str, wrong: Exception | None = None
     ) -> tuple[Account, FailureWindow]:
-        """The password is right and the account not locked; else a wrong attempt is counted
-        and `wrong` (or 401 invalid credentials) raised, or 401 locked from the fifth on."""
+        """The password is right and the account not locked; else `wrong` (or 401 invalid
+        credentials) is raised, and the attempt counted while the account is not locked (the
+        fifth locks it). A locked account says so only after the right password: to a
+        guesser it answers like any staff number, known or not."""
         now = self.clock()
         window = await self.failures.window(account.id, account.window)
         if window.expired(now):
             account = await self.unlock(account, window.window, "expired", Actor.system())
             window = await self.failures.window(account.id, account.window)
-        if window.locked(now):
-            raise locked(window.locked_until)
         assert account.password_hash is not None
         if not await self.passwords.verify(account.password_hash, password):
-            now = self.clock()
-            n = await self.failures.take(account.id, window.window, now, start=window.failures + 1)
-            if n is None:  # the fifth was taken meanwhile, by a concurrent attempt
-                raise locked((await self.failures.window(account.id, window.window)).locked_until)
-            if n == MAX_FAILURES:
-                raise locked(await self._lock(account, window.window, now))
+            if not window.locked(now):
+                now = self.clock()
+                n = await self.failures.take(
+                    account.id, window.window, now, start=window.failures + 1
+                )
+                if n == MAX_FAILURES:
+                    await self._lock(account, window.window, now)
             raise wrong or invalid_credentials()
         # Right, but a concurrent wrong attempt may have locked it meanwhile: it stays locked.
         window = await self.failures.window(account.id, window.window)
@@ -389,7 +407,13 @@ class AccountService:
     # -- the member chooses a password ---------------------------------------------------------
 
     async def change_password(
-        self, member_id: str, current: str | None, new: str, *, jti: str | None
+        self,
+        member_id: str,
+        current: str | None,
+        new: str,
+        *,
+        jti: str | None,
+        client: str = UNKNOWN,
     ) -> SignInResult:
         """With a password-change token (`jti`, single-use) the current password is not asked
         again; with a normal session it is, and a wrong one counts towards the lockout."""
@@ -406,7 +430,9 @@ class AccountService:
             if current is None:
                 raise Forbidden("account.current_password_required", "请输入当前密码以修改密码")
             wrong = Forbidden("account.wrong_password", "当前密码不正确")
-            account, _ = await self._check_password(account, current, wrong)
+            now = self.clock()
+            async with self.throttles.password_attempt(client, f"member:{member_id}", now):
+                account, _ = await self._check_password(account, current, wrong)
         may_sign_in(member)
         if account is not None and account.password_hash is not None:
             if await self.passwords.verify(account.password_hash, new):
@@ -422,16 +448,18 @@ class AccountService:
 
     # -- login links --------------------------------------------------------------------------
 
-    async def request_link(self, staff_no: str) -> None:
+    async def request_link(self, staff_no: str, client: str = UNKNOWN) -> None:
         """Mail a single-use link if the staff number is a member who may sign in; the caller
-        is answered the same either way."""
-        member = await self._by_staff_no(staff_no)
+        is answered the same either way (a 429 past the throttles, for any staff number).
+        Mails per member are capped per minute and per day, silently."""
         now = self.clock()
+        await self.throttles.link_request(client, account_key(staff_no), now)
+        member = await self._by_staff_no(staff_no)
         if member is None or member.status not in SIGN_IN_STATUSES:
             return
         if member.email is None:  # no confirmed address (a pending one is nobody's yet)
             return
-        if not await self.links.allow(member.id, now, LINK_EVERY_S):
+        if not await self.throttles.may_mail(member.id, now):
             return
         token = new_token()
         event = LoginLinkRequestedV2(
@@ -449,7 +477,14 @@ class AccountService:
             at=now,
         )
 
-    async def redeem_link(self, token: str) -> SignInResult:
+    async def redeem_link(self, token: str, client: str = UNKNOWN) -> SignInResult:
+        """The link is the credential: a password lock does not stop it (a member locked out
+        by someone guessing gets in this way), but an address trying links that do not work
+        is throttled."""
+        async with self.throttles.redemption(client, self.clock()):
+            return await self._redeem_link(token)
+
+    async def _redeem_link(self, token: str) -> SignInResult:
         now = self.clock()
         link = await self.links.find(token)
         if link is None or link["expires_at"] <= now:

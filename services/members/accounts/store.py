@@ -40,7 +40,6 @@ REFRESH_USES = "refresh_token_uses"
 REVOCATIONS = "session_revocations"
 LOGIN_LINKS = "login_links"
 LOGIN_LINK_USES = "login_link_uses"
-LOGIN_LINK_THROTTLE = "login_link_throttle"
 PASSWORD_TOKEN_USES = "password_token_uses"
 
 
@@ -154,14 +153,7 @@ class LoginLinks:
         self.notify_key = notify_key
         self.links = db[LOGIN_LINKS]
         self.uses = db[LOGIN_LINK_USES]
-        self.throttle = db[LOGIN_LINK_THROTTLE]
         self.outbox = outbox
-
-    async def allow(self, member_id: str, now: datetime, per_s: int) -> bool:
-        """At most one link per member per `per_s` seconds (a flood of requests for someone
-        else's staff number must not flood their mailbox)."""
-        slot = int(now.timestamp()) // per_s
-        return await claim_once(self.throttle, f"{member_id}#{slot}", {"at": now})
 
     def seal(self, member_id: str, link_path: str) -> str:
         """The link sealed for notify, bound to the event type and the member."""

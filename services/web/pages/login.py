@@ -22,6 +22,18 @@ def safe_next(target: str | None) -> str:
     return "/m"
 
 
+def refused(visit: Visit, exc: ApiError, template: str, **context) -> Response | None:
+    """Members' throttles (429) and busy hashers (503): the page says so, with the status
+    and the `Retry-After` members gave, so a script or proxy sees a refusal, not a page."""
+    if exc.status not in (429, 503):
+        return None
+    response = visit.render(template, status_code=exc.status, error=exc.message, **context)
+    retry = exc.problem.get("retry_after")
+    if isinstance(retry, int):
+        response.headers["Retry-After"] = str(retry)
+    return response
+
+
 def start(visit: Visit, session: Session, session_id: str, target: str) -> Response:
     response = redirect(target)
     visit.web.set_cookie(
@@ -52,8 +64,13 @@ async def login(
     """Sign in with staff number and password; role: public."""
     target = safe_next(next)
     try:
-        signed = await visit.web.password.sign_in({"staff_no": staff_no, "password": password})
+        signed = await visit.web.password.sign_in(
+            {"staff_no": staff_no, "password": password}, visit.client
+        )
     except ApiError as exc:
+        slowed = refused(visit, exc, "login.html", next=target, staff_no=staff_no)
+        if slowed is not None:
+            return slowed
         if exc.code == "auth.account_locked":
             error = exc.message or "连续输错密码 5 次，账号已锁定 15 分钟"
         elif exc.status in (401, 422):
@@ -98,9 +115,12 @@ async def change_password(
     assert token is not None
     try:
         fresh = await visit.web.password.change_password(
-            token, None if first else current_password, new_password, session
+            token, None if first else current_password, new_password, session, visit.client
         )
     except ApiError as exc:
+        slowed = refused(visit, exc, "password.html", first=first)
+        if slowed is not None:
+            return slowed
         if exc.status == 401 and first:
             await visit.web.sessions.delete(old_id)
             return redirect("/login")
@@ -120,8 +140,11 @@ async def forgot_page(visit: AnyVisit) -> Response:
 async def forgot(visit: AnyVisit, staff_no: Annotated[str, Form()] = "") -> Response:
     """Send a one-time login link to the member's e-mail; role: public."""
     try:
-        message = await visit.web.password.request_link(staff_no.strip())
+        message = await visit.web.password.request_link(staff_no.strip(), visit.client)
     except ApiError as exc:
+        slowed = refused(visit, exc, "forgot.html", sent=None)
+        if slowed is not None:
+            return slowed
         return visit.render("forgot.html", sent=None, error=exc.message)
     return visit.render("forgot.html", sent=message, error=None)
 
@@ -137,8 +160,11 @@ async def link_page(visit: AnyVisit) -> Response:
 async def redeem(visit: AnyVisit, token: Annotated[str, Form()] = "") -> Response:
     """Redeem the link's token: a password-change session; role: public."""
     try:
-        signed = await visit.web.password.redeem_link(token)
-    except ApiError:
+        signed = await visit.web.password.redeem_link(token, visit.client)
+    except ApiError as exc:
+        slowed = refused(visit, exc, "link.html")
+        if slowed is not None:
+            return slowed
         return visit.render("link.html", error="登录链接已失效或已使用，请重新获取")
     session_id = await visit.web.sessions.create(signed.session)
     return start(visit, signed.session, session_id, "/login/password")
