@@ -34,6 +34,7 @@ from services.members.dues.domain import (
     parse_month,
     yuan_to_fen,
 )
+from shared.export import csv_bytes
 from shared.text import normalize
 
 MAX_ROWS = 20_000
@@ -168,15 +169,12 @@ def read_payments(data: bytes) -> tuple[list[PaymentRow], list[RowError]]:
 
 def arrears_csv(report: Arrears, campus_names: dict[str, str]) -> bytes:
     """One row per member and month owed, then the subtotals; UTF-8 with BOM for Excel."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        ["校区", "部门", "工号", "姓名", "月份", "应缴（元）", "已缴（元）", "欠缴（元）"]
-    )
+    header = ["校区", "部门", "工号", "姓名", "月份", "应缴（元）", "已缴（元）", "欠缴（元）"]
+    rows: list[list[str]] = []
     for d in report.debtors:
         campus = campus_names.get(d.campus, d.campus)
         for m in d.months:
-            writer.writerow(
+            rows.append(
                 [
                     campus,
                     d.department,
@@ -190,7 +188,7 @@ def arrears_csv(report: Arrears, campus_names: dict[str, str]) -> bytes:
             )
     for s in report.by_department:
         campus = campus_names.get(s.campus, s.campus)
-        writer.writerow(
+        rows.append(
             [
                 campus,
                 s.department,
@@ -204,7 +202,7 @@ def arrears_csv(report: Arrears, campus_names: dict[str, str]) -> bytes:
         )
     for s in report.by_campus:
         campus = campus_names.get(s.campus, s.campus)
-        writer.writerow(
+        rows.append(
             [
                 campus,
                 "",
@@ -216,7 +214,7 @@ def arrears_csv(report: Arrears, campus_names: dict[str, str]) -> bytes:
                 fen_to_yuan(s.owed_fen),
             ]
         )
-    writer.writerow(
+    rows.append(
         [
             "合计",
             "",
@@ -228,4 +226,4 @@ def arrears_csv(report: Arrears, campus_names: dict[str, str]) -> bytes:
             fen_to_yuan(report.owed_fen),
         ]
     )
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return csv_bytes(header, rows)
