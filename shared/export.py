@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 Value = str | int | float | None
 
@@ -53,7 +54,7 @@ def xlsx_bytes(title: str, header: Sequence[str], rows: Iterable[Sequence[Value]
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title)
 
-    def cells(values: Sequence[Value]) -> list[WriteOnlyCell]:
+    def cells(values: Sequence[Value]) -> list[Any]:
         out = []
         for v in values:
             cell = WriteOnlyCell(sheet, value=safe_cell(v))

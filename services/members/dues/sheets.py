@@ -170,7 +170,7 @@ def read_payments(data: bytes) -> tuple[list[PaymentRow], list[RowError]]:
 def arrears_csv(report: Arrears, campus_names: dict[str, str]) -> bytes:
     """One row per member and month owed, then the subtotals; UTF-8 with BOM for Excel."""
     header = ["校区", "部门", "工号", "姓名", "月份", "应缴（元）", "已缴（元）", "欠缴（元）"]
-    rows: list[list[str]] = []
+    rows: list[list[str | None]] = []
     for d in report.debtors:
         campus = campus_names.get(d.campus, d.campus)
         for m in d.months:
