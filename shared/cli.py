@@ -14,11 +14,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from pathlib import Path
 
-from shared.settings import DEV_PRIVATE_KEY, ServiceSettings
+from shared.keys import signing_key_for_cli
+from shared.settings import ServiceSettings
 
 
 def _token(args: argparse.Namespace) -> int:
@@ -31,28 +31,10 @@ def _token(args: argparse.Namespace) -> int:
 
 
 def _keygen(args: argparse.Namespace) -> int:
-    from cryptography.hazmat.primitives import serialization as s
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from shared.keys import ensure_keys
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    key = Ed25519PrivateKey.generate()
-    private = out / "signing.pem"
-    private.write_bytes(key.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()))
-    private.chmod(0o600)
-    public = out / "signing.pub.pem"
-    public.write_bytes(
-        key.public_key().public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo)
-    )
-    from shared.crypto import new_key
-
-    data = out / "data.key"
-    data.write_text(new_key())
-    data.chmod(0o600)
-    print(
-        f"GONGHUI_AUTH_PRIVATE_KEY_FILE={private}\nGONGHUI_AUTH_PUBLIC_KEY_FILE={public}\n"
-        f"GONGHUI_DATA_KEY_FILE={data}"
-    )
+    for variable, path in ensure_keys(Path(args.out)).items():
+        print(f"{variable}={path}")
     return 0
 
 
@@ -135,13 +117,18 @@ def main(argv: list[str] | None = None) -> int:
     token.add_argument("--ttl", type=int, default=8 * 3600, help="lifetime in seconds")
     token.add_argument(
         "--key",
-        default=os.environ.get("GONGHUI_AUTH_PRIVATE_KEY_FILE", str(DEV_PRIVATE_KEY)),
-        help="Ed25519 private key PEM (default: $GONGHUI_AUTH_PRIVATE_KEY_FILE or the dev key)",
+        default=str(signing_key_for_cli()),
+        help="Ed25519 private key PEM (default: $GONGHUI_AUTH_PRIVATE_KEY_FILE, else the one "
+        "`make run` made in var/keys, else the development key)",
     )
     token.set_defaults(func=_token)
 
-    keygen = sub.add_parser("keygen", help="generate an Ed25519 signing key pair")
-    keygen.add_argument("--out", required=True)
+    keygen = sub.add_parser(
+        "keygen",
+        help="make the platform's own keys (signing pair, data key, calendar secret) where "
+        "missing; prints the GONGHUI_*_FILE variables to set",
+    )
+    keygen.add_argument("--out", required=True, help="the key directory (kept private, 0700)")
     keygen.set_defaults(func=_keygen)
 
     topics = sub.add_parser(
