@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import SettingsConfigDict
 
-from shared.settings import ServiceSettings
+from shared.settings import Environment, ServiceSettings
 
 
 class WebSettings(ServiceSettings):
@@ -38,6 +38,15 @@ class WebSettings(ServiceSettings):
     session_ttl_s: int = Field(
         43_200, ge=300, description="a browser session ends this long after sign-in (12 h)"
     )
-    cookie_secure: bool = Field(
-        False, description="mark cookies Secure (and __Host-): set it when served over https"
+    # Unset: Secure in production (served over https), not in development and test (plain
+    # http on a developer's machine, where a Secure cookie would never come back).
+    cookie_secure: bool | None = Field(
+        None,
+        description="mark cookies Secure (and __Host-) and send HSTS; default: on in production",
     )
+
+    @model_validator(mode="after")
+    def _secure_in_production(self) -> WebSettings:
+        if self.cookie_secure is None:
+            self.cookie_secure = self.env is Environment.production
+        return self
