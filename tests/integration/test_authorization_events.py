@@ -352,7 +352,11 @@ WELFARE: dict[tuple[str, str], Row] = {
 }
 
 MATRICES = {"events": EVENTS, "notify": NOTIFY, "welfare": WELFARE}
-APPS = {"events": events_bootstrap, "notify": notify_bootstrap, "welfare": welfare_bootstrap}
+APPS: dict[str, Any] = {
+    "events": events_bootstrap,
+    "notify": notify_bootstrap,
+    "welfare": welfare_bootstrap,
+}
 
 
 @pytest.mark.parametrize("service", MATRICES)
