@@ -226,6 +226,9 @@ def _payment_list(staff_no: str) -> dict:
     return {"file": ("缴费明细.csv", text.encode("gbk"), "text/csv")}
 
 
+# The group leader, the two-campus cadre and the chair carry the member role in tokens whose
+# subject is no member of this test: a route for "my own" answers them 404.
+NO_SUCH_MEMBER = {"group_leader": 404, "multi_campus": 404, "chair": 404}
 FINANCE_READS = expect(403, finance=200, auditor=200, admin=200)
 OWN_OR_FINANCE = expect(403, self=200, finance=200, auditor=200, admin=200)
 
@@ -266,7 +269,14 @@ ROWS: dict[tuple[str, str], Row] = {
     ("POST", "/members/{member_id}/transfer"): Row(
         # A cadre of main only may not move someone into east: both campuses are needed.
         "active",
-        expect(403, cadre_other_campus=404, admin=200),
+        expect(
+            403,
+            cadre_other_campus=404,
+            admin=200,
+            multi_campus=200,
+            cadre_west=403,
+            cadre_north=403,
+        ),
         body=lambda _: {"to_campus": "east"},
     ),
     ("PATCH", "/members/{member_id}/contact"): Row(
@@ -303,7 +313,8 @@ ROWS: dict[tuple[str, str], Row] = {
         # The member themself with the current password; another member has no account; an
         # admin's service token is nobody's account.
         "active",
-        expect(403, self=200, other_member=404, admin=404),
+        # A cadre's token whose subject has no account is not found either.
+        expect(403, self=200, other_member=404, admin=404, group_leader=404, multi_campus=404),
         body=lambda _: {"current_password": PASSWORD, "new_password": "wo-de-mima-7"},
         prepare=_with_password,
     ),
@@ -343,13 +354,17 @@ ROWS: dict[tuple[str, str], Row] = {
     ("PUT", "/childcare/rounds/{round_id}/answer"): Row(
         # Every member answers for themself (the other member too, in their own name).
         "active",
-        expect(403, self=200, other_member=200),
+        # Tokens with the member role whose subject is no member: not found.
+        expect(403, self=200, other_member=200, **NO_SUCH_MEMBER),
         body=lambda _: {},
         prepare=_with_round,
         path_of=_round,
     ),
     ("GET", "/childcare/rounds/{round_id}/answer"): Row(
-        "active", expect(403, self=200, other_member=404), prepare=_with_answer, path_of=_round
+        "active",
+        expect(403, self=200, other_member=404, **NO_SUCH_MEMBER),
+        prepare=_with_answer,
+        path_of=_round,
     ),
     ("GET", "/childcare/rounds/{round_id}/unanswered"): Row(
         "active", CADRE_OF_CAMPUS, prepare=_with_round, path_of=_round
@@ -616,9 +631,35 @@ async def role_holder(stack: Stack, campus: str, roles: list[str]) -> dict:
     return response.json()
 
 
-@pytest.mark.parametrize("route", sorted(TAKEOVER_ROUTES), ids=lambda r: f"{r[0]} {r[1]}")
-@pytest.mark.parametrize("target_kind", sorted(ROLE_TARGETS))
-async def test_role_holders_on_other_campuses(members_only: Stack, route, target_kind):
+# Refused only once sec-privilege's covers rule is in (its branch, merged separately): until
+# then a cadre still changes a role holder's contact or ends their office. Strict: when the
+# rule lands these pass, and the mark must go.
+AWAITING_COVERS_RULE = {
+    (target, route)
+    for target in ROLE_TARGETS
+    for route in [
+        ("PATCH", "/members/{member_id}/contact"),
+        ("POST", "/members/{member_id}/withdraw"),
+        ("POST", "/members/{member_id}/retire"),
+        ("POST", "/members/{member_id}/decease"),
+    ]
+}
+ROLE_CASES = [
+    pytest.param(
+        target,
+        route,
+        id=f"{target}-{route[0]} {route[1]}",
+        marks=[pytest.mark.xfail(strict=True, reason="covers rule (sec-privilege)")]
+        if (target, route) in AWAITING_COVERS_RULE
+        else [],
+    )
+    for target in sorted(ROLE_TARGETS)
+    for route in sorted(TAKEOVER_ROUTES)
+]
+
+
+@pytest.mark.parametrize(("target_kind", "route"), ROLE_CASES)
+async def test_role_holders_on_other_campuses(members_only: Stack, target_kind, route):
     stack = members_only
     method, template = route
     campus, roles = ROLE_TARGETS[target_kind]
