@@ -16,13 +16,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from shared.settings import DEV_PRIVATE_KEY, ServiceSettings
+from shared.keys import signing_key_for_cli
+from shared.settings import ServiceSettings
 
 
 def _token(args: argparse.Namespace) -> int:
@@ -35,38 +35,10 @@ def _token(args: argparse.Namespace) -> int:
 
 
 def _keygen(args: argparse.Namespace) -> int:
-    from cryptography.hazmat.primitives import serialization as s
-    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+    from shared.keys import ensure_keys
 
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    key = Ed25519PrivateKey.generate()
-    private = out / "signing.pem"
-    private.write_bytes(key.private_bytes(s.Encoding.PEM, s.PrivateFormat.PKCS8, s.NoEncryption()))
-    private.chmod(0o600)
-    public = out / "signing.pub.pem"
-    public.write_bytes(
-        key.public_key().public_bytes(s.Encoding.PEM, s.PublicFormat.SubjectPublicKeyInfo)
-    )
-    from shared.crypto import new_box_keys, new_key
-
-    data = out / "data.key"
-    data.write_text(new_key())
-    data.chmod(0o600)
-    # notify's key pair for login links (members holds only the public half), web's key.
-    link_private, link_public = out / "link.pem", out / "link.pub.pem"
-    box_private, box_public = new_box_keys()
-    link_private.write_bytes(box_private)
-    link_private.chmod(0o600)
-    link_public.write_bytes(box_public)
-    web = out / "web.key"
-    web.write_text(new_key())
-    web.chmod(0o600)
-    print(
-        f"GONGHUI_AUTH_PRIVATE_KEY_FILE={private}\nGONGHUI_AUTH_PUBLIC_KEY_FILE={public}\n"
-        f"GONGHUI_DATA_KEY_FILE={data}\nGONGHUI_LINK_PRIVATE_KEY_FILE={link_private}\n"
-        f"GONGHUI_LINK_PUBLIC_KEY_FILE={link_public}\nGONGHUI_WEB_KEY_FILE={web}"
-    )
+    for variable, path in ensure_keys(Path(args.out)).items():
+        print(f"{variable}={path}")
     return 0
 
 
@@ -153,13 +125,18 @@ def main(argv: list[str] | None = None, more: Sequence[Subcommands] = ()) -> int
     token.add_argument("--ttl", type=int, default=8 * 3600, help="lifetime in seconds")
     token.add_argument(
         "--key",
-        default=os.environ.get("GONGHUI_AUTH_PRIVATE_KEY_FILE", str(DEV_PRIVATE_KEY)),
-        help="Ed25519 private key PEM (default: $GONGHUI_AUTH_PRIVATE_KEY_FILE or the dev key)",
+        default=str(signing_key_for_cli()),
+        help="Ed25519 private key PEM (default: $GONGHUI_AUTH_PRIVATE_KEY_FILE, else the one "
+        "`make run` made in var/keys, else the development key)",
     )
     token.set_defaults(func=_token)
 
-    keygen = sub.add_parser("keygen", help="generate the signing, data, link and web keys")
-    keygen.add_argument("--out", required=True)
+    keygen = sub.add_parser(
+        "keygen",
+        help="make the platform's own keys (signing pair, data key, calendar secret) where "
+        "missing; prints the GONGHUI_*_FILE variables to set",
+    )
+    keygen.add_argument("--out", required=True, help="the key directory (kept private, 0700)")
     keygen.set_defaults(func=_keygen)
 
     topics = sub.add_parser(

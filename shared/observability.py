@@ -72,6 +72,21 @@ def health_router(
     return router
 
 
+# Label values come from a fixed set, whatever a client sends: every distinct value is a new
+# time series held in memory for good, so a scanner trying methods (or paths) by the
+# thousand must not be able to grow them. Paths are route templates, or "unmatched".
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
+def method_label(method: str) -> str:
+    return method if method in METHODS else "other"
+
+
+def route_label(route: object) -> str:
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) and path else "unmatched"
+
+
 def install_request_metrics(app: FastAPI, service: str) -> None:
     @app.middleware("http")
     async def _measure(request: Request, call_next):
@@ -85,8 +100,8 @@ def install_request_metrics(app: FastAPI, service: str) -> None:
             response = await call_next(request)
         finally:
             trace_id_var.reset(token)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        HTTP_REQUESTS.labels(service, request.method, path, response.status_code).inc()
-        HTTP_SECONDS.labels(service, request.method, path).observe(time.perf_counter() - started)
+        path = route_label(request.scope.get("route"))
+        method = method_label(request.method)
+        HTTP_REQUESTS.labels(service, method, path, response.status_code).inc()
+        HTTP_SECONDS.labels(service, method, path).observe(time.perf_counter() - started)
         return response

@@ -33,6 +33,19 @@ class Environment(StrEnum):
     production = "production"
 
 
+KEYGEN = "gonghui keygen --out /etc/gonghui/keys"
+
+
+def no_keys_of_its_own(service: str, why: str) -> str:
+    """Why a service refuses to start, and the one command that makes its keys."""
+    return (
+        f"{service} 拒绝启动：没有自己的密钥 / refuses to start without keys of its own: {why}.\n"
+        f"Make them once with `{KEYGEN}` and set the GONGHUI_*_FILE variables it prints "
+        "(GONGHUI_ENV=development or test runs on the development keys, for a developer's "
+        "machine and the test suite only)."
+    )
+
+
 class ServiceSettings(BaseSettings):
     """What every Gonghui service reads. Subclasses add their own fields."""
 
@@ -40,9 +53,12 @@ class ServiceSettings(BaseSettings):
 
     service: ClassVar[str] = "gonghui"
 
+    # Fail closed: a deployment that forgets this setting is production, and production starts
+    # only on keys of its own (`gonghui keygen`), never on the checked-in development keys.
     env: Environment = Field(
-        Environment.development,
-        description="development / test / production; production refuses the checked-in dev keys",
+        Environment.production,
+        description="production (the default) / development / test; only development and test "
+        "start on the checked-in development keys",
     )
     kafka_bootstrap: str = Field("127.0.0.1:9092", description="Kafka bootstrap servers")
     mongo_url: str = Field("mongodb://127.0.0.1:27017/", description="MongoDB connection URL")
@@ -87,20 +103,19 @@ class ServiceSettings(BaseSettings):
             self.mongo_db = f"gonghui_{self.service}"
         if not self.consumer_group:
             self.consumer_group = f"gonghui-{self.service}"
-        if self.env is Environment.production:
+        if self.env not in (Environment.development, Environment.test):
             # Compare contents, not paths: a copy of the dev key mounted elsewhere is still public.
             dev_keys = {k.read_bytes().strip() for k in DEV_KEY_FILES}
             for key in self._secret_files():
                 if key.is_file() and key.read_bytes().strip() in dev_keys:
                     raise ValueError(
-                        f"{key} is the checked-in development key; "
-                        "set GONGHUI_AUTH_*_KEY_FILE, GONGHUI_DATA_KEY_FILE, GONGHUI_LINK_*_KEY_FILE "
-                        "and GONGHUI_WEB_KEY_FILE to your own keys in production (gonghui keygen)"
+                        no_keys_of_its_own(self.service, f"{key} is the checked-in development key")
                     )
         return self
 
     def _secret_files(self) -> list[Path]:
-        return [self.auth_public_key_file]
+        # The bare settings are the command line's (`gonghui topics`, `dlq`): no token to check.
+        return [] if type(self) is ServiceSettings else [self.auth_public_key_file]
 
     @classmethod
     def isolated(cls, prefix: str, kafka_bootstrap: str, mongo_url: str, **over: Any) -> Self:

@@ -15,18 +15,27 @@ a person sees. What the cells *mean* (which column is which field) is the caller
 
 from __future__ import annotations
 
+import asyncio
 import csv
+import functools
 import io
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Literal
+from typing import Literal, ParamSpec, TypeVar
 
 Cell = str | int | float | date | None
 Format = Literal["csv", "xlsx"]
 
 MAX_COLUMNS = 200  # a wider "table" is not a list of people; the rest is ignored
+# Bounds on what a file may make us do before a single row is checked: rows counted with the
+# empty ones (a cell in row 1,048,576 makes every row above it exist), and the unpacked size
+# of an XLSX (a zip of a few KB can unpack to GBs of XML). A real list of a school's staff is
+# far inside both: 20,000 rows of 15 columns unpack to about 25 MB.
+MAX_SHEET_ROWS = 100_000
+MAX_UNPACKED_BYTES = 100 * 1024 * 1024
 
 
 class Unreadable(Exception):
@@ -35,6 +44,15 @@ class Unreadable(Exception):
     def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message  # zh-CN, for the person who uploaded the file
+
+
+class Oversized(Exception):
+    """The file is beyond the bounds above: refused before it is read any further."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code  # stable: too_many_rows, unpacked_too_large
+        self.message = message  # zh-CN
 
 
 @dataclass(frozen=True)
@@ -46,11 +64,28 @@ class Table:
     epoch_1904: bool = False  # an old Mac workbook counts its serials from 1904
 
 
+# Reading a workbook is CPU work in Python (openpyxl): it runs on these threads, never on the
+# event loop and never in the default pool, where members hashes passwords — a large upload
+# must not make every sign-in queue behind it.
+_READERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="gonghui-spreadsheet")
+
+
+P = ParamSpec("P")
+T = TypeVar("T")
+
+
+async def off_the_loop(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+    """`fn(*args)` on the spreadsheet readers' own threads."""
+    return await asyncio.get_running_loop().run_in_executor(
+        _READERS, functools.partial(fn, *args, **kwargs)
+    )
+
+
 def read_table(data: bytes, max_rows: int) -> Table:
     """The rows of a CSV or XLSX file (detected from the bytes, not the name).
 
     Stops after `max_rows` rows with a value (the caller says "too many" when it gets that
-    many). Raises `Unreadable` for anything else.
+    many). Raises `Oversized` past the bounds above, `Unreadable` for anything else.
     """
     if data[:4] == b"PK\x03\x04":
         return _read_xlsx(data, max_rows)
@@ -78,6 +113,8 @@ def _csv_rows(text: str) -> Iterator[tuple[int, list[Cell]]]:
         # Excel shows a record as one row even when a quoted cell spans lines, and a blank
         # line as a blank row: the record's index is the row number a person sees.
         for number, cells in enumerate(reader, start=1):
+            if number > MAX_SHEET_ROWS:  # empty rows count: each one costs as much to read
+                raise _too_many_rows()
             values: list[Cell] = list(cells[:MAX_COLUMNS])
             if any(isinstance(v, str) and v.strip() for v in values):
                 yield number, values
@@ -88,6 +125,7 @@ def _csv_rows(text: str) -> Iterator[tuple[int, list[Cell]]]:
 def _read_xlsx(data: bytes, max_rows: int) -> Table:
     from openpyxl import load_workbook
 
+    _check_unpacked_size(data)
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
@@ -100,9 +138,12 @@ def _read_xlsx(data: bytes, max_rows: int) -> Table:
         sheet = book.worksheets[0] if book.worksheets else None
         if sheet is None:
             raise Unreadable("Excel 文件中没有工作表")
-        rows = _xlsx_rows(sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS))
+        if (sheet.max_row or 0) > MAX_SHEET_ROWS:  # the sheet's own <dimension> says so
+            raise _too_many_rows()
+        cells = sheet.iter_rows(values_only=True, max_col=MAX_COLUMNS, max_row=MAX_SHEET_ROWS + 1)
+        rows = _xlsx_rows(cells)
         return Table("xlsx", list(_limited(rows, max_rows)), epoch_1904=_is_1904(book))
-    except Unreadable:
+    except (Unreadable, Oversized):
         raise
     except Exception as exc:
         raise Unreadable("无法读取 Excel 文件：文件可能已损坏") from exc
@@ -110,8 +151,35 @@ def _read_xlsx(data: bytes, max_rows: int) -> Table:
         book.close()
 
 
+def _check_unpacked_size(data: bytes) -> None:
+    """Refuses a zip that unpacks to more than the bound, from its directory, before a byte
+    is unpacked. The sizes are the declared ones, and they hold: Python's zipfile stops a
+    member at its declared size (and fails on a mismatched CRC)."""
+    try:
+        members = zipfile.ZipFile(io.BytesIO(data)).infolist()
+    except (zipfile.BadZipFile, ValueError, OSError):
+        return  # not a zip after all: openpyxl says it cannot open it
+    if sum(m.file_size for m in members) > MAX_UNPACKED_BYTES:
+        raise Oversized(
+            "unpacked_too_large",
+            f"Excel 文件解压后超过 {MAX_UNPACKED_BYTES // 1024 // 1024} MB，"
+            "不像是一份名单：请删去多余的工作表和内容，或另存为 CSV 后再上传",
+        )
+
+
+def _too_many_rows() -> Oversized:
+    return Oversized(
+        "too_many_rows",
+        f"表格超过 {MAX_SHEET_ROWS} 行（含空行）：请删去名单下面的空行和多余内容，或拆分后再上传",
+    )
+
+
 def _xlsx_rows(rows: Iterator[tuple[object, ...]]) -> Iterator[tuple[int, list[Cell]]]:
     for number, raw in enumerate(rows, start=1):
+        if number > MAX_SHEET_ROWS:  # empty rows count (openpyxl makes up each missing one)
+            raise _too_many_rows()
+        if raw.count(None) == len(raw):  # an empty row, counted at C speed: there may be many
+            continue
         values = [_xlsx_cell(v) for v in raw]
         if any(v is not None and (not isinstance(v, str) or v.strip()) for v in values):
             yield number, values
@@ -178,11 +246,15 @@ def column_letter(index: int) -> str:
 
 
 __all__ = [
+    "MAX_SHEET_ROWS",
+    "MAX_UNPACKED_BYTES",
     "Cell",
+    "Oversized",
     "Table",
     "Unreadable",
     "column_letter",
     "decode_text",
     "excel_date",
+    "off_the_loop",
     "read_table",
 ]

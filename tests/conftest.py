@@ -8,6 +8,7 @@ tests/infra.py for how it is chosen. Async fixtures and tests share one session 
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import AsyncIterator
 
@@ -17,6 +18,11 @@ import pytest_asyncio
 from tests.infra import TestInfra, start_test_infra, unique_name
 
 __all__ = ["unique_name"]
+
+# The suite runs on the checked-in development keys, which only development and test accept
+# (a service started without GONGHUI_ENV is production and refuses them). Set before any
+# settings are read; the services the suite starts as processes inherit it.
+os.environ.setdefault("GONGHUI_ENV", "test")
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

@@ -32,6 +32,10 @@ import time
 import uuid
 from pathlib import Path
 
+# The bench builds the services in-process on throw-away data and signs its tokens with the
+# checked-in development keys: a test run, which is the only place those keys start.
+os.environ.setdefault("GONGHUI_ENV", "test")
+
 from deploy.bench.events import sign_up_burst
 from deploy.bench.imports import import_paths
 from deploy.bench.measure import Target, raw_kafka, raw_mongo

@@ -77,9 +77,13 @@ def clean_environment(prefix: str = "GONGHUI_") -> Iterator[None]:
     saved = {k: v for k, v in os.environ.items() if k.startswith(prefix)}
     for key in saved:
         del os.environ[key]
+    # Built by the services' own composition roots, which refuse the development keys in
+    # production (the default); nothing here serves a request or holds data.
+    os.environ[f"{prefix}ENV"] = "development"
     try:
         yield
     finally:
+        del os.environ[f"{prefix}ENV"]
         os.environ.update(saved)
 
 

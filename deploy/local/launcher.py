@@ -32,6 +32,7 @@ from deploy.local.infra import (
     prepare,
 )
 from deploy.local.prepare import REPO_ROOT
+from shared.keys import ensure_keys
 
 
 class LaunchError(RuntimeError):
@@ -187,8 +188,14 @@ class Launcher:
             return
         say(f"启动服务 / starting the services … (网页 web: {config.service_url('web')}/)")
         t0 = time.monotonic()
+        # The platform's own keys, made in var/keys on the first start and kept after: no
+        # running platform uses the checked-in development keys. Set in this process too,
+        # where the demo seeding signs its tokens.
+        os.environ.update(ensure_keys(config.var / "keys"))
         env = {
             **os.environ,
+            # A developer's machine: plain http (no Secure cookies); the keys are still its own.
+            "GONGHUI_ENV": os.environ.get("GONGHUI_ENV") or "development",
             "GONGHUI_KAFKA_BOOTSTRAP": self.infra.kafka_bootstrap,
             "GONGHUI_MONGO_URL": self.infra.mongo_url,
             "GONGHUI_SMTP_HOST": self.infra.smtp_host,

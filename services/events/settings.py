@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import ClassVar
 
 from pydantic import Field, model_validator
 
-from shared.settings import Environment, ServiceSettings
+from shared.settings import Environment, ServiceSettings, no_keys_of_its_own
 
 # The calendar secret `make run` and the tests use: public, so production refuses it.
 DEV_CALENDAR_SECRET = "gonghui-development-calendar-secret"
@@ -23,6 +24,11 @@ class EventsSettings(ServiceSettings):
             "changing it changes every feed URL"
         ),
     )
+    calendar_secret_file: Path | None = Field(
+        None,
+        description="file holding the calendar secret (`gonghui keygen` makes one); "
+        "overrides GONGHUI_CALENDAR_SECRET",
+    )
     calendar_base_url: str = Field(
         "",
         description="public base URL of the events service for feed links (empty: the request's)",
@@ -30,9 +36,13 @@ class EventsSettings(ServiceSettings):
 
     @model_validator(mode="after")
     def _refuse_dev_calendar_secret(self) -> EventsSettings:
-        if self.env is Environment.production and self.calendar_secret == DEV_CALENDAR_SECRET:
+        if self.calendar_secret_file is not None:
+            self.calendar_secret = self.calendar_secret_file.read_text().strip()
+        strict = self.env not in (Environment.development, Environment.test)
+        if strict and self.calendar_secret == DEV_CALENDAR_SECRET:
             raise ValueError(
-                "GONGHUI_CALENDAR_SECRET is the development secret; set your own in production "
-                "(e.g. `openssl rand -hex 32`)"
+                no_keys_of_its_own(
+                    self.service, "GONGHUI_CALENDAR_SECRET(_FILE) is the development secret"
+                )
             )
         return self

@@ -28,6 +28,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from services.web import filters
 from services.web.backend import ApiError, Backend
 from services.web.context import LoginRequired, PageRefused, Web, csrf_guard, login_url, visit_of
+from services.web.headers import SecurityHeaders
 from services.web.limits import BodyLimit
 from services.web.pages import admin_activities, admin_members, desk, login, member, plan
 from services.web.providers import PasswordProvider
@@ -104,6 +105,7 @@ def bootstrap(
     app.state.web = web
     install_request_metrics(app, "web")
     app.add_middleware(BodyLimit, max_bytes=settings.upload_max_bytes)
+    app.add_middleware(SecurityHeaders, https=bool(settings.cookie_secure))
 
     async def upstream(name: str, url: str) -> str:
         async with httpx.AsyncClient(timeout=2) as probe:

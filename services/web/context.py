@@ -62,7 +62,7 @@ class Web:
             path="/",
             httponly=True,
             samesite="lax",
-            secure=self.settings.cookie_secure,
+            secure=bool(self.settings.cookie_secure),
         )
 
 

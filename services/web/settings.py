@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from shared.client import networks
-from shared.settings import DEV_WEB_KEY, ServiceSettings
+from shared.settings import DEV_WEB_KEY, Environment, ServiceSettings
 
 
 class WebSettings(ServiceSettings):
@@ -40,8 +40,11 @@ class WebSettings(ServiceSettings):
     session_ttl_s: int = Field(
         43_200, ge=300, description="a browser session ends this long after sign-in (12 h)"
     )
-    cookie_secure: bool = Field(
-        False, description="mark cookies Secure (and __Host-): set it when served over https"
+    # Unset: Secure in production (served over https), not in development and test (plain
+    # http on a developer's machine, where a Secure cookie would never come back).
+    cookie_secure: bool | None = Field(
+        None,
+        description="mark cookies Secure (and __Host-) and send HSTS; default: on in production",
     )
     web_key_file: Path = Field(
         DEV_WEB_KEY,
@@ -72,3 +75,9 @@ class WebSettings(ServiceSettings):
 
     def _secret_files(self) -> list[Path]:
         return [self.auth_public_key_file, self.web_key_file]
+
+    @model_validator(mode="after")
+    def _secure_in_production(self) -> WebSettings:
+        if self.cookie_secure is None:
+            self.cookie_secure = self.env is Environment.production
+        return self

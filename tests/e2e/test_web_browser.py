@@ -80,6 +80,8 @@ class Site:
     outing: str  # capacity 2, one guest each: A with a guest fills it
     women: str  # 仅限女教职工
     seen_html: list[str] = field(default_factory=list)
+    # What the browser refused under the pages' Content-Security-Policy (console errors).
+    csp_refusals: list[str] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -90,6 +92,15 @@ class Site:
             viewport=viewport, base_url=self.url, locale="zh-CN", timezone_id="Asia/Shanghai"
         )
         context.set_default_timeout(20_000)
+
+        def watch(page: Page) -> None:
+            def note(message: Any) -> None:
+                if "Content Security Policy" in message.text:
+                    self.csp_refusals.append(f"{page.url}: {message.text}")
+
+            page.on("console", note)
+
+        context.on("page", watch)
         return context
 
     async def login(
@@ -353,10 +364,13 @@ async def test_cadre_checks_in_by_typed_code_and_the_second_time_is_yellow(site:
     context = await site.context()  # a phone at the door
     page = await site.login(context, "cadre", next_url=f"/admin/activities/{site.outing}/desk")
     await expect(page.locator("h1")).to_have_text("签到台")
+    # The camera button is Alpine's (its CSP build): it shows, with its label, under the CSP.
+    await expect(page.locator(".scanner button")).to_have_text("用摄像头扫码")
     await page.fill("#code", code.lower())
     await page.click("#codeform button[type=submit]")
     answer = page.locator("#answer .answer")
     await expect(answer).to_have_attribute("data-tone", "green")
+    await expect(page.locator("#code")).to_have_value("")  # emptied for the next (desk.js)
     await expect(answer).to_contain_text("已签到")
     await expect(answer).to_contain_text("张伟")
     await expect(page.locator(f"#tick-{site.people['b'].id}")).to_contain_text("已签到")
@@ -653,3 +667,17 @@ async def test_large_text_mode_sizes_hold(site: Site):
     await page.goto(f"/m/activities/{site.outing}")
     await guide_shot(page, "6-large-text", "large-text")
     await context.close()
+
+
+async def test_every_page_carries_the_security_headers_and_broke_no_policy(site: Site):
+    async with httpx.AsyncClient(base_url=site.url, timeout=10) as client:
+        for path in ("/login", "/login/link", "/static/app.js", "/nowhere"):
+            response = await client.get(path)
+            csp = response.headers["content-security-policy"]
+            assert "script-src 'self'" in csp and "unsafe-inline" not in csp, path
+            assert "frame-ancestors 'none'" in csp, path
+            assert response.headers["x-content-type-options"] == "nosniff", path
+            assert response.headers["referrer-policy"] == "same-origin", path
+            assert "strict-transport-security" not in response.headers  # plain http here
+    # Every page the tests above opened ran under that policy, and the browser refused nothing.
+    assert site.seen_html and not site.csp_refusals, site.csp_refusals

@@ -1,9 +1,10 @@
 """Who may call what: one table over EVERY members route, read from the app's OpenAPI.
 
 A route added without a row fails `test_every_route_has_a_row`. Each row names the expected
-status for nine callers: the member themself and another member, a cadre of the member's
+status for the callers: the member themself and another member, a cadre of the member's
 campus and one of another campus, finance, an auditor, an admin, another system, and no
-token at all. Each caller that may change the target gets a fresh one in the state the route
+token at all; a group leader, the cadres of the other two campuses, the chair and a token with
+two campuses answer as the persona they follow (FOLLOWS) unless the row names them. Each caller that may change the target gets a fresh one in the state the route
 needs; the refused ones share one, which must come out unchanged. On every answer, personal data the caller may not see must
 not appear in clear (JSON and any other body).
 
@@ -50,13 +51,28 @@ PERSONAS = (
     "admin",
     "system",
     "anonymous",
+    # Personas that answer as another unless a row names them (FOLLOWS): a group leader (小组长
+    # is a cadre of main), cadres of the two other campuses, the school union's chair (admin of
+    # every campus), and one token with main and east.
+    "group_leader",
+    "cadre_west",
+    "cadre_north",
+    "chair",
+    "multi_campus",
 )
+FOLLOWS = {
+    "group_leader": "cadre",
+    "cadre_west": "cadre_other_campus",
+    "cadre_north": "cadre_other_campus",
+    "chair": "admin",
+    "multi_campus": "cadre",
+}
 # Who may see each secret in clear (on any route that shows it at all).
 SEES = {
-    "phone": {"self", "admin"},
-    "email": {"self", "admin"},
-    "id_number": {"self", "admin"},  # only through reveal, which the row checks
-    "salary": {"self", "finance", "admin"},
+    "phone": {"self", "admin", "chair"},
+    "email": {"self", "admin", "chair"},
+    "id_number": {"self", "admin", "chair"},  # only through reveal, which the row checks
+    "salary": {"self", "finance", "admin", "chair"},
 }
 SECRETS = {"phone": PHONE, "email": EMAIL, "id_number": ID_NUMBER, "salary": str(SALARY)}
 
@@ -71,6 +87,11 @@ def headers_for(persona: str, target: str, other: str) -> dict[str, str]:
         "auditor": ("auditor-main", ["auditor"], ["main"]),
         "admin": ("admin-all", ["admin"], ["*"]),
         "system": ("hr-system", ["system"], ["*"]),
+        "group_leader": ("leader-main", ["cadre", "member"], ["main"]),
+        "cadre_west": ("cadre-west", ["cadre"], ["west"]),
+        "cadre_north": ("cadre-north", ["cadre"], ["north"]),
+        "chair": ("chair", ["admin", "cadre", "member"], ["*", "main"]),
+        "multi_campus": ("cadre-main-east", ["cadre", "member"], ["east", "main"]),
     }
     if persona == "anonymous":
         return {}
@@ -86,9 +107,11 @@ def expect(
     anonymous: int = 401,
     **by_persona: int,
 ) -> dict[str, int]:
-    statuses = {p: default for p in PERSONAS}
+    statuses = {p: default for p in PERSONAS if p not in FOLLOWS}
     statuses["anonymous"] = anonymous
-    statuses.update(by_persona)
+    statuses.update({p: s for p, s in by_persona.items() if p not in FOLLOWS})
+    for follower, leader in FOLLOWS.items():
+        statuses[follower] = by_persona.get(follower, statuses[leader])
     return statuses
 
 
@@ -203,6 +226,9 @@ def _payment_list(staff_no: str) -> dict:
     return {"file": ("缴费明细.csv", text.encode("gbk"), "text/csv")}
 
 
+# The group leader, the two-campus cadre and the chair carry the member role in tokens whose
+# subject is no member of this test: a route for "my own" answers them 404.
+NO_SUCH_MEMBER = {"group_leader": 404, "multi_campus": 404, "chair": 404}
 FINANCE_READS = expect(403, finance=200, auditor=200, admin=200)
 OWN_OR_FINANCE = expect(403, self=200, finance=200, auditor=200, admin=200)
 
@@ -243,7 +269,14 @@ ROWS: dict[tuple[str, str], Row] = {
     ("POST", "/members/{member_id}/transfer"): Row(
         # A cadre of main only may not move someone into east: both campuses are needed.
         "active",
-        expect(403, cadre_other_campus=404, admin=200),
+        expect(
+            403,
+            cadre_other_campus=404,
+            admin=200,
+            multi_campus=200,
+            cadre_west=403,
+            cadre_north=403,
+        ),
         body=lambda _: {"to_campus": "east"},
     ),
     ("PATCH", "/members/{member_id}/contact"): Row(
@@ -287,7 +320,8 @@ ROWS: dict[tuple[str, str], Row] = {
         # The member themself with the current password; another member has no account; an
         # admin's service token is nobody's account.
         "active",
-        expect(403, self=200, other_member=404, admin=404),
+        # A cadre's token whose subject has no account is not found either.
+        expect(403, self=200, other_member=404, admin=404, group_leader=404, multi_campus=404),
         body=lambda _: {"current_password": PASSWORD, "new_password": "wo-de-mima-7"},
         prepare=_with_password,
     ),
@@ -327,13 +361,17 @@ ROWS: dict[tuple[str, str], Row] = {
     ("PUT", "/childcare/rounds/{round_id}/answer"): Row(
         # Every member answers for themself (the other member too, in their own name).
         "active",
-        expect(403, self=200, other_member=200),
+        # Tokens with the member role whose subject is no member: not found.
+        expect(403, self=200, other_member=200, **NO_SUCH_MEMBER),
         body=lambda _: {},
         prepare=_with_round,
         path_of=_round,
     ),
     ("GET", "/childcare/rounds/{round_id}/answer"): Row(
-        "active", expect(403, self=200, other_member=404), prepare=_with_answer, path_of=_round
+        "active",
+        expect(403, self=200, other_member=404, **NO_SUCH_MEMBER),
+        prepare=_with_answer,
+        path_of=_round,
     ),
     ("GET", "/childcare/rounds/{round_id}/unanswered"): Row(
         "active", CADRE_OF_CAMPUS, prepare=_with_round, path_of=_round
@@ -547,3 +585,86 @@ async def test_a_campus_cadre_sees_only_their_campus_and_masked(members_only: St
         "/audit", params={"member": main["id"]}, headers=east_auditor
     )
     assert audit.json() == {"items": [], "total": 0, "limit": 50, "offset": 0}
+
+
+# -- targets that hold union roles, on other campuses ------------------------------------------
+# The routes that could let a caller sign in as someone or put them out of office, against a
+# target who holds more than a cadre does: the school union's chair (admin of every campus,
+# on main) and east's finance officer. A row: target -> {persona: status}.
+ROLE_TARGETS = {
+    "chair_main": ("main", ["chair"]),
+    "finance_east": ("east", ["finance"]),
+}
+TAKEOVER_ROUTES: dict[tuple[str, str], Callable[[str], Any] | None] = {
+    ("PATCH", "/members/{member_id}/contact"): lambda _: {"email": "taken@school.local"},
+    ("PUT", "/members/{member_id}/password"): lambda _: {"password": PASSWORD},
+    ("POST", "/members/{member_id}/withdraw"): None,
+    ("POST", "/members/{member_id}/retire"): None,
+    ("POST", "/members/{member_id}/decease"): None,
+    ("PATCH", "/members/{member_id}"): lambda _: {"roles": []},
+}
+TAKEOVER_PERSONAS = ("cadre", "cadre_other_campus", "multi_campus", "chair", "admin")
+# What each caller gets against each target, on every route above. A cadre covers neither the
+# chair nor a finance officer (sec-privilege's covers rule: 403 where the target is in scope).
+ROLE_EXPECTED = {
+    "chair_main": {
+        "cadre": 403,
+        "cadre_other_campus": 404,
+        "multi_campus": 403,
+        "chair": 200,
+        "admin": 200,
+    },
+    "finance_east": {
+        "cadre": 404,
+        "cadre_other_campus": 403,
+        "multi_campus": 403,
+        "chair": 200,
+        "admin": 200,
+    },
+}
+
+
+async def role_holder(stack: Stack, campus: str, roles: list[str]) -> dict:
+    body = {
+        "staff_no": f"R{uuid.uuid4().hex[:8].upper()}",
+        "name": "职务",
+        "campus": campus,
+        "department": "艺术系",
+        "email": f"r{uuid.uuid4().hex[:6]}@school.local",
+        "roles": roles,
+    }
+    response = await stack.members_http.post("/members", json=body, headers=ADMIN)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+# A cadre may not change a role holder's contact nor end their office unless they hold what
+# that person holds (the covers rule, membership/grants.py): one check for every route here.
+ROLE_CASES = [
+    pytest.param(
+        target,
+        route,
+        id=f"{target}-{route[0]} {route[1]}",
+    )
+    for target in sorted(ROLE_TARGETS)
+    for route in sorted(TAKEOVER_ROUTES)
+]
+
+
+@pytest.mark.parametrize(("target_kind", "route"), ROLE_CASES)
+async def test_role_holders_on_other_campuses(members_only: Stack, target_kind, route):
+    stack = members_only
+    method, template = route
+    campus, roles = ROLE_TARGETS[target_kind]
+    body = TAKEOVER_ROUTES[route]
+    got = {}
+    for persona in TAKEOVER_PERSONAS:
+        target = await role_holder(stack, campus, roles)  # fresh: a success changes it
+        response = await stack.members_http.request(
+            method,
+            template.format(member_id=target["id"]),
+            json=body(target["staff_no"]) if body else None,
+            headers=headers_for(persona, target["id"], target["id"]),
+        )
+        got[persona] = response.status_code
+    assert got == ROLE_EXPECTED[target_kind], f"{method} {template} on {target_kind}"

@@ -26,7 +26,8 @@ from services.members.settings import MembersSettings
 from services.notify.settings import NotifySettings
 from services.web.settings import WebSettings
 from services.welfare.settings import WelfareSettings
-from shared.settings import ServiceSettings
+from shared.keys import KEYS, ensure_keys
+from shared.settings import DEV_KEYS, ServiceSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
@@ -43,8 +44,9 @@ SERVICES: dict[str, type[ServiceSettings]] = {
 }
 HOST_PORTS = {"members": 8001, "events": 8002, "welfare": 8003, "notify": 8004, "web": 8000}
 CONTAINER_PORT = 8000
-# The one-shot topic creator runs `gonghui topics`, which reads the base ServiceSettings.
-ONE_SHOTS: dict[str, type[BaseSettings]] = {"topics": ServiceSettings}
+# The one-shot topic creator runs `gonghui topics`, which reads the base ServiceSettings; the
+# key maker `gonghui keygen` reads no setting (the base class stands for "none of a service's").
+ONE_SHOTS: dict[str, type[BaseSettings]] = {"topics": ServiceSettings, "keygen": ServiceSettings}
 INFRASTRUCTURE = {"kafka", "mongo", "mailpit"}
 
 # Variables whose code default (127.0.0.1) is wrong inside a container.
@@ -259,14 +261,27 @@ def test_environment_values_are_strings(name):
     assert not bad, f"quote these values in {name}: {bad}"
 
 
+def key_dir() -> str:
+    """Where the `keygen` job writes the keys (its --out), in every container."""
+    command = service("keygen")["command"]
+    return command[command.index("--out") + 1]
+
+
 @pytest.mark.parametrize("name", SERVICES)
-def test_compose_settings_load_and_point_at_compose_services(name, monkeypatch):
+def test_compose_settings_load_and_point_at_compose_services(name, monkeypatch, tmp_path):
     for key in list(os.environ):
         if key.upper().startswith("GONGHUI_"):
             monkeypatch.delenv(key)
+    ensure_keys(tmp_path)  # what the keygen job leaves in the volume
     for key, value in environment(service(name)).items():
+        if value.startswith(key_dir() + "/"):
+            value = str(tmp_path / value.removeprefix(key_dir() + "/"))
         monkeypatch.setenv(key, value)
-    settings = SERVICES[name]()  # validates types and the production key rule
+    settings = SERVICES[name]()  # validates types and the key rule
+    # Its keys are the stack's own: the same settings start in production too.
+    monkeypatch.setenv("GONGHUI_ENV", "production")
+    assert SERVICES[name]().env == "production"
+    monkeypatch.setenv("GONGHUI_ENV", "development")
 
     kafka_host, kafka_port = settings.kafka_bootstrap.split(":")
     assert kafka_host == "kafka"
@@ -280,8 +295,7 @@ def test_compose_settings_load_and_point_at_compose_services(name, monkeypatch):
     assert parse_qs(url.query).get("replicaSet") == [replica_set]
 
     assert settings.mongo_db == f"gonghui_{name}"  # its own database
-    # The checked-in keys only work in development; compose relies on them.
-    assert settings.env == "development"
+    assert settings.env == "development"  # plain http: cookies are not Secure
     if isinstance(settings, NotifySettings):
         assert settings.smtp_host == "mailpit"
         mailpit_ports = published_ports(service("mailpit"))
@@ -363,6 +377,33 @@ def test_topics_runs_the_cli_after_kafka():
     with pytest.raises(SystemExit) as exited:
         cli.main(["topics", "--help"])
     assert exited.value.code == 0
+
+
+def test_keygen_makes_every_key_into_a_volume_the_services_read():
+    keygen = service("keygen")
+    command = keygen["command"]
+    assert command[:2] == ["gonghui", "keygen"] and built_from_dockerfile(keygen)
+    volume = next(v.split(":")[0] for v in keygen["volumes"] if v.split(":")[1] == key_dir())
+    assert volume in (compose().get("volumes") or {})
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["keygen", "--help"])
+    assert exited.value.code == 0
+    # The image makes the directory for its non-root user, so the volume starts as theirs.
+    runs = [rest for keyword, rest in final_stage() if keyword == "RUN"]
+    assert any(f"-o gonghui -g gonghui {key_dir()}" in run for run in runs)
+    for name, settings_cls in SERVICES.items():
+        definition = service(name)
+        assert depends_on(definition)["keygen"].get("condition") == (
+            "service_completed_successfully"
+        )
+        assert f"{volume}:{key_dir()}:ro" in definition["volumes"], f"{name}: keys read-only"
+        env = environment(definition)
+        for key in KEYS:
+            if key.variable in env_var_names(settings_cls):
+                # Every key a service reads is set, to the file keygen makes: none falls
+                # back to the checked-in development key.
+                assert env.get(key.variable) == f"{key_dir()}/{key.file}", (name, key.variable)
+        assert not any(str(DEV_KEYS.name) in str(v) for v in env.values())
 
 
 def test_topics_job_creates_topics_with_the_replication_the_services_use():

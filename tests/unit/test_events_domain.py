@@ -16,7 +16,7 @@ from services.events.activities.domain import (
     draft,
 )
 from services.events.activities.eligibility import Person, conditions, refusal
-from services.events.checkin.domain import attendance, csv_row, safe_cell
+from services.events.checkin.domain import attendance, csv_row
 from services.events.registrations.domain import (
     CODE_ALPHABET,
     CancelReason,
@@ -296,7 +296,3 @@ def test_attendance_counts_members_and_their_guests():
     assert (t.registered, t.seats, t.waitlisted, t.cancelled, t.attended) == (1, 2, 1, 1, 1)
     assert t.rate == 1.0 and found.by_department["艺术系"].registered == 1
     assert csv_row(a)[3] == "报名成功（已签到）" and csv_row(c)[-1] == "工会干部移除"
-
-
-def test_cells_that_excel_would_run_are_defused():
-    assert safe_cell("=SUM(A1)") == "'=SUM(A1)" and safe_cell("王芳") == "王芳"

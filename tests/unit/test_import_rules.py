@@ -325,6 +325,30 @@ def test_an_identical_row_is_unchanged_and_a_different_one_an_update_of_those_co
     assert (result.outcome, result.changed) == (Outcome.update, ["性别", "部门", "手机"])
 
 
+def test_a_dry_run_never_tells_whether_a_sealed_value_equals_the_stored_one():
+    # The same file against a member whose ID number is the file's, and one whose is not: the
+    # answers are identical, "the file sets 身份证号", so a guess is never confirmed.
+    row = checked("T1,王芳,,,main,艺术系,,11010119900307451X,")
+    right = preview_existing(existing(id_number="11010119900307451X"), row, ctx(same_ctx()))
+    wrong = preview_existing(existing(id_number="110101199003070000"), row, ctx(same_ctx()))
+    assert right.model_dump() == wrong.model_dump()
+    assert (right.outcome, right.changed) == (Outcome.update, ["身份证号"])
+    # The salary base alike (会费基数, yuan).
+    up = upload("工号,姓名,校区,部门,会费基数\nT1,王芳,main,艺术系,5321.50\n")
+    [source] = up.rows
+    salary = check_row(source, ctx(up))
+    same = preview_existing(existing(salary_base_fen=532150), salary, ctx(up))
+    other = preview_existing(existing(salary_base_fen=100), salary, ctx(up))
+    assert same.model_dump() == other.model_dump() and same.changed == ["会费基数"]
+    # A member no longer in the union is refused alike, whatever the stored value.
+    dead_right = existing(status=MemberStatus.deceased, id_number="11010119900307451X")
+    dead_wrong = existing(status=MemberStatus.deceased, id_number=None)
+    assert (
+        preview_existing(dead_right, row, ctx(same_ctx())).model_dump()
+        == preview_existing(dead_wrong, row, ctx(same_ctx())).model_dump()
+    )
+
+
 def same_ctx():
     return upload(f"{HEADER}\nT1,王,,,main,艺术系,,,\n")
 

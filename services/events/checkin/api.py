@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -13,13 +11,14 @@ from pydantic import BaseModel, Field
 from services.events.activities.api import ActivityId, Catalog
 from services.events.activities.domain import ActivityKind
 from services.events.activities.store import ActivityFilter, visible_scope
-from services.events.checkin.domain import CSV_HEADER, Tally, attendance, csv_row, safe_cell
+from services.events.checkin.domain import CSV_HEADER, Tally, attendance, csv_row
 from services.events.checkin.handlers import check_in_by_code, record_walk_in
 from services.events.checkin.store import registrations_of
 from services.events.deps import Audit, Cadre
 from services.events.registrations.api import RegistrationPublic, RegistrationsDep, managed
 from services.events.registrations.domain import CODE_TEXT
 from shared.aggregate import Actor
+from shared.export import csv_bytes
 from shared.problems import PROBLEM_RESPONSES
 from shared.text import VISIBLE_TEXT
 from shared.timeutil import Moment, as_local, in_range, to_utc
@@ -184,17 +183,12 @@ async def export_registrations(
     activity = await catalog.visible(activity_id, user)
     managed(user, activity)
     rows = await registrations.book.all_of_activity(activity.id)
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_HEADER)
-    for r in rows:
-        writer.writerow([safe_cell(c) for c in csv_row(r)])
     await audit.record(
         Actor.of(user), "export_registrations", activity.id, activity.campus, rows=len(rows)
     )
     filename = f"registrations-{activity.id}.csv"
     return Response(
-        ("\ufeff" + out.getvalue()).encode("utf-8"),
+        csv_bytes(CSV_HEADER, [csv_row(r) for r in rows]),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

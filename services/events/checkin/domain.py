@@ -92,8 +92,3 @@ def csv_row(r: Registration) -> tuple[str, ...]:
         "是" if r.walk_in else "",
         r.cancel_reason.label if r.cancel_reason else "",
     )
-
-
-def safe_cell(value: str) -> str:
-    """A cell Excel will not run as a formula (CSV injection): prefix =, +, -, @ with '."""
-    return f"'{value}" if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import date, datetime
 from typing import Annotated
 from urllib.parse import quote
@@ -40,6 +38,7 @@ from services.members.org.api import Org
 from shared.aggregate import Actor
 from shared.auth import CurrentUser, Principal, Role
 from shared.errors import Forbidden, NotFound
+from shared.export import csv_bytes
 from shared.problems import PROBLEM_RESPONSES
 from shared.runtime import provided
 from shared.text import PLAIN_TEXT
@@ -344,23 +343,20 @@ async def round_stats_csv(
     found = await readable(rounds, round_id, user)
     stats = await statistics(found, rounds, members)
     names = {c.id: c.name for c in await org.campuses()}
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["校区", "年龄段", "就读状态", "就读机构", "人数"])
-    for g in stats.tally.groups:
-        writer.writerow(
-            [
-                names.get(g.campus, g.campus),
-                BAND_LABEL[g.age_band],
-                CareStatus.label_of(g.care_status),
-                g.institution,
-                g.count,
-            ]
-        )
-    writer.writerow(["合计", "", "", "", stats.tally.children])
+    rows: list[list[str | int]] = [
+        [
+            names.get(g.campus, g.campus),
+            BAND_LABEL[g.age_band],
+            CareStatus.label_of(g.care_status),
+            g.institution,
+            g.count,
+        ]
+        for g in stats.tally.groups
+    ]
+    rows.append(["合计", "", "", "", stats.tally.children])
     name = f"{found.title}-{found.survey_date.isoformat()}.csv"
     return Response(
-        ("\ufeff" + out.getvalue()).encode("utf-8"),
+        csv_bytes(["校区", "年龄段", "就读状态", "就读机构", "人数"], rows),
         media_type=CSV,
         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(name)}"},
     )

@@ -26,8 +26,13 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import date
 
-from services.members.dues.domain import Arrears, parse_month, payment_fen
+from services.members.dues.domain import (
+    Arrears,
+    parse_month,
+    payment_fen,
+)
 from shared.errors import DomainError
+from shared.export import csv_bytes
 from shared.parsing import fen_to_yuan, parse_date
 from shared.text import normalize
 
@@ -158,15 +163,12 @@ def read_payments(data: bytes) -> tuple[list[PaymentRow], list[RowError]]:
 
 def arrears_csv(report: Arrears, campus_names: dict[str, str]) -> bytes:
     """One row per member and month owed, then the subtotals; UTF-8 with BOM for Excel."""
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(
-        ["校区", "部门", "工号", "姓名", "月份", "应缴（元）", "已缴（元）", "欠缴（元）"]
-    )
+    header = ["校区", "部门", "工号", "姓名", "月份", "应缴（元）", "已缴（元）", "欠缴（元）"]
+    rows: list[list[str | None]] = []
     for d in report.debtors:
         campus = campus_names.get(d.campus, d.campus)
         for m in d.months:
-            writer.writerow(
+            rows.append(
                 [
                     campus,
                     d.department,
@@ -180,7 +182,7 @@ def arrears_csv(report: Arrears, campus_names: dict[str, str]) -> bytes:
             )
     for s in report.by_department:
         campus = campus_names.get(s.campus, s.campus)
-        writer.writerow(
+        rows.append(
             [
                 campus,
                 s.department,
@@ -194,7 +196,7 @@ def arrears_csv(report: Arrears, campus_names: dict[str, str]) -> bytes:
         )
     for s in report.by_campus:
         campus = campus_names.get(s.campus, s.campus)
-        writer.writerow(
+        rows.append(
             [
                 campus,
                 "",
@@ -206,7 +208,7 @@ def arrears_csv(report: Arrears, campus_names: dict[str, str]) -> bytes:
                 fen_to_yuan(s.owed_fen),
             ]
         )
-    writer.writerow(
+    rows.append(
         [
             "合计",
             "",
@@ -218,4 +220,4 @@ def arrears_csv(report: Arrears, campus_names: dict[str, str]) -> bytes:
             fen_to_yuan(report.owed_fen),
         ]
     )
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return csv_bytes(header, rows)

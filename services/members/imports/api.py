@@ -24,6 +24,7 @@ from shared.auth import Principal
 from shared.errors import NotFound
 from shared.problems import PROBLEM_RESPONSES, ProblemError
 from shared.runtime import provided
+from shared.spreadsheet import Oversized
 from shared.timeutil import as_local
 
 Imports = Annotated[ImportWork, Depends(provided("imports"))]
@@ -102,7 +103,9 @@ UPLOAD_DOC = (
     status_code=status.HTTP_202_ACCEPTED,
     responses={
         202: {"description": "已接收：任务已创建，用 GET /imports/{id} 查看进度和结果"},
-        413: {"description": f"文件超过 {MAX_BYTES // 1024 // 1024} MB"},
+        413: {
+            "description": f"文件超过 {MAX_BYTES // 1024 // 1024} MB，或表格行数、解压后大小超限"
+        },
     },
 )
 async def upload(
@@ -130,9 +133,12 @@ async def upload(
             "import.too_large", 413, f"文件超过 {MAX_BYTES // 1024 // 1024} MB，请拆分后上传"
         )
     options = ImportOptions(commit=commit, only_valid=only_valid, active=active)
-    job = await start_import(
-        data, file.filename, options, user, imports.store, audit, imports.chunk_rows
-    )
+    try:
+        job = await start_import(
+            data, file.filename, options, user, imports.store, audit, imports.chunk_rows
+        )
+    except Oversized as exc:  # a row or zip bomb: refused at once, no job is kept
+        raise ProblemError(f"import.{exc.code}", 413, exc.message) from exc
     imports.runner.kick(job["_id"])
     response.headers["Location"] = f"/imports/{job['_id']}"
     return ImportJob.of(await job_state(job, imports.store), [], 0)

@@ -85,10 +85,9 @@ def run(args: argparse.Namespace) -> int:
 
 def _dev_admin_token() -> str:
     from shared.auth import mint_token
-    from shared.settings import DEV_PRIVATE_KEY
+    from shared.keys import signing_key_for_cli
 
-    key = Path(os.environ.get("GONGHUI_AUTH_PRIVATE_KEY_FILE") or DEV_PRIVATE_KEY)
-    return mint_token("gonghui-cli", ["admin"], ["*"], private_key_file=key)
+    return mint_token("gonghui-cli", ["admin"], ["*"], private_key_file=signing_key_for_cli())
 
 
 async def import_members(

@@ -45,6 +45,7 @@ from shared.aggregate import Actor
 from shared.audit import AuditLog
 from shared.errors import DomainError, NotFound
 from shared.principal import Principal, Role
+from shared.spreadsheet import off_the_loop
 from shared.telemetry import trace_id_var
 from shared.timeutil import local_today, utcnow
 
@@ -85,7 +86,7 @@ async def start_import(
     """Keep the uploaded rows with a new job and have it worked; returns the job."""
     scope = sorted(user.campuses)
     default_campus = scope[0] if len(scope) == 1 and ALL not in scope else None
-    upload = await asyncio.to_thread(parse_upload, data, default_campus is not None)
+    upload = await off_the_loop(parse_upload, data, default_campus is not None)
     rows = upload.rows
     chunks = [rows[i : i + chunk_rows] for i in range(0, len(rows), chunk_rows)]
     job_id = f"imp-{uuid.uuid4().hex[:16]}"

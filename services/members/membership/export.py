@@ -1,16 +1,14 @@
 """A member list as CSV (UTF-8 with BOM, so Chinese Excel opens it) or XLSX, masked as the
-caller may see it: the same masking as the API, because the rows are built from MemberPublic."""
+caller may see it: the same masking as the API, because the rows are built from MemberPublic.
+Every cell goes through shared/export.py, which neutralises formulas."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterable
 from typing import Any
 
-from openpyxl import Workbook
-
 from services.members.membership.columns import COLUMNS
+from shared.export import csv_bytes, xlsx_bytes
 from shared.vocabulary.members import Gender, MemberStatus, UnionRole
 
 HEADERS = [header for _, header in COLUMNS]
@@ -34,19 +32,8 @@ def rows(records: Iterable[dict[str, Any]]) -> Iterable[list[str]]:
 
 
 def to_csv(records: Iterable[dict[str, Any]]) -> bytes:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(HEADERS)
-    writer.writerows(rows(records))
-    return ("\ufeff" + out.getvalue()).encode("utf-8")
+    return csv_bytes(HEADERS, rows(records))
 
 
 def to_xlsx(records: Iterable[dict[str, Any]]) -> bytes:
-    book = Workbook(write_only=True)
-    sheet = book.create_sheet("会员名册")
-    sheet.append(HEADERS)
-    for row in rows(records):
-        sheet.append(row)
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
+    return xlsx_bytes("会员名册", HEADERS, rows(records))

@@ -2,11 +2,17 @@
 // (Chrome on Android); elsewhere (Safari, WeCom on iPhone) frames are drawn on a canvas and
 // read by jsQR (vendored from npm). A code read is submitted like a typed one; the typed code
 // always works, camera or not.
+//
+// Alpine is its CSP build (no eval: the page's Content-Security-Policy allows no inline or
+// evaluated script), so the markup names only properties and methods of this component.
 function scanner() {
   const camera = !!(navigator.mediaDevices && navigator.mediaDevices.getUserMedia);
+  const supported = camera && ("BarcodeDetector" in window || typeof jsQR === "function");
   return {
-    supported: camera && ("BarcodeDetector" in window || typeof jsQR === "function"),
+    supported: supported,
+    unsupported: !supported,
     running: false,
+    get label() { return this.running ? "停止扫码" : "用摄像头扫码"; },
     stream: null,
     last: "",
     async toggle() {
@@ -58,3 +64,11 @@ function scanner() {
     },
   };
 }
+
+document.addEventListener("alpine:init", () => { Alpine.data("scanner", scanner); });
+
+// After a code is sent (typed or scanned), the field is emptied and ready for the next one.
+document.addEventListener("htmx:afterRequest", (event) => {
+  const form = event.detail.elt;
+  if (form && form.id === "codeform") { form.reset(); form.code.focus(); }
+});

@@ -84,24 +84,32 @@ def _apply(member: Member, given: Iterable[str], cmd: JoinMember) -> None:
 def preview_existing(member: Member, row: CheckedRow, ctx: Context) -> RowResult:
     """What importing the row would do to the member as it is now (a dry run)."""
     result = row.result.model_copy(deep=True)
-    after = member.model_copy(deep=True)
+    # Tried against the member with the sealed fields the row gives blanked: the answer
+    # (update, refused) is then the same whether the file's ID number or salary base equals
+    # the stored one or not, so a dry run never confirms a guess.
+    probe = member.model_copy(deep=True)
+    for name in Member.secret_fields & set(row.given):
+        setattr(probe, name, None)
+    after = probe.model_copy(deep=True)
     try:
         import_change(row, ctx)(after)
     except DomainError as exc:
         return refuse_result(result, exc, ctx)
-    if not after.events:
-        result.outcome = Outcome.unchanged
-    else:
-        result.outcome = Outcome.update
-        result.changed = changed_columns(member, after, row.given)
+    result.changed = changed_columns(probe, after, row.given)
+    result.outcome = Outcome.update if result.changed else Outcome.unchanged
     note_status(result, member, ctx)
     return result
 
 
 def changed_columns(before: Member, after: Member, given: Iterable[str]) -> list[str]:
+    """The columns the row changes. A sealed column (ID number, salary base) the row gives is
+    listed whether or not it differs: comparing it would tell whoever uploads a file what the
+    stored value is, one guess per row, without ever being allowed to read it."""
     names = set(given)
 
     def differs(name: str) -> bool:
+        if name in Member.secret_fields:
+            return True
         if name == "email":  # a new e-mail waits for the member's confirmation
             return (before.email, before.pending_email) != (after.email, after.pending_email)
         return bool(getattr(before, name) != getattr(after, name))

@@ -1,0 +1,393 @@
+"""Who may call what on events, notify and welfare: one row per route of each app (read from
+its OpenAPI, so a new route without a row fails), the enforced status for every persona
+(tests/integration/personas.py).
+
+Each persona calls a target of its own when the route writes (a fresh activity, plan, meet
+or registration in the state the row names), so one persona's success never changes what
+the next one meets; reads share one target. Targets live on main unless the row says so;
+`east` rows put the target on another campus than the main cadre's.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from services.events.bootstrap import bootstrap as events_bootstrap
+from services.events.calendar.domain import feed_token
+from services.notify.bootstrap import bootstrap as notify_bootstrap
+from services.welfare.bootstrap import bootstrap as welfare_bootstrap
+from shared.readmodels.member_directory import MEMBER_DIRECTORY
+from tests.integration.conftest import Stack, bearer, build_stack, close_stack
+from tests.integration.events_kit import later
+from tests.integration.personas import (
+    LEADER,
+    OTHER,
+    PERSONAS,
+    PUBLIC,
+    RUN,
+    SELF,
+    as_row,
+    expect,
+    headers,
+    routes_of,
+)
+
+pytestmark = pytest.mark.integration
+
+CADRE = {
+    "main": bearer("cadre-1", ["cadre"], ["main"]),
+    "east": bearer("cadre-e", ["cadre"], ["east"]),
+}
+ADMIN = bearer("admin-1", ["admin"], ["*"])
+_YEARS = itertools.count(2040)
+
+
+@pytest.fixture(scope="module")
+async def stack(infra) -> AsyncIterator[Stack]:
+    s = await build_stack(infra, ["events", "notify", "welfare"])
+    directory = s.events.db[MEMBER_DIRECTORY]
+    await directory.insert_many(
+        [
+            {
+                "_id": member_id,
+                "staff_no": f"AZ{RUN}{i}",
+                "name": name,
+                "campus": "main",
+                "department": "艺术系",
+                "gender": "female",
+                "status": "active",
+                "roles": roles,
+                "sequence": "0000000001.000",
+            }
+            for i, (member_id, name, roles) in enumerate(
+                [(SELF, "目标", []), (OTHER, "同事", []), (LEADER, "组长", ["group_leader"])]
+            )
+        ]
+    )
+    try:
+        yield s
+    finally:
+        await close_stack(s)
+
+
+# -- targets ----------------------------------------------------------------------------------
+
+
+async def _ok(response, status: int = 200) -> dict:
+    assert response.status_code in (status, 201, 200), response.text
+    return response.json()
+
+
+async def activity(stack: Stack, campus: str = "main", publish: bool = True, **over) -> dict:
+    body = {
+        "kind": "lecture",
+        "title": "权限矩阵讲座",
+        "campus": campus,
+        "venue": "报告厅",
+        "starts_at": later(7),
+        "ends_at": later(7, 2),
+        "capacity": 50,
+        **over,
+    }
+    http = stack.events_http
+    made = await _ok(await http.post("/activities", json=body, headers=CADRE[campus]), 201)
+    if publish:
+        url = f"/activities/{made['id']}/publish"
+        made = await _ok(await http.post(url, headers=CADRE[campus]))
+    return made
+
+
+async def registered(stack: Stack, campus: str = "main") -> dict[str, str]:
+    made = await activity(stack, campus)
+    url = f"/activities/{made['id']}/registrations"
+    reg = await _ok(await stack.events_http.post(url, json={"member_id": SELF}, headers=ADMIN), 201)
+    return {"activity_id": made["id"], "member_id": SELF, "code": reg["code"]}
+
+
+_PLANS: dict[str, str] = {}  # campus -> the plan every item target goes into
+_COPY_YEARS = itertools.count(2001, 2)  # a copy makes the next year's plan: keep it free
+_NEW_YEARS = itertools.count(2051, 2)
+
+
+async def plan(stack: Stack, campus: str = "main", year: int | None = None) -> dict[str, str]:
+    """A fresh item of a plan of `campus` (one shared plan, or a new one for `year`)."""
+    http = stack.events_http
+    if year is not None or campus not in _PLANS:
+        body = {"year": year or 2099, "campus": campus}
+        made = await _ok(await http.post("/plans", json=body, headers=ADMIN), 201)
+        if year is None:
+            _PLANS[campus] = made["id"]
+        plan_id = made["id"]
+    else:
+        plan_id = _PLANS[campus]
+    item = {"month_from": 1, "title": "元旦慰问", "owner": "工会办公室"}
+    added = await _ok(await http.post(f"/plans/{plan_id}/items", json=item, headers=ADMIN), 201)
+    return {"plan_id": plan_id, "item_id": added["id"]}
+
+
+async def plan_to_copy(stack: Stack, campus: str = "main") -> dict[str, str]:
+    return await plan(stack, campus, year=next(_COPY_YEARS))
+
+
+async def plan_link(stack: Stack, campus: str = "main") -> dict[str, str]:
+    found = await plan(stack, campus)
+    linked = await activity(stack, campus)
+    url = f"/plans/{found['plan_id']}/items/{found['item_id']}/links"
+    link = {"kind": "activity", "id": linked["id"]}
+    await _ok(await stack.events_http.post(url, json=link, headers=ADMIN))
+    return {**found, "kind": "activity", "link_id": linked["id"], "activity_id": linked["id"]}
+
+
+async def meet(stack: Stack, campus: str = "main", set_up: bool = True) -> dict[str, str]:
+    made = await activity(stack, campus, kind="sports_meet", title="趣味运动会")
+    if set_up:
+        body = {"max_entries": 2, "items": [{"name": "托球跑"}]}
+        url = f"/activities/{made['id']}/meet"
+        await _ok(await stack.events_http.post(url, json=body, headers=ADMIN), 201)
+    return {"activity_id": made["id"], "item_id": "e1", "member_id": SELF}
+
+
+async def meet_entry(stack: Stack, campus: str = "main") -> dict[str, str]:
+    found = await meet(stack, campus)
+    url = f"/activities/{found['activity_id']}/meet/items/e1/entries"
+    await _ok(await stack.events_http.post(url, json={"member_id": SELF}, headers=ADMIN), 201)
+    return found
+
+
+async def draft(stack: Stack, campus: str = "main") -> dict[str, str]:
+    return {"activity_id": (await activity(stack, campus, publish=False))["id"]}
+
+
+async def published(stack: Stack, campus: str = "main") -> dict[str, str]:
+    return {"activity_id": (await activity(stack, campus))["id"]}
+
+
+async def bare_meet(stack: Stack, campus: str = "main") -> dict[str, str]:
+    return await meet(stack, campus, set_up=False)
+
+
+async def feed(stack: Stack, campus: str = "main") -> dict[str, str]:
+    secret = stack.events.settings.calendar_secret.encode()
+    return {"campus": campus, "token": feed_token(secret, campus)}
+
+
+async def notice(stack: Stack, campus: str = "main") -> dict[str, str]:
+    """A message in SELF's inbox, put there as notify puts every notice."""
+    from services.notify.notices.domain import Notice
+    from services.notify.notices.store import Inbox
+
+    made = Notice(f"n-authz-{RUN}-{next(_YEARS)}", SELF, "main", "welcome", "通知", "内容")
+    assert await Inbox(stack.notify.db).put(made)
+    return {"notice_id": made.id}
+
+
+async def nothing(stack: Stack, campus: str = "main") -> dict[str, str]:
+    return {"campus": campus}
+
+
+Target = Callable[[Stack, str], Awaitable[dict[str, str]]]
+
+
+@dataclass(frozen=True)
+class Row:
+    target: Target
+    expected: dict[str, int]
+    body: Callable[[dict[str, str]], Any] | None = None
+    campus: str = "main"
+    query: dict[str, str] = field(default_factory=dict)
+
+
+def _activity_body(_: dict) -> dict:
+    return {
+        "kind": "lecture",
+        "title": "新讲座",
+        "campus": "main",
+        "venue": "报告厅",
+        "starts_at": later(9),
+        "ends_at": later(9, 1),
+    }
+
+
+ANYONE_SIGNED_IN = expect(200)
+
+
+def of_main(status: int = 200, **more: int) -> dict[str, int]:
+    """A cadre of main (and admin) gets `status`; another campus's cadre does not see main's
+    activities and plans at all (404); everyone else is refused."""
+    return expect(403, **{"cadre_main": status, "cadre_east": 404, "admin": status, **more})
+
+
+CADRE_OF_MAIN = of_main()
+ALL_BUT_OTHER_CAMPUSES = expect(200, cadre_east=404)
+SIGN_UP = {"member_id": SELF}
+
+EVENTS: dict[tuple[str, str], Row] = {
+    ("GET", "/healthz"): Row(nothing, PUBLIC),
+    ("GET", "/readyz"): Row(nothing, PUBLIC),
+    ("GET", "/metrics"): Row(nothing, PUBLIC),
+    # -- activities --
+    ("POST", "/activities"): Row(nothing, of_main(201, cadre_east=403), body=_activity_body),
+    ("GET", "/activities"): Row(nothing, ANYONE_SIGNED_IN),
+    ("GET", "/activities/{activity_id}"): Row(published, ALL_BUT_OTHER_CAMPUSES),
+    ("PATCH", "/activities/{activity_id}"): Row(
+        draft, CADRE_OF_MAIN, body=lambda _: {"title": "改"}
+    ),
+    ("POST", "/activities/{activity_id}/publish"): Row(draft, CADRE_OF_MAIN),
+    ("POST", "/activities/{activity_id}/close"): Row(published, CADRE_OF_MAIN),
+    # Not over yet: those allowed reach the rule (409), the others never do.
+    ("POST", "/activities/{activity_id}/complete"): Row(published, of_main(409)),
+    ("POST", "/activities/{activity_id}/cancel"): Row(
+        published, CADRE_OF_MAIN, body=lambda _: {"reason": "天气"}
+    ),
+    ("GET", "/activities/{activity_id}/history"): Row(published, CADRE_OF_MAIN),
+    # -- registrations (SELF is the member: signs up, reads, cancels their own) --
+    ("POST", "/activities/{activity_id}/registrations"): Row(
+        published, of_main(201, member=201), body=lambda _: SIGN_UP
+    ),
+    ("GET", "/activities/{activity_id}/registrations"): Row(registered, CADRE_OF_MAIN),
+    ("GET", "/activities/{activity_id}/registrations/{member_id}"): Row(
+        registered, of_main(member=200)
+    ),
+    ("POST", "/activities/{activity_id}/registrations/{member_id}/cancel"): Row(
+        registered, of_main(member=200)
+    ),
+    # Only members answer "may I come": a token whose subject is no member is not found.
+    ("GET", "/activities/{activity_id}/eligibility"): Row(
+        published, expect(404, member=200, other_member=200, group_leader=200, system=403)
+    ),
+    ("GET", "/activities/{activity_id}/registrations/{member_id}/qr.png"): Row(
+        registered, of_main(member=200)
+    ),
+    ("GET", "/activities/{activity_id}/registrations/{member_id}/qr.svg"): Row(
+        registered, of_main(member=200)
+    ),
+    ("GET", "/me/registrations"): Row(nothing, ANYONE_SIGNED_IN),
+    # -- check-in --
+    ("POST", "/activities/{activity_id}/checkins"): Row(
+        registered, CADRE_OF_MAIN, body=lambda t: {"code": t["code"]}
+    ),
+    ("POST", "/activities/{activity_id}/walkins"): Row(
+        published, CADRE_OF_MAIN, body=lambda _: {"member": SELF}
+    ),
+    ("GET", "/activities/{activity_id}/attendance"): Row(registered, CADRE_OF_MAIN),
+    ("GET", "/attendance"): Row(nothing, expect(403, cadre_main=200, cadre_east=200, admin=200)),
+    ("GET", "/activities/{activity_id}/registrations.csv"): Row(registered, CADRE_OF_MAIN),
+    # -- the annual plan --
+    ("GET", "/plans"): Row(nothing, ANYONE_SIGNED_IN),
+    ("POST", "/plans"): Row(
+        nothing,
+        of_main(201, cadre_east=403),
+        body=lambda _: {"year": next(_NEW_YEARS), "campus": "main"},
+    ),
+    # Loaded once: the first allowed caller (the chair) gets 201, the next 200.
+    ("POST", "/plans/source/{year}"): Row(
+        nothing, expect(403, admin=200, chair=201), query={"year": "2023"}
+    ),
+    ("GET", "/plans/{plan_id}"): Row(plan, ALL_BUT_OTHER_CAMPUSES),
+    ("POST", "/plans/{plan_id}/copy"): Row(plan_to_copy, of_main(201)),
+    ("POST", "/plans/{plan_id}/items"): Row(
+        plan, of_main(201), body=lambda _: {"month_from": 2, "title": "春游", "owner": "工会"}
+    ),
+    ("PATCH", "/plans/{plan_id}/items/{item_id}"): Row(
+        plan, CADRE_OF_MAIN, body=lambda _: {"title": "改"}
+    ),
+    ("POST", "/plans/{plan_id}/items/{item_id}/status"): Row(
+        plan, CADRE_OF_MAIN, body=lambda _: {"status": "done"}
+    ),
+    ("POST", "/plans/{plan_id}/items/{item_id}/links"): Row(
+        plan_link, CADRE_OF_MAIN, body=lambda t: {"kind": "activity", "id": t["link_id"]}
+    ),
+    ("DELETE", "/plans/{plan_id}/items/{item_id}/links/{kind}/{link_id}"): Row(
+        plan_link, CADRE_OF_MAIN
+    ),
+    # -- the sports meet --
+    ("POST", "/activities/{activity_id}/meet"): Row(
+        bare_meet, of_main(201), body=lambda _: {"max_entries": 2, "items": [{"name": "跳绳"}]}
+    ),
+    ("GET", "/activities/{activity_id}/meet"): Row(meet, ALL_BUT_OTHER_CAMPUSES),
+    ("PATCH", "/activities/{activity_id}/meet"): Row(
+        meet, CADRE_OF_MAIN, body=lambda _: {"max_entries": 3}
+    ),
+    ("POST", "/activities/{activity_id}/meet/items"): Row(
+        meet, of_main(201), body=lambda _: {"name": "袋鼠跳"}
+    ),
+    ("POST", "/activities/{activity_id}/meet/items/{item_id}/entries"): Row(
+        meet, of_main(201, member=201), body=lambda _: SIGN_UP
+    ),
+    ("GET", "/activities/{activity_id}/meet/items/{item_id}/entries"): Row(
+        meet_entry, CADRE_OF_MAIN
+    ),
+    ("DELETE", "/activities/{activity_id}/meet/items/{item_id}/entries/{member_id}"): Row(
+        meet_entry, of_main(204, member=204)
+    ),
+    ("PUT", "/activities/{activity_id}/meet/items/{item_id}/results"): Row(
+        meet_entry,
+        CADRE_OF_MAIN,
+        body=lambda _: {"results": [{"member_id": SELF, "value": 12.5}]},
+    ),
+    # No results published yet: those allowed reach the rule (409).
+    ("POST", "/activities/{activity_id}/meet/publish"): Row(meet_entry, of_main(409)),
+    # -- the calendar feed: the token in the address is the credential --
+    ("GET", "/calendar/{campus}/{token}.ics"): Row(feed, PUBLIC),
+    # A campus is no secret: another campus's cadre is refused, not told "not found".
+    ("GET", "/calendar/{campus}/feed"): Row(feed, expect(403, cadre_main=200, admin=200)),
+}
+
+NOTIFY: dict[tuple[str, str], Row] = {
+    ("GET", "/healthz"): Row(nothing, PUBLIC),
+    ("GET", "/readyz"): Row(nothing, PUBLIC),
+    ("GET", "/metrics"): Row(nothing, PUBLIC),
+    ("GET", "/inbox"): Row(nothing, ANYONE_SIGNED_IN),
+    ("PATCH", "/inbox/{notice_id}/read"): Row(notice, expect(404, member=200)),
+}
+
+WELFARE: dict[tuple[str, str], Row] = {
+    ("GET", "/healthz"): Row(nothing, PUBLIC),
+    ("GET", "/readyz"): Row(nothing, PUBLIC),
+    ("GET", "/metrics"): Row(nothing, PUBLIC),
+}
+
+MATRICES = {"events": EVENTS, "notify": NOTIFY, "welfare": WELFARE}
+APPS: dict[str, Any] = {
+    "events": events_bootstrap,
+    "notify": notify_bootstrap,
+    "welfare": welfare_bootstrap,
+}
+
+
+@pytest.mark.parametrize("service", MATRICES)
+def test_every_route_has_a_row(service):
+    routes = routes_of(APPS[service](configure_logs=False).app)
+    rows = MATRICES[service].keys()
+    assert not sorted(routes - rows), f"{service} routes without a row: {sorted(routes - rows)}"
+    assert not sorted(rows - routes), f"{service} rows for routes that no longer exist"
+
+
+CASES = [(s, route) for s, rows in MATRICES.items() for route in sorted(rows)]
+
+
+@pytest.mark.parametrize(
+    ("service", "route"), CASES, ids=lambda v: v if isinstance(v, str) else f"{v[0]} {v[1]}"
+)
+async def test_the_matrix(stack: Stack, service: str, route: tuple[str, str]):
+    method, template = route
+    row = MATRICES[service][route]
+    http = getattr(stack, f"{service}_http")
+    shared = await row.target(stack, row.campus)
+    got: dict[str, int] = {}
+    for persona in PERSONAS:
+        target = shared if method == "GET" else await row.target(stack, row.campus)
+        params = {**target, **row.query}
+        response = await http.request(
+            method,
+            template.format(**params),
+            json=row.body(target) if row.body else None,
+            headers=headers(persona),
+        )
+        got[persona] = response.status_code
+    assert got == row.expected, f"{service} {method} {template}: {as_row(got)}"

@@ -1,0 +1,355 @@
+"""Who may open what on web: one row per page route (read from web's own routes, so a page
+added without a row fails), the enforced answer for every persona (personas.py), with web in
+process calling members, events and notify in process on the real broker and database.
+
+A persona's browser session is made as sign-in makes it (web's own session store, with a
+token minted for the persona); POSTs carry the session's CSRF token and an empty form, so
+an allowed caller reaches the form's own check (400) or its redirect (303), and a refused one
+gets the refusal page (403) — or the sign-in redirect (303) without a session. Pages that
+write get a fresh target per persona.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import timedelta
+
+import httpx
+import pytest
+from fastapi.routing import APIRoute
+
+from services.web.bootstrap import bootstrap as web_bootstrap
+from services.web.settings import WebSettings
+from shared.auth import mint_token
+from shared.timeutil import utcnow
+from tests.integration.conftest import Stack, bearer, build_stack, close_stack, join
+from tests.integration.events_kit import known_to_events, later
+from tests.integration.personas import PERSONAS, TOKENS, as_row, expect
+
+pytestmark = pytest.mark.integration
+
+ADMIN = bearer("admin-1", ["admin"], ["*"])
+CADRE = bearer("cadre-1", ["cadre"], ["main"])
+_N = itertools.count(1)
+
+
+@dataclass
+class Site:
+    stack: Stack
+    web: httpx.AsyncClient
+    app: object
+    me: str  # the member persona's id (a real member of main)
+    other: str
+    cookies: dict[str, tuple[str, str]]  # persona -> (session id, csrf)
+
+
+async def enrol(stack: Stack) -> str:
+    return (await join(stack, f"W{uuid.uuid4().hex[:8].upper()}", name="网页目标"))["id"]
+
+
+@pytest.fixture(scope="module")
+async def site(infra) -> AsyncIterator[Site]:
+    stack = await build_stack(infra, ["members", "events", "notify"])
+    urls = {f"{n}_url": f"http://{n}" for n in ("members", "events", "notify")}
+    settings = WebSettings.isolated(stack.prefix, infra.kafka_bootstrap, infra.mongo_url, **urls)
+    transports = {
+        n: httpx.ASGITransport(app=stack.runtimes[n].app) for n in ("members", "events", "notify")
+    }
+    app = web_bootstrap(settings, configure_logs=False, transports=transports)
+    me, other = await enrol(stack), await enrol(stack)
+    await known_to_events(stack, me, other)
+    web = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://web")
+    try:
+        yield Site(stack, web, app, me, other, {})
+    finally:
+        await web.aclose()
+        await close_stack(stack)
+
+
+async def sign_in_everyone(site: Site) -> None:
+    """A session for each persona, made as sign-in makes one (fresh for every row: the
+    sign-out row ends them)."""
+    sessions = site.app.state.web.sessions  # type: ignore[attr-defined]
+    for persona, token in TOKENS.items():
+        if token is None:
+            continue
+        subject, roles, campuses = token
+        subject = {"member": site.me, "other_member": site.other}.get(persona, subject)
+        session = sessions.new(
+            member_id=subject,
+            roles=sorted(roles),
+            campuses=sorted(campuses),
+            access_token=mint_token(subject, roles, campuses),
+            access_expires_at=utcnow() + timedelta(hours=1),
+        )
+        site.cookies[persona] = (await sessions.create(session), session.csrf)
+
+
+# -- targets ----------------------------------------------------------------------------------
+
+
+async def _ok(response) -> dict:
+    assert response.status_code in (200, 201, 202), response.text
+    return response.json()
+
+
+async def activity(site: Site, publish: bool = True) -> dict[str, str]:
+    http = site.stack.events_http
+    body = {
+        "kind": "lecture",
+        "title": "网页矩阵讲座",
+        "campus": "main",
+        "venue": "报告厅",
+        "starts_at": later(7),
+        "ends_at": later(7, 2),
+        "capacity": 50,
+    }
+    made = await _ok(await http.post("/activities", json=body, headers=CADRE))
+    if publish:
+        await _ok(await http.post(f"/activities/{made['id']}/publish", headers=CADRE))
+    return {"activity_id": made["id"], "step": "publish", "member_id": site.me}
+
+
+async def registered(site: Site) -> dict[str, str]:
+    found = await activity(site)
+    url = f"/activities/{found['activity_id']}/registrations"
+    await _ok(await site.stack.events_http.post(url, json={"member_id": site.me}, headers=ADMIN))
+    return found
+
+
+async def draft(site: Site) -> dict[str, str]:
+    return await activity(site, publish=False)
+
+
+async def member(site: Site) -> dict[str, str]:
+    return {"member_id": await enrol(site.stack), "action": "withdraw"}
+
+
+async def notice(site: Site) -> dict[str, str]:
+    from services.notify.notices.domain import Notice
+    from services.notify.notices.store import Inbox
+
+    made = Notice(f"n-web-{uuid.uuid4().hex[:8]}", site.me, "main", "welcome", "通知", "内容")
+    assert await Inbox(site.stack.notify.db).put(made)
+    return {"notice_id": made.id}
+
+
+async def an_import(site: Site) -> dict[str, str]:
+    text = f"工号,姓名,校区,部门\nW{uuid.uuid4().hex[:8].upper()},新人,main,艺术系\n"
+    files = {"file": ("名单.csv", text.encode(), "text/csv")}
+    made = await _ok(await site.stack.members_http.post("/imports", files=files, headers=CADRE))
+    return {"import_id": made["id"]}
+
+
+async def a_round(site: Site) -> dict[str, str]:
+    body = {"campus": "main", "survey_date": f"2099-01-{next(_N) % 28 + 1:02d}"}
+    response = await site.stack.members_http.post("/childcare/rounds", json=body, headers=ADMIN)
+    if response.status_code == 409:  # that day has its round already: another year's
+        body["survey_date"] = f"2098-02-{next(_N) % 28 + 1:02d}"
+        response = await site.stack.members_http.post("/childcare/rounds", json=body, headers=ADMIN)
+    return {"round_id": (await _ok(response))["id"]}
+
+
+_PLAN: dict[str, str] = {}
+
+
+async def plan_item(site: Site) -> dict[str, str]:
+    http = site.stack.events_http
+    if not _PLAN:
+        made = await _ok(
+            await http.post("/plans", json={"year": 2099, "campus": "main"}, headers=ADMIN)
+        )
+        _PLAN["id"] = made["id"]
+    item = {"month_from": 1, "title": "元旦慰问", "owner": "工会办公室"}
+    added = await _ok(await http.post(f"/plans/{_PLAN['id']}/items", json=item, headers=ADMIN))
+    return {"plan_id": _PLAN["id"], "item_id": added["id"]}
+
+
+async def nothing(site: Site) -> dict[str, str]:
+    return {}
+
+
+Target = Callable[[Site], Awaitable[dict[str, str]]]
+
+# Statuses of pages: 200 shown, 303 to the sign-in page (no session), 403 the refusal page,
+# 404 not found (a staff token whose subject is no member, on a member's page); a POST: 400
+# the form is incomplete (allowed), 303 done and redirected, 409 the service's rule.
+PUBLIC = expect(200, anonymous=200)
+SIGNED_IN = expect(200, anonymous=303)
+STAFF = expect(200, member=403, other_member=403, system=403, anonymous=303)
+POST_REFUSED = 403  # no CSRF token without a session: refused before anything else
+
+ROWS: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
+    ("GET", "/healthz"): (nothing, PUBLIC),
+    ("GET", "/readyz"): (nothing, PUBLIC),
+    ("GET", "/metrics"): (nothing, PUBLIC),
+    ("GET", "/"): (nothing, expect(303, anonymous=303)),
+    ("GET", "/login"): (nothing, PUBLIC),
+    ("POST", "/login"): (nothing, expect(200, anonymous=403)),
+    ("GET", "/login/password"): (nothing, expect(200, anonymous=303)),
+    ("POST", "/login/password"): (nothing, expect(200, anonymous=403)),
+    ("GET", "/login/forgot"): (nothing, PUBLIC),
+    ("POST", "/login/forgot"): (nothing, expect(200, anonymous=403)),
+    ("GET", "/login/link"): (nothing, PUBLIC),
+    ("POST", "/login/link"): (nothing, expect(200, anonymous=403)),
+    ("POST", "/logout"): (nothing, expect(303, anonymous=403)),
+    ("POST", "/prefs/large"): (nothing, expect(303, anonymous=403)),
+    ("GET", "/m"): (nothing, expect(404, anonymous=303, member=200, other_member=200)),
+    ("GET", "/m/activities"): (nothing, SIGNED_IN),
+    ("GET", "/m/activities/{activity_id}"): (
+        activity,
+        expect(200, anonymous=303, cadre_east=404, system=403),
+    ),
+    ("POST", "/m/activities/{activity_id}/signup"): (
+        activity,
+        expect(404, anonymous=403, member=303, other_member=303, system=403),
+    ),
+    ("POST", "/m/activities/{activity_id}/cancel"): (
+        registered,
+        expect(404, anonymous=403, member=303),
+    ),
+    ("GET", "/m/activities/{activity_id}/qr"): (registered, expect(404, anonymous=303, member=200)),
+    ("GET", "/m/registrations"): (nothing, SIGNED_IN),
+    ("GET", "/m/inbox"): (nothing, SIGNED_IN),
+    ("GET", "/m/inbox/{notice_id}"): (notice, expect(404, anonymous=303, member=200)),
+    ("POST", "/m/inbox/{notice_id}/read"): (notice, expect(404, anonymous=403, member=303)),
+    ("GET", "/m/profile"): (nothing, expect(404, anonymous=303, member=200, other_member=200)),
+    ("POST", "/m/profile/contact"): (
+        nothing,
+        expect(404, anonymous=403, member=303, other_member=303),
+    ),
+    ("POST", "/m/profile/children/{round_id}"): (
+        a_round,
+        expect(404, anonymous=403, member=303, other_member=303, admin=403, system=403, chair=404),
+    ),
+    ("GET", "/m/plan"): (nothing, SIGNED_IN),
+    ("GET", "/admin"): (nothing, STAFF),
+    ("GET", "/admin/members"): (
+        nothing,
+        expect(403, anonymous=303, cadre_main=200, cadre_east=200, admin=200),
+    ),
+    ("GET", "/admin/members/export.csv"): (
+        nothing,
+        expect(403, anonymous=303, cadre_main=200, cadre_east=200, admin=200),
+    ),
+    ("GET", "/admin/members/{member_id}"): (
+        member,
+        expect(200, anonymous=303, member=403, other_member=403, cadre_east=404, system=403),
+    ),
+    ("POST", "/admin/members/{member_id}/{action}"): (
+        member,
+        expect(403, anonymous=403, cadre_main=303, cadre_east=404, admin=303),
+    ),
+    ("GET", "/admin/imports"): (nothing, STAFF),
+    ("POST", "/admin/imports"): (
+        nothing,
+        expect(400, anonymous=403, member=403, other_member=403, system=403),
+    ),
+    ("GET", "/admin/imports/{import_id}"): (
+        an_import,
+        expect(403, anonymous=303, cadre_main=200, cadre_east=404, admin=200),
+    ),
+    ("POST", "/admin/imports/{import_id}/commit"): (
+        an_import,
+        expect(303, anonymous=403, member=403, other_member=403, system=403),
+    ),
+    ("GET", "/admin/activities"): (nothing, STAFF),
+    ("GET", "/admin/activities/new"): (nothing, STAFF),
+    ("POST", "/admin/activities/new"): (
+        nothing,
+        expect(403, anonymous=403, cadre_main=409, cadre_east=409, admin=409),
+    ),
+    ("GET", "/admin/activities/{activity_id}/edit"): (
+        draft,
+        expect(
+            403, anonymous=303, cadre_main=200, cadre_east=404, finance=404, auditor=404, admin=200
+        ),
+    ),
+    ("POST", "/admin/activities/{activity_id}/edit"): (
+        draft,
+        expect(403, anonymous=403, cadre_main=303, cadre_east=404, admin=303),
+    ),
+    ("GET", "/admin/activities/{activity_id}"): (
+        activity,
+        expect(403, anonymous=303, cadre_main=200, cadre_east=404, admin=200),
+    ),
+    ("GET", "/admin/activities/{activity_id}/registrations.csv"): (
+        registered,
+        expect(403, anonymous=303, cadre_main=200, cadre_east=404, admin=200),
+    ),
+    ("POST", "/admin/activities/{activity_id}/{step}"): (
+        draft,
+        expect(403, anonymous=403, cadre_main=303, cadre_east=404, admin=303),
+    ),
+    ("POST", "/admin/activities/{activity_id}/registrations/add"): (
+        activity,
+        expect(403, anonymous=403, cadre_main=409, cadre_east=404, admin=409),
+    ),
+    ("POST", "/admin/activities/{activity_id}/registrations/{member_id}/remove"): (
+        registered,
+        expect(403, anonymous=403, cadre_main=303, cadre_east=404, admin=303),
+    ),
+    ("GET", "/admin/activities/{activity_id}/desk"): (
+        activity,
+        expect(403, anonymous=303, cadre_main=200, cadre_east=404, admin=200),
+    ),
+    ("POST", "/admin/activities/{activity_id}/desk/checkin"): (
+        activity,
+        expect(200, anonymous=403, member=403, other_member=403, system=403),
+    ),
+    ("GET", "/admin/plan"): (nothing, STAFF),
+    ("POST", "/admin/plan/{plan_id}/items/{item_id}/status"): (
+        plan_item,
+        expect(400, anonymous=403, member=403, other_member=403, system=403),
+    ),
+}
+
+
+def web_routes(app) -> set[tuple[str, str]]:
+    """(METHOD, path) of every page route, walking included routers (web has no OpenAPI)."""
+
+    def walk(routes, prefix: str = ""):
+        for route in routes:
+            if type(route).__name__ == "_IncludedRouter":  # FastAPI's lazily included router
+                inner = getattr(route.include_context, "prefix", "") or ""
+                yield from walk(route.original_router.routes, prefix + inner)
+            elif isinstance(route, APIRoute):
+                for method in route.methods or ():
+                    yield method, prefix + route.path
+
+    return set(walk(app.routes))
+
+
+def test_every_page_has_a_row():
+    settings = WebSettings(env="test")
+    routes = web_routes(web_bootstrap(settings, configure_logs=False))
+    assert routes, "no page routes found"
+    assert not sorted(routes - ROWS.keys()), f"pages without a row: {sorted(routes - ROWS.keys())}"
+    assert not sorted(ROWS.keys() - routes), "rows for pages that no longer exist"
+
+
+@pytest.mark.parametrize("route", sorted(ROWS), ids=lambda r: f"{r[0]} {r[1]}")
+async def test_the_matrix(site: Site, route: tuple[str, str]):
+    method, template = route
+    target_of, expected = ROWS[route]
+    await sign_in_everyone(site)
+    shared = await target_of(site)
+    got: dict[str, int] = {}
+    for persona in PERSONAS:
+        target = shared if method == "GET" else await target_of(site)
+        session = site.cookies.get(persona)
+        headers = {"X-CSRF-Token": session[1]} if session else {}
+        site.web.cookies.clear()  # one browser per persona: nothing carried over
+        if session:
+            site.web.cookies.set("gh_session", session[0])
+        response = await site.web.request(
+            method,
+            template.format(**target),
+            data={} if method == "POST" else None,
+            headers=headers,
+        )
+        got[persona] = response.status_code
+    assert got == expected, f"web {method} {template}: {as_row(got)}"
