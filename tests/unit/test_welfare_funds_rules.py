@@ -26,7 +26,7 @@ from services.welfare.funds.domain import (
     sealed,
     verify,
 )
-from shared.errors import Conflict, Invalid, Refused
+from shared.errors import Conflict, Invalid
 
 CHART = current_chart()
 FESTIVAL = "spend_activity_festival"
@@ -89,7 +89,7 @@ def test_a_payment_within_budget_and_refused_beyond_it_with_the_figures():
     assert state.spent[FESTIVAL] == 60_000 and state.balance_fen == -60_000
     state = pay(state, FESTIVAL, 40_000, CHART)  # exactly to zero is allowed
     assert state.remaining(FESTIVAL) == 0
-    with pytest.raises(Refused) as caught:
+    with pytest.raises(Conflict) as caught:
         pay(state, FESTIVAL, 1, CHART)
     assert caught.value.code == "funds.over_budget"
     assert caught.value.details["remaining_fen"] == 0
@@ -98,7 +98,7 @@ def test_a_payment_within_budget_and_refused_beyond_it_with_the_figures():
 
 
 def test_no_payment_before_the_budget_but_income_any_time():
-    with pytest.raises(Refused) as caught:
+    with pytest.raises(Conflict) as caught:
         pay(LedgerState(), FESTIVAL, 1, CHART)
     assert caught.value.code == "funds.no_budget"
     state = receive(LedgerState(), "income_dues", 4_550, CHART)
@@ -115,7 +115,7 @@ def test_an_amendment_moves_the_budget_never_below_what_is_spent():
     state = pay(adopted(), FESTIVAL, 70_000, CHART)
     assert amend(state, FESTIVAL, 50_000, CHART).budget[FESTIVAL] == 150_000
     assert amend(state, FESTIVAL, -30_000, CHART).budget[FESTIVAL] == 70_000
-    with pytest.raises(Refused) as caught:
+    with pytest.raises(Conflict) as caught:
         amend(state, FESTIVAL, -30_001, CHART)
     assert caught.value.code == "funds.budget_below_spent"
     with pytest.raises(Conflict):

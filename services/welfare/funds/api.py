@@ -10,10 +10,10 @@ from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Path, Query, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, JsonValue
 
 from services.welfare.deps import FundsDep
-from services.welfare.funds.chart import KIND_ZH, LINE_CODE, LineKind
+from services.welfare.funds.chart import KIND_ZH, LINE_CODE, LineKind, current_chart
 from services.welfare.funds.domain import ENTRY_ZH, MAX_FEN, EntryKind, chain_of
 from services.welfare.funds.handlers import (
     Funds,
@@ -40,7 +40,25 @@ CODE_TEXT = r"^[a-z][a-z0-9-]{0,31}$"  # campus codes, as members defines them
 CampusCode = Annotated[str, Path(pattern=CODE_TEXT, description="校区代码，如 main")]
 Year = Annotated[int, Path(ge=2000, le=2100, description="预算年度（自然年）")]
 Seq = Annotated[int, Path(ge=1, le=1_000_000, description="账簿记录序号")]
-LineCode = Field(pattern=LINE_CODE, description="科目代码，见 GET /funds/chart")
+
+
+# The leaf lines of the chart in force, stated in the schema, so a client knows them; the
+# domain checks the same (a chart version is data: a new one changes this list, not code).
+def _leaves(kind: LineKind) -> list[str]:
+    return sorted(current_chart().leaves_codes(kind))
+
+
+def _line_of(kind: LineKind) -> Any:
+    codes: list[JsonValue] = [*_leaves(kind)]
+    return Field(
+        pattern=LINE_CODE,
+        json_schema_extra={"enum": codes},
+        description=f"{KIND_ZH[kind]}明细科目代码，见 GET /funds/chart",
+    )
+
+
+SpendingLine = Annotated[str, _line_of(LineKind.spending)]
+IncomeLine = Annotated[str, _line_of(LineKind.income)]
 IdempotencyKey = Field(
     min_length=8,
     max_length=64,
@@ -178,9 +196,9 @@ def _written(posted: Posted, funds: Funds, response: Response) -> Written:
 
 
 class AdoptBudget(BaseModel):
-    lines: dict[
-        Annotated[str, Field(pattern=LINE_CODE)], Annotated[int, Field(ge=0, le=MAX_FEN)]
-    ] = Field(description="各支出明细科目的年度预算（分）", min_length=1, max_length=100)
+    lines: dict[SpendingLine, Annotated[int, Field(ge=0, le=MAX_FEN)]] = Field(
+        description="各支出明细科目的年度预算（分）", min_length=1, max_length=100
+    )
     note: str = Field(
         min_length=1, max_length=200, pattern=VISIBLE_TEXT, description="说明，如会议批准文号"
     )
@@ -198,9 +216,12 @@ async def adopt(
 
 
 class Amendment(BaseModel):
-    line: str = LineCode
+    line: SpendingLine
     change_fen: int = Field(
-        ge=-MAX_FEN, le=MAX_FEN, description="预算变动（分）：正数调增，负数调减，不为 0"
+        ge=-MAX_FEN,
+        le=MAX_FEN,
+        json_schema_extra={"not": {"const": 0}},
+        description="预算变动（分）：正数调增，负数调减，不为 0",
     )
     reason: str = Field(min_length=1, max_length=200, pattern=VISIBLE_TEXT, description="调整原因")
     idempotency_key: str = IdempotencyKey
@@ -218,7 +239,7 @@ async def amend(
     response: Response,
 ) -> Written:
     """预算调整 of one line with its reason, recorded on the ledger; never below what the line
-    has spent (422 `funds.budget_below_spent`); role: admin (工会主席) of the campus."""
+    has spent (409 `funds.budget_below_spent`); role: admin (工会主席) of the campus."""
     posted = await amend_budget(
         funds,
         user,
@@ -291,7 +312,7 @@ async def get_budget(
 
 
 class PostingIn(BaseModel):
-    line: str = LineCode
+    line: str = Field(pattern=LINE_CODE, description="科目代码")
     amount_fen: int = Field(ge=1, le=MAX_FEN, description="金额（分），如 45.50 元为 4550")
     cause: str = Field(min_length=1, max_length=200, pattern=VISIBLE_TEXT, description="事由")
     approved_by: str = Field(
@@ -304,6 +325,7 @@ class PostingIn(BaseModel):
     idempotency_key: str = IdempotencyKey
 
     def posting(self) -> Posting:
+        """The posting as the use case takes it (texts trimmed)."""
         return Posting(
             line=self.line,
             amount_fen=self.amount_fen,
@@ -315,13 +337,21 @@ class PostingIn(BaseModel):
         )
 
 
+class IncomeIn(PostingIn):
+    line: IncomeLine
+
+
+class PaymentIn(PostingIn):
+    line: SpendingLine
+
+
 @router.post(
     "/ledgers/{campus}/{year}/income", status_code=status.HTTP_201_CREATED, responses=WRITTEN
 )
 async def post_income(
     campus: CampusCode,
     year: Year,
-    body: PostingIn,
+    body: IncomeIn,
     funds: FundsDep,
     user: CurrentUser,
     response: Response,
@@ -337,13 +367,13 @@ async def post_income(
 async def post_payment(
     campus: CampusCode,
     year: Year,
-    body: PostingIn,
+    body: PaymentIn,
     funds: FundsDep,
     user: CurrentUser,
     response: Response,
 ) -> Written:
-    """记支出 on a spending line, only within its remaining budget (422 `funds.over_budget`
-    with budget, spent and remaining; 422 `funds.no_budget` before adoption), once per
+    """记支出 on a spending line, only within its remaining budget (409 `funds.over_budget`
+    with budget, spent and remaining; 409 `funds.no_budget` before adoption), once per
     idempotency key; role: finance of the campus."""
     posted = await post_entry(funds, user, campus, year, EntryKind.payment, body.posting())
     return _written(posted, funds, response)

@@ -1,5 +1,9 @@
 """The union's books as pure rules: budgets, income, payments, reversals and the proof.
 
+A refusal that depends on the ledger's state (no budget yet, not enough left on the line) is
+a Conflict (409), like a dues payment above what is owed: the same request may succeed on
+another day. Input that no state makes right is Invalid (422).
+
 One ledger (账簿) per campus and fiscal year (the calendar year, as the State's). Every entry
 of it — the budget's adoption, an amendment, an income, a payment, a reversal — carries the
 running state after it (budget, spent and income per line, the cash balance), the hash of the
@@ -22,7 +26,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from services.welfare.funds.chart import Chart, LineKind
-from shared.errors import Conflict, DomainError, Invalid, Refused
+from shared.errors import Conflict, DomainError, Invalid
 
 MAX_FEN = 10_000_000_000  # 1 亿元: more than a school union moves in a year, in one entry
 THRESHOLD_PCT = 90  # a line this much used is announced once (welfare.budget.threshold_reached)
@@ -114,7 +118,7 @@ def amend(state: LedgerState, line: str, change_fen: int, chart: Chart) -> Ledge
     budget = state.budget.get(line, 0) + change_fen
     spent = state.spent.get(line, 0)
     if budget < spent:
-        raise Refused(
+        raise Conflict(
             "funds.budget_below_spent",
             f"「{chart.name_of(line)}」已支出 {fen_to_yuan(spent)} 元，"
             f"预算不能调减到 {fen_to_yuan(budget)} 元",
@@ -139,10 +143,10 @@ def pay(state: LedgerState, line: str, amount_fen: int, chart: Chart) -> LedgerS
     chart.postable(line, LineKind.spending)
     fen = _amount(amount_fen)
     if not state.adopted:
-        raise Refused("funds.no_budget", "本年度预算尚未批准，不能支出")
+        raise Conflict("funds.no_budget", "本年度预算尚未批准，不能支出")
     remaining = state.remaining(line)
     if fen > remaining:
-        raise Refused(
+        raise Conflict(
             "funds.over_budget",
             f"「{chart.name_of(line)}」预算 {fen_to_yuan(state.budget.get(line, 0))} 元，"
             f"已支出 {fen_to_yuan(state.spent.get(line, 0))} 元，"

@@ -33,7 +33,7 @@ from services.welfare.funds.store import Books, Draft, Posted
 from shared.aggregate import Actor
 from shared.auth import Principal, Role
 from shared.envelope import CloudEvent
-from shared.errors import Conflict, Invalid, NotFound
+from shared.errors import Conflict, NotFound
 from shared.events.dues import DuesPaid, DuesPaymentReversed
 from shared.timeutil import local_today, utcnow_ms
 
@@ -91,7 +91,7 @@ def _fields(campus: str, year: int, kind: EntryKind, actor: Actor, **values: Any
 
 def _in_year(day: date | None, year: int) -> date | None:
     if day is not None and day.year != year:
-        raise Invalid(
+        raise Conflict(
             "funds.date_outside_year",
             f"日期 {day.isoformat()} 不在 {year} 年度内",
             occurred_on=day.isoformat(),
@@ -216,7 +216,7 @@ async def post_entry(
 def _default_day(year: int) -> date:
     today = local_today()
     if today.year != year:
-        raise Invalid(
+        raise Conflict(
             "funds.date_required",
             f"记入 {year} 年度的账须写明日期（今天不在该年度内）",
             year=year,
