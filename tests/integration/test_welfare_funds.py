@@ -158,6 +158,15 @@ async def test_budget_adopted_once_amended_with_a_reason_and_roles_kept(funds: S
     sheet = load_workbook(io.BytesIO(xlsx.content)).active
     assert sheet is not None and sheet.max_row == 4
 
+    # The year across campuses: each caller sees the campuses they hold, no other.
+    year = await stack.welfare_http.get(f"/funds/summary/{YEAR}", headers=auditor(c))
+    assert [b["campus"] for b in year.json()["campuses"]] == [c]
+    assert year.json()["campuses"][0]["spent_fen"] == 30_000
+    other_year = await stack.welfare_http.get(f"/funds/summary/{YEAR}", headers=auditor("x-none"))
+    assert other_year.json()["campuses"] == []
+    everyone = await stack.welfare_http.get(f"/funds/summary/{YEAR}", headers=CHAIR)
+    assert c in [b["campus"] for b in everyone.json()["campuses"]]
+
 
 async def test_a_reversal_points_at_the_original_and_is_made_once(funds: Stack):
     stack, c = funds, campus()

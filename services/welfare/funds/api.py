@@ -18,6 +18,7 @@ from services.welfare.funds.domain import ENTRY_ZH, MAX_FEN, EntryKind, chain_of
 from services.welfare.funds.handlers import (
     Funds,
     Posting,
+    Summary,
     adopt_budget,
     amend_budget,
     check_ledger,
@@ -25,6 +26,7 @@ from services.welfare.funds.handlers import (
     require_reader,
     reverse_entry,
     summary,
+    year_summaries,
 )
 from services.welfare.funds.sheets import to_csv, to_xlsx
 from services.welfare.funds.store import Posted
@@ -276,13 +278,7 @@ class BudgetPublic(BaseModel):
     lines: list[LinePlan]
 
 
-@router.get("/budgets/{campus}/{year}")
-async def get_budget(
-    campus: CampusCode, year: Year, funds: FundsDep, user: CurrentUser
-) -> BudgetPublic:
-    """Budget against actual per line (headings sum their sub-lines) and per month; role:
-    finance or auditor of the campus."""
-    found = await summary(funds, user, campus, year)
+def budget_public(campus: str, year: int, found: Summary) -> BudgetPublic:
     return BudgetPublic(
         campus=campus,
         year=year,
@@ -305,6 +301,34 @@ async def get_budget(
             )
             for f in found.lines
         ],
+    )
+
+
+@router.get("/budgets/{campus}/{year}")
+async def get_budget(
+    campus: CampusCode, year: Year, funds: FundsDep, user: CurrentUser
+) -> BudgetPublic:
+    """Budget against actual per line (headings sum their sub-lines) and per month; role:
+    finance or auditor of the campus."""
+    return budget_public(campus, year, await summary(funds, user, campus, year))
+
+
+class YearPublic(BaseModel):
+    year: int
+    campuses: list[BudgetPublic] = Field(description="调用者有权查看的各校区")
+
+
+@router.get("/summary/{year}")
+async def get_year(
+    year: Annotated[int, Path(ge=2000, le=2100, description="预算年度（自然年）")],
+    funds: FundsDep,
+    user: CurrentUser,
+) -> YearPublic:
+    """Budget against actual of every campus the caller holds that has a ledger that year
+    (by line and month); role: finance or auditor."""
+    found = await year_summaries(funds, user, year)
+    return YearPublic(
+        year=year, campuses=[budget_public(campus, year, each) for campus, each in found]
     )
 
 

@@ -377,3 +377,10 @@ async def summary(funds: Funds, user: Principal, campus: str, year: int) -> Summ
     entries = await funds.books.entries(chain_of(campus, year))
     state = _state(entries[-1] if entries else None)
     return Summary(state, figures(entries, state, funds.chart), len(entries))
+
+
+async def year_summaries(funds: Funds, user: Principal, year: int) -> list[tuple[str, Summary]]:
+    """Every campus of the caller's with a ledger that year: one query for which, scoped."""
+    user.require(Role.finance, Role.auditor)
+    campuses = await funds.books.campuses(year, user.campus_filter())
+    return [(campus, await summary(funds, user, campus, year)) for campus in campuses]

@@ -121,6 +121,12 @@ class Books:
         found = self.coll.find({"chain": chain}, {"outbox": 0}).limit(MAX_ENTRIES)
         return sorted([d async for d in found], key=lambda d: d["seq"])
 
+    async def campuses(self, year: int, scope: dict[str, Any]) -> list[str]:
+        """The campuses with a ledger that year, within `scope` (the caller's campus filter):
+        every ledger has entry 1, so its first entries name them all."""
+        found = self.coll.find({"year": year, "seq": 1, **scope}, {"campus": 1})
+        return sorted({d["campus"] async for d in found})
+
     # -- writing ---------------------------------------------------------------------------
 
     async def post(
