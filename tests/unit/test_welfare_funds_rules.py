@@ -263,3 +263,19 @@ def test_figures_give_budget_against_actual_by_line_heading_and_month():
     assert festival.by_month == {"2026-05": 25_000}  # 30,000 − 30,000 reversed + 25,000
     assert by_code["spend_activity"].actual_fen == 25_000  # the heading sums its lines
     assert by_code["income_dues"].actual_fen == 4_550 and by_code["income_dues"].used_pct is None
+
+
+def test_the_export_puts_each_amount_in_its_column_and_defuses_formulas():
+    from services.welfare.funds.sheets import HEADERS, rows
+
+    entries = sample()
+    entries[2]["cause"] = '=HYPERLINK("http://x")'
+    table = list(rows(entries, CHART))
+    column = {name: i for i, name in enumerate(HEADERS)}
+    payment, reversal = table[2], table[3]
+    assert payment[column["支出（元）"]] == "300.00" and payment[column["收入（元）"]] == ""
+    assert payment[column["事由"]].startswith("'=")  # text, never a formula
+    assert reversal[column["支出（元）"]] == "-300.00" and reversal[column["冲正序号"]] == 3
+    assert table[1][column["收入（元）"]] == "45.50"
+    assert table[0][column["预算变动（元）"]] == "1000.00"
+    assert table[-1][column["哈希"]] == entries[-1]["hash"]
