@@ -279,3 +279,11 @@ def test_the_export_puts_each_amount_in_its_column_and_defuses_formulas():
     assert table[1][column["收入（元）"]] == "45.50"
     assert table[0][column["预算变动（元）"]] == "1000.00"
     assert table[-1][column["哈希"]] == entries[-1]["hash"]
+
+
+def test_a_reversal_that_does_not_match_its_original_is_caught():
+    entries = sample()
+    entries[3]["reverses"] = 2  # now claims to put back the income, as a payment
+    entries[3] = sealed({k: v for k, v in entries[3].items() if k != "hash"}, entries[2])
+    entries[4] = sealed({k: v for k, v in entries[4].items() if k != "hash"}, entries[3])
+    assert codes(verify(CHAIN, entries, CHART)) == {(4, "funds.check.bad_reversal")}

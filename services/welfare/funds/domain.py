@@ -308,6 +308,7 @@ def verify(chain: str, entries: list[dict[str, Any]], chart: Chart) -> Check:
     by_seq = sorted(entries, key=lambda e: e.get("seq", 0))
     previous_hash, state, expected = GENESIS, LedgerState(), 1
     reversed_seqs: set[Any] = set()
+    seen: dict[Any, dict[str, Any]] = {}
     for entry in by_seq:
         seq = entry.get("seq", 0)
         while expected < seq:
@@ -335,6 +336,11 @@ def verify(chain: str, entries: list[dict[str, Any]], chart: Chart) -> Check:
             if target in reversed_seqs:
                 check.findings.append(Finding(seq, "funds.check.reversed_twice", "重复冲正"))
             reversed_seqs.add(target)
+            if not _reverses(seen.get(target), entry):
+                check.findings.append(
+                    Finding(seq, "funds.check.bad_reversal", f"冲正与第 {target} 笔原记录不符")
+                )
+        seen[seq] = entry
         state = stored or after or state
         previous_hash = entry.get("hash", "")
     check.entries = len(by_seq)
@@ -343,6 +349,18 @@ def verify(chain: str, entries: list[dict[str, Any]], chart: Chart) -> Check:
         check.head_hash = by_seq[-1].get("hash", "")
     check.state = state
     return check
+
+
+def _reverses(original: dict[str, Any] | None, reversal: dict[str, Any]) -> bool:
+    """A reversal puts back an earlier entry of its kind, line and amount."""
+    return original is not None and all(
+        original.get(mine) == reversal.get(theirs)
+        for mine, theirs in (
+            ("kind", "reverses_kind"),
+            ("line", "line"),
+            ("amount_fen", "amount_fen"),
+        )
+    )
 
 
 def _stored_state(entry: dict[str, Any]) -> LedgerState | None:
