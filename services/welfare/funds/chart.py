@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
-from functools import cache
+from functools import cache, cached_property
 from pathlib import Path
 
 from shared.errors import Invalid
@@ -47,14 +47,22 @@ class Chart:
     note: str
     lines: tuple[Line, ...]
 
+    @cached_property
+    def _by_code(self) -> dict[str, Line]:
+        return {line.code: line for line in self.lines}
+
+    @cached_property
+    def _parents(self) -> frozenset[str]:
+        return frozenset(line.parent for line in self.lines if line.parent)
+
     def find(self, code: str) -> Line | None:
-        return next((line for line in self.lines if line.code == code), None)
+        return self._by_code.get(code)
 
     def children(self, code: str) -> list[Line]:
         return [line for line in self.lines if line.parent == code]
 
     def is_leaf(self, code: str) -> bool:
-        return not self.children(code)
+        return code not in self._parents
 
     def leaves(self, kind: LineKind) -> list[Line]:
         return [line for line in self.lines if line.kind is kind and self.is_leaf(line.code)]

@@ -240,21 +240,21 @@ HASHED = (
 )
 
 
-def _canonical(value: Any) -> Any:
+def _moment(value: Any) -> str:
+    """JSON for what JSON has no type for: a moment to the millisecond (as BSON keeps it,
+    whether it comes back with a time zone or not), a date as ISO text."""
     if isinstance(value, datetime):
         return value.replace(tzinfo=None).isoformat(timespec="milliseconds")
     if isinstance(value, date):
         return value.isoformat()
-    if isinstance(value, dict):
-        return {str(k): _canonical(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_canonical(v) for v in value]
-    return value
+    raise TypeError(f"{type(value).__name__} is not part of a ledger entry")
 
 
 def entry_hash(entry: dict[str, Any]) -> str:
-    payload = {name: _canonical(entry.get(name)) for name in HASHED}
-    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    payload = {name: entry.get(name) for name in HASHED}
+    text = json.dumps(
+        payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_moment
+    )
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
