@@ -12,9 +12,11 @@ import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
+from jsonschema import Draft202012Validator, FormatChecker
 from openpyxl import load_workbook
 
 from services.members.membership.domain import JoinMember
@@ -31,6 +33,14 @@ YEAR = 2026
 FESTIVAL = "spend_activity_festival"
 CULTURE = "spend_activity_culture_sports"
 CHAIR = bearer("chair-1", ["admin"], ["*"])
+SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "events" / "schemas"
+
+
+def conforms(event: dict[str, Any]) -> dict[str, Any]:
+    """The event, after checking its data against the catalog's JSON Schema of its type."""
+    schema = json.loads((SCHEMAS / f"{event['type']}.json").read_text(encoding="utf-8"))
+    Draft202012Validator(schema, format_checker=FormatChecker()).validate(event["data"])
+    return event
 
 
 def finance(campus: str) -> dict[str, str]:
@@ -228,7 +238,7 @@ async def test_the_ninety_percent_warning_is_published_once(funds: Stack):
     assert (await pay(stack, c, 9_000, line=CULTURE)).status_code == 201  # another line
     await published(stack)
     warnings = [
-        json.loads(r.value)
+        conforms(json.loads(r.value))
         for r in await read_all(stack.bootstrap, stack.topic("welfare.budget"), 2000)
         if json.loads(r.value)["campus"] == c
     ]
@@ -237,7 +247,7 @@ async def test_the_ninety_percent_warning_is_published_once(funds: Stack):
     assert festival["threshold_pct"] == 90 and festival["budget_fen"] == 10_000
     assert 9_000 <= festival["spent_fen"] <= 9_100
     posted = [
-        json.loads(r.value)
+        conforms(json.loads(r.value))
         for r in await read_all(stack.bootstrap, stack.topic("welfare.ledger"), 2000)
         if json.loads(r.value)["campus"] == c
     ]
@@ -320,6 +330,8 @@ async def test_dues_income_is_posted_once_and_put_back_by_its_reversal(funds: St
         if json.loads(r.value)["data"]["member_id"] == member["id"]
     ]
     envelope = CloudEvent.from_json_bytes(record.value)
+    conforms(json.loads(record.value))
+    assert record.key.decode() == member["id"]  # a payment and its reversal: one partition
     assert set(envelope.data) == {
         "payment_id",
         "member_id",
