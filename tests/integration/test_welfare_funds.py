@@ -21,9 +21,14 @@ from openpyxl import load_workbook
 
 from services.members.membership.domain import JoinMember
 from services.members.membership.domain import join as new_member
-from services.welfare.funds.store import LEDGER
+from services.welfare.funds.chart import current_chart
+from services.welfare.funds.domain import EntryKind
+from services.welfare.funds.handlers import Funds, Posting, post_entry
+from services.welfare.funds.store import LEDGER, Books
 from shared.aggregate import Actor
 from shared.envelope import CloudEvent
+from shared.errors import Conflict
+from shared.principal import Principal
 from tests.integration.conftest import Stack, bearer, build_stack, close_stack
 from tests.kafka_tools import read_all, wait_until
 
@@ -217,6 +222,32 @@ async def test_twenty_concurrent_spends_never_overdraw(funds: Stack):
     assert festival["actual_fen"] == 10_000 and festival["remaining_fen"] == 0
     proof = await check(stack, c)
     assert proof["intact"] is True and proof["entries"] == 11
+
+
+async def test_spends_from_several_replicas_at_once_never_overdraw(funds: Stack):
+    # Within one process posts to a ledger take turns; between replicas only the unique
+    # sequence number decides. Three replicas' books, each with its own memory, race here.
+    stack, c = funds, campus()
+    await adopt(stack, c, {FESTIVAL: 10_000})
+    runtime = stack.welfare
+    replicas = [Funds(Books(runtime.db, runtime.outbox), current_chart()) for _ in range(3)]
+    user = Principal("fin-b", frozenset({"finance"}), frozenset({c}))
+
+    async def spend(replica: Funds, i: int) -> str:
+        posting = Posting(
+            FESTIVAL, 500, "端午节慰问品", "李主席", f"记-{i}", date(2026, 6, 1), f"r{i:07d}"
+        )
+        try:
+            await post_entry(replica, user, c, YEAR, EntryKind.payment, posting)
+        except Conflict as refused:
+            return refused.code
+        return "posted"
+
+    outcomes = await asyncio.gather(*(spend(replicas[i % 3], i) for i in range(30)))
+    assert sorted(outcomes).count("posted") == 20
+    assert set(outcomes) == {"posted", "funds.over_budget"}
+    proof = await check(stack, c)
+    assert proof["intact"] is True and proof["entries"] == 21 and proof["balance_fen"] == -10_000
 
 
 async def published(stack: Stack) -> None:
