@@ -287,3 +287,13 @@ def test_a_reversal_that_does_not_match_its_original_is_caught():
     entries[3] = sealed({k: v for k, v in entries[3].items() if k != "hash"}, entries[2])
     entries[4] = sealed({k: v for k, v in entries[4].items() if k != "hash"}, entries[3])
     assert codes(verify(CHAIN, entries, CHART)) == {(4, "funds.check.bad_reversal")}
+
+
+def test_a_field_added_to_entries_later_leaves_older_hashes_as_they_were(monkeypatch):
+    from services.welfare.funds import domain
+
+    entries = sample()
+    monkeypatch.setattr(domain, "HASHED", (*domain.HASHED, "payee"))
+    assert all(domain.entry_hash(e) == e["hash"] for e in entries)
+    assert domain.entry_hash({**entries[2], "payee": "m-1"}) != entries[2]["hash"]
+    assert domain.entry_hash({**entries[2], "cause": None}) != entries[2]["hash"]

@@ -251,7 +251,9 @@ def _moment(value: Any) -> str:
 
 
 def entry_hash(entry: dict[str, Any]) -> str:
-    payload = {name: entry.get(name) for name in HASHED}
+    """SHA-256 of the entry's fields. Empty fields are left out, so a field added to HASHED
+    later (the payee of part 2's payments) leaves every older entry's hash as it was."""
+    payload = {name: entry[name] for name in HASHED if entry.get(name) is not None}
     text = json.dumps(
         payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=_moment
     )
