@@ -46,6 +46,10 @@ TOPICS: tuple[Topic, ...] = (
         "members.account",
         description="会员账号: password set or changed, signed in, locked, unlocked, login link",
     ),
+    Topic(
+        "members.dues",
+        description="会费: payments and reversals recorded (member id and amount only)",
+    ),
     Topic("events.activity", description="活动: drafted, published, changed, cancelled, completed"),
     Topic(
         "events.registration",
@@ -58,6 +62,12 @@ TOPICS: tuple[Topic, ...] = (
         description="趣味运动会: items set up, results recorded, results published",
     ),
     Topic("welfare.entitlement", description="福利领取: created, chosen, confirmed, voided"),
+    Topic(
+        "welfare.ledger",
+        description="经费台账: every entry (budget, income, payment, reversal) with its hash",
+        retention_days=365,
+    ),
+    Topic("welfare.budget", description="经费预算: a line passed its warning threshold"),
     Topic("notify.message", description="通知: delivered, failed"),
 )
 

@@ -13,7 +13,7 @@ Environment:
     GONGHUI_BENCH_TIMEOUT_S    longest wait for one stage (120)
     GONGHUI_BENCH_IMPORT_N     members in the bulk import's XLSX (5000)
     GONGHUI_BENCH_ONLY         run only these parts, comma-separated (raw, outbox, aggregate,
-                               list, signup, e2e, import, web); empty: all
+                               list, signup, e2e, import, web, funds); empty: all
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ from pathlib import Path
 os.environ.setdefault("GONGHUI_ENV", "test")
 
 from deploy.bench.events import sign_up_burst
+from deploy.bench.funds import funds_paths
 from deploy.bench.imports import import_paths
 from deploy.bench.measure import Target, raw_kafka, raw_mongo
 from deploy.bench.members import member_list_paths
@@ -93,6 +94,9 @@ LEGEND = [
     "  import.*       = POST /imports of an XLSX of new staff, polled until the report (as the CLI",
     "                   does): check = dry run; commit = check every row, then write each member",
     "                   with its events (all or nothing); import = both, as a cadre does it.",
+    "  funds.post     = POST …/payments of welfare, all on one campus's ledger: each payment is",
+    "                   the ledger's next number, decided on the one before (unique insert);",
+    "  funds.check    = the auditor's ledger check over 100,000 entries (hashes, balances, gaps);",
     "  web.*          = the web front end's page (session, its API calls, the template) next to",
     "                   the page's main API call made directly, both in-process: p50/p99 and ratio.",
     "Everything runs in this one Python process (one event loop) next to the servers, on the same",
@@ -147,6 +151,10 @@ async def run(target: Target, infra: LocalInfra, report: Report) -> None:
     if wanted("import"):
         say(f"bulk import: {target.import_n:,} members from one XLSX, dry run then commit …")
         for m in await import_paths(target, target.import_n):
+            report.add(m)
+    if wanted("funds"):
+        say(f"funds: {target.n:,} payments on one ledger, then the check of 100,000 entries …")
+        for m in await funds_paths(target):
             report.add(m)
     if wanted("web"):
         say("web front end: activities page and members table (50 of 50,000) vs the API …")

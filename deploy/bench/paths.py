@@ -64,6 +64,8 @@ async def services(target: Target, tag: str, *names: str) -> AsyncIterator[list[
     from services.events.settings import EventsSettings
     from services.members.bootstrap import bootstrap as members_bootstrap
     from services.notify.bootstrap import bootstrap as notify_bootstrap
+    from services.welfare.bootstrap import bootstrap as welfare_bootstrap
+    from services.welfare.settings import WelfareSettings
 
     prefix = f"bench{target.run_id}.{tag}."
     await ensure_topics(target.kafka_bootstrap, prefix)
@@ -75,6 +77,7 @@ async def services(target: Target, tag: str, *names: str) -> AsyncIterator[list[
             NotifySettings.isolated(*base, smtp_host=target.smtp_host, smtp_port=target.smtp_port),
             configure_logs=False,
         ),
+        "welfare": lambda: welfare_bootstrap(WelfareSettings.isolated(*base), configure_logs=False),
     }
     runtimes: list[ServiceRuntime] = []
     try:

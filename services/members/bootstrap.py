@@ -170,7 +170,11 @@ def bootstrap(
         topic=childcare_store.TOPIC,
         not_found=childcare_store.NOT_FOUND,
     )
-    ledger = Ledger(runtime.db, DuesPolicy(settings.dues_rate_bp, Rounding(settings.dues_rounding)))
+    ledger = Ledger(
+        runtime.db,
+        DuesPolicy(settings.dues_rate_bp, Rounding(settings.dues_rounding)),
+        runtime.outbox,
+    )
     # Bills on the 1st of every month from 06:00 (Asia/Shanghai), once across replicas.
     runtime.schedule(Job("dues-bills", MonthlyOn(1, 6), monthly_job(registry, ledger, audit)))
     runtime.subscribe(subscriptions())

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from services.welfare.funds.handlers import Funds, on_dues_paid, on_dues_payment_reversed
+from shared.events.dues import DuesPaid, DuesPaymentReversed
 from shared.readmodels.member_directory import MemberDirectory, member_directory_routes
-from shared.routing import Routes
+from shared.routing import Routes, on
 
 
-def subscriptions(directory: MemberDirectory) -> Routes:
-    return [*member_directory_routes(directory)]
+def subscriptions(directory: MemberDirectory, funds: Funds) -> Routes:
+    return [
+        *member_directory_routes(directory),
+        # Dues paid are income (会费收入); each posted once, each reversal put back once.
+        on(DuesPaid, on_dues_paid, funds),
+        on(DuesPaymentReversed, on_dues_payment_reversed, funds),
+    ]

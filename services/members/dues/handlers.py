@@ -28,10 +28,12 @@ from services.members.membership.store import MemberRegistry
 from shared.aggregate import Actor
 from shared.audit import AuditLog
 from shared.auth import Principal
+from shared.claims import entry_id
 from shared.errors import Conflict, Forbidden, NotFound
+from shared.events.dues import DuesPaid, DuesPaymentReversed
 from shared.parsing import fen_to_yuan
 from shared.scheduler import JobRun
-from shared.timeutil import local_today
+from shared.timeutil import as_local, local_today
 
 log = logging.getLogger(__name__)
 
@@ -208,6 +210,7 @@ async def record_payment(
             month=bill.month,
             seq=entry.seq,
         )
+    await ledger.announce(entry, _paid(entry))
     if not replayed:
         await audit.record(
             actor,
@@ -237,6 +240,7 @@ async def reverse_payment(
         bill, EntryKind.reversal, -target.amount_fen, key, actor, reverses=seq, note=reason
     )
     assert entry is not None  # a reversal owes more; no floor refuses it
+    await ledger.announce(entry, _reversed(entry, target))
     if not replayed:
         await audit.record(
             actor,
@@ -249,6 +253,34 @@ async def reverse_payment(
             reason=reason,
         )
     return Recorded(entry, replayed)
+
+
+def _payment_id(entry: Entry) -> str:
+    return entry_id(account_of(entry.month, entry.member_id), entry.seq)
+
+
+def _paid(entry: Entry) -> DuesPaid:
+    """The event welfare books as 会费收入: ids, campus, month and amount, nothing personal."""
+    return DuesPaid(
+        payment_id=_payment_id(entry),
+        member_id=entry.member_id,
+        campus=entry.campus,
+        month=entry.month,
+        amount_fen=-entry.amount_fen,
+        paid_on=entry.paid_on or as_local(entry.at).date(),
+    )
+
+
+def _reversed(entry: Entry, payment: Entry) -> DuesPaymentReversed:
+    return DuesPaymentReversed(
+        reversal_id=_payment_id(entry),
+        payment_id=_payment_id(payment),
+        member_id=entry.member_id,
+        campus=entry.campus,
+        month=entry.month,
+        amount_fen=entry.amount_fen,
+        reversed_on=as_local(entry.at).date(),
+    )
 
 
 # -- a payment list from a file ---------------------------------------------------------------

@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from services.members.dues.domain import (
     Bill,
@@ -32,9 +33,12 @@ from services.members.dues.domain import (
 from services.members.membership.domain import Member
 from shared.aggregate import Actor
 from shared.claims import append_entry, entry_id, open_account, setup_entry_indexes
+from shared.events import IntegrationEvent
+from shared.outbox import Outbox
 from shared.timeutil import utcnow
 
 LEDGER = "dues_ledger"
+ANNOUNCED = "dues_announced"  # one document per payment or reversal, carrying its event
 
 
 async def setup_indexes(db: AsyncDatabase) -> None:
@@ -123,9 +127,24 @@ BILL_ORDER = [("campus", 1), ("staff_no", 1), ("month", 1)]  # as domain.bills_o
 class Ledger:
     """The dues ledger and the policy bills are computed by."""
 
-    def __init__(self, db: AsyncDatabase, policy: DuesPolicy) -> None:
+    def __init__(self, db: AsyncDatabase, policy: DuesPolicy, outbox: Outbox | None = None) -> None:
         self.coll: AsyncCollection = db[LEDGER]
         self.policy = policy
+        self.outbox = outbox
+
+    async def announce(self, entry: Entry, event: IntegrationEvent) -> None:
+        """Publish what a payment or reversal recorded (welfare books it), once: a document
+        under the entry's id carries the event through the outbox. Called for a replayed
+        request too, so a retry announces what a crash between the two inserts left out."""
+        if self.outbox is None:
+            return
+        doc = {"_id": entry_id(account_of(entry.month, entry.member_id), entry.seq), "at": utcnow()}
+        try:
+            await self.outbox.insert(
+                ANNOUNCED, doc, [event], subject=entry.member_id, campus=entry.campus
+            )
+        except DuplicateKeyError:
+            pass  # announced already
 
     async def open_bill(self, member: Member, month: str, amount_fen: int, actor: Actor) -> bool:
         """Bill the member's month; False when it was billed already (by anyone)."""

@@ -1,0 +1,13 @@
+"""What the welfare service's routes use, built once by the composition root (bootstrap.py)
+and handed out per route by `shared.runtime.provided` (see deps.py)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from services.welfare.funds.handlers import Funds
+
+
+@dataclass(frozen=True)
+class WelfareContext:
+    funds: Funds

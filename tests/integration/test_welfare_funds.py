@@ -1,0 +1,394 @@
+"""Union funds (经费) on the real Kafka and MongoDB wire: no route edits or deletes the
+ledger, reversals, 20 concurrent spends never overdraw a line, the 90% warning published once
+when concurrent spends cross it together, a row altered in the database caught by the check,
+dues income posted once however often its event arrives, and who may do what."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import uuid
+from collections.abc import AsyncIterator
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator, FormatChecker
+from openpyxl import load_workbook
+
+from services.members.membership.domain import JoinMember
+from services.members.membership.domain import join as new_member
+from services.welfare.funds.chart import current_chart
+from services.welfare.funds.domain import EntryKind
+from services.welfare.funds.handlers import Funds, Posting, post_entry
+from services.welfare.funds.store import LEDGER, Books
+from shared.aggregate import Actor
+from shared.envelope import CloudEvent
+from shared.errors import Conflict
+from shared.principal import Principal
+from tests.integration.conftest import Stack, bearer, build_stack, close_stack
+from tests.kafka_tools import read_all, wait_until
+
+pytestmark = pytest.mark.integration
+
+YEAR = 2026
+FESTIVAL = "spend_activity_festival"
+CULTURE = "spend_activity_culture_sports"
+CHAIR = bearer("chair-1", ["admin"], ["*"])
+SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "events" / "schemas"
+
+
+def conforms(event: dict[str, Any]) -> dict[str, Any]:
+    """The event, after checking its data against the catalog's JSON Schema of its type."""
+    schema = json.loads((SCHEMAS / f"{event['type']}.json").read_text(encoding="utf-8"))
+    Draft202012Validator(schema, format_checker=FormatChecker()).validate(event["data"])
+    return event
+
+
+def finance(campus: str) -> dict[str, str]:
+    return bearer(f"fin-{campus}", ["finance"], [campus])
+
+
+def auditor(campus: str) -> dict[str, str]:
+    return bearer(f"aud-{campus}", ["auditor"], [campus])
+
+
+def campus() -> str:
+    """A campus of its own per test: the module shares one stack."""
+    return f"c{uuid.uuid4().hex[:8]}"
+
+
+@pytest.fixture(scope="module")
+async def funds(infra) -> AsyncIterator[Stack]:
+    s = await build_stack(infra, ["members", "welfare"])
+    try:
+        yield s
+    finally:
+        await close_stack(s)
+
+
+def base(c: str) -> str:
+    return f"/funds/budgets/{c}/{YEAR}"
+
+
+def ledger(c: str) -> str:
+    return f"/funds/ledgers/{c}/{YEAR}"
+
+
+async def adopt(stack: Stack, c: str, lines: dict[str, int]) -> Any:
+    body = {"lines": lines, "note": "2026年第一次委员会会议批准"}
+    return await stack.welfare_http.post(base(c), json=body, headers=CHAIR)
+
+
+async def pay(
+    stack: Stack, c: str, amount: int, line: str = FESTIVAL, key: str | None = None, **over: Any
+) -> Any:
+    body = {
+        "line": line,
+        "amount_fen": amount,
+        "cause": "端午节慰问品",
+        "approved_by": "李主席",
+        "voucher_no": f"记-{uuid.uuid4().hex[:6]}",
+        "occurred_on": "2026-06-10",
+        "idempotency_key": key or uuid.uuid4().hex,
+        **over,
+    }
+    headers = over.pop("headers", None) or finance(c)
+    body.pop("headers", None)
+    return await stack.welfare_http.post(f"{ledger(c)}/payments", json=body, headers=headers)
+
+
+async def check(stack: Stack, c: str) -> dict[str, Any]:
+    response = await stack.welfare_http.get(f"{ledger(c)}/check", headers=auditor(c))
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def test_no_route_edits_or_deletes_a_ledger_entry(funds: Stack):
+    paths = (await funds.welfare_http.get("/openapi.json")).json()["paths"]
+    funds_paths = {p: set(ops) for p, ops in paths.items() if p.startswith("/funds")}
+    assert funds_paths, "the funds routes are in the OpenAPI document"
+    for path, methods in funds_paths.items():
+        assert methods <= {"get", "post"}, f"{path} offers {methods}"
+    writes = sorted(p for p, m in funds_paths.items() if "post" in m and "/ledgers/" in p)
+    # Posting adds an entry; the only way to undo one is a reversal, itself a new entry.
+    assert writes == [
+        "/funds/ledgers/{campus}/{year}/entries/{seq}/reversal",
+        "/funds/ledgers/{campus}/{year}/income",
+        "/funds/ledgers/{campus}/{year}/payments",
+    ]
+
+
+async def test_budget_adopted_once_amended_with_a_reason_and_roles_kept(funds: Stack):
+    stack, c = funds, campus()
+    assert (await pay(stack, c, 100)).json()["code"] == "funds.no_budget"
+    refused = await stack.welfare_http.post(
+        base(c), json={"lines": {FESTIVAL: 1}, "note": "x"}, headers=finance(c)
+    )
+    assert refused.status_code == 403 and refused.json()["code"] == "auth.forbidden"
+    adopted = await adopt(stack, c, {FESTIVAL: 500_000, CULTURE: 200_000})
+    assert adopted.status_code == 201, adopted.text
+    assert adopted.json()["entry"]["seq"] == 1
+    again = await adopt(stack, c, {FESTIVAL: 1})
+    assert again.status_code == 409 and again.json()["code"] == "funds.budget_adopted"
+
+    amendment = {
+        "line": CULTURE,
+        "change_fen": -50_000,
+        "reason": "运动会改为线上，调减",
+        "idempotency_key": "amend-0001",
+    }
+    done = await stack.welfare_http.post(f"{base(c)}/amendments", json=amendment, headers=CHAIR)
+    assert done.status_code == 201, done.text
+    assert done.json()["entry"]["reason"] == "运动会改为线上，调减"
+    assert done.json()["entry"]["line_budget_fen"] == 150_000
+    replay = await stack.welfare_http.post(f"{base(c)}/amendments", json=amendment, headers=CHAIR)
+    assert replay.status_code == 200 and replay.json()["replayed"] is True
+
+    # An auditor reads everything and changes nothing; finance of another campus sees nothing.
+    assert (await pay(stack, c, 100, headers=auditor(c))).status_code == 403
+    other = await stack.welfare_http.get(base(c), headers=finance("elsewhere"))
+    assert other.status_code == 403 and other.json()["code"] == "auth.campus_forbidden"
+    assert (await pay(stack, c, 100, headers=finance("elsewhere"))).status_code == 403
+    paid = await pay(stack, c, 30_000)
+    assert paid.status_code == 201, paid.text
+    budget = (await stack.welfare_http.get(base(c), headers=auditor(c))).json()
+    lines = {line["code"]: line for line in budget["lines"]}
+    assert lines[FESTIVAL]["budget_fen"] == 500_000 and lines[FESTIVAL]["actual_fen"] == 30_000
+    assert lines[FESTIVAL]["by_month"] == {"2026-06": 30_000}
+    assert lines["spend_activity"]["budget_fen"] == 650_000  # the heading sums its lines
+    assert budget["balance_fen"] == -30_000
+    page = (await stack.welfare_http.get(f"{ledger(c)}/entries", headers=auditor(c))).json()
+    assert [e["kind"] for e in page["entries"]] == ["budget_adopted", "budget_amended", "payment"]
+
+    exported = await stack.welfare_http.get(f"{ledger(c)}/export.csv", headers=auditor(c))
+    assert exported.status_code == 200
+    rows = list(csv.reader(io.StringIO(exported.content.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["序号", "日期", "类型"] and len(rows) == 4
+    assert rows[3][2] == "支出" and rows[3][6] == "300.00"
+    xlsx = await stack.welfare_http.get(f"{ledger(c)}/export.xlsx", headers=auditor(c))
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet is not None and sheet.max_row == 4
+
+    # The year across campuses: each caller sees the campuses they hold, no other.
+    year = await stack.welfare_http.get(f"/funds/summary/{YEAR}", headers=auditor(c))
+    assert [b["campus"] for b in year.json()["campuses"]] == [c]
+    assert year.json()["campuses"][0]["spent_fen"] == 30_000
+    other_year = await stack.welfare_http.get(f"/funds/summary/{YEAR}", headers=auditor("x-none"))
+    assert other_year.json()["campuses"] == []
+    everyone = await stack.welfare_http.get(f"/funds/summary/{YEAR}", headers=CHAIR)
+    assert c in [b["campus"] for b in everyone.json()["campuses"]]
+
+
+async def test_a_reversal_points_at_the_original_and_is_made_once(funds: Stack):
+    stack, c = funds, campus()
+    await adopt(stack, c, {FESTIVAL: 100_000})
+    paid = (await pay(stack, c, 60_000)).json()["entry"]
+    assert (await pay(stack, c, 50_000)).json()["code"] == "funds.over_budget"
+    body = {"reason": "重复报销，退回", "occurred_on": "2026-06-12"}
+    url = f"{ledger(c)}/entries/{paid['seq']}/reversal"
+    assert (await stack.welfare_http.post(url, json=body, headers=auditor(c))).status_code == 403
+    reversed_ = await stack.welfare_http.post(url, json=body, headers=finance(c))
+    assert reversed_.status_code == 201, reversed_.text
+    entry = reversed_.json()["entry"]
+    assert entry["kind"] == "reversal" and entry["reverses"] == paid["seq"]
+    assert entry["amount_fen"] == 60_000 and entry["line_spent_fen"] == 0
+    twice = await stack.welfare_http.post(url, json=body, headers=finance(c))
+    assert twice.status_code == 409 and twice.json()["code"] == "funds.already_reversed"
+    of_reversal = await stack.welfare_http.post(
+        f"{ledger(c)}/entries/{entry['seq']}/reversal", json=body, headers=finance(c)
+    )
+    assert of_reversal.json()["code"] == "funds.not_reversible"
+    original = await stack.welfare_http.get(
+        f"{ledger(c)}/entries/{paid['seq']}", headers=auditor(c)
+    )
+    assert original.json()["amount_fen"] == 60_000  # the payment stays as it was
+    assert (await pay(stack, c, 100_000)).status_code == 201  # the budget is back
+    assert (await check(stack, c))["intact"] is True
+
+
+async def test_twenty_concurrent_spends_never_overdraw(funds: Stack):
+    stack, c = funds, campus()
+    await adopt(stack, c, {FESTIVAL: 10_000})
+    answers = await asyncio.gather(*(pay(stack, c, 1_000) for _ in range(20)))
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [201] * 10 + [409] * 10, [a.text for a in answers if a.status_code >= 500]
+    assert {a.json()["code"] for a in answers if a.status_code == 409} == {"funds.over_budget"}
+    budget = (await stack.welfare_http.get(base(c), headers=auditor(c))).json()
+    festival = next(line for line in budget["lines"] if line["code"] == FESTIVAL)
+    assert festival["actual_fen"] == 10_000 and festival["remaining_fen"] == 0
+    proof = await check(stack, c)
+    assert proof["intact"] is True and proof["entries"] == 11
+
+
+async def test_spends_from_several_replicas_at_once_never_overdraw(funds: Stack):
+    # Within one process posts to a ledger take turns; between replicas only the unique
+    # sequence number decides. Three replicas' books, each with its own memory, race here.
+    stack, c = funds, campus()
+    await adopt(stack, c, {FESTIVAL: 10_000})
+    runtime = stack.welfare
+    replicas = [Funds(Books(runtime.db, runtime.outbox), current_chart()) for _ in range(3)]
+    user = Principal("fin-b", frozenset({"finance"}), frozenset({c}))
+
+    async def spend(replica: Funds, i: int) -> str:
+        posting = Posting(
+            FESTIVAL, 500, "端午节慰问品", "李主席", f"记-{i}", date(2026, 6, 1), f"r{i:07d}"
+        )
+        try:
+            await post_entry(replica, user, c, YEAR, EntryKind.payment, posting)
+        except Conflict as refused:
+            return refused.code
+        return "posted"
+
+    outcomes = await asyncio.gather(*(spend(replicas[i % 3], i) for i in range(30)))
+    assert sorted(outcomes).count("posted") == 20
+    assert set(outcomes) == {"posted", "funds.over_budget"}
+    proof = await check(stack, c)
+    assert proof["intact"] is True and proof["entries"] == 21 and proof["balance_fen"] == -10_000
+
+
+async def published(stack: Stack) -> None:
+    await wait_until(lambda: _empty(stack), 30, "the welfare outbox to be published")
+
+
+async def _empty(stack: Stack) -> bool:
+    return await stack.welfare.relay.backlog() == 0
+
+
+async def test_the_ninety_percent_warning_is_published_once(funds: Stack):
+    stack, c = funds, campus()
+    await adopt(stack, c, {FESTIVAL: 10_000, CULTURE: 10_000})
+    assert (await pay(stack, c, 8_500)).status_code == 201
+    # Ten spends at once: the fifth to land passes 90%, the rest land above it too.
+    answers = await asyncio.gather(*(pay(stack, c, 100) for _ in range(10)))
+    assert [a.status_code for a in answers] == [201] * 10
+    assert (await pay(stack, c, 100)).status_code == 201  # one more, still above
+    assert (await pay(stack, c, 9_000, line=CULTURE)).status_code == 201  # another line
+    await published(stack)
+    warnings = [
+        conforms(json.loads(r.value))
+        for r in await read_all(stack.bootstrap, stack.topic("welfare.budget"), 2000)
+        if json.loads(r.value)["campus"] == c
+    ]
+    assert sorted(w["data"]["line"] for w in warnings) == sorted([FESTIVAL, CULTURE])
+    festival = next(w["data"] for w in warnings if w["data"]["line"] == FESTIVAL)
+    assert festival["threshold_pct"] == 90 and festival["budget_fen"] == 10_000
+    assert 9_000 <= festival["spent_fen"] <= 9_100
+    posted = [
+        conforms(json.loads(r.value))
+        for r in await read_all(stack.bootstrap, stack.topic("welfare.ledger"), 2000)
+        if json.loads(r.value)["campus"] == c
+    ]
+    assert sorted(p["data"]["seq"] for p in posted) == list(range(1, 15))
+
+
+async def test_a_row_altered_in_the_database_is_caught_by_the_check(funds: Stack):
+    stack, c = funds, campus()
+    await adopt(stack, c, {FESTIVAL: 100_000})
+    for amount in (10_000, 20_000, 30_000):
+        assert (await pay(stack, c, amount)).status_code == 201
+    assert (await check(stack, c))["intact"] is True
+    entries = stack.welfare.db[LEDGER]
+    # Someone with database access turns a 200 元 payment into 20 元.
+    await entries.update_one({"_id": f"{c}:{YEAR}#000000003"}, {"$set": {"amount_fen": 2_000}})
+    found = await check(stack, c)
+    assert found["intact"] is False
+    assert {(f["seq"], f["code"]) for f in found["findings"]} >= {
+        (3, "funds.check.altered"),
+        (3, "funds.check.balance_mismatch"),
+    }
+    assert "第 3 笔" in found["answer"]
+    # And one removed from the middle.
+    await entries.delete_one({"_id": f"{c}:{YEAR}#000000002"})
+    codes = {(f["seq"], f["code"]) for f in (await check(stack, c))["findings"]}
+    assert (2, "funds.check.missing") in codes
+
+
+async def test_dues_income_is_posted_once_and_put_back_by_its_reversal(funds: Stack):
+    stack, c = funds, "east"
+    cmd = JoinMember(
+        staff_no=f"W{uuid.uuid4().hex[:6]}",
+        name="王芳",
+        campus=c,
+        department="学前教育系",
+        salary_base_fen=800_000,
+    )
+    enrolled = await stack.members.context.members.enrol(
+        new_member(cmd, date(2020, 9, 1)), Actor("test")
+    )
+    member = {"id": enrolled.id}
+
+    async def listed() -> bool:
+        page = await stack.members_http.get(
+            "/members", params={"campus": c, "status": "active"}, headers=CHAIR
+        )
+        return any(m["id"] == member["id"] for m in page.json()["items"])
+
+    await wait_until(listed, 30, "the member in the list view")
+    generated = await stack.members_http.post(
+        "/dues/bills/generate", json={"month": "2026-04"}, headers=CHAIR
+    )
+    assert generated.status_code == 200, generated.text
+    payment = {
+        "member_id": member["id"],
+        "month": "2026-04",
+        "amount_fen": 4_000,
+        "paid_on": "2026-04-10",
+        "method": "transfer",
+        "idempotency_key": "dues-pay-0001",
+    }
+    paid = await stack.members_http.post("/dues/payments", json=payment, headers=CHAIR)
+    assert paid.status_code == 201, paid.text
+    books = stack.welfare.context.funds.books
+
+    async def posted() -> bool:
+        return len(await books.entries(f"{c}:2026")) >= 1
+
+    await wait_until(posted, 30, "the dues income in the welfare ledger")
+    [income] = [e for e in await books.entries(f"{c}:2026") if e["kind"] == "income"]
+    assert income["line"] == "income_dues" and income["amount_fen"] == 4_000
+    assert income["cause_ref"].startswith("members.dues:")
+    assert income["occurred_on"] == "2026-04-10"
+
+    # The same event delivered again — also under another envelope id, as a republish would,
+    # so the consumer's processed markers do not catch it, and five times at once.
+    [record] = [
+        r
+        for r in await read_all(stack.bootstrap, stack.topic("members.dues"), 2000)
+        if json.loads(r.value)["data"]["member_id"] == member["id"]
+    ]
+    envelope = CloudEvent.from_json_bytes(record.value)
+    conforms(json.loads(record.value))
+    assert record.key.decode() == member["id"]  # a payment and its reversal: one partition
+    assert set(envelope.data) == {
+        "payment_id",
+        "member_id",
+        "campus",
+        "month",
+        "amount_fen",
+        "paid_on",
+    }  # nothing personal beyond the member id
+    consumer = stack.welfare.consumer
+    await consumer.dispatch(envelope)
+    copies = [envelope.model_copy(update={"id": str(uuid.uuid4())}) for _ in range(5)]
+    await asyncio.gather(*(consumer.dispatch(copy) for copy in copies))
+    incomes = [e for e in await books.entries(f"{c}:2026") if e["kind"] == "income"]
+    assert len(incomes) == 1
+
+    # A dues reversal puts the income back, once.
+    seq = paid.json()["entry"]["seq"]
+    url = f"/dues/bills/2026-04/{member['id']}/entries/{seq}/reverse"
+    reversed_ = await stack.members_http.post(url, json={"reason": "重复扣款"}, headers=CHAIR)
+    assert reversed_.status_code == 201, reversed_.text
+
+    async def put_back() -> bool:
+        return any(e["kind"] == "reversal" for e in await books.entries(f"{c}:2026"))
+
+    await wait_until(put_back, 30, "the dues reversal in the welfare ledger")
+    [reversal] = [e for e in await books.entries(f"{c}:2026") if e["kind"] == "reversal"]
+    assert reversal["reverses"] == income["seq"] and reversal["state"]["balance_fen"] == 0
+    proof = await check(stack, c)
+    assert proof["intact"] is True
