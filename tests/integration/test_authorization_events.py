@@ -11,6 +11,7 @@ the next one meets; reads share one target. Targets live on main unless the row 
 from __future__ import annotations
 
 import itertools
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -346,10 +347,88 @@ NOTIFY: dict[tuple[str, str], Row] = {
     ("PATCH", "/inbox/{notice_id}/read"): Row(notice, expect(404, member=200)),
 }
 
+_FUND_YEARS = itertools.count(2000)  # a fresh fiscal year per adoption: a budget is adopted once
+_LEDGERS: dict[str, str] = {}  # campus -> the year every ledger target posts into (2100)
+
+
+async def fund_year(stack: Stack, campus: str = "main") -> dict[str, str]:
+    """A campus's fiscal year with nothing in it yet."""
+    return {"campus": campus, "year": str(next(_FUND_YEARS))}
+
+
+async def ledger(stack: Stack, campus: str = "main") -> dict[str, str]:
+    """The campus's ledger of 2100, its budget adopted once, with a new income entry (`seq`)."""
+    found = {"campus": campus, "year": "2100"}
+    if campus not in _LEDGERS:
+        base = f"/funds/budgets/{campus}/2100"
+        budget = {"lines": {"spend_activity_festival": 1_000_000_000}, "note": "预算"}
+        await _ok(await stack.welfare_http.post(base, json=budget, headers=ADMIN), 201)
+        _LEDGERS[campus] = "2100"
+    url = f"/funds/ledgers/{campus}/{found['year']}/income"
+    made = await _ok(
+        await stack.welfare_http.post(
+            url, json=_posting("income_dues", found["year"]), headers=ADMIN
+        ),
+        201,
+    )
+    return {**found, "seq": str(made["entry"]["seq"])}
+
+
+def _posting(line: str, year: str) -> dict:
+    return {
+        "occurred_on": f"{year}-06-01",
+        "line": line,
+        "amount_fen": 4550,
+        "cause": "矩阵",
+        "approved_by": "主席",
+        "voucher_no": "记-001",
+        "idempotency_key": f"authz-{uuid.uuid4().hex[:12]}",
+    }
+
+
+# Money: finance of the campus writes, the auditor reads and changes nothing, the chair
+# (admin) adopts and amends budgets; nobody else sees the union's books through these routes.
+BOOKS_READERS = expect(403, finance=200, auditor=200, admin=200)
+BOOKS_WRITERS = expect(403, finance=201, admin=201)
+CHAIR_ONLY = expect(403, admin=201)
 WELFARE: dict[tuple[str, str], Row] = {
     ("GET", "/healthz"): Row(nothing, PUBLIC),
     ("GET", "/readyz"): Row(nothing, PUBLIC),
     ("GET", "/metrics"): Row(nothing, PUBLIC),
+    ("GET", "/funds/chart"): Row(nothing, ANYONE_SIGNED_IN),
+    ("POST", "/funds/budgets/{campus}/{year}"): Row(
+        fund_year,
+        CHAIR_ONLY,
+        body=lambda _: {"lines": {"spend_activity_festival": 100_000}, "note": "预算"},
+    ),
+    ("POST", "/funds/budgets/{campus}/{year}/amendments"): Row(
+        ledger,
+        CHAIR_ONLY,
+        body=lambda _: {
+            "line": "spend_activity_festival",
+            "change_fen": 100,
+            "reason": "调整",
+            "idempotency_key": f"authz-{uuid.uuid4().hex[:12]}",
+        },
+    ),
+    ("GET", "/funds/budgets/{campus}/{year}"): Row(ledger, BOOKS_READERS),
+    ("GET", "/funds/summary/{year}"): Row(ledger, BOOKS_READERS),
+    ("POST", "/funds/ledgers/{campus}/{year}/income"): Row(
+        ledger, BOOKS_WRITERS, body=lambda t: _posting("income_dues", t["year"])
+    ),
+    ("POST", "/funds/ledgers/{campus}/{year}/payments"): Row(
+        ledger, BOOKS_WRITERS, body=lambda t: _posting("spend_activity_festival", t["year"])
+    ),
+    ("POST", "/funds/ledgers/{campus}/{year}/entries/{seq}/reversal"): Row(
+        ledger,
+        BOOKS_WRITERS,
+        body=lambda t: {"reason": "冲正", "occurred_on": f"{t['year']}-06-02"},
+    ),
+    ("GET", "/funds/ledgers/{campus}/{year}/entries"): Row(ledger, BOOKS_READERS),
+    ("GET", "/funds/ledgers/{campus}/{year}/entries/{seq}"): Row(ledger, BOOKS_READERS),
+    ("GET", "/funds/ledgers/{campus}/{year}/check"): Row(ledger, BOOKS_READERS),
+    ("GET", "/funds/ledgers/{campus}/{year}/export.csv"): Row(ledger, BOOKS_READERS),
+    ("GET", "/funds/ledgers/{campus}/{year}/export.xlsx"): Row(ledger, BOOKS_READERS),
 }
 
 MATRICES = {"events": EVENTS, "notify": NOTIFY, "welfare": WELFARE}

@@ -221,6 +221,11 @@ ROWS: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
         nothing,
         expect(404, anonymous=403, member=303, other_member=303),
     ),
+    ("GET", "/m/contact/confirm"): (nothing, SIGNED_IN),  # the page holds nothing itself
+    ("POST", "/m/contact/confirm"): (  # no token in the form: the service's 422, shown
+        nothing,
+        expect(422, anonymous=403),
+    ),
     ("POST", "/m/profile/children/{round_id}"): (
         a_round,
         expect(404, anonymous=403, member=303, other_member=303, admin=403, system=403, chair=404),
