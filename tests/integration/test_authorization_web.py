@@ -358,3 +358,20 @@ async def test_the_matrix(site: Site, route: tuple[str, str]):
         )
         got[persona] = response.status_code
     assert got == expected, f"web {method} {template}: {as_row(got)}"
+
+
+async def test_a_members_history_reads_in_words(site: Site):
+    """The audit trail on a member's page names what was done and which fields changed in
+    Chinese (the published labels), never the action codes or field names of the API."""
+    target = await enrol(site.stack)
+    await _ok(
+        await site.stack.members_http.post(f"/members/{target}/retire", headers=ADMIN, json={})
+    )
+    await sign_in_everyone(site)
+    session, _ = site.cookies["admin"]
+    site.web.cookies.clear()
+    site.web.cookies.set("gh_session", session)
+    page = (await site.web.get(f"/admin/members/{target}")).text
+    trail = page[page.index("变更记录") :]
+    assert "登记退休" in trail and "会籍状态" in trail
+    assert ">retire<" not in trail and "status" not in trail

@@ -16,7 +16,14 @@ from fastapi.responses import Response
 from services.web.backend import ApiError
 from services.web.context import StaffVisit, Visit, redirect
 from services.web.uploads import Upload
-from shared.vocabulary.members import Gender, ImportOutcome, MemberStatus, UnionRole
+from shared.vocabulary.members import (
+    MEMBER_FIELDS,
+    Gender,
+    ImportOutcome,
+    MemberChange,
+    MemberStatus,
+    UnionRole,
+)
 
 router = APIRouter(prefix="/admin")
 
@@ -28,7 +35,7 @@ Text = Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$"
 GENDER = Gender.labels()
 ROLES = UnionRole.labels()
 MEMBER_STATUS = MemberStatus.labels()
-ACTIONS = {"approve": "批准入会", "withdraw": "退会", "retire": "登记退休", "transfer": "转校区"}
+ACTIONS = {a: MemberChange(a).label for a in ("approve", "withdraw", "retire", "transfer")}
 
 
 @router.get("")
@@ -142,11 +149,20 @@ async def member_view(
 async def trail(visit: Visit, member_id: str) -> list[dict[str, Any]] | None:
     """The member's change history; None when the caller may not read it (a cadre)."""
     try:
-        return await visit.get("members", f"/members/{member_id}/history")
+        changes = await visit.get("members", f"/members/{member_id}/history")
     except ApiError as exc:
         if exc.status == 403:
             return None
         raise
+    return [
+        {
+            **c,
+            "action": MemberChange.label_of(c["action"]),
+            "by": "系统" if c["by"] == "system" else c["by"],
+            "fields": [MEMBER_FIELDS.get(k, k) for k in c["changed"] if k in MEMBER_FIELDS],
+        }
+        for c in changes
+    ]
 
 
 @router.post("/members/{member_id}/{action}")
