@@ -220,3 +220,35 @@ async def test_the_clock_reminds_once_and_closes_with_two_runtimes(stack: Stack)
         schema = json.loads((SCHEMAS / f"{event['type']}.json").read_text())
         Draft202012Validator(schema, format_checker=FormatChecker()).validate(event["data"])
         assert "member_id" not in event["data"]
+
+
+async def test_new_kinds_for_the_plans_activities(stack: Stack):
+    """三八节插花 is a 文体活动, a 故事演讲 a 演讲征文, and what fits nowhere is 其他; each
+    goes out in events that validate against the catalog."""
+    made = []
+    for kind, title in (("文体活动", "三八节插花"), ("speech", "师德故事演讲"), ("其他", "杂项")):
+        body = {
+            "kind": kind,
+            "title": title,
+            "campus": "main",
+            "venue": "工会活动室",
+            "starts_at": kit.later(9),
+            "ends_at": kit.later(9, 2),
+        }
+        got = await stack.events_http.post("/activities", json=body, headers=kit.cadre())
+        assert got.status_code == 201, got.text
+        made.append(got.json())
+    assert [(a["kind"], a["kind_label"]) for a in made] == [
+        ("cultural_sports", "文体活动"),
+        ("speech", "演讲征文"),
+        ("other", "其他"),
+    ]
+    await kit.settled(stack)
+    ids = {a["id"] for a in made}
+    records = await read_all(stack.bootstrap, stack.topic("events.activity"), timeout_ms=1000)
+    events = [json.loads(r.value) for r in records]
+    mine = [e for e in events if e["subject"] in ids]
+    assert len(mine) == 3
+    for event in mine:
+        schema = json.loads((SCHEMAS / f"{event['type']}.json").read_text())
+        Draft202012Validator(schema, format_checker=FormatChecker()).validate(event["data"])
