@@ -28,6 +28,10 @@ from services.events.sports import store as sports_store
 from services.events.sports.domain import SportsMeet
 from services.events.sports.store import MeetBook
 from services.events.subscriptions import subscriptions
+from services.events.suggestions import api as suggestions_api
+from services.events.suggestions import store as suggestions_store
+from services.events.suggestions.domain import Suggestion
+from services.events.suggestions.handlers import Box
 from services.events.surveys import api as surveys_api
 from services.events.surveys import store as surveys_store
 from services.events.surveys.domain import Survey
@@ -50,6 +54,7 @@ async def setup_indexes(db: AsyncDatabase) -> None:
     await plans_store.setup_indexes(db)
     await sports_store.setup_indexes(db)
     await surveys_store.setup_indexes(db)
+    await suggestions_store.setup_indexes(db)
     await AuditLog(db).setup_indexes()
 
 
@@ -70,6 +75,7 @@ def bootstrap(
             sports_api.router,
             calendar_api.router,
             surveys_api.router,
+            suggestions_api.router,
         ],
         setup_indexes=setup_indexes,
         configure_logs=configure_logs,
@@ -108,6 +114,12 @@ def bootstrap(
     )
     voice_secret = settings.voice_secret.encode()
     survey_ctx = Surveys(SurveyBook(surveys, voice_secret), directory, PlanBook(plans), catalog)
+    suggestions = runtime.aggregate(
+        Suggestion,
+        name=suggestions_store.SUGGESTIONS,
+        topic=suggestions_store.TOPIC,
+        not_found=suggestions_store.NOT_FOUND,
+    )
     runtime.schedule(Job("surveys.keep_time", Every(60), partial(keep_time, survey_ctx)))
     runtime.context = EventsContext(
         catalog=catalog,
@@ -119,5 +131,6 @@ def bootstrap(
         calendar_secret=settings.calendar_secret.encode(),
         calendar_base_url=settings.calendar_base_url,
         surveys=survey_ctx,
+        suggestions=Box(suggestions, directory, voice_secret),
     )
     return runtime

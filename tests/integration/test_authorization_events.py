@@ -493,7 +493,38 @@ SURVEYS: dict[tuple[str, str], Row] = {
     ("GET", "/surveys/{survey_id}/results.xlsx"): Row(survey_answered, CADRE_OF_MAIN),
 }
 
-MATRICES = {"events": EVENTS | SURVEYS, "notify": NOTIFY, "welfare": WELFARE}
+# -- the suggestion box: SELF writes; cadres of main forward and reply --
+
+
+async def suggestion(stack: Stack, campus: str = "main") -> dict[str, str]:
+    body = {"title": "建议", "body": "多办读书会", "anonymous": False}
+    me = bearer(SELF, ["member"], [campus])
+    made = await _ok(await stack.events_http.post("/suggestions", json=body, headers=me), 201)
+    return {"suggestion_id": made["id"]}
+
+
+SUGGESTIONS: dict[tuple[str, str], Row] = {
+    # Members in the directory write (SELF, OTHER, the leader); other tokens are no members.
+    ("POST", "/suggestions"): Row(
+        nothing,
+        expect(403, member=201, other_member=201, group_leader=201),
+        body=lambda _: {"title": "建议", "body": "内容", "anonymous": True},
+    ),
+    ("GET", "/suggestions"): Row(nothing, expect(403, cadre_main=200, cadre_east=200, admin=200)),
+    # Its writer and the cadres of its campus read it; nobody else learns it exists.
+    ("GET", "/suggestions/{suggestion_id}"): Row(
+        suggestion, expect(404, member=200, cadre_main=200, admin=200)
+    ),
+    ("POST", "/suggestions/{suggestion_id}/forward"): Row(
+        suggestion, CADRE_OF_MAIN, body=lambda _: {"department": "后勤处"}
+    ),
+    ("POST", "/suggestions/{suggestion_id}/reply"): Row(
+        suggestion, CADRE_OF_MAIN, body=lambda _: {"text": "已答复"}
+    ),
+    ("GET", "/me/suggestions"): Row(nothing, ANYONE_SIGNED_IN),
+}
+
+MATRICES = {"events": EVENTS | SURVEYS | SUGGESTIONS, "notify": NOTIFY, "welfare": WELFARE}
 APPS: dict[str, Any] = {
     "events": events_bootstrap,
     "notify": notify_bootstrap,

@@ -103,17 +103,23 @@ async def test_a_named_answer_is_one_answer_and_changes_once_under_a_race(
     assert await _twice_at_once(stack, made["id"], me, "named") == [201] + [409] * 7
     docs = await stack.events.db[ANSWERS].find({"survey": made["id"]}).to_list()
     assert len(docs) == 1 and docs[0]["member_id"] == me
-    # Two changes at once: both build on version 1, one writes version 2.
+    # Changes at once: those building on the same version race for the next one, one wins.
     url = f"/surveys/{made['id']}/answers/mine"
     changed = await asyncio.gather(
         *(
             stack.events_http.put(url, json={"answers": answers(score=s)}, headers=kit.member(me))
-            for s in (1, 2)
+            for s in (1, 2, 3, 1, 2, 3)
         )
     )
-    assert sorted(r.status_code for r in changed) == [200, 409]
+    codes = [r.status_code for r in changed]
+    assert set(codes) <= {200, 409} and 409 in codes
+    assert all(
+        r.json()["code"] == "answer.changed_meanwhile" for r in changed if r.status_code == 409
+    )
+    docs = await stack.events.db[ANSWERS].find({"survey": made["id"]}).to_list()
+    assert sorted(d["version"] for d in docs) == list(range(1, codes.count(200) + 2))
     mine = (await stack.events_http.get(url, headers=kit.member(me))).json()
-    assert mine["version"] == 2 and mine["answers"]["q3"] in (1, 2)
+    assert mine["version"] == codes.count(200) + 1 and mine["answers"]["q3"] in (1, 2, 3)
     results = await stack.events_http.get(f"/surveys/{made['id']}/results", headers=kit.cadre())
     body = results.json()
     assert body["respondents"] == 1
@@ -252,3 +258,55 @@ async def test_new_kinds_for_the_plans_activities(stack: Stack):
     for event in mine:
         schema = json.loads((SCHEMAS / f"{event['type']}.json").read_text())
         Draft202012Validator(schema, format_checker=FormatChecker()).validate(event["data"])
+
+
+# -- the suggestion box -----------------------------------------------------------------------
+
+
+async def test_an_anonymous_suggestion_is_answered_without_the_cadre_learning_who_wrote(
+    stack: Stack, people: list[str], caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.DEBUG)
+    writer, other = people[8], people[9]
+    body = {"title": "食堂晚餐", "body": f"希望晚餐延长-{RUN}", "anonymous": True}
+    made = await stack.events_http.post("/suggestions", json=body, headers=kit.member(writer))
+    assert made.status_code == 201, made.text
+    sid = made.json()["id"]
+    assert made.json()["member_id"] is None and made.json()["mine"] is True
+    seen = await stack.events_http.get(f"/suggestions/{sid}", headers=kit.cadre())
+    assert seen.status_code == 200 and seen.json()["member_id"] is None
+    assert writer not in seen.text
+    fwd = {"department": "后勤处", "note": "请后勤处研究"}
+    url = f"/suggestions/{sid}"
+    assert (
+        await stack.events_http.post(f"{url}/forward", json=fwd, headers=kit.cadre())
+    ).is_success
+    answer = {"text": "已与后勤处商定，下月起晚餐延长至19:00"}
+    replied = await stack.events_http.post(f"{url}/reply", json=answer, headers=kit.cadre())
+    assert replied.status_code == 200 and replied.json()["status"] == "replied"
+    # The writer finds it, with the reply; another member does not.
+    mine = await stack.events_http.get("/me/suggestions", headers=kit.member(writer))
+    found = [s for s in mine.json() if s["id"] == sid]
+    assert found and found[0]["replies"][0]["text"] == answer["text"]
+    assert found[0]["forward_note"] == ""
+    theirs = await stack.events_http.get("/me/suggestions", headers=kit.member(other))
+    assert all(s["id"] != sid for s in theirs.json())
+    assert (await stack.events_http.get(url, headers=kit.member(other))).status_code == 404
+    # Nothing stored, logged or published names the writer next to the suggestion.
+    await kit.settled(stack, "events.suggestion")
+    db = stack.events.db
+    for name in await db.list_collection_names():
+        async for doc in db[name].find({}):
+            text = json.dumps(doc, default=str, ensure_ascii=False)
+            assert not (body["body"] in text and writer in text), name
+    history = await stack.events.db["suggestions_changes"].find({"aggregate": sid}).to_list()
+    assert history[0]["by"] == "anonymous" and history[0]["request"] is None
+    for record in caplog.records:
+        assert writer not in record.getMessage() or body["body"] not in record.getMessage()
+    records = await read_all(stack.bootstrap, stack.topic("events.suggestion"), timeout_ms=1000)
+    for record in records:
+        event = json.loads(record.value)
+        if event["subject"] == sid:
+            assert event["data"]["member_id"] is None and writer not in record.value.decode()
+            schema = json.loads((SCHEMAS / f"{event['type']}.json").read_text())
+            Draft202012Validator(schema, format_checker=FormatChecker()).validate(event["data"])

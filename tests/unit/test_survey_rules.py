@@ -9,7 +9,7 @@ import pytest
 
 from services.events.surveys.domain import NewSurvey, QuestionIn, check_answers, draft
 from services.events.surveys.results import MERGED, borda, tally, turnout
-from shared.errors import Invalid
+from shared.errors import Conflict, Invalid
 
 
 def _survey(anonymous: bool = False):
@@ -52,7 +52,7 @@ def test_answers_are_checked_against_their_questions():
 
 
 def test_a_choice_question_needs_two_options():
-    with pytest.raises(Invalid, match="至少需要两个选项"):
+    with pytest.raises(Conflict, match="至少需要两个选项"):
         draft(
             "sv-000000000002",
             NewSurvey(

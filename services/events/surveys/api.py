@@ -183,7 +183,13 @@ class AnswersBody(BaseModel):
     """Answers by question id: an option's index (单选), indexes (多选), indexes in order
     (排序, all options), a score 1..N (评分), a text (填空); leave out an optional one."""
 
-    answers: dict[QuestionKey, AnswerValue] = Field(max_length=50)
+    answers: dict[QuestionKey, AnswerValue] = Field(
+        max_length=50,
+        json_schema_extra={
+            "propertyNames": {"pattern": r"^q[0-9]{1,2}$"},
+            "additionalProperties": False,
+        },
+    )
 
 
 class MyAnswer(BaseModel):

@@ -29,7 +29,7 @@ from shared.events.voice import (
 )
 from shared.labels import Labelled
 from shared.text import VISIBLE_TEXT, normalize
-from shared.timeutil import as_local
+from shared.timeutil import as_local, to_utc
 
 ALL = "*"
 SURVEY_ID = r"^sv-[0-9a-f]{12}$"
@@ -118,11 +118,8 @@ class NewSurvey(BaseModel):
     questions: list[QuestionIn] = Field(min_length=1, max_length=MAX_QUESTIONS)
 
     @model_validator(mode="after")
-    def _times(self) -> NewSurvey:
-        if self.opens_at.tzinfo is None or self.closes_at.tzinfo is None:
-            raise ValueError("时间须带时区（如 +08:00）")
-        if self.closes_at <= self.opens_at:
-            raise ValueError("截止时间须晚于开始时间")
+    def _in_utc(self) -> NewSurvey:
+        self.opens_at, self.closes_at = to_utc(self.opens_at), to_utc(self.closes_at)
         return self
 
 
@@ -134,13 +131,13 @@ def questions_of(given: list[QuestionIn]) -> list[Question]:
         options = [normalize(o) for o in q.options]
         if q.kind in CHOICES:
             if len(options) < 2:
-                raise Invalid(
+                raise Conflict(
                     "survey.too_few_options", f"第 {number} 题至少需要两个选项", question=qid
                 )
             if len(set(options)) != len(options):
-                raise Invalid("survey.option_twice", f"第 {number} 题有重复的选项", question=qid)
+                raise Conflict("survey.option_twice", f"第 {number} 题有重复的选项", question=qid)
         elif options:
-            raise Invalid(
+            raise Conflict(
                 "survey.options_not_allowed",
                 f"第 {number} 题（{q.kind.label}）不设选项",
                 question=qid,
@@ -150,7 +147,7 @@ def questions_of(given: list[QuestionIn]) -> list[Question]:
             low = low if low is not None else (1 if q.required else 0)
             high = min(high if high is not None else len(options), len(options))
             if low > high:
-                raise Invalid(
+                raise Conflict(
                     "survey.choices_range",
                     f"第 {number} 题最少选 {low} 项、最多选 {high} 项，范围不成立",
                     question=qid,
@@ -275,6 +272,8 @@ class Survey(Aggregate):
 
 
 def draft(survey_id: str, cmd: NewSurvey, created_by: str) -> Survey:
+    if cmd.closes_at <= cmd.opens_at:
+        raise Conflict("survey.invalid_times", "截止时间应晚于开始时间")
     survey = Survey(
         id=survey_id,
         campus=cmd.campus,
