@@ -522,6 +522,8 @@ SUGGESTIONS: dict[tuple[str, str], Row] = {
         suggestion, CADRE_OF_MAIN, body=lambda _: {"text": "已答复"}
     ),
     ("GET", "/me/suggestions"): Row(nothing, ANYONE_SIGNED_IN),
+    # 订阅活动日历 on the activities page: everyone signed in gets their campus's feed.
+    ("GET", "/me/calendar"): Row(nothing, ANYONE_SIGNED_IN),
 }
 
 MATRICES = {"events": EVENTS | SURVEYS | SUGGESTIONS, "notify": NOTIFY, "welfare": WELFARE}
