@@ -61,6 +61,9 @@ TOPICS: tuple[Topic, ...] = (
         "events.sports",
         description="趣味运动会: items set up, results recorded, results published",
     ),
+    # -- members' voice (surveys, suggestions) --
+    Topic("events.survey", description="问卷: drafted, published, opened, closing soon, closed"),
+    Topic("events.suggestion", description="意见建议: submitted, forwarded, replied"),
     Topic("welfare.entitlement", description="福利领取: created, chosen, confirmed, voided"),
     Topic(
         "welfare.ledger",

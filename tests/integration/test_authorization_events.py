@@ -431,7 +431,102 @@ WELFARE: dict[tuple[str, str], Row] = {
     ("GET", "/funds/ledgers/{campus}/{year}/export.xlsx"): Row(ledger, BOOKS_READERS),
 }
 
-MATRICES = {"events": EVENTS, "notify": NOTIFY, "welfare": WELFARE}
+# -- members' voice: surveys (SELF, a member of main, answers; cadres of main run them) --
+
+
+def _survey_body(_: dict) -> dict:
+    return {
+        "title": "权限矩阵问卷",
+        "campus": "main",
+        "opens_at": later(-1),
+        "closes_at": later(7),
+        "allow_change": True,
+        "questions": [{"kind": "single", "title": "形式", "options": ["甲", "乙"]}],
+    }
+
+
+async def survey(stack: Stack, campus: str = "main", publish: bool = True) -> dict[str, str]:
+    http = stack.events_http
+    body = {**_survey_body({}), "campus": campus}
+    made = await _ok(await http.post("/surveys", json=body, headers=CADRE[campus]), 201)
+    if publish:
+        await _ok(await http.post(f"/surveys/{made['id']}/publish", headers=CADRE[campus]))
+    return {"survey_id": made["id"]}
+
+
+async def survey_draft(stack: Stack, campus: str = "main") -> dict[str, str]:
+    return await survey(stack, campus, publish=False)
+
+
+async def survey_answered(stack: Stack, campus: str = "main") -> dict[str, str]:
+    found = await survey(stack, campus)
+    url = f"/surveys/{found['survey_id']}/answers"
+    me = bearer(SELF, ["member"], [campus])
+    await _ok(await stack.events_http.post(url, json={"answers": {"q1": 0}}, headers=me), 201)
+    return found
+
+
+ANSWER = {"answers": {"q1": 1}}
+SURVEYS: dict[tuple[str, str], Row] = {
+    ("POST", "/surveys"): Row(nothing, of_main(201, cadre_east=403), body=_survey_body),
+    ("GET", "/surveys"): Row(nothing, ANYONE_SIGNED_IN),
+    ("GET", "/surveys/{survey_id}"): Row(survey, ALL_BUT_OTHER_CAMPUSES),
+    ("POST", "/surveys/{survey_id}/publish"): Row(survey_draft, CADRE_OF_MAIN),
+    ("POST", "/surveys/{survey_id}/close"): Row(survey, CADRE_OF_MAIN),
+    # Members of main in the directory answer (the leader too); tokens of no member are
+    # refused (403); another campus does not see the survey (404).
+    ("POST", "/surveys/{survey_id}/answers"): Row(
+        survey,
+        expect(403, member=201, other_member=201, group_leader=201, cadre_east=404),
+        body=lambda _: ANSWER,
+    ),
+    # Only SELF answered: the other members have nothing to change (404 answer.not_found).
+    ("PUT", "/surveys/{survey_id}/answers/mine"): Row(
+        survey_answered,
+        expect(403, member=200, other_member=404, group_leader=404, cadre_east=404),
+        body=lambda _: ANSWER,
+    ),
+    ("GET", "/surveys/{survey_id}/answers/mine"): Row(survey_answered, ALL_BUT_OTHER_CAMPUSES),
+    ("GET", "/me/surveys"): Row(nothing, ANYONE_SIGNED_IN),
+    ("GET", "/surveys/{survey_id}/results"): Row(survey_answered, CADRE_OF_MAIN),
+    ("GET", "/surveys/{survey_id}/results.csv"): Row(survey_answered, CADRE_OF_MAIN),
+    ("GET", "/surveys/{survey_id}/results.xlsx"): Row(survey_answered, CADRE_OF_MAIN),
+}
+
+# -- the suggestion box: SELF writes; cadres of main forward and reply --
+
+
+async def suggestion(stack: Stack, campus: str = "main") -> dict[str, str]:
+    body = {"title": "建议", "body": "多办读书会", "anonymous": False}
+    me = bearer(SELF, ["member"], [campus])
+    made = await _ok(await stack.events_http.post("/suggestions", json=body, headers=me), 201)
+    return {"suggestion_id": made["id"]}
+
+
+SUGGESTIONS: dict[tuple[str, str], Row] = {
+    # Members in the directory write (SELF, OTHER, the leader); other tokens are no members.
+    ("POST", "/suggestions"): Row(
+        nothing,
+        expect(403, member=201, other_member=201, group_leader=201),
+        body=lambda _: {"title": "建议", "body": "内容", "anonymous": True},
+    ),
+    ("GET", "/suggestions"): Row(nothing, expect(403, cadre_main=200, cadre_east=200, admin=200)),
+    # Its writer and the cadres of its campus read it; nobody else learns it exists.
+    ("GET", "/suggestions/{suggestion_id}"): Row(
+        suggestion, expect(404, member=200, cadre_main=200, admin=200)
+    ),
+    ("POST", "/suggestions/{suggestion_id}/forward"): Row(
+        suggestion, CADRE_OF_MAIN, body=lambda _: {"department": "后勤处"}
+    ),
+    ("POST", "/suggestions/{suggestion_id}/reply"): Row(
+        suggestion, CADRE_OF_MAIN, body=lambda _: {"text": "已答复"}
+    ),
+    ("GET", "/me/suggestions"): Row(nothing, ANYONE_SIGNED_IN),
+    # 订阅活动日历 on the activities page: everyone signed in gets their campus's feed.
+    ("GET", "/me/calendar"): Row(nothing, ANYONE_SIGNED_IN),
+}
+
+MATRICES = {"events": EVENTS | SURVEYS | SUGGESTIONS, "notify": NOTIFY, "welfare": WELFARE}
 APPS: dict[str, Any] = {
     "events": events_bootstrap,
     "notify": notify_bootstrap,

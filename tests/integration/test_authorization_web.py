@@ -313,6 +313,75 @@ ROWS: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
 }
 
 
+# -- members' voice: surveys, the suggestion box, the calendar link --
+
+
+async def survey(site: Site) -> dict[str, str]:
+    http = site.stack.events_http
+    body = {
+        "title": "网页矩阵问卷",
+        "campus": "main",
+        "opens_at": later(-1),
+        "closes_at": later(7),
+        "questions": [{"kind": "single", "title": "形式", "options": ["甲", "乙"]}],
+    }
+    made = await _ok(await http.post("/surveys", json=body, headers=CADRE))
+    await _ok(await http.post(f"/surveys/{made['id']}/publish", headers=CADRE))
+    return {"survey_id": made["id"], "step": "close", "fmt": "csv"}
+
+
+async def suggestion(site: Site) -> dict[str, str]:
+    body = {"title": "建议", "body": "多办读书会", "anonymous": True}
+    me = bearer(site.me, ["member"], ["main"])
+    made = await _ok(await site.stack.events_http.post("/suggestions", json=body, headers=me))
+    return {"suggestion_id": made["id"]}
+
+
+VOICE_PAGES: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
+    ("GET", "/m/surveys"): (nothing, SIGNED_IN),
+    ("GET", "/m/surveys/{survey_id}"): (survey, expect(200, anonymous=303, cadre_east=404)),
+    # An empty form: members reach the survey's rule (422, shown on the form); no member: 403.
+    ("POST", "/m/surveys/{survey_id}"): (
+        survey,
+        expect(403, anonymous=403, member=422, other_member=422, cadre_east=404),
+    ),
+    ("GET", "/m/suggestions"): (nothing, SIGNED_IN),
+    ("POST", "/m/suggestions"): (nothing, expect(400, anonymous=403)),
+    ("GET", "/m/calendar"): (nothing, SIGNED_IN),
+    ("GET", "/admin/surveys"): (nothing, STAFF),
+    ("GET", "/admin/surveys/new"): (nothing, STAFF),
+    ("POST", "/admin/surveys/new"): (
+        nothing,
+        expect(400, anonymous=403, member=403, other_member=403, system=403),
+    ),
+    ("GET", "/admin/surveys/{survey_id}"): (
+        survey,
+        expect(403, anonymous=303, cadre_main=200, cadre_east=404, admin=200),
+    ),
+    ("POST", "/admin/surveys/{survey_id}/{step}"): (
+        survey,
+        expect(403, anonymous=403, cadre_main=303, cadre_east=404, admin=303),
+    ),
+    ("GET", "/admin/surveys/{survey_id}/results.{fmt}"): (
+        survey,
+        expect(403, anonymous=303, cadre_main=200, cadre_east=404, admin=200),
+    ),
+    ("GET", "/admin/suggestions"): (
+        nothing,
+        expect(403, anonymous=303, cadre_main=200, cadre_east=200, admin=200),
+    ),
+    ("POST", "/admin/suggestions/{suggestion_id}/reply"): (
+        suggestion,
+        expect(400, anonymous=403, member=403, other_member=403, system=403),
+    ),
+    ("POST", "/admin/suggestions/{suggestion_id}/forward"): (
+        suggestion,
+        expect(400, anonymous=403, member=403, other_member=403, system=403),
+    ),
+}
+ROWS |= VOICE_PAGES
+
+
 def web_routes(app) -> set[tuple[str, str]]:
     """(METHOD, path) of every page route, walking included routers (web has no OpenAPI)."""
 
