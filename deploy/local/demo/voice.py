@@ -128,7 +128,7 @@ async def seed(events_url: str, timeout_s: float = 15, wait_s: float = 60) -> tu
         for index in ANSWERING:
             staff_no, campus = signers[index % len(signers)]
             token = {"Authorization": f"Bearer {member_token(member_id_for(staff_no), campus)}"}
-            body = {"answers": _answers(rnd)}
+            body: dict[str, Any] = {"answers": _answers(rnd)}
             await _as_member(
                 lambda body=body, token=token: client.post(url, json=body, headers=token),
                 f"answer {staff_no}",

@@ -24,6 +24,7 @@ from services.events.plans.handlers import link_item
 from services.events.plans.store import PlanBook
 from services.events.surveys.domain import (
     ALL,
+    CLOSING_SOON,
     NewSurvey,
     Phase,
     Survey,
@@ -227,11 +228,12 @@ async def keep_time(surveys: Surveys, run: JobRun) -> None:
     now = run.now
     store = surveys.book.store
     for survey in await store.find({"status": SurveyStatus.published.value}, limit=1000):
+        # The list view says what may be due; the change decides again on the current state.
         actor = Actor("system", None)
         if not survey.opened and now >= survey.opens_at:
             await store.change(survey.id, lambda s: s.open(now), actor, "open")
         if survey.closes_at <= now:
             count = await surveys.book.count(survey)
             await store.change(survey.id, partial(_close, now=now, answers=count), actor, "close")
-        else:
+        elif not survey.reminded and survey.closes_at - CLOSING_SOON <= now:
             await store.change(survey.id, lambda s: s.remind(now), actor, "remind")
