@@ -62,6 +62,8 @@ TOPICS: tuple[Topic, ...] = (
         description="趣味运动会: items set up, results recorded, results published",
     ),
     Topic("welfare.entitlement", description="福利领取: created, chosen, confirmed, voided"),
+    # funds-plans (issue 14): festival distribution plans
+    Topic("welfare.plan", description="福利发放方案: created, approved, published, closed"),
     Topic(
         "welfare.ledger",
         description="经费台账: every entry (budget, income, payment, reversal) with its hash",
