@@ -33,23 +33,7 @@ from shared.events.welfare_plans import (
     PlanCreated,
     PlanPublished,
 )
-from shared.labels import Labelled
-
-
-class PlanStatus(Labelled):
-    draft = "draft", "待批准"
-    approved = "approved", "已批准"
-    published = "published", "选择中"
-    closed = "closed", "已截止"
-
-
-class EntitlementStatus(Labelled):
-    open = "open", "待选择"
-    chosen = "chosen", "已选择"
-    issued = "issued", "已发放"
-    received = "received", "已签收"
-    voided = "voided", "已作废"
-
+from shared.vocabulary.welfare_plans import EntitlementStatus, PlanStatus
 
 NOT_ISSUED = (EntitlementStatus.open.value, EntitlementStatus.chosen.value)
 

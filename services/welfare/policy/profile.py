@@ -16,42 +16,10 @@ from datetime import date
 from functools import cache
 from pathlib import Path
 
-from shared.labels import Labelled
+from shared.vocabulary.welfare_plans import Category, Festival, GiftForm
 
 DATA = Path(__file__).with_name("data")
 CURRENT = "jiangsu-2024.json"
-
-
-class Category(Labelled):
-    """What a payment to a person is for: each has its own running total per year."""
-
-    festival = "festival", "节日慰问"
-    birthday = "birthday", "生日慰问"
-    marriage = "marriage", "结婚慰问"
-    childbirth = "childbirth", "生育慰问"
-    hospitalisation = "hospitalisation", "住院慰问"
-    death_member = "death_member", "会员去世慰问"
-    death_relative = "death_relative", "直系亲属去世慰问"
-    retirement = "retirement", "退休慰问"
-    womens_day = "womens_day", "三八妇女节"
-
-
-class Festival(Labelled):
-    new_year = "new_year", "元旦"
-    spring_festival = "spring_festival", "春节"
-    lantern = "lantern", "元宵"
-    qingming = "qingming", "清明"
-    dragon_boat = "dragon_boat", "端午"
-    mid_autumn = "mid_autumn", "中秋"
-    national_day = "national_day", "国庆"
-
-
-class GiftForm(Labelled):
-    goods = "goods", "实物"
-    food = "food", "食品"
-    voucher = "voucher", "实物兑换券"  # a cake voucher, a cinema ticket: not money
-    cash = "cash", "现金"
-    shopping_card = "shopping_card", "购物卡"
 
 
 @dataclass(frozen=True)
