@@ -257,6 +257,11 @@ class Launcher:
             say(f"  演示会员 demo members: {added} added, {existing} already there")
             added, existing = await events.seed(self.config.service_url("events"))
             say(f"  演示活动 demo activities: {added} added, {existing} already there")
+            # funds-plans: festival plans (after the funds demo data: its budget pays them)
+            from deploy.local.demo import welfare_plans
+
+            added, existing = await welfare_plans.seed(self.config.service_url("welfare"))
+            say(f"  演示福利方案 demo welfare plans: {added} added, {existing} already there")
             given = await members.seed_passwords(self.config.service_url("members"))
             say(
                 f"  演示密码 demo passwords: {given} set to {members.DEMO_PASSWORD} "
