@@ -43,6 +43,7 @@ from shared.scheduler import JobRun
 from shared.timeutil import utcnow
 
 BATCH = 1000
+PARALLEL_BATCHES = 4  # batches of a publication written at once
 ALL = 1_000_000  # a plan's entitlements, read whole for a report or a job
 
 
@@ -149,13 +150,23 @@ async def distribute(plans: Plans, plan: Plan, actor: Actor) -> Distribution:
     entitlement, so a resumed run claims nothing twice), then the entitlements in one insert
     (each under its own unique id: existing ones are refused alone)."""
     done = Distribution()
+    gate = asyncio.Semaphore(PARALLEL_BATCHES)
+    running: list[asyncio.Task[None]] = []
+
+    async def batch(members: list[dict[str, Any]]) -> None:
+        try:
+            await _entitle_batch(plans, plan, members, actor, done)
+        finally:
+            gate.release()
+
     for campus in plan.campuses:
         async for chunk in members_of(plans.directory, campus, BATCH):
-            eligible = [
-                m for m in chunk if plan.eligible(m) or plan.late_eligible_now(m, plans.clock())
-            ]
+            now = plans.clock()
+            eligible = [m for m in chunk if plan.eligible(m) or plan.late_eligible_now(m, now)]
             if eligible:
-                await _entitle_batch(plans, plan, eligible, actor, done)
+                await gate.acquire()  # a few batches in flight: the database works on each
+                running.append(asyncio.create_task(batch(eligible)))
+    await asyncio.gather(*running)
     return done
 
 
