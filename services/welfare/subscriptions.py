@@ -5,7 +5,7 @@ from __future__ import annotations
 from services.welfare.funds.handlers import Funds, on_dues_paid, on_dues_payment_reversed
 from services.welfare.plans.handlers import Plans, on_member_joined, on_member_withdrawn
 from shared.events.dues import DuesPaid, DuesPaymentReversed
-from shared.events.members import MemberJoinedV2, MemberWithdrawn
+from shared.events.members import MemberDeceased, MemberJoinedV2, MemberWithdrawn
 from shared.readmodels.member_directory import MemberDirectory, member_directory_routes
 from shared.routing import Routes, on
 
@@ -20,4 +20,5 @@ def subscriptions(directory: MemberDirectory, funds: Funds, plans: Plans) -> Rou
         # their unissued ones voided.
         on(MemberJoinedV2, on_member_joined, plans),
         on(MemberWithdrawn, on_member_withdrawn, plans),
+        on(MemberDeceased, on_member_withdrawn, plans),
     ]

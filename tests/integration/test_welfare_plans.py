@@ -415,6 +415,23 @@ async def test_a_member_who_withdraws_has_the_unissued_entitlement_voided(plans:
     assert event["data"]["member_id"] == member and event["data"]["reason"] == "withdrawn"
 
 
+async def test_a_member_who_dies_has_the_unissued_entitlement_voided(plans: Stack):
+    stack = plans
+    campus = await new_campus(stack)
+    member = await join(stack, campus)
+    await in_directory(stack, member)
+    plan_id, _ = await published(stack, terms([campus]))
+    died = await stack.members_http.post(f"/members/{member}/decease", headers=cadre(campus))
+    assert died.status_code == 200, died.text
+    store = stack.welfare.context.plans.entitlements
+
+    async def voided() -> bool:
+        return (await store.require(f"{plan_id}:{member}")).status.value == "voided"
+
+    await wait_until(voided, 30, "the entitlement voided through members.member")
+    assert (await store.require(f"{plan_id}:{member}")).voided_reason == "deceased"
+
+
 async def test_concurrent_issue_requests_post_the_ledger_once_per_entitlement(plans: Stack):
     stack = plans
     campus = await new_campus(stack)

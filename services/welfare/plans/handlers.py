@@ -37,7 +37,7 @@ from shared.auth import Principal, Role
 from shared.claims import claim_once
 from shared.envelope import CloudEvent
 from shared.errors import Conflict, DomainError, NotFound
-from shared.events.members import MemberJoinedV2, MemberWithdrawn
+from shared.events.members import MemberDeceased, MemberJoinedV2, MemberWithdrawn
 from shared.readmodels.member_directory import MemberDirectory
 from shared.scheduler import JobRun
 from shared.timeutil import utcnow
@@ -406,12 +406,16 @@ async def void(plans: Plans, entitlement_id: str, reason: str, actor: Actor) -> 
         await plans.caps.release(entitlement.cap_key, f"作废：{reason}")
 
 
-async def on_member_withdrawn(event: MemberWithdrawn, envelope: CloudEvent, plans: Plans) -> None:
-    """A member who leaves: every entitlement not yet issued is voided, its cap given back."""
+async def on_member_withdrawn(
+    event: MemberWithdrawn | MemberDeceased, envelope: CloudEvent, plans: Plans
+) -> None:
+    """A member who leaves (withdraws, or dies): every entitlement not yet issued is voided,
+    its cap given back."""
+    reason = "deceased" if isinstance(event, MemberDeceased) else "withdrawn"
     found = await plans.entitlements.find({"member_id": event.member_id}, limit=500)
     for entitlement in found:
         if entitlement.status.value in NOT_ISSUED:
-            await void(plans, entitlement.id, "withdrawn", Actor.system(envelope))
+            await void(plans, entitlement.id, reason, Actor.system(envelope))
 
 
 async def on_member_joined(event: MemberJoinedV2, envelope: CloudEvent, plans: Plans) -> None:
