@@ -65,6 +65,8 @@ TOPICS: tuple[Topic, ...] = (
     Topic("events.survey", description="问卷: drafted, published, opened, closing soon, closed"),
     Topic("events.suggestion", description="意见建议: submitted, forwarded, replied"),
     Topic("welfare.entitlement", description="福利领取: created, chosen, confirmed, voided"),
+    # funds-plans (issue 14): festival distribution plans
+    Topic("welfare.plan", description="福利发放方案: created, approved, published, closed"),
     Topic(
         "welfare.ledger",
         description="经费台账: every entry (budget, income, payment, reversal) with its hash",

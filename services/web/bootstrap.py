@@ -30,7 +30,17 @@ from services.web.backend import ApiError, Backend
 from services.web.context import LoginRequired, PageRefused, Web, csrf_guard, login_url, visit_of
 from services.web.headers import SecurityHeaders
 from services.web.limits import BodyLimit
-from services.web.pages import admin_activities, admin_members, desk, login, member, plan, voice
+from services.web.pages import (
+    admin_activities,
+    admin_members,
+    desk,
+    login,
+    member,
+    plan,
+    voice,
+    welfare_desk,
+    welfare_member,
+)
 from services.web.providers import PasswordProvider
 from services.web.sessions import Sessions
 from services.web.settings import WebSettings
@@ -133,6 +143,8 @@ def bootstrap(
         plan.member_router,
         voice.member_router,
         voice.admin_router,
+        welfare_member.router,  # funds-plans
+        welfare_desk.router,  # funds-plans
     ):
         app.include_router(router)
     install_error_pages(app)

@@ -10,6 +10,7 @@ the next one meets; reads share one target. Targets live on main unless the row 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -525,6 +526,141 @@ SUGGESTIONS: dict[tuple[str, str], Row] = {
     # 订阅活动日历 on the activities page: everyone signed in gets their campus's feed.
     ("GET", "/me/calendar"): Row(nothing, ANYONE_SIGNED_IN),
 }
+
+# -- funds-plans (issue 14): policy caps and festival distribution plans -------------------------
+
+PLAN_YEAR = "2100"  # plans spend from the 2100 ledger of main (adopted once by `ledger`)
+_IN_WELFARE: set[str] = set()
+
+
+async def welfare_member(stack: Stack, campus: str = "main") -> dict[str, str]:
+    """SELF in welfare's member directory (welfare learns members from events)."""
+    if not _IN_WELFARE:
+        await stack.welfare.db[MEMBER_DIRECTORY].insert_one(
+            {
+                "_id": SELF,
+                "staff_no": f"AZ{RUN}0",
+                "name": "目标",
+                "campus": "main",
+                "department": "艺术系",
+                "gender": "female",
+                "status": "active",
+                "joined_on": "2020-09-01",
+                "sequence": "0000000001.000",
+            }
+        )
+        _IN_WELFARE.add(SELF)
+    return {"campus": campus, "member_id": SELF, "year": PLAN_YEAR, "department": "艺术系"}
+
+
+def _plan_body(_: dict) -> dict:
+    return {
+        "title": "端午节福利",
+        "festival": "dragon_boat",
+        "year": int(PLAN_YEAR),
+        "campuses": ["main"],
+        "standard_fen": 100,
+        "options": [{"code": "zongzi", "name": "粽子", "price_fen": 100, "form": "food"}],
+        "reference_date": f"{PLAN_YEAR}-01-01",
+        "deadline": f"{PLAN_YEAR}-06-01T00:00:00+08:00",
+        "default_option": "zongzi",
+    }
+
+
+async def welfare_plan(stack: Stack, campus: str = "main", step: str = "draft") -> dict[str, str]:
+    found = await welfare_member(stack, campus)
+    made = await _ok(
+        await stack.welfare_http.post("/welfare/plans", json=_plan_body({}), headers=ADMIN), 201
+    )
+    plan_id = made["id"]
+    if step in ("approved", "published", "chosen"):
+        await _ok(
+            await stack.welfare_http.post(f"/welfare/plans/{plan_id}/approval", headers=ADMIN)
+        )
+    if step in ("published", "chosen"):
+        url = f"/welfare/plans/{plan_id}/publication"
+        await _ok(await stack.welfare_http.post(url, headers=ADMIN))
+    entitlement = f"{plan_id}:{SELF}"
+    if step == "chosen":
+        await ledger(stack, "main")
+        url = f"/welfare/entitlements/{entitlement}/choice"
+        mine = bearer(SELF, ["member"], ["main"])
+        await _ok(await stack.welfare_http.post(url, json={"option": "zongzi"}, headers=mine))
+    return {**found, "plan_id": plan_id, "entitlement_id": entitlement}
+
+
+async def plan_draft(stack: Stack, campus: str = "main") -> dict[str, str]:
+    return await welfare_plan(stack, campus, "draft")
+
+
+async def plan_approved(stack: Stack, campus: str = "main") -> dict[str, str]:
+    return await welfare_plan(stack, campus, "approved")
+
+
+async def plan_published(stack: Stack, campus: str = "main") -> dict[str, str]:
+    return await welfare_plan(stack, campus, "published")
+
+
+async def plan_issued(stack: Stack, campus: str = "main") -> dict[str, str]:
+    found = await welfare_plan(stack, campus, "chosen")
+    url = f"/welfare/plans/{found['plan_id']}/issues"
+    body = {"campus": "main", "department": "艺术系"}
+    for _ in range(50):  # the choice reaches the list view the issue desk reads
+        issued = await _ok(await stack.welfare_http.post(url, json=body, headers=ADMIN))
+        if issued["issued"]:
+            return found
+        await asyncio.sleep(0.1)
+    raise AssertionError("the entitlement was not issued")
+
+
+PLAN_CADRE = expect(403, cadre_main=200, admin=200)
+PLAN_READERS = expect(403, cadre_main=200, finance=200, auditor=200, admin=200)
+WELFARE_PLANS: dict[tuple[str, str], Row] = {
+    ("GET", "/welfare/policy"): Row(nothing, ANYONE_SIGNED_IN),
+    ("GET", "/welfare/caps/{member_id}/{year}"): Row(
+        welfare_member, expect(403, member=200, cadre_main=200, finance=200, auditor=200, admin=200)
+    ),
+    ("POST", "/welfare/caps/check"): Row(
+        welfare_member,
+        expect(403, cadre_main=200, finance=200, admin=200),
+        body=lambda t: {
+            "member_id": t["member_id"],
+            "category": "birthday",
+            "year": 2100,
+            "amount_fen": 100,
+        },
+    ),
+    ("GET", "/welfare/plans"): Row(nothing, expect(200, member=403, other_member=403, system=403)),
+    ("POST", "/welfare/plans"): Row(
+        welfare_member, expect(403, cadre_main=201, admin=201), body=_plan_body
+    ),
+    ("GET", "/welfare/plans/{plan_id}"): Row(plan_draft, PLAN_READERS),
+    ("POST", "/welfare/plans/{plan_id}/copy"): Row(
+        plan_draft, expect(403, cadre_main=201, admin=201), body=lambda _: {"year": 2099}
+    ),
+    ("POST", "/welfare/plans/{plan_id}/approval"): Row(plan_draft, expect(403, admin=200)),
+    ("POST", "/welfare/plans/{plan_id}/publication"): Row(plan_approved, PLAN_CADRE),
+    ("GET", "/welfare/plans/{plan_id}/capped"): Row(plan_published, PLAN_CADRE),
+    ("GET", "/welfare/entitlements/mine"): Row(nothing, ANYONE_SIGNED_IN),
+    ("POST", "/welfare/entitlements/{entitlement_id}/choice"): Row(
+        plan_published, expect(403, member=200), body=lambda _: {"option": "zongzi"}
+    ),
+    ("POST", "/welfare/entitlements/{entitlement_id}/receipt"): Row(
+        plan_issued, expect(403, member=200)
+    ),
+    ("POST", "/welfare/plans/{plan_id}/issues"): Row(
+        plan_published, PLAN_CADRE, body=lambda _: {"campus": "main", "department": "艺术系"}
+    ),
+    ("GET", "/welfare/plans/{plan_id}/signoff/{campus}/{department}"): Row(
+        plan_published, PLAN_CADRE
+    ),
+    ("GET", "/welfare/plans/{plan_id}/signoff/{campus}/{department}/sheet.xlsx"): Row(
+        plan_published, PLAN_CADRE
+    ),
+    ("GET", "/welfare/plans/{plan_id}/report"): Row(plan_published, PLAN_READERS),
+    ("GET", "/welfare/plans/{plan_id}/report.xlsx"): Row(plan_published, PLAN_READERS),
+}
+WELFARE.update(WELFARE_PLANS)
 
 MATRICES = {"events": EVENTS | SURVEYS | SUGGESTIONS, "notify": NOTIFY, "welfare": WELFARE}
 APPS: dict[str, Any] = {

@@ -11,6 +11,7 @@ write get a fresh target per persona.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -52,12 +53,11 @@ async def enrol(stack: Stack) -> str:
 
 @pytest.fixture(scope="module")
 async def site(infra) -> AsyncIterator[Site]:
-    stack = await build_stack(infra, ["members", "events", "notify"])
-    urls = {f"{n}_url": f"http://{n}" for n in ("members", "events", "notify")}
+    services = ("members", "events", "welfare", "notify")
+    stack = await build_stack(infra, services)
+    urls = {f"{n}_url": f"http://{n}" for n in services}
     settings = WebSettings.isolated(stack.prefix, infra.kafka_bootstrap, infra.mongo_url, **urls)
-    transports = {
-        n: httpx.ASGITransport(app=stack.runtimes[n].app) for n in ("members", "events", "notify")
-    }
+    transports = {n: httpx.ASGITransport(app=stack.runtimes[n].app) for n in services}
     app = web_bootstrap(settings, configure_logs=False, transports=transports)
     me, other = await enrol(stack), await enrol(stack)
     await known_to_events(stack, me, other)
@@ -172,6 +172,38 @@ async def nothing(site: Site) -> dict[str, str]:
     return {}
 
 
+# funds-plans: a festival plan of main, published (the members of main are entitled).
+_WELFARE: dict[str, str] = {}
+
+
+async def welfare_plan(site: Site) -> dict[str, str]:
+    if not _WELFARE:
+        http = site.stack.welfare_http
+        directory = site.stack.welfare.context.policy.directory
+        for member_id in (site.me, site.other):
+            for _ in range(300):  # welfare learns the members from members' events
+                if await directory.get(member_id):
+                    break
+                await asyncio.sleep(0.1)
+        body = {
+            "title": "端午节福利",
+            "festival": "dragon_boat",
+            "year": 2099,
+            "campuses": ["main"],
+            "standard_fen": 100,
+            "options": [{"code": "zongzi", "name": "粽子", "price_fen": 100, "form": "food"}],
+            "reference_date": "2099-01-01",
+            "deadline": "2099-06-01T00:00:00+08:00",
+            "default_option": "zongzi",
+        }
+        made = await _ok(await http.post("/welfare/plans", json=body, headers=ADMIN))
+        plan_id = made["id"]
+        await _ok(await http.post(f"/welfare/plans/{plan_id}/approval", headers=ADMIN))
+        await _ok(await http.post(f"/welfare/plans/{plan_id}/publication", headers=ADMIN))
+        _WELFARE.update(plan_id=plan_id, entitlement_id=f"{plan_id}:{site.me}")
+    return {**_WELFARE, "campus": "main", "department": "学前教育系", "step": "publication"}
+
+
 Target = Callable[[Site], Awaitable[dict[str, str]]]
 
 # Statuses of pages: 200 shown, 303 to the sign-in page (no session), 403 the refusal page,
@@ -181,6 +213,10 @@ PUBLIC = expect(200, anonymous=200)
 SIGNED_IN = expect(200, anonymous=303)
 STAFF = expect(200, member=403, other_member=403, system=403, anonymous=303)
 POST_REFUSED = 403  # no CSRF token without a session: refused before anything else
+# funds-plans: a plan of main is read by main's cadre, finance and auditor; handed out by
+# main's cadre (another campus's cadre is refused by the welfare service: 403).
+WELFARE_READERS = expect(403, anonymous=303, cadre_main=200, finance=200, auditor=200, admin=200)
+WELFARE_CADRE = expect(403, anonymous=303, cadre_main=200, admin=200)
 
 ROWS: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
     ("GET", "/healthz"): (nothing, PUBLIC),
@@ -306,6 +342,40 @@ ROWS: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
         expect(200, anonymous=403, member=403, other_member=403, system=403),
     ),
     ("GET", "/admin/plan"): (nothing, STAFF),
+    # -- funds-plans: 我的福利 and the welfare desk --
+    ("GET", "/m/welfare"): (nothing, SIGNED_IN),
+    ("POST", "/m/welfare/{entitlement_id}/choice"): (welfare_plan, expect(400, anonymous=403)),
+    ("POST", "/m/welfare/{entitlement_id}/receipt"): (
+        welfare_plan,
+        expect(403, anonymous=403, member=409),
+    ),
+    ("GET", "/admin/welfare"): (nothing, STAFF),
+    ("POST", "/admin/welfare/new"): (
+        nothing,
+        expect(400, anonymous=403, member=403, other_member=403, system=403),
+    ),
+    ("GET", "/admin/welfare/{plan_id}"): (welfare_plan, WELFARE_READERS),
+    ("POST", "/admin/welfare/{plan_id}/copy"): (
+        welfare_plan,
+        expect(400, anonymous=403, member=403, other_member=403, system=403),
+    ),
+    ("POST", "/admin/welfare/{plan_id}/{step}"): (
+        welfare_plan,
+        expect(403, anonymous=403, cadre_main=303, admin=303),
+    ),
+    ("POST", "/admin/welfare/{plan_id}/issue/{campus}/{department}"): (
+        welfare_plan,
+        expect(403, anonymous=403, cadre_main=200, admin=200),
+    ),
+    ("GET", "/admin/welfare/{plan_id}/signoff/{campus}/{department}"): (
+        welfare_plan,
+        WELFARE_CADRE,
+    ),
+    ("GET", "/admin/welfare/{plan_id}/signoff/{campus}/{department}/sheet.xlsx"): (
+        welfare_plan,
+        WELFARE_CADRE,
+    ),
+    ("GET", "/admin/welfare/{plan_id}/report.xlsx"): (welfare_plan, WELFARE_READERS),
     ("POST", "/admin/plan/{plan_id}/items/{item_id}/status"): (
         plan_item,
         expect(400, anonymous=403, member=403, other_member=403, system=403),

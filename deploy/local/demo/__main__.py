@@ -9,7 +9,7 @@ import sys
 import httpx
 
 from deploy.local import demo
-from deploy.local.demo import events, members, voice
+from deploy.local.demo import events, members, voice, welfare_plans
 from deploy.local.demo.client import SeedError
 
 
@@ -17,6 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.local.demo", description=demo.__doc__)
     parser.add_argument("--members-url", default="http://127.0.0.1:8001")
     parser.add_argument("--events-url", default="http://127.0.0.1:8002")
+    parser.add_argument("--welfare-url", default="http://127.0.0.1:8003")
     args = parser.parse_args(argv)
     try:
         added, existing = asyncio.run(members.seed(args.members_url.rstrip("/")))
@@ -30,6 +31,11 @@ def main(argv: list[str] | None = None) -> int:
         added, existing = asyncio.run(voice.seed(args.events_url.rstrip("/")))
         print(
             f"演示问卷与意见箱 / demo survey and suggestions: {added} added, {existing} already there"
+        )
+        # funds-plans: after the funds demo data (its budget pays the 中秋 gifts)
+        added, existing = asyncio.run(welfare_plans.seed(args.welfare_url.rstrip("/")))
+        print(
+            f"演示福利方案：新增 {added} 个，已存在 {existing} 个 / demo welfare plans: {added} added, {existing} already there"
         )
     except (SeedError, httpx.HTTPError) as exc:
         print(f"演示数据写入失败 / demo data failed: {exc}", file=sys.stderr)
