@@ -31,6 +31,8 @@ from services.web.context import LoginRequired, PageRefused, Web, csrf_guard, lo
 from services.web.headers import SecurityHeaders
 from services.web.limits import BodyLimit
 from services.web.pages import admin_activities, admin_members, desk, login, member, plan
+from services.web.pages import dues as dues_pages
+from services.web.pages import funds as funds_pages
 from services.web.providers import PasswordProvider
 from services.web.sessions import Sessions
 from services.web.settings import WebSettings
@@ -119,6 +121,7 @@ def bootstrap(
                 "members": lambda: upstream("members", settings.members_url),
                 "events": lambda: upstream("events", settings.events_url),
                 "notify": lambda: upstream("notify", settings.notify_url),
+                "welfare": lambda: upstream("welfare", settings.welfare_url),
             },
         )
     )
@@ -131,6 +134,9 @@ def bootstrap(
         desk.router,
         plan.admin_router,
         plan.member_router,
+        # funds-pages: the finance desk, 经费公开, dues
+        funds_pages.router,
+        dues_pages.router,
     ):
         app.include_router(router)
     install_error_pages(app)

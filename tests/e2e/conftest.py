@@ -63,6 +63,8 @@ class Platform:
                 over["web_base_url"] = self.url("web")
         if name == "web":
             over = {f"{other}_url": self.url(other) for other in ("members", "events", "notify")}
+            if "welfare" in self.services:
+                over["welfare_url"] = self.url("welfare")
         return cls.isolated(self.prefix, self.infra.kafka_bootstrap, self.infra.mongo_url, **over)
 
     def env(self, name: str) -> dict[str, str]:

@@ -431,6 +431,12 @@ WELFARE: dict[tuple[str, str], Row] = {
     ("GET", "/funds/ledgers/{campus}/{year}/export.xlsx"): Row(ledger, BOOKS_READERS),
 }
 
+# 经费公开 (funds-pages): every member reads budget against actual of their campuses.
+WELFARE_PUBLIC: dict[tuple[str, str], Row] = {
+    ("GET", "/funds/public/{year}"): Row(ledger, expect(200, system=403)),
+}
+WELFARE.update(WELFARE_PUBLIC)
+
 MATRICES = {"events": EVENTS, "notify": NOTIFY, "welfare": WELFARE}
 APPS: dict[str, Any] = {
     "events": events_bootstrap,

@@ -392,3 +392,33 @@ async def test_dues_income_is_posted_once_and_put_back_by_its_reversal(funds: St
     assert reversal["reverses"] == income["seq"] and reversal["state"]["balance_fen"] == 0
     proof = await check(stack, c)
     assert proof["intact"] is True
+
+
+async def test_members_read_budget_against_actual_of_their_campus_and_nothing_personal(
+    funds: Stack,
+):
+    c, other = campus(), campus()
+    assert (await adopt(funds, c, {FESTIVAL: 100_000, CULTURE: 50_000})).status_code == 201
+    assert (await pay(funds, c, 30_000)).status_code == 201
+    assert (await pay(funds, c, 5_000, line=CULTURE)).status_code == 201
+    member = bearer("m-open", ["member"], [c])
+    found = await funds.welfare_http.get(f"/funds/public/{YEAR}", headers=member)
+    assert found.status_code == 200, found.text
+    [mine] = found.json()["campuses"]
+    assert mine["campus"] == c and mine["adopted"] is True
+    assert (mine["budget_fen"], mine["spent_fen"]) == (150_000, 35_000)
+    by_code = {line["code"]: line for line in mine["lines"]}
+    assert (by_code[FESTIVAL]["budget_fen"], by_code[FESTIVAL]["actual_fen"]) == (100_000, 30_000)
+    assert by_code[FESTIVAL]["used_pct"] == 30.0
+    heading = by_code[by_code[FESTIVAL]["parent"]]  # 职工活动支出: the sum of its sub-lines
+    assert (heading["budget_fen"], heading["actual_fen"]) == (150_000, 35_000)
+    text = found.text
+    for personal in ("李主席", "端午节慰问品", "fin-", "voucher", "approved_by", '"by"'):
+        assert personal not in text
+    # Another campus's member sees only their own (here: none); finance alone is no member.
+    elsewhere = bearer("m-else", ["member"], [other])
+    assert (await funds.welfare_http.get(f"/funds/public/{YEAR}", headers=elsewhere)).json()[
+        "campuses"
+    ] == []
+    refused = await funds.welfare_http.get(f"/funds/public/{YEAR}", headers=finance(c))
+    assert refused.status_code == 403
