@@ -35,7 +35,8 @@ def bootstrap(
         setup_indexes=setup_indexes,
         configure_logs=configure_logs,
     )
-    funds = Funds(Books(runtime.db, runtime.outbox), current_chart())
+    chart = current_chart()
+    funds = Funds(Books(runtime.db, runtime.outbox, chart=chart), chart)
     runtime.subscribe(subscriptions(MemberDirectory(runtime.db), funds))
     runtime.context = WelfareContext(funds=funds)
     return runtime

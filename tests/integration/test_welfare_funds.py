@@ -422,3 +422,52 @@ async def test_members_read_budget_against_actual_of_their_campus_and_nothing_pe
     ] == []
     refused = await funds.welfare_http.get(f"/funds/public/{YEAR}", headers=finance(c))
     assert refused.status_code == 403
+
+
+async def test_sealed_blocks_are_the_record_and_a_change_to_them_or_the_rest_is_caught(
+    funds: Stack,
+):
+    """Every `block` entries, proven, are sealed into one block document (the check reads a
+    block as one value instead of `block` documents); the check proves the blocks by their
+    hash chain and replays the entries after them."""
+    stack, c = funds, campus()
+    await adopt(stack, c, {FESTIVAL: 100_000})
+    chart = current_chart()
+    books = Books(stack.welfare.db, stack.welfare.outbox, chart=chart, block=3)
+    mine = Funds(books, chart)
+    user = Principal("fin-s", frozenset({"finance"}), frozenset({c}))
+    for i in range(6):  # entries 2..7
+        posting = Posting(
+            FESTIVAL, 1_000 * (i + 1), "慰问品", "李主席", f"记-{i}", None, f"s{i:07d}"
+        )
+        await post_entry(mine, user, c, YEAR, EntryKind.payment, posting)
+    chain = f"{c}:{YEAR}"
+    found = await books.check(chain)
+    assert found.intact and found.entries == 7 and found.head_seq == 7
+    blocks = stack.welfare.db["fund_blocks"]
+    assert await blocks.count_documents({"chain": chain}) == 2  # entries 1-3 and 4-6
+    # The service's own books (blocks of 1,000) read the same blocks: the same answer.
+    answer = await check(stack, c)
+    assert answer["intact"] is True and answer["entries"] == 7
+    assert answer["head_hash"] == found.head_hash
+    listed = await stack.welfare_http.get(f"{ledger(c)}/entries", headers=auditor(c))
+    assert [e["seq"] for e in listed.json()["entries"]] == list(range(1, 8))
+
+    # A payment inside a sealed block changed in the block's text: caught, named.
+    block = await blocks.find_one({"chain": chain, "number": 2})
+    assert block is not None
+    forged = block["text"].replace('"amount_fen":4000', '"amount_fen":400', 1)
+    assert forged != block["text"]
+    await blocks.update_one({"_id": block["_id"]}, {"$set": {"text": forged}})
+    broken = await check(stack, c)
+    assert broken["intact"] is False
+    assert (4, "funds.check.altered") in {(f["seq"], f["code"]) for f in broken["findings"]}
+    await blocks.update_one({"_id": block["_id"]}, {"$set": {"text": block["text"]}})
+    assert (await check(stack, c))["intact"] is True
+
+    # The entry after the blocks changed in its document: caught as before.
+    await stack.welfare.db[LEDGER].update_one(
+        {"_id": f"{chain}#000000007"}, {"$set": {"amount_fen": 1}}
+    )
+    codes = {(f["seq"], f["code"]) for f in (await check(stack, c))["findings"]}
+    assert (7, "funds.check.altered") in codes

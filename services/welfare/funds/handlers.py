@@ -27,7 +27,6 @@ from services.welfare.funds.domain import (
     receive,
     reverse,
     reversible,
-    verify,
 )
 from services.welfare.funds.store import Books, Draft, Posted
 from shared.aggregate import Actor
@@ -361,8 +360,7 @@ def require_reader(user: Principal, campus: str) -> None:
 
 async def check_ledger(funds: Funds, user: Principal, campus: str, year: int) -> Check:
     require_reader(user, campus)
-    chain = chain_of(campus, year)
-    return verify(chain, await funds.books.entries(chain), funds.chart)
+    return await funds.books.check(chain_of(campus, year))
 
 
 @dataclass(frozen=True)
