@@ -249,7 +249,7 @@ class Launcher:
         say(f"  {service.name} ready on {service.url} (pid {service.pid})")
 
     async def _seed(self) -> None:
-        from deploy.local.demo import events, members
+        from deploy.local.demo import events, funds, members
         from deploy.local.demo.client import SeedError
 
         try:
@@ -257,6 +257,9 @@ class Launcher:
             say(f"  演示会员 demo members: {added} added, {existing} already there")
             added, existing = await events.seed(self.config.service_url("events"))
             say(f"  演示活动 demo activities: {added} added, {existing} already there")
+            # funds-pages: the books (budgets, incomes, payments, a reversal)
+            added, existing = await funds.seed(self.config.service_url("welfare"))
+            say(f"  演示经费 demo funds: {added} added, {existing} already there")
             given = await members.seed_passwords(self.config.service_url("members"))
             say(
                 f"  演示密码 demo passwords: {given} set to {members.DEMO_PASSWORD} "
