@@ -28,6 +28,7 @@ from shared.timeutil import local_today
 from tests.e2e.browser import DESK, FLAGS, PHONE, chromium_or_skip, horizontal_overflow
 from tests.e2e.conftest import Platform, bearer
 from tests.e2e.test_web_browser import guide_shot
+from tests.kafka_tools import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -144,10 +145,15 @@ async def seed(platform: Platform) -> dict[str, Person]:
         )
         assert r.status_code == 201, r.text
         finance = bearer(people["finance"].id, ["finance"], ["main"])
-        r = await client.post(
-            f"{members}/dues/bills/generate", headers=finance, json={"month": MONTH}
-        )
-        assert r.status_code == 200 and r.json()["billed"] >= 1, r.text
+
+        async def billed() -> bool:  # the member list catches up with the new member first
+            r = await client.post(
+                f"{members}/dues/bills/generate", headers=finance, json={"month": MONTH}
+            )
+            assert r.status_code == 200, r.text
+            return r.json()["billed"] + r.json()["already"] >= 1
+
+        await wait_until(billed, 60, "this month's bill of the new member")
     return people
 
 

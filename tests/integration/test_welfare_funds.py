@@ -22,7 +22,7 @@ from openpyxl import load_workbook
 from services.members.membership.domain import JoinMember
 from services.members.membership.domain import join as new_member
 from services.welfare.funds.chart import current_chart
-from services.welfare.funds.domain import EntryKind
+from services.welfare.funds.domain import EntryKind, pack, unpack
 from services.welfare.funds.handlers import Funds, Posting, post_entry
 from services.welfare.funds.store import LEDGER, Books
 from shared.aggregate import Actor
@@ -456,13 +456,14 @@ async def test_sealed_blocks_are_the_record_and_a_change_to_them_or_the_rest_is_
     # A payment inside a sealed block changed in the block's text: caught, named.
     block = await blocks.find_one({"chain": chain, "number": 2})
     assert block is not None
-    forged = block["text"].replace('"amount_fen":4000', '"amount_fen":400', 1)
-    assert forged != block["text"]
-    await blocks.update_one({"_id": block["_id"]}, {"$set": {"text": forged}})
+    held = unpack(block["packed"])
+    assert held[0]["amount_fen"] == 3_000  # entry 4: the third payment
+    held[0]["amount_fen"] = 300
+    await blocks.update_one({"_id": block["_id"]}, {"$set": {"packed": pack(held)}})
     broken = await check(stack, c)
     assert broken["intact"] is False
     assert (4, "funds.check.altered") in {(f["seq"], f["code"]) for f in broken["findings"]}
-    await blocks.update_one({"_id": block["_id"]}, {"$set": {"text": block["text"]}})
+    await blocks.update_one({"_id": block["_id"]}, {"$set": {"packed": block["packed"]}})
     assert (await check(stack, c))["intact"] is True
 
     # The entry after the blocks changed in its document: caught as before.

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
@@ -388,89 +389,107 @@ def verify(
 # and replays only the entries after the last block.
 
 
-def pack(entries: list[dict[str, Any]]) -> str:
-    """Entries as one text, exactly as they hash (moments to the millisecond)."""
-    return json.dumps(
+def pack(entries: list[dict[str, Any]]) -> bytes:
+    """Entries as one compressed text, exactly as they hash (moments to the millisecond)."""
+    text = json.dumps(
         [{k: v for k, v in e.items() if k != "outbox"} for e in entries],
         sort_keys=True,
         ensure_ascii=False,
         separators=(",", ":"),
         default=_moment,
     )
+    return zlib.compress(text.encode("utf-8"), 6)
 
 
-def unpack(text: str) -> list[dict[str, Any]]:
+def unpack(packed: bytes) -> list[dict[str, Any]]:
     """The entries of a block, their moments as UTC datetimes again (as the database gives)."""
-    found = json.loads(text)
+    found = json.loads(zlib.decompress(packed).decode("utf-8"))
     for entry in found:
         if isinstance(entry.get("at"), str):
             entry["at"] = datetime.fromisoformat(entry["at"]).replace(tzinfo=UTC)
     return found
 
 
-def block_hash(previous: str, text: str) -> str:
-    return hashlib.sha256(f"{previous}\n{text}".encode()).hexdigest()
+SUMMED = ("first", "last", "head_hash", "state", "reversed")  # a block's own fields it hashes
+
+
+def block_hash(previous: str, block: dict[str, Any]) -> str:
+    """Over the previous block's hash, the block's own fields and its packed entries."""
+    own = json.dumps({k: block.get(k) for k in SUMMED}, sort_keys=True, separators=(",", ":"))
+    packed = bytes(block.get("packed") or b"")
+    return hashlib.sha256(f"{previous}\n{own}\n".encode() + packed).hexdigest()
 
 
 def sealed_block(
     chain: str, number: int, entries: list[dict[str, Any]], proven: Check, previous: str
 ) -> dict[str, Any]:
     """The block document of entries already proven by `verify` (`proven`)."""
-    text = pack(entries)
-    return {
+    block = {
         "_id": f"{chain}@{number:06d}",
         "chain": chain,
         "number": number,
         "first": entries[0]["seq"],
         "last": entries[-1]["seq"],
-        "text": text,
+        "packed": pack(entries),
         "head_hash": proven.head_hash,
         "state": proven.state.model_dump(),
         "reversed": sorted(proven.reversed_seqs),
         "prev": previous,
-        "hash": block_hash(previous, text),
     }
+    return {**block, "hash": block_hash(previous, block)}
 
 
-def verify_blocks(
-    chain: str, blocks: list[dict[str, Any]]
-) -> tuple[list[Finding], Start, int, list[dict[str, Any]]]:
+@dataclass
+class Blocks:
+    """What the chain of blocks proved: findings, where the entries after them start, how
+    many entries they hold, and the intact blocks (unpacked only when asked)."""
+
+    findings: list[Finding]
+    start: Start
+    count: int
+    blocks: list[dict[str, Any]]
+
+    def entries(self) -> list[dict[str, Any]]:
+        return [e for b in self.blocks for e in unpack(b["packed"])]
+
+    def originals(self, seqs: set[int]) -> dict[int, tuple[Any, Any, Any]]:
+        """What reversals after the blocks point at: (kind, line, amount) of those entries,
+        unpacking only the blocks that hold them."""
+        out: dict[int, tuple[Any, Any, Any]] = {}
+        for block in self.blocks:
+            if any(block["first"] <= seq <= block["last"] for seq in seqs):
+                for e in unpack(block["packed"]):
+                    if e["seq"] in seqs and e.get("kind") in (
+                        EntryKind.income.value,
+                        EntryKind.payment.value,
+                    ):
+                        out[e["seq"]] = (e.get("kind"), e.get("line"), e.get("amount_fen"))
+        return out
+
+
+def verify_blocks(chain: str, blocks: list[dict[str, Any]]) -> Blocks:
     """Prove the chain of blocks by their hashes alone (each was proven entry by entry when
-    sealed): numbered 1..n, each over the one before, its text what its hash says. Returns
-    the findings, where the entries after them start, how many entries they hold, and the
-    entries of the intact blocks (for the readers)."""
+    sealed): numbered 1..n, each over the one before, its contents what its hash says."""
     findings: list[Finding] = []
     previous, seq, count = GENESIS, 1, 0
-    state, reversed_seqs = LedgerState(), frozenset[int]()
-    entries: list[dict[str, Any]] = []
+    state, reversed_seqs, head = LedgerState(), frozenset[int](), GENESIS
     for number, block in enumerate(sorted(blocks, key=lambda b: b.get("number", 0)), 1):
         first = block.get("first", 0)
         if block.get("number") != number or first != seq:
             findings.append(Finding(seq, "funds.check.missing", "缺失（封存块不连续）"))
-        if block.get("prev") != previous or block_hash(
-            previous, block.get("text", "")
-        ) != block.get("hash"):
+        if block.get("prev") != previous or block_hash(previous, block) != block.get("hash"):
             findings.append(
                 Finding(first, "funds.check.altered", f"封存块 {number} 与其哈希不符（被改动）")
             )
         try:
-            held = unpack(block["text"])
             state = LedgerState.model_validate(block["state"])
+            count += block["last"] - first + 1
         except (KeyError, ValueError, TypeError):
             findings.append(Finding(first, "funds.check.altered", f"封存块 {number} 无法读取"))
-            held = []
-        entries.extend(held)
-        count += len(held)
         reversed_seqs = frozenset(block.get("reversed") or ())
+        head = block.get("head_hash", "")
         previous, seq = block.get("hash", ""), block.get("last", seq) + 1
-    last_hash = entries[-1]["hash"] if entries else GENESIS
-    reversible = {
-        e["seq"]: (e.get("kind"), e.get("line"), e.get("amount_fen"))
-        for e in entries
-        if e.get("kind") in (EntryKind.income.value, EntryKind.payment.value)
-        and e["seq"] not in reversed_seqs
-    }
-    return findings, Start(seq, last_hash, state, reversed_seqs, reversible), count, entries
+    return Blocks(findings, Start(seq, head, state, reversed_seqs), count, blocks)
 
 
 def _reverses(original: dict[str, Any] | None, reversal: dict[str, Any]) -> bool:

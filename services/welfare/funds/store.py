@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import random
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
@@ -174,20 +174,29 @@ class Books:
     async def entries(self, chain: str) -> list[dict[str, Any]]:
         """Every entry of the ledger, in order (the summary, the list, the export): those
         of the sealed blocks from the blocks, the rest by number."""
-        _, start, _, held = verify_blocks(chain, await self.block_documents(chain))
-        return held + await self.tail(chain, start.seq - 1)
+        proven = verify_blocks(chain, await self.block_documents(chain))
+        return proven.entries() + await self.tail(chain, proven.start.seq - 1)
 
     async def check(self, chain: str) -> Check:
         """The ledger proven: the blocks by their hash chain, the entries after them one by
         one (sealing first what can be sealed)."""
-        if self.chart is not None:
-            await self.seal(chain)
-        blocks = await self.block_documents(chain)
-        findings, start, count, _ = verify_blocks(chain, blocks)
         assert self.chart is not None
-        found = verify(chain, await self.tail(chain, start.seq - 1), self.chart, start)
-        found.findings[:0] = findings
-        found.entries += count
+        proven = verify_blocks(chain, await self.block_documents(chain))
+        tail = await self.tail(chain, proven.start.seq - 1)
+        if len(tail) >= self.block and not proven.findings and await self.seal(chain):
+            proven = verify_blocks(chain, await self.block_documents(chain))
+            tail = await self.tail(chain, proven.start.seq - 1)
+        targets = {
+            e["reverses"]
+            for e in tail
+            if e.get("kind") == EntryKind.reversal.value
+            and isinstance(e.get("reverses"), int)
+            and e["reverses"] < proven.start.seq
+        }
+        start = replace(proven.start, reversible=proven.originals(targets))
+        found = verify(chain, tail, self.chart, start)
+        found.findings[:0] = proven.findings
+        found.entries += proven.count
         return found
 
     async def seal(self, chain: str) -> int:
@@ -195,9 +204,10 @@ class Books:
         block whose entries do not prove out (the check reports them). Returns how many."""
         assert self.chart is not None
         blocks = await self.block_documents(chain)
-        findings, start, _, _ = verify_blocks(chain, blocks)
-        if findings:
+        proven = verify_blocks(chain, blocks)
+        if proven.findings:
             return 0
+        start = proven.start
         previous = blocks[-1]["hash"] if blocks else GENESIS
         after = start.seq - 1
         head = (await self.last(chain) or {}).get("seq", 0)
@@ -207,26 +217,32 @@ class Books:
             pending = [d for d in await self.all_documents(chain) if d["seq"] > after]
         else:
             pending = await self.tail(chain, after)
+        if any(
+            e.get("kind") == EntryKind.reversal.value and (e.get("reverses") or 0) <= after
+            for e in pending
+        ):
+            targets = {e["reverses"] for e in pending if e.get("kind") == EntryKind.reversal.value}
+            start = replace(start, reversible=proven.originals(targets))
         made = 0
         number = len(blocks) + 1
         while len(pending) >= self.block:
             part, pending = pending[: self.block], pending[self.block :]
             if [d["seq"] for d in part] != list(range(start.seq, start.seq + self.block)):
                 break
-            proven = verify(chain, part, self.chart, start)
-            if not proven.intact:
+            proven_part = verify(chain, part, self.chart, start)
+            if not proven_part.intact:
                 break
-            doc = sealed_block(chain, number, part, proven, previous)
+            doc = sealed_block(chain, number, part, proven_part, previous)
             try:
                 await self.blocks.insert_one(doc)
             except DuplicateKeyError:  # another task or replica sealed it: go on from there
                 return made + await self.seal(chain)
             made, number, previous = made + 1, number + 1, doc["hash"]
             start = Start(
-                proven.head_seq + 1,
-                proven.head_hash,
-                proven.state,
-                proven.reversed_seqs,
+                proven_part.head_seq + 1,
+                proven_part.head_hash,
+                proven_part.state,
+                proven_part.reversed_seqs,
                 {
                     **start.reversible,
                     **{
