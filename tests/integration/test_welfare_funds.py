@@ -23,7 +23,7 @@ from services.members.membership.domain import JoinMember
 from services.members.membership.domain import join as new_member
 from services.welfare.funds.chart import current_chart
 from services.welfare.funds.domain import EntryKind, pack, unpack
-from services.welfare.funds.handlers import Funds, Posting, post_entry
+from services.welfare.funds.handlers import Funds, Posting, post_entry, reverse_entry
 from services.welfare.funds.store import LEDGER, Books
 from shared.aggregate import Actor
 from shared.envelope import CloudEvent
@@ -452,6 +452,10 @@ async def test_sealed_blocks_are_the_record_and_a_change_to_them_or_the_rest_is_
     assert answer["head_hash"] == found.head_hash
     listed = await stack.welfare_http.get(f"{ledger(c)}/entries", headers=auditor(c))
     assert [e["seq"] for e in listed.json()["entries"]] == list(range(1, 8))
+    # A reversal after the blocks of an entry sealed in one: proven against the block.
+    await reverse_entry(mine, user, c, YEAR, 2, "重复报销", None, None)
+    answer = await check(stack, c)
+    assert answer["intact"] is True and answer["entries"] == 8, answer
 
     # A payment inside a sealed block changed in the block's text: caught, named.
     block = await blocks.find_one({"chain": chain, "number": 2})
@@ -466,7 +470,7 @@ async def test_sealed_blocks_are_the_record_and_a_change_to_them_or_the_rest_is_
     await blocks.update_one({"_id": block["_id"]}, {"$set": {"packed": block["packed"]}})
     assert (await check(stack, c))["intact"] is True
 
-    # The entry after the blocks changed in its document: caught as before.
+    # An entry after the blocks changed in its document: caught as before.
     await stack.welfare.db[LEDGER].update_one(
         {"_id": f"{chain}#000000007"}, {"$set": {"amount_fen": 1}}
     )

@@ -328,10 +328,7 @@ def verify(
     by_seq = sorted(entries, key=lambda e: e.get("seq", 0))
     previous_hash, state, expected = start.prev_hash, start.state, start.seq
     reversed_seqs: set[Any] = set(start.reversed_seqs)
-    seen: dict[Any, dict[str, Any]] = {
-        seq: {"kind": kind, "line": line, "amount_fen": fen}
-        for seq, (kind, line, fen) in start.reversible.items()
-    }
+    seen: dict[Any, dict[str, Any]] = {}  # this part's entries; before it: start.reversible
     for entry in by_seq:
         seq = entry.get("seq", 0)
         while expected < seq:
@@ -359,7 +356,7 @@ def verify(
             if target in reversed_seqs:
                 check.findings.append(Finding(seq, "funds.check.reversed_twice", "重复冲正"))
             reversed_seqs.add(target)
-            if not _reverses(seen.get(target), entry):
+            if not _reverses(seen.get(target) or _before(start, target), entry):
                 check.findings.append(
                     Finding(seq, "funds.check.bad_reversal", f"冲正与第 {target} 笔原记录不符")
                 )
@@ -490,6 +487,12 @@ def verify_blocks(chain: str, blocks: list[dict[str, Any]]) -> Blocks:
         head = block.get("head_hash", "")
         previous, seq = block.get("hash", ""), block.get("last", seq) + 1
     return Blocks(findings, Start(seq, head, state, reversed_seqs), count, blocks)
+
+
+def _before(start: Start, seq: Any) -> dict[str, Any] | None:
+    """An entry before `start` (sealed) as a reversal compares with it."""
+    found = start.reversible.get(seq) if isinstance(seq, int) else None
+    return None if found is None else dict(zip(("kind", "line", "amount_fen"), found, strict=True))
 
 
 def _reverses(original: dict[str, Any] | None, reversal: dict[str, Any]) -> bool:

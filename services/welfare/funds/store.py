@@ -238,19 +238,18 @@ class Books:
             except DuplicateKeyError:  # another task or replica sealed it: go on from there
                 return made + await self.seal(chain)
             made, number, previous = made + 1, number + 1, doc["hash"]
+            reversible = dict(start.reversible) if made == 1 else start.reversible
+            reversible.update(  # what later reversals in this run may point at
+                (e["seq"], (e.get("kind"), e.get("line"), e.get("amount_fen")))
+                for e in part
+                if e.get("kind") in (EntryKind.income.value, EntryKind.payment.value)
+            )
             start = Start(
                 proven_part.head_seq + 1,
                 proven_part.head_hash,
                 proven_part.state,
                 proven_part.reversed_seqs,
-                {
-                    **start.reversible,
-                    **{
-                        e["seq"]: (e.get("kind"), e.get("line"), e.get("amount_fen"))
-                        for e in part
-                        if e.get("kind") in (EntryKind.income.value, EntryKind.payment.value)
-                    },
-                },
+                reversible,
             )
         return made
 
