@@ -249,7 +249,7 @@ class Launcher:
         say(f"  {service.name} ready on {service.url} (pid {service.pid})")
 
     async def _seed(self) -> None:
-        from deploy.local.demo import events, members, voice, welfare_plans
+        from deploy.local.demo import events, funds, members, voice, welfare_plans
         from deploy.local.demo.client import SeedError
 
         try:
@@ -261,6 +261,9 @@ class Launcher:
             say(
                 f"  演示问卷与意见箱 demo survey, suggestions: {added} added, {existing} already there"
             )
+            # the books (budgets, incomes, payments, a reversal)
+            added, existing = await funds.seed(self.config.service_url("welfare"))
+            say(f"  演示经费 demo funds: {added} added, {existing} already there")
             # festival plans (after the funds demo data: its budget pays them)
             added, existing = await welfare_plans.seed(self.config.service_url("welfare"))
             say(f"  演示福利方案 demo welfare plans: {added} added, {existing} already there")

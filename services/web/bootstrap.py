@@ -41,6 +41,8 @@ from services.web.pages import (
     welfare_desk,
     welfare_member,
 )
+from services.web.pages import dues as dues_pages
+from services.web.pages import funds as funds_pages
 from services.web.providers import PasswordProvider
 from services.web.sessions import Sessions
 from services.web.settings import WebSettings
@@ -129,6 +131,7 @@ def bootstrap(
                 "members": lambda: upstream("members", settings.members_url),
                 "events": lambda: upstream("events", settings.events_url),
                 "notify": lambda: upstream("notify", settings.notify_url),
+                "welfare": lambda: upstream("welfare", settings.welfare_url),
             },
         )
     )
@@ -145,6 +148,9 @@ def bootstrap(
         voice.admin_router,
         welfare_member.router,  # funds-plans
         welfare_desk.router,  # funds-plans
+        # funds-pages: the finance desk, 经费公开, dues
+        funds_pages.router,
+        dues_pages.router,
     ):
         app.include_router(router)
     install_error_pages(app)

@@ -48,7 +48,8 @@ def bootstrap(
         setup_indexes=setup_indexes,
         configure_logs=configure_logs,
     )
-    funds = Funds(Books(runtime.db, runtime.outbox), current_chart())
+    chart = current_chart()
+    funds = Funds(Books(runtime.db, runtime.outbox, chart=chart), chart)
     directory = MemberDirectory(runtime.db)
     caps = CapBook(runtime.db, current_profile())
     plans = Plans(

@@ -157,6 +157,32 @@ async def test_the_demo_seeds_a_living_union_once(platform):
         assert {"main", "north"} <= {c["code"] for c in campuses}
         await _the_demo_activities_once(platform, client, admin)
         await _the_demo_voice_once(platform, client, admin)
+        await _the_demo_funds_once(platform, client, admin)
+
+
+async def _the_demo_funds_once(platform, client: httpx.AsyncClient, admin) -> None:
+    """welfare's demo books: budgets adopted, incomes and payments recorded, one reversed,
+    once; the demo dues payments arrive as 会费收入 over Kafka; the ledger checks out."""
+    from deploy.local.demo.funds import BUDGETS, POSTINGS
+    from deploy.local.demo.funds import seed as seed_funds
+
+    welfare, year = platform.url("welfare"), local_today().year
+    written = len(BUDGETS) + len(POSTINGS) + 1  # and the reversal
+    assert await seed_funds(welfare) == (written, 0)
+    assert await seed_funds(welfare) == (0, written)  # twice: nothing new
+
+    async def dues_arrived() -> bool:
+        found = await client.get(f"{welfare}/funds/budgets/main/{year}", headers=admin)
+        lines = {line["code"]: line for line in found.json()["lines"]}
+        return lines["income_dues"]["actual_fen"] > 0
+
+    await wait_until(dues_arrived, 60, "the demo dues as income on the main ledger")
+    entries = await client.get(
+        f"{welfare}/funds/ledgers/main/{year}/entries", params={"kind": "reversal"}, headers=admin
+    )
+    assert [e["reason"] for e in entries.json()["entries"]] == ["重复报销，冲正"]
+    check = await client.get(f"{welfare}/funds/ledgers/main/{year}/check", headers=admin)
+    assert check.json()["intact"] is True, check.text
 
 
 async def _the_demo_activities_once(platform, client: httpx.AsyncClient, admin) -> None:

@@ -662,6 +662,12 @@ WELFARE_PLANS: dict[tuple[str, str], Row] = {
 }
 WELFARE.update(WELFARE_PLANS)
 
+# 经费公开 (funds-pages): every member reads budget against actual of their campuses.
+WELFARE_PUBLIC: dict[tuple[str, str], Row] = {
+    ("GET", "/funds/public/{year}"): Row(ledger, expect(200, system=403)),
+}
+WELFARE.update(WELFARE_PUBLIC)
+
 MATRICES = {"events": EVENTS | SURVEYS | SUGGESTIONS, "notify": NOTIFY, "welfare": WELFARE}
 APPS: dict[str, Any] = {
     "events": events_bootstrap,

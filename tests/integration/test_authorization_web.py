@@ -452,6 +452,41 @@ VOICE_PAGES: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
 ROWS |= VOICE_PAGES
 
 
+# funds-pages: the finance desk, 经费公开 and the dues pages. Finance, the auditor and the
+# chair read the books (a cadre's page gets the service's refusal); forms of the desk are
+# for staff (an empty form: 400), the service decides the role of each write.
+async def a_bill(site: Site) -> dict[str, str]:
+    return {"month": "2099-01", "member_id": site.me}
+
+
+BOOKS = expect(403, anonymous=303, finance=200, auditor=200, admin=200)
+DESK_FORM = expect(400, anonymous=403, member=403, other_member=403, system=403)
+FUNDS_PAGES: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
+    ("GET", "/admin/funds"): (nothing, BOOKS),
+    ("POST", "/admin/funds/adopt"): (nothing, DESK_FORM),
+    ("POST", "/admin/funds/amend"): (nothing, DESK_FORM),
+    ("GET", "/admin/funds/ledger"): (nothing, BOOKS),
+    ("POST", "/admin/funds/ledger/post"): (nothing, DESK_FORM),
+    ("POST", "/admin/funds/ledger/reverse"): (nothing, DESK_FORM),
+    ("GET", "/admin/funds/check"): (nothing, BOOKS),
+    ("GET", "/admin/funds/export.csv"): (nothing, BOOKS),
+    ("GET", "/admin/funds/export.xlsx"): (nothing, BOOKS),
+    ("GET", "/m/funds"): (nothing, expect(200, anonymous=303, system=403)),
+    ("GET", "/admin/dues"): (nothing, BOOKS),
+    ("POST", "/admin/dues/generate"): (nothing, DESK_FORM),
+    ("POST", "/admin/dues/pay"): (nothing, DESK_FORM),
+    ("POST", "/admin/dues/import"): (nothing, DESK_FORM),
+    ("GET", "/admin/dues/bills/{month}/{member_id}"): (  # no such bill: the readers' 404
+        a_bill,
+        expect(403, anonymous=303, finance=404, auditor=404, admin=404),
+    ),
+    ("POST", "/admin/dues/bills/{month}/{member_id}/reverse"): (a_bill, DESK_FORM),
+    ("GET", "/admin/dues/arrears"): (nothing, BOOKS),
+    ("GET", "/m/dues"): (nothing, expect(200, anonymous=303)),
+}
+ROWS.update(FUNDS_PAGES)
+
+
 def web_routes(app) -> set[tuple[str, str]]:
     """(METHOD, path) of every page route, walking included routers (web has no OpenAPI)."""
 

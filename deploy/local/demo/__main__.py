@@ -9,7 +9,7 @@ import sys
 import httpx
 
 from deploy.local import demo
-from deploy.local.demo import events, members, voice, welfare_plans
+from deploy.local.demo import events, funds, members, voice, welfare_plans
 from deploy.local.demo.client import SeedError
 
 
@@ -32,7 +32,12 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"演示问卷与意见箱 / demo survey and suggestions: {added} added, {existing} already there"
         )
-        # funds-plans: after the funds demo data (its budget pays the 中秋 gifts)
+        # budgets, incomes, payments and a reversal (dues income comes by Kafka)
+        added, existing = asyncio.run(funds.seed(args.welfare_url.rstrip("/")))
+        print(
+            f"演示经费：新增 {added} 笔，已存在 {existing} 笔 / demo funds: {added} added, {existing} already there"
+        )
+        # after the funds demo data (its budget pays the 中秋 gifts)
         added, existing = asyncio.run(welfare_plans.seed(args.welfare_url.rstrip("/")))
         print(
             f"演示福利方案：新增 {added} 个，已存在 {existing} 个 / demo welfare plans: {added} added, {existing} already there"

@@ -27,7 +27,6 @@ from services.welfare.funds.domain import (
     receive,
     reverse,
     reversible,
-    verify,
 )
 from services.welfare.funds.store import Books, Draft, Posted
 from shared.aggregate import Actor
@@ -425,8 +424,7 @@ def require_reader(user: Principal, campus: str) -> None:
 
 async def check_ledger(funds: Funds, user: Principal, campus: str, year: int) -> Check:
     require_reader(user, campus)
-    chain = chain_of(campus, year)
-    return verify(chain, await funds.books.entries(chain), funds.chart)
+    return await funds.books.check(chain_of(campus, year))
 
 
 @dataclass(frozen=True)
@@ -448,3 +446,11 @@ async def year_summaries(funds: Funds, user: Principal, year: int) -> list[tuple
     user.require(Role.finance, Role.auditor)
     campuses = await funds.books.campuses(year, user.campus_filter())
     return [(campus, await summary(funds, user, campus, year)) for campus in campuses]
+
+
+async def public_states(funds: Funds, user: Principal, year: int) -> list[tuple[str, LedgerState]]:
+    """经费公开: the state after the last entry of each ledger of the caller's campuses that
+    year (budget, spent and income per line; no entry, no person); role: member."""
+    user.require(Role.member)
+    campuses = await funds.books.campuses(year, user.campus_filter())
+    return [(c, _state(await funds.books.last(chain_of(c, year)))) for c in campuses]
