@@ -5,13 +5,17 @@ from __future__ import annotations
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.welfare.context import WelfareContext
+from services.welfare.exams import api as exams_api
+from services.welfare.exams import store as exams_store
+from services.welfare.exams.handlers import Exams
+from services.welfare.exams.store import ExamBook
 from services.welfare.funds import api as funds_api
 from services.welfare.funds import store as funds_store
 from services.welfare.funds.chart import current_chart
 from services.welfare.funds.handlers import Funds
 from services.welfare.funds.store import Books
 from services.welfare.settings import WelfareSettings
-from services.welfare.subscriptions import subscriptions
+from services.welfare.subscriptions import exams_routes, subscriptions
 from shared.readmodels.member_directory import MemberDirectory, setup_directory_indexes
 from shared.runtime import ServiceRuntime
 
@@ -21,6 +25,7 @@ DESCRIPTION = "福利服务：经费预算与台账、节日福利发放、慰�
 async def setup_indexes(db: AsyncDatabase) -> None:
     await setup_directory_indexes(db)
     await funds_store.setup_indexes(db)
+    await exams_store.setup_indexes(db)  # welfare-exams
 
 
 def bootstrap(
@@ -31,11 +36,14 @@ def bootstrap(
         settings,
         title="Gonghui 福利服务 welfare",
         description=DESCRIPTION,
-        routers=[funds_api.router],
+        routers=[funds_api.router, exams_api.router],
         setup_indexes=setup_indexes,
         configure_logs=configure_logs,
     )
     funds = Funds(Books(runtime.db, runtime.outbox), current_chart())
-    runtime.subscribe(subscriptions(MemberDirectory(runtime.db), funds))
-    runtime.context = WelfareContext(funds=funds)
+    directory = MemberDirectory(runtime.db)
+    exams = Exams(ExamBook(runtime.db, runtime.outbox), directory, funds)  # welfare-exams
+    runtime.subscribe(subscriptions(directory, funds))
+    runtime.subscribe(exams_routes(exams))  # welfare-exams
+    runtime.context = WelfareContext(funds=funds, exams=exams)
     return runtime

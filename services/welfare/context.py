@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.welfare.exams.handlers import Exams
 from services.welfare.funds.handlers import Funds
 
 
 @dataclass(frozen=True)
 class WelfareContext:
     funds: Funds
+    exams: Exams | None = None  # welfare-exams

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from services.welfare.exams.handlers import Exams
 from services.welfare.funds.handlers import Funds, on_dues_paid, on_dues_payment_reversed
 from shared.events.dues import DuesPaid, DuesPaymentReversed
 from shared.readmodels.member_directory import MemberDirectory, member_directory_routes
@@ -15,3 +16,10 @@ def subscriptions(directory: MemberDirectory, funds: Funds) -> Routes:
         on(DuesPaid, on_dues_paid, funds),
         on(DuesPaymentReversed, on_dues_payment_reversed, funds),
     ]
+
+
+# -- welfare-exams: the exam plans' and bookings' list views -----------------------------------
+
+
+def exams_routes(exams: Exams) -> Routes:
+    return [*exams.book.plans.view_routes(), *exams.book.bookings.view_routes()]

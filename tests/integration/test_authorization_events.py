@@ -431,6 +431,112 @@ WELFARE: dict[tuple[str, str], Row] = {
     ("GET", "/funds/ledgers/{campus}/{year}/export.xlsx"): Row(ledger, BOOKS_READERS),
 }
 
+# -- welfare-exams: the annual physical exam --------------------------------------------------
+
+_EXAM_YEARS = itertools.count(2060)  # a plan per year and campus: each target its own year
+
+
+async def _in_welfare_directory(stack: Stack) -> None:
+    directory = stack.welfare.db[MEMBER_DIRECTORY]
+    if await directory.find_one({"_id": SELF}):
+        return
+    await directory.insert_many(
+        [
+            {
+                "_id": member_id,
+                "staff_no": f"AZW{RUN}{i}",
+                "name": name,
+                "campus": "main",
+                "department": "艺术系",
+                "gender": "female",
+                "birth_year": 1980,
+                "status": "active",
+                "roles": [],
+                "sequence": "0000000001.000",
+            }
+            for i, (member_id, name) in enumerate(
+                [(SELF, "目标"), (OTHER, "同事"), (LEADER, "组长")]
+            )
+        ]
+    )
+
+
+def _exam_plan_body(year: str) -> dict:
+    return {
+        "title": "体检",
+        "union_pays": False,
+        "providers": [{"code": "rmyy", "name": "人民医院"}],
+        "packages": [{"code": "basic", "name": "基础套餐", "price_fen": 40_000}],
+        "slots": [{"code": "a", "provider": "rmyy", "day": f"{year}-03-10", "capacity": 50}],
+    }
+
+
+async def exam_year(stack: Stack, campus: str = "main") -> dict[str, str]:
+    """A campus's exam year with no plan yet."""
+    await _in_welfare_directory(stack)
+    return {"campus": campus, "year": str(next(_EXAM_YEARS))}
+
+
+async def _plan_of(stack: Stack, found: dict[str, str]) -> dict[str, str]:
+    url = f"/exams/plans/{found['campus']}/{found['year']}"
+    await _ok(await stack.welfare_http.put(url, json=_exam_plan_body(found["year"]), headers=ADMIN))
+    return {**found, "member_id": SELF}
+
+
+async def exam_plan(stack: Stack, campus: str = "main") -> dict[str, str]:
+    """The campus's plan of 2059 (shared by the rows that leave it as it was)."""
+    await _in_welfare_directory(stack)
+    return await _plan_of(stack, {"campus": campus, "year": "2059"})
+
+
+async def _booked(stack: Stack, found: dict[str, str]) -> dict[str, str]:
+    url = f"/exams/plans/{found['campus']}/{found['year']}/bookings"
+    body = {"slot": "a", "package": "basic", "member_id": SELF}
+    await _ok(await stack.welfare_http.post(url, json=body, headers=ADMIN))
+    return found
+
+
+async def exam_booked(stack: Stack, campus: str = "main") -> dict[str, str]:
+    """SELF booked on the shared plan (booked again after a persona cancelled)."""
+    return await _booked(stack, await exam_plan(stack, campus))
+
+
+async def exam_booked_anew(stack: Stack, campus: str = "main") -> dict[str, str]:
+    """SELF booked on a plan of its own (completion is for good)."""
+    return await _booked(stack, await _plan_of(stack, await exam_year(stack, campus)))
+
+
+EXAM_CADRE = expect(403, cadre_main=200, admin=200)
+SELF_OR_CADRE = expect(403, member=200, cadre_main=200, admin=200)
+WELFARE_EXAMS: dict[tuple[str, str], Row] = {
+    ("PUT", "/exams/plans/{campus}/{year}"): Row(
+        exam_year, EXAM_CADRE, body=lambda t: _exam_plan_body(t["year"])
+    ),
+    ("GET", "/exams/plans/{campus}/{year}"): Row(exam_plan, expect(200, cadre_east=403)),
+    ("GET", "/exams/plans/{campus}/{year}/mine"): Row(
+        exam_plan, expect(404, cadre_east=403, member=200, other_member=200, group_leader=200)
+    ),
+    ("POST", "/exams/plans/{campus}/{year}/bookings"): Row(
+        exam_plan,
+        SELF_OR_CADRE,
+        body=lambda _: {"slot": "a", "package": "basic", "member_id": SELF},
+    ),
+    ("GET", "/exams/plans/{campus}/{year}/bookings/{member_id}"): Row(exam_booked, SELF_OR_CADRE),
+    ("POST", "/exams/plans/{campus}/{year}/bookings/{member_id}/cancel"): Row(
+        exam_booked, SELF_OR_CADRE
+    ),
+    ("POST", "/exams/plans/{campus}/{year}/bookings/{member_id}/completion"): Row(
+        exam_booked_anew, EXAM_CADRE, body=lambda t: {"completed_on": f"{t['year']}-03-10"}
+    ),
+    # No file: who may is decided first, then the empty upload is a 409 for those who may.
+    ("POST", "/exams/plans/{campus}/{year}/completions"): Row(
+        exam_plan, expect(403, cadre_main=409, admin=409)
+    ),
+    ("GET", "/exams/plans/{campus}/{year}/statistics"): Row(exam_plan, EXAM_CADRE),
+}
+WELFARE.update(WELFARE_EXAMS)
+
+
 MATRICES = {"events": EVENTS, "notify": NOTIFY, "welfare": WELFARE}
 APPS: dict[str, Any] = {
     "events": events_bootstrap,
