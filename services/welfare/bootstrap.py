@@ -14,8 +14,13 @@ from services.welfare.funds import store as funds_store
 from services.welfare.funds.chart import current_chart
 from services.welfare.funds.handlers import Funds
 from services.welfare.funds.store import Books
+from services.welfare.mutualaid import api as mutualaid_api
+from services.welfare.mutualaid import store as mutualaid_store
+from services.welfare.mutualaid.handlers import MutualAid
+from services.welfare.mutualaid.store import MutualAidBook
 from services.welfare.settings import WelfareSettings
 from services.welfare.subscriptions import exams_routes, subscriptions
+from shared.crypto import Sealer
 from shared.readmodels.member_directory import MemberDirectory, setup_directory_indexes
 from shared.runtime import ServiceRuntime
 
@@ -26,6 +31,7 @@ async def setup_indexes(db: AsyncDatabase) -> None:
     await setup_directory_indexes(db)
     await funds_store.setup_indexes(db)
     await exams_store.setup_indexes(db)  # welfare-exams
+    await mutualaid_store.setup_indexes(db)  # welfare-exams
 
 
 def bootstrap(
@@ -36,7 +42,7 @@ def bootstrap(
         settings,
         title="Gonghui 福利服务 welfare",
         description=DESCRIPTION,
-        routers=[funds_api.router, exams_api.router],
+        routers=[funds_api.router, exams_api.router, mutualaid_api.router],
         setup_indexes=setup_indexes,
         configure_logs=configure_logs,
     )
@@ -44,6 +50,8 @@ def bootstrap(
     directory = MemberDirectory(runtime.db)
     exams = Exams(ExamBook(runtime.db, runtime.outbox), directory, funds)  # welfare-exams
     runtime.subscribe(subscriptions(directory, funds))
-    runtime.subscribe(exams_routes(exams))  # welfare-exams
-    runtime.context = WelfareContext(funds=funds, exams=exams)
+    sealer = Sealer.from_file(settings.data_key_file)
+    aid = MutualAid(MutualAidBook(runtime.db, runtime.outbox, sealer), directory, funds)
+    runtime.subscribe(exams_routes(exams, aid))  # welfare-exams
+    runtime.context = WelfareContext(funds=funds, exams=exams, mutual_aid=aid)
     return runtime

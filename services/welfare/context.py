@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 from services.welfare.exams.handlers import Exams
 from services.welfare.funds.handlers import Funds
+from services.welfare.mutualaid.handlers import MutualAid
 
 
 @dataclass(frozen=True)
 class WelfareContext:
     funds: Funds
     exams: Exams | None = None  # welfare-exams
+    mutual_aid: MutualAid | None = None  # welfare-exams

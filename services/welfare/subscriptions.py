@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from services.welfare.exams.handlers import Exams
 from services.welfare.funds.handlers import Funds, on_dues_paid, on_dues_payment_reversed
+from services.welfare.mutualaid.handlers import MutualAid
 from shared.events.dues import DuesPaid, DuesPaymentReversed
 from shared.readmodels.member_directory import MemberDirectory, member_directory_routes
 from shared.routing import Routes, on
@@ -18,8 +19,14 @@ def subscriptions(directory: MemberDirectory, funds: Funds) -> Routes:
     ]
 
 
-# -- welfare-exams: the exam plans' and bookings' list views -----------------------------------
+# -- welfare-exams: the list views of exams and mutual aid ----------------------------------------
 
 
-def exams_routes(exams: Exams) -> Routes:
-    return [*exams.book.plans.view_routes(), *exams.book.bookings.view_routes()]
+def exams_routes(exams: Exams, aid: MutualAid) -> Routes:
+    return [
+        *exams.book.plans.view_routes(),
+        *exams.book.bookings.view_routes(),
+        *aid.book.schemes.view_routes(),
+        *aid.book.enrolments.view_routes(),
+        *aid.book.claims.view_routes(),
+    ]

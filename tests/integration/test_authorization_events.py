@@ -537,6 +537,87 @@ WELFARE_EXAMS: dict[tuple[str, str], Row] = {
 WELFARE.update(WELFARE_EXAMS)
 
 
+# -- welfare-exams: mutual-aid insurance ------------------------------------------------------
+
+_AID_YEAR = "2058"
+_AID_BUDGETS: set[str] = set()
+_SCHEME_CODES = itertools.count(1)
+_ID_NUMBER = "110101199003070011"  # a valid check digit (GB 11643)
+
+
+async def aid_scheme(stack: Stack, campus: str = "main") -> dict[str, str]:
+    """A fresh scheme of main for 2058 (its budget adopted once)."""
+    await _in_welfare_directory(stack)
+    if campus not in _AID_BUDGETS:
+        budget = {"lines": {"spend_rights_other": 1_000_000_000}, "note": "互助保障"}
+        url = f"/funds/budgets/{campus}/{_AID_YEAR}"
+        await _ok(await stack.welfare_http.post(url, json=budget, headers=ADMIN), 201)
+        _AID_BUDGETS.add(campus)
+    found = {"campus": campus, "year": _AID_YEAR, "code": f"s{next(_SCHEME_CODES)}"}
+    url = "/mutual-aid/schemes/{campus}/{year}/{code}".format(**found)
+    await _ok(await stack.welfare_http.put(url, json=_scheme_body(), headers=ADMIN))
+    return {**found, "member_id": SELF}
+
+
+def _scheme_body(_: Any = None) -> dict:
+    return {
+        "name": "大病互助保障",
+        "kind": "major_illness",
+        "insurer": "职工保险互助会",
+        "premium_fen": 5000,
+        "enrol_until": f"{_AID_YEAR}-12-31",
+    }
+
+
+async def aid_enrolled(stack: Stack, campus: str = "main") -> dict[str, str]:
+    found = await aid_scheme(stack, campus)
+    url = "/mutual-aid/schemes/{campus}/{year}/{code}/enrolments".format(**found)
+    body = {"id_number": _ID_NUMBER, "member_id": SELF}
+    await _ok(await stack.welfare_http.post(url, json=body, headers=ADMIN), 201)
+    return found
+
+
+async def aid_claim(stack: Stack, campus: str = "main") -> dict[str, str]:
+    found = await aid_enrolled(stack, campus)
+    url = "/mutual-aid/schemes/{campus}/{year}/{code}/claims".format(**found)
+    body = {"claimed_fen": 100_000, "occurred_on": f"{_AID_YEAR}-05-01", "member_id": SELF}
+    made = await _ok(await stack.welfare_http.post(url, json=body, headers=ADMIN), 201)
+    return {**found, "claim_id": made["id"]}
+
+
+AID_READERS = expect(403, cadre_main=200, finance=200, admin=200)
+SELF_OR_CADRE_CREATES = expect(403, member=201, cadre_main=201, admin=201)
+_SCHEME = "/mutual-aid/schemes/{campus}/{year}/{code}"
+WELFARE_MUTUAL_AID: dict[tuple[str, str], Row] = {
+    ("PUT", _SCHEME): Row(aid_scheme, EXAM_CADRE, body=_scheme_body),
+    ("GET", "/mutual-aid/schemes/{campus}/{year}"): Row(aid_scheme, expect(200, cadre_east=403)),
+    ("POST", f"{_SCHEME}/enrolments"): Row(
+        aid_scheme,
+        SELF_OR_CADRE_CREATES,
+        body=lambda _: {"id_number": _ID_NUMBER, "member_id": SELF},
+    ),
+    ("GET", f"{_SCHEME}/enrolments"): Row(aid_enrolled, AID_READERS),
+    ("GET", f"{_SCHEME}/enrolments.xlsx"): Row(aid_enrolled, AID_READERS),
+    ("GET", f"{_SCHEME}/enrolments/{{member_id}}"): Row(aid_enrolled, SELF_OR_CADRE),
+    ("POST", f"{_SCHEME}/claims"): Row(
+        aid_enrolled,
+        SELF_OR_CADRE_CREATES,
+        body=lambda t: {
+            "claimed_fen": 100_000,
+            "occurred_on": f"{t['year']}-05-01",
+            "member_id": SELF,
+        },
+    ),
+    ("GET", f"{_SCHEME}/claims"): Row(aid_enrolled, AID_READERS),
+    ("GET", "/mutual-aid/claims/mine"): Row(nothing, ANYONE_SIGNED_IN),
+    ("GET", "/mutual-aid/claims/{claim_id}"): Row(aid_claim, SELF_OR_CADRE),
+    ("POST", "/mutual-aid/claims/{claim_id}/status"): Row(
+        aid_claim, EXAM_CADRE, body=lambda _: {"status": "with_insurer"}
+    ),
+}
+WELFARE.update(WELFARE_MUTUAL_AID)
+
+
 MATRICES = {"events": EVENTS, "notify": NOTIFY, "welfare": WELFARE}
 APPS: dict[str, Any] = {
     "events": events_bootstrap,
