@@ -210,6 +210,7 @@ class Launcher:
                 "GONGHUI_WEB_MEMBERS_URL": config.service_url("members"),
                 "GONGHUI_WEB_EVENTS_URL": config.service_url("events"),
                 "GONGHUI_WEB_NOTIFY_URL": config.service_url("notify"),
+                "GONGHUI_WEB_WELFARE_URL": config.service_url("welfare"),
                 "GONGHUI_WEB_BASE_URL": config.service_url("web"),
             }
         )

@@ -31,6 +31,8 @@ from services.web.context import LoginRequired, PageRefused, Web, csrf_guard, lo
 from services.web.headers import SecurityHeaders
 from services.web.limits import BodyLimit
 from services.web.pages import admin_activities, admin_members, desk, login, member, plan
+from services.web.pages.welfare_desk import router as welfare_desk_router
+from services.web.pages.welfare_member import router as welfare_member_router
 from services.web.providers import PasswordProvider
 from services.web.sessions import Sessions
 from services.web.settings import WebSettings
@@ -119,6 +121,7 @@ def bootstrap(
                 "members": lambda: upstream("members", settings.members_url),
                 "events": lambda: upstream("events", settings.events_url),
                 "notify": lambda: upstream("notify", settings.notify_url),
+                "welfare": lambda: upstream("welfare", settings.welfare_url),
             },
         )
     )
@@ -131,6 +134,8 @@ def bootstrap(
         desk.router,
         plan.admin_router,
         plan.member_router,
+        welfare_member_router,  # welfare-exams
+        welfare_desk_router,  # welfare-exams
     ):
         app.include_router(router)
     install_error_pages(app)

@@ -52,12 +52,11 @@ async def enrol(stack: Stack) -> str:
 
 @pytest.fixture(scope="module")
 async def site(infra) -> AsyncIterator[Site]:
-    stack = await build_stack(infra, ["members", "events", "notify"])
-    urls = {f"{n}_url": f"http://{n}" for n in ("members", "events", "notify")}
+    called = ("members", "events", "notify", "welfare")
+    stack = await build_stack(infra, list(called))
+    urls = {f"{n}_url": f"http://{n}" for n in called}
     settings = WebSettings.isolated(stack.prefix, infra.kafka_bootstrap, infra.mongo_url, **urls)
-    transports = {
-        n: httpx.ASGITransport(app=stack.runtimes[n].app) for n in ("members", "events", "notify")
-    }
+    transports = {n: httpx.ASGITransport(app=stack.runtimes[n].app) for n in called}
     app = web_bootstrap(settings, configure_logs=False, transports=transports)
     me, other = await enrol(stack), await enrol(stack)
     await known_to_events(stack, me, other)
@@ -170,6 +169,27 @@ async def plan_item(site: Site) -> dict[str, str]:
 
 async def nothing(site: Site) -> dict[str, str]:
     return {}
+
+
+async def scheme(site: Site) -> dict[str, str]:
+    """The major-illness scheme of main this year (welfare-exams)."""
+    from shared.timeutil import local_today
+
+    year = local_today().year
+    body = {
+        "name": "大病互助保障",
+        "kind": "major_illness",
+        "insurer": "互助会",
+        "premium_fen": 5000,
+        "enrol_until": f"{year}-12-31",
+    }
+    url = f"/mutual-aid/schemes/main/{year}/major"
+    await _ok(await site.stack.welfare_http.put(url, json=body, headers=ADMIN))
+    return {"code": "major"}
+
+
+async def claim(site: Site) -> dict[str, str]:
+    return {"claim_id": "clm-000000000000"}
 
 
 Target = Callable[[Site], Awaitable[dict[str, str]]]
@@ -311,6 +331,35 @@ ROWS: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
         expect(400, anonymous=403, member=403, other_member=403, system=403),
     ),
 }
+
+# welfare-exams: exam and mutual-aid pages (welfare answers for what is not there yet)
+WELFARE_EXAMS = {
+    ("GET", "/m/exam"): (nothing, SIGNED_IN),
+    ("POST", "/m/exam/book"): (nothing, expect(400, anonymous=403)),
+    ("POST", "/m/exam/cancel"): (nothing, expect(404, anonymous=403)),
+    ("GET", "/m/mutual-aid"): (nothing, SIGNED_IN),
+    ("POST", "/m/mutual-aid/{code}/enrol"): (scheme, expect(400, anonymous=403)),
+    ("POST", "/m/mutual-aid/{code}/claim"): (scheme, expect(400, anonymous=403)),
+    ("GET", "/admin/exams"): (nothing, STAFF),
+    ("GET", "/admin/mutual-aid"): (nothing, STAFF),
+    ("GET", "/admin/mutual-aid/{code}/enrolments.xlsx"): (  # main's scheme; others see none
+        scheme,
+        expect(
+            403,
+            anonymous=303,
+            cadre_main=200,
+            cadre_east=404,
+            finance=200,
+            admin=200,
+            multi_campus=404,
+        ),
+    ),
+    ("POST", "/admin/mutual-aid/claims/{claim_id}/status"): (
+        claim,
+        expect(400, anonymous=403, member=403, other_member=403, system=403),
+    ),
+}
+ROWS.update(WELFARE_EXAMS)
 
 
 def web_routes(app) -> set[tuple[str, str]]:

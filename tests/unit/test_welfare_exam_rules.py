@@ -69,12 +69,12 @@ def test_retirees_only_when_the_plan_says_so():
 
 def test_a_plan_refuses_unknown_providers_duplicate_codes_and_other_years():
     slot = {"code": "a", "provider": "nobody", "day": "2027-03-10", "capacity": 1}
-    with pytest.raises(Invalid, match="体检机构"):
+    with pytest.raises(Conflict, match="体检机构"):
         ExamPlan.new("main", 2027, settings(slots=[slot]))
     twice = [{**slot, "provider": "rmyy"}, {**slot, "provider": "rmyy"}]
-    with pytest.raises(Invalid, match="代码重复"):
+    with pytest.raises(Conflict, match="代码重复"):
         ExamPlan.new("main", 2027, settings(slots=twice))
-    with pytest.raises(Invalid, match="2026"):
+    with pytest.raises(Conflict, match="2026"):
         ExamPlan.new("main", 2026, settings())
 
 

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from services.welfare.exams.domain import (
     BookingStatus,
+    Day,
     ExamBooking,
     ExamPlan,
     Package,
@@ -87,7 +88,7 @@ class BookingCreate(BaseModel):
 
 
 class CompletionCreate(BaseModel):
-    completed_on: date | None = Field(None, description="体检日期（默认今天）")
+    completed_on: Day | None = Field(None, description="体检日期（默认今天）")
 
 
 class MinePublic(BaseModel):
@@ -253,14 +254,13 @@ async def post_completions(
     exams: ExamsDep,
     user: CurrentUser,
     file: Annotated[
-        UploadFile | None,
-        File(description="体检机构名单 CSV（GBK 或 UTF-8）或 XLSX：工号、体检日期"),
-    ] = None,
+        UploadFile, File(description="体检机构名单 CSV（GBK 或 UTF-8）或 XLSX：工号、体检日期")
+    ],
 ) -> CompletionReportPublic:
     """Record completion from the provider's list, each row once; bad rows answered by row
     number; role: cadre of the campus."""
     plan = await plan_of(exams, user, campus, year)
-    data = await file.read(MAX_UPLOAD + 1) if file is not None else b""
+    data = await file.read(MAX_UPLOAD + 1)
     if len(data) > MAX_UPLOAD:
         raise ProblemError("exam.file_too_large", 413, "文件超过 5 MB，请拆分后上传")
     report = await complete_from_list(exams, user, plan, data)

@@ -11,16 +11,28 @@ it is the pool of numbered seats in `store.py`, taken by unique inserts.
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, JsonValue
 
+from services.welfare.funds.chart import LineKind, current_chart
 from shared.aggregate import Aggregate
 from shared.errors import Conflict, Invalid, Refused
 from shared.events.welfare_exams import ExamBooked, ExamCancelled, ExamCompleted, ExamPlanSaved
 from shared.labels import Labelled
 
 CODE = r"^[a-z0-9][a-z0-9-]{0,23}$"
+
+
+def _day_text(value: Any) -> Any:
+    """A day comes as `YYYY-MM-DD` text: a number (an epoch count) is not a day a person chose."""
+    if not isinstance(value, str | date):
+        raise ValueError("日期应写作 YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_day_text)]
+SPENDING_LINES: list[JsonValue] = [*sorted(current_chart().leaves_codes(LineKind.spending))]
 
 
 class BookingStatus(Labelled):
@@ -47,7 +59,7 @@ class Package(BaseModel):
 class Slot(BaseModel):
     code: str = Field(pattern=CODE, description="时段代码，如 d0610am")
     provider: str = Field(pattern=CODE, description="体检机构代码")
-    day: date = Field(description="体检日期（北京时间）")
+    day: Day = Field(description="体检日期（北京时间）")
     period: str = Field("", max_length=20, description="时段说明，如 上午 7:30-10:00")
     capacity: int = Field(ge=1, le=5000, description="名额")
 
@@ -55,7 +67,11 @@ class Slot(BaseModel):
 class PlanSettings(BaseModel):
     title: str = Field(min_length=1, max_length=80)
     union_pays: bool = Field(description="工会支付体检费（完成后按套餐价记入台账）")
-    line: str = Field("spend_rights_other", description="工会支付时记入的支出科目")
+    line: str = Field(
+        "spend_rights_other",
+        json_schema_extra={"enum": SPENDING_LINES},
+        description="工会支付时记入的支出科目（明细科目代码）",
+    )
     retirees: bool = Field(False, description="退休会员可预约")
     providers: list[Provider] = Field(min_length=1, max_length=20)
     packages: list[Package] = Field(min_length=1, max_length=30)
@@ -147,17 +163,19 @@ def check_settings(settings: PlanSettings, year: int) -> None:
     ):
         twice = sorted({c for c in codes if codes.count(c) > 1})
         if twice:
-            raise Invalid("exam.duplicate_code", f"{what}代码重复：{'、'.join(twice)}", codes=twice)
+            raise Conflict(
+                "exam.duplicate_code", f"{what}代码重复：{'、'.join(twice)}", codes=twice
+            )
     providers = {p.code for p in settings.providers}
     for slot in settings.slots:
         if slot.provider not in providers:
-            raise Invalid(
+            raise Conflict(
                 "exam.provider_unknown",
                 f"时段「{slot.code}」的体检机构「{slot.provider}」不在方案中",
                 slot=slot.code,
             )
         if slot.day.year != year:
-            raise Invalid(
+            raise Conflict(
                 "exam.slot_outside_year",
                 f"时段「{slot.code}」的日期不在 {year} 年内",
                 slot=slot.code,

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from services.welfare.mutualaid.domain import (
     Claim,
     ClaimStatus,
+    Day,
     Scheme,
     SchemeSettings,
 )
@@ -58,7 +59,8 @@ class SchemePublic(SchemeSettings):
 
 class EnrolmentCreate(BaseModel):
     id_number: str = Field(
-        min_length=18, max_length=40, description="身份证号（承保机构要求；加密保存）"
+        pattern=r"^\s*[0-9０-９]{17}[0-9０-９XxＸｘ]\s*$",
+        description="身份证号 18 位（承保机构要求；加密保存）",
     )
     member_id: str | None = Field(
         None, pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="干部代为参保时填写；本人不填"
@@ -88,7 +90,7 @@ class EnrolmentRow(EnrolmentPublic):
 
 class ClaimCreate(BaseModel):
     claimed_fen: int = Field(ge=1, le=100_000_000, description="申请金额（分）")
-    occurred_on: date = Field(description="确诊或发生日期")
+    occurred_on: Day = Field(description="确诊或发生日期")
     member_id: str | None = Field(
         None, pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="干部代为申请时填写；本人不填"
     )

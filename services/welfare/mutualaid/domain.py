@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import re
 from datetime import date
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, JsonValue
 
+from services.welfare.funds.chart import LineKind, current_chart
 from shared.aggregate import Aggregate
 from shared.errors import Conflict, Invalid, Refused
 from shared.events.welfare_exams import (
@@ -24,6 +25,17 @@ from shared.events.welfare_exams import (
 )
 from shared.labels import Labelled
 from shared.text import fold_width
+
+
+def _day_text(value: Any) -> Any:
+    """A day comes as `YYYY-MM-DD` text: a number (an epoch count) is not a day a person chose."""
+    if not isinstance(value, str | date):
+        raise ValueError("日期应写作 YYYY-MM-DD")
+    return value
+
+
+Day = Annotated[date, BeforeValidator(_day_text)]
+SPENDING_LINES: list[JsonValue] = [*sorted(current_chart().leaves_codes(LineKind.spending))]
 
 
 class SchemeKind(Labelled):
@@ -43,8 +55,12 @@ class SchemeSettings(BaseModel):
     kind: SchemeKind = Field(description="major_illness 大病 / women 女职工（仅限女职工）")
     insurer: str = Field(min_length=1, max_length=60, description="承保机构")
     premium_fen: int = Field(ge=1, le=1_000_000, description="每人保费（分），由工会支付")
-    line: str = Field("spend_rights_other", description="保费记入的支出科目")
-    enrol_until: date = Field(description="参保截止日（北京时间，含当天）")
+    line: str = Field(
+        "spend_rights_other",
+        json_schema_extra={"enum": SPENDING_LINES},
+        description="保费记入的支出科目（明细科目代码）",
+    )
+    enrol_until: Day = Field(description="参保截止日（北京时间，含当天）")
 
 
 def scheme_id_of(campus: str, year: int, code: str) -> str:

@@ -90,10 +90,10 @@ async def enrol(
     then the premium posted under the enrolment's key, then the enrolment — so however often
     or concurrently it is asked, one entry and one enrolment. Returns (enrolment, created)."""
     by_cadre = may_act_for(user, scheme.campus, member_id)
-    number = clean_id_number(id_number)
     person = await aid.directory.get(member_id)
     if person is None:
         raise NotFound("member.not_found", "未找到该会员（会员信息可能尚未同步）", id=member_id)
+    number = clean_id_number(id_number)
     today = local_today()
     existing = await aid.book.enrolments.get(f"{scheme.id}:{member_id}")
     if existing is not None:
