@@ -13,7 +13,7 @@ Environment:
     GONGHUI_BENCH_TIMEOUT_S    longest wait for one stage (120)
     GONGHUI_BENCH_IMPORT_N     members in the bulk import's XLSX (5000)
     GONGHUI_BENCH_ONLY         run only these parts, comma-separated (raw, outbox, aggregate,
-                               list, signup, e2e, import, web, funds); empty: all
+                               list, signup, e2e, import, web, funds, exam); empty: all
 """
 
 from __future__ import annotations
@@ -44,6 +44,7 @@ from deploy.bench.members import member_list_paths
 from deploy.bench.paths import end_to_end, outbox_paths, withdraw_paths
 from deploy.bench.report import Report, format_table, human_bytes
 from deploy.bench.web import web_paths
+from deploy.bench.welfare_exams import exam_booking_burst  # welfare-exams
 from deploy.local.infra import InfraError, LocalInfra, Ports, PrerequisiteError, prepare
 from deploy.local.postgres import CLIENT_MAX_POOL_SIZE, BackendError, mongo_backend
 from deploy.local.prepare import FERRETDB_VERSION
@@ -97,6 +98,9 @@ LEGEND = [
     "  funds.post     = POST …/payments of welfare, all on one campus's ledger: each payment is",
     "                   the ledger's next number, decided on the one before (unique insert);",
     "  funds.check    = the auditor's ledger check over 100,000 entries (hashes, balances, gaps);",
+    "  exam.booking   = POST /exams/plans/…/bookings: 2,000 members at once for 200 places (20",
+    "                   slots of 10; a member told full tries another slot, up to 5 times), next",
+    "                   to exam.raw_insert, unique inserts of the same run; overbooked must be 0;",
     "  web.*          = the web front end's page (session, its API calls, the template) next to",
     "                   the page's main API call made directly, both in-process: p50/p99 and ratio.",
     "Everything runs in this one Python process (one event loop) next to the servers, on the same",
@@ -155,6 +159,10 @@ async def run(target: Target, infra: LocalInfra, report: Report) -> None:
     if wanted("funds"):
         say(f"funds: {target.n:,} payments on one ledger, then the check of 100,000 entries …")
         for m in await funds_paths(target):
+            report.add(m)
+    if wanted("exam"):  # welfare-exams
+        say("exam booking burst: 2,000 members at once for 200 places over HTTP …")
+        for m in await exam_booking_burst(target):
             report.add(m)
     if wanted("web"):
         say("web front end: activities page and members table (50 of 50,000) vs the API …")

@@ -257,6 +257,13 @@ class Launcher:
             say(f"  演示会员 demo members: {added} added, {existing} already there")
             added, existing = await events.seed(self.config.service_url("events"))
             say(f"  演示活动 demo activities: {added} added, {existing} already there")
+            # welfare-exams: this year's exam plan and both mutual-aid schemes
+            from deploy.local.demo import welfare_exams
+
+            added, existing = await welfare_exams.seed(self.config.service_url("welfare"))
+            say(
+                f"  演示体检与互助保障 demo exams and mutual aid: {added} added, {existing} already"
+            )
             given = await members.seed_passwords(self.config.service_url("members"))
             say(
                 f"  演示密码 demo passwords: {given} set to {members.DEMO_PASSWORD} "

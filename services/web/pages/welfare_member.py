@@ -48,13 +48,21 @@ async def exam_page(
     campus, year = my_campus(visit), local_today().year
     base = f"/exams/plans/{campus}/{year}"
     plan = await optional(visit.get("welfare", base))
-    mine = await optional(visit.get("welfare", f"{base}/mine")) if plan else None
+    mine, not_for_me = None, None
+    if plan:
+        try:
+            mine = await optional(visit.get("welfare", f"{base}/mine"))
+        except ApiError as exc:
+            if exc.status != 422:
+                raise
+            not_for_me = exc.message  # e.g. 本年度体检方案不含退休会员
     return visit.render(
         "m/exam.html",
         status_code=status_code,
         plan=plan,
         mine=mine,
         booking=(mine or {}).get("booking"),
+        not_for_me=not_for_me,
         year=year,
         flash=flash,
         error=error,

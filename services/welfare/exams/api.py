@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, File, Path, UploadFile
 from pydantic import BaseModel, Field
 
 from services.welfare.exams.domain import (
+    CODE,
     BookingStatus,
     Day,
     ExamBooking,
@@ -80,8 +81,8 @@ class BookingPublic(BaseModel):
 
 
 class BookingCreate(BaseModel):
-    slot: str = Field(min_length=1, max_length=24, description="时段代码")
-    package: str = Field(min_length=1, max_length=24, description="套餐代码")
+    slot: str = Field(pattern=CODE, description="时段代码")
+    package: str = Field(pattern=CODE, description="套餐代码")
     member_id: str | None = Field(
         None, pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="干部代为预约时填写；本人预约不填"
     )

@@ -20,6 +20,7 @@ from shared.aggregate import Aggregate
 from shared.errors import Conflict, Invalid, Refused
 from shared.events.welfare_exams import ExamBooked, ExamCancelled, ExamCompleted, ExamPlanSaved
 from shared.labels import Labelled
+from shared.text import PLAIN_TEXT, VISIBLE_TEXT
 
 CODE = r"^[a-z0-9][a-z0-9-]{0,23}$"
 
@@ -32,6 +33,16 @@ def _day_text(value: Any) -> Any:
 
 
 Day = Annotated[date, BeforeValidator(_day_text)]
+
+
+def _whole(value: Any) -> Any:
+    """A whole number as JSON writes it (3 or 3.0); never a bool or a text."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("应为整数")
+    return value
+
+
+Whole = Annotated[int, BeforeValidator(_whole)]
 SPENDING_LINES: list[JsonValue] = [*sorted(current_chart().leaves_codes(LineKind.spending))]
 
 
@@ -43,36 +54,40 @@ class BookingStatus(Labelled):
 
 class Provider(BaseModel):
     code: str = Field(pattern=CODE, description="机构代码，如 rmyy")
-    name: str = Field(min_length=1, max_length=60, description="体检机构名称")
+    name: str = Field(pattern=VISIBLE_TEXT, min_length=1, max_length=60, description="体检机构名称")
 
 
 class Package(BaseModel):
     code: str = Field(pattern=CODE, description="套餐代码，如 female")
-    name: str = Field(min_length=1, max_length=60, description="套餐名称")
-    price_fen: int = Field(ge=0, le=10_000_000, description="单价（分）；工会支付时按此记账")
+    name: str = Field(pattern=VISIBLE_TEXT, min_length=1, max_length=60, description="套餐名称")
+    price_fen: Whole = Field(ge=0, le=10_000_000, description="单价（分）；工会支付时按此记账")
     gender: str | None = Field(
         None, pattern=r"^(female|male)$", description="仅限该性别（female 女 / male 男）"
     )
-    min_age: int | None = Field(None, ge=18, le=100, description="当年满该年龄方可选择")
+    min_age: Annotated[int, Field(ge=18, le=100), BeforeValidator(_whole)] | None = Field(
+        None, description="当年满该年龄方可选择"
+    )
 
 
 class Slot(BaseModel):
     code: str = Field(pattern=CODE, description="时段代码，如 d0610am")
     provider: str = Field(pattern=CODE, description="体检机构代码")
     day: Day = Field(description="体检日期（北京时间）")
-    period: str = Field("", max_length=20, description="时段说明，如 上午 7:30-10:00")
-    capacity: int = Field(ge=1, le=5000, description="名额")
+    period: str = Field(
+        "", max_length=20, pattern=PLAIN_TEXT, description="时段说明，如 上午 7:30-10:00"
+    )
+    capacity: Whole = Field(ge=1, le=5000, description="名额")
 
 
 class PlanSettings(BaseModel):
-    title: str = Field(min_length=1, max_length=80)
-    union_pays: bool = Field(description="工会支付体检费（完成后按套餐价记入台账）")
+    title: str = Field(pattern=VISIBLE_TEXT, min_length=1, max_length=80)
+    union_pays: bool = Field(strict=True, description="工会支付体检费（完成后按套餐价记入台账）")
     line: str = Field(
         "spend_rights_other",
         json_schema_extra={"enum": SPENDING_LINES},
         description="工会支付时记入的支出科目（明细科目代码）",
     )
-    retirees: bool = Field(False, description="退休会员可预约")
+    retirees: bool = Field(False, strict=True, description="退休会员可预约")
     providers: list[Provider] = Field(min_length=1, max_length=20)
     packages: list[Package] = Field(min_length=1, max_length=30)
     slots: list[Slot] = Field(min_length=1, max_length=400)

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Response, status
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from services.welfare.mutualaid.domain import (
     Claim,
@@ -14,6 +14,8 @@ from services.welfare.mutualaid.domain import (
     Day,
     Scheme,
     SchemeSettings,
+    Whole,
+    whole,
 )
 from services.welfare.mutualaid.handlers import (
     MutualAid,
@@ -34,6 +36,7 @@ from shared.export import xlsx_bytes
 from shared.parsing import fen_to_yuan
 from shared.problems import PROBLEM_RESPONSES
 from shared.runtime import provided
+from shared.text import VISIBLE_TEXT
 from shared.vocabulary.members import Gender
 
 AidDep = Annotated[MutualAid, Depends(provided("mutual_aid"))]
@@ -89,7 +92,7 @@ class EnrolmentRow(EnrolmentPublic):
 
 
 class ClaimCreate(BaseModel):
-    claimed_fen: int = Field(ge=1, le=100_000_000, description="申请金额（分）")
+    claimed_fen: Whole = Field(ge=1, le=100_000_000, description="申请金额（分）")
     occurred_on: Day = Field(description="确诊或发生日期")
     member_id: str | None = Field(
         None, pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="干部代为申请时填写；本人不填"
@@ -100,8 +103,12 @@ class ClaimMove(BaseModel):
     status: ClaimStatus = Field(
         description="with_insurer 送保险公司 / paid 已赔付 / refused 不予赔付"
     )
-    paid_fen: int | None = Field(None, ge=0, le=100_000_000, description="赔付金额（分）")
-    reason: str | None = Field(None, min_length=1, max_length=200, description="不予赔付的原因")
+    paid_fen: Annotated[int, Field(ge=0, le=100_000_000), BeforeValidator(whole)] | None = Field(
+        None, description="赔付金额（分）"
+    )
+    reason: str | None = Field(
+        None, pattern=VISIBLE_TEXT, min_length=1, max_length=200, description="不予赔付的原因"
+    )
 
 
 class ClaimPublic(BaseModel):

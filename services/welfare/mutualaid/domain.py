@@ -24,7 +24,7 @@ from shared.events.welfare_exams import (
     MutualAidSchemeSaved,
 )
 from shared.labels import Labelled
-from shared.text import fold_width
+from shared.text import VISIBLE_TEXT, fold_width
 
 
 def _day_text(value: Any) -> Any:
@@ -35,6 +35,16 @@ def _day_text(value: Any) -> Any:
 
 
 Day = Annotated[date, BeforeValidator(_day_text)]
+
+
+def whole(value: Any) -> Any:
+    """A whole number as JSON writes it (3 or 3.0); never a bool or a text."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("应为整数")
+    return value
+
+
+Whole = Annotated[int, BeforeValidator(whole)]
 SPENDING_LINES: list[JsonValue] = [*sorted(current_chart().leaves_codes(LineKind.spending))]
 
 
@@ -51,10 +61,10 @@ class ClaimStatus(Labelled):
 
 
 class SchemeSettings(BaseModel):
-    name: str = Field(min_length=1, max_length=60, description="险种名称")
+    name: str = Field(pattern=VISIBLE_TEXT, min_length=1, max_length=60, description="险种名称")
     kind: SchemeKind = Field(description="major_illness 大病 / women 女职工（仅限女职工）")
-    insurer: str = Field(min_length=1, max_length=60, description="承保机构")
-    premium_fen: int = Field(ge=1, le=1_000_000, description="每人保费（分），由工会支付")
+    insurer: str = Field(pattern=VISIBLE_TEXT, min_length=1, max_length=60, description="承保机构")
+    premium_fen: Whole = Field(ge=1, le=1_000_000, description="每人保费（分），由工会支付")
     line: str = Field(
         "spend_rights_other",
         json_schema_extra={"enum": SPENDING_LINES},
