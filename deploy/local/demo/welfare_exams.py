@@ -96,7 +96,7 @@ def schemes(year: int, today: date) -> dict[str, dict]:
 async def ensure_budget(client: httpx.AsyncClient, headers: dict, year: int) -> None:
     """Money for the premiums on 其他维权支出 of main."""
     budget = await client.get(f"/funds/budgets/{CAMPUS}/{year}", headers=headers)
-    if budget.status_code == 200:
+    if budget.status_code == 200 and budget.json().get("adopted"):
         amendment = {
             "line": LINE,
             "change_fen": 200_000,
@@ -191,7 +191,8 @@ async def seed(welfare_url: str, timeout_s: float = 20) -> tuple[int, int]:
                     json=body,
                     headers=as_member,
                 )
-                check(response, f"enrolment of {person['staff_no']} in {code}")
+                if response.status_code not in (200, 201):  # a premium refused is a failure
+                    raise SeedError(f"enrolment → {response.status_code}: {response.text[:300]}")
                 if response.status_code == 201:
                     added += 1
                 else:
