@@ -104,11 +104,17 @@ async def book(
     """预约或改约: a seat of the slot is won first (409 `exam.slot_full` when none is free),
     then the booking is written; a move gives the old seat back after the booking has moved."""
     may_act_for(user, plan, member_id)
-    person = await person_of(exams, plan, member_id)
-    chosen = check_package(plan, package, person)
     slot = plan.slot(slot_code)
     booking_id = booking_id_of(plan.id, member_id)
     current = await exams.book.bookings.get(booking_id)
+    if await exams.book.seen_full(plan.id, slot.code, slot.capacity) and not (
+        current is not None and current.status is BookingStatus.booked and current.slot == slot.code
+    ):
+        # A rush on a full slot is answered from what this process saw a moment ago, without
+        # the member's reads: only a seat's insert could book it, and none is free.
+        raise Conflict("exam.slot_full", "该时段名额已满，请选择其他时段", slot=slot.code)
+    person = await person_of(exams, plan, member_id)
+    chosen = check_package(plan, package, person)
     if current is not None:
         if current.status is BookingStatus.completed:
             raise Conflict("exam.already_completed", "本年度体检已完成，不能再预约")

@@ -66,6 +66,12 @@ class ExamBook:
             won = await self.seats.take(pool, capacity, 1, token, doc)
         return won[0] if won else None
 
+    async def seen_full(self, plan_id: str, slot: str, capacity: int) -> bool:
+        """This process saw the slot full less than a second ago (no I/O when it did; a seat
+        freed elsewhere is seen after the next read, as `take_seat` reads a stale pool)."""
+        pool = pool_of(plan_id, slot)
+        return self.seats.age(pool) < 1.0 and await self.seats.free(pool, capacity) == 0
+
     async def give_back(self, pool: str, seat: int, token: str) -> None:
         """Free the seat `token` won, once however often it is asked."""
         if await claim_once(self.releases, f"{pool}#{seat}:{token}"):
