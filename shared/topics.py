@@ -73,6 +73,12 @@ TOPICS: tuple[Topic, ...] = (
         retention_days=365,
     ),
     Topic("welfare.budget", description="经费预算: a line passed its warning threshold"),
+    # welfare-exams: the annual physical exam and mutual-aid insurance
+    Topic("welfare.exam_plan", description="体检方案: set up or revised"),
+    Topic("welfare.exam", description="体检预约: booked, moved, cancelled, completed"),
+    Topic("welfare.mutual_aid_scheme", description="互助保障险种: set up or revised"),
+    Topic("welfare.mutual_aid", description="互助保障参保: members enrolled"),
+    Topic("welfare.mutual_aid_claim", description="互助保障理赔: submitted, moved on"),
     Topic("notify.message", description="通知: delivered, failed"),
 )
 

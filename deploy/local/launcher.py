@@ -249,7 +249,7 @@ class Launcher:
         say(f"  {service.name} ready on {service.url} (pid {service.pid})")
 
     async def _seed(self) -> None:
-        from deploy.local.demo import events, funds, members, voice, welfare_plans
+        from deploy.local.demo import events, funds, members, voice, welfare_exams, welfare_plans
         from deploy.local.demo.client import SeedError
 
         try:
@@ -267,6 +267,11 @@ class Launcher:
             # festival plans (after the funds demo data: its budget pays them)
             added, existing = await welfare_plans.seed(self.config.service_url("welfare"))
             say(f"  演示福利方案 demo welfare plans: {added} added, {existing} already there")
+            # this year's exam plan and both mutual-aid schemes
+            added, existing = await welfare_exams.seed(self.config.service_url("welfare"))
+            say(
+                f"  演示体检与互助保障 demo exams and mutual aid: {added} added, {existing} already"
+            )
             given = await members.seed_passwords(self.config.service_url("members"))
             say(
                 f"  演示密码 demo passwords: {given} set to {members.DEMO_PASSWORD} "

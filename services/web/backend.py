@@ -54,7 +54,6 @@ class Backend:
                 ("events", settings.events_url),
                 ("welfare", settings.welfare_url),
                 ("notify", settings.notify_url),
-                ("welfare", settings.welfare_url),
             )
         }
 

@@ -34,6 +34,8 @@ from services.web.pages import (
     admin_activities,
     admin_members,
     desk,
+    exams_desk,
+    exams_member,
     login,
     member,
     plan,
@@ -151,6 +153,8 @@ def bootstrap(
         # funds-pages: the finance desk, 经费公开, dues
         funds_pages.router,
         dues_pages.router,
+        exams_member.router,  # welfare-exams: my exam slot, mutual aid
+        exams_desk.router,  # welfare-exams: exam plans, mutual-aid schemes
     ):
         app.include_router(router)
     install_error_pages(app)

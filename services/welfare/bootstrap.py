@@ -7,11 +7,19 @@ from functools import partial
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.welfare.context import WelfareContext
+from services.welfare.exams import api as exams_api
+from services.welfare.exams import store as exams_store
+from services.welfare.exams.handlers import Exams
+from services.welfare.exams.store import ExamBook
 from services.welfare.funds import api as funds_api
 from services.welfare.funds import store as funds_store
 from services.welfare.funds.chart import current_chart
 from services.welfare.funds.handlers import Funds
 from services.welfare.funds.store import Books
+from services.welfare.mutualaid import api as mutualaid_api
+from services.welfare.mutualaid import store as mutualaid_store
+from services.welfare.mutualaid.handlers import MutualAid
+from services.welfare.mutualaid.store import MutualAidBook
 from services.welfare.plans import api as plans_api
 from services.welfare.plans import store as plans_store
 from services.welfare.plans.domain import Entitlement, Plan
@@ -21,7 +29,8 @@ from services.welfare.policy.caps import CapBook
 from services.welfare.policy.handlers import Policy
 from services.welfare.policy.profile import current_profile
 from services.welfare.settings import WelfareSettings
-from services.welfare.subscriptions import subscriptions
+from services.welfare.subscriptions import exams_routes, subscriptions
+from shared.crypto import Sealer
 from shared.readmodels.member_directory import MemberDirectory, setup_directory_indexes
 from shared.runtime import ServiceRuntime
 from shared.scheduler import Every, Job
@@ -34,6 +43,8 @@ async def setup_indexes(db: AsyncDatabase) -> None:
     await funds_store.setup_indexes(db)
     await plans_store.setup_indexes(db)
     await CapBook(db, current_profile()).setup_indexes()
+    await exams_store.setup_indexes(db)  # welfare-exams
+    await mutualaid_store.setup_indexes(db)  # welfare-exams
 
 
 def bootstrap(
@@ -44,7 +55,13 @@ def bootstrap(
         settings,
         title="Gonghui 福利服务 welfare",
         description=DESCRIPTION,
-        routers=[funds_api.router, policy_api.router, plans_api.router],
+        routers=[
+            funds_api.router,
+            policy_api.router,
+            plans_api.router,
+            exams_api.router,
+            mutualaid_api.router,
+        ],
         setup_indexes=setup_indexes,
         configure_logs=configure_logs,
     )
@@ -80,5 +97,11 @@ def bootstrap(
             partial(close_due_plans, plans),
         )
     )
-    runtime.context = WelfareContext(funds=funds, policy=Policy(caps, directory), plans=plans)
+    exams = Exams(ExamBook(runtime.db, runtime.outbox), directory, funds)
+    sealer = Sealer.from_file(settings.data_key_file)
+    aid = MutualAid(MutualAidBook(runtime.db, runtime.outbox, sealer), directory, funds)
+    runtime.subscribe(exams_routes(exams, aid))
+    runtime.context = WelfareContext(
+        funds=funds, policy=Policy(caps, directory), plans=plans, exams=exams, mutual_aid=aid
+    )
     return runtime

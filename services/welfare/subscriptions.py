@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from services.welfare.exams.handlers import Exams
 from services.welfare.funds.handlers import Funds, on_dues_paid, on_dues_payment_reversed
+from services.welfare.mutualaid.handlers import MutualAid
 from services.welfare.plans.handlers import Plans, on_member_joined, on_member_withdrawn
 from shared.events.dues import DuesPaid, DuesPaymentReversed
 from shared.events.members import MemberDeceased, MemberJoinedV2, MemberWithdrawn
@@ -21,4 +23,17 @@ def subscriptions(directory: MemberDirectory, funds: Funds, plans: Plans) -> Rou
         on(MemberJoinedV2, on_member_joined, plans),
         on(MemberWithdrawn, on_member_withdrawn, plans),
         on(MemberDeceased, on_member_withdrawn, plans),
+    ]
+
+
+# -- welfare-exams: the list views of exams and mutual aid ----------------------------------------
+
+
+def exams_routes(exams: Exams, aid: MutualAid) -> Routes:
+    return [
+        *exams.book.plans.view_routes(),
+        *exams.book.bookings.view_routes(),
+        *aid.book.schemes.view_routes(),
+        *aid.book.enrolments.view_routes(),
+        *aid.book.claims.view_routes(),
     ]

@@ -202,6 +202,7 @@ class Row:
     body: Callable[[dict[str, str]], Any] | None = None
     campus: str = "main"
     query: dict[str, str] = field(default_factory=dict)
+    files: Callable[[dict[str, str]], dict] | None = None  # a multipart upload instead
 
 
 def _activity_body(_: dict) -> dict:
@@ -530,26 +531,11 @@ SUGGESTIONS: dict[tuple[str, str], Row] = {
 # -- funds-plans (issue 14): policy caps and festival distribution plans -------------------------
 
 PLAN_YEAR = "2100"  # plans spend from the 2100 ledger of main (adopted once by `ledger`)
-_IN_WELFARE: set[str] = set()
 
 
 async def welfare_member(stack: Stack, campus: str = "main") -> dict[str, str]:
     """SELF in welfare's member directory (welfare learns members from events)."""
-    if not _IN_WELFARE:
-        await stack.welfare.db[MEMBER_DIRECTORY].insert_one(
-            {
-                "_id": SELF,
-                "staff_no": f"AZ{RUN}0",
-                "name": "目标",
-                "campus": "main",
-                "department": "艺术系",
-                "gender": "female",
-                "status": "active",
-                "joined_on": "2020-09-01",
-                "sequence": "0000000001.000",
-            }
-        )
-        _IN_WELFARE.add(SELF)
+    await _in_welfare_directory(stack)
     return {"campus": campus, "member_id": SELF, "year": PLAN_YEAR, "department": "艺术系"}
 
 
@@ -668,6 +654,195 @@ WELFARE_PUBLIC: dict[tuple[str, str], Row] = {
 }
 WELFARE.update(WELFARE_PUBLIC)
 
+# -- welfare-exams: the annual physical exam --------------------------------------------------
+
+_EXAM_YEARS = itertools.count(2060)  # a plan per year and campus: each target its own year
+
+
+async def _in_welfare_directory(stack: Stack) -> None:
+    directory = stack.welfare.db[MEMBER_DIRECTORY]
+    if await directory.find_one({"_id": SELF}):
+        return
+    await directory.insert_many(
+        [
+            {
+                "_id": member_id,
+                "staff_no": f"AZW{RUN}{i}",
+                "name": name,
+                "campus": "main",
+                "department": "艺术系",
+                "gender": "female",
+                "birth_year": 1980,
+                "status": "active",
+                "joined_on": "2020-09-01",
+                "roles": [],
+                "sequence": "0000000001.000",
+            }
+            for i, (member_id, name) in enumerate(
+                [(SELF, "目标"), (OTHER, "同事"), (LEADER, "组长")]
+            )
+        ]
+    )
+
+
+def _exam_plan_body(year: str) -> dict:
+    return {
+        "title": "体检",
+        "union_pays": False,
+        "providers": [{"code": "rmyy", "name": "人民医院"}],
+        "packages": [{"code": "basic", "name": "基础套餐", "price_fen": 40_000}],
+        "slots": [{"code": "a", "provider": "rmyy", "day": f"{year}-03-10", "capacity": 50}],
+    }
+
+
+async def exam_year(stack: Stack, campus: str = "main") -> dict[str, str]:
+    """A campus's exam year with no plan yet."""
+    await _in_welfare_directory(stack)
+    return {"campus": campus, "year": str(next(_EXAM_YEARS))}
+
+
+async def _plan_of(stack: Stack, found: dict[str, str]) -> dict[str, str]:
+    url = f"/exams/plans/{found['campus']}/{found['year']}"
+    await _ok(await stack.welfare_http.put(url, json=_exam_plan_body(found["year"]), headers=ADMIN))
+    return {**found, "member_id": SELF}
+
+
+async def exam_plan(stack: Stack, campus: str = "main") -> dict[str, str]:
+    """The campus's plan of 2059 (shared by the rows that leave it as it was)."""
+    await _in_welfare_directory(stack)
+    return await _plan_of(stack, {"campus": campus, "year": "2059"})
+
+
+async def _booked(stack: Stack, found: dict[str, str]) -> dict[str, str]:
+    url = f"/exams/plans/{found['campus']}/{found['year']}/bookings"
+    body = {"slot": "a", "package": "basic", "member_id": SELF}
+    await _ok(await stack.welfare_http.post(url, json=body, headers=ADMIN))
+    return found
+
+
+async def exam_booked(stack: Stack, campus: str = "main") -> dict[str, str]:
+    """SELF booked on the shared plan (booked again after a persona cancelled)."""
+    return await _booked(stack, await exam_plan(stack, campus))
+
+
+async def exam_booked_anew(stack: Stack, campus: str = "main") -> dict[str, str]:
+    """SELF booked on a plan of its own (completion is for good)."""
+    return await _booked(stack, await _plan_of(stack, await exam_year(stack, campus)))
+
+
+EXAM_CADRE = expect(403, cadre_main=200, admin=200)
+SELF_OR_CADRE = expect(403, member=200, cadre_main=200, admin=200)
+WELFARE_EXAMS: dict[tuple[str, str], Row] = {
+    ("PUT", "/exams/plans/{campus}/{year}"): Row(
+        exam_year, EXAM_CADRE, body=lambda t: _exam_plan_body(t["year"])
+    ),
+    ("GET", "/exams/plans/{campus}/{year}"): Row(exam_plan, expect(200, cadre_east=403)),
+    ("GET", "/exams/plans/{campus}/{year}/mine"): Row(
+        exam_plan, expect(404, cadre_east=403, member=200, other_member=200, group_leader=200)
+    ),
+    ("POST", "/exams/plans/{campus}/{year}/bookings"): Row(
+        exam_plan,
+        SELF_OR_CADRE,
+        body=lambda _: {"slot": "a", "package": "basic", "member_id": SELF},
+    ),
+    ("GET", "/exams/plans/{campus}/{year}/bookings/{member_id}"): Row(exam_booked, SELF_OR_CADRE),
+    ("POST", "/exams/plans/{campus}/{year}/bookings/{member_id}/cancel"): Row(
+        exam_booked, SELF_OR_CADRE
+    ),
+    ("POST", "/exams/plans/{campus}/{year}/bookings/{member_id}/completion"): Row(
+        exam_booked_anew, EXAM_CADRE, body=lambda t: {"completed_on": f"{t['year']}-03-10"}
+    ),
+    ("POST", "/exams/plans/{campus}/{year}/completions"): Row(
+        exam_plan,
+        EXAM_CADRE,
+        files=lambda _: {"file": ("名单.csv", "工号,体检日期\r\n".encode("gbk"), "text/csv")},
+    ),
+    ("GET", "/exams/plans/{campus}/{year}/statistics"): Row(exam_plan, EXAM_CADRE),
+}
+WELFARE.update(WELFARE_EXAMS)
+
+
+# -- welfare-exams: mutual-aid insurance ------------------------------------------------------
+
+_AID_YEAR = "2058"
+_AID_BUDGETS: set[str] = set()
+_SCHEME_CODES = itertools.count(1)
+_ID_NUMBER = "110101199003070011"  # a valid check digit (GB 11643)
+
+
+async def aid_scheme(stack: Stack, campus: str = "main") -> dict[str, str]:
+    """A fresh scheme of main for 2058 (its budget adopted once)."""
+    await _in_welfare_directory(stack)
+    if campus not in _AID_BUDGETS:
+        budget = {"lines": {"spend_rights_other": 1_000_000_000}, "note": "互助保障"}
+        url = f"/funds/budgets/{campus}/{_AID_YEAR}"
+        await _ok(await stack.welfare_http.post(url, json=budget, headers=ADMIN), 201)
+        _AID_BUDGETS.add(campus)
+    found = {"campus": campus, "year": _AID_YEAR, "code": f"s{next(_SCHEME_CODES)}"}
+    url = "/mutual-aid/schemes/{campus}/{year}/{code}".format(**found)
+    await _ok(await stack.welfare_http.put(url, json=_scheme_body(), headers=ADMIN))
+    return {**found, "member_id": SELF}
+
+
+def _scheme_body(_: Any = None) -> dict:
+    return {
+        "name": "大病互助保障",
+        "kind": "major_illness",
+        "insurer": "职工保险互助会",
+        "premium_fen": 5000,
+        "enrol_until": f"{_AID_YEAR}-12-31",
+    }
+
+
+async def aid_enrolled(stack: Stack, campus: str = "main") -> dict[str, str]:
+    found = await aid_scheme(stack, campus)
+    url = "/mutual-aid/schemes/{campus}/{year}/{code}/enrolments".format(**found)
+    body = {"id_number": _ID_NUMBER, "member_id": SELF}
+    await _ok(await stack.welfare_http.post(url, json=body, headers=ADMIN), 201)
+    return found
+
+
+async def aid_claim(stack: Stack, campus: str = "main") -> dict[str, str]:
+    found = await aid_enrolled(stack, campus)
+    url = "/mutual-aid/schemes/{campus}/{year}/{code}/claims".format(**found)
+    body = {"claimed_fen": 100_000, "occurred_on": f"{_AID_YEAR}-05-01", "member_id": SELF}
+    made = await _ok(await stack.welfare_http.post(url, json=body, headers=ADMIN), 201)
+    return {**found, "claim_id": made["id"]}
+
+
+AID_READERS = expect(403, cadre_main=200, finance=200, admin=200)
+SELF_OR_CADRE_CREATES = expect(403, member=201, cadre_main=201, admin=201)
+_SCHEME = "/mutual-aid/schemes/{campus}/{year}/{code}"
+WELFARE_MUTUAL_AID: dict[tuple[str, str], Row] = {
+    ("PUT", _SCHEME): Row(aid_scheme, EXAM_CADRE, body=_scheme_body),
+    ("GET", "/mutual-aid/schemes/{campus}/{year}"): Row(aid_scheme, expect(200, cadre_east=403)),
+    ("POST", f"{_SCHEME}/enrolments"): Row(
+        aid_scheme,
+        SELF_OR_CADRE_CREATES,
+        body=lambda _: {"id_number": _ID_NUMBER, "member_id": SELF},
+    ),
+    ("GET", f"{_SCHEME}/enrolments"): Row(aid_enrolled, AID_READERS),
+    ("GET", f"{_SCHEME}/enrolments.xlsx"): Row(aid_enrolled, AID_READERS),
+    ("GET", f"{_SCHEME}/enrolments/{{member_id}}"): Row(aid_enrolled, SELF_OR_CADRE),
+    ("POST", f"{_SCHEME}/claims"): Row(
+        aid_enrolled,
+        SELF_OR_CADRE_CREATES,
+        body=lambda t: {
+            "claimed_fen": 100_000,
+            "occurred_on": f"{t['year']}-05-01",
+            "member_id": SELF,
+        },
+    ),
+    ("GET", f"{_SCHEME}/claims"): Row(aid_enrolled, AID_READERS),
+    ("GET", "/mutual-aid/claims/mine"): Row(nothing, ANYONE_SIGNED_IN),
+    ("GET", "/mutual-aid/claims/{claim_id}"): Row(aid_claim, SELF_OR_CADRE),
+    ("POST", "/mutual-aid/claims/{claim_id}/status"): Row(
+        aid_claim, EXAM_CADRE, body=lambda _: {"status": "with_insurer"}
+    ),
+}
+WELFARE.update(WELFARE_MUTUAL_AID)
+
+
 MATRICES = {"events": EVENTS | SURVEYS | SUGGESTIONS, "notify": NOTIFY, "welfare": WELFARE}
 APPS: dict[str, Any] = {
     "events": events_bootstrap,
@@ -703,6 +878,7 @@ async def test_the_matrix(stack: Stack, service: str, route: tuple[str, str]):
             method,
             template.format(**params),
             json=row.body(target) if row.body else None,
+            files=row.files(target) if row.files else None,
             headers=headers(persona),
         )
         got[persona] = response.status_code

@@ -204,6 +204,27 @@ async def welfare_plan(site: Site) -> dict[str, str]:
     return {**_WELFARE, "campus": "main", "department": "学前教育系", "step": "publication"}
 
 
+async def scheme(site: Site) -> dict[str, str]:
+    """The major-illness scheme of main this year (welfare-exams)."""
+    from shared.timeutil import local_today
+
+    year = local_today().year
+    body = {
+        "name": "大病互助保障",
+        "kind": "major_illness",
+        "insurer": "互助会",
+        "premium_fen": 5000,
+        "enrol_until": f"{year}-12-31",
+    }
+    url = f"/mutual-aid/schemes/main/{year}/major"
+    await _ok(await site.stack.welfare_http.put(url, json=body, headers=ADMIN))
+    return {"code": "major"}
+
+
+async def claim(site: Site) -> dict[str, str]:
+    return {"claim_id": "clm-000000000000"}
+
+
 Target = Callable[[Site], Awaitable[dict[str, str]]]
 
 # Statuses of pages: 200 shown, 303 to the sign-in page (no session), 403 the refusal page,
@@ -381,6 +402,35 @@ ROWS: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
         expect(400, anonymous=403, member=403, other_member=403, system=403),
     ),
 }
+
+# welfare-exams: exam and mutual-aid pages (welfare answers for what is not there yet)
+WELFARE_EXAMS = {
+    ("GET", "/m/exam"): (nothing, SIGNED_IN),
+    ("POST", "/m/exam/book"): (nothing, expect(400, anonymous=403)),
+    ("POST", "/m/exam/cancel"): (nothing, expect(404, anonymous=403)),
+    ("GET", "/m/mutual-aid"): (nothing, SIGNED_IN),
+    ("POST", "/m/mutual-aid/{code}/enrol"): (scheme, expect(400, anonymous=403)),
+    ("POST", "/m/mutual-aid/{code}/claim"): (scheme, expect(400, anonymous=403)),
+    ("GET", "/admin/exams"): (nothing, STAFF),
+    ("GET", "/admin/mutual-aid"): (nothing, STAFF),
+    ("GET", "/admin/mutual-aid/{code}/enrolments.xlsx"): (  # main's scheme; others see none
+        scheme,
+        expect(
+            403,
+            anonymous=303,
+            cadre_main=200,
+            cadre_east=404,
+            finance=200,
+            admin=200,
+            multi_campus=404,
+        ),
+    ),
+    ("POST", "/admin/mutual-aid/claims/{claim_id}/status"): (
+        claim,
+        expect(400, anonymous=403, member=403, other_member=403, system=403),
+    ),
+}
+ROWS.update(WELFARE_EXAMS)
 
 
 # -- members' voice: surveys, the suggestion box, the calendar link --

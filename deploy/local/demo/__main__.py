@@ -9,7 +9,7 @@ import sys
 import httpx
 
 from deploy.local import demo
-from deploy.local.demo import events, funds, members, voice, welfare_plans
+from deploy.local.demo import events, funds, members, voice, welfare_exams, welfare_plans
 from deploy.local.demo.client import SeedError
 
 
@@ -41,6 +41,11 @@ def main(argv: list[str] | None = None) -> int:
         added, existing = asyncio.run(welfare_plans.seed(args.welfare_url.rstrip("/")))
         print(
             f"演示福利方案：新增 {added} 个，已存在 {existing} 个 / demo welfare plans: {added} added, {existing} already there"
+        )
+        # this year's exam plan with bookings, mutual-aid schemes with enrolments
+        added, existing = asyncio.run(welfare_exams.seed(args.welfare_url.rstrip("/")))
+        print(
+            f"演示体检与互助保障 / demo exams and mutual aid: {added} added, {existing} already there"
         )
     except (SeedError, httpx.HTTPError) as exc:
         print(f"演示数据写入失败 / demo data failed: {exc}", file=sys.stderr)
