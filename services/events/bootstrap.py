@@ -12,6 +12,10 @@ from services.events.activities.domain import Activity
 from services.events.activities.store import ActivityCatalog
 from services.events.calendar import api as calendar_api
 from services.events.checkin import api as checkin_api
+from services.events.commendations import api as commendations_api
+from services.events.commendations import store as commendations_store
+from services.events.commendations.domain import Campaign, Nomination, Objection
+from services.events.commendations.store import BallotBox, CampaignBook, vote_key
 from services.events.context import EventsContext
 from services.events.plans import api as plans_api
 from services.events.plans import store as plans_store
@@ -45,6 +49,7 @@ async def setup_indexes(db: AsyncDatabase) -> None:
     await plans_store.setup_indexes(db)
     await sports_store.setup_indexes(db)
     await AuditLog(db).setup_indexes()
+    await commendations_store.setup_indexes(db)
 
 
 def bootstrap(
@@ -63,6 +68,7 @@ def bootstrap(
             plans_api.router,
             sports_api.router,
             calendar_api.router,
+            commendations_api.router,
         ],
         setup_indexes=setup_indexes,
         configure_logs=configure_logs,
@@ -93,6 +99,7 @@ def bootstrap(
     ctx = Registrations(RegistrationBook(registrations), catalog, directory)
     runtime.subscribe(subscriptions(directory, ctx))
     runtime.schedule(Job("registrations.promote_waiting", Every(60), partial(promote_waiting, ctx)))
+    commendations = voice_books(runtime, settings)
     runtime.context = EventsContext(
         catalog=catalog,
         registrations=ctx,
@@ -102,5 +109,26 @@ def bootstrap(
         meets=MeetBook(meets),
         calendar_secret=settings.calendar_secret.encode(),
         calendar_base_url=settings.calendar_base_url,
+        commendations=commendations,
     )
     return runtime
+
+
+def voice_books(runtime: ServiceRuntime, settings: EventsSettings) -> CampaignBook:
+    """Commendations' stores and ballot box (issue 16)."""
+    s = commendations_store
+    return CampaignBook(
+        runtime.aggregate(
+            Campaign, name=s.CAMPAIGNS, topic=s.CAMPAIGN_TOPIC, not_found=s.CAMPAIGN_NOT_FOUND
+        ),
+        runtime.aggregate(
+            Nomination,
+            name=s.NOMINATIONS,
+            topic=s.NOMINATION_TOPIC,
+            not_found=s.NOMINATION_NOT_FOUND,
+        ),
+        runtime.aggregate(
+            Objection, name=s.OBJECTIONS, topic=s.OBJECTION_TOPIC, not_found=s.OBJECTION_NOT_FOUND
+        ),
+        BallotBox(runtime.db, vote_key(settings.calendar_secret.encode())),
+    )

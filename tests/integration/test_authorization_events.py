@@ -37,6 +37,7 @@ from tests.integration.personas import (
     headers,
     routes_of,
 )
+from tests.kafka_tools import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -338,6 +339,108 @@ EVENTS: dict[tuple[str, str], Row] = {
     # A campus is no secret: another campus's cadre is refused, not told "not found".
     ("GET", "/calendar/{campus}/feed"): Row(feed, expect(403, cadre_main=200, admin=200)),
 }
+
+# -- voice: commendations (issue 16) ----------------------------------------------------------
+
+
+async def campaign(stack: Stack, campus: str = "main", to: str = "nominating") -> dict[str, str]:
+    """A fresh campaign of `campus` with OTHER nominated in c1, moved on to phase `to`
+    (voting: OTHER shortlisted; publicity: also listed, with SELF's objection)."""
+    http = stack.events_http
+    body = {
+        "title": "权限矩阵评选",
+        "year": 2026,
+        "campus": campus,
+        "categories": [{"name": "师德标兵", "quotas": {campus: 2}, "votes_per_voter": 2}],
+    }
+    made = await _ok(await http.post("/commendations", json=body, headers=ADMIN), 201)
+    url = f"/commendations/{made['id']}"
+    nominee = {"category_id": "c1", "member_id": OTHER, "reasons": "爱岗敬业"}
+    nominated = await _ok(await http.post(f"{url}/nominations", json=nominee, headers=ADMIN), 201)
+    found = {"campaign_id": made["id"], "nomination_id": nominated["id"], "category_id": "c1"}
+    if to == "nominating":
+        return found
+    review = {"decision": "shortlisted"}
+    await _ok(
+        await http.post(f"{url}/nominations/{nominated['id']}/review", json=review, headers=ADMIN)
+    )
+    await _ok(await http.post(f"{url}/phase", json={"to": "reviewing"}, headers=ADMIN))
+    voting = {"to": "voting", "voting_closes_at": later(1)}
+    await _ok(await http.post(f"{url}/phase", json=voting, headers=ADMIN))
+
+    async def listed() -> bool:  # the candidates' list view has caught up
+        return bool((await _ok(await http.get(url, headers=ADMIN)))["candidates"])
+
+    await wait_until(listed, 30, "the shortlisted nomination in the view")
+    if to == "voting":
+        return found
+    from shared.timeutil import local_today
+
+    today = local_today().isoformat()
+    publicity = {"to": "publicity", "publicity_from": today, "publicity_until": today}
+    await _ok(await http.post(f"{url}/phase", json=publicity, headers=ADMIN))
+    objection = {"nomination_id": nominated["id"], "reason": "异议"}
+    raised = await _ok(
+        await http.post(f"{url}/objections", json=objection, headers=headers("member")), 201
+    )
+    return {**found, "objection_id": raised["id"]}
+
+
+async def campaign_voting(stack: Stack, campus: str = "main") -> dict[str, str]:
+    return await campaign(stack, campus, "voting")
+
+
+async def campaign_publicity(stack: Stack, campus: str = "main") -> dict[str, str]:
+    return await campaign(stack, campus, "publicity")
+
+
+def _campaign_body(_: dict) -> dict:
+    return {
+        "title": "新评选",
+        "year": 2026,
+        "campus": "main",
+        "categories": [{"name": "岗位能手", "quotas": {"main": 1}}],
+    }
+
+
+# Voters and objectors are members the directory knows (SELF, OTHER, LEADER); a token of
+# nobody in it is refused as no member (422), a system token is no member at all (403).
+MEMBERS_OF_MAIN = {"member": 200, "other_member": 200, "group_leader": 200}
+COMMENDATIONS: dict[tuple[str, str], Row] = {
+    ("POST", "/commendations"): Row(nothing, of_main(201, cadre_east=403), body=_campaign_body),
+    ("GET", "/commendations"): Row(nothing, ANYONE_SIGNED_IN),
+    ("GET", "/commendations/{campaign_id}"): Row(campaign, ALL_BUT_OTHER_CAMPUSES),
+    ("POST", "/commendations/{campaign_id}/phase"): Row(
+        campaign, CADRE_OF_MAIN, body=lambda _: {"to": "reviewing"}
+    ),
+    ("POST", "/commendations/{campaign_id}/nominations"): Row(
+        campaign,
+        expect(201, cadre_east=404, system=403),
+        body=lambda _: {"category_id": "c1", "member_id": SELF, "reasons": "推荐"},
+    ),
+    ("GET", "/commendations/{campaign_id}/nominations"): Row(campaign, CADRE_OF_MAIN),
+    ("POST", "/commendations/{campaign_id}/nominations/{nomination_id}/review"): Row(
+        campaign, CADRE_OF_MAIN, body=lambda _: {"decision": "shortlisted"}
+    ),
+    ("POST", "/commendations/{campaign_id}/categories/{category_id}/votes"): Row(
+        campaign_voting,
+        expect(422, cadre_east=404, system=403, **MEMBERS_OF_MAIN),
+        body=lambda t: {"candidates": [t["nomination_id"]]},
+    ),
+    ("POST", "/commendations/{campaign_id}/objections"): Row(
+        campaign_publicity,
+        expect(422, cadre_east=404, system=403, **{k: 201 for k in MEMBERS_OF_MAIN}),
+        body=lambda t: {"nomination_id": t["nomination_id"], "reason": "异议"},
+    ),
+    ("GET", "/commendations/{campaign_id}/objections"): Row(
+        campaign_publicity, ALL_BUT_OTHER_CAMPUSES
+    ),
+    ("POST", "/commendations/{campaign_id}/objections/{objection_id}/resolve"): Row(
+        campaign_publicity, CADRE_OF_MAIN, body=lambda _: {"upheld": False, "answer": "不成立"}
+    ),
+    ("GET", "/commendations/{campaign_id}/recommendation.xlsx"): Row(campaign, CADRE_OF_MAIN),
+}
+EVENTS.update(COMMENDATIONS)
 
 NOTIFY: dict[tuple[str, str], Row] = {
     ("GET", "/healthz"): Row(nothing, PUBLIC),
