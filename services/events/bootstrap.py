@@ -16,6 +16,10 @@ from services.events.commendations import api as commendations_api
 from services.events.commendations import store as commendations_store
 from services.events.commendations.domain import Campaign, Nomination, Objection
 from services.events.commendations.store import BallotBox, CampaignBook, vote_key
+from services.events.congress import api as congress_api
+from services.events.congress import store as congress_store
+from services.events.congress.domain import CongressSession, Proposal, Resolution
+from services.events.congress.store import CongressBook
 from services.events.context import EventsContext
 from services.events.plans import api as plans_api
 from services.events.plans import store as plans_store
@@ -50,6 +54,7 @@ async def setup_indexes(db: AsyncDatabase) -> None:
     await sports_store.setup_indexes(db)
     await AuditLog(db).setup_indexes()
     await commendations_store.setup_indexes(db)
+    await congress_store.setup_indexes(db)
 
 
 def bootstrap(
@@ -69,6 +74,7 @@ def bootstrap(
             sports_api.router,
             calendar_api.router,
             commendations_api.router,
+            congress_api.router,
         ],
         setup_indexes=setup_indexes,
         configure_logs=configure_logs,
@@ -100,6 +106,7 @@ def bootstrap(
     runtime.subscribe(subscriptions(directory, ctx))
     runtime.schedule(Job("registrations.promote_waiting", Every(60), partial(promote_waiting, ctx)))
     commendations = voice_books(runtime, settings)
+    congress = congress_book(runtime, settings)
     runtime.context = EventsContext(
         catalog=catalog,
         registrations=ctx,
@@ -110,6 +117,7 @@ def bootstrap(
         calendar_secret=settings.calendar_secret.encode(),
         calendar_base_url=settings.calendar_base_url,
         commendations=commendations,
+        congress=congress,
     )
     return runtime
 
@@ -131,4 +139,24 @@ def voice_books(runtime: ServiceRuntime, settings: EventsSettings) -> CampaignBo
             Objection, name=s.OBJECTIONS, topic=s.OBJECTION_TOPIC, not_found=s.OBJECTION_NOT_FOUND
         ),
         BallotBox(runtime.db, vote_key(settings.calendar_secret.encode())),
+    )
+
+
+def congress_book(runtime: ServiceRuntime, settings: EventsSettings) -> CongressBook:
+    """The staff congress's stores and claims (issue 16)."""
+    s = congress_store
+    return CongressBook(
+        runtime.aggregate(
+            CongressSession, name=s.SESSIONS, topic=s.SESSION_TOPIC, not_found=s.SESSION_NOT_FOUND
+        ),
+        runtime.aggregate(
+            Proposal, name=s.PROPOSALS, topic=s.PROPOSAL_TOPIC, not_found=s.PROPOSAL_NOT_FOUND
+        ),
+        runtime.aggregate(
+            Resolution,
+            name=s.RESOLUTIONS,
+            topic=s.RESOLUTION_TOPIC,
+            not_found=s.RESOLUTION_NOT_FOUND,
+        ),
+        settings.calendar_secret.encode(),
     )

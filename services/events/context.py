@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from services.events.activities.store import ActivityCatalog
 from services.events.commendations.store import CampaignBook
+from services.events.congress.store import CongressBook
 from services.events.plans.store import PlanBook
 from services.events.registrations.handlers import Registrations
 from services.events.sports.store import MeetBook
@@ -26,3 +27,4 @@ class EventsContext:
     calendar_base_url: str
     # -- voice: commendations and the staff congress (issue 16) --
     commendations: CampaignBook
+    congress: CongressBook

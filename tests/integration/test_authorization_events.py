@@ -442,6 +442,143 @@ COMMENDATIONS: dict[tuple[str, str], Row] = {
 }
 EVENTS.update(COMMENDATIONS)
 
+
+# -- voice: the staff congress (issue 16) -----------------------------------------------------
+# SELF, OTHER and LEADER are the session's representatives; LEADER heads main's delegation.
+REPS_OF_MAIN = ("member", "other_member", "group_leader")
+PROPOSAL_STEPS = ("draft", "signed", "submitted", "endorsed", "accepted", "assigned", "replied")
+
+
+async def congress(stack: Stack, campus: str = "main", step: str = "") -> dict[str, str]:
+    """A fresh session of `campus` with a resolution open, and (with `step`) SELF's proposal
+    taken that far (`signed`: a draft with two co-signers; `rated`: the reply rated)."""
+    http = stack.events_http
+    body = {
+        "title": "权限矩阵教代会",
+        "year": 2026,
+        "campus": campus,
+        "cosign_min": 2,
+        "proposals_until": later(1),
+    }
+    made = await _ok(await http.post("/congress/sessions", json=body, headers=ADMIN), 201)
+    sid = made["id"]
+    reps = {"member_ids": [SELF, OTHER, LEADER], "head": LEADER}
+    await _ok(
+        await http.post(f"/congress/sessions/{sid}/representatives", json=reps, headers=ADMIN)
+    )
+    resolution = {"title": "工作报告", "text": "全文"}
+    rs = await _ok(
+        await http.post(f"/congress/sessions/{sid}/resolutions", json=resolution, headers=ADMIN),
+        201,
+    )
+    found = {"session_id": sid, "resolution_id": rs["id"]}
+    if not step:
+        return found
+    proposal = {"title": "提案", "reasons": "理由", "measures": "措施", "department": "后勤处"}
+    drafted = await _ok(
+        await http.post(
+            f"/congress/sessions/{sid}/proposals", json=proposal, headers=headers("member")
+        ),
+        201,
+    )
+    url = f"/congress/proposals/{drafted['id']}"
+    found["proposal_id"] = drafted["id"]
+    steps = [
+        ("signed", f"{url}/cosign", None, "other_member"),
+        ("signed", f"{url}/cosign", None, "group_leader"),
+        ("submitted", f"{url}/submit", None, "member"),
+        ("endorsed", f"{url}/endorse", None, "group_leader"),
+        ("accepted", f"{url}/decision", {"decision": "accepted"}, "admin"),
+        (
+            "assigned",
+            f"{url}/assignment",
+            {"department": "后勤处", "due_on": "2099-01-01"},
+            "admin",
+        ),
+        ("replied", f"{url}/reply", {"text": "已办理"}, "admin"),
+        ("rated", f"{url}/rating", {"rating": "unsatisfied"}, "member"),
+    ]
+    wanted = [*PROPOSAL_STEPS, "rated"].index(step)
+    for name, to, json_body, persona in steps:
+        if [*PROPOSAL_STEPS, "rated"].index(name) > wanted:
+            break
+        await _ok(await http.post(to, json=json_body, headers=headers(persona)))
+    return found
+
+
+def _at(step: str) -> Target:
+    async def target(stack: Stack, campus: str = "main") -> dict[str, str]:
+        return await congress(stack, campus, step)
+
+    return target
+
+
+def reps_only(status: int) -> dict[str, int]:
+    """Representatives get `status`; other members are no representative (422), a system
+    token no member (403), another campus does not see the session (404)."""
+    return expect(422, cadre_east=404, system=403, **{p: status for p in REPS_OF_MAIN})
+
+
+PROPOSER_ONLY = expect(403, member=200, cadre_east=404)
+CONGRESS: dict[tuple[str, str], Row] = {
+    ("POST", "/congress/sessions"): Row(
+        nothing,
+        of_main(201, cadre_east=403),
+        body=lambda _: {
+            "title": "新会议",
+            "year": 2026,
+            "campus": "main",
+            "proposals_until": later(1),
+        },
+    ),
+    ("GET", "/congress/sessions"): Row(nothing, ANYONE_SIGNED_IN),
+    ("GET", "/congress/sessions/{session_id}"): Row(congress, ALL_BUT_OTHER_CAMPUSES),
+    ("POST", "/congress/sessions/{session_id}/representatives"): Row(
+        congress, CADRE_OF_MAIN, body=lambda _: {"member_ids": [SELF]}
+    ),
+    ("GET", "/congress/sessions/{session_id}/representatives"): Row(
+        congress, ALL_BUT_OTHER_CAMPUSES
+    ),
+    ("POST", "/congress/sessions/{session_id}/proposals"): Row(
+        congress,
+        reps_only(201),
+        body=lambda _: {"title": "提案", "reasons": "理由", "measures": "措施", "department": "处"},
+    ),
+    ("GET", "/congress/sessions/{session_id}/proposals"): Row(_at("draft"), ALL_BUT_OTHER_CAMPUSES),
+    ("GET", "/congress/proposals/{proposal_id}"): Row(_at("draft"), ALL_BUT_OTHER_CAMPUSES),
+    # SELF proposed it: their own co-signature is refused (422 like a non-representative's).
+    ("POST", "/congress/proposals/{proposal_id}/cosign"): Row(
+        _at("draft"), {**reps_only(200), "member": 422}
+    ),
+    ("POST", "/congress/proposals/{proposal_id}/submit"): Row(_at("signed"), PROPOSER_ONLY),
+    ("POST", "/congress/proposals/{proposal_id}/endorse"): Row(
+        _at("submitted"), expect(422, group_leader=200, cadre_east=404, system=403)
+    ),
+    ("POST", "/congress/proposals/{proposal_id}/decision"): Row(
+        _at("endorsed"), CADRE_OF_MAIN, body=lambda _: {"decision": "accepted"}
+    ),
+    ("POST", "/congress/proposals/{proposal_id}/assignment"): Row(
+        _at("accepted"),
+        CADRE_OF_MAIN,
+        body=lambda _: {"department": "后勤处", "due_on": "2099-01-01"},
+    ),
+    ("POST", "/congress/proposals/{proposal_id}/reply"): Row(
+        _at("assigned"), CADRE_OF_MAIN, body=lambda _: {"text": "已办理"}
+    ),
+    ("POST", "/congress/proposals/{proposal_id}/rating"): Row(
+        _at("replied"), PROPOSER_ONLY, body=lambda _: {"rating": "satisfied"}
+    ),
+    ("POST", "/congress/proposals/{proposal_id}/second-reply"): Row(_at("rated"), PROPOSER_ONLY),
+    ("POST", "/congress/sessions/{session_id}/resolutions"): Row(
+        congress, of_main(201), body=lambda _: {"title": "财务报告", "text": "全文"}
+    ),
+    ("POST", "/congress/resolutions/{resolution_id}/votes"): Row(
+        congress, reps_only(200), body=lambda _: {"choice": "for"}
+    ),
+    ("POST", "/congress/resolutions/{resolution_id}/close"): Row(congress, CADRE_OF_MAIN),
+}
+EVENTS.update(CONGRESS)
+
 NOTIFY: dict[tuple[str, str], Row] = {
     ("GET", "/healthz"): Row(nothing, PUBLIC),
     ("GET", "/readyz"): Row(nothing, PUBLIC),

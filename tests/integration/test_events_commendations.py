@@ -10,8 +10,8 @@ import io
 import json
 import random
 import uuid
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
