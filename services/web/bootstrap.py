@@ -30,7 +30,16 @@ from services.web.backend import ApiError, Backend
 from services.web.context import LoginRequired, PageRefused, Web, csrf_guard, login_url, visit_of
 from services.web.headers import SecurityHeaders
 from services.web.limits import BodyLimit
-from services.web.pages import admin_activities, admin_members, desk, login, member, plan
+from services.web.pages import (
+    admin_activities,
+    admin_members,
+    desk,
+    login,
+    member,
+    plan,
+    voice_admin,
+    voice_member,
+)
 from services.web.providers import PasswordProvider
 from services.web.sessions import Sessions
 from services.web.settings import WebSettings
@@ -131,6 +140,8 @@ def bootstrap(
         desk.router,
         plan.admin_router,
         plan.member_router,
+        voice_member.router,  # issue 16: commendations and the staff congress
+        voice_admin.router,
     ):
         app.include_router(router)
     install_error_pages(app)

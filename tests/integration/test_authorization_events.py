@@ -351,7 +351,9 @@ async def campaign(stack: Stack, campus: str = "main", to: str = "nominating") -
         "title": "权限矩阵评选",
         "year": 2026,
         "campus": campus,
-        "categories": [{"name": "师德标兵", "quotas": {campus: 2}, "votes_per_voter": 2}],
+        "categories": [
+            {"name": "师德标兵", "quotas": [{"campus": campus, "count": 2}], "votes_per_voter": 2}
+        ],
     }
     made = await _ok(await http.post("/commendations", json=body, headers=ADMIN), 201)
     url = f"/commendations/{made['id']}"
@@ -399,12 +401,12 @@ def _campaign_body(_: dict) -> dict:
         "title": "新评选",
         "year": 2026,
         "campus": "main",
-        "categories": [{"name": "岗位能手", "quotas": {"main": 1}}],
+        "categories": [{"name": "岗位能手", "quotas": [{"campus": "main", "count": 1}]}],
     }
 
 
 # Voters and objectors are members the directory knows (SELF, OTHER, LEADER); a token of
-# nobody in it is refused as no member (422), a system token is no member at all (403).
+# nobody in it is refused as no member (403), like a system token.
 MEMBERS_OF_MAIN = {"member": 200, "other_member": 200, "group_leader": 200}
 COMMENDATIONS: dict[tuple[str, str], Row] = {
     ("POST", "/commendations"): Row(nothing, of_main(201, cadre_east=403), body=_campaign_body),
@@ -424,12 +426,12 @@ COMMENDATIONS: dict[tuple[str, str], Row] = {
     ),
     ("POST", "/commendations/{campaign_id}/categories/{category_id}/votes"): Row(
         campaign_voting,
-        expect(422, cadre_east=404, system=403, **MEMBERS_OF_MAIN),
+        expect(403, cadre_east=404, **MEMBERS_OF_MAIN),
         body=lambda t: {"candidates": [t["nomination_id"]]},
     ),
     ("POST", "/commendations/{campaign_id}/objections"): Row(
         campaign_publicity,
-        expect(422, cadre_east=404, system=403, **{k: 201 for k in MEMBERS_OF_MAIN}),
+        expect(403, cadre_east=404, **{k: 201 for k in MEMBERS_OF_MAIN}),
         body=lambda t: {"nomination_id": t["nomination_id"], "reason": "异议"},
     ),
     ("GET", "/commendations/{campaign_id}/objections"): Row(
@@ -514,9 +516,9 @@ def _at(step: str) -> Target:
 
 
 def reps_only(status: int) -> dict[str, int]:
-    """Representatives get `status`; other members are no representative (422), a system
-    token no member (403), another campus does not see the session (404)."""
-    return expect(422, cadre_east=404, system=403, **{p: status for p in REPS_OF_MAIN})
+    """Representatives get `status`; everyone else is refused (403), another campus does not
+    see the session (404)."""
+    return expect(403, cadre_east=404, **{p: status for p in REPS_OF_MAIN})
 
 
 PROPOSER_ONLY = expect(403, member=200, cadre_east=404)
@@ -546,13 +548,13 @@ CONGRESS: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/congress/sessions/{session_id}/proposals"): Row(_at("draft"), ALL_BUT_OTHER_CAMPUSES),
     ("GET", "/congress/proposals/{proposal_id}"): Row(_at("draft"), ALL_BUT_OTHER_CAMPUSES),
-    # SELF proposed it: their own co-signature is refused (422 like a non-representative's).
+    # SELF proposed it: their own co-signature is refused by the rule (422).
     ("POST", "/congress/proposals/{proposal_id}/cosign"): Row(
         _at("draft"), {**reps_only(200), "member": 422}
     ),
     ("POST", "/congress/proposals/{proposal_id}/submit"): Row(_at("signed"), PROPOSER_ONLY),
     ("POST", "/congress/proposals/{proposal_id}/endorse"): Row(
-        _at("submitted"), expect(422, group_leader=200, cadre_east=404, system=403)
+        _at("submitted"), expect(403, group_leader=200, cadre_east=404)
     ),
     ("POST", "/congress/proposals/{proposal_id}/decision"): Row(
         _at("endorsed"), CADRE_OF_MAIN, body=lambda _: {"decision": "accepted"}

@@ -40,13 +40,13 @@ def _campaign(**over) -> dict:
             {
                 "name": "师德标兵",
                 "kind": "teacher_ethics",
-                "quotas": {"main": 2},
+                "quotas": [{"campus": "main", "count": 2}],
                 "votes_per_voter": 3,
             },
             {
                 "name": "市劳模推荐",
                 "kind": "city_model_worker",
-                "quotas": {"main": 1},
+                "quotas": [{"campus": "main", "count": 1}],
                 "votes_per_voter": 1,
                 "eligibility": {"statuses": ["active"], "age_min": 30},
             },

@@ -91,7 +91,7 @@ async def test_a_proposal_from_draft_to_second_reply(stack: Stack):
     refused = await http.post(
         f"/congress/sessions/{sid}/proposals", json=body, headers=kit.member(outsider)
     )
-    _problem(refused, 422, "congress.not_a_representative")
+    _problem(refused, 403, "congress.not_a_representative")
     made = await _ok(
         await http.post(
             f"/congress/sessions/{sid}/proposals", json=body, headers=kit.member(reps[0])
@@ -110,7 +110,7 @@ async def test_a_proposal_from_draft_to_second_reply(stack: Stack):
     _problem(await http.post(f"{url}/cosign", headers=kit.member(reps[0])), 422, "proposal.own")
     _problem(
         await http.post(f"{url}/cosign", headers=kit.member(outsider)),
-        422,
+        403,
         "congress.not_a_representative",
     )
     burst = await asyncio.gather(
@@ -142,7 +142,7 @@ async def test_a_proposal_from_draft_to_second_reply(stack: Stack):
 
     # The delegation head endorses; the committee decides; the department replies.
     _problem(
-        await http.post(f"{url}/endorse", headers=kit.member(reps[1])), 422, "proposal.not_the_head"
+        await http.post(f"{url}/endorse", headers=kit.member(reps[1])), 403, "proposal.not_the_head"
     )
     assert (await _ok(await http.post(f"{url}/endorse", headers=kit.member(reps[5]))))[
         "status"
@@ -330,7 +330,7 @@ async def test_resolutions_quorum_and_one_vote_per_representative(stack: Stack):
             json={"choice": "for"},
             headers=kit.member(outsider),
         ),
-        422,
+        403,
         "congress.not_a_representative",
     )
 

@@ -14,6 +14,7 @@ from services.events.commendations.domain import (
     Nomination,
     NominationStatus,
     PhaseMove,
+    Quota,
     elect,
     new_campaign,
 )
@@ -43,7 +44,12 @@ def _campaign():
             title="师德标兵评选",
             year=2026,
             campus="*",
-            categories=[NewCategory(name="师德标兵", quotas={"main": 2, "east": 1})],
+            categories=[
+                NewCategory(
+                    name="师德标兵",
+                    quotas=[Quota(campus="main", count=2), Quota(campus="east", count=1)],
+                )
+            ],
         ),
     )
 

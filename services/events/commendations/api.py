@@ -66,8 +66,10 @@ class CandidatePublic(BaseModel):
     department: str
     campus: str
     by_kind: NominatedBy
+    by_kind_label: str
     reasons: str
     status: NominationStatus
+    status_label: str
     votes: int | None = Field(description="得票（投票截止后公开；工会干部随时可见）")
 
 
@@ -117,7 +119,12 @@ async def campaign_public(
         tally = await book.box.tally(campaign.id) if _sees_tally(campaign, user) else None
         shown = [
             CandidatePublic(
-                **n.model_dump(include=set(CandidatePublic.model_fields) - {"votes"}),
+                **n.model_dump(
+                    include=set(CandidatePublic.model_fields)
+                    - {"votes", "status_label", "by_kind_label"}
+                ),
+                status_label=n.status.label,
+                by_kind_label=n.by_kind.label,
                 votes=tally.get(n.id, 0) if tally is not None else None,
             )
             for n in listed
@@ -222,7 +229,9 @@ class NominationPublic(CandidatePublic):
 
 
 def nomination_public(n: Nomination, votes: int | None = None) -> NominationPublic:
-    return NominationPublic(**n.model_dump(), votes=votes)
+    return NominationPublic(
+        **n.model_dump(), status_label=n.status.label, by_kind_label=n.by_kind.label, votes=votes
+    )
 
 
 @router.post("/commendations/{campaign_id}/nominations", status_code=status.HTTP_201_CREATED)
@@ -301,11 +310,12 @@ class ObjectionPublic(BaseModel):
     member_id: str
     reason: str
     status: ObjectionStatus
+    status_label: str
     answer: str | None
 
 
 def objection_public(o: Objection) -> ObjectionPublic:
-    return ObjectionPublic(**o.model_dump())
+    return ObjectionPublic(**o.model_dump(), status_label=o.status.label)
 
 
 @router.post("/commendations/{campaign_id}/objections", status_code=status.HTTP_201_CREATED)

@@ -31,6 +31,7 @@ from shared.events.voice import (
 from shared.labels import Labelled
 from shared.text import VISIBLE_TEXT, normalize
 from shared.timeutil import local_today
+from shared.vocabulary.voice import CategoryKind
 
 CATEGORY_ID = r"^c[0-9]{1,2}$"
 Text = Annotated[str, StringConstraints(max_length=2000, pattern=VISIBLE_TEXT)]
@@ -38,14 +39,6 @@ Short = Annotated[str, StringConstraints(max_length=100, pattern=VISIBLE_TEXT)]
 CampusCode = Annotated[
     str, StringConstraints(max_length=32, pattern=r"^(\*|[a-z][a-z0-9-]{0,31})$")
 ]
-
-
-class CategoryKind(Labelled):
-    teacher_ethics = "teacher_ethics", "师德标兵"
-    pioneer = "pioneer", "先锋模范"
-    post_expert = "post_expert", "岗位能手"
-    city_model_worker = "city_model_worker", "市劳模推荐"
-    other = "other", "其他"
 
 
 class CampaignPhase(Labelled):
@@ -88,13 +81,18 @@ class ObjectionStatus(Labelled):
 # -- commands ---------------------------------------------------------------------------------
 
 
+class Quota(BaseModel):
+    campus: CampusCode = Field(description="校区代码；* 为全校统一名额")
+    count: int = Field(ge=1, le=500, description="名额")
+
+
 class NewCategory(BaseModel):
     """Command: one category of a campaign (评选类别)."""
 
     name: Short = Field(description="类别名称，如 师德标兵")
     kind: CategoryKind = Field(CategoryKind.other, description="类别")
-    quotas: dict[CampusCode, Annotated[int, Field(ge=1, le=500)]] = Field(
-        min_length=1, max_length=20, description='各校区名额，如 {"main": 3}'
+    quotas: list[Quota] = Field(
+        min_length=1, max_length=20, description="各校区名额（同一校区写两次时以后者为准）"
     )
     votes_per_voter: int = Field(3, ge=1, le=50, description="每位投票人最多投几票（每人一票）")
     eligibility: Eligibility = Field(default_factory=Eligibility, description="被推荐人条件")
@@ -265,7 +263,7 @@ def new_campaign(campaign_id: str, cmd: NewCampaign) -> Campaign:
             id=f"c{i}",
             name=normalize(c.name),
             kind=c.kind,
-            quotas=dict(c.quotas),
+            quotas={q.campus: q.count for q in c.quotas},
             votes_per_voter=c.votes_per_voter,
             eligibility=c.eligibility.cleaned(),
         )

@@ -35,7 +35,7 @@ from services.events.commendations.domain import (
 from services.events.commendations.store import CampaignBook
 from shared.aggregate import Actor, AlreadyExists
 from shared.auth import Principal, Role
-from shared.errors import Conflict, Invalid, NotFound, Refused
+from shared.errors import Conflict, Forbidden, Invalid, NotFound, Refused
 from shared.readmodels.member_directory import MemberDirectory
 from shared.timeutil import SHANGHAI, local_today, utcnow
 
@@ -161,10 +161,10 @@ async def voter(campaign: Campaign, directory: MemberDirectory, user: Principal)
     user.require(Role.member)
     doc = await directory.get(user.subject)
     if doc is None or doc.get("status") not in MEMBERS:
-        raise Refused("vote.not_a_member", "只有在会会员可以投票")
+        raise Forbidden("vote.not_a_member", "只有在会会员可以投票")
     person = Person.of(doc)
     if campaign.campus not in ("*", person.campus):
-        raise Refused("vote.other_campus", "这是其他校区的评选")
+        raise Forbidden("vote.other_campus", "这是其他校区的评选")
     return person
 
 

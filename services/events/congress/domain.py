@@ -28,6 +28,7 @@ from shared.events.voice import (
 )
 from shared.labels import Labelled
 from shared.text import VISIBLE_TEXT, normalize
+from shared.vocabulary.voice import ProposalCategory, Rating
 
 Text = Annotated[str, StringConstraints(max_length=4000, pattern=VISIBLE_TEXT)]
 Short = Annotated[str, StringConstraints(max_length=100, pattern=VISIBLE_TEXT)]
@@ -70,21 +71,6 @@ TRANSITIONS: dict[ProposalStatus, frozenset[ProposalStatus]] = {
 }
 DECISIONS = frozenset({S.accepted, S.opinion, S.merged, S.rejected})
 WAITING_FOR_REPLY = frozenset({S.assigned, S.reopened})
-
-
-class ProposalCategory(Labelled):
-    teaching = "teaching", "教学科研"
-    pay = "pay", "工资福利"
-    logistics = "logistics", "后勤保障"
-    management = "management", "民主管理"
-    development = "development", "学校发展"
-    other = "other", "其他"
-
-
-class Rating(Labelled):
-    satisfied = "satisfied", "满意"
-    basically = "basically", "基本满意"
-    unsatisfied = "unsatisfied", "不满意"
 
 
 class ResolutionStatus(Labelled):

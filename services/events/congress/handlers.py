@@ -34,7 +34,7 @@ from services.events.congress.domain import (
 from services.events.congress.store import CongressBook
 from shared.aggregate import Actor
 from shared.auth import Principal, Role
-from shared.errors import Conflict, Invalid, NotFound, Refused
+from shared.errors import Conflict, Forbidden, Invalid, NotFound, Refused
 from shared.readmodels.member_directory import MemberDirectory
 from shared.timeutil import local_today, utcnow
 
@@ -117,7 +117,7 @@ async def representative(
     user.require(Role.member)
     rep = await book.representative(session.id, user.subject)
     if rep is None:
-        raise Refused("congress.not_a_representative", "只有本次教代会的代表可以提出或附议提案")
+        raise Forbidden("congress.not_a_representative", "只有本次教代会的代表可以提出或附议提案")
     return rep
 
 
@@ -188,7 +188,7 @@ async def endorse(proposal: Proposal, book: CongressBook, user: Principal) -> Pr
     session = await book.sessions.require(proposal.session_id)
     user.require(Role.member)
     if session.heads.get(proposal.delegation) != user.subject:
-        raise Refused("proposal.not_the_head", "只有提案人所在代表团的团长可以审核")
+        raise Forbidden("proposal.not_the_head", "只有提案人所在代表团的团长可以审核")
     return await _change(book, proposal, "endorse", lambda p: p.endorse(), user)
 
 
