@@ -248,7 +248,7 @@ class Launcher:
         say(f"  {service.name} ready on {service.url} (pid {service.pid})")
 
     async def _seed(self) -> None:
-        from deploy.local.demo import events, members
+        from deploy.local.demo import events, members, voice
         from deploy.local.demo.client import SeedError
 
         try:
@@ -256,6 +256,8 @@ class Launcher:
             say(f"  演示会员 demo members: {added} added, {existing} already there")
             added, existing = await events.seed(self.config.service_url("events"))
             say(f"  演示活动 demo activities: {added} added, {existing} already there")
+            added, existing = await voice.seed(self.config.service_url("events"))
+            say(f"  演示评选与教代会 demo voice: {added} added, {existing} already there")
             given = await members.seed_passwords(self.config.service_url("members"))
             say(
                 f"  演示密码 demo passwords: {given} set to {members.DEMO_PASSWORD} "

@@ -9,7 +9,7 @@ import sys
 import httpx
 
 from deploy.local import demo
-from deploy.local.demo import events, members
+from deploy.local.demo import events, members, voice
 from deploy.local.demo.client import SeedError
 
 
@@ -26,6 +26,10 @@ def main(argv: list[str] | None = None) -> int:
         added, existing = asyncio.run(events.seed(args.events_url.rstrip("/")))
         print(
             f"演示活动：新增 {added} 项，已存在 {existing} 项 / demo activities: {added} added, {existing} already there"
+        )
+        added, existing = asyncio.run(voice.seed(args.events_url.rstrip("/")))
+        print(
+            f"演示评选与教代会 / demo voice (campaign, congress): {added} added, {existing} there"
         )
     except (SeedError, httpx.HTTPError) as exc:
         print(f"演示数据写入失败 / demo data failed: {exc}", file=sys.stderr)
