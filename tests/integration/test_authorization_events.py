@@ -548,9 +548,9 @@ CONGRESS: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/congress/sessions/{session_id}/proposals"): Row(_at("draft"), ALL_BUT_OTHER_CAMPUSES),
     ("GET", "/congress/proposals/{proposal_id}"): Row(_at("draft"), ALL_BUT_OTHER_CAMPUSES),
-    # SELF proposed it: their own co-signature is refused by the rule (422).
+    # SELF proposed it: their own co-signature is refused by the rule (409).
     ("POST", "/congress/proposals/{proposal_id}/cosign"): Row(
-        _at("draft"), {**reps_only(200), "member": 422}
+        _at("draft"), {**reps_only(200), "member": 409}
     ),
     ("POST", "/congress/proposals/{proposal_id}/submit"): Row(_at("signed"), PROPOSER_ONLY),
     ("POST", "/congress/proposals/{proposal_id}/endorse"): Row(

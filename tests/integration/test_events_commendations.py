@@ -138,7 +138,7 @@ async def test_a_campaign_from_nomination_to_result(stack: Stack):
     as_member_for_dept = await nominate(people[5], kit.member(people[0]), department="系")
     assert as_member_for_dept.status_code == 403
     too_young = await nominate(young, cadre, category="c2")
-    assert too_young.status_code == 422 and too_young.json()["code"] == "nomination.not_eligible"
+    assert too_young.status_code == 409 and too_young.json()["code"] == "nomination.not_eligible"
     assert "市劳模推荐" in too_young.json()["title"]
     other_campus = await nominate(people[5], kit.cadre("east"))
     assert other_campus.status_code == 404  # another campus's campaign is not even seen
@@ -155,7 +155,7 @@ async def test_a_campaign_from_nomination_to_result(stack: Stack):
     no_reason = await http.post(
         f"{url}/nominations/{rejected}/review", json={"decision": "rejected"}, headers=cadre
     )
-    assert no_reason.status_code == 422 and no_reason.json()["code"] == "nomination.reason_required"
+    assert no_reason.status_code == 409 and no_reason.json()["code"] == "nomination.reason_required"
     done = await _ok(
         await http.post(
             f"{url}/nominations/{rejected}/review",
@@ -177,7 +177,7 @@ async def test_a_campaign_from_nomination_to_result(stack: Stack):
         json={"to": "voting", "voting_closes_at": "2020-01-01T00:00:00+08:00"},
         headers=cadre,
     )
-    assert past.status_code == 422
+    assert past.status_code == 409
     await _ok(
         await http.post(
             f"{url}/phase", json={"to": "voting", "voting_closes_at": kit.later(1)}, headers=cadre
@@ -194,12 +194,12 @@ async def test_a_campaign_from_nomination_to_result(stack: Stack):
         f"{url}/categories/c1/votes", json={"candidates": [rejected]}, headers=kit.member(voters[0])
     )
     assert (
-        not_candidate.status_code == 422 and not_candidate.json()["code"] == "vote.not_a_candidate"
+        not_candidate.status_code == 409 and not_candidate.json()["code"] == "vote.not_a_candidate"
     )
     four = await http.post(
         f"{url}/categories/c1/votes", json={"candidates": nids}, headers=kit.member(voters[0])
     )
-    assert four.status_code == 422 and four.json()["code"] == "vote.too_many"
+    assert four.status_code == 409 and four.json()["code"] == "vote.too_many"
     cast = 0
     for i, voter in enumerate(voters):
         answer = await _ok(

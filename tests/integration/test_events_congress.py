@@ -104,10 +104,10 @@ async def test_a_proposal_from_draft_to_second_reply(stack: Stack):
     # Below the threshold it cannot be submitted; co-signing twice at once is once.
     _problem(
         await http.post(f"{url}/submit", headers=kit.member(reps[0])),
-        422,
+        409,
         "proposal.too_few_cosigners",
     )
-    _problem(await http.post(f"{url}/cosign", headers=kit.member(reps[0])), 422, "proposal.own")
+    _problem(await http.post(f"{url}/cosign", headers=kit.member(reps[0])), 409, "proposal.own")
     _problem(
         await http.post(f"{url}/cosign", headers=kit.member(outsider)),
         403,
@@ -121,7 +121,7 @@ async def test_a_proposal_from_draft_to_second_reply(stack: Stack):
     assert len(one["cosigners"]) == 1
     _problem(
         await http.post(f"{url}/submit", headers=kit.member(reps[0])),
-        422,
+        409,
         "proposal.too_few_cosigners",
     )
     await _ok(await http.post(f"{url}/cosign", headers=kit.member(reps[2])))
@@ -149,7 +149,7 @@ async def test_a_proposal_from_draft_to_second_reply(stack: Stack):
     ] == "endorsed"
     _problem(
         await http.post(f"{url}/decision", json={"decision": "rejected"}, headers=cadre),
-        422,
+        409,
         "proposal.reason_required",
     )
     _problem(

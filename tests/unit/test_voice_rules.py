@@ -32,7 +32,7 @@ from services.events.congress.domain import (
     draft,
     new_session,
 )
-from shared.errors import Conflict, Invalid
+from shared.errors import Conflict
 
 NOW = datetime(2026, 5, 1, 2, 0, tzinfo=UTC)
 
@@ -76,7 +76,7 @@ def test_the_campaign_moves_only_along_its_table_and_names_its_phase():
     assert refused.value.code == "campaign.invalid_transition"
     assert "征集推荐" in refused.value.message
     campaign.move(PhaseMove(to=CampaignPhase.reviewing), NOW)
-    with pytest.raises(Invalid):
+    with pytest.raises(Conflict):
         campaign.move(PhaseMove(to=CampaignPhase.voting, voting_closes_at=NOW), NOW)
     closes = NOW + timedelta(days=2)
     campaign.move(PhaseMove(to=CampaignPhase.voting, voting_closes_at=closes), NOW)
@@ -130,13 +130,13 @@ def test_every_status_has_its_moves_and_a_refusal_names_the_current_one():
     assert "草稿" in refused.value.message
     proposal.submit(1)
     proposal.endorse()
-    with pytest.raises(Invalid):
+    with pytest.raises(Conflict):
         proposal.decide(Decision(decision=ProposalStatus.rejected), None)
-    with pytest.raises(Invalid):
+    with pytest.raises(Conflict):
         proposal.decide(Decision(decision=ProposalStatus.merged, reason="相近"), None)
     proposal.decide(Decision(decision=ProposalStatus.accepted), None)
     today = date(2026, 5, 1)
-    with pytest.raises(Invalid):
+    with pytest.raises(Conflict):
         proposal.assign(Assignment(department="后勤处", due_on=date(2026, 4, 30)), today)
     proposal.assign(Assignment(department="后勤处", due_on=today), today)
     assert not proposal.overdue(today) and proposal.overdue(date(2026, 5, 2))

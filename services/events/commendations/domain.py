@@ -18,7 +18,7 @@ from pydantic import BaseModel, Field, StringConstraints
 
 from services.events.activities.eligibility import Eligibility, Person, Refusal, refusal
 from shared.aggregate import Aggregate
-from shared.errors import Conflict, Invalid, NotFound
+from shared.errors import Conflict, NotFound
 from shared.events.voice import (
     CampaignPhaseChanged,
     CampaignResultPublished,
@@ -228,12 +228,12 @@ class Campaign(Aggregate):
         previous = self.phase
         if cmd.to is CampaignPhase.voting:
             if cmd.voting_closes_at is None or cmd.voting_closes_at <= now:
-                raise Invalid("campaign.closes_at", "请填写晚于现在的投票截止时间")
+                raise Conflict("campaign.closes_at", "请填写晚于现在的投票截止时间")
             self.voting_closes_at = cmd.voting_closes_at
         elif cmd.to is CampaignPhase.publicity:
             start, until = cmd.publicity_from, cmd.publicity_until
             if start is None or until is None or until < start:
-                raise Invalid("campaign.publicity_dates", "请填写公示起止日期（结束不早于开始）")
+                raise Conflict("campaign.publicity_dates", "请填写公示起止日期（结束不早于开始）")
             if self.voting_closes_at is None or self.voting_closes_at > now:
                 self.voting_closes_at = now  # the cadre closes the vote early
             self.publicity_from, self.publicity_until = start, until
@@ -270,7 +270,7 @@ def new_campaign(campaign_id: str, cmd: NewCampaign) -> Campaign:
         for i, c in enumerate(cmd.categories, start=1)
     ]
     if len({c.name for c in categories}) != len(categories):
-        raise Invalid("campaign.duplicate_category", "评选类别名称不能重复")
+        raise Conflict("campaign.duplicate_category", "评选类别名称不能重复")
     campaign = Campaign(
         id=campaign_id,
         campus=cmd.campus,
@@ -309,9 +309,9 @@ class Nomination(Aggregate):
                 current=self.status.value,
             )
         if cmd.decision is NominationStatus.nominated:
-            raise Invalid("nomination.decision", "请选择「入围」或「未通过」")
+            raise Conflict("nomination.decision", "请选择「入围」或「未通过」")
         if cmd.decision is NominationStatus.rejected and not cmd.reason:
-            raise Invalid("nomination.reason_required", "不通过时请填写理由")
+            raise Conflict("nomination.reason_required", "不通过时请填写理由")
         self.status = cmd.decision
         self.reason = normalize(cmd.reason) if cmd.reason else None
         self.record(NominationReviewed.of(self))

@@ -35,7 +35,7 @@ from services.events.commendations.domain import (
 from services.events.commendations.store import CampaignBook
 from shared.aggregate import Actor, AlreadyExists
 from shared.auth import Principal, Role
-from shared.errors import Conflict, Forbidden, Invalid, NotFound, Refused
+from shared.errors import Conflict, Forbidden, NotFound
 from shared.readmodels.member_directory import MemberDirectory
 from shared.timeutil import SHANGHAI, local_today, utcnow
 
@@ -119,12 +119,12 @@ async def nominate_member(
         raise NotFound("member.not_found", "未找到该会员", id=cmd.member_id)
     nominee = Person.of(doc)
     if campaign.campus != "*" and nominee.campus != campaign.campus:
-        raise Refused("nomination.other_campus", "被推荐人不在本次评选的校区范围内")
+        raise Conflict("nomination.other_campus", "被推荐人不在本次评选的校区范围内")
     if not any(c in ("*", nominee.campus) for c in category.quotas):
-        raise Refused("nomination.no_quota", "被推荐人所在校区在该类别没有名额")
+        raise Conflict("nomination.no_quota", "被推荐人所在校区在该类别没有名额")
     refused = campaign.refusal(category, nominee, local_today())
     if refused is not None:
-        raise Refused(
+        raise Conflict(
             "nomination.not_eligible",
             refused.message.replace("本活动", f"「{category.name}」"),
             rule=refused.rule,
@@ -191,9 +191,9 @@ async def vote(
             current=campaign.phase.value,
         )
     if len(set(nomination_ids)) != len(nomination_ids):
-        raise Invalid("vote.duplicate", "同一候选人只能投一票")
+        raise Conflict("vote.duplicate", "同一候选人只能投一票")
     if len(nomination_ids) > category.votes_per_voter:
-        raise Refused(
+        raise Conflict(
             "vote.too_many",
             f"本类别每人最多投 {category.votes_per_voter} 票",
             limit=category.votes_per_voter,
@@ -204,7 +204,7 @@ async def vote(
         if n is None or n.campaign_id != campaign.id or n.category_id != category_id:
             raise NotFound("nomination.not_found", "未找到该候选人", id=nid)
         if n.status is not NominationStatus.shortlisted:
-            raise Refused("vote.not_a_candidate", f"{n.name} 不是入围候选人", id=nid)
+            raise Conflict("vote.not_a_candidate", f"{n.name} 不是入围候选人", id=nid)
     answers: dict[str, str] = {}
     for nid in nomination_ids:
         answers[nid] = await book.box.cast(

@@ -287,7 +287,7 @@ async def cosign_proposal(
 async def submit_proposal(
     proposal_id: ProposalId, book: Congress, user: CurrentUser
 ) -> ProposalPublic:
-    """Submit a draft with enough co-signers (422 `proposal.too_few_cosigners` below the
+    """Submit a draft with enough co-signers (409 `proposal.too_few_cosigners` below the
     threshold); it gets its register number; role: the proposer."""
     proposal = await visible_proposal(book, proposal_id, user)
     return await _answer(await submit(proposal, book, user), book)

@@ -19,7 +19,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StringConstraints
 
 from shared.aggregate import Aggregate
-from shared.errors import Conflict, Invalid
+from shared.errors import Conflict
 from shared.events.voice import (
     CongressSessionOpened,
     ProposalMoved,
@@ -235,19 +235,19 @@ class Proposal(Aggregate):
 
     def decide(self, cmd: Decision, merge_target: Proposal | None) -> None:
         if cmd.decision not in DECISIONS:
-            raise Invalid("proposal.decision", "请选择：立案、转为意见建议、并案或不予立案")
+            raise Conflict("proposal.decision", "请选择：立案、转为意见建议、并案或不予立案")
         if cmd.decision is not S.accepted and not cmd.reason:
-            raise Invalid("proposal.reason_required", "不予立案、并案或转为意见时请填写理由")
+            raise Conflict("proposal.reason_required", "不予立案、并案或转为意见时请填写理由")
         if cmd.decision is S.merged:
             if merge_target is None or merge_target.id == self.id:
-                raise Invalid("proposal.merge_target", "请选择同一次会议的另一件提案并案")
+                raise Conflict("proposal.merge_target", "请选择同一次会议的另一件提案并案")
             self.merged_into = merge_target.id
         self.reason = normalize(cmd.reason) if cmd.reason else None
         self._move(cmd.decision, "审查")
 
     def assign(self, cmd: Assignment, today: date) -> None:
         if cmd.due_on < today:
-            raise Invalid("proposal.due_on", "答复期限不能早于今天")
+            raise Conflict("proposal.due_on", "答复期限不能早于今天")
         self.handling_department = normalize(cmd.department)
         self.due_on = cmd.due_on
         self._move(S.assigned, "交办")

@@ -34,7 +34,7 @@ from services.events.congress.domain import (
 from services.events.congress.store import CongressBook
 from shared.aggregate import Actor
 from shared.auth import Principal, Role
-from shared.errors import Conflict, Forbidden, Invalid, NotFound, Refused
+from shared.errors import Conflict, Forbidden, NotFound
 from shared.readmodels.member_directory import MemberDirectory
 from shared.timeutil import local_today, utcnow
 
@@ -92,10 +92,10 @@ async def register(
         if doc is None or doc.get("status") not in MEMBERS:
             raise NotFound("member.not_found", "未找到该会员", id=member_id)
         if session.campus != "*" and doc.get("campus") != session.campus:
-            raise Refused("congress.other_campus", f"{doc.get('name', '')} 不是本校区的会员")
+            raise Conflict("congress.other_campus", f"{doc.get('name', '')} 不是本校区的会员")
         members.append(doc)
     if cmd.head is not None and cmd.head not in cmd.member_ids:
-        raise Invalid("congress.head_not_listed", "团长须是本次登记的代表之一")
+        raise Conflict("congress.head_not_listed", "团长须是本次登记的代表之一")
     for doc in members:
         await book.register(session.id, doc)
     if cmd.head is not None:
@@ -140,7 +140,7 @@ async def cosign(proposal: Proposal, book: CongressBook, user: Principal) -> int
     session = await book.sessions.require(proposal.session_id)
     rep = await representative(book, session, user)
     if proposal.proposer_id == user.subject:
-        raise Refused("proposal.own", "提案人不能附议自己的提案")
+        raise Conflict("proposal.own", "提案人不能附议自己的提案")
     if proposal.status is not ProposalStatus.draft:
         raise Conflict(
             "proposal.not_a_draft",
@@ -164,7 +164,7 @@ async def submit(proposal: Proposal, book: CongressBook, user: Principal) -> Pro
     _before_deadline(session)
     have = len(await book.cosigners(proposal.id))
     if have < session.cosign_min:
-        raise Refused(
+        raise Conflict(
             "proposal.too_few_cosigners",
             f"提案需要至少 {session.cosign_min} 位代表附议，目前 {have} 位",
             needed=session.cosign_min,
