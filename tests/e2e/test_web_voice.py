@@ -88,7 +88,7 @@ async def seed(platform: Platform) -> tuple[dict[str, tuple[str, str]], str, str
                         "staff_no": staff_no,
                         "name": name,
                         "campus": "main",
-                        "department": "语文组",
+                        "department": "艺术系",
                         "email": f"{staff_no.lower()}@school.local",
                         "roles": ["group_leader"] if key == "cadre" else [],
                     },

@@ -376,10 +376,11 @@ VOICE_ROWS: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
         expect(422, anonymous=403, cadre_east=404),
     ),
     ("GET", "/m/proposals/{proposal_id}"): (congress, expect(200, anonymous=303, cadre_east=404)),
-    # Co-signing: the other representative does (303); the proposer may not (409).
+    # Co-signing: the other representative does (303); the proposer may not (409); who is no
+    # representative is refused (403).
     ("POST", "/m/proposals/{proposal_id}/{action}"): (
         congress,
-        expect(409, anonymous=403, other_member=303, cadre_east=404, system=403),
+        expect(403, anonymous=403, member=409, other_member=303, cadre_east=404),
     ),
     ("GET", "/admin/commendations"): (nothing, STAFF),
     ("POST", "/admin/commendations"): (
