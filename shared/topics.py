@@ -68,7 +68,12 @@ TOPICS: tuple[Topic, ...] = (
     Topic("events.congress", description="教代会: session set up or changed"),
     Topic("events.proposal", description="教代会提案: every step from draft to rating"),
     Topic("events.resolution", description="教代会决议: opened, decided (counts only)"),
+    # -- members' voice (surveys, suggestions) --
+    Topic("events.survey", description="问卷: drafted, published, opened, closing soon, closed"),
+    Topic("events.suggestion", description="意见建议: submitted, forwarded, replied"),
     Topic("welfare.entitlement", description="福利领取: created, chosen, confirmed, voided"),
+    # funds-plans (issue 14): festival distribution plans
+    Topic("welfare.plan", description="福利发放方案: created, approved, published, closed"),
     Topic(
         "welfare.ledger",
         description="经费台账: every entry (budget, income, payment, reversal) with its hash",

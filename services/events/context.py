@@ -11,6 +11,8 @@ from services.events.congress.store import CongressBook
 from services.events.plans.store import PlanBook
 from services.events.registrations.handlers import Registrations
 from services.events.sports.store import MeetBook
+from services.events.suggestions.handlers import Box
+from services.events.surveys.handlers import Surveys
 from shared.audit import AuditLog
 from shared.readmodels.member_directory import MemberDirectory
 
@@ -28,3 +30,6 @@ class EventsContext:
     # -- voice: commendations and the staff congress (issue 16) --
     commendations: CampaignBook
     congress: CongressBook
+    # members' voice
+    surveys: Surveys
+    suggestions: Box

@@ -37,9 +37,14 @@ from services.web.pages import (
     login,
     member,
     plan,
+    voice,
     voice_admin,
     voice_member,
+    welfare_desk,
+    welfare_member,
 )
+from services.web.pages import dues as dues_pages
+from services.web.pages import funds as funds_pages
 from services.web.providers import PasswordProvider
 from services.web.sessions import Sessions
 from services.web.settings import WebSettings
@@ -128,6 +133,7 @@ def bootstrap(
                 "members": lambda: upstream("members", settings.members_url),
                 "events": lambda: upstream("events", settings.events_url),
                 "notify": lambda: upstream("notify", settings.notify_url),
+                "welfare": lambda: upstream("welfare", settings.welfare_url),
             },
         )
     )
@@ -140,8 +146,15 @@ def bootstrap(
         desk.router,
         plan.admin_router,
         plan.member_router,
+        voice.member_router,
+        voice.admin_router,
         voice_member.router,  # issue 16: commendations and the staff congress
         voice_admin.router,
+        welfare_member.router,  # funds-plans
+        welfare_desk.router,  # funds-plans
+        # funds-pages: the finance desk, 经费公开, dues
+        funds_pages.router,
+        dues_pages.router,
     ):
         app.include_router(router)
     install_error_pages(app)

@@ -6,8 +6,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.welfare.funds.handlers import Funds
+from services.welfare.plans.handlers import Plans
+from services.welfare.policy.handlers import Policy
 
 
 @dataclass(frozen=True)
 class WelfareContext:
     funds: Funds
+    policy: Policy
+    plans: Plans

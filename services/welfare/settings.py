@@ -9,3 +9,6 @@ from shared.settings import ServiceSettings
 
 class WelfareSettings(ServiceSettings):
     service: ClassVar[str] = "welfare"
+
+    # funds-plans: how often the festival plans' deadlines are looked at (the default applies)
+    plan_deadline_check_s: int = 60

@@ -1,10 +1,7 @@
-"""Members' voice in a real browser (Playwright driving Debian's Chromium) against the real
-services as processes: a member votes in a 师德标兵 campaign on a 375 px phone, and a
-representative drafts a proposal there; a cadre reads the campaign on the desk.
-
-Its own small platform (members, events, notify, web) and people, so it runs alone:
-`.venv/bin/python -m pytest tests/e2e/test_web_voice.py`.
-"""
+"""Surveys and the suggestion box in a real browser (Playwright driving Debian's Chromium)
+against the real services as processes: a member answers the summer survey on a 375 px phone
+(and reads it in 长辈版: large text, large targets), writes an anonymous suggestion; a cadre
+reads the results chart on the desk and replies; the member reads the reply."""
 
 from __future__ import annotations
 
@@ -12,18 +9,20 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import partial
+from typing import Any
 
 import httpx
 import pytest
 import pytest_asyncio
-from playwright.async_api import Browser, BrowserContext, Page, ViewportSize, expect
+from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
-from shared.timeutil import SHANGHAI, utcnow
+from shared.timeutil import utcnow
 from tests.e2e.browser import (
     DESK,
     FLAGS,
     PHONE,
+    SMALL_TARGETS,
+    SMALL_TEXT,
     axe_violations,
     chromium_or_skip,
     horizontal_overflow,
@@ -35,233 +34,195 @@ from tests.kafka_tools import wait_until
 pytestmark = pytest.mark.e2e
 
 SERVICES = ("members", "events", "notify", "web")
-PASSWORD = "wo-de-mima-7"
-ADMIN = bearer("e2e-admin", ["admin"], ["*"])
+INITIAL, CHOSEN = "Chushi-2026", "wo-de-mima-7"
 
 
 @dataclass
 class Site:
     platform: Platform
     browser: Browser
-    people: dict[str, tuple[str, str]]  # key -> (member id, staff no)
-    campaign: str
-    session: str
+    staff: dict[str, str]  # who -> staff number
+    survey: str
 
-    async def context(self, viewport: ViewportSize = PHONE) -> BrowserContext:
-        context = await self.browser.new_context(
+    async def login(self, who: str, viewport: Any = PHONE, next_url: str = "/m") -> Page:
+        context: BrowserContext = await self.browser.new_context(
             viewport=viewport,
             base_url=self.platform.url("web"),
             locale="zh-CN",
             timezone_id="Asia/Shanghai",
         )
         context.set_default_timeout(20_000)
-        return context
-
-    async def login(self, context: BrowserContext, who: str) -> Page:
         page = await context.new_page()
-        await page.goto("/login?next=/m")
-        await page.fill("#staff_no", self.people[who][1])
-        await page.fill("#password", PASSWORD)
+        await page.goto(f"/login?next={next_url}")
+        await page.fill("#staff_no", self.staff[who])
+        await page.fill("#password", CHOSEN)
         await page.click("button[type=submit]")
         await page.wait_for_load_state()
         return page
 
 
-async def _ok(response: httpx.Response) -> dict:
-    assert response.status_code in (200, 201), response.text
-    return response.json()
-
-
-async def seed(platform: Platform) -> tuple[dict[str, tuple[str, str]], str, str]:
+async def seed(platform: Platform) -> tuple[dict[str, str], str]:
+    admin = bearer("e2e-admin", ["admin"], ["*"])
     tag = uuid.uuid4().hex[:5].upper()
-    names = {"voter": "李梅", "cadre": "王芳", "c1": "陈静", "c2": "周强", "c3": "吴敏"}
-    members, events = platform.url("members"), platform.url("events")
-    people: dict[str, tuple[str, str]] = {}
+    people = {"cadre": ("高萍", ["group_leader"]), "teacher": ("张颖", [])}
+    staff: dict[str, str] = {}
+    ids: dict[str, str] = {}
+    members = platform.url("members")
     async with httpx.AsyncClient(timeout=20) as client:
-        for i, (key, name) in enumerate(names.items()):
+        for i, (who, (name, roles)) in enumerate(people.items()):
             staff_no = f"V{tag}{i}"
-            made = await _ok(
-                await client.post(
-                    f"{members}/members",
-                    headers=ADMIN,
-                    json={
-                        "staff_no": staff_no,
-                        "name": name,
-                        "campus": "main",
-                        "department": "艺术系",
-                        "email": f"{staff_no.lower()}@school.local",
-                        "roles": ["group_leader"] if key == "cadre" else [],
-                    },
-                )
-            )
-            people[key] = (made["id"], staff_no)
-            url = f"{members}/members/{made['id']}/password"
-            await _ok(await client.put(url, headers=ADMIN, json={"password": "Chushi-2026"}))
-            login = {"staff_no": staff_no, "password": "Chushi-2026"}
-            token = (await _ok(await client.post(f"{members}/auth/login", json=login)))[
-                "password_token"
-            ]
-            await _ok(
-                await client.post(
-                    f"{members}/auth/password",
-                    headers={"Authorization": f"Bearer {token}"},
-                    json={"new_password": PASSWORD},
-                )
-            )
-        cadre = bearer(people["cadre"][0], ["cadre"], ["main"])
-        campaign = await _ok(
-            await client.post(
-                f"{events}/commendations",
-                headers=cadre,
-                json={
-                    "title": "2026 年度师德标兵评选",
-                    "year": 2026,
-                    "campus": "main",
-                    "categories": [
-                        {
-                            "name": "师德标兵",
-                            "kind": "teacher_ethics",
-                            "quotas": [{"campus": "main", "count": 2}],
-                            "votes_per_voter": 2,
-                        }
-                    ],
-                },
-            )
-        )
-        cid = campaign["id"]
-
-        async def nominate(key: str) -> bool:
-            body = {"category_id": "c1", "member_id": people[key][0], "reasons": "爱岗敬业"}
             r = await client.post(
-                f"{events}/commendations/{cid}/nominations", json=body, headers=cadre
-            )
-            return r.status_code == 201
-
-        for key in ("c1", "c2", "c3"):  # events learns members from Kafka: wait for each
-            await wait_until(partial(nominate, key), 60, "the member in events")
-        for key in ("c1", "c2", "c3"):
-            nid = f"{cid}-c1-{people[key][0]}"
-            await _ok(
-                await client.post(
-                    f"{events}/commendations/{cid}/nominations/{nid}/review",
-                    json={"decision": "shortlisted"},
-                    headers=cadre,
-                )
-            )
-        await _ok(
-            await client.post(
-                f"{events}/commendations/{cid}/phase", json={"to": "reviewing"}, headers=cadre
-            )
-        )
-        closes = (utcnow() + timedelta(days=3)).astimezone(SHANGHAI).isoformat(timespec="minutes")
-        await _ok(
-            await client.post(
-                f"{events}/commendations/{cid}/phase",
-                json={"to": "voting", "voting_closes_at": closes},
-                headers=cadre,
-            )
-        )
-        session = await _ok(
-            await client.post(
-                f"{events}/congress/sessions",
-                headers=cadre,
+                f"{members}/members",
+                headers=admin,
                 json={
-                    "title": "第五届教代会第三次会议",
-                    "year": 2026,
+                    "staff_no": staff_no,
+                    "name": name,
                     "campus": "main",
-                    "cosign_min": 1,
-                    "proposals_until": closes,
+                    "department": "艺术系",
+                    "gender": "female",
+                    "birth_date": "1985-05-01",
+                    "roles": roles,
                 },
             )
-        )
-        reps = {"member_ids": [people["voter"][0], people["c1"][0]]}
-        await _ok(
-            await client.post(
-                f"{events}/congress/sessions/{session['id']}/representatives",
-                json=reps,
-                headers=cadre,
+            assert r.status_code == 201, r.text
+            ids[who], staff[who] = r.json()["id"], staff_no
+            r = await client.put(
+                f"{members}/members/{ids[who]}/password", headers=admin, json={"password": INITIAL}
             )
-        )
+            assert r.status_code == 200, r.text
+            r = await client.post(
+                f"{members}/auth/login", json={"staff_no": staff_no, "password": INITIAL}
+            )
+            token = r.json()["password_token"]
+            r = await client.post(
+                f"{members}/auth/password",
+                headers={"Authorization": f"Bearer {token}"},
+                json={"new_password": CHOSEN},
+            )
+            assert r.status_code == 200, r.text
+        cadre = bearer(ids["cadre"], ["cadre"], ["main"])
+        events = platform.url("events")
+        body = {
+            "title": "暑期教工活动意见征集",
+            "campus": "main",
+            "opens_at": (utcnow() - timedelta(minutes=5)).isoformat(),
+            "closes_at": (utcnow() + timedelta(days=10)).isoformat(),
+            "questions": [
+                {"kind": "single", "title": "最想参加的活动", "options": ["疗休养", "读书会"]},
+                {
+                    "kind": "multiple",
+                    "title": "方便的时间",
+                    "options": ["7月上旬", "7月下旬", "8月"],
+                    "max_choices": 2,
+                },
+                {"kind": "rating", "title": "去年活动满意度", "scale": 5},
+                {"kind": "ranking", "title": "地点排序", "options": ["苏州", "杭州"]},
+                {"kind": "text", "title": "其他建议", "required": False},
+            ],
+        }
+        r = await client.post(f"{events}/surveys", headers=cadre, json=body)
+        assert r.status_code == 201, r.text
+        survey = r.json()["id"]
+        r = await client.post(f"{events}/surveys/{survey}/publish", headers=cadre)
+        assert r.status_code == 200, r.text
 
-        async def listed() -> bool:
-            found = await client.get(f"{events}/commendations/{cid}", headers=cadre)
-            return len(found.json()["candidates"]) == 3
+        as_teacher = bearer(ids["teacher"], ["member"], ["main"])
 
-        await wait_until(listed, 30, "the candidates in the view")
-    return people, cid, session["id"]
+        async def known() -> bool:
+            r = await client.get(f"{events}/me/surveys", headers=as_teacher)
+            return r.status_code == 200 and any(
+                m["survey"]["id"] == survey and m["not_asked"] is None for m in r.json()
+            )
+
+        await wait_until(known, 60, "events' member directory")
+    return staff, survey
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def site(infra, tmp_path_factory) -> AsyncIterator[Site]:
-    from playwright.async_api import async_playwright
-
     executable = chromium_or_skip()
     platform = Platform(infra, tmp_path_factory.mktemp("voice"), services=SERVICES)
     async with platform.running():
-        people, campaign, session = await seed(platform)
+        staff, survey = await seed(platform)
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=executable, args=FLAGS)
             try:
-                yield Site(platform, browser, people, campaign, session)
+                yield Site(platform, browser, staff, survey)
             finally:
                 await browser.close()
 
 
-async def test_a_member_votes_on_a_375_px_phone(site: Site):
-    context = await site.context(PHONE)
-    page = await site.login(context, "voter")
-    await page.click("text=评选投票与教代会提案")
-    await page.click("text=2026 年度师德标兵评选")
-    await expect(page.locator("h1")).to_contain_text("师德标兵评选")
-    await expect(page.locator("#main")).to_contain_text("我已投 0 / 2 票")
+async def test_a_member_answers_the_survey_on_a_phone(site: Site):
+    page = await site.login("teacher")
+    await page.goto("/m")
+    await page.click("text=问卷与意见征集")
+    await page.click("text=暑期教工活动意见征集")
+    await expect(page.locator("h1")).to_have_text("暑期教工活动意见征集")
     assert await horizontal_overflow(page) <= 0
     assert not await axe_violations(page)
-    await page.check("label:has-text('陈静') input")
-    await page.check("label:has-text('吴敏') input")
-    await shot(page, "voice-member-ballot")
-    await page.click("button:has-text('投票')")
-    await expect(page.locator(".notice-ok")).to_contain_text("投票成功")
-    await expect(page.locator("#main")).to_contain_text("我已投 2 / 2 票")
-    await expect(page.locator("#main")).to_contain_text("您在本类别的票已投完")
+    await page.check("input[name=q1][value='1']")
+    await page.check("input[name=q2][value='0']")
+    await page.check("input[name=q2][value='1']")
+    await page.check("input[name=q3][value='4']")
+    await page.select_option("select[name=q4_0]", "2")
+    await page.select_option("select[name=q4_1]", "1")
+    await page.fill("textarea[name=q5]", "希望组织亲子活动")
+    await shot(page, "voice-1-survey-phone")
+    await page.click("button:has-text('提交')")
+    await expect(page.locator(".notice-ok")).to_contain_text("已提交")
+    await page.goto("/m/surveys")
+    await expect(page.locator(".badge-mine")).to_contain_text("我已填写")
+    # 长辈版: the same survey in large text, every control large enough for a finger.
+    await page.click("button:has-text('长辈版')")
+    await expect(page.locator("html")).to_have_class("large")
+    await page.goto(f"/m/surveys/{site.survey}")
+    assert not await page.evaluate(SMALL_TEXT)
+    assert not await page.evaluate(SMALL_TARGETS)
     assert await horizontal_overflow(page) <= 0
-    await shot(page, "voice-member-voted")
-    await context.close()
-
-    async with httpx.AsyncClient(timeout=20) as client:
-        found = await _ok(
-            await client.get(
-                f"{site.platform.url('events')}/commendations/{site.campaign}", headers=ADMIN
-            )
-        )
-    votes = {c["name"]: c["votes"] for c in found["candidates"]}
-    assert votes == {"陈静": 1, "周强": 0, "吴敏": 1}
+    await shot(page, "voice-2-survey-large")
+    await page.context.close()
 
 
-async def test_a_representative_drafts_a_proposal_on_the_phone(site: Site):
-    context = await site.context(PHONE)
-    page = await site.login(context, "voter")
-    await page.goto(f"/m/congress/{site.session}")
-    await page.click("summary:has-text('起草新提案')")
-    await page.fill("#title", "关于改善教工食堂午餐质量的提案")
-    await page.fill("#reasons", "午餐品种单一")
-    await page.fill("#measures", "每月公示菜单")
-    await page.fill("#department", "后勤处")
-    await page.click("button:has-text('保存草稿')")
-    await expect(page.locator(".notice-ok")).to_contain_text("提案草稿已保存")
-    await expect(page.locator("#need")).to_contain_text("还需 1 位代表附议")
+async def test_the_activities_page_leads_to_the_calendar_feed(site: Site):
+    page = await site.login("teacher")
+    await page.goto("/m/activities")
+    await page.click("text=订阅活动日历")
+    await expect(page.locator("h1")).to_have_text("订阅活动日历")
+    url = await page.locator(".copyable code").inner_text()
+    assert "/calendar/main/" in url and url.endswith(".ics")
+    assert (await page.get_attribute("a:has-text('在手机日历中订阅')", "href") or "").startswith(
+        "webcal://"
+    )
     assert await horizontal_overflow(page) <= 0
-    assert not await axe_violations(page)
-    await shot(page, "voice-member-proposal")
-    await context.close()
+    await page.context.close()
 
 
-async def test_a_cadre_reads_the_campaign_on_the_desk(site: Site):
-    context = await site.context(DESK)
-    page = await site.login(context, "cadre")
-    await page.goto(f"/admin/commendations/{site.campaign}")
-    await expect(page.locator("h1")).to_contain_text("师德标兵评选")
-    await expect(page.locator("table")).to_contain_text("陈静")
-    await shot(page, "voice-desk-campaign")
-    await page.goto(f"/admin/congress/{site.session}")
-    await expect(page.locator("h1")).to_contain_text("教代会")
-    await context.close()
+async def test_a_cadre_reads_the_results_chart_and_answers_a_suggestion(site: Site):
+    member = await site.login("teacher")
+    await member.goto("/m/suggestions")
+    await member.fill("#title", "读书会")
+    await member.fill("#body", "希望每月一次读书会")
+    await member.check("input[name=anonymous]")
+    await member.click("button:has-text('提交')")
+    await expect(member.locator(".notice-ok")).to_contain_text("已提交")
+
+    desk = await site.login("cadre", DESK, next_url="/admin")
+    await desk.goto(f"/admin/surveys/{site.survey}")
+    chart = desk.locator("#result-q1 figure.chart")
+    await expect(chart).to_be_visible()
+    await expect(chart.locator("svg rect.bar")).to_have_count(2)
+    await expect(chart).to_contain_text("1 人（100.0%）")
+    await expect(desk.locator("#result-q3")).to_contain_text("平均分 4")
+    await shot(desk, "voice-3-results-desk")
+    await desk.goto("/admin/suggestions")
+    card = desk.locator("li.card", has_text="希望每月一次读书会")
+    await expect(card).to_contain_text("匿名")
+    assert site.staff["teacher"] not in await card.inner_text()
+    await card.locator("textarea[name=text]").fill("下月起每月第二周举办")
+    await card.locator("button:has-text('发送答复')").click()
+    await expect(desk.locator(".notice-ok")).to_contain_text("已答复")
+
+    await member.goto("/m/suggestions")
+    await expect(member.locator(".reply")).to_contain_text("下月起每月第二周举办")
+    await member.context.close()
+    await desk.context.close()

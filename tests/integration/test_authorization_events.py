@@ -10,6 +10,7 @@ the next one meets; reads share one target. Targets live on main unless the row 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -442,7 +443,6 @@ COMMENDATIONS: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/commendations/{campaign_id}/recommendation.xlsx"): Row(campaign, CADRE_OF_MAIN),
 }
-EVENTS.update(COMMENDATIONS)
 
 
 # -- voice: the staff congress (issue 16) -----------------------------------------------------
@@ -579,7 +579,6 @@ CONGRESS: dict[tuple[str, str], Row] = {
     ),
     ("POST", "/congress/resolutions/{resolution_id}/close"): Row(congress, CADRE_OF_MAIN),
 }
-EVENTS.update(CONGRESS)
 
 NOTIFY: dict[tuple[str, str], Row] = {
     ("GET", "/healthz"): Row(nothing, PUBLIC),
@@ -673,7 +672,247 @@ WELFARE: dict[tuple[str, str], Row] = {
     ("GET", "/funds/ledgers/{campus}/{year}/export.xlsx"): Row(ledger, BOOKS_READERS),
 }
 
-MATRICES = {"events": EVENTS, "notify": NOTIFY, "welfare": WELFARE}
+# -- members' voice: surveys (SELF, a member of main, answers; cadres of main run them) --
+
+
+def _survey_body(_: dict) -> dict:
+    return {
+        "title": "权限矩阵问卷",
+        "campus": "main",
+        "opens_at": later(-1),
+        "closes_at": later(7),
+        "allow_change": True,
+        "questions": [{"kind": "single", "title": "形式", "options": ["甲", "乙"]}],
+    }
+
+
+async def survey(stack: Stack, campus: str = "main", publish: bool = True) -> dict[str, str]:
+    http = stack.events_http
+    body = {**_survey_body({}), "campus": campus}
+    made = await _ok(await http.post("/surveys", json=body, headers=CADRE[campus]), 201)
+    if publish:
+        await _ok(await http.post(f"/surveys/{made['id']}/publish", headers=CADRE[campus]))
+    return {"survey_id": made["id"]}
+
+
+async def survey_draft(stack: Stack, campus: str = "main") -> dict[str, str]:
+    return await survey(stack, campus, publish=False)
+
+
+async def survey_answered(stack: Stack, campus: str = "main") -> dict[str, str]:
+    found = await survey(stack, campus)
+    url = f"/surveys/{found['survey_id']}/answers"
+    me = bearer(SELF, ["member"], [campus])
+    await _ok(await stack.events_http.post(url, json={"answers": {"q1": 0}}, headers=me), 201)
+    return found
+
+
+ANSWER = {"answers": {"q1": 1}}
+SURVEYS: dict[tuple[str, str], Row] = {
+    ("POST", "/surveys"): Row(nothing, of_main(201, cadre_east=403), body=_survey_body),
+    ("GET", "/surveys"): Row(nothing, ANYONE_SIGNED_IN),
+    ("GET", "/surveys/{survey_id}"): Row(survey, ALL_BUT_OTHER_CAMPUSES),
+    ("POST", "/surveys/{survey_id}/publish"): Row(survey_draft, CADRE_OF_MAIN),
+    ("POST", "/surveys/{survey_id}/close"): Row(survey, CADRE_OF_MAIN),
+    # Members of main in the directory answer (the leader too); tokens of no member are
+    # refused (403); another campus does not see the survey (404).
+    ("POST", "/surveys/{survey_id}/answers"): Row(
+        survey,
+        expect(403, member=201, other_member=201, group_leader=201, cadre_east=404),
+        body=lambda _: ANSWER,
+    ),
+    # Only SELF answered: the other members have nothing to change (404 answer.not_found).
+    ("PUT", "/surveys/{survey_id}/answers/mine"): Row(
+        survey_answered,
+        expect(403, member=200, other_member=404, group_leader=404, cadre_east=404),
+        body=lambda _: ANSWER,
+    ),
+    ("GET", "/surveys/{survey_id}/answers/mine"): Row(survey_answered, ALL_BUT_OTHER_CAMPUSES),
+    ("GET", "/me/surveys"): Row(nothing, ANYONE_SIGNED_IN),
+    ("GET", "/surveys/{survey_id}/results"): Row(survey_answered, CADRE_OF_MAIN),
+    ("GET", "/surveys/{survey_id}/results.csv"): Row(survey_answered, CADRE_OF_MAIN),
+    ("GET", "/surveys/{survey_id}/results.xlsx"): Row(survey_answered, CADRE_OF_MAIN),
+}
+
+# -- the suggestion box: SELF writes; cadres of main forward and reply --
+
+
+async def suggestion(stack: Stack, campus: str = "main") -> dict[str, str]:
+    body = {"title": "建议", "body": "多办读书会", "anonymous": False}
+    me = bearer(SELF, ["member"], [campus])
+    made = await _ok(await stack.events_http.post("/suggestions", json=body, headers=me), 201)
+    return {"suggestion_id": made["id"]}
+
+
+SUGGESTIONS: dict[tuple[str, str], Row] = {
+    # Members in the directory write (SELF, OTHER, the leader); other tokens are no members.
+    ("POST", "/suggestions"): Row(
+        nothing,
+        expect(403, member=201, other_member=201, group_leader=201),
+        body=lambda _: {"title": "建议", "body": "内容", "anonymous": True},
+    ),
+    ("GET", "/suggestions"): Row(nothing, expect(403, cadre_main=200, cadre_east=200, admin=200)),
+    # Its writer and the cadres of its campus read it; nobody else learns it exists.
+    ("GET", "/suggestions/{suggestion_id}"): Row(
+        suggestion, expect(404, member=200, cadre_main=200, admin=200)
+    ),
+    ("POST", "/suggestions/{suggestion_id}/forward"): Row(
+        suggestion, CADRE_OF_MAIN, body=lambda _: {"department": "后勤处"}
+    ),
+    ("POST", "/suggestions/{suggestion_id}/reply"): Row(
+        suggestion, CADRE_OF_MAIN, body=lambda _: {"text": "已答复"}
+    ),
+    ("GET", "/me/suggestions"): Row(nothing, ANYONE_SIGNED_IN),
+    # 订阅活动日历 on the activities page: everyone signed in gets their campus's feed.
+    ("GET", "/me/calendar"): Row(nothing, ANYONE_SIGNED_IN),
+}
+
+# -- funds-plans (issue 14): policy caps and festival distribution plans -------------------------
+
+PLAN_YEAR = "2100"  # plans spend from the 2100 ledger of main (adopted once by `ledger`)
+_IN_WELFARE: set[str] = set()
+
+
+async def welfare_member(stack: Stack, campus: str = "main") -> dict[str, str]:
+    """SELF in welfare's member directory (welfare learns members from events)."""
+    if not _IN_WELFARE:
+        await stack.welfare.db[MEMBER_DIRECTORY].insert_one(
+            {
+                "_id": SELF,
+                "staff_no": f"AZ{RUN}0",
+                "name": "目标",
+                "campus": "main",
+                "department": "艺术系",
+                "gender": "female",
+                "status": "active",
+                "joined_on": "2020-09-01",
+                "sequence": "0000000001.000",
+            }
+        )
+        _IN_WELFARE.add(SELF)
+    return {"campus": campus, "member_id": SELF, "year": PLAN_YEAR, "department": "艺术系"}
+
+
+def _plan_body(_: dict) -> dict:
+    return {
+        "title": "端午节福利",
+        "festival": "dragon_boat",
+        "year": int(PLAN_YEAR),
+        "campuses": ["main"],
+        "standard_fen": 100,
+        "options": [{"code": "zongzi", "name": "粽子", "price_fen": 100, "form": "food"}],
+        "reference_date": f"{PLAN_YEAR}-01-01",
+        "deadline": f"{PLAN_YEAR}-06-01T00:00:00+08:00",
+        "default_option": "zongzi",
+    }
+
+
+async def welfare_plan(stack: Stack, campus: str = "main", step: str = "draft") -> dict[str, str]:
+    found = await welfare_member(stack, campus)
+    made = await _ok(
+        await stack.welfare_http.post("/welfare/plans", json=_plan_body({}), headers=ADMIN), 201
+    )
+    plan_id = made["id"]
+    if step in ("approved", "published", "chosen"):
+        await _ok(
+            await stack.welfare_http.post(f"/welfare/plans/{plan_id}/approval", headers=ADMIN)
+        )
+    if step in ("published", "chosen"):
+        url = f"/welfare/plans/{plan_id}/publication"
+        await _ok(await stack.welfare_http.post(url, headers=ADMIN))
+    entitlement = f"{plan_id}:{SELF}"
+    if step == "chosen":
+        await ledger(stack, "main")
+        url = f"/welfare/entitlements/{entitlement}/choice"
+        mine = bearer(SELF, ["member"], ["main"])
+        await _ok(await stack.welfare_http.post(url, json={"option": "zongzi"}, headers=mine))
+    return {**found, "plan_id": plan_id, "entitlement_id": entitlement}
+
+
+async def plan_draft(stack: Stack, campus: str = "main") -> dict[str, str]:
+    return await welfare_plan(stack, campus, "draft")
+
+
+async def plan_approved(stack: Stack, campus: str = "main") -> dict[str, str]:
+    return await welfare_plan(stack, campus, "approved")
+
+
+async def plan_published(stack: Stack, campus: str = "main") -> dict[str, str]:
+    return await welfare_plan(stack, campus, "published")
+
+
+async def plan_issued(stack: Stack, campus: str = "main") -> dict[str, str]:
+    found = await welfare_plan(stack, campus, "chosen")
+    url = f"/welfare/plans/{found['plan_id']}/issues"
+    body = {"campus": "main", "department": "艺术系"}
+    for _ in range(50):  # the choice reaches the list view the issue desk reads
+        issued = await _ok(await stack.welfare_http.post(url, json=body, headers=ADMIN))
+        if issued["issued"]:
+            return found
+        await asyncio.sleep(0.1)
+    raise AssertionError("the entitlement was not issued")
+
+
+PLAN_CADRE = expect(403, cadre_main=200, admin=200)
+PLAN_READERS = expect(403, cadre_main=200, finance=200, auditor=200, admin=200)
+WELFARE_PLANS: dict[tuple[str, str], Row] = {
+    ("GET", "/welfare/policy"): Row(nothing, ANYONE_SIGNED_IN),
+    ("GET", "/welfare/caps/{member_id}/{year}"): Row(
+        welfare_member, expect(403, member=200, cadre_main=200, finance=200, auditor=200, admin=200)
+    ),
+    ("POST", "/welfare/caps/check"): Row(
+        welfare_member,
+        expect(403, cadre_main=200, finance=200, admin=200),
+        body=lambda t: {
+            "member_id": t["member_id"],
+            "category": "birthday",
+            "year": 2100,
+            "amount_fen": 100,
+        },
+    ),
+    ("GET", "/welfare/plans"): Row(nothing, expect(200, member=403, other_member=403, system=403)),
+    ("POST", "/welfare/plans"): Row(
+        welfare_member, expect(403, cadre_main=201, admin=201), body=_plan_body
+    ),
+    ("GET", "/welfare/plans/{plan_id}"): Row(plan_draft, PLAN_READERS),
+    ("POST", "/welfare/plans/{plan_id}/copy"): Row(
+        plan_draft, expect(403, cadre_main=201, admin=201), body=lambda _: {"year": 2099}
+    ),
+    ("POST", "/welfare/plans/{plan_id}/approval"): Row(plan_draft, expect(403, admin=200)),
+    ("POST", "/welfare/plans/{plan_id}/publication"): Row(plan_approved, PLAN_CADRE),
+    ("GET", "/welfare/plans/{plan_id}/capped"): Row(plan_published, PLAN_CADRE),
+    ("GET", "/welfare/entitlements/mine"): Row(nothing, ANYONE_SIGNED_IN),
+    ("POST", "/welfare/entitlements/{entitlement_id}/choice"): Row(
+        plan_published, expect(403, member=200), body=lambda _: {"option": "zongzi"}
+    ),
+    ("POST", "/welfare/entitlements/{entitlement_id}/receipt"): Row(
+        plan_issued, expect(403, member=200)
+    ),
+    ("POST", "/welfare/plans/{plan_id}/issues"): Row(
+        plan_published, PLAN_CADRE, body=lambda _: {"campus": "main", "department": "艺术系"}
+    ),
+    ("GET", "/welfare/plans/{plan_id}/signoff/{campus}/{department}"): Row(
+        plan_published, PLAN_CADRE
+    ),
+    ("GET", "/welfare/plans/{plan_id}/signoff/{campus}/{department}/sheet.xlsx"): Row(
+        plan_published, PLAN_CADRE
+    ),
+    ("GET", "/welfare/plans/{plan_id}/report"): Row(plan_published, PLAN_READERS),
+    ("GET", "/welfare/plans/{plan_id}/report.xlsx"): Row(plan_published, PLAN_READERS),
+}
+WELFARE.update(WELFARE_PLANS)
+
+# 经费公开 (funds-pages): every member reads budget against actual of their campuses.
+WELFARE_PUBLIC: dict[tuple[str, str], Row] = {
+    ("GET", "/funds/public/{year}"): Row(ledger, expect(200, system=403)),
+}
+WELFARE.update(WELFARE_PUBLIC)
+
+MATRICES = {
+    "events": EVENTS | SURVEYS | SUGGESTIONS | COMMENDATIONS | CONGRESS,
+    "notify": NOTIFY,
+    "welfare": WELFARE,
+}
 APPS: dict[str, Any] = {
     "events": events_bootstrap,
     "notify": notify_bootstrap,

@@ -35,9 +35,9 @@ async def test_the_voice_demo_seeds_once(stack: Stack):
     ]
     await stack.events.db[MEMBER_DIRECTORY].insert_many(people)
     transport = httpx.ASGITransport(app=stack.events.app)
-    assert await voice.seed("http://events", transport=transport) == (2, 0)
+    assert await voice.seed_congress("http://events", transport=transport) == (2, 0)
     await kit.settled(stack, *TOPICS)  # the lists the seeder looks in have caught up
-    assert await voice.seed("http://events", transport=transport) == (0, 2)
+    assert await voice.seed_congress("http://events", transport=transport) == (0, 2)
     await kit.settled(stack, *TOPICS)
 
     http, admin = stack.events_http, {"Authorization": (await _admin())}
