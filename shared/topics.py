@@ -61,6 +61,13 @@ TOPICS: tuple[Topic, ...] = (
         "events.sports",
         description="趣味运动会: items set up, results recorded, results published",
     ),
+    # -- voice: commendations and the staff congress (issue 16) --
+    Topic("events.campaign", description="评选表彰: set up, phase changed, result published"),
+    Topic("events.nomination", description="评选推荐: nominated, shortlisted or rejected"),
+    Topic("events.objection", description="公示异议: raised, resolved"),
+    Topic("events.congress", description="教代会: session set up or changed"),
+    Topic("events.proposal", description="教代会提案: every step from draft to rating"),
+    Topic("events.resolution", description="教代会决议: opened, decided (counts only)"),
     # -- members' voice (surveys, suggestions) --
     Topic("events.survey", description="问卷: drafted, published, opened, closing soon, closed"),
     Topic("events.suggestion", description="意见建议: submitted, forwarded, replied"),

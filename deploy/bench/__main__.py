@@ -13,7 +13,8 @@ Environment:
     GONGHUI_BENCH_TIMEOUT_S    longest wait for one stage (120)
     GONGHUI_BENCH_IMPORT_N     members in the bulk import's XLSX (5000)
     GONGHUI_BENCH_ONLY         run only these parts, comma-separated (raw, outbox, aggregate,
-                               list, signup, e2e, import, web, funds, plans, exam); empty: all
+                               list, signup, votes, e2e, import, web, funds, plans, exam);
+                               empty: all
     GONGHUI_BENCH_PLAN_N       eligible members of the festival plan published (50000)
 """
 
@@ -45,6 +46,7 @@ from deploy.bench.members import member_list_paths
 from deploy.bench.paths import end_to_end, outbox_paths, withdraw_paths
 from deploy.bench.plans import plan_paths  # funds-plans
 from deploy.bench.report import Report, format_table, human_bytes
+from deploy.bench.voice import vote_burst
 from deploy.bench.web import web_paths
 from deploy.bench.welfare_exams import exam_booking_burst  # welfare-exams
 from deploy.local.infra import InfraError, LocalInfra, Ports, PrerequisiteError, prepare
@@ -92,6 +94,9 @@ LEGEND = [
     "  signup.http    = POST /activities/{id}/registrations: 2,000 distinct members at once for",
     "                   300 seats (token, eligibility, a seat or waitlist place by unique insert,",
     "                   the registration's change and event); overbooked must be 0 (checked);",
+    "  votes.http     = POST /commendations/{id}/categories/c1/votes: 2,000 voters, one ballot of",
+    "                   3 each (a slot of K under an HMAC token + a ballot without the voter per",
+    "                   vote, unique inserts); tally = votes cast and ≤ K per voter (checked);",
     "  list.*         = GET /members over HTTP, 50,000 members in the list view, pages of 50 with",
     "                   the total (two queries: the page and the count).",
     "  import.*       = POST /imports of an XLSX of new staff, polled until the report (as the CLI",
@@ -151,6 +156,10 @@ async def run(target: Target, infra: LocalInfra, report: Report) -> None:
     if wanted("signup"):
         say("sign-up burst: 2,000 members at once for 300 seats over HTTP …")
         for m in await sign_up_burst(target):
+            report.add(m)
+    if wanted("votes"):
+        say("vote burst: 2,000 voters × 3 votes in one category over HTTP …")
+        for m in await vote_burst(target):
             report.add(m)
     if wanted("e2e"):
         say(f"end to end: {target.n:,} members over HTTP until notify's inbox, then 100/s …")

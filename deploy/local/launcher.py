@@ -257,10 +257,12 @@ class Launcher:
             say(f"  演示会员 demo members: {added} added, {existing} already there")
             added, existing = await events.seed(self.config.service_url("events"))
             say(f"  演示活动 demo activities: {added} added, {existing} already there")
-            added, existing = await voice.seed(self.config.service_url("events"))
+            added, existing = await voice.seed_surveys(self.config.service_url("events"))
             say(
                 f"  演示问卷与意见箱 demo survey, suggestions: {added} added, {existing} already there"
             )
+            added, existing = await voice.seed_congress(self.config.service_url("events"))
+            say(f"  演示评选与教代会 demo voice: {added} added, {existing} already there")
             # the books (budgets, incomes, payments, a reversal)
             added, existing = await funds.seed(self.config.service_url("welfare"))
             say(f"  演示经费 demo funds: {added} added, {existing} already there")

@@ -12,6 +12,14 @@ from services.events.activities.domain import Activity
 from services.events.activities.store import ActivityCatalog
 from services.events.calendar import api as calendar_api
 from services.events.checkin import api as checkin_api
+from services.events.commendations import api as commendations_api
+from services.events.commendations import store as commendations_store
+from services.events.commendations.domain import Campaign, Nomination, Objection
+from services.events.commendations.store import BallotBox, CampaignBook, vote_key
+from services.events.congress import api as congress_api
+from services.events.congress import store as congress_store
+from services.events.congress.domain import CongressSession, Proposal, Resolution
+from services.events.congress.store import CongressBook
 from services.events.context import EventsContext
 from services.events.plans import api as plans_api
 from services.events.plans import store as plans_store
@@ -56,6 +64,8 @@ async def setup_indexes(db: AsyncDatabase) -> None:
     await surveys_store.setup_indexes(db)
     await suggestions_store.setup_indexes(db)
     await AuditLog(db).setup_indexes()
+    await commendations_store.setup_indexes(db)
+    await congress_store.setup_indexes(db)
 
 
 def bootstrap(
@@ -74,6 +84,8 @@ def bootstrap(
             plans_api.router,
             sports_api.router,
             calendar_api.router,
+            commendations_api.router,
+            congress_api.router,
             surveys_api.router,
             suggestions_api.router,
         ],
@@ -106,6 +118,8 @@ def bootstrap(
     ctx = Registrations(RegistrationBook(registrations), catalog, directory)
     runtime.subscribe(subscriptions(directory, ctx))
     runtime.schedule(Job("registrations.promote_waiting", Every(60), partial(promote_waiting, ctx)))
+    commendations = voice_books(runtime, settings)
+    congress = congress_book(runtime, settings)
     surveys = runtime.aggregate(
         Survey,
         name=surveys_store.SURVEYS,
@@ -130,7 +144,49 @@ def bootstrap(
         meets=MeetBook(meets),
         calendar_secret=settings.calendar_secret.encode(),
         calendar_base_url=settings.calendar_base_url,
+        commendations=commendations,
+        congress=congress,
         surveys=survey_ctx,
         suggestions=Box(suggestions, directory, voice_secret),
     )
     return runtime
+
+
+def voice_books(runtime: ServiceRuntime, settings: EventsSettings) -> CampaignBook:
+    """Commendations' stores and ballot box (issue 16)."""
+    s = commendations_store
+    return CampaignBook(
+        runtime.aggregate(
+            Campaign, name=s.CAMPAIGNS, topic=s.CAMPAIGN_TOPIC, not_found=s.CAMPAIGN_NOT_FOUND
+        ),
+        runtime.aggregate(
+            Nomination,
+            name=s.NOMINATIONS,
+            topic=s.NOMINATION_TOPIC,
+            not_found=s.NOMINATION_NOT_FOUND,
+        ),
+        runtime.aggregate(
+            Objection, name=s.OBJECTIONS, topic=s.OBJECTION_TOPIC, not_found=s.OBJECTION_NOT_FOUND
+        ),
+        BallotBox(runtime.db, vote_key(settings.calendar_secret.encode())),
+    )
+
+
+def congress_book(runtime: ServiceRuntime, settings: EventsSettings) -> CongressBook:
+    """The staff congress's stores and claims (issue 16)."""
+    s = congress_store
+    return CongressBook(
+        runtime.aggregate(
+            CongressSession, name=s.SESSIONS, topic=s.SESSION_TOPIC, not_found=s.SESSION_NOT_FOUND
+        ),
+        runtime.aggregate(
+            Proposal, name=s.PROPOSALS, topic=s.PROPOSAL_TOPIC, not_found=s.PROPOSAL_NOT_FOUND
+        ),
+        runtime.aggregate(
+            Resolution,
+            name=s.RESOLUTIONS,
+            topic=s.RESOLUTION_TOPIC,
+            not_found=s.RESOLUTION_NOT_FOUND,
+        ),
+        settings.calendar_secret.encode(),
+    )

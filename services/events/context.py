@@ -6,6 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.events.activities.store import ActivityCatalog
+from services.events.commendations.store import CampaignBook
+from services.events.congress.store import CongressBook
 from services.events.plans.store import PlanBook
 from services.events.registrations.handlers import Registrations
 from services.events.sports.store import MeetBook
@@ -25,6 +27,9 @@ class EventsContext:
     meets: MeetBook
     calendar_secret: bytes
     calendar_base_url: str
+    # -- voice: commendations and the staff congress (issue 16) --
+    commendations: CampaignBook
+    congress: CongressBook
     # members' voice
     surveys: Surveys
     suggestions: Box

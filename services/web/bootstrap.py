@@ -40,6 +40,8 @@ from services.web.pages import (
     member,
     plan,
     voice,
+    voice_admin,
+    voice_member,
     welfare_desk,
     welfare_member,
 )
@@ -148,6 +150,8 @@ def bootstrap(
         plan.member_router,
         voice.member_router,
         voice.admin_router,
+        voice_member.router,  # issue 16: commendations and the staff congress
+        voice_admin.router,
         welfare_member.router,  # funds-plans
         welfare_desk.router,  # funds-plans
         # funds-pages: the finance desk, 经费公开, dues

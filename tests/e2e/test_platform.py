@@ -157,6 +157,7 @@ async def test_the_demo_seeds_a_living_union_once(platform):
         assert {"main", "north"} <= {c["code"] for c in campuses}
         await _the_demo_activities_once(platform, client, admin)
         await _the_demo_voice_once(platform, client, admin)
+        await _the_demo_congress_once(platform, client, admin)
         await _the_demo_funds_once(platform, client, admin)
 
 
@@ -240,7 +241,7 @@ async def _the_demo_voice_once(platform, client: httpx.AsyncClient, admin) -> No
     """voice's demo: the summer survey with twenty answers and its plan item, the suggestion
     box with a replied (anonymous) suggestion; seeding again adds nothing."""
     from deploy.local.demo.voice import ANSWERING, SUGGESTIONS, SURVEY_TITLE
-    from deploy.local.demo.voice import seed as seed_voice
+    from deploy.local.demo.voice import seed_surveys as seed_voice
 
     events = platform.url("events")
     assert await seed_voice(events) == (1 + len(SUGGESTIONS), 0)
@@ -260,3 +261,33 @@ async def _the_demo_voice_once(platform, client: httpx.AsyncClient, admin) -> No
     box = (await client.get(f"{events}/suggestions", headers=admin)).json()["items"]
     replied = [s for s in box if s["replies"]]
     assert len(replied) == 1 and replied[0]["anonymous"] and replied[0]["member_id"] is None
+
+
+async def _the_demo_congress_once(platform, client: httpx.AsyncClient, admin) -> None:
+    """voice's other demo: a 师德标兵 campaign in its voting phase with votes, a congress
+    session with proposals at each step; seeding again adds nothing."""
+    from deploy.local.demo.voice import SESSION_TITLE, seed_congress
+
+    events = platform.url("events")
+    assert await seed_congress(events) == (2, 0)
+
+    async def listed() -> bool:
+        campaigns = (await client.get(f"{events}/commendations", headers=admin)).json()
+        sessions = await client.get(
+            f"{events}/congress/sessions", params={"q": SESSION_TITLE}, headers=admin
+        )
+        return len(campaigns) == 1 and len(sessions.json()) == 1
+
+    await wait_until(listed, 30, "the demo campaign and congress session in the lists")
+    assert await seed_congress(events) == (0, 2)
+    [campaign] = (await client.get(f"{events}/commendations", headers=admin)).json()
+    found = (await client.get(f"{events}/commendations/{campaign['id']}", headers=admin)).json()
+    assert found["phase"] == "voting" and found["voting_open"]
+    [session] = (
+        await client.get(f"{events}/congress/sessions", params={"q": SESSION_TITLE}, headers=admin)
+    ).json()
+    register = await client.get(
+        f"{events}/congress/sessions/{session['id']}/proposals", headers=admin
+    )
+    statuses = sorted(p["status"] for p in register.json())
+    assert statuses == sorted(["draft", "submitted", "endorsed", "assigned", "rated", "rejected"])

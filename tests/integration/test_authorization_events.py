@@ -38,6 +38,7 @@ from tests.integration.personas import (
     headers,
     routes_of,
 )
+from tests.kafka_tools import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -339,6 +340,245 @@ EVENTS: dict[tuple[str, str], Row] = {
     ("GET", "/calendar/{campus}/{token}.ics"): Row(feed, PUBLIC),
     # A campus is no secret: another campus's cadre is refused, not told "not found".
     ("GET", "/calendar/{campus}/feed"): Row(feed, expect(403, cadre_main=200, admin=200)),
+}
+
+# -- voice: commendations (issue 16) ----------------------------------------------------------
+
+
+async def campaign(stack: Stack, campus: str = "main", to: str = "nominating") -> dict[str, str]:
+    """A fresh campaign of `campus` with OTHER nominated in c1, moved on to phase `to`
+    (voting: OTHER shortlisted; publicity: also listed, with SELF's objection)."""
+    http = stack.events_http
+    body = {
+        "title": "权限矩阵评选",
+        "year": 2026,
+        "campus": campus,
+        "categories": [
+            {"name": "师德标兵", "quotas": [{"campus": campus, "count": 2}], "votes_per_voter": 2}
+        ],
+    }
+    made = await _ok(await http.post("/commendations", json=body, headers=ADMIN), 201)
+    url = f"/commendations/{made['id']}"
+    nominee = {"category_id": "c1", "member_id": OTHER, "reasons": "爱岗敬业"}
+    nominated = await _ok(await http.post(f"{url}/nominations", json=nominee, headers=ADMIN), 201)
+    found = {"campaign_id": made["id"], "nomination_id": nominated["id"], "category_id": "c1"}
+    if to == "nominating":
+        return found
+    review = {"decision": "shortlisted"}
+    await _ok(
+        await http.post(f"{url}/nominations/{nominated['id']}/review", json=review, headers=ADMIN)
+    )
+    await _ok(await http.post(f"{url}/phase", json={"to": "reviewing"}, headers=ADMIN))
+    voting = {"to": "voting", "voting_closes_at": later(1)}
+    await _ok(await http.post(f"{url}/phase", json=voting, headers=ADMIN))
+
+    async def listed() -> bool:  # the candidates' list view has caught up
+        return bool((await _ok(await http.get(url, headers=ADMIN)))["candidates"])
+
+    await wait_until(listed, 30, "the shortlisted nomination in the view")
+    if to == "voting":
+        return found
+    from shared.timeutil import local_today
+
+    today = local_today().isoformat()
+    publicity = {"to": "publicity", "publicity_from": today, "publicity_until": today}
+    await _ok(await http.post(f"{url}/phase", json=publicity, headers=ADMIN))
+    objection = {"nomination_id": nominated["id"], "reason": "异议"}
+    raised = await _ok(
+        await http.post(f"{url}/objections", json=objection, headers=headers("member")), 201
+    )
+    return {**found, "objection_id": raised["id"]}
+
+
+async def campaign_voting(stack: Stack, campus: str = "main") -> dict[str, str]:
+    return await campaign(stack, campus, "voting")
+
+
+async def campaign_publicity(stack: Stack, campus: str = "main") -> dict[str, str]:
+    return await campaign(stack, campus, "publicity")
+
+
+def _campaign_body(_: dict) -> dict:
+    return {
+        "title": "新评选",
+        "year": 2026,
+        "campus": "main",
+        "categories": [{"name": "岗位能手", "quotas": [{"campus": "main", "count": 1}]}],
+    }
+
+
+# Voters and objectors are members the directory knows (SELF, OTHER, LEADER); a token of
+# nobody in it is refused as no member (403), like a system token.
+MEMBERS_OF_MAIN = {"member": 200, "other_member": 200, "group_leader": 200}
+COMMENDATIONS: dict[tuple[str, str], Row] = {
+    ("POST", "/commendations"): Row(nothing, of_main(201, cadre_east=403), body=_campaign_body),
+    ("GET", "/commendations"): Row(nothing, ANYONE_SIGNED_IN),
+    ("GET", "/commendations/{campaign_id}"): Row(campaign, ALL_BUT_OTHER_CAMPUSES),
+    ("POST", "/commendations/{campaign_id}/phase"): Row(
+        campaign, CADRE_OF_MAIN, body=lambda _: {"to": "reviewing"}
+    ),
+    ("POST", "/commendations/{campaign_id}/nominations"): Row(
+        campaign,
+        expect(201, cadre_east=404, system=403),
+        body=lambda _: {"category_id": "c1", "member_id": SELF, "reasons": "推荐"},
+    ),
+    ("GET", "/commendations/{campaign_id}/nominations"): Row(campaign, CADRE_OF_MAIN),
+    ("POST", "/commendations/{campaign_id}/nominations/{nomination_id}/review"): Row(
+        campaign, CADRE_OF_MAIN, body=lambda _: {"decision": "shortlisted"}
+    ),
+    ("POST", "/commendations/{campaign_id}/categories/{category_id}/votes"): Row(
+        campaign_voting,
+        expect(403, cadre_east=404, **MEMBERS_OF_MAIN),
+        body=lambda t: {"candidates": [t["nomination_id"]]},
+    ),
+    ("POST", "/commendations/{campaign_id}/objections"): Row(
+        campaign_publicity,
+        expect(403, cadre_east=404, **{k: 201 for k in MEMBERS_OF_MAIN}),
+        body=lambda t: {"nomination_id": t["nomination_id"], "reason": "异议"},
+    ),
+    ("GET", "/commendations/{campaign_id}/objections"): Row(
+        campaign_publicity, ALL_BUT_OTHER_CAMPUSES
+    ),
+    ("POST", "/commendations/{campaign_id}/objections/{objection_id}/resolve"): Row(
+        campaign_publicity, CADRE_OF_MAIN, body=lambda _: {"upheld": False, "answer": "不成立"}
+    ),
+    ("GET", "/commendations/{campaign_id}/recommendation.xlsx"): Row(campaign, CADRE_OF_MAIN),
+}
+
+
+# -- voice: the staff congress (issue 16) -----------------------------------------------------
+# SELF, OTHER and LEADER are the session's representatives; LEADER heads main's delegation.
+REPS_OF_MAIN = ("member", "other_member", "group_leader")
+PROPOSAL_STEPS = ("draft", "signed", "submitted", "endorsed", "accepted", "assigned", "replied")
+
+
+async def congress(stack: Stack, campus: str = "main", step: str = "") -> dict[str, str]:
+    """A fresh session of `campus` with a resolution open, and (with `step`) SELF's proposal
+    taken that far (`signed`: a draft with two co-signers; `rated`: the reply rated)."""
+    http = stack.events_http
+    body = {
+        "title": "权限矩阵教代会",
+        "year": 2026,
+        "campus": campus,
+        "cosign_min": 2,
+        "proposals_until": later(1),
+    }
+    made = await _ok(await http.post("/congress/sessions", json=body, headers=ADMIN), 201)
+    sid = made["id"]
+    reps = {"member_ids": [SELF, OTHER, LEADER], "head": LEADER}
+    await _ok(
+        await http.post(f"/congress/sessions/{sid}/representatives", json=reps, headers=ADMIN)
+    )
+    resolution = {"title": "工作报告", "text": "全文"}
+    rs = await _ok(
+        await http.post(f"/congress/sessions/{sid}/resolutions", json=resolution, headers=ADMIN),
+        201,
+    )
+    found = {"session_id": sid, "resolution_id": rs["id"]}
+    if not step:
+        return found
+    proposal = {"title": "提案", "reasons": "理由", "measures": "措施", "department": "后勤处"}
+    drafted = await _ok(
+        await http.post(
+            f"/congress/sessions/{sid}/proposals", json=proposal, headers=headers("member")
+        ),
+        201,
+    )
+    url = f"/congress/proposals/{drafted['id']}"
+    found["proposal_id"] = drafted["id"]
+    steps = [
+        ("signed", f"{url}/cosign", None, "other_member"),
+        ("signed", f"{url}/cosign", None, "group_leader"),
+        ("submitted", f"{url}/submit", None, "member"),
+        ("endorsed", f"{url}/endorse", None, "group_leader"),
+        ("accepted", f"{url}/decision", {"decision": "accepted"}, "admin"),
+        (
+            "assigned",
+            f"{url}/assignment",
+            {"department": "后勤处", "due_on": "2099-01-01"},
+            "admin",
+        ),
+        ("replied", f"{url}/reply", {"text": "已办理"}, "admin"),
+        ("rated", f"{url}/rating", {"rating": "unsatisfied"}, "member"),
+    ]
+    wanted = [*PROPOSAL_STEPS, "rated"].index(step)
+    for name, to, json_body, persona in steps:
+        if [*PROPOSAL_STEPS, "rated"].index(name) > wanted:
+            break
+        await _ok(await http.post(to, json=json_body, headers=headers(persona)))
+    return found
+
+
+def _at(step: str) -> Target:
+    async def target(stack: Stack, campus: str = "main") -> dict[str, str]:
+        return await congress(stack, campus, step)
+
+    return target
+
+
+def reps_only(status: int) -> dict[str, int]:
+    """Representatives get `status`; everyone else is refused (403), another campus does not
+    see the session (404)."""
+    return expect(403, cadre_east=404, **{p: status for p in REPS_OF_MAIN})
+
+
+PROPOSER_ONLY = expect(403, member=200, cadre_east=404)
+CONGRESS: dict[tuple[str, str], Row] = {
+    ("POST", "/congress/sessions"): Row(
+        nothing,
+        of_main(201, cadre_east=403),
+        body=lambda _: {
+            "title": "新会议",
+            "year": 2026,
+            "campus": "main",
+            "proposals_until": later(1),
+        },
+    ),
+    ("GET", "/congress/sessions"): Row(nothing, ANYONE_SIGNED_IN),
+    ("GET", "/congress/sessions/{session_id}"): Row(congress, ALL_BUT_OTHER_CAMPUSES),
+    ("POST", "/congress/sessions/{session_id}/representatives"): Row(
+        congress, CADRE_OF_MAIN, body=lambda _: {"member_ids": [SELF]}
+    ),
+    ("GET", "/congress/sessions/{session_id}/representatives"): Row(
+        congress, ALL_BUT_OTHER_CAMPUSES
+    ),
+    ("POST", "/congress/sessions/{session_id}/proposals"): Row(
+        congress,
+        reps_only(201),
+        body=lambda _: {"title": "提案", "reasons": "理由", "measures": "措施", "department": "处"},
+    ),
+    ("GET", "/congress/sessions/{session_id}/proposals"): Row(_at("draft"), ALL_BUT_OTHER_CAMPUSES),
+    ("GET", "/congress/proposals/{proposal_id}"): Row(_at("draft"), ALL_BUT_OTHER_CAMPUSES),
+    # SELF proposed it: their own co-signature is refused by the rule (409).
+    ("POST", "/congress/proposals/{proposal_id}/cosign"): Row(
+        _at("draft"), {**reps_only(200), "member": 409}
+    ),
+    ("POST", "/congress/proposals/{proposal_id}/submit"): Row(_at("signed"), PROPOSER_ONLY),
+    ("POST", "/congress/proposals/{proposal_id}/endorse"): Row(
+        _at("submitted"), expect(403, group_leader=200, cadre_east=404)
+    ),
+    ("POST", "/congress/proposals/{proposal_id}/decision"): Row(
+        _at("endorsed"), CADRE_OF_MAIN, body=lambda _: {"decision": "accepted"}
+    ),
+    ("POST", "/congress/proposals/{proposal_id}/assignment"): Row(
+        _at("accepted"),
+        CADRE_OF_MAIN,
+        body=lambda _: {"department": "后勤处", "due_on": "2099-01-01"},
+    ),
+    ("POST", "/congress/proposals/{proposal_id}/reply"): Row(
+        _at("assigned"), CADRE_OF_MAIN, body=lambda _: {"text": "已办理"}
+    ),
+    ("POST", "/congress/proposals/{proposal_id}/rating"): Row(
+        _at("replied"), PROPOSER_ONLY, body=lambda _: {"rating": "satisfied"}
+    ),
+    ("POST", "/congress/proposals/{proposal_id}/second-reply"): Row(_at("rated"), PROPOSER_ONLY),
+    ("POST", "/congress/sessions/{session_id}/resolutions"): Row(
+        congress, of_main(201), body=lambda _: {"title": "财务报告", "text": "全文"}
+    ),
+    ("POST", "/congress/resolutions/{resolution_id}/votes"): Row(
+        congress, reps_only(200), body=lambda _: {"choice": "for"}
+    ),
+    ("POST", "/congress/resolutions/{resolution_id}/close"): Row(congress, CADRE_OF_MAIN),
 }
 
 NOTIFY: dict[tuple[str, str], Row] = {
@@ -843,7 +1083,11 @@ WELFARE_MUTUAL_AID: dict[tuple[str, str], Row] = {
 WELFARE.update(WELFARE_MUTUAL_AID)
 
 
-MATRICES = {"events": EVENTS | SURVEYS | SUGGESTIONS, "notify": NOTIFY, "welfare": WELFARE}
+MATRICES = {
+    "events": EVENTS | SURVEYS | SUGGESTIONS | COMMENDATIONS | CONGRESS,
+    "notify": NOTIFY,
+    "welfare": WELFARE,
+}
 APPS: dict[str, Any] = {
     "events": events_bootstrap,
     "notify": notify_bootstrap,

@@ -433,6 +433,114 @@ WELFARE_EXAMS = {
 ROWS.update(WELFARE_EXAMS)
 
 
+# -- voice: commendations and the staff congress (issue 16) -----------------------------------
+
+
+async def campaign(site: Site) -> dict[str, str]:
+    """A campaign of main open for nominations."""
+    body = {
+        "title": "网页矩阵评选",
+        "year": 2026,
+        "campus": "main",
+        "categories": [{"name": "师德标兵", "quotas": [{"campus": "main", "count": 1}]}],
+    }
+    made = await _ok(await site.stack.events_http.post("/commendations", json=body, headers=ADMIN))
+    return {"campaign_id": made["id"], "action": "nominate"}
+
+
+def acting(target: Target, action: str) -> Target:
+    """`target` with the `{action}` of the route's path."""
+
+    async def made(site: Site) -> dict[str, str]:
+        return {**await target(site), "action": action}
+
+    return made
+
+
+async def congress(site: Site) -> dict[str, str]:
+    """A session of main whose representatives are the member personas, with a draft of `me`."""
+    http = site.stack.events_http
+    body = {"title": "网页矩阵教代会", "year": 2026, "campus": "main", "proposals_until": later(1)}
+    made = await _ok(await http.post("/congress/sessions", json=body, headers=ADMIN))
+    sid = made["id"]
+    reps = {"member_ids": [site.me, site.other]}
+    await _ok(
+        await http.post(f"/congress/sessions/{sid}/representatives", json=reps, headers=ADMIN)
+    )
+    proposal = {"title": "提案", "reasons": "理由", "measures": "措施", "department": "后勤处"}
+    drafted = await _ok(
+        await http.post(
+            f"/congress/sessions/{sid}/proposals",
+            json=proposal,
+            headers=bearer(site.me, ["member"], ["main"]),
+        )
+    )
+    return {"session_id": sid, "proposal_id": drafted["id"], "action": "cosign"}
+
+
+STAFF_OF_MAIN = expect(200, anonymous=303, member=403, other_member=403, cadre_east=404, system=403)
+VOICE_ROWS: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
+    ("GET", "/m/voice"): (nothing, SIGNED_IN),
+    ("GET", "/m/commendations/{campaign_id}"): (
+        campaign,
+        expect(200, anonymous=303, cadre_east=404),
+    ),
+    # An empty form: the service's 422 on the page (another campus does not see it: 404).
+    ("POST", "/m/commendations/{campaign_id}/{action}"): (
+        campaign,
+        expect(422, anonymous=403, cadre_east=404),
+    ),
+    ("GET", "/m/congress/{session_id}"): (congress, expect(200, anonymous=303, cadre_east=404)),
+    ("POST", "/m/congress/{session_id}/{action}"): (
+        acting(congress, "propose"),
+        expect(422, anonymous=403, cadre_east=404),
+    ),
+    ("GET", "/m/proposals/{proposal_id}"): (congress, expect(200, anonymous=303, cadre_east=404)),
+    # Co-signing: the other representative does (303); the proposer may not (409); who is no
+    # representative is refused (403).
+    ("POST", "/m/proposals/{proposal_id}/{action}"): (
+        congress,
+        expect(403, anonymous=403, member=409, other_member=303, cadre_east=404),
+    ),
+    ("GET", "/admin/commendations"): (nothing, STAFF),
+    ("POST", "/admin/commendations"): (
+        nothing,
+        expect(403, anonymous=403, cadre_main=422, cadre_east=422, admin=422),
+    ),
+    ("GET", "/admin/commendations/{campaign_id}"): (
+        campaign,
+        expect(403, anonymous=303, cadre_main=200, cadre_east=404, admin=200),
+    ),
+    ("GET", "/admin/commendations/{campaign_id}/print"): (
+        campaign,
+        expect(403, anonymous=303, cadre_main=200, cadre_east=404, admin=200),
+    ),
+    ("GET", "/admin/commendations/{campaign_id}/recommendation.xlsx"): (
+        campaign,
+        expect(403, anonymous=303, cadre_main=200, cadre_east=404, admin=200),
+    ),
+    ("POST", "/admin/commendations/{campaign_id}/{action}"): (
+        acting(campaign, "phase"),
+        expect(403, anonymous=403, cadre_main=422, cadre_east=404, admin=422),
+    ),
+    ("GET", "/admin/congress"): (nothing, STAFF),
+    ("POST", "/admin/congress"): (
+        nothing,
+        expect(403, anonymous=403, cadre_main=422, cadre_east=422, admin=422),
+    ),
+    # The register is public to the campus; the desk's forms are refused by the service.
+    ("GET", "/admin/congress/{session_id}"): (congress, STAFF_OF_MAIN),
+    ("GET", "/admin/congress/{session_id}/replies"): (congress, STAFF_OF_MAIN),
+    ("POST", "/admin/congress/{session_id}/{action}"): (
+        acting(congress, "resolution"),
+        expect(403, anonymous=403, cadre_main=422, cadre_east=404, admin=422),
+    ),
+    ("POST", "/admin/proposals/{proposal_id}/{action}"): (
+        acting(congress, "reply"),
+        expect(403, anonymous=403, cadre_main=422, cadre_east=404, admin=422),
+    ),
+}
+ROWS.update(VOICE_ROWS)
 # -- members' voice: surveys, the suggestion box, the calendar link --
 
 

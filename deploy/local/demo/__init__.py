@@ -14,6 +14,8 @@ One module per service, each with an `async def seed(<service url>)` returning
                  month's dues, and the initial passwords (seed_passwords)
     events.py    the activities of the coming months, the sports meet, the annual plan
     voice.py     the summer-activity survey with answers, the suggestion box with a reply
+                 (seed); a 师德标兵 campaign in its voting phase, a congress session with
+                 proposals (seed_congress)
     funds.py     welfare's books: this year's budgets, incomes, payments, a reversal (the
                  dues income follows from members' dues payments over Kafka)
 

@@ -28,9 +28,13 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"演示活动：新增 {added} 项，已存在 {existing} 项 / demo activities: {added} added, {existing} already there"
         )
-        added, existing = asyncio.run(voice.seed(args.events_url.rstrip("/")))
+        added, existing = asyncio.run(voice.seed_surveys(args.events_url.rstrip("/")))
         print(
             f"演示问卷与意见箱 / demo survey and suggestions: {added} added, {existing} already there"
+        )
+        added, existing = asyncio.run(voice.seed_congress(args.events_url.rstrip("/")))
+        print(
+            f"演示评选与教代会 / demo voice (campaign, congress): {added} added, {existing} there"
         )
         # budgets, incomes, payments and a reversal (dues income comes by Kafka)
         added, existing = asyncio.run(funds.seed(args.welfare_url.rstrip("/")))

@@ -1,0 +1,366 @@
+"""Commendations on the real broker and database: a campaign from nomination to result, the
+vote limits (K per voter, one per candidate) under concurrency, the tally equal to the votes
+accepted, a vote after the close refused, no voter next to a candidate anywhere in the
+database or in an event, objections, and the recommendation form."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import random
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator, FormatChecker
+from openpyxl import load_workbook
+
+from services.events.commendations.store import BALLOTS, SLOTS
+from shared.timeutil import local_today
+from tests.integration import events_kit as kit
+from tests.integration.conftest import Stack, stack_fixture
+from tests.kafka_tools import read_all
+
+pytestmark = pytest.mark.integration
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "events" / "schemas"
+TOPICS = ("events.campaign", "events.nomination", "events.objection")
+
+stack = stack_fixture("events", scope="module")
+
+
+def _campaign(**over) -> dict:
+    return {
+        "title": "2026 年度师德标兵评选",
+        "year": 2026,
+        "campus": "main",
+        "categories": [
+            {
+                "name": "师德标兵",
+                "kind": "teacher_ethics",
+                "quotas": [{"campus": "main", "count": 2}],
+                "votes_per_voter": 3,
+            },
+            {
+                "name": "市劳模推荐",
+                "kind": "city_model_worker",
+                "quotas": [{"campus": "main", "count": 1}],
+                "votes_per_voter": 1,
+                "eligibility": {"statuses": ["active"], "age_min": 30},
+            },
+        ],
+        **over,
+    }
+
+
+async def _ok(response, status: int = 200) -> Any:
+    assert response.status_code == status, response.text
+    return response.json()
+
+
+async def _events(stack: Stack) -> list[dict]:
+    await kit.settled(stack, *TOPICS)
+    out = []
+    for topic in TOPICS:
+        for record in await read_all(stack.bootstrap, stack.topic(topic), timeout_ms=1000):
+            event = json.loads(record.value)
+            schema = json.loads((SCHEMAS / f"{event['type']}.json").read_text())
+            Draft202012Validator(schema, format_checker=FormatChecker()).validate(event["data"])
+            out.append(event)
+    return out
+
+
+async def _shortlisted_campaign(stack: Stack, candidates: list[str]) -> tuple[str, list[str]]:
+    http, cadre = stack.events_http, kit.cadre()
+    made = await _ok(await http.post("/commendations", json=_campaign(), headers=cadre), 201)
+    cid = made["id"]
+    ids = []
+    for member_id in candidates:
+        body = {"category_id": "c1", "member_id": member_id, "reasons": "爱岗敬业，教书育人"}
+        ids.append(
+            (
+                await _ok(
+                    await http.post(f"/commendations/{cid}/nominations", json=body, headers=cadre),
+                    201,
+                )
+            )["id"]
+        )
+    for nid in ids:
+        url = f"/commendations/{cid}/nominations/{nid}/review"
+        await _ok(await http.post(url, json={"decision": "shortlisted"}, headers=cadre))
+    await _ok(
+        await http.post(f"/commendations/{cid}/phase", json={"to": "reviewing"}, headers=cadre)
+    )
+    move = {"to": "voting", "voting_closes_at": kit.later(1)}
+    await _ok(await http.post(f"/commendations/{cid}/phase", json=move, headers=cadre))
+    await kit.settled(stack, *TOPICS)  # the candidates' view has them shortlisted
+    return cid, ids
+
+
+async def test_a_campaign_from_nomination_to_result(stack: Stack):
+    http, cadre = stack.events_http, kit.cadre()
+    run = uuid.uuid4().hex[:5]
+    people = await kit.in_directory(stack, 8, f"CM{run}", birth_year=1980, birthday="01-01")
+    young = (await kit.in_directory(stack, 1, f"CY{run}", birth_year=2003))[0]
+    made = await _ok(await http.post("/commendations", json=_campaign(), headers=cadre), 201)
+    cid, url = made["id"], f"/commendations/{made['id']}"
+    assert made["phase"] == "nominating" and [c["id"] for c in made["categories"]] == ["c1", "c2"]
+    assert (
+        await http.post("/commendations", json=_campaign(), headers=kit.member(people[0]))
+    ).status_code == 403
+
+    def nominate(member_id, headers, category="c1", **more):
+        body = {"category_id": category, "member_id": member_id, "reasons": "教书育人", **more}
+        return http.post(f"{url}/nominations", json=body, headers=headers)
+
+    # By oneself, by a colleague, by the union, by a department; twice is refused.
+    own = await _ok(await nominate(people[0], kit.member(people[0])), 201)
+    assert own["by_kind"] == "self" and own["status"] == "nominated"
+    other = await _ok(
+        await nominate(
+            people[1],
+            kit.member(people[0]),
+            attachments=[
+                {"name": "事迹材料.pdf", "content_type": "application/pdf", "size_bytes": 20480}
+            ],
+        ),
+        201,
+    )
+    assert other["by_kind"] == "member" and other["attachments"][0]["name"] == "事迹材料.pdf"
+    assert (await _ok(await nominate(people[2], cadre), 201))["by_kind"] == "cadre"
+    dept = await _ok(await nominate(people[3], cadre, department="学前教育系"), 201)
+    assert dept["by_kind"] == "department" and dept["nominator_id"] is None
+    assert (await _ok(await nominate(people[4], cadre), 201))["status"] == "nominated"
+    again = await nominate(people[0], cadre)
+    assert again.status_code == 409 and again.json()["code"] == "nomination.exists"
+    as_member_for_dept = await nominate(people[5], kit.member(people[0]), department="系")
+    assert as_member_for_dept.status_code == 403
+    too_young = await nominate(young, cadre, category="c2")
+    assert too_young.status_code == 409 and too_young.json()["code"] == "nomination.not_eligible"
+    assert "市劳模推荐" in too_young.json()["title"]
+    other_campus = await nominate(people[5], kit.cadre("east"))
+    assert other_campus.status_code == 404  # another campus's campaign is not even seen
+
+    # Review: shortlist four, reject one (a reason is required); the transitions table.
+    nids = [own["id"], other["id"], f"{cid}-c1-{people[2]}", dept["id"]]
+    for nid in nids:
+        await _ok(
+            await http.post(
+                f"{url}/nominations/{nid}/review", json={"decision": "shortlisted"}, headers=cadre
+            )
+        )
+    rejected = f"{cid}-c1-{people[4]}"
+    no_reason = await http.post(
+        f"{url}/nominations/{rejected}/review", json={"decision": "rejected"}, headers=cadre
+    )
+    assert no_reason.status_code == 409 and no_reason.json()["code"] == "nomination.reason_required"
+    done = await _ok(
+        await http.post(
+            f"{url}/nominations/{rejected}/review",
+            json={"decision": "rejected", "reason": "材料不全"},
+            headers=cadre,
+        )
+    )
+    assert done["status"] == "rejected" and done["reason"] == "材料不全"
+    jump = await http.post(f"{url}/phase", json={"to": "publicity"}, headers=cadre)
+    assert jump.status_code == 409 and jump.json()["code"] == "campaign.invalid_transition"
+    assert "征集推荐" in jump.json()["title"] and jump.json()["current"] == "nominating"
+    early = await http.post(
+        f"{url}/categories/c1/votes", json={"candidates": nids[:1]}, headers=kit.member(people[6])
+    )
+    assert early.status_code == 409 and early.json()["code"] == "vote.closed"
+    await _ok(await http.post(f"{url}/phase", json={"to": "reviewing"}, headers=cadre))
+    past = await http.post(
+        f"{url}/phase",
+        json={"to": "voting", "voting_closes_at": "2020-01-01T00:00:00+08:00"},
+        headers=cadre,
+    )
+    assert past.status_code == 409
+    await _ok(
+        await http.post(
+            f"{url}/phase", json={"to": "voting", "voting_closes_at": kit.later(1)}, headers=cadre
+        )
+    )
+    await kit.settled(stack, *TOPICS)
+
+    # Votes: members see the candidates, not the votes; a rejected one is no candidate.
+    voters = people[5:8] + people[:3]
+    seen = await _ok(await http.get(url, headers=kit.member(voters[0])))
+    assert sorted(c["id"] for c in seen["candidates"]) == sorted(nids)
+    assert {c["votes"] for c in seen["candidates"]} == {None}
+    not_candidate = await http.post(
+        f"{url}/categories/c1/votes", json={"candidates": [rejected]}, headers=kit.member(voters[0])
+    )
+    assert (
+        not_candidate.status_code == 409 and not_candidate.json()["code"] == "vote.not_a_candidate"
+    )
+    four = await http.post(
+        f"{url}/categories/c1/votes", json={"candidates": nids}, headers=kit.member(voters[0])
+    )
+    assert four.status_code == 409 and four.json()["code"] == "vote.too_many"
+    cast = 0
+    for i, voter in enumerate(voters):
+        answer = await _ok(
+            await http.post(
+                f"{url}/categories/c1/votes",
+                json={"candidates": nids[i % 2 : i % 2 + 2]},
+                headers=kit.member(voter),
+            )
+        )
+        cast += list(answer["results"].values()).count("cast")
+    assert cast == 12
+    mine = await _ok(await http.get(url, headers=kit.member(voters[0])))
+    assert mine["my_votes"][0] == {
+        "category_id": "c1",
+        "used": 2,
+        "limit": 3,
+        "candidates": sorted(nids[0:2]),
+    }
+    as_cadre = await _ok(await http.get(url, headers=cadre))
+    tally = {c["id"]: c["votes"] for c in as_cadre["candidates"]}
+    assert sum(tally.values()) == cast and tally[nids[1]] == 6
+
+    # The publicity closes the vote: a vote after the close is refused.
+    today = local_today().isoformat()
+    publicity = {"to": "publicity", "publicity_from": today, "publicity_until": today}
+    moved = await _ok(await http.post(f"{url}/phase", json=publicity, headers=cadre))
+    assert moved["phase"] == "publicity" and not moved["voting_open"]
+    listed = [w["nomination_id"] for w in moved["listed"] if w["category_id"] == "c1"]
+    assert listed[0] == nids[1] and len(listed) == 2
+    late = await http.post(
+        f"{url}/categories/c1/votes", json={"candidates": [nids[3]]}, headers=kit.member(voters[5])
+    )
+    assert late.status_code == 409 and late.json()["code"] == "vote.closed"
+    public = await _ok(await http.get(url, headers=kit.member(voters[1])))
+    assert sum(c["votes"] for c in public["candidates"]) == cast  # the tally is public now
+
+    # An objection: raised by a member, the result waits for it, upheld → the next moves up.
+    raised = await _ok(
+        await http.post(
+            f"{url}/objections",
+            json={"nomination_id": listed[0], "reason": "事迹材料与实际不符"},
+            headers=kit.member(voters[2]),
+        ),
+        201,
+    )
+    assert raised["status"] == "open"
+    unlisted = await http.post(
+        f"{url}/objections",
+        json={"nomination_id": rejected, "reason": "不符"},
+        headers=kit.member(voters[2]),
+    )
+    assert unlisted.status_code == 404
+    await kit.settled(stack, *TOPICS)
+    waiting = await http.post(f"{url}/phase", json={"to": "published"}, headers=cadre)
+    assert waiting.status_code == 409 and waiting.json()["code"] == "campaign.objections_open"
+    theirs = await _ok(await http.get(f"{url}/objections", headers=kit.member(voters[3])))
+    assert theirs == []
+    await _ok(
+        await http.post(
+            f"{url}/objections/{raised['id']}/resolve",
+            json={"upheld": True, "answer": "经核实，异议成立"},
+            headers=cadre,
+        )
+    )
+    await kit.settled(stack, *TOPICS)
+    result = await _ok(await http.post(f"{url}/phase", json={"to": "published"}, headers=cadre))
+    elected = [w["nomination_id"] for w in result["elected"] if w["category_id"] == "c1"]
+    assert listed[0] not in elected and listed[1] in elected and len(elected) == 2
+
+    form = await http.get(f"{url}/recommendation.xlsx", headers=cadre)
+    assert form.status_code == 200
+    sheet = load_workbook(io.BytesIO(form.content)).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("类别", "校区", "姓名") and len(rows) == 3
+
+    events = await _events(stack)
+    mine_events = [e for e in events if e["data"].get("campaign_id") == cid]
+    types = {e["type"] for e in mine_events}
+    assert {
+        "events.campaign.phase_changed.v1",
+        "events.campaign.result_published.v1",
+        "events.nomination.nominated.v1",
+        "events.nomination.reviewed.v1",
+        "events.objection.raised.v1",
+        "events.objection.resolved.v1",
+    } <= types
+    published = next(e for e in mine_events if e["type"].endswith("result_published.v1"))
+    assert sorted(w["nomination_id"] for w in published["data"]["elected"]) == sorted(
+        w["nomination_id"] for w in result["elected"]
+    )
+
+
+async def test_vote_limits_under_concurrency_and_no_voter_next_to_a_candidate(stack: Stack):
+    http = stack.events_http
+    run = uuid.uuid4().hex[:5]
+    candidates = await kit.in_directory(stack, 5, f"CC{run}")
+    voters = await kit.in_directory(stack, 24, f"CV{run}")
+    cid, nids = await _shortlisted_campaign(stack, candidates)
+    url = f"/commendations/{cid}/categories/c1/votes"
+
+    # One voter, 20 requests at once, one candidate each (each candidate 4 times): three
+    # votes land, on three different candidates.
+    burst = [nids[i % 5] for i in range(20)]
+    answers = await asyncio.gather(
+        *(http.post(url, json={"candidates": [n]}, headers=kit.member(voters[0])) for n in burst)
+    )
+    accepted = [
+        r for r in answers if r.status_code == 200 and "cast" in r.json()["results"].values()
+    ]
+    assert len(accepted) == 3
+    assert {r.status_code for r in answers} <= {200, 409}
+    codes = {r.json()["code"] for r in answers if r.status_code == 409}
+    assert codes <= {"vote.limit", "vote.again"}
+    campaign = await _ok(await http.get(f"/commendations/{cid}", headers=kit.member(voters[0])))
+    assert campaign["my_votes"][0]["used"] == 3 and len(campaign["my_votes"][0]["candidates"]) == 3
+
+    # Many voters at once, each sending their choice twice: the tally equals the votes cast.
+    rng = random.Random(7)
+    choices = {v: rng.sample(nids, 3) for v in voters[1:]}
+    requests = [(v, c) for v, chosen in choices.items() for c in chosen for _ in range(2)]
+    rng.shuffle(requests)
+    gate = asyncio.Semaphore(24)
+
+    async def one(voter: str, nid: str):
+        async with gate:
+            return await http.post(url, json={"candidates": [nid]}, headers=kit.member(voter))
+
+    results = await asyncio.gather(*(one(v, c) for v, c in requests))
+    cast = sum(
+        1
+        for r in results
+        if r.status_code == 200
+        and r.json()["results"] != {}
+        and "cast" in r.json()["results"].values()
+    )
+    assert cast == 3 * len(choices)
+    expected = {n: 0 for n in nids}
+    for r in accepted:
+        for n, a in r.json()["results"].items():
+            expected[n] += a == "cast"
+    for chosen in choices.values():
+        for n in chosen:
+            expected[n] += 1
+    as_cadre = await _ok(await http.get(f"/commendations/{cid}", headers=kit.cadre()))
+    assert {c["id"]: c["votes"] for c in as_cadre["candidates"]} == expected
+
+    # Nothing in the database keeps a voter next to a candidate: every collection searched.
+    db = stack.events.db
+    assert await db[BALLOTS].count_documents({"campaign": cid}) == sum(expected.values())
+    for name in await db.list_collection_names():
+        async for doc in db[name].find({}):
+            text = json.dumps(doc, default=str)
+            holding = [v for v in voters if v in text]
+            if holding:
+                assert not any(n in text for n in nids), (name, doc)
+    for name in (BALLOTS, SLOTS):
+        async for doc in db[name].find({}):
+            text = json.dumps(doc, default=str)
+            assert not any(v in text for v in voters)
+            assert "claimed_at" not in doc or name == SLOTS
+    # … and no event tells of a vote.
+    events = await _events(stack)
+    assert not [e for e in events if any(v in json.dumps(e) for v in voters)]
