@@ -339,12 +339,75 @@ EVENTS: dict[tuple[str, str], Row] = {
     ("GET", "/calendar/{campus}/feed"): Row(feed, expect(403, cadre_main=200, admin=200)),
 }
 
+# -- notify-core: inbox, settings, deliveries, templates -------------------------------------
+_DELIVERIES = itertools.count(1)
+
+
+async def failed_delivery(stack: Stack, campus: str = "main") -> dict[str, str]:
+    """A failed e-mail delivery on the campus, as the delivery worker leaves one."""
+    from services.notify.delivery.store import Deliveries
+    from shared.timeutil import utcnow
+
+    key = f"e-authz-{RUN}-{next(_DELIVERIES)}:{SELF}:email"
+    doc = {
+        "_id": key,
+        "event_id": "e-authz",
+        "event_type": "events.registration.confirmed.v1",
+        "template": "registration_confirmed",
+        "category": "activity",
+        "member_id": SELF,
+        "campus": campus,
+        "channel": "email",
+        "variables": {},
+        "status": "failed",
+        "failures": 5,
+        "tries": 5,
+        "last_error": "SMTP refused",
+        "created_at": utcnow(),
+    }
+    assert await Deliveries(stack.notify.db).add_many([doc])
+    return {"delivery_id": key}
+
+
+async def template_key(stack: Stack, campus: str = "main") -> dict[str, str]:
+    return {"key": "registration_confirmed", "campus": campus}
+
+
+def _settings_body(_: dict) -> dict:
+    return {"channels": {"activity": ["inbox"]}, "quiet_hours": {"enabled": True}}
+
+
+def _template_body(_: dict) -> dict:
+    return {"title": "报名成功：{{ activity_title }}", "body": "{{ name }}，报名成功。"}
+
+
+CADRES = expect(403, cadre_main=200, cadre_east=200, admin=200)
+
+NOTIFY_CORE: dict[tuple[str, str], Row] = {
+    ("GET", "/inbox/unread-count"): Row(nothing, ANYONE_SIGNED_IN),
+    ("POST", "/inbox/read-all"): Row(nothing, ANYONE_SIGNED_IN),
+    ("GET", "/me/notification-settings"): Row(nothing, ANYONE_SIGNED_IN),
+    ("PUT", "/me/notification-settings"): Row(nothing, ANYONE_SIGNED_IN, body=_settings_body),
+    ("GET", "/deliveries"): Row(nothing, CADRES),
+    ("GET", "/deliveries/summary"): Row(nothing, CADRES),
+    # Another campus's failed delivery is not found (the list never shows it either).
+    ("POST", "/deliveries/{delivery_id}/retry"): Row(failed_delivery, of_main()),
+    ("GET", "/templates"): Row(nothing, CADRES),
+    ("GET", "/templates/{key}"): Row(template_key, CADRES),
+    ("POST", "/templates/{key}/preview"): Row(template_key, CADRES, body=_template_body),
+    ("PUT", "/templates/{key}/campuses/{campus}"): Row(
+        template_key, expect(403, admin=200), body=_template_body
+    ),
+    ("DELETE", "/templates/{key}/campuses/{campus}"): Row(template_key, expect(403, admin=204)),
+}
+
 NOTIFY: dict[tuple[str, str], Row] = {
     ("GET", "/healthz"): Row(nothing, PUBLIC),
     ("GET", "/readyz"): Row(nothing, PUBLIC),
     ("GET", "/metrics"): Row(nothing, PUBLIC),
     ("GET", "/inbox"): Row(nothing, ANYONE_SIGNED_IN),
     ("PATCH", "/inbox/{notice_id}/read"): Row(notice, expect(404, member=200)),
+    **NOTIFY_CORE,
 }
 
 _FUND_YEARS = itertools.count(2000)  # a fresh fiscal year per adoption: a budget is adopted once

@@ -1,0 +1,268 @@
+"""The routing table: every event type a person should hear about, whom it reaches, in which
+template and on which channels — and, in `UNROUTED`, every other catalogued type with why.
+
+A test fails when a catalogued type is in neither list (tests/unit/test_notify_routing.py), so
+a new event type is a conscious choice. Templates are in `templates/defaults.py`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from services.notify.routing.domain import (
+    Audience,
+    Category,
+    ChannelName,
+    Facts,
+    NotifyRoute,
+    RoutingTable,
+    routing_table,
+)
+from shared.events.events import (
+    ActivityCancelled,
+    ActivityChanged,
+    ActivityFacts,
+    ActivityPublished,
+    RegistrationCancelled,
+    RegistrationConfirmed,
+    RegistrationFacts,
+    RegistrationPromoted,
+    RegistrationWaitlisted,
+)
+from shared.events.members import (
+    EmailChangeRequested,
+    LoginLinkRequestedV2,
+    MemberApplied,
+    MemberJoinedV2,
+)
+from shared.events.welfare import BudgetThresholdReached
+from shared.timeutil import SHANGHAI
+
+INBOX, EMAIL, WECOM, SMS = ChannelName.inbox, ChannelName.email, ChannelName.wecom, ChannelName.sms
+
+# What makes an activity change worth telling its registrants.
+ANNOUNCED_CHANGES = {"starts_at": "时间", "ends_at": "结束时间", "venue": "地点", "title": "名称"}
+CANCELLED_BY = {
+    "member": "本人取消",
+    "cadre": "工会干部取消",
+    "member_left": "会籍变动",
+    "activity_cancelled": "活动取消",
+}
+
+
+def moment(value: datetime | None) -> str:
+    """A UTC moment as people read it: 4月12日 09:00 (Beijing time)."""
+    if value is None:
+        return ""
+    local = value.astimezone(SHANGHAI)
+    return f"{local.month}月{local.day}日 {local:%H:%M}"
+
+
+def day(value: date | None) -> str:
+    return f"{value.year}年{value.month}月{value.day}日" if value else ""
+
+
+def yuan(fen: int) -> str:
+    return f"{fen / 100:,.2f}"
+
+
+def _welcome(e: MemberJoinedV2) -> Facts:
+    return Facts(e.campus, {"joined_on": day(e.joined_on)}, member_id=e.member_id)
+
+
+def _applied(e: MemberApplied) -> Facts:
+    values = {"applicant": e.name, "department": e.department, "applied_on": day(e.applied_on)}
+    return Facts(e.campus, values)
+
+
+def _registration(e: RegistrationFacts) -> Facts:
+    values: dict[str, Any] = {
+        "activity_title": e.activity_title,
+        "guests": e.guests,
+        "waitlist_no": e.waitlist_no or "",
+    }
+    if isinstance(e, RegistrationCancelled):
+        values["reason"] = CANCELLED_BY.get(e.reason, e.reason)
+    return Facts(e.member_campus, values, member_id=e.member_id, activity_id=e.activity_id)
+
+
+def _activity(e: ActivityFacts) -> Facts:
+    values: dict[str, Any] = {
+        "title": e.title,
+        "kind_label": e.kind_label,
+        "venue": e.venue,
+        "starts": moment(e.starts_at),
+        "ends": moment(e.ends_at),
+        "signup_closes": moment(e.signup_closes_at),
+    }
+    if isinstance(e, ActivityChanged):
+        values["changed"] = "、".join(
+            ANNOUNCED_CHANGES[f] for f in e.changed if f in ANNOUNCED_CHANGES
+        )
+    if isinstance(e, ActivityCancelled):
+        values["reason"] = e.reason
+    return Facts(
+        e.campus, values, activity_id=e.activity_id, eligibility=e.eligibility.model_dump()
+    )
+
+
+def _budget(e: BudgetThresholdReached) -> Facts:
+    values = {
+        "year": e.year,
+        "line": e.line,
+        "threshold_pct": e.threshold_pct,
+        "budget": yuan(e.budget_fen),
+        "spent": yuan(e.spent_fen),
+    }
+    return Facts(e.campus, values)
+
+
+def _account(e: LoginLinkRequestedV2 | EmailChangeRequested) -> Facts:
+    # The link and the new address arrive sealed: their handlers open them and add the values.
+    return Facts(e.campus, {}, member_id=e.member_id)
+
+
+ROUTES = [
+    NotifyRoute(
+        MemberJoinedV2, Audience.member, "welcome", (INBOX, EMAIL), Category.membership, _welcome
+    ),
+    NotifyRoute(
+        MemberApplied,
+        Audience.campus_cadres,
+        "member_applied",
+        (INBOX, EMAIL),
+        Category.approval,
+        _applied,
+    ),
+    NotifyRoute(
+        RegistrationConfirmed,
+        Audience.member,
+        "registration_confirmed",
+        (INBOX, WECOM),
+        Category.activity,
+        _registration,
+    ),
+    NotifyRoute(
+        RegistrationWaitlisted,
+        Audience.member,
+        "registration_waitlisted",
+        (INBOX, WECOM),
+        Category.activity,
+        _registration,
+    ),
+    NotifyRoute(
+        RegistrationPromoted,
+        Audience.member,
+        "registration_promoted",
+        (INBOX, WECOM, SMS),
+        Category.activity,
+        _registration,
+    ),
+    NotifyRoute(
+        RegistrationCancelled,
+        Audience.member,
+        "registration_cancelled",
+        (INBOX, WECOM),
+        Category.activity,
+        _registration,
+        # A cancelled activity cancels its registrations: its own route tells them once.
+        when=lambda e: e.reason != "activity_cancelled",
+    ),
+    NotifyRoute(
+        ActivityPublished,
+        Audience.activity_audience,
+        "activity_published",
+        (INBOX, WECOM),
+        Category.activity,
+        _activity,
+    ),
+    NotifyRoute(
+        ActivityChanged,
+        Audience.activity_registrants,
+        "activity_changed",
+        (INBOX, WECOM, SMS),
+        Category.activity,
+        _activity,
+        when=lambda e: (
+            any(f in ANNOUNCED_CHANGES for f in e.changed)
+            and e.status in ("published", "registration_closed")
+        ),
+    ),
+    NotifyRoute(
+        ActivityCancelled,
+        Audience.activity_registrants,
+        "activity_cancelled",
+        (INBOX, WECOM, SMS),
+        Category.activity,
+        _activity,
+        mandatory=True,  # people would otherwise travel to an activity that does not happen
+    ),
+    NotifyRoute(
+        BudgetThresholdReached,
+        Audience.finance,
+        "budget_threshold",
+        (INBOX, EMAIL),
+        Category.funds,
+        _budget,
+    ),
+    # Credentials: e-mail only, never the inbox (whoever reads it is signed in already), and
+    # never optional (the member asked for it).
+    NotifyRoute(
+        LoginLinkRequestedV2,
+        Audience.member,
+        "login_link",
+        (EMAIL,),
+        Category.account,
+        _account,
+        mandatory=True,
+    ),
+    NotifyRoute(
+        EmailChangeRequested,
+        Audience.address,
+        "email_confirm",
+        (EMAIL,),
+        Category.account,
+        _account,
+        mandatory=True,
+    ),
+]
+
+# Catalogued types nobody is told about, each with why (a conscious choice, not an oversight).
+UNROUTED: dict[str, str] = {
+    "events.activity.drafted.v1": "草稿只有干部可见，不通知会员",
+    "events.activity.registration_closed.v1": "报名截止不单独通知（报名者已收到报名结果）",
+    "events.activity.completed.v1": "活动结束无须通知",
+    "events.attendance.recorded.v1": "出勤记录供福利服务使用（献血慰问），本人已在现场",
+    "events.plan.created.v1": "年度工作计划在「工作计划」页公开，不逐条推送",
+    "events.plan.item_added.v1": "同上：工作要点在计划页查看",
+    "events.plan.item_changed.v1": "同上：工作要点在计划页查看",
+    "events.plan.item_status_changed.v1": "同上：进度在计划页查看",
+    "events.registration.checked_in.v1": "签到时本人在现场，签到台已显示结果",
+    "events.sports.meet_set_up.v1": "运动会项目随活动发布通知",
+    "events.sports.results_recorded.v1": "成绩录入是过程数据，公布时另有页面",
+    "events.sports.results_published.v1": "成绩在运动会页面公布，不逐人推送",
+    "members.account.locked.v1": "锁定由登录页当场提示；解锁须联系干部",
+    "members.account.login_link_requested.v1": "v1 已停用（明文链接），只读 v2",
+    "members.account.password_changed.v1": "本人刚刚操作，页面已提示",
+    "members.account.password_set.v1": "本人或干部刚刚操作，页面已提示",
+    "members.account.signed_in.v1": "每次登录都通知会造成打扰",
+    "members.account.unlocked.v1": "由干部当面或电话告知",
+    "members.campus.changed.v1": "组织机构数据，不涉及个人",
+    "members.childcare.round_opened.v1": "入园入托统计由干部线下通知相关会员（暂无受众投影）",
+    "members.childcare.round_closed.v1": "同上",
+    "members.contact.changed.v1": "通知服务自己的联系方式投影，不是消息",
+    "members.contact.erased.v1": "通知服务自己的联系方式投影（删除）",
+    "members.dues.paid.v1": "会费在「我的会费」页查看，不逐笔推送",
+    "members.dues.payment_reversed.v1": "冲正由经费人员处理，会费页可查",
+    "members.member.deceased.v1": "不再向该会员发送任何消息；慰问由福利服务办理",
+    "members.member.joined.v1": "已弃用，v2 携带相同事实（只按 v2 发欢迎消息）",
+    "members.member.rejected.v1": "未通过由干部当面说明原因",
+    "members.member.retired.v1": "退休慰问由福利服务办理；会籍页可查",
+    "members.member.transferred.v1": "转校区由干部办理并当面告知",
+    "members.member.updated.v1": "本人或干部刚刚修改，页面已提示",
+    "members.member.withdrawn.v1": "退会会员不再接收消息",
+    "welfare.ledger.entry_posted.v1": "记账是台账数据；预算预警另有路由",
+}
+
+TABLE: RoutingTable = routing_table(ROUTES, UNROUTED)
