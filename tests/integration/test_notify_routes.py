@@ -5,6 +5,7 @@ failed after N attempts and a cadre retries it."""
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
 from collections.abc import AsyncIterator
@@ -14,7 +15,11 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from services.notify.delivery.store import Deliveries
+from services.notify.delivery.worker import DeliveryWorker
 from services.notify.notices.handlers import on_routed_event
+from services.notify.routing.contacts import Contacts
+from services.notify.templates.store import Templates
 from shared.events.events import (
     ActivityCancelled,
     ActivityChanged,
@@ -533,3 +538,74 @@ async def test_templates_are_validated_overridden_per_campus_and_previewed(site)
 async def _consumed(stack: Stack, event_id: str) -> bool:
     marker = f"services.notify.notices.handlers.on_routed_event:{event_id}"
     return bool(await stack.notify.db["processed_events"].find_one({"_id": marker}))
+
+
+class CountingChannel:
+    """A channel that counts what it is asked to send (the race is the database's)."""
+
+    name = "sms"
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send(self, message) -> None:
+        await asyncio.sleep(0.01)
+        self.sent.append(message.notice_id)
+
+
+async def test_two_replicas_workers_send_each_delivery_once(site):
+    stack, _ = site
+    runtime = stack.notify
+    db = runtime.client[f"{runtime.db.name}_race"]
+    try:
+        store, contacts = Deliveries(db), Contacts(db)
+        now = datetime.now(UTC)
+        await db["contacts"].insert_one(
+            {"_id": "m-race", "name": "赵", "campus": "main", "phone": "13900000000"}
+        )
+        docs = [
+            {
+                "_id": f"e{i}:m-race:sms",
+                "event_id": f"e{i}",
+                "event_type": "x",
+                "template": "registration_promoted",
+                "category": "activity",
+                "member_id": "m-race",
+                "campus": "main",
+                "channel": "sms",
+                "status": "queued",
+                "tries": 0,
+                "failures": 0,
+                "next_at": now,
+                "created_at": now,
+                "sealed": None,
+                "variables": {
+                    "name": "赵",
+                    "activity_title": "讲座",
+                    "guests": 0,
+                    "waitlist_no": 1,
+                },
+            }
+            for i in range(20)
+        ]
+        assert len(await store.add_many(docs)) == 20
+        assert await store.add_many(docs) == []  # the same deliveries again: none inserted
+        channel = CountingChannel()
+        workers = [
+            DeliveryWorker(
+                runtime.settings,
+                store,
+                contacts,
+                Templates(db),
+                {"sms": channel},
+                runtime.context.dispatcher.sealer,
+            )
+            for _ in range(2)
+        ]
+        await asyncio.gather(
+            *(w.run_once(now) for w in workers), *(w.run_once(now) for w in workers)
+        )
+        assert sorted(channel.sent) == sorted(d["_id"] for d in docs)  # each once
+        assert await db["deliveries"].count_documents({"status": "sent"}) == 20
+    finally:
+        await runtime.client.drop_database(db.name)

@@ -171,3 +171,24 @@ def test_the_audience_rule_of_an_activity():
     assert eligible({**member, "status": "retired"}, {"statuses": ["retired"]}, "main", 2026)
     assert not eligible(member, {"age_max": 40}, "main", 2026)
     assert eligible(member, {"small_groups": ["g-art"]}, "main", 2026)
+
+
+def test_production_refuses_a_channel_without_its_secret(monkeypatch, tmp_path):
+    from services.notify.settings import NotifySettings
+
+    monkeypatch.setenv("GONGHUI_ENV", "production")
+    for name in ("AUTH_PUBLIC_KEY_FILE", "LINK_PRIVATE_KEY_FILE", "DATA_KEY_FILE"):
+        monkeypatch.setenv(f"GONGHUI_{name}", str(tmp_path / "own.key"))  # not the dev keys
+    assert NotifySettings().wecom_base_url == ""  # no WeCom configured: nothing to refuse
+    monkeypatch.setenv("GONGHUI_WECOM_BASE_URL", "https://qyapi.weixin.qq.com")
+    with pytest.raises(ValueError, match="GONGHUI_WECOM_SECRET"):
+        NotifySettings()
+    monkeypatch.setenv("GONGHUI_WECOM_SECRET", "dev-secret")
+    with pytest.raises(ValueError, match="GONGHUI_WECOM_SECRET"):
+        NotifySettings()
+    monkeypatch.setenv("GONGHUI_WECOM_SECRET", "a-real-one")
+    monkeypatch.setenv("GONGHUI_SMS_BASE_URL", "https://sms.example")
+    with pytest.raises(ValueError, match="GONGHUI_SMS_API_KEY"):
+        NotifySettings()
+    monkeypatch.setenv("GONGHUI_SMS_API_KEY", "k-1")
+    assert NotifySettings().sms_base_url == "https://sms.example"

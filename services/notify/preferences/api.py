@@ -6,7 +6,7 @@ from datetime import time
 from typing import Annotated
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from services.notify.preferences.domain import Preferences, QuietHours
 from services.notify.preferences.store import PreferenceStore
@@ -23,7 +23,7 @@ HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
 
 
 class QuietHoursBody(BaseModel):
-    enabled: bool = Field(True, description="是否开启免打扰")
+    enabled: StrictBool = Field(True, description="是否开启免打扰")
     start: str = Field("22:00", pattern=HHMM, description="开始（北京时间 HH:MM）")
     end: str = Field("07:00", pattern=HHMM, description="结束（北京时间 HH:MM）")
 
