@@ -15,10 +15,12 @@ from typing import Any
 import pytest
 import pytest_asyncio
 
+from services.notify.channels.base import Message
 from services.notify.delivery.store import Deliveries
 from services.notify.delivery.worker import DeliveryWorker
 from services.notify.notices.handlers import on_routed_event
 from services.notify.routing.contacts import Contacts
+from services.notify.routing.domain import ChannelName
 from services.notify.templates.store import Templates
 from shared.events.events import (
     ActivityCancelled,
@@ -543,12 +545,12 @@ async def _consumed(stack: Stack, event_id: str) -> bool:
 class CountingChannel:
     """A channel that counts what it is asked to send (the race is the database's)."""
 
-    name = "sms"
+    name = ChannelName.sms
 
     def __init__(self) -> None:
         self.sent: list[str] = []
 
-    async def send(self, message) -> None:
+    async def send(self, message: Message) -> None:
         await asyncio.sleep(0.01)
         self.sent.append(message.notice_id)
 
@@ -563,7 +565,7 @@ async def test_two_replicas_workers_send_each_delivery_once(site):
         await db["contacts"].insert_one(
             {"_id": "m-race", "name": "赵", "campus": "main", "phone": "13900000000"}
         )
-        docs = [
+        docs: list[dict[str, Any]] = [
             {
                 "_id": f"e{i}:m-race:sms",
                 "event_id": f"e{i}",
