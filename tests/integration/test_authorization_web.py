@@ -216,6 +216,10 @@ ROWS: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
     ("GET", "/m/inbox"): (nothing, SIGNED_IN),
     ("GET", "/m/inbox/{notice_id}"): (notice, expect(404, anonymous=303, member=200)),
     ("POST", "/m/inbox/{notice_id}/read"): (notice, expect(404, anonymous=403, member=303)),
+    # notify-core: notify answers for the caller's own messages and settings, whoever signs in.
+    ("POST", "/m/inbox/read-all"): (nothing, expect(303, anonymous=403)),
+    ("GET", "/m/settings/notifications"): (nothing, SIGNED_IN),
+    ("POST", "/m/settings/notifications"): (nothing, expect(303, anonymous=403)),
     ("GET", "/m/profile"): (nothing, expect(404, anonymous=303, member=200, other_member=200)),
     ("POST", "/m/profile/contact"): (
         nothing,
