@@ -192,3 +192,11 @@ def test_production_refuses_a_channel_without_its_secret(monkeypatch, tmp_path):
         NotifySettings()
     monkeypatch.setenv("GONGHUI_SMS_API_KEY", "k-1")
     assert NotifySettings().sms_base_url == "https://sms.example"
+
+
+def test_the_integration_page_lists_every_route_and_every_unrouted_type():
+    from pathlib import Path
+
+    page = (Path(__file__).parents[2] / "docs/integration/notifications.md").read_text()
+    for event_type in [*TABLE.routes, *UNROUTED]:
+        assert f"`{event_type}`" in page, f"{event_type} missing from the routing table page"
