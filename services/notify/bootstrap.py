@@ -9,6 +9,8 @@ from services.notify.notices.contacts import Contacts
 from services.notify.notices.store import Inbox, setup_indexes
 from services.notify.settings import NotifySettings
 from services.notify.subscriptions import subscriptions
+from services.notify.webhooks import api as webhooks_api
+from services.notify.webhooks.wiring import install_webhooks
 from shared.crypto import Box, Sealer
 from shared.runtime import ServiceRuntime
 
@@ -25,7 +27,7 @@ def bootstrap(
         settings,
         title="Gonghui 通知服务 notify",
         description=DESCRIPTION,
-        routers=[notices_api.router],
+        routers=[notices_api.router, webhooks_api.router],
         setup_indexes=setup_indexes,
         configure_logs=configure_logs,
     )
@@ -41,5 +43,6 @@ def bootstrap(
             Sealer.from_file(settings.data_key_file),
         )
     )
-    runtime.context = NotifyContext(inbox=inbox)
+    webhooks = install_webhooks(runtime, settings, inbox)
+    runtime.context = NotifyContext(inbox=inbox, webhooks=webhooks)
     return runtime

@@ -6,8 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.notify.notices.store import Inbox
+from services.notify.webhooks.handlers import Webhooks
 
 
 @dataclass(frozen=True)
 class NotifyContext:
     inbox: Inbox
+    webhooks: Webhooks
