@@ -8,6 +8,7 @@ the secret is nowhere in clear.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
@@ -333,3 +334,27 @@ async def test_an_unknown_event_type_is_refused(strict: Stack):
 
 async def _has(receiver: Receiver, path: str, count: int = 1) -> bool:
     return len(receiver.on(path)) >= count
+
+
+async def test_concurrent_takes_queue_once_and_concurrent_workers_claim_a_try_once(
+    local: Stack, receiver: Receiver
+):
+    """Two notify replicas (here: eight tasks) on the same event and the same due delivery."""
+    hooks = local.notify.context.webhooks
+    sub = await subscribe(local, f"{receiver.base}/race", ["welfare.budget."])
+    await hooks.pause(_admin(), sub["id"])  # the worker stays away: the tasks race alone
+    envelope = threshold_event("spend_race")
+    await asyncio.gather(*[hooks.take(envelope) for _ in range(8)])
+    [delivery] = await deliveries(local, sub, envelope)
+    found = await hooks.deliveries.get(sub["id"], delivery["id"])
+    won = await asyncio.gather(
+        *[hooks.deliveries.claim(found, f"replica-{i}", 60) for i in range(8)]
+    )
+    assert [n for n in won if n is not None] == [1]
+    assert [e["attempt"] for e in await log_of(local, sub, envelope)] == [1]
+
+
+def _admin():
+    from shared.principal import Principal
+
+    return Principal(ADMIN_ID, frozenset({"admin"}), frozenset({"*"}))
