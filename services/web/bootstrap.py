@@ -30,7 +30,15 @@ from services.web.backend import ApiError, Backend
 from services.web.context import LoginRequired, PageRefused, Web, csrf_guard, login_url, visit_of
 from services.web.headers import SecurityHeaders
 from services.web.limits import BodyLimit
-from services.web.pages import admin_activities, admin_members, desk, login, member, plan
+from services.web.pages import (
+    admin_activities,
+    admin_members,
+    admin_webhooks,
+    desk,
+    login,
+    member,
+    plan,
+)
 from services.web.providers import PasswordProvider
 from services.web.sessions import Sessions
 from services.web.settings import WebSettings
@@ -131,6 +139,7 @@ def bootstrap(
         desk.router,
         plan.admin_router,
         plan.member_router,
+        admin_webhooks.router,
     ):
         app.include_router(router)
     install_error_pages(app)

@@ -169,7 +169,8 @@ def attempt_public(d: dict[str, Any]) -> AttemptPublic:
 
 @router.get("/event-types")
 async def event_types(webhooks: WebhooksDep, user: CurrentUser) -> list[str]:
-    """The catalogued event types a subscription may ask for; role: admin."""
+    """What a subscription's filter may hold: the prefixes (`events.activity.`), then every
+    catalogued event type (contact details and credentials never); role: admin."""
     return webhooks.event_types(user)
 
 

@@ -25,7 +25,7 @@ from services.notify.webhooks.domain import (
     check_url,
     covers_campus,
     matches,
-    offered_types,
+    offered_filters,
     parse_filter,
 )
 from services.notify.webhooks.sender import Sender, checked_address
@@ -112,8 +112,9 @@ class Webhooks:
         return sub
 
     def event_types(self, principal: Principal) -> list[str]:
+        """What a filter may hold: the prefixes (`events.`, `events.activity.`), then the types."""
         principal.require(Role.admin)
-        return offered_types()
+        return offered_filters()
 
     async def deliveries_of(
         self, principal: Principal, subscription_id: str, limit: int
