@@ -41,7 +41,7 @@ async def site(infra) -> AsyncIterator[Site]:
     transports = {n: httpx.ASGITransport(app=stack.runtimes[n].app) for n in names}
     app = web_bootstrap(settings, configure_logs=False, transports=transports)
     admin = f"admin-pages-{uuid.uuid4().hex[:6]}"
-    sessions = app.state.web.sessions  # type: ignore[attr-defined]
+    sessions = app.state.web.sessions
     session = sessions.new(
         member_id=admin,
         roles=["admin"],
@@ -118,7 +118,7 @@ async def test_a_private_address_is_refused_on_the_form_in_words(infra):
         )
         transports = {"notify": httpx.ASGITransport(app=stack.notify.app)}
         app = web_bootstrap(settings, configure_logs=False, transports=transports)
-        sessions = app.state.web.sessions  # type: ignore[attr-defined]
+        sessions = app.state.web.sessions
         session = sessions.new(
             member_id="admin-x",
             roles=["admin"],
