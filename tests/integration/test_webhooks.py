@@ -13,6 +13,7 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
@@ -240,8 +241,9 @@ async def test_redirects_are_not_followed(local: Stack, receiver: Receiver):
 
 
 async def test_a_rotated_secret_signs_from_then_on_and_no_secret_is_stored_in_clear(
-    local: Stack, receiver: Receiver
+    local: Stack, receiver: Receiver, caplog: pytest.LogCaptureFixture
 ):
+    caplog.set_level(logging.DEBUG)
     sub = await subscribe(local, f"{receiver.base}/rotated")
     rotated = await local.notify_http.post(f"/webhooks/{sub['id']}/secret", headers=ADMIN)
     assert rotated.status_code == 200, rotated.text
@@ -264,8 +266,10 @@ async def test_a_rotated_secret_signs_from_then_on_and_no_secret_is_stored_in_cl
     records = await read_all(local.bootstrap, local.topic("notify.webhook"))
     assert any(sub["id"].encode() in r.value for r in records)
     on_topics = b"".join(r.value or b"" for r in records).decode()
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert sub["id"] in logged  # the tries were logged
     for needle in needles:
-        assert needle not in dump and needle not in on_topics
+        assert needle not in dump and needle not in on_topics and needle not in logged
 
 
 async def test_who_may_list_and_register(local: Stack):
