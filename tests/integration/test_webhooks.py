@@ -14,6 +14,7 @@ import hashlib
 import hmac
 import json
 import logging
+import re
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime
@@ -196,6 +197,9 @@ async def test_a_failing_receiver_is_retried_with_backoff_then_paused_and_its_ad
         assert waited.total_seconds() >= backoff_s(t["attempt"], 0.3, 5)
         assert waited.total_seconds() < backoff_s(t["attempt"], 0.3, 5) + 2
     assert len(receiver.on("/down")) == 3
+    metrics = (await local.notify_http.get("/metrics")).text
+    assert re.search(r'^gonghui_webhook_tries_total\{outcome="failed"\} [1-9]', metrics, re.M)
+    assert re.search(r"^gonghui_webhook_paused_total [1-9]", metrics, re.M)
 
     # The admin who registered it finds a message in their inbox.
     inbox = await local.notify_http.get("/inbox", headers=ADMIN)

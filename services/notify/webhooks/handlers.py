@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from prometheus_client import Counter
+
 from services.notify.notices.domain import Notice
 from services.notify.notices.store import Inbox
 from services.notify.webhooks.domain import (
@@ -37,6 +39,12 @@ from shared.telemetry import trace_id_var
 from shared.timeutil import utcnow
 
 log = logging.getLogger(__name__)
+
+# /metrics: every try by outcome (ok / failed), and subscriptions paused for failing.
+WEBHOOK_TRIES = Counter("gonghui_webhook_tries_total", "webhook delivery tries", ["outcome"])
+WEBHOOK_PAUSES = Counter(
+    "gonghui_webhook_paused_total", "webhook subscriptions paused after failing tries"
+)
 
 
 @dataclass(frozen=True)
@@ -199,6 +207,7 @@ class Webhooks:
         outcome = await self.sender.post(
             sub.url, sub.secret, delivery["event_id"], delivery["body"].encode()
         )
+        WEBHOOK_TRIES.labels("ok" if outcome.ok else "failed").inc()
         rules = self.rules
         retry_at = None
         if outcome.ok:
@@ -247,6 +256,7 @@ class Webhooks:
 
         done = await self.store.change(sub.id, decide, Actor("system", trace_id_var.get()), "pause")
         if paused and done.status == WebhookStatus.paused:
+            WEBHOOK_PAUSES.inc()
             await self.inbox.put(paused_notice(done, n))
 
 
