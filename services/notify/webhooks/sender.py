@@ -53,6 +53,7 @@ class Outcome:
 class Sender:
     def __init__(self, timeout_s: float, allow_local: bool) -> None:
         self.allow_local = allow_local
+        self.timeout_s = timeout_s
         self.client = httpx.AsyncClient(
             timeout=httpx.Timeout(timeout_s, connect=min(timeout_s, 5.0)),
             follow_redirects=False,
@@ -82,16 +83,30 @@ class Sender:
         pinned = target.copy_with(host=address)
         extensions = {"sni_hostname": target.host} if target.scheme == "https" else {}
         try:
-            response = await self.client.post(
-                pinned, content=body, headers=headers, extensions=extensions
+            code = await asyncio.wait_for(
+                self._status(pinned, body, headers, extensions), self.timeout_s
             )
+        except TimeoutError:
+            return Outcome(False, None, f"超时（{self.timeout_s:g} 秒）", took())
         except httpx.HTTPError as exc:
             return Outcome(False, None, f"连接失败：{type(exc).__name__}", took())
-        if 200 <= response.status_code < 300:
-            return Outcome(True, response.status_code, None, took())
-        if 300 <= response.status_code < 400:
-            return Outcome(False, response.status_code, "收到重定向（不跟随）", took())
-        return Outcome(False, response.status_code, f"HTTP {response.status_code}", took())
+        if 200 <= code < 300:
+            return Outcome(True, code, None, took())
+        if 300 <= code < 400:
+            return Outcome(False, code, "收到重定向（不跟随）", took())
+        return Outcome(False, code, f"HTTP {code}", took())
+
+    async def _status(
+        self, url: httpx.URL, body: bytes, headers: dict[str, str], extensions: dict
+    ) -> int:
+        """The answer's status only: its body is never read (a receiver cannot make notify
+        hold a large answer in memory), and the whole exchange is bounded by `post`."""
+        request = self.client.build_request(
+            "POST", url, content=body, headers=headers, extensions=extensions
+        )
+        response = await self.client.send(request, stream=True)
+        await response.aclose()
+        return response.status_code
 
 
 __all__ = ["Outcome", "Refused", "Sender", "checked_address", "resolve"]
