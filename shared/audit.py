@@ -33,6 +33,18 @@ class AuditEntry:
     campus: str
     detail: dict[str, Any]
 
+    @classmethod
+    def from_doc(cls, doc: dict[str, Any]) -> AuditEntry:
+        return cls(
+            at=doc["at"],
+            by=doc["by"],
+            request=doc.get("request"),
+            action=doc["action"],
+            target=doc["target"],
+            campus=doc["campus"],
+            detail=doc.get("detail", {}),
+        )
+
 
 class AuditLog:
     def __init__(self, db: AsyncDatabase) -> None:
@@ -74,15 +86,4 @@ class AuditLog:
 
     async def find(self, query: dict[str, Any], limit: int = 200) -> list[AuditEntry]:
         docs = await self.coll.find(query).sort("at", -1).limit(limit).to_list()
-        return [
-            AuditEntry(
-                at=d["at"],
-                by=d["by"],
-                request=d.get("request"),
-                action=d["action"],
-                target=d["target"],
-                campus=d["campus"],
-                detail=d.get("detail", {}),
-            )
-            for d in docs
-        ]
+        return [AuditEntry.from_doc(d) for d in docs]

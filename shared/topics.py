@@ -69,6 +69,10 @@ TOPICS: tuple[Topic, ...] = (
     ),
     Topic("welfare.budget", description="经费预算: a line passed its warning threshold"),
     Topic("notify.message", description="通知: delivered, failed"),
+    Topic(
+        "notify.webhook",
+        description="Webhook 订阅: subscribed, paused, resumed, secret rotated (never the secret)",
+    ),
 )
 
 

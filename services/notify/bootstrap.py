@@ -25,6 +25,8 @@ from services.notify.settings import NotifySettings
 from services.notify.subscriptions import subscriptions
 from services.notify.templates import api as templates_api
 from services.notify.templates.store import Templates
+from services.notify.webhooks import api as webhooks_api
+from services.notify.webhooks.wiring import install_webhooks
 from shared.crypto import Box, Sealer
 from shared.readmodels.member_directory import MemberDirectory
 from shared.runtime import ServiceRuntime
@@ -55,6 +57,7 @@ def bootstrap(
             preferences_api.router,
             delivery_api.router,
             templates_api.router,
+            webhooks_api.router,
         ],
         setup_indexes=setup_indexes,
         configure_logs=configure_logs,
@@ -94,11 +97,13 @@ def bootstrap(
         )
     )
     runtime.run_worker(DeliveryWorker(settings, deliveries, contacts, templates, channels, sealer))
+    webhooks = install_webhooks(runtime, settings, inbox)
     runtime.context = NotifyContext(
         inbox=inbox,
         deliveries=deliveries,
         preferences=preferences,
         templates=templates,
         dispatcher=dispatcher,
+        webhooks=webhooks,
     )
     return runtime

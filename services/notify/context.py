@@ -10,6 +10,7 @@ from services.notify.delivery.store import Deliveries
 from services.notify.notices.store import Inbox
 from services.notify.preferences.store import PreferenceStore
 from services.notify.templates.store import Templates
+from services.notify.webhooks.handlers import Webhooks
 
 
 @dataclass(frozen=True)
@@ -19,3 +20,4 @@ class NotifyContext:
     preferences: PreferenceStore
     templates: Templates
     dispatcher: Dispatcher  # for tests and tools that dispatch without Kafka
+    webhooks: Webhooks

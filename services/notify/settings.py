@@ -10,6 +10,7 @@ from pydantic import Field, SecretStr, model_validator
 from shared.settings import (
     DEV_DATA_KEY,
     DEV_LINK_PRIVATE_KEY,
+    DEV_WEBHOOK_KEY,
     Environment,
     ServiceSettings,
 )
@@ -82,5 +83,39 @@ class NotifySettings(ServiceSettings):
                 )
         return self
 
+    # -- webhooks (services/notify/webhooks) --
+    webhook_key_file: Path = Field(
+        DEV_WEBHOOK_KEY,
+        description="AES-256 key (base64) that seals webhook subscriptions' signing secrets",
+    )
+    webhook_allow_local: bool = Field(
+        False,
+        description=(
+            "local testing only: allow http:// and loopback / private / link-local webhook "
+            "URLs; refused unless GONGHUI_ENV is development or test"
+        ),
+    )
+    webhook_timeout_s: float = Field(10.0, gt=0, le=60, description="one webhook request")
+    webhook_max_attempts: int = Field(8, ge=1, description="tries per delivery before it fails")
+    webhook_backoff_s: float = Field(10.0, gt=0, description="wait after the first failed try")
+    webhook_backoff_max_s: float = Field(3600.0, gt=0, description="longest wait between tries")
+    webhook_pause_after: int = Field(
+        5, ge=1, description="failed tries in a row that pause a subscription (its owner told)"
+    )
+    webhook_poll_s: float = Field(1.0, gt=0, description="how often due deliveries are looked for")
+
+    @model_validator(mode="after")
+    def _no_local_webhooks_in_production(self) -> NotifySettings:
+        if self.webhook_allow_local and self.env == Environment.production:
+            raise ValueError(
+                "GONGHUI_WEBHOOK_ALLOW_LOCAL is for local testing: production refuses it"
+            )
+        return self
+
     def _secret_files(self) -> list[Path]:
-        return [self.auth_public_key_file, self.link_private_key_file, self.data_key_file]
+        return [
+            self.auth_public_key_file,
+            self.link_private_key_file,
+            self.data_key_file,
+            self.webhook_key_file,
+        ]

@@ -33,6 +33,7 @@ from services.web.limits import BodyLimit
 from services.web.pages import (
     admin_activities,
     admin_members,
+    admin_webhooks,
     desk,
     login,
     member,
@@ -140,6 +141,7 @@ def bootstrap(
         plan.admin_router,
         plan.member_router,
         notifications.router,  # notify-core: mark all read, 我的通知设置
+        admin_webhooks.router,
     ):
         app.include_router(router)
     install_error_pages(app)

@@ -47,6 +47,55 @@ class ImportOutcome(Labelled):
     duplicate = "duplicate", "重复行"  # the same as a row above: ignored
 
 
+class MemberChange(Labelled):
+    """What a recorded change of a member did (the `action` of their history)."""
+
+    enrol = "join", "入会申请"  # not `join`: that is str.join
+    create = "create", "建档"
+    import_ = "import", "名单导入"
+    approve = "approve", "批准入会"
+    reject = "reject", "驳回入会申请"
+    reapply = "reapply", "重新申请入会"
+    transfer = "transfer", "转校区"
+    withdraw = "withdraw", "退会"
+    retire = "retire", "登记退休"
+    decease = "decease", "登记去世"
+    update = "update", "修改信息"
+    change_contact = "change_contact", "修改联系方式"
+    confirm_email = "confirm_email", "确认邮箱"
+    set_children = "set_children", "登记子女情况"
+
+
+# A member record's fields as people read them: the spreadsheet headers of the members
+# export and import (services/members/membership/columns.py) and the history page.
+MEMBER_FIELDS: dict[str, str] = {
+    "staff_no": "工号",
+    "name": "姓名",
+    "gender": "性别",
+    "birth_date": "出生日期",
+    "campus": "校区",
+    "department": "部门",
+    "position": "职务",
+    "employment_type": "用工形式",
+    "hire_date": "入职日期",
+    "phone": "手机",
+    "email": "邮箱",
+    "pending_email": "待确认邮箱",
+    "wecom_userid": "企业微信",
+    "id_number": "身份证号",
+    "salary_base_fen": "工资基数",
+    "small_group": "教工小家",
+    "status": "会籍状态",
+    "applied_on": "申请日期",
+    "joined_on": "入会日期",
+    "left_on": "离会日期",
+    "reject_reason": "驳回理由",
+    "roles": "工会职务",
+    "congress_terms": "教代会代表届次",
+    "children": "子女情况",
+}
+
+
 class ProblemLevel(Labelled):
     """How bad a problem of an import row is."""
 
@@ -54,4 +103,13 @@ class ProblemLevel(Labelled):
     warning = "warning", "提醒"  # imported, but a person should look
 
 
-__all__ = ["CareStatus", "Gender", "ImportOutcome", "MemberStatus", "ProblemLevel", "UnionRole"]
+__all__ = [
+    "MEMBER_FIELDS",
+    "CareStatus",
+    "Gender",
+    "ImportOutcome",
+    "MemberChange",
+    "MemberStatus",
+    "ProblemLevel",
+    "UnionRole",
+]

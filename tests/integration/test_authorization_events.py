@@ -410,6 +410,57 @@ NOTIFY: dict[tuple[str, str], Row] = {
     **NOTIFY_CORE,
 }
 
+# -- notify: webhook subscriptions (admin only) -----------------------------------------------
+
+
+async def webhook(stack: Stack, campus: str = "main") -> dict[str, str]:
+    """A subscription of `campus` with one delivery, put there as the routes would (the
+    matrix's stack does not allow local receivers, and no public host resolves here)."""
+    from services.notify.webhooks.domain import Subscription
+    from shared.aggregate import Actor
+    from shared.timeutil import utcnow
+
+    hooks = stack.notify.context.webhooks
+    sub = Subscription.register(
+        f"wh-{uuid.uuid4().hex[:12]}",
+        campus,
+        "https://hooks.example.org/in",
+        ["welfare."],
+        "矩阵",
+        "admin-all",
+        utcnow(),
+    )
+    await hooks.store.add(sub, Actor("test-seed"))
+    event_id = f"e-authz-{uuid.uuid4().hex[:8]}"
+    await hooks.deliveries.enqueue(sub.id, event_id, "welfare.budget.threshold_reached.v1", "{}")
+    return {"subscription_id": sub.id, "delivery_id": f"{sub.id}:{event_id}"}
+
+
+ADMIN_ONLY = expect(403, admin=200)
+NOTIFY_WEBHOOKS: dict[tuple[str, str], Row] = {
+    ("GET", "/webhooks/event-types"): Row(nothing, ADMIN_ONLY),
+    # Admins get past the role check to the URL check: no public host resolves in the test.
+    ("POST", "/webhooks"): Row(
+        nothing,
+        expect(403, admin=422),
+        body=lambda _: {
+            "url": "https://hooks.example.org/in",
+            "types": ["welfare."],
+            "campus": "main",
+        },
+    ),
+    ("GET", "/webhooks"): Row(nothing, ADMIN_ONLY),
+    ("GET", "/webhooks/{subscription_id}"): Row(webhook, ADMIN_ONLY),
+    ("POST", "/webhooks/{subscription_id}/pause"): Row(webhook, ADMIN_ONLY),
+    ("POST", "/webhooks/{subscription_id}/resume"): Row(webhook, ADMIN_ONLY),
+    ("POST", "/webhooks/{subscription_id}/secret"): Row(webhook, ADMIN_ONLY),
+    ("GET", "/webhooks/{subscription_id}/deliveries"): Row(webhook, ADMIN_ONLY),
+    ("GET", "/webhooks/{subscription_id}/log"): Row(webhook, ADMIN_ONLY),
+    ("POST", "/webhooks/{subscription_id}/deliveries/{delivery_id}/redeliver"): Row(
+        webhook, ADMIN_ONLY
+    ),
+}
+
 _FUND_YEARS = itertools.count(2000)  # a fresh fiscal year per adoption: a budget is adopted once
 _LEDGERS: dict[str, str] = {}  # campus -> the year every ledger target posts into (2100)
 
@@ -494,7 +545,7 @@ WELFARE: dict[tuple[str, str], Row] = {
     ("GET", "/funds/ledgers/{campus}/{year}/export.xlsx"): Row(ledger, BOOKS_READERS),
 }
 
-MATRICES = {"events": EVENTS, "notify": NOTIFY, "welfare": WELFARE}
+MATRICES = {"events": EVENTS, "notify": {**NOTIFY, **NOTIFY_WEBHOOKS}, "welfare": WELFARE}
 APPS: dict[str, Any] = {
     "events": events_bootstrap,
     "notify": notify_bootstrap,

@@ -317,6 +317,52 @@ ROWS: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
 }
 
 
+# -- webhook subscriptions (admin only: notify refuses the others, web shows its 403) ---------
+
+
+async def webhook(site: Site) -> dict[str, str]:
+    """A subscription with one delivery, put there as notify's routes would (this stack does
+    not allow local receivers, and no public host resolves in the test)."""
+    from services.notify.webhooks.domain import Subscription
+    from shared.aggregate import Actor
+
+    hooks = site.stack.notify.context.webhooks
+    sub = Subscription.register(
+        f"wh-{uuid.uuid4().hex[:12]}",
+        "main",
+        "https://hooks.example.org/in",
+        ["welfare."],
+        "网页矩阵",
+        "admin-all",
+        utcnow(),
+    )
+    await hooks.store.add(sub, Actor("test-seed"))
+    event_id = f"e-web-{uuid.uuid4().hex[:8]}"
+    await hooks.deliveries.enqueue(sub.id, event_id, "welfare.budget.threshold_reached.v1", "{}")
+    return {"subscription_id": sub.id, "delivery_id": f"{sub.id}:{event_id}"}
+
+
+ADMIN_PAGE = expect(403, anonymous=303, admin=200)
+ADMIN_POST = expect(403, anonymous=403, admin=303)
+WEBHOOK_ROWS: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
+    ("GET", "/admin/webhooks"): (nothing, ADMIN_PAGE),
+    # An empty form: notify answers 422, the page shows the form again with its words.
+    ("POST", "/admin/webhooks"): (nothing, expect(403, anonymous=403, admin=422)),
+    ("GET", "/admin/webhooks/{subscription_id}"): (webhook, ADMIN_PAGE),
+    ("POST", "/admin/webhooks/{subscription_id}/pause"): (webhook, ADMIN_POST),
+    ("POST", "/admin/webhooks/{subscription_id}/resume"): (webhook, ADMIN_POST),
+    ("POST", "/admin/webhooks/{subscription_id}/secret"): (
+        webhook,
+        expect(403, anonymous=403, admin=200),
+    ),
+    ("POST", "/admin/webhooks/{subscription_id}/deliveries/{delivery_id}/redeliver"): (
+        webhook,
+        ADMIN_POST,
+    ),
+}
+ROWS.update(WEBHOOK_ROWS)
+
+
 def web_routes(app) -> set[tuple[str, str]]:
     """(METHOD, path) of every page route, walking included routers (web has no OpenAPI)."""
 
@@ -362,3 +408,20 @@ async def test_the_matrix(site: Site, route: tuple[str, str]):
         )
         got[persona] = response.status_code
     assert got == expected, f"web {method} {template}: {as_row(got)}"
+
+
+async def test_a_members_history_reads_in_words(site: Site):
+    """The audit trail on a member's page names what was done and which fields changed in
+    Chinese (the published labels), never the action codes or field names of the API."""
+    target = await enrol(site.stack)
+    await _ok(
+        await site.stack.members_http.post(f"/members/{target}/retire", headers=ADMIN, json={})
+    )
+    await sign_in_everyone(site)
+    session, _ = site.cookies["admin"]
+    site.web.cookies.clear()
+    site.web.cookies.set("gh_session", session)
+    page = (await site.web.get(f"/admin/members/{target}")).text
+    trail = page[page.index("变更记录") :]
+    assert "登记退休" in trail and "会籍状态" in trail
+    assert ">retire<" not in trail and "status" not in trail

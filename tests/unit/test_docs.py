@@ -140,8 +140,10 @@ def test_the_two_commands_come_first():
 
 
 def test_the_readme_stays_a_landing_page():
+    # A landing page: the two commands, where to click first (one line per area), security
+    # in brief and links. 200 lines leaves room for the areas still to come, not for guides.
     lines = README.count("\n")
-    assert lines <= 160, f"README.md has {lines} lines: move the detail into docs/"
+    assert lines <= 200, f"README.md has {lines} lines: move the detail into docs/"
 
 
 def test_readme_links_resolve():

@@ -177,7 +177,12 @@ def test_production_refuses_a_channel_without_its_secret(monkeypatch, tmp_path):
     from services.notify.settings import NotifySettings
 
     monkeypatch.setenv("GONGHUI_ENV", "production")
-    for name in ("AUTH_PUBLIC_KEY_FILE", "LINK_PRIVATE_KEY_FILE", "DATA_KEY_FILE"):
+    for name in (
+        "AUTH_PUBLIC_KEY_FILE",
+        "LINK_PRIVATE_KEY_FILE",
+        "DATA_KEY_FILE",
+        "WEBHOOK_KEY_FILE",
+    ):
         monkeypatch.setenv(f"GONGHUI_{name}", str(tmp_path / "own.key"))  # not the dev keys
     assert NotifySettings().wecom_base_url == ""  # no WeCom configured: nothing to refuse
     monkeypatch.setenv("GONGHUI_WECOM_BASE_URL", "https://qyapi.weixin.qq.com")

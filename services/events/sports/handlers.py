@@ -78,6 +78,19 @@ async def existing_meet(book: MeetBook, activity: Activity) -> SportsMeet:
     return found
 
 
+async def open_meet(book: MeetBook, activity: Activity, item_id: str) -> SportsMeet:
+    """The meet whose item `item_id` a member enters or leaves: only while entries are open."""
+    meet = await existing_meet(book, activity)
+    meet.item(item_id)
+    if activity.status not in ENTERING:
+        raise Conflict(
+            "meet.entries_closed",
+            "运动会不在报名阶段，不能报名或退出项目",
+            activity_status=activity.status,
+        )
+    return meet
+
+
 async def add_item(activity: Activity, cmd: NewItem, book: MeetBook, user: Principal) -> MeetItem:
     added: list[MeetItem] = []
     await change_meet(book, activity, "add_item", lambda m: added.append(m.add_item(cmd)), user)
@@ -102,14 +115,7 @@ async def enter(
         managed(user, activity)
     else:
         user.require(Role.member, Role.cadre)
-    meet = await existing_meet(book, activity)
-    meet.item(item_id)
-    if activity.status not in ENTERING:
-        raise Conflict(
-            "meet.entries_closed",
-            "运动会不在报名阶段，不能报名或退出项目",
-            activity_status=activity.status,
-        )
+    meet = await open_meet(book, activity, item_id)
     member = await directory.get(member_id)
     if member is None or (member_id != user.subject and not user.can_access(member["campus"])):
         raise NotFound("member.not_found", "未找到该会员", id=member_id)
@@ -134,14 +140,7 @@ async def withdraw(
 ) -> None:
     if member_id != user.subject:
         managed(user, activity)
-    meet = await existing_meet(book, activity)
-    meet.item(item_id)
-    if activity.status not in ENTERING:
-        raise Conflict(
-            "meet.entries_closed",
-            "运动会不在报名阶段，不能报名或退出项目",
-            activity_status=activity.status,
-        )
+    await open_meet(book, activity, item_id)
     if not await book.withdraw(activity.id, item_id, member_id):
         raise NotFound("meet.entry_not_found", "没有这项报名", item=item_id, member=member_id)
 

@@ -16,7 +16,7 @@ from typing import Any, Literal
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.aggregate import AggregateStore, Change, ChangeFilter, change_id
-from shared.audit import AUDIT_LOG
+from shared.audit import AUDIT_LOG, AuditEntry
 
 Source = Literal["audit", "members", "campuses"]
 ChangeSource = Literal["members", "campuses"]
@@ -114,17 +114,7 @@ class AuditTrail:
 
 
 def _logged(doc: dict[str, Any]) -> AuditRecord:
-    return AuditRecord(
-        source="audit",
-        id=doc["_id"],
-        at=doc["at"],
-        by=doc["by"],
-        request=doc.get("request"),
-        action=doc["action"],
-        target=doc["target"],
-        campus=doc["campus"],
-        detail=doc.get("detail", {}),
-    )
+    return AuditRecord(source="audit", id=doc["_id"], **vars(AuditEntry.from_doc(doc)))
 
 
 def _changed(source: ChangeSource, change: Change) -> AuditRecord:

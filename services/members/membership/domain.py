@@ -38,7 +38,7 @@ from shared.text import (
     normalize,
 )
 from shared.timeutil import Day
-from shared.vocabulary.members import MemberStatus, UnionRole
+from shared.vocabulary.members import MemberChange, MemberStatus, UnionRole
 
 STAFF_NO = re.compile(r"^[A-Z0-9-]{2,32}$")
 MOBILE = re.compile(r"^1\d{10}$")
@@ -52,25 +52,33 @@ Gender = Literal["female", "male"]
 
 # The membership lifecycle, in one table: action -> (states it may start from, end, label).
 TRANSITIONS: dict[str, tuple[frozenset[MemberStatus], MemberStatus, str]] = {
-    "approve": (frozenset({MemberStatus.applied}), MemberStatus.active, "批准入会"),
-    "reject": (frozenset({MemberStatus.applied}), MemberStatus.rejected, "驳回入会申请"),
+    "approve": (frozenset({MemberStatus.applied}), MemberStatus.active, MemberChange.approve.label),
+    "reject": (frozenset({MemberStatus.applied}), MemberStatus.rejected, MemberChange.reject.label),
     "reapply": (
         frozenset({MemberStatus.rejected, MemberStatus.withdrawn}),
         MemberStatus.applied,
-        "重新申请入会",
+        MemberChange.reapply.label,
     ),
-    "transfer": (frozenset({MemberStatus.active}), MemberStatus.active, "转校区"),
-    "withdraw": (frozenset({MemberStatus.active}), MemberStatus.withdrawn, "退会"),
-    "retire": (frozenset({MemberStatus.active}), MemberStatus.retired, "登记退休"),
+    "transfer": (
+        frozenset({MemberStatus.active}),
+        MemberStatus.active,
+        MemberChange.transfer.label,
+    ),
+    "withdraw": (
+        frozenset({MemberStatus.active}),
+        MemberStatus.withdrawn,
+        MemberChange.withdraw.label,
+    ),
+    "retire": (frozenset({MemberStatus.active}), MemberStatus.retired, MemberChange.retire.label),
     "decease": (
         frozenset({MemberStatus.active, MemberStatus.retired}),
         MemberStatus.deceased,
-        "登记去世",
+        MemberChange.decease.label,
     ),
     "update": (
         frozenset(MemberStatus) - {MemberStatus.deceased},
         MemberStatus.active,  # not used: an update keeps the status
-        "修改信息",
+        MemberChange.update.label,
     ),
 }
 

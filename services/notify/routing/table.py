@@ -1,7 +1,7 @@
 """The routing table: every event type a person should hear about, whom it reaches, in which
 template and on which channels — and, in `UNROUTED`, every other catalogued type with why.
 
-A test fails when a catalogued type is in neither list (tests/unit/test_notify_routing.py), so
+A test fails when a catalogued type is in neither list (tests/unit/test_notify_rules.py), so
 a new event type is a conscious choice. Templates are in `templates/defaults.py`.
 """
 
@@ -262,6 +262,10 @@ UNROUTED: dict[str, str] = {
     "members.member.transferred.v1": "转校区由干部办理并当面告知",
     "members.member.updated.v1": "本人或干部刚刚修改，页面已提示",
     "members.member.withdrawn.v1": "退会会员不再接收消息",
+    "notify.webhook.paused.v1": "订阅创建者由 Webhook 投递进程直接在站内信告知（webhooks/handlers.py）",
+    "notify.webhook.resumed.v1": "管理员刚刚在 Webhook 页恢复，页面已提示",
+    "notify.webhook.secret_rotated.v1": "管理员刚刚轮换密钥，新密钥只在页面显示一次",
+    "notify.webhook.subscribed.v1": "管理员刚刚创建订阅，页面已提示",
     "welfare.ledger.entry_posted.v1": "记账是台账数据；预算预警另有路由",
 }
 

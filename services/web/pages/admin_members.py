@@ -7,16 +7,24 @@ personal data masked)."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, File, Form, Path, Query, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, UploadFile
 from fastapi.responses import Response
 
 from services.web.backend import ApiError
 from services.web.context import StaffVisit, Visit, redirect
 from services.web.uploads import Upload
-from shared.vocabulary.members import Gender, ImportOutcome, MemberStatus, UnionRole
+from shared.vocabulary.members import (
+    MEMBER_FIELDS,
+    Gender,
+    ImportOutcome,
+    MemberChange,
+    MemberStatus,
+    UnionRole,
+)
 
 router = APIRouter(prefix="/admin")
 
@@ -28,7 +36,7 @@ Text = Annotated[str | None, Query(max_length=64, pattern=r"^[^\x00-\x1f\x7f]*$"
 GENDER = Gender.labels()
 ROLES = UnionRole.labels()
 MEMBER_STATUS = MemberStatus.labels()
-ACTIONS = {"approve": "批准入会", "withdraw": "退会", "retire": "登记退休", "transfer": "转校区"}
+ACTIONS = {a: MemberChange(a).label for a in ("approve", "withdraw", "retire", "transfer")}
 
 
 @router.get("")
@@ -40,31 +48,45 @@ async def desk_home(visit: StaffVisit) -> Response:
 # -- members ----------------------------------------------------------------------------------
 
 
+@dataclass
+class MemberListFilter:
+    """The member list's filters as the page's form sends them (the export keeps them)."""
+
+    q: Text = None
+    campus: Text = None
+    department: Text = None
+    status: Text = None
+    gender: Text = None
+    role: Text = None
+    age_min: Annotated[int | None, Query(ge=0, le=120)] = None
+    age_max: Annotated[int | None, Query(ge=0, le=120)] = None
+
+    def params(self) -> dict[str, Any]:
+        """The filters that are set; a status, gender or role must be a known code."""
+        filters: dict[str, Any] = {
+            "q": self.q,
+            "campus": self.campus,
+            "department": self.department,
+            "status": self.status if self.status in MEMBER_STATUS else None,
+            "gender": self.gender if self.gender in GENDER else None,
+            "role": self.role if self.role in ROLES else None,
+            "age_min": self.age_min,
+            "age_max": self.age_max,
+        }
+        return {k: v for k, v in filters.items() if v not in (None, "")}
+
+
+Filters = Annotated[MemberListFilter, Depends()]
+
+
 @router.get("/members")
 async def members(
     visit: StaffVisit,
-    q: Text = None,
-    campus: Text = None,
-    department: Text = None,
-    status: Text = None,
-    gender: Text = None,
-    role: Text = None,
-    age_min: Annotated[int | None, Query(ge=0, le=120)] = None,
-    age_max: Annotated[int | None, Query(ge=0, le=120)] = None,
+    filter_: Filters,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> Response:
     """会员查询 with filters, 50 a page; role: cadre."""
-    filters: dict[str, Any] = {
-        "q": q,
-        "campus": campus,
-        "department": department,
-        "status": status if status in MEMBER_STATUS else None,
-        "gender": gender if gender in GENDER else None,
-        "role": role if role in ROLES else None,
-        "age_min": age_min,
-        "age_max": age_max,
-    }
-    filters = {k: v for k, v in filters.items() if v not in (None, "")}
+    filters = filter_.params()
     page, org = await asyncio.gather(
         visit.get("members", "/members", params={**filters, "limit": PAGE, "offset": offset}),
         visit.org(),
@@ -86,17 +108,9 @@ async def members(
 
 
 @router.get("/members/export.csv")
-async def export_members(
-    visit: StaffVisit,
-    q: Text = None,
-    campus: Text = None,
-    department: Text = None,
-    status: Text = None,
-    gender: Text = None,
-) -> Response:
+async def export_members(visit: StaffVisit, filter_: Filters) -> Response:
     """The filtered list as CSV (members masks and audits it); role: cadre."""
-    params = {"q": q, "campus": campus, "department": department, "status": status}
-    params["gender"] = gender if gender in GENDER else None
+    params = filter_.params()
     found = await visit.get("members", "/exports/members.csv", params=params, raw=True)
     return Response(
         found.content,
@@ -142,11 +156,20 @@ async def member_view(
 async def trail(visit: Visit, member_id: str) -> list[dict[str, Any]] | None:
     """The member's change history; None when the caller may not read it (a cadre)."""
     try:
-        return await visit.get("members", f"/members/{member_id}/history")
+        changes = await visit.get("members", f"/members/{member_id}/history")
     except ApiError as exc:
         if exc.status == 403:
             return None
         raise
+    return [
+        {
+            **c,
+            "action": MemberChange.label_of(c["action"]),
+            "by": "系统" if c["by"] == "system" else c["by"],
+            "fields": [MEMBER_FIELDS.get(k, k) for k in c["changed"] if k in MEMBER_FIELDS],
+        }
+        for c in changes
+    ]
 
 
 @router.post("/members/{member_id}/{action}")
