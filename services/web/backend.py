@@ -52,6 +52,7 @@ class Backend:
             for name, url in (
                 ("members", settings.members_url),
                 ("events", settings.events_url),
+                ("welfare", settings.welfare_url),
                 ("notify", settings.notify_url),
             )
         }

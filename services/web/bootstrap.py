@@ -35,11 +35,18 @@ from services.web.pages import (
     admin_members,
     admin_webhooks,
     desk,
+    exams_desk,
+    exams_member,
     login,
     member,
     notifications,
     plan,
+    voice,
+    welfare_desk,
+    welfare_member,
 )
+from services.web.pages import dues as dues_pages
+from services.web.pages import funds as funds_pages
 from services.web.providers import PasswordProvider
 from services.web.sessions import Sessions
 from services.web.settings import WebSettings
@@ -128,6 +135,7 @@ def bootstrap(
                 "members": lambda: upstream("members", settings.members_url),
                 "events": lambda: upstream("events", settings.events_url),
                 "notify": lambda: upstream("notify", settings.notify_url),
+                "welfare": lambda: upstream("welfare", settings.welfare_url),
             },
         )
     )
@@ -142,6 +150,15 @@ def bootstrap(
         plan.member_router,
         notifications.router,  # notify-core: mark all read, 我的通知设置
         admin_webhooks.router,
+        voice.member_router,
+        voice.admin_router,
+        welfare_member.router,  # funds-plans
+        welfare_desk.router,  # funds-plans
+        # funds-pages: the finance desk, 经费公开, dues
+        funds_pages.router,
+        dues_pages.router,
+        exams_member.router,  # welfare-exams: my exam slot, mutual aid
+        exams_desk.router,  # welfare-exams: exam plans, mutual-aid schemes
     ):
         app.include_router(router)
     install_error_pages(app)

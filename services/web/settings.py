@@ -29,6 +29,11 @@ class WebSettings(ServiceSettings):
         default="http://127.0.0.1:8002",
         description="events service base URL",
     )
+    welfare_url: str = Field(
+        validation_alias="GONGHUI_WEB_WELFARE_URL",
+        default="http://127.0.0.1:8003",
+        description="welfare service base URL",
+    )
     notify_url: str = Field(
         validation_alias="GONGHUI_WEB_NOTIFY_URL",
         default="http://127.0.0.1:8004",

@@ -33,7 +33,10 @@ from shared.events.events import (
     RegistrationWaitlisted,
 )
 from shared.events.members import ContactChanged, MemberApplied, MemberUpdated
+from shared.events.voice import SurveyClosingSoon, SurveyOpened
 from shared.events.welfare import BudgetThresholdReached
+from shared.events.welfare_exams import ExamBooked
+from shared.events.welfare_plans import EntitlementCreated, EntitlementIssued
 from shared.timeutil import SHANGHAI
 from tests.integration.conftest import Stack, bearer, build_stack, close_stack
 from tests.integration.notify_kit import ChannelServer, channel_server, publish
@@ -365,6 +368,104 @@ async def test_budget_threshold_reaches_finance_and_an_application_the_campus_ca
     message = await wait_message(stack, cadre, "入会申请待审批：周敏")
     assert message["body"].startswith("高萍，您好！音乐系的周敏于2027年3月2日提交了入会申请")
     assert await inbox(stack, teacher) == [] and await inbox(stack, finance) != []
+
+
+def survey(campus: str, **over: Any) -> dict[str, Any]:
+    opens = datetime(2027, 6, 1, 0, 0, tzinfo=UTC)  # 08:00 Beijing time
+    return {
+        "survey_id": uid("s"),
+        "title": "暑期教工活动意见征集",
+        "campus": campus,
+        "anonymous": True,
+        "opens_at": opens,
+        "closes_at": opens + timedelta(days=14, hours=10),
+        "audience": EligibilityFacts(),
+        "questions": 8,
+        **over,
+    }
+
+
+async def test_a_survey_reaches_its_audience_when_it_opens_and_before_it_closes(site):
+    stack, server = site
+    campus = f"c{next(_n)}"
+    artist = await member(stack, campus=campus, department="艺术系", name="李娜")
+    inbox_only = await member(stack, campus=campus, channels={"survey": ["inbox"]})
+    musician = await member(stack, campus=campus, department="音乐系")
+    elsewhere = await member(stack, campus="east", department="艺术系")
+    facts = survey(campus, audience=EligibilityFacts(departments=["艺术系"]))
+    sid = facts["survey_id"]
+    opened = await publish(stack, SurveyOpened(**facts), subject=sid, campus=campus)
+    message = await wait_message(stack, artist, "问卷邀请：暑期教工活动意见征集")
+    assert message["body"] == (
+        "李娜，您好！工会问卷「暑期教工活动意见征集」已开始填写（匿名），共8题，6月15日 18:00截止。"
+        "请在「我的 › 问卷与意见征集」中填写，您的意见对工会很重要。"
+    )
+    found = await settled(stack, opened.id, 3)
+    assert set(found) == {(artist, "inbox"), (artist, "wecom"), (inbox_only, "inbox")}
+    assert wecom_to(server, f"wx-{artist}")[0].startswith("问卷邀请：暑期教工活动意见征集\n")
+
+    closing = await publish(
+        stack, SurveyClosingSoon(**facts), subject=sid, campus=campus, version=2
+    )
+    message = await wait_message(stack, inbox_only, "问卷即将截止：暑期教工活动意见征集")
+    assert "将于6月15日 18:00截止" in message["body"]
+    found = await settled(stack, closing.id, 3)
+    assert {c for m, c in found if m == inbox_only} == {"inbox"}  # opted out of WeCom
+    assert {c for m, c in found if m == artist} == {"inbox", "wecom"}
+    assert await inbox(stack, musician) == [] and await inbox(stack, elsewhere) == []
+
+
+async def test_festival_welfare_and_an_exam_booking_reach_the_member_alone(site):
+    stack, server = site
+    mid = await member(stack, name="王芳")
+    colleague = await member(stack)
+    plan = uid("p")
+    entitlement = f"{plan}:{mid}"
+    owned: dict[str, Any] = {
+        "entitlement_id": entitlement,
+        "plan_id": plan,
+        "member_id": mid,
+        "campus": "main",
+        "year": 2027,
+    }
+    created = await publish(
+        stack,
+        EntitlementCreated(**owned, standard_fen=30_000, late=False),
+        subject=entitlement,
+        campus="main",
+    )
+    message = await wait_message(stack, mid, "2027年节日福利：请选择礼品")
+    assert message["body"].startswith("王芳，您好！工会发放2027年节日福利，您有一份标准300.00元")
+    found = await settled(stack, created.id, 2)
+    assert set(found) == {(mid, "inbox"), (mid, "wecom")}
+    assert found[(mid, "wecom")]["status"] == "sent"
+
+    issued = await publish(
+        stack,
+        EntitlementIssued(**owned, option="zongzi", amount_fen=29_800, ledger_entry=uid("l")),
+        subject=entitlement,
+        campus="main",
+        version=3,
+    )
+    message = await wait_message(stack, mid, "2027年节日福利已发放")
+    assert "您的2027年节日福利（价值298.00元）已发放" in message["body"]
+    assert set(await settled(stack, issued.id, 2)) == {(mid, "inbox"), (mid, "wecom")}
+
+    booking = ExamBooked(
+        booking_id=f"{uid('x')}:{mid}",
+        plan_id=uid("x"),
+        member_id=mid,
+        campus="main",
+        slot="a",
+        day=datetime(2027, 3, 10).date(),
+        package="basic",
+    )
+    booked = await publish(stack, booking, subject=booking.booking_id, campus="main")
+    message = await wait_message(stack, mid, "体检预约成功：2027年3月10日")
+    assert message["body"].startswith("王芳，您好！您已预约了2027年3月10日的年度体检。")
+    assert set(await settled(stack, booked.id, 2)) == {(mid, "inbox"), (mid, "wecom")}
+    assert len(wecom_to(server, f"wx-{mid}")) == 3
+    assert await inbox(stack, colleague) == []
 
 
 async def test_quiet_hours_defer_wecom_and_sms_but_not_the_inbox(site):

@@ -3,7 +3,7 @@ channel choice, retry backoff and the audience rule (no I/O)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
@@ -16,7 +16,10 @@ from services.notify.templates.defaults import DEFAULTS
 from services.notify.templates.domain import TemplateText, render, validate
 from shared.errors import Invalid
 from shared.events import load_all
-from shared.events.events import RegistrationCancelled
+from shared.events.events import EligibilityFacts, RegistrationCancelled
+from shared.events.voice import SurveyClosingSoon, SurveyOpened
+from shared.events.welfare_exams import ExamBooked
+from shared.events.welfare_plans import EntitlementCreated, EntitlementIssued
 from shared.timeutil import SHANGHAI
 
 
@@ -47,6 +50,20 @@ def test_the_routes_the_union_needs_exist_with_their_recipients():
     assert route("members.member.applied.v1").audience is Audience.campus_cadres
     link = route("members.account.login_link_requested.v2")
     assert link.channels == (ChannelName.email,) and link.mandatory  # never in the inbox
+    # Issue 17's routes for the voice and welfare events: survey opened / closing soon reach
+    # the survey's audience; entitlement created / issued and an exam booked reach the member.
+    for survey in ("events.survey.opened.v1", "events.survey.closing_soon.v1"):
+        assert route(survey).audience is Audience.survey_audience
+    for own in (
+        "welfare.entitlement.created.v1",
+        "welfare.entitlement.issued.v1",
+        "welfare.exam.booked.v1",
+    ):
+        assert route(own).audience is Audience.member and ChannelName.inbox in route(own).channels
+    assert route("welfare.budget.threshold_reached.v1").channels == (
+        ChannelName.inbox,
+        ChannelName.email,
+    )
 
 
 @pytest.mark.parametrize("key", sorted(DEFAULTS))
@@ -61,6 +78,53 @@ def test_every_route_provides_exactly_what_its_template_may_name():
     for r in ROUTES:
         assert r.template in DEFAULTS, r.event_type
         assert "name" in DEFAULTS[r.template].sample
+
+
+def _text(event) -> tuple[str, str]:
+    route = TABLE.routes[event.type]
+    default = DEFAULTS[route.template]
+    facts = route.facts(event)
+    rendered = render(
+        TemplateText(default.title, default.body), {"name": "李娜", **facts.variables}
+    )
+    assert set(facts.variables) | {"name"} == set(default.sample), route.event_type
+    return rendered.title, rendered.text
+
+
+def test_survey_and_welfare_routes_render_their_facts_in_chinese():
+    opens = datetime(2027, 6, 1, 0, 0, tzinfo=UTC)
+    survey = dict(
+        survey_id="s1",
+        title="暑期教工活动意见征集",
+        campus="main",
+        anonymous=True,
+        opens_at=opens,
+        closes_at=opens + timedelta(days=14, hours=10),
+        audience=EligibilityFacts(departments=["艺术系"]),
+        questions=8,
+    )
+    title, text = _text(SurveyOpened(**survey))
+    assert title == "问卷邀请：暑期教工活动意见征集"
+    assert "已开始填写（匿名），共8题，6月15日 18:00截止" in text
+    facts = TABLE.routes[SurveyOpened.type].facts(SurveyOpened(**survey))
+    assert facts.eligibility and facts.eligibility["departments"] == ["艺术系"]
+    title, text = _text(SurveyClosingSoon(**survey))
+    assert title == "问卷即将截止：暑期教工活动意见征集" and "已经填写的请忽略" in text
+
+    owned = dict(entitlement_id="p1:m1", plan_id="p1", member_id="m1", campus="main", year=2027)
+    created = EntitlementCreated(**owned, standard_fen=30_000, late=False)
+    title, text = _text(created)
+    assert title == "2027年节日福利：请选择礼品" and "标准300.00元" in text
+    assert TABLE.routes[created.type].facts(created).member_id == "m1"
+    issued = EntitlementIssued(**owned, option="zongzi", amount_fen=29_800, ledger_entry="l1")
+    title, text = _text(issued)
+    assert title == "2027年节日福利已发放" and "（价值298.00元）已发放" in text
+
+    booked = dict(booking_id="x:m1", plan_id="x", member_id="m1", campus="main", slot="a")
+    title, text = _text(ExamBooked(**booked, day=date(2027, 3, 10), package="basic"))
+    assert title == "体检预约成功：2027年3月10日" and "您已预约了2027年3月10日的年度体检" in text
+    moved = ExamBooked(**booked, day=date(2027, 3, 12), package="basic", moved_from="b")
+    assert "您已改约到2027年3月12日" in _text(moved)[1]
 
 
 def test_welcome_text():

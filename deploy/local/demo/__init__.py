@@ -15,6 +15,9 @@ One module per service, each with an `async def seed(<service url>)` returning
     events.py    the activities of the coming months, the sports meet, the annual plan
     webhooks.py  a webhook subscription to the demo receiver (the launcher starts the
                  receiver, deploy/local/webhook_receiver.py, and seeds it after members)
+    voice.py     the summer-activity survey with answers, the suggestion box with a reply
+    funds.py     welfare's books: this year's budgets, incomes, payments, a reversal (the
+                 dues income follows from members' dues payments over Kafka)
 
 The next services' demo data goes here the same way: welfare's (benefits, the ledger) in
 `welfare.py`, voice's in `voice.py`, each seeding after the members it refers to (use

@@ -9,7 +9,7 @@ import sys
 import httpx
 
 from deploy.local import demo
-from deploy.local.demo import events, members
+from deploy.local.demo import events, funds, members, voice, welfare_exams, welfare_plans
 from deploy.local.demo.client import SeedError
 
 
@@ -17,6 +17,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.local.demo", description=demo.__doc__)
     parser.add_argument("--members-url", default="http://127.0.0.1:8001")
     parser.add_argument("--events-url", default="http://127.0.0.1:8002")
+    parser.add_argument("--welfare-url", default="http://127.0.0.1:8003")
     args = parser.parse_args(argv)
     try:
         added, existing = asyncio.run(members.seed(args.members_url.rstrip("/")))
@@ -26,6 +27,25 @@ def main(argv: list[str] | None = None) -> int:
         added, existing = asyncio.run(events.seed(args.events_url.rstrip("/")))
         print(
             f"演示活动：新增 {added} 项，已存在 {existing} 项 / demo activities: {added} added, {existing} already there"
+        )
+        added, existing = asyncio.run(voice.seed(args.events_url.rstrip("/")))
+        print(
+            f"演示问卷与意见箱 / demo survey and suggestions: {added} added, {existing} already there"
+        )
+        # budgets, incomes, payments and a reversal (dues income comes by Kafka)
+        added, existing = asyncio.run(funds.seed(args.welfare_url.rstrip("/")))
+        print(
+            f"演示经费：新增 {added} 笔，已存在 {existing} 笔 / demo funds: {added} added, {existing} already there"
+        )
+        # after the funds demo data (its budget pays the 中秋 gifts)
+        added, existing = asyncio.run(welfare_plans.seed(args.welfare_url.rstrip("/")))
+        print(
+            f"演示福利方案：新增 {added} 个，已存在 {existing} 个 / demo welfare plans: {added} added, {existing} already there"
+        )
+        # this year's exam plan with bookings, mutual-aid schemes with enrolments
+        added, existing = asyncio.run(welfare_exams.seed(args.welfare_url.rstrip("/")))
+        print(
+            f"演示体检与互助保障 / demo exams and mutual aid: {added} added, {existing} already there"
         )
     except (SeedError, httpx.HTTPError) as exc:
         print(f"演示数据写入失败 / demo data failed: {exc}", file=sys.stderr)

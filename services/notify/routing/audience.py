@@ -4,6 +4,8 @@
   `members.member`: the shared member directory (`shared.readmodels.member_directory`).
 - Contacts from `members.contact` (`routing/contacts.py`).
 - Registrations from `events.registration`, per activity: who is registered.
+- The audience of an activity or a survey travels in its own events (its eligibility rule),
+  applied to the member directory when the event is routed.
 
 Each projection applies an event only if it is newer than what it holds
 (`shared.readmodels.newest.apply_if_newer`), so redeliveries and replays never roll back.
@@ -111,7 +113,7 @@ class Audiences:
         if audience is Audience.activity_registrants:
             assert facts.activity_id is not None
             return await self._members(await self.registrations.registrants(facts.activity_id))
-        if audience is Audience.activity_audience:
+        if audience in (Audience.activity_audience, Audience.survey_audience):
             rule = facts.eligibility or {}
             query: dict[str, Any] = {"status": {"$in": list(rule.get("statuses") or ["active"])}}
             if facts.campus != "*" and not rule.get("campuses"):

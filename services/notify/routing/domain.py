@@ -18,6 +18,7 @@ class Audience(Labelled):
     member = "member", "事件涉及的会员本人"
     activity_audience = "activity_audience", "活动的可报名会员"
     activity_registrants = "activity_registrants", "活动的报名者"
+    survey_audience = "survey_audience", "问卷面向的会员"
     campus_cadres = "campus_cadres", "校区工会干部"
     finance = "finance", "经费管理人员"
     address = "address", "事件指定的邮箱（登录链接、邮箱确认）"
@@ -36,6 +37,8 @@ class Category(Labelled):
     account = "account", "账号与安全"
     membership = "membership", "会籍"
     activity = "activity", "活动报名与变更"
+    survey = "survey", "问卷调查"
+    welfare = "welfare", "福利与体检"
     funds = "funds", "经费预警"
     approval = "approval", "待审批事项"
 

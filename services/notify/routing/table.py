@@ -36,7 +36,10 @@ from shared.events.members import (
     MemberApplied,
     MemberJoinedV2,
 )
+from shared.events.voice import SurveyClosingSoon, SurveyFacts, SurveyOpened
 from shared.events.welfare import BudgetThresholdReached
+from shared.events.welfare_exams import ExamBooked
+from shared.events.welfare_plans import EntitlementCreated, EntitlementIssued
 from shared.timeutil import SHANGHAI
 
 INBOX, EMAIL, WECOM, SMS = ChannelName.inbox, ChannelName.email, ChannelName.wecom, ChannelName.sms
@@ -116,6 +119,31 @@ def _budget(e: BudgetThresholdReached) -> Facts:
         "spent": yuan(e.spent_fen),
     }
     return Facts(e.campus, values)
+
+
+def _survey(e: SurveyFacts) -> Facts:
+    values = {
+        "title": e.title,
+        "opens": moment(e.opens_at),
+        "closes": moment(e.closes_at),
+        "questions": e.questions,
+        "anonymous": e.anonymous,
+    }
+    return Facts(e.campus, values, eligibility=e.audience.model_dump())
+
+
+def _entitlement(e: EntitlementCreated | EntitlementIssued) -> Facts:
+    values: dict[str, Any] = {"year": e.year}
+    if isinstance(e, EntitlementCreated):
+        values["standard"] = yuan(e.standard_fen)
+    else:
+        values["amount"] = yuan(e.amount_fen)
+    return Facts(e.campus, values, member_id=e.member_id)
+
+
+def _exam(e: ExamBooked) -> Facts:
+    values = {"day": day(e.day), "moved": e.moved_from is not None}
+    return Facts(e.campus, values, member_id=e.member_id)
 
 
 def _account(e: LoginLinkRequestedV2 | EmailChangeRequested) -> Facts:
@@ -206,6 +234,44 @@ ROUTES = [
         Category.funds,
         _budget,
     ),
+    # Surveys (events.survey): their audience rule travels in the event, like an activity's.
+    # Who has answered is never published, so the closing reminder reaches the whole audience.
+    NotifyRoute(
+        SurveyOpened,
+        Audience.survey_audience,
+        "survey_opened",
+        (INBOX, WECOM),
+        Category.survey,
+        _survey,
+    ),
+    NotifyRoute(
+        SurveyClosingSoon,
+        Audience.survey_audience,
+        "survey_closing_soon",
+        (INBOX, WECOM),
+        Category.survey,
+        _survey,
+    ),
+    # Festival welfare (welfare.entitlement): one entitlement per member, so the member alone.
+    NotifyRoute(
+        EntitlementCreated,
+        Audience.member,
+        "entitlement_created",
+        (INBOX, WECOM),
+        Category.welfare,
+        _entitlement,
+    ),
+    NotifyRoute(
+        EntitlementIssued,
+        Audience.member,
+        "entitlement_issued",
+        (INBOX, WECOM),
+        Category.welfare,
+        _entitlement,
+    ),
+    NotifyRoute(
+        ExamBooked, Audience.member, "exam_booked", (INBOX, WECOM), Category.welfare, _exam
+    ),
     # Credentials: e-mail only, never the inbox (whoever reads it is signed in already), and
     # never optional (the member asked for it).
     NotifyRoute(
@@ -242,6 +308,12 @@ UNROUTED: dict[str, str] = {
     "events.sports.meet_set_up.v1": "运动会项目随活动发布通知",
     "events.sports.results_recorded.v1": "成绩录入是过程数据，公布时另有页面",
     "events.sports.results_published.v1": "成绩在运动会页面公布，不逐人推送",
+    "events.suggestion.forwarded.v1": "转交部门是干部的办理过程，写信人在意见箱页查看进度",
+    "events.suggestion.replied.v1": "答复在意见箱页查看（匿名建议无人可告知）；教代会提案另议",
+    "events.suggestion.submitted.v1": "意见建议在干部的意见箱列表中办理，不逐条推送",
+    "events.survey.closed.v1": "问卷结束不通知；结果由干部在问卷页查看",
+    "events.survey.drafted.v1": "草稿只有干部可见，不通知会员",
+    "events.survey.published.v1": "受众在开始填写时由 events.survey.opened.v1 告知，避免两次",
     "members.account.locked.v1": "锁定由登录页当场提示；解锁须联系干部",
     "members.account.login_link_requested.v1": "v1 已停用（明文链接），只读 v2",
     "members.account.password_changed.v1": "本人刚刚操作，页面已提示",
@@ -266,7 +338,20 @@ UNROUTED: dict[str, str] = {
     "notify.webhook.resumed.v1": "管理员刚刚在 Webhook 页恢复，页面已提示",
     "notify.webhook.secret_rotated.v1": "管理员刚刚轮换密钥，新密钥只在页面显示一次",
     "notify.webhook.subscribed.v1": "管理员刚刚创建订阅，页面已提示",
+    "welfare.entitlement.chosen.v1": "本人刚刚选择（或截止后默认），「我的福利」页可查",
+    "welfare.entitlement.received.v1": "本人刚刚签收，页面已提示",
+    "welfare.entitlement.voided.v1": "资格因退会作废，退会会员不再接收消息",
+    "welfare.exam.cancelled.v1": "取消由本人或干部当场办理，体检预约页可查",
+    "welfare.exam.completed.v1": "体检完成由医院名单导入，本人已到场",
+    "welfare.exam_plan.saved.v1": "体检方案在「年度体检预约」页公布，不逐人推送",
     "welfare.ledger.entry_posted.v1": "记账是台账数据；预算预警另有路由",
+    "welfare.mutual_aid.enrolled.v1": "参保由本人或干部当场办理，页面已提示",
+    "welfare.mutual_aid_claim.changed.v1": "理赔进度在「互助保障」页查看",
+    "welfare.mutual_aid_scheme.saved.v1": "险种在「互助保障」页公布，不逐人推送",
+    "welfare.plan.approved.v1": "方案审批是干部的流程，不通知会员",
+    "welfare.plan.closed.v1": "截止后的默认礼品在「我的福利」页可查，发放时另有通知",
+    "welfare.plan.created.v1": "方案草稿只有干部可见",
+    "welfare.plan.published.v1": "每位会员由自己的 welfare.entitlement.created.v1 告知，避免两次",
 }
 
 TABLE: RoutingTable = routing_table(ROUTES, UNROUTED)

@@ -29,6 +29,14 @@ _ACTIVITY = {
     "ends": "4月12日 16:00",
     "signup_closes": "4月10日 18:00",
 }
+_SURVEY = {
+    "name": "张颖",
+    "title": "暑期教工活动意见征集",
+    "opens": "6月1日 08:00",
+    "closes": "6月15日 18:00",
+    "questions": 8,
+    "anonymous": True,
+}
 _REGISTRATION = {"name": "张颖", "activity_title": "春季踏青", "guests": 1, "waitlist_no": 3}
 
 DEFAULTS: dict[str, DefaultTemplate] = {
@@ -108,6 +116,42 @@ DEFAULTS: dict[str, DefaultTemplate] = {
             "budget": "20,000.00",
             "spent": "18,200.00",
         },
+    ),
+    "survey_opened": DefaultTemplate(
+        "问卷开始填写",
+        "问卷邀请：{{ title }}",
+        "{{ name }}，您好！工会问卷「{{ title }}」已开始填写{% if anonymous %}（匿名）{% endif %}，"
+        "共{{ questions }}题，{{ closes }}截止。请在「我的 › 问卷与意见征集」中填写，"
+        "您的意见对工会很重要。",
+        _SURVEY,
+    ),
+    "survey_closing_soon": DefaultTemplate(
+        "问卷即将截止",
+        "问卷即将截止：{{ title }}",
+        "{{ name }}，您好！工会问卷「{{ title }}」将于{{ closes }}截止。"
+        "如您还没有填写，请抓紧时间；已经填写的请忽略本消息。",
+        _SURVEY,
+    ),
+    "entitlement_created": DefaultTemplate(
+        "节日福利待选择",
+        "{{ year }}年节日福利：请选择礼品",
+        "{{ name }}，您好！工会发放{{ year }}年节日福利，您有一份标准{{ standard }}元的福利。"
+        "请在「我的 › 我的福利」中按时选择礼品，逾期未选将发放默认礼品。",
+        {"name": "张颖", "year": 2026, "standard": "300.00"},
+    ),
+    "entitlement_issued": DefaultTemplate(
+        "节日福利已发放",
+        "{{ year }}年节日福利已发放",
+        "{{ name }}，您好！您的{{ year }}年节日福利（价值{{ amount }}元）已发放，"
+        "领取后请在「我的 › 我的福利」中确认签收。",
+        {"name": "张颖", "year": 2026, "amount": "298.00"},
+    ),
+    "exam_booked": DefaultTemplate(
+        "体检预约成功",
+        "体检预约成功：{{ day }}",
+        "{{ name }}，您好！您{% if moved %}已改约到{% else %}已预约了{% endif %}{{ day }}的年度体检。"
+        "请按时前往，体检前一晚十点后请禁食；如需改约或取消，请在「我的 › 年度体检预约」中办理。",
+        {"name": "张颖", "day": "2026年3月10日", "moved": False},
     ),
     "login_link": DefaultTemplate(
         "登录链接",
