@@ -17,6 +17,7 @@ DEV_DATA_KEY = DEV_KEYS / "dev-data.key"
 DEV_LINK_PRIVATE_KEY = DEV_KEYS / "dev-link.pem"  # notify opens what members seals for it
 DEV_LINK_PUBLIC_KEY = DEV_KEYS / "dev-link.pub.pem"
 DEV_WEB_KEY = DEV_KEYS / "dev-web.key"  # web seals its sessions' tokens and the uploads
+DEV_WEBHOOK_KEY = DEV_KEYS / "dev-webhook.key"  # notify seals webhook signing secrets
 DEV_KEY_FILES = (
     DEV_PRIVATE_KEY,
     DEV_PUBLIC_KEY,
@@ -24,6 +25,7 @@ DEV_KEY_FILES = (
     DEV_LINK_PRIVATE_KEY,
     DEV_LINK_PUBLIC_KEY,
     DEV_WEB_KEY,
+    DEV_WEBHOOK_KEY,
 )
 
 

@@ -87,6 +87,10 @@ TOPICS: tuple[Topic, ...] = (
     Topic("welfare.mutual_aid", description="互助保障参保: members enrolled"),
     Topic("welfare.mutual_aid_claim", description="互助保障理赔: submitted, moved on"),
     Topic("notify.message", description="通知: delivered, failed"),
+    Topic(
+        "notify.webhook",
+        description="Webhook 订阅: subscribed, paused, resumed, secret rotated (never the secret)",
+    ),
 )
 
 

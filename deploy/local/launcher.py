@@ -32,6 +32,7 @@ from deploy.local.infra import (
     prepare,
 )
 from deploy.local.prepare import REPO_ROOT
+from deploy.local.webhook_receiver import DemoReceiver
 from shared.keys import ensure_keys
 
 
@@ -150,6 +151,7 @@ class Launcher:
         self.services: list[Service] = []
         self.stop_requested = asyncio.Event()
         self.signals = 0
+        self.receiver: DemoReceiver | None = None  # the demo's webhook receiver
 
     # -- signals -----------------------------------------------------------------------------
 
@@ -204,6 +206,8 @@ class Launcher:
             # names (X-Gonghui-Client) for its sign-in throttles.
             "GONGHUI_TRUSTED_PROXIES": "127.0.0.1,::1",
         }
+        if env["GONGHUI_ENV"] == "development":  # the demo receiver listens on loopback
+            env["GONGHUI_WEBHOOK_ALLOW_LOCAL"] = "true"
         # The web front end calls the others; notify's e-mailed login links point at it.
         env.update(
             {
@@ -255,6 +259,7 @@ class Launcher:
         try:
             added, existing = await members.seed(self.config.service_url("members"))
             say(f"  演示会员 demo members: {added} added, {existing} already there")
+            await self._seed_webhooks()
             added, existing = await events.seed(self.config.service_url("events"))
             say(f"  演示活动 demo activities: {added} added, {existing} already there")
             added, existing = await voice.seed_surveys(self.config.service_url("events"))
@@ -283,6 +288,25 @@ class Launcher:
             say(
                 f"  演示数据写入失败（平台照常运行）/ demo data failed (the platform runs on): {exc}"
             )
+
+    async def _seed_webhooks(self) -> None:
+        """The demo receiver, and a subscription to it (before the activities: their events
+        reach it). Only on a development platform: elsewhere loopback URLs are refused."""
+        from deploy.local.demo import webhooks
+
+        if (os.environ.get("GONGHUI_ENV") or "development") != "development":
+            return
+        self.receiver = DemoReceiver(self.config.var, self.config.logs)
+        try:
+            await self.receiver.start()
+        except OSError as exc:
+            say(f"  演示 Webhook 接收器未启动 / demo webhook receiver not started: {exc}")
+            return
+        added, existing = await webhooks.seed(self.config.service_url("notify"), self.receiver)
+        say(
+            f"  演示 Webhook demo webhook: {self.receiver.url} ({added} added, {existing} there), "
+            f"log {show(self.receiver.log_file)}"
+        )
 
     # -- run ---------------------------------------------------------------------------------
 
@@ -334,6 +358,8 @@ class Launcher:
             return
         t0 = time.monotonic()
         await asyncio.gather(*(s.stop(30) for s in self.services))
+        if self.receiver is not None:
+            await self.receiver.stop()
         if self.infra:
             # Kafka last: the services' consumers and relays say goodbye to it first.
             await asyncio.gather(self.infra.smtp.stop(10), self.infra.stop_storage(20))

@@ -1,13 +1,23 @@
 """What the notify service's routes use, built once by the composition root (bootstrap.py)
-and handed out per route by `shared.runtime.provided` (see notices/api.py)."""
+and handed out per route by `shared.runtime.provided` (see the areas' api modules)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.notify.delivery.handlers import Dispatcher
+from services.notify.delivery.store import Deliveries
 from services.notify.notices.store import Inbox
+from services.notify.preferences.store import PreferenceStore
+from services.notify.templates.store import Templates
+from services.notify.webhooks.handlers import Webhooks
 
 
 @dataclass(frozen=True)
 class NotifyContext:
     inbox: Inbox
+    deliveries: Deliveries
+    preferences: PreferenceStore
+    templates: Templates
+    dispatcher: Dispatcher  # for tests and tools that dispatch without Kafka
+    webhooks: Webhooks

@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
-from services.notify.channels.email import Mailer
-from services.notify.notices.contacts import Contacts
+from services.notify.delivery.handlers import Dispatcher
 from services.notify.notices.handlers import (
     on_contact_changed,
     on_contact_erased,
     on_email_change_requested,
     on_login_link_requested,
     on_member_joined,
+    on_routed_event,
 )
-from services.notify.notices.store import Inbox
+from services.notify.routing.audience import Registrations, registration_routes
+from services.notify.routing.contacts import Contacts
+from services.notify.routing.table import TABLE
 from shared.crypto import Box, Sealer
+from shared.events.events import (
+    RegistrationCancelled,
+    RegistrationCheckedIn,
+    RegistrationConfirmed,
+    RegistrationPromoted,
+    RegistrationWaitlisted,
+)
 from shared.events.members import (
     ContactChanged,
     ContactErased,
@@ -20,41 +29,55 @@ from shared.events.members import (
     LoginLinkRequestedV2,
     MemberJoinedV2,
 )
+from shared.readmodels.member_directory import MemberDirectory, member_directory_routes
 from shared.routing import Routes, on
+
+# Routed events with a use case of their own (below); every other route is dispatched as is.
+OWN_USE_CASE = {MemberJoinedV2.type, LoginLinkRequestedV2.type, EmailChangeRequested.type}
 
 
 def subscriptions(
-    inbox: Inbox,
+    dispatcher: Dispatcher,
     contacts: Contacts,
-    mailer: Mailer,
+    directory: MemberDirectory,
+    registrations: Registrations,
     web_base_url: str,
     box: Box,
     sealer: Sealer,
 ) -> Routes:
     return [
-        on(MemberJoinedV2, on_member_joined, inbox, contacts, mailer),
+        # Notify's projections: members (audiences), contacts (addresses), registrations.
+        *member_directory_routes(directory),
+        *registration_routes(
+            registrations,
+            [
+                RegistrationConfirmed,
+                RegistrationWaitlisted,
+                RegistrationPromoted,
+                RegistrationCancelled,
+                RegistrationCheckedIn,
+            ],
+        ),
         # members.contact: only notify reads it (phone, e-mail, WeCom id).
-        on(ContactChanged, on_contact_changed, inbox, contacts, mailer),
+        on(ContactChanged, on_contact_changed, contacts, dispatcher),
         on(ContactErased, on_contact_erased, contacts),
+        on(MemberJoinedV2, on_member_joined, dispatcher),
         # members.account: only the login links (sealed for notify; mailed, never put in the
         # inbox). v1 carried the link in clear and is no longer published nor read.
-        on(
-            LoginLinkRequestedV2,
-            on_login_link_requested,
-            inbox,
-            contacts,
-            mailer,
-            web_base_url,
-            box,
-        ),
+        on(LoginLinkRequestedV2, on_login_link_requested, dispatcher, web_base_url, box),
         # members.account: a new e-mail to confirm (the link to it, the old address told).
         on(
             EmailChangeRequested,
             on_email_change_requested,
-            inbox,
             contacts,
-            mailer,
+            dispatcher,
             web_base_url,
             sealer,
+        ),
+        # Every other route of the routing table.
+        *(
+            on(route.event, on_routed_event, dispatcher)
+            for route in TABLE.routes.values()
+            if route.event_type not in OWN_USE_CASE
         ),
     ]

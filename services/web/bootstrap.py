@@ -33,11 +33,13 @@ from services.web.limits import BodyLimit
 from services.web.pages import (
     admin_activities,
     admin_members,
+    admin_webhooks,
     desk,
     exams_desk,
     exams_member,
     login,
     member,
+    notifications,
     plan,
     voice,
     voice_admin,
@@ -148,6 +150,8 @@ def bootstrap(
         desk.router,
         plan.admin_router,
         plan.member_router,
+        notifications.router,  # notify-core: mark all read, 我的通知设置
+        admin_webhooks.router,
         voice.member_router,
         voice.admin_router,
         voice_member.router,  # issue 16: commendations and the staff congress

@@ -634,7 +634,15 @@ async def test_an_expired_access_token_is_refreshed_once_for_requests_at_once(si
     await context.close()
 
 
-MEMBER_PAGES = ("/m", "/m/activities", "/m/registrations", "/m/inbox", "/m/profile", "/m/plan")
+MEMBER_PAGES = (
+    "/m",
+    "/m/activities",
+    "/m/registrations",
+    "/m/inbox",
+    "/m/profile",
+    "/m/plan",
+    "/m/settings/notifications",  # notify-core
+)
 
 
 async def test_member_pages_fit_375_and_1280_and_pass_axe(site: Site):
@@ -681,3 +689,61 @@ async def test_every_page_carries_the_security_headers_and_broke_no_policy(site:
             assert "strict-transport-security" not in response.headers  # plain http here
     # Every page the tests above opened ran under that policy, and the browser refused nothing.
     assert site.seen_html and not site.csp_refusals, site.csp_refusals
+
+
+# -- notify-core: the inbox (unread first, mark all read) and my notification settings --------
+
+
+async def test_member_reads_her_inbox_marks_all_read_and_sets_her_notifications(site: Site):
+    b = site.people["b"]
+    as_b = bearer(b.id, ["member"], ["main"])
+    async with httpx.AsyncClient(base_url=site.platform.url("notify"), timeout=10) as notify:
+
+        async def two_unread() -> bool:
+            r = await notify.get("/inbox/unread-count", headers=as_b)
+            return r.status_code == 200 and r.json()["unread"] >= 2
+
+        await wait_until(two_unread, 60, "张伟's welcome and the published activity")
+        unread = (await notify.get("/inbox/unread-count", headers=as_b)).json()["unread"]
+
+    context = await site.context()  # a phone, 375 px
+    page = await site.login(context, "b")
+    await page.goto("/m/inbox")
+    await expect(page.locator("h2").first).to_have_text(f"未读（{unread}）")
+    first = page.locator("#unread li.card").first
+    title = (await first.locator("strong").inner_text()).strip()
+    await guide_shot(page, "7-member-inbox", "member-inbox")
+    await first.locator("a.row-link").click()
+    await expect(page.locator("h1")).to_have_text(title)
+    await page.goto("/m/inbox")
+    await expect(page.locator("h2").first).to_have_text(f"未读（{unread - 1}）")
+    await expect(page.locator("#read")).to_contain_text(title)  # opened: now read
+    assert await horizontal_overflow(page) <= 0
+    await page.click("#read-all")
+    await expect(page.locator(".notice-ok")).to_contain_text("全部消息已标为已读")
+    await expect(page.locator("#unread")).to_contain_text("没有未读消息")
+    await expect(page.locator("#read-all")).to_have_count(0)
+    await site.keep(page)
+
+    await page.click("text=通知设置")
+    await expect(page.locator("h1")).to_have_text("通知设置")
+    activity = page.locator("#cat-activity")
+    await expect(activity.locator("input[value=wecom]")).to_be_checked()  # every channel at first
+    await activity.locator("input[value=wecom]").uncheck()
+    await activity.locator("input[value=sms]").uncheck()
+    await page.fill("#quiet_start", "23:00")
+    await page.fill("#quiet_end", "06:30")
+    await page.click("button:has-text('保存设置')")
+    await expect(page.locator(".notice-ok")).to_contain_text("通知设置已保存")
+    await expect(activity.locator("input[value=wecom]")).not_to_be_checked()
+    await expect(activity.locator("input[value=inbox]")).to_be_checked()
+    await expect(page.locator("#quiet_start")).to_have_value("23:00")
+    assert await horizontal_overflow(page) <= 0
+    assert not await axe_violations(page)
+    await site.keep(page)
+    await guide_shot(page, "7-member-notification-settings", "member-notification-settings")
+    async with httpx.AsyncClient(base_url=site.platform.url("notify"), timeout=10) as notify:
+        saved = (await notify.get("/me/notification-settings", headers=as_b)).json()
+    assert saved["channels"]["activity"] == ["email", "inbox"]
+    assert saved["quiet_hours"] == {"enabled": True, "start": "23:00", "end": "06:30"}
+    await context.close()

@@ -461,7 +461,9 @@ def mails_to(maildir, to: str) -> list[tuple[str, str]]:
     for message in mailbox.Maildir(maildir):
         if message["To"] == to:
             subject = str(make_header(decode_header(message["Subject"])))
-            payload = message.get_payload(decode=True)
+            # The plain-text part (notify sends text and HTML alternatives).
+            [text] = [p for p in message.walk() if p.get_content_type() == "text/plain"]
+            payload = text.get_payload(decode=True)
             assert isinstance(payload, bytes)
             body = payload.decode("utf-8")
             found.append((subject, body))

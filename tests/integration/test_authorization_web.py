@@ -273,6 +273,10 @@ ROWS: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
     ("GET", "/m/inbox"): (nothing, SIGNED_IN),
     ("GET", "/m/inbox/{notice_id}"): (notice, expect(404, anonymous=303, member=200)),
     ("POST", "/m/inbox/{notice_id}/read"): (notice, expect(404, anonymous=403, member=303)),
+    # notify-core: notify answers for the caller's own messages and settings, whoever signs in.
+    ("POST", "/m/inbox/read-all"): (nothing, expect(303, anonymous=403)),
+    ("GET", "/m/settings/notifications"): (nothing, SIGNED_IN),
+    ("POST", "/m/settings/notifications"): (nothing, expect(303, anonymous=403)),
     ("GET", "/m/profile"): (nothing, expect(404, anonymous=303, member=200, other_member=200)),
     ("POST", "/m/profile/contact"): (
         nothing,
@@ -643,6 +647,52 @@ FUNDS_PAGES: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
     ("GET", "/m/dues"): (nothing, expect(200, anonymous=303)),
 }
 ROWS.update(FUNDS_PAGES)
+
+
+# -- webhook subscriptions (admin only: notify refuses the others, web shows its 403) ---------
+
+
+async def webhook(site: Site) -> dict[str, str]:
+    """A subscription with one delivery, put there as notify's routes would (this stack does
+    not allow local receivers, and no public host resolves in the test)."""
+    from services.notify.webhooks.domain import Subscription
+    from shared.aggregate import Actor
+
+    hooks = site.stack.notify.context.webhooks
+    sub = Subscription.register(
+        f"wh-{uuid.uuid4().hex[:12]}",
+        "main",
+        "https://hooks.example.org/in",
+        ["welfare."],
+        "网页矩阵",
+        "admin-all",
+        utcnow(),
+    )
+    await hooks.store.add(sub, Actor("test-seed"))
+    event_id = f"e-web-{uuid.uuid4().hex[:8]}"
+    await hooks.deliveries.enqueue(sub.id, event_id, "welfare.budget.threshold_reached.v1", "{}")
+    return {"subscription_id": sub.id, "delivery_id": f"{sub.id}:{event_id}"}
+
+
+ADMIN_PAGE = expect(403, anonymous=303, admin=200)
+ADMIN_POST = expect(403, anonymous=403, admin=303)
+WEBHOOK_ROWS: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
+    ("GET", "/admin/webhooks"): (nothing, ADMIN_PAGE),
+    # An empty form: notify answers 422, the page shows the form again with its words.
+    ("POST", "/admin/webhooks"): (nothing, expect(403, anonymous=403, admin=422)),
+    ("GET", "/admin/webhooks/{subscription_id}"): (webhook, ADMIN_PAGE),
+    ("POST", "/admin/webhooks/{subscription_id}/pause"): (webhook, ADMIN_POST),
+    ("POST", "/admin/webhooks/{subscription_id}/resume"): (webhook, ADMIN_POST),
+    ("POST", "/admin/webhooks/{subscription_id}/secret"): (
+        webhook,
+        expect(403, anonymous=403, admin=200),
+    ),
+    ("POST", "/admin/webhooks/{subscription_id}/deliveries/{delivery_id}/redeliver"): (
+        webhook,
+        ADMIN_POST,
+    ),
+}
+ROWS.update(WEBHOOK_ROWS)
 
 
 def web_routes(app) -> set[tuple[str, str]]:

@@ -90,7 +90,9 @@ def login_link_in_mail(maildir: str, to: str) -> str | None:
     for message in mailbox.Maildir(maildir):
         subject = str(make_header(decode_header(message["Subject"])))
         if message["To"] == to and subject == "工会平台登录链接":
-            payload = message.get_payload(decode=True)
+            # The plain-text part (notify sends text and HTML alternatives).
+            [text] = [p for p in message.walk() if p.get_content_type() == "text/plain"]
+            payload = text.get_payload(decode=True)
             assert isinstance(payload, bytes)
             found = re.search(r"/login/link#token=([A-Za-z0-9_\-]+)", payload.decode())
             if found:

@@ -24,20 +24,26 @@ class SlowMailer:
         self.started = asyncio.Event()
         self.finished: list[str] = []
 
-    async def send(self, to: str, subject: str, body: str) -> None:
+    async def send(self, to: str, subject: str, body: str, html: str | None = None) -> None:
         self.started.set()
         await asyncio.sleep(1.0)  # the SMTP conversation is still going when SIGTERM comes
         self.finished.append(to)
 
 
-async def test_stopping_mid_handler_finishes_it_and_commits_its_offset(infra):
+async def test_stopping_mid_send_finishes_it_and_commits_its_offset(infra):
     mailer = SlowMailer()
-    stack = await build_stack(infra, mailer=mailer)
+    stack = await build_stack(infra, mailer=mailer, settings={"notify": {"delivery_poll_s": 0.1}})
     try:
         await enrol(stack, "G0001", email="g0001@school.local")
         await asyncio.wait_for(mailer.started.wait(), 30)
-        await stack.notify.consumer.stop()  # what the lifespan does on SIGTERM
+        # What the lifespan does on SIGTERM: workers first (the delivery worker is mid-send),
+        # then the consumer.
+        for worker in stack.notify.workers:
+            await worker.stop()
         assert mailer.finished == ["g0001@school.local"]
+        sent = await stack.notify.db["deliveries"].find_one({"channel": "email"})
+        assert sent["status"] == "sent"  # recorded, so a restart does not send it again
+        await stack.notify.consumer.stop()
         topic = stack.topic("members.member")
         group = stack.notify.settings.consumer_group
         assert await group_caught_up(stack.bootstrap, group, topic)  # nothing to redo on restart

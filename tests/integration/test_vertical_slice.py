@@ -156,54 +156,95 @@ async def maybe_await(value):
 
 
 class FlakyMailer:
-    """An SMTP stand-in whose relay refuses the message until fixed (a 5xx, not an outage):
-    the failure the DLQ path exists for."""
+    """An SMTP stand-in whose relay refuses the message until fixed (a 5xx, not an outage)."""
 
     def __init__(self) -> None:
         self.broken = True
         self.attempts = 0
         self.sent: list[str] = []
 
-    async def send(self, to: str, subject: str, body: str) -> None:
+    async def send(self, to: str, subject: str, body: str, html: str | None = None) -> None:
         self.attempts += 1
         if self.broken:
             raise SMTPRecipientRefused(550, "5.7.1 relaying denied", to)
         self.sent.append(to)
 
 
-async def test_a_failing_handler_dead_letters_and_replay_brings_it_back(infra):
+async def test_a_refused_email_fails_after_n_attempts_and_a_cadre_retries_it(infra):
+    """The delivery worker retries a refused e-mail, not the Kafka handler: nothing is
+    dead-lettered, the delivery ends failed with its reason, and a cadre's retry sends it."""
     mailer = FlakyMailer()
-    stack = await build_stack(
-        infra, mailer=mailer, settings={"notify": {"handler_max_attempts": 3}}
-    )
+    over = {"delivery_max_attempts": 3, "delivery_backoff_s": 0.05, "delivery_poll_s": 0.1}
+    stack = await build_stack(infra, mailer=mailer, settings={"notify": over})
     try:
         member = await join(stack, "S0005", email="s0005@school.local")
-        # The e-mail goes out from whichever arrives second: the join (members.member) or
-        # the contact details (members.contact). That handler is the one that gives up.
-        dlqs = {t: stack.topic(f"{t}.dlq") for t in ("members.member", "members.contact")}
+        deliveries = stack.notify.db["deliveries"]
+        query = {"member_id": member["id"], "channel": "email"}
+
+        async def failed() -> bool:
+            doc = await deliveries.find_one(query)
+            return bool(doc and doc["status"] == "failed")
+
+        await wait_until(failed, 45, "the e-mail delivery to fail")
+        assert mailer.attempts == 3  # the configured attempts, then failed
+        doc = await deliveries.find_one(query)
+        assert "relaying denied" in doc["last_error"]
+        for topic in ("members.member", "members.contact"):
+            assert await list_dead_letters(stack.bootstrap, stack.topic(f"{topic}.dlq")) == []
+
+        mailer.broken = False  # the relay is fixed; a cadre retries from the failed list
+        retried = await stack.notify_http.post(
+            f"/deliveries/{doc['_id']}/retry", headers=stack.cadre_headers()
+        )
+        assert retried.status_code == 200, retried.text
+        await wait_until(lambda: _sent(mailer), 45, "the retried e-mail")
+        assert mailer.sent == ["s0005@school.local"]
+        assert len(await inbox_of(stack, member["id"])) == 1
+    finally:
+        await close_stack(stack)
+
+
+class TemplateStoreDown(Exception):
+    pass
+
+
+async def test_a_failing_handler_dead_letters_and_replay_brings_it_back(infra):
+    stack = await build_stack(infra, settings={"notify": {"handler_max_attempts": 3}})
+    templates = stack.notify.context.templates
+    attempts: list[str] = []
+    text_for = templates.text_for
+    broken = True
+
+    async def flaky_text_for(key: str, campus: str):
+        attempts.append(key)
+        if broken:
+            raise TemplateStoreDown("the template store is unreachable")
+        return await text_for(key, campus)
+
+    templates.text_for = flaky_text_for
+    try:
+        member = await join(stack, "S0015", email="s0015@school.local")
+        topic = "members.member"
+        dlq = stack.topic(f"{topic}.dlq")
 
         async def dead_lettered() -> bool:
-            found = [len(await list_dead_letters(stack.bootstrap, d)) for d in dlqs.values()]
-            return sum(found) == 1
+            return len(await list_dead_letters(stack.bootstrap, dlq)) == 1
 
         await wait_until(dead_lettered, 45, "the dead letter")
-        [topic] = [t for t, d in dlqs.items() if await list_dead_letters(stack.bootstrap, d)]
-        dlq = dlqs[topic]
-        assert mailer.attempts == 3  # the configured attempts, then the DLQ
+        assert attempts == ["welcome"] * 3  # the configured attempts, then the DLQ
         [letter] = await list_dead_letters(stack.bootstrap, dlq)
-        assert letter.headers["x-error-type"] == "SMTPRecipientRefused"
+        assert letter.headers["x-error-type"] == "TemplateStoreDown"
         assert letter.headers["x-original-topic"] == stack.topic(topic)
         assert letter.headers["x-consumer-group"] == stack.notify.settings.consumer_group
         assert not letter.replayed
 
         listed = await gonghui_cli(stack, "dlq", "list", topic)
         [line] = [json.loads(x) for x in listed.splitlines()]
-        assert line["state"] == "pending" and line["x-error-type"] == "SMTPRecipientRefused"
+        assert line["state"] == "pending" and line["x-error-type"] == "TemplateStoreDown"
 
-        mailer.broken = False  # the fix is deployed; the operator runs the replay command
+        broken = False  # the fix is deployed; the operator runs the replay command
         assert "replayed 1 dead letter" in await gonghui_cli(stack, "dlq", "replay", topic)
-        await wait_until(lambda: _sent(mailer), 45, "the replayed e-mail")
-        assert mailer.sent == ["s0005@school.local"]
+        await wait_inbox(stack, member["id"])
         [letter] = await list_dead_letters(stack.bootstrap, dlq)
         assert letter.replayed
         assert await replay(stack.bootstrap, dlq) == 0  # a second replay does nothing
@@ -211,7 +252,6 @@ async def test_a_failing_handler_dead_letters_and_replay_brings_it_back(infra):
             stack.bootstrap, stack.notify.settings.consumer_group, stack.topic(topic)
         )
         assert len(await inbox_of(stack, member["id"])) == 1
-        assert mailer.sent == ["s0005@school.local"]
     finally:
         await close_stack(stack)
 
@@ -250,8 +290,10 @@ async def test_a_record_that_is_not_a_cloudevent_goes_to_the_dlq(stack: Stack):
     finally:
         await producer.stop()
 
-    # Every consumer group of the topic gives up on it: notify, and members' own list view.
-    groups = {stack.notify.settings.consumer_group, stack.members.settings.consumer_group}
+    # Every consumer group of the topic gives up on it: notify, notify's webhooks (members.member
+    # is offered to webhook subscriptions), and members' own list view.
+    notify = stack.notify.settings.consumer_group
+    groups = {notify, f"{notify}.webhooks", stack.members.settings.consumer_group}
 
     async def dead_lettered() -> bool:
         return len(await list_dead_letters(stack.bootstrap, topic + ".dlq")) == len(groups)

@@ -104,7 +104,14 @@ def test_production_refuses_the_dev_link_and_web_keys(monkeypatch):
     with pytest.raises(ValueError, match=r"dev-link\.pem"):
         NotifySettings()
     monkeypatch.setenv("GONGHUI_LINK_PRIVATE_KEY_FILE", "/etc/gonghui/link.pem")
+    with pytest.raises(ValueError, match=r"dev-webhook\.key"):
+        NotifySettings()
+    monkeypatch.setenv("GONGHUI_WEBHOOK_KEY_FILE", "/etc/gonghui/webhook.key")
     assert NotifySettings().env == "production"
+    monkeypatch.setenv("GONGHUI_WEBHOOK_ALLOW_LOCAL", "true")  # local testing only
+    with pytest.raises(ValueError, match="WEBHOOK_ALLOW_LOCAL"):
+        NotifySettings()
+    monkeypatch.delenv("GONGHUI_WEBHOOK_ALLOW_LOCAL")
     with pytest.raises(ValueError, match=r"dev-web\.key"):
         WebSettings()
     monkeypatch.setenv("GONGHUI_WEB_KEY_FILE", "/etc/gonghui/web.key")

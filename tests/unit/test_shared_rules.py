@@ -6,7 +6,6 @@ from pathlib import Path
 import pytest
 
 from services.members.settings import MembersSettings
-from services.notify.notices.domain import WelcomeMember, welcome_notice
 from shared.auth import Principal, Role, TokenVerifier, mint_token
 from shared.envelope import CloudEvent, topic_of, trace_id_of
 from shared.errors import Forbidden
@@ -138,12 +137,6 @@ def test_masking_personal_data():
 def test_business_date_is_shanghai_date():
     # 2026-09-01 17:30 UTC is already 2 September in Suzhou.
     assert str(local_today(datetime(2026, 9, 1, 17, 30, tzinfo=UTC))) == "2026-09-02"
-
-
-def test_welcome_notice_is_chinese_and_keyed_by_member_and_joining_day():
-    notice = welcome_notice(WelcomeMember("m-1", "王", "east", datetime(2026, 9, 1).date()))
-    assert notice.id == "welcome:m-1:2026-09-01"
-    assert "2026年9月1日" in notice.body and "工会" in notice.title
 
 
 def test_dev_key_files_exist():

@@ -13,6 +13,8 @@ One module per service, each with an `async def seed(<service url>)` returning
     members.py   campuses, about sixty members, children and the childcare survey, this
                  month's dues, and the initial passwords (seed_passwords)
     events.py    the activities of the coming months, the sports meet, the annual plan
+    webhooks.py  a webhook subscription to the demo receiver (the launcher starts the
+                 receiver, deploy/local/webhook_receiver.py, and seeds it after members)
     voice.py     the summer-activity survey with answers, the suggestion box with a reply
                  (seed); a 师德标兵 campaign in its voting phase, a congress session with
                  proposals (seed_congress)

@@ -1,4 +1,8 @@
-"""Notice use cases, and the integration events that start them."""
+"""Notice use cases, and the integration events that start them.
+
+An integration event only maps to a command; the command's use case dispatches it through
+the routing table (`routing/table.py`): recipients, template, channels, mandatory.
+"""
 
 from __future__ import annotations
 
@@ -6,21 +10,14 @@ import json
 import logging
 from datetime import timedelta
 
-from services.notify.channels.email import Mailer
-from services.notify.notices.contacts import Contact, Contacts
-from services.notify.notices.domain import (
-    ConfirmEmail,
-    MailLoginLink,
-    Notice,
-    WelcomeMember,
-    confirm_email_notice,
-    email_changing_notice,
-    login_link_notice,
-    welcome_notice,
-)
-from services.notify.notices.store import Inbox
+from services.notify.delivery.handlers import Dispatch, Dispatcher, dispatch
+from services.notify.notices.domain import ConfirmEmail, MailLoginLink, WelcomeMember
+from services.notify.routing.contacts import Contact, Contacts
+from services.notify.routing.domain import Facts
+from services.notify.routing.table import TABLE, day
 from shared.crypto import Box, Sealer, SealError
 from shared.envelope import CloudEvent
+from shared.events import IntegrationEvent
 from shared.events.members import (
     ContactChanged,
     ContactErased,
@@ -29,7 +26,7 @@ from shared.events.members import (
     MemberJoinedV2,
 )
 from shared.text import mask_email
-from shared.timeutil import utcnow
+from shared.timeutil import SHANGHAI, utcnow
 
 log = logging.getLogger(__name__)
 
@@ -37,48 +34,41 @@ log = logging.getLogger(__name__)
 LATE_EMAIL = timedelta(days=7)
 
 
-async def email(
-    notice: Notice, contact: Contact | None, cause: str, inbox: Inbox, mailer: Mailer
+async def on_routed_event(
+    event: IntegrationEvent, envelope: CloudEvent, dispatcher: Dispatcher
 ) -> None:
-    """Mail the notice if the member has an address and nobody mailed it yet.
-
-    A failure raises: the consumer retries (or waits out an SMTP outage), then dead-letters;
-    the claim stays with `cause`, whose replay sends it.
-    """
-    if contact is None or not contact.email:
+    """Every routed event without a use case of its own: its route's facts are the command."""
+    route = TABLE.routes[event.type]
+    if not route.when(event):
         return
-    if await inbox.claim_email(notice, cause):
-        await mailer.send(contact.email, notice.title, notice.body)
-        await inbox.record_sent(notice, contact.email)
+    await dispatch(Dispatch(envelope.id, event.type, route.facts(event)), dispatcher)
 
 
-async def welcome_member(
-    cmd: WelcomeMember, cause: str, inbox: Inbox, contacts: Contacts, mailer: Mailer
-) -> None:
-    notice = welcome_notice(cmd)
-    await inbox.put(notice)
-    await email(notice, await contacts.get(cmd.member_id), cause, inbox, mailer)
+async def welcome_member(cmd: WelcomeMember, cause: str, dispatcher: Dispatcher) -> None:
+    facts = Facts(
+        cmd.campus,
+        {"name": cmd.name, "joined_on": day(cmd.joined_on)},
+        member_id=cmd.member_id,
+    )
+    await dispatch(Dispatch(cause, MemberJoinedV2.type, facts), dispatcher)
 
 
 async def on_member_joined(
-    event: MemberJoinedV2, envelope: CloudEvent, inbox: Inbox, contacts: Contacts, mailer: Mailer
+    event: MemberJoinedV2, envelope: CloudEvent, dispatcher: Dispatcher
 ) -> None:
     """An integration event only maps to a command."""
     assert event.joined_on is not None
     cmd = WelcomeMember(
         member_id=event.member_id, name=event.name, campus=event.campus, joined_on=event.joined_on
     )
-    await welcome_member(cmd, envelope.id, inbox, contacts, mailer)
+    await welcome_member(cmd, envelope.id, dispatcher)
 
 
 async def on_contact_changed(
-    event: ContactChanged, envelope: CloudEvent, inbox: Inbox, contacts: Contacts, mailer: Mailer
+    event: ContactChanged, envelope: CloudEvent, contacts: Contacts, dispatcher: Dispatcher
 ) -> None:
-    """Remember the details; a welcome that had no address yet is mailed now.
-
-    Every step can run again: a retry after the details were stored but the e-mail failed
-    must still send it, so the e-mail uses the details as stored, not the apply's answer.
-    """
+    """Remember the details; a welcome that had no address yet gets its e-mail now (the
+    dispatch is keyed by the welcome's event: a welcome already mailed is not mailed again)."""
     contact = Contact(
         member_id=event.member_id,
         name=event.name,
@@ -88,9 +78,10 @@ async def on_contact_changed(
         wecom_userid=event.wecom_userid,
     )
     await contacts.apply(contact, envelope)  # ignored when older than what is stored
-    welcome = await inbox.latest(event.member_id, "welcome", since=utcnow() - LATE_EMAIL)
-    if welcome is not None:
-        await email(welcome, await contacts.get(event.member_id), envelope.id, inbox, mailer)
+    since = utcnow() - LATE_EMAIL
+    for welcome in await dispatcher.deliveries.recent(event.member_id, MemberJoinedV2.type, since):
+        facts = Facts(welcome["campus"], welcome["variables"], member_id=event.member_id)
+        await dispatch(Dispatch(welcome["event_id"], MemberJoinedV2.type, facts), dispatcher)
 
 
 async def on_contact_erased(event: ContactErased, envelope: CloudEvent, contacts: Contacts) -> None:
@@ -98,32 +89,30 @@ async def on_contact_erased(event: ContactErased, envelope: CloudEvent, contacts
     await contacts.erase(event.member_id)
 
 
-async def mail_login_link(
-    cmd: MailLoginLink, cause: str, inbox: Inbox, contacts: Contacts, mailer: Mailer
-) -> None:
-    """Mail the link to the address notify knows for the member (members never sends it). A
-    link that ran out while the message waited (an SMTP outage, a replay) is not mailed."""
+async def mail_login_link(cmd: MailLoginLink, cause: str, dispatcher: Dispatcher) -> None:
+    """Queue the link for the address notify knows (members never sends it). The link is
+    sealed in the delivery; a link that runs out while it waits (an outage) is not mailed."""
     if cmd.expires_at <= utcnow():
         log.info("login link for %s expired before it could be mailed", cmd.member_id)
         return
-    contact = await contacts.get(cmd.member_id)
-    if contact is None or not contact.email:
-        log.info("no e-mail address for %s: login link not mailed", cmd.member_id)
-        return
-    await email(login_link_notice(cmd, contact.name, cause), contact, cause, inbox, mailer)
+    secret = {
+        "url": cmd.url,
+        "expires": f"{cmd.expires_at.astimezone(SHANGHAI):%H:%M}",
+        "expires_at": cmd.expires_at.isoformat(),
+    }
+    facts = Facts(cmd.campus, {}, member_id=cmd.member_id)
+    await dispatch(Dispatch(cause, LoginLinkRequestedV2.type, facts, secret=secret), dispatcher)
 
 
 async def on_login_link_requested(
     event: LoginLinkRequestedV2,
     envelope: CloudEvent,
-    inbox: Inbox,
-    contacts: Contacts,
-    mailer: Mailer,
+    dispatcher: Dispatcher,
     web_base_url: str,
     box: Box,
 ) -> None:
-    """The link arrives sealed for notify; it is opened here only to be mailed (never logged,
-    never stored: the delivery records hold the notice id and the address, not the body)."""
+    """The link arrives sealed for notify; it is opened here only to be sealed again into
+    its delivery (never logged, never stored in clear)."""
     try:
         link_path = box.open(event.sealed_link, event.type, event.member_id)
     except SealError:
@@ -139,32 +128,43 @@ async def on_login_link_requested(
         url=web_base_url.rstrip("/") + link_path,
         expires_at=event.expires_at,
     )
-    await mail_login_link(cmd, envelope.id, inbox, contacts, mailer)
+    await mail_login_link(cmd, envelope.id, dispatcher)
 
 
 async def confirm_email(
-    cmd: ConfirmEmail, cause: str, inbox: Inbox, contacts: Contacts, mailer: Mailer
+    cmd: ConfirmEmail, cause: str, contacts: Contacts, dispatcher: Dispatcher
 ) -> None:
     """Mail the link to the new address and tell the old one (the address notify knows is
-    the confirmed one: the pending address never reaches `members.contact`). A link that
-    ran out while the message waited is not mailed."""
+    the confirmed one: the pending address never reaches `members.contact`)."""
     if cmd.expires_at <= utcnow():
         log.info("e-mail confirmation for %s expired before it could be mailed", cmd.member_id)
         return
+    local = cmd.expires_at.astimezone(SHANGHAI)
+    secret = {
+        "to": cmd.to,
+        "url": cmd.url,
+        "expires": f"{local:%m月%d日 %H:%M}",
+        "expires_at": cmd.expires_at.isoformat(),
+    }
+    facts = Facts(cmd.campus, {"name": cmd.name}, member_id=cmd.member_id)
+    event_type = EmailChangeRequested.type
+    await dispatch(Dispatch(cause, event_type, facts, secret=secret), dispatcher)
     known = await contacts.get(cmd.member_id)
-    to_new = Contact(cmd.member_id, cmd.name, cmd.campus, None, cmd.to, None)
-    await email(confirm_email_notice(cmd, cause), to_new, cause, inbox, mailer)
     if known is not None and known.email and known.email != cmd.to:
-        notice = email_changing_notice(cmd, mask_email(cmd.to) or "", cause)
-        await email(notice, known, cause, inbox, mailer)
+        told = Facts(
+            cmd.campus,
+            {"name": cmd.name, "masked_to": mask_email(cmd.to) or ""},
+            member_id=cmd.member_id,
+        )
+        old = Dispatch(cause, event_type, told, template="email_changing", variant="old")
+        await dispatch(old, dispatcher)
 
 
 async def on_email_change_requested(
     event: EmailChangeRequested,
     envelope: CloudEvent,
-    inbox: Inbox,
     contacts: Contacts,
-    mailer: Mailer,
+    dispatcher: Dispatcher,
     web_base_url: str,
     sealer: Sealer,
 ) -> None:
@@ -178,4 +178,4 @@ async def on_email_change_requested(
         url=web_base_url.rstrip("/") + found["link_path"],
         expires_at=event.expires_at,
     )
-    await confirm_email(cmd, envelope.id, inbox, contacts, mailer)
+    await confirm_email(cmd, envelope.id, contacts, dispatcher)

@@ -1,15 +1,7 @@
-"""Notify's MongoDB access: the in-app inbox and e-mail delivery records.
-
-A notice's e-mail can be triggered twice at once — by the event that created the notice, and
-by the contact details arriving on their own topic a moment later, handled by another
-partition's task — so sending is claimed first (a unique-key insert whose holder is the
-triggering event: only that event's handler sends, and sends again on its own retries), and
-a sent e-mail is recorded by another insert. Nothing here is updated.
-"""
+"""The in-app inbox (站内信): one document per message, its owner alone reads and marks it."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -19,18 +11,11 @@ from services.notify.notices.domain import Notice
 from shared.timeutil import utcnow
 
 INBOX = "inbox"
-DELIVERIES = "deliveries"
-
-
-async def setup_indexes(db: AsyncDatabase) -> None:
-    await db[INBOX].create_index([("member_id", 1), ("created_at", -1)])
-    await db[INBOX].create_index([("member_id", 1), ("kind", 1)])
 
 
 class Inbox:
     def __init__(self, db: AsyncDatabase) -> None:
         self.coll = db[INBOX]
-        self.deliveries = db[DELIVERIES]
 
     async def put(self, notice: Notice) -> bool:
         """Store the notice once; False when it was already there."""
@@ -51,9 +36,29 @@ class Inbox:
         except DuplicateKeyError:
             return False
 
-    async def for_member(self, member_id: str, limit: int) -> list[dict[str, Any]]:
-        cursor = self.coll.find({"member_id": member_id}).sort("created_at", -1).limit(limit)
-        return await cursor.to_list()
+    async def for_member(
+        self, member_id: str, limit: int, offset: int = 0, unread_first: bool = False
+    ) -> list[dict[str, Any]]:
+        """A page of the member's messages, newest first (unread ones first when asked)."""
+        if not unread_first:
+            cursor = self.coll.find({"member_id": member_id}).sort("created_at", -1)
+            return await cursor.skip(offset).limit(limit).to_list()
+        unread = {"member_id": member_id, "read_at": None}
+        unread_count = await self.coll.count_documents(unread)
+        page: list[dict[str, Any]] = []
+        if offset < unread_count:
+            cursor = self.coll.find(unread).sort("created_at", -1).skip(offset).limit(limit)
+            page = await cursor.to_list()
+        rest = limit - len(page)
+        if rest > 0:
+            skip = max(0, offset - unread_count)
+            read = {"member_id": member_id, "read_at": {"$ne": None}}
+            cursor = self.coll.find(read).sort("created_at", -1).skip(skip).limit(rest)
+            page += await cursor.to_list()
+        return page
+
+    async def unread_count(self, member_id: str) -> int:
+        return await self.coll.count_documents({"member_id": member_id, "read_at": None})
 
     async def mark_read(self, member_id: str, notice_id: str) -> dict[str, Any] | None:
         """Mark one of the member's notices read; None when they have no such notice.
@@ -71,38 +76,17 @@ class Inbox:
             )
         return doc
 
-    async def latest(self, member_id: str, kind: str, since: datetime) -> Notice | None:
-        """The member's newest notice of a kind created since `since`, if any."""
-        docs = await self.coll.find({"member_id": member_id, "kind": kind}).to_list()
-        docs = [d for d in docs if d["created_at"] >= since]
-        if not docs:
-            return None
-        doc = max(docs, key=lambda d: d["created_at"])
-        return Notice(
-            id=doc["_id"],
-            member_id=member_id,
-            campus=doc["campus"],
-            kind=kind,
-            title=doc["title"],
-            body=doc["body"],
-        )
-
-    async def claim_email(self, notice: Notice, holder: str) -> bool:
-        """True when `holder` (an event id) is the one to send this notice's e-mail."""
-        key = f"{notice.id}:email"
-        if await self.deliveries.find_one({"_id": f"{key}:sent"}, {"_id": 1}):
-            return False
-        try:
-            await self.deliveries.insert_one({"_id": key, "holder": holder, "at": utcnow()})
-            return True
-        except DuplicateKeyError:
-            claim = await self.deliveries.find_one({"_id": key})
-            return bool(claim and claim["holder"] == holder)  # our own retry
-
-    async def record_sent(self, notice: Notice, to: str) -> None:
-        try:
-            await self.deliveries.insert_one(
-                {"_id": f"{notice.id}:email:sent", "status": "sent", "to": to, "at": utcnow()}
+    async def mark_all_read(self, member_id: str) -> list[str]:
+        """Mark every unread message of the member read; the ids that were unread."""
+        ids = [
+            d["_id"]
+            for d in await self.coll.find(
+                {"member_id": member_id, "read_at": None}, {"_id": 1}
+            ).to_list()
+        ]
+        if ids:
+            await self.coll.update_many(
+                {"_id": {"$in": ids}, "member_id": member_id, "read_at": None},
+                {"$set": {"read_at": utcnow()}},
             )
-        except DuplicateKeyError:
-            pass
+        return ids

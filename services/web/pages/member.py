@@ -48,8 +48,7 @@ async def optional(call: Any) -> Any:
 
 
 async def unread_count(visit: Visit) -> int:
-    notices = await visit.get("notify", "/inbox", params={"limit": 200})
-    return sum(1 for n in notices if not n["read"])
+    return int((await visit.get("notify", "/inbox/unread-count"))["unread"])
 
 
 @router.get("")
@@ -247,15 +246,29 @@ async def registrations(visit: MemberVisit) -> Response:
     )
 
 
+INBOX_PAGE = 20
+
+
 @router.get("/inbox")
-async def inbox(visit: MemberVisit) -> Response:
-    """消息: unread first, newest first within each; role: member."""
-    notices = await visit.get("notify", "/inbox", params={"limit": 200})
-    unread = [n for n in notices if not n["read"]]
-    read = [n for n in notices if n["read"]]
-    unread.sort(key=lambda n: n["created_at"], reverse=True)
-    read.sort(key=lambda n: n["created_at"], reverse=True)
-    return visit.render("m/inbox.html", unread=unread, read=read, tab="inbox")
+async def inbox(
+    visit: MemberVisit, page: Annotated[int, Query(ge=0, le=1000)] = 0, msg: str | None = None
+) -> Response:
+    """消息: unread first, newest first within each, a page at a time; role: member."""
+    params = {"unread_first": "true", "limit": INBOX_PAGE + 1, "offset": page * INBOX_PAGE}
+    notices, total = await asyncio.gather(
+        visit.get("notify", "/inbox", params=params), unread_count(visit)
+    )
+    shown = notices[:INBOX_PAGE]
+    return visit.render(
+        "m/inbox.html",
+        unread=[n for n in shown if not n["read"]],
+        read=[n for n in shown if n["read"]],
+        unread_total=total,
+        page=page,
+        more=len(notices) > INBOX_PAGE,
+        flash="全部消息已标为已读" if msg == "allread" else None,
+        tab="inbox",
+    )
 
 
 @router.get("/inbox/{notice_id}")

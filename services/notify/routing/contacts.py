@@ -32,16 +32,13 @@ class Contacts:
 
     async def get(self, member_id: str) -> Contact | None:
         doc = await self.coll.find_one({"_id": member_id})
-        if doc is None:
-            return None
-        return Contact(
-            member_id=member_id,
-            name=doc["name"],
-            campus=doc["campus"],
-            phone=doc.get("phone"),
-            email=doc.get("email"),
-            wecom_userid=doc.get("wecom_userid"),
-        )
+        return None if doc is None else _contact(doc)
+
+    async def get_many(self, member_ids: list[str]) -> dict[str, Contact]:
+        if not member_ids:
+            return {}
+        docs = await self.coll.find({"_id": {"$in": member_ids}}).to_list()
+        return {d["_id"]: _contact(d) for d in docs}
 
     async def apply(self, contact: Contact, envelope: CloudEvent) -> bool:
         """Keep the newest details; the consumer of the member's partition is the one writer."""
@@ -58,3 +55,23 @@ class Contacts:
 
     async def erase(self, member_id: str) -> None:
         await self.coll.delete_one({"_id": member_id})
+
+
+def _contact(doc: dict) -> Contact:
+    return Contact(
+        member_id=doc["_id"],
+        name=doc["name"],
+        campus=doc["campus"],
+        phone=doc.get("phone"),
+        email=doc.get("email"),
+        wecom_userid=doc.get("wecom_userid"),
+    )
+
+
+def address_of(contact: Contact | None, channel: str) -> str | None:
+    """Where a channel reaches the member: e-mail, WeCom user id or mobile number."""
+    if contact is None:
+        return None
+    return {"email": contact.email, "wecom": contact.wecom_userid, "sms": contact.phone}.get(
+        channel
+    )

@@ -1,0 +1,160 @@
+"""The delivery worker: sends what is queued and due, retries with backoff, fails after N.
+
+Started with the service (`runtime.run_worker`); every replica runs one, and each attempt is
+claimed first (`Deliveries.claim`, a unique-key insert), so two replicas never send the same
+attempt. A channel that is down (`ChannelDown`) makes a delivery wait without counting a
+failure: an SMTP outage delays e-mail and fails nothing. Stopping lets the send in progress
+finish.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from services.notify.channels.base import Channel, ChannelDown, Message
+from services.notify.delivery.domain import OUTAGE_WAIT, DeliveryStatus, after_failure
+from services.notify.delivery.handlers import SECRET_WHERE
+from services.notify.delivery.store import Deliveries
+from services.notify.routing.contacts import Contacts, address_of
+from services.notify.settings import NotifySettings
+from services.notify.templates.domain import render
+from services.notify.templates.store import Templates
+from shared.crypto import Sealer
+from shared.timeutil import utcnow
+
+log = logging.getLogger(__name__)
+
+BATCH = 50
+LEASE_S = 120.0
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        settings: NotifySettings,
+        deliveries: Deliveries,
+        contacts: Contacts,
+        templates: Templates,
+        channels: Mapping[str, Channel],
+        sealer: Sealer,
+    ) -> None:
+        self.settings = settings
+        self.deliveries = deliveries
+        self.contacts = contacts
+        self.templates = templates
+        self.channels = channels
+        self.sealer = sealer
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._task = asyncio.create_task(self._loop(), name="notify-deliveries")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task:
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                done = await self.run_once()
+            except Exception:
+                log.exception("delivery round failed")
+                done = 0
+            if done < BATCH:
+                try:
+                    await asyncio.wait_for(self._stop.wait(), self.settings.delivery_poll_s)
+                except TimeoutError:
+                    pass
+
+    async def run_once(self, now: datetime | None = None) -> int:
+        """Try every due delivery once; how many were due."""
+        due = await self.deliveries.due(now or utcnow(), BATCH)
+        for doc in due:
+            if self._stop.is_set():
+                break
+            await self.attempt(doc, now or utcnow())
+        return len(due)
+
+    async def attempt(self, doc: dict[str, Any], now: datetime) -> None:
+        attempt = await self.deliveries.claim(doc, now, LEASE_S)
+        if attempt is None:
+            return  # another replica sends this attempt
+        channel = self.channels.get(doc["channel"])
+        message, why_not = await self._message(doc, now)
+        if channel is None or message is None:
+            reason = why_not or "渠道未启用"
+            await self.deliveries.record(
+                doc, DeliveryStatus.skipped, tries=attempt, last_error=reason
+            )
+            return
+        try:
+            await channel.send(message)
+        except ChannelDown as exc:
+            log.warning("%s is down; delivery %s waits", doc["channel"], doc["_id"])
+            await self.deliveries.record(
+                doc,
+                DeliveryStatus.queued,
+                tries=attempt,
+                next_at=now + min(OUTAGE_WAIT, timedelta(seconds=self.settings.delivery_backoff_s)),
+                last_error=f"渠道暂时不可用：{exc}"[:300],
+            )
+            return
+        except Exception as exc:  # ChannelRefused, or anything this message broke
+            failures = int(doc.get("failures", 0)) + 1
+            status, next_at = after_failure(
+                failures,
+                self.settings.delivery_max_attempts,
+                now,
+                self.settings.delivery_backoff_s,
+            )
+            log.warning("delivery %s failed (%d): %s", doc["_id"], failures, exc)
+            await self.deliveries.record(
+                doc,
+                status,
+                tries=attempt,
+                failures=failures,
+                next_at=next_at,
+                last_error=f"{type(exc).__name__}: {exc}"[:300],
+            )
+            return
+        await self.deliveries.record(
+            doc, DeliveryStatus.sent, tries=attempt, sent_at=utcnow(), to=message.to
+        )
+
+    async def _message(self, doc: Mapping[str, Any], now: datetime) -> tuple[Message | None, str]:
+        variables = dict(doc.get("variables") or {})
+        to = None
+        if doc.get("sealed"):
+            secret = json.loads(
+                self.sealer.open(doc["sealed"], SECRET_WHERE, doc["event_id"], doc["member_id"])
+            )
+            expires = secret.pop("expires_at", None)
+            if expires and datetime.fromisoformat(expires) <= now:
+                return None, "链接已过期，未发送"
+            to = secret.pop("to", None)
+            variables.update(secret)
+        if to is None:
+            to = address_of(await self.contacts.get(doc["member_id"]), doc["channel"])
+        if not to:
+            return None, "没有该渠道的联系方式"
+        text = await self.templates.text_for(doc["template"], doc["campus"])
+        rendered = render(text, variables)
+        message = Message(
+            notice_id=doc["_id"],
+            member_id=doc["member_id"],
+            campus=doc["campus"],
+            kind=doc["template"],
+            to=to,
+            title=rendered.title,
+            text=rendered.text,
+            html=rendered.html,
+        )
+        return message, ""

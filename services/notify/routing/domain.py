@@ -1,0 +1,99 @@
+"""What a route is (pure): who hears about an event, in which words, on which channels.
+
+The routing table (`routing/table.py`) is a list of `NotifyRoute`s; `routing_table` indexes it
+by event type and refuses a type routed twice at start-up, like `shared.routing`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from shared.events import IntegrationEvent
+from shared.labels import Labelled
+
+
+class Audience(Labelled):
+    member = "member", "事件涉及的会员本人"
+    activity_audience = "activity_audience", "活动的可报名会员"
+    activity_registrants = "activity_registrants", "活动的报名者"
+    survey_audience = "survey_audience", "问卷面向的会员"
+    campus_members = "campus_members", "校区（或全校）在册会员"
+    campus_cadres = "campus_cadres", "校区工会干部"
+    finance = "finance", "经费管理人员"
+    address = "address", "事件指定的邮箱（登录链接、邮箱确认）"
+
+
+class ChannelName(Labelled):
+    inbox = "inbox", "站内信"
+    email = "email", "电子邮件"
+    wecom = "wecom", "企业微信"
+    sms = "sms", "短信"
+
+
+class Category(Labelled):
+    """What a member chooses channels for (我的通知设置)."""
+
+    account = "account", "账号与安全"
+    membership = "membership", "会籍"
+    activity = "activity", "活动报名与变更"
+    survey = "survey", "问卷调查"
+    voice = "voice", "评选表彰与教代会提案"
+    welfare = "welfare", "福利与体检"
+    funds = "funds", "经费预警"
+    approval = "approval", "待审批事项"
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What an event tells the dispatcher: whom it is about, its scope, the template's values."""
+
+    campus: str
+    variables: Mapping[str, Any]
+    member_id: str | None = None
+    activity_id: str | None = None
+    eligibility: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class NotifyRoute:
+    event: type[IntegrationEvent]
+    audience: Audience
+    template: str
+    channels: tuple[ChannelName, ...]
+    category: Category
+    facts: Callable[[Any], Facts]
+    mandatory: bool = False
+    # False: this event, for this reason, is told by another route (a registration cancelled
+    # because the activity was: the cancellation of the activity says it once).
+    when: Callable[[Any], bool] = field(default=lambda _event: True)
+
+    @property
+    def event_type(self) -> str:
+        return self.event.type
+
+
+@dataclass(frozen=True)
+class RoutingTable:
+    routes: Mapping[str, NotifyRoute]
+    unrouted: Mapping[str, str]
+
+    def get(self, event_type: str) -> NotifyRoute | None:
+        return self.routes.get(event_type)
+
+    def uncovered(self, catalog: Sequence[str]) -> list[str]:
+        """Catalogued types in neither the routes nor the conscious unrouted list."""
+        return sorted(t for t in catalog if t not in self.routes and t not in self.unrouted)
+
+
+def routing_table(routes: Sequence[NotifyRoute], unrouted: Mapping[str, str]) -> RoutingTable:
+    """Index routes by event type; a type routed twice, or routed and unrouted, fails loudly."""
+    found: dict[str, NotifyRoute] = {}
+    for route in routes:
+        if route.event_type in found:
+            raise ValueError(f"event type {route.event_type} is routed twice")
+        if route.event_type in unrouted:
+            raise ValueError(f"event type {route.event_type} is both routed and unrouted")
+        found[route.event_type] = route
+    return RoutingTable(found, dict(unrouted))

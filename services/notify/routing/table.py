@@ -1,0 +1,400 @@
+"""The routing table: every event type a person should hear about, whom it reaches, in which
+template and on which channels — and, in `UNROUTED`, every other catalogued type with why.
+
+A test fails when a catalogued type is in neither list (tests/unit/test_notify_rules.py), so
+a new event type is a conscious choice. Templates are in `templates/defaults.py`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from services.notify.routing.domain import (
+    Audience,
+    Category,
+    ChannelName,
+    Facts,
+    NotifyRoute,
+    RoutingTable,
+    routing_table,
+)
+from shared.events.events import (
+    ActivityCancelled,
+    ActivityChanged,
+    ActivityFacts,
+    ActivityPublished,
+    RegistrationCancelled,
+    RegistrationConfirmed,
+    RegistrationFacts,
+    RegistrationPromoted,
+    RegistrationWaitlisted,
+)
+from shared.events.members import (
+    EmailChangeRequested,
+    LoginLinkRequestedV2,
+    MemberApplied,
+    MemberJoinedV2,
+)
+from shared.events.voice import (
+    CampaignResultPublished,
+    ProposalMoved,
+    SurveyClosingSoon,
+    SurveyFacts,
+    SurveyOpened,
+)
+from shared.events.welfare import BudgetThresholdReached
+from shared.events.welfare_exams import ExamBooked
+from shared.events.welfare_plans import EntitlementCreated, EntitlementIssued
+from shared.timeutil import SHANGHAI
+
+INBOX, EMAIL, WECOM, SMS = ChannelName.inbox, ChannelName.email, ChannelName.wecom, ChannelName.sms
+
+# What makes an activity change worth telling its registrants.
+ANNOUNCED_CHANGES = {"starts_at": "时间", "ends_at": "结束时间", "venue": "地点", "title": "名称"}
+CANCELLED_BY = {
+    "member": "本人取消",
+    "cadre": "工会干部取消",
+    "member_left": "会籍变动",
+    "activity_cancelled": "活动取消",
+}
+
+
+def moment(value: datetime | None) -> str:
+    """A UTC moment as people read it: 4月12日 09:00 (Beijing time)."""
+    if value is None:
+        return ""
+    local = value.astimezone(SHANGHAI)
+    return f"{local.month}月{local.day}日 {local:%H:%M}"
+
+
+def day(value: date | None) -> str:
+    return f"{value.year}年{value.month}月{value.day}日" if value else ""
+
+
+def yuan(fen: int) -> str:
+    return f"{fen / 100:,.2f}"
+
+
+def _welcome(e: MemberJoinedV2) -> Facts:
+    return Facts(e.campus, {"joined_on": day(e.joined_on)}, member_id=e.member_id)
+
+
+def _applied(e: MemberApplied) -> Facts:
+    values = {"applicant": e.name, "department": e.department, "applied_on": day(e.applied_on)}
+    return Facts(e.campus, values)
+
+
+def _registration(e: RegistrationFacts) -> Facts:
+    values: dict[str, Any] = {
+        "activity_title": e.activity_title,
+        "guests": e.guests,
+        "waitlist_no": e.waitlist_no or "",
+    }
+    if isinstance(e, RegistrationCancelled):
+        values["reason"] = CANCELLED_BY.get(e.reason, e.reason)
+    return Facts(e.member_campus, values, member_id=e.member_id, activity_id=e.activity_id)
+
+
+def _activity(e: ActivityFacts) -> Facts:
+    values: dict[str, Any] = {
+        "title": e.title,
+        "kind_label": e.kind_label,
+        "venue": e.venue,
+        "starts": moment(e.starts_at),
+        "ends": moment(e.ends_at),
+        "signup_closes": moment(e.signup_closes_at),
+    }
+    if isinstance(e, ActivityChanged):
+        values["changed"] = "、".join(
+            ANNOUNCED_CHANGES[f] for f in e.changed if f in ANNOUNCED_CHANGES
+        )
+    if isinstance(e, ActivityCancelled):
+        values["reason"] = e.reason
+    return Facts(
+        e.campus, values, activity_id=e.activity_id, eligibility=e.eligibility.model_dump()
+    )
+
+
+def _budget(e: BudgetThresholdReached) -> Facts:
+    values = {
+        "year": e.year,
+        "line": e.line,
+        "threshold_pct": e.threshold_pct,
+        "budget": yuan(e.budget_fen),
+        "spent": yuan(e.spent_fen),
+    }
+    return Facts(e.campus, values)
+
+
+def _survey(e: SurveyFacts) -> Facts:
+    values = {
+        "title": e.title,
+        "opens": moment(e.opens_at),
+        "closes": moment(e.closes_at),
+        "questions": e.questions,
+        "anonymous": e.anonymous,
+    }
+    return Facts(e.campus, values, eligibility=e.audience.model_dump())
+
+
+def _campaign_result(e: CampaignResultPublished) -> Facts:
+    values = {"title": e.title, "elected": len(e.elected)}
+    return Facts(e.campus, values)
+
+
+def _proposal_replied(e: ProposalMoved) -> Facts:
+    values = {"number": e.number or "", "department": e.department or ""}
+    return Facts(e.campus, values, member_id=e.proposer_id)
+
+
+def _entitlement(e: EntitlementCreated | EntitlementIssued) -> Facts:
+    values: dict[str, Any] = {"year": e.year}
+    if isinstance(e, EntitlementCreated):
+        values["standard"] = yuan(e.standard_fen)
+    else:
+        values["amount"] = yuan(e.amount_fen)
+    return Facts(e.campus, values, member_id=e.member_id)
+
+
+def _exam(e: ExamBooked) -> Facts:
+    values = {"day": day(e.day), "moved": e.moved_from is not None}
+    return Facts(e.campus, values, member_id=e.member_id)
+
+
+def _account(e: LoginLinkRequestedV2 | EmailChangeRequested) -> Facts:
+    # The link and the new address arrive sealed: their handlers open them and add the values.
+    return Facts(e.campus, {}, member_id=e.member_id)
+
+
+ROUTES = [
+    NotifyRoute(
+        MemberJoinedV2, Audience.member, "welcome", (INBOX, EMAIL), Category.membership, _welcome
+    ),
+    NotifyRoute(
+        MemberApplied,
+        Audience.campus_cadres,
+        "member_applied",
+        (INBOX, EMAIL),
+        Category.approval,
+        _applied,
+    ),
+    NotifyRoute(
+        RegistrationConfirmed,
+        Audience.member,
+        "registration_confirmed",
+        (INBOX, WECOM),
+        Category.activity,
+        _registration,
+    ),
+    NotifyRoute(
+        RegistrationWaitlisted,
+        Audience.member,
+        "registration_waitlisted",
+        (INBOX, WECOM),
+        Category.activity,
+        _registration,
+    ),
+    NotifyRoute(
+        RegistrationPromoted,
+        Audience.member,
+        "registration_promoted",
+        (INBOX, WECOM, SMS),
+        Category.activity,
+        _registration,
+    ),
+    NotifyRoute(
+        RegistrationCancelled,
+        Audience.member,
+        "registration_cancelled",
+        (INBOX, WECOM),
+        Category.activity,
+        _registration,
+        # A cancelled activity cancels its registrations: its own route tells them once.
+        when=lambda e: e.reason != "activity_cancelled",
+    ),
+    NotifyRoute(
+        ActivityPublished,
+        Audience.activity_audience,
+        "activity_published",
+        (INBOX, WECOM),
+        Category.activity,
+        _activity,
+    ),
+    NotifyRoute(
+        ActivityChanged,
+        Audience.activity_registrants,
+        "activity_changed",
+        (INBOX, WECOM, SMS),
+        Category.activity,
+        _activity,
+        when=lambda e: (
+            any(f in ANNOUNCED_CHANGES for f in e.changed)
+            and e.status in ("published", "registration_closed")
+        ),
+    ),
+    NotifyRoute(
+        ActivityCancelled,
+        Audience.activity_registrants,
+        "activity_cancelled",
+        (INBOX, WECOM, SMS),
+        Category.activity,
+        _activity,
+        mandatory=True,  # people would otherwise travel to an activity that does not happen
+    ),
+    NotifyRoute(
+        BudgetThresholdReached,
+        Audience.finance,
+        "budget_threshold",
+        (INBOX, EMAIL),
+        Category.funds,
+        _budget,
+    ),
+    # Surveys (events.survey): their audience rule travels in the event, like an activity's.
+    # Who has answered is never published, so the closing reminder reaches the whole audience.
+    NotifyRoute(
+        SurveyOpened,
+        Audience.survey_audience,
+        "survey_opened",
+        (INBOX, WECOM),
+        Category.survey,
+        _survey,
+    ),
+    NotifyRoute(
+        SurveyClosingSoon,
+        Audience.survey_audience,
+        "survey_closing_soon",
+        (INBOX, WECOM),
+        Category.survey,
+        _survey,
+    ),
+    # Members' voice: a commendation's result goes to the campaign's campus (公布, after the
+    # 公示); a proposal's reply to its proposer (a second reply too: they asked for it).
+    NotifyRoute(
+        CampaignResultPublished,
+        Audience.campus_members,
+        "campaign_result",
+        (INBOX, WECOM),
+        Category.voice,
+        _campaign_result,
+    ),
+    NotifyRoute(
+        ProposalMoved,
+        Audience.member,
+        "proposal_replied",
+        (INBOX, WECOM, EMAIL),
+        Category.voice,
+        _proposal_replied,
+        when=lambda e: e.status == "replied",
+    ),
+    # Festival welfare (welfare.entitlement): one entitlement per member, so the member alone.
+    NotifyRoute(
+        EntitlementCreated,
+        Audience.member,
+        "entitlement_created",
+        (INBOX, WECOM),
+        Category.welfare,
+        _entitlement,
+    ),
+    NotifyRoute(
+        EntitlementIssued,
+        Audience.member,
+        "entitlement_issued",
+        (INBOX, WECOM),
+        Category.welfare,
+        _entitlement,
+    ),
+    NotifyRoute(
+        ExamBooked, Audience.member, "exam_booked", (INBOX, WECOM), Category.welfare, _exam
+    ),
+    # Credentials: e-mail only, never the inbox (whoever reads it is signed in already), and
+    # never optional (the member asked for it).
+    NotifyRoute(
+        LoginLinkRequestedV2,
+        Audience.member,
+        "login_link",
+        (EMAIL,),
+        Category.account,
+        _account,
+        mandatory=True,
+    ),
+    NotifyRoute(
+        EmailChangeRequested,
+        Audience.address,
+        "email_confirm",
+        (EMAIL,),
+        Category.account,
+        _account,
+        mandatory=True,
+    ),
+]
+
+# Catalogued types nobody is told about, each with why (a conscious choice, not an oversight).
+UNROUTED: dict[str, str] = {
+    "events.activity.drafted.v1": "草稿只有干部可见，不通知会员",
+    "events.activity.registration_closed.v1": "报名截止不单独通知（报名者已收到报名结果）",
+    "events.activity.completed.v1": "活动结束无须通知",
+    "events.attendance.recorded.v1": "出勤记录供福利服务使用（献血慰问），本人已在现场",
+    "events.campaign.phase_changed.v1": "评选各阶段在「评选投票」页可查；结果公布时另有路由",
+    "events.congress.session_changed.v1": "教代会会议安排由代表团团长通知代表，提案页可查",
+    "events.nomination.nominated.v1": "推荐在评选页办理，审核结果随公示与公布公开",
+    "events.nomination.reviewed.v1": "入围名单在投票页公开；未入围理由由干部当面说明",
+    "events.objection.raised.v1": "异议由干部在评选页办理，不逐条推送",
+    "events.objection.resolved.v1": "异议处理结果由干部直接答复提出人（异议人可能希望不留痕）",
+    "events.plan.created.v1": "年度工作计划在「工作计划」页公开，不逐条推送",
+    "events.plan.item_added.v1": "同上：工作要点在计划页查看",
+    "events.plan.item_changed.v1": "同上：工作要点在计划页查看",
+    "events.plan.item_status_changed.v1": "同上：进度在计划页查看",
+    "events.resolution.decided.v1": "表决结果在教代会页公布，代表在会上已知",
+    "events.resolution.opened.v1": "表决在会上进行，代表在现场",
+    "events.registration.checked_in.v1": "签到时本人在现场，签到台已显示结果",
+    "events.sports.meet_set_up.v1": "运动会项目随活动发布通知",
+    "events.sports.results_recorded.v1": "成绩录入是过程数据，公布时另有页面",
+    "events.sports.results_published.v1": "成绩在运动会页面公布，不逐人推送",
+    "events.suggestion.forwarded.v1": "转交部门是干部的办理过程，写信人在意见箱页查看进度",
+    "events.suggestion.replied.v1": "答复在意见箱页查看（匿名建议无人可告知）；教代会提案另议",
+    "events.suggestion.submitted.v1": "意见建议在干部的意见箱列表中办理，不逐条推送",
+    "events.survey.closed.v1": "问卷结束不通知；结果由干部在问卷页查看",
+    "events.survey.drafted.v1": "草稿只有干部可见，不通知会员",
+    "events.survey.published.v1": "受众在开始填写时由 events.survey.opened.v1 告知，避免两次",
+    "members.account.locked.v1": "锁定由登录页当场提示；解锁须联系干部",
+    "members.account.login_link_requested.v1": "v1 已停用（明文链接），只读 v2",
+    "members.account.password_changed.v1": "本人刚刚操作，页面已提示",
+    "members.account.password_set.v1": "本人或干部刚刚操作，页面已提示",
+    "members.account.signed_in.v1": "每次登录都通知会造成打扰",
+    "members.account.unlocked.v1": "由干部当面或电话告知",
+    "members.campus.changed.v1": "组织机构数据，不涉及个人",
+    "members.childcare.round_opened.v1": "入园入托统计由干部线下通知相关会员（暂无受众投影）",
+    "members.childcare.round_closed.v1": "同上",
+    "members.contact.changed.v1": "通知服务自己的联系方式投影，不是消息",
+    "members.contact.erased.v1": "通知服务自己的联系方式投影（删除）",
+    "members.dues.paid.v1": "会费在「我的会费」页查看，不逐笔推送",
+    "members.dues.payment_reversed.v1": "冲正由经费人员处理，会费页可查",
+    "members.member.deceased.v1": "不再向该会员发送任何消息；慰问由福利服务办理",
+    "members.member.joined.v1": "已弃用，v2 携带相同事实（只按 v2 发欢迎消息）",
+    "members.member.rejected.v1": "未通过由干部当面说明原因",
+    "members.member.retired.v1": "退休慰问由福利服务办理；会籍页可查",
+    "members.member.transferred.v1": "转校区由干部办理并当面告知",
+    "members.member.updated.v1": "本人或干部刚刚修改，页面已提示",
+    "members.member.withdrawn.v1": "退会会员不再接收消息",
+    "notify.webhook.paused.v1": "订阅创建者由 Webhook 投递进程直接在站内信告知（webhooks/handlers.py）",
+    "notify.webhook.resumed.v1": "管理员刚刚在 Webhook 页恢复，页面已提示",
+    "notify.webhook.secret_rotated.v1": "管理员刚刚轮换密钥，新密钥只在页面显示一次",
+    "notify.webhook.subscribed.v1": "管理员刚刚创建订阅，页面已提示",
+    "welfare.entitlement.chosen.v1": "本人刚刚选择（或截止后默认），「我的福利」页可查",
+    "welfare.entitlement.received.v1": "本人刚刚签收，页面已提示",
+    "welfare.entitlement.voided.v1": "资格因退会作废，退会会员不再接收消息",
+    "welfare.exam.cancelled.v1": "取消由本人或干部当场办理，体检预约页可查",
+    "welfare.exam.completed.v1": "体检完成由医院名单导入，本人已到场",
+    "welfare.exam_plan.saved.v1": "体检方案在「年度体检预约」页公布，不逐人推送",
+    "welfare.ledger.entry_posted.v1": "记账是台账数据；预算预警另有路由",
+    "welfare.mutual_aid.enrolled.v1": "参保由本人或干部当场办理，页面已提示",
+    "welfare.mutual_aid_claim.changed.v1": "理赔进度在「互助保障」页查看",
+    "welfare.mutual_aid_scheme.saved.v1": "险种在「互助保障」页公布，不逐人推送",
+    "welfare.plan.approved.v1": "方案审批是干部的流程，不通知会员",
+    "welfare.plan.closed.v1": "截止后的默认礼品在「我的福利」页可查，发放时另有通知",
+    "welfare.plan.created.v1": "方案草稿只有干部可见",
+    "welfare.plan.published.v1": "每位会员由自己的 welfare.entitlement.created.v1 告知，避免两次",
+}
+
+TABLE: RoutingTable = routing_table(ROUTES, UNROUTED)

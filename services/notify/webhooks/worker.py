@@ -1,0 +1,89 @@
+"""How webhooks run inside notify: their own consumer group, and the delivery worker.
+
+- **In**: a second `EventConsumer` (group `<notify's group>.webhooks`) reads every topic a
+  subscription may ask for, through the same route table, retries and dead-letter topics as
+  notify's own consumer; its one handler only queues deliveries (a unique-key insert each), so a
+  slow receiver never holds up a Kafka partition, and notices never wait behind webhooks.
+- **Out**: `DeliveryWorker` polls the due deliveries and posts them (each try claimed, so
+  two notify replicas never post the same try twice), outside any Kafka handler.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.notify.webhooks.domain import offered_topics
+from services.notify.webhooks.handlers import Webhooks
+from shared.consumer import EventConsumer
+from shared.envelope import CloudEvent
+from shared.kafka import new_producer
+from shared.routing import Routes, on_topic
+from shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+async def take_event(envelope: CloudEvent, webhooks: Webhooks) -> None:
+    await webhooks.take(envelope)
+
+
+def routes(webhooks: Webhooks) -> Routes:
+    # Idempotent by itself (one delivery per subscription and event id): no marker needed.
+    return [on_topic(t, take_event, webhooks, idempotent=True) for t in offered_topics()]
+
+
+def webhook_consumer(
+    settings: ServiceSettings, runtime_db: AsyncDatabase, webhooks: Webhooks
+) -> EventConsumer:
+    consumer = EventConsumer(
+        service=f"{settings.service}-webhooks",
+        db=runtime_db,
+        bootstrap=settings.kafka_bootstrap,
+        group_id=f"{settings.consumer_group}.webhooks",
+        topic_name=settings.topic,
+        producer_factory=lambda: new_producer(settings),
+        max_attempts=settings.handler_max_attempts,
+        backoff_ms=settings.handler_retry_backoff_ms,
+        retry_later_max_s=settings.handler_wait_max_s,
+    )
+    consumer.subscribe(routes(webhooks))
+    return consumer
+
+
+class DeliveryWorker:
+    def __init__(self, webhooks: Webhooks, poll_s: float, batch: int) -> None:
+        self.webhooks = webhooks
+        self.poll_s = poll_s
+        self.batch = batch
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._task = asyncio.create_task(self._loop(), name="webhook-deliveries")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task:
+            try:
+                await asyncio.wait_for(asyncio.gather(self._task, return_exceptions=True), 30)
+            except TimeoutError:
+                self._task.cancel()
+        await self.webhooks.sender.close()
+
+    async def _loop(self) -> None:
+        while not self._stop.is_set():
+            tried = 0
+            try:
+                tried = await self.webhooks.run_due(self.batch)
+            except Exception:
+                log.exception("webhook delivery round failed")
+            if tried:
+                continue  # more may be due: no pause while there is work
+            try:
+                await asyncio.wait_for(self._stop.wait(), self.poll_s)
+            except TimeoutError:
+                pass

@@ -1,0 +1,772 @@
+"""Notify's routes on the real broker and database: each event in → the right recipients, the
+rendered zh-CN text, the right channels (WeCom and SMS reach a local server); mandatory versus
+opted out; quiet hours; one delivery per (event, recipient, channel); a failing channel ends
+failed after N attempts and a cadre retries it."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+from services.notify.channels.base import Message
+from services.notify.delivery.store import Deliveries
+from services.notify.delivery.worker import DeliveryWorker
+from services.notify.notices.handlers import on_routed_event
+from services.notify.routing.contacts import Contacts
+from services.notify.routing.domain import ChannelName
+from services.notify.templates.store import Templates
+from shared.events.events import (
+    ActivityCancelled,
+    ActivityChanged,
+    ActivityPublished,
+    EligibilityFacts,
+    RegistrationCancelled,
+    RegistrationConfirmed,
+    RegistrationPromoted,
+    RegistrationWaitlisted,
+)
+from shared.events.members import ContactChanged, MemberApplied, MemberUpdated
+from shared.events.voice import (
+    CampaignResultPublished,
+    Elected,
+    ProposalMoved,
+    SurveyClosingSoon,
+    SurveyOpened,
+)
+from shared.events.welfare import BudgetThresholdReached
+from shared.events.welfare_exams import ExamBooked
+from shared.events.welfare_plans import EntitlementCreated, EntitlementIssued
+from shared.timeutil import SHANGHAI
+from tests.integration.conftest import Stack, bearer, build_stack, close_stack
+from tests.integration.notify_kit import ChannelServer, channel_server, publish
+from tests.kafka_tools import wait_caught_up, wait_until
+
+pytestmark = pytest.mark.integration
+
+MAX_ATTEMPTS = 3
+_n = itertools.count(1)
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def site(infra) -> AsyncIterator[tuple[Stack, ChannelServer]]:
+    with channel_server() as server:
+        over = {
+            "wecom_base_url": server.url,
+            "wecom_corp_id": "corp-1",
+            "wecom_agent_id": 1000002,
+            "wecom_secret": "app-secret",
+            "sms_base_url": server.url,
+            "sms_api_key": "sms-key",
+            "delivery_backoff_s": 0.05,
+            "delivery_poll_s": 0.1,
+            "delivery_max_attempts": MAX_ATTEMPTS,
+        }
+        stack = await build_stack(infra, ["notify"], settings={"notify": over})
+        try:
+            yield stack, server
+        finally:
+            await close_stack(stack)
+
+
+def uid(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+async def member(
+    stack: Stack,
+    *,
+    campus: str = "main",
+    department: str = "艺术系",
+    gender: str = "female",
+    roles: list[str] | None = None,
+    name: str = "张颖",
+    email: bool = True,
+    wecom: bool = True,
+    phone: bool = True,
+    quiet: dict[str, Any] | None = None,
+    channels: dict[str, list[str]] | None = None,
+) -> str:
+    """A member notify knows (from members.member and members.contact), with settings."""
+    mid = uid("m")
+    facts = dict(
+        member_id=mid,
+        staff_no=f"T{next(_n):05d}",
+        name=name,
+        campus=campus,
+        department=department,
+        gender=gender,
+        status="active",
+        roles=roles or [],
+        birth_year=1985,
+        changed=[],
+    )
+    await publish(stack, MemberUpdated(**facts), subject=mid, campus=campus)
+    contact = ContactChanged(
+        member_id=mid,
+        name=name,
+        campus=campus,
+        email=f"{mid}@school.local" if email else None,
+        wecom_userid=f"wx-{mid}" if wecom else None,
+        phone="13800000000" if phone else None,
+    )
+    await publish(stack, contact, subject=mid, campus=campus)
+    body = {
+        "channels": channels or {},
+        "quiet_hours": quiet or {"enabled": False, "start": "22:00", "end": "07:00"},
+    }
+    saved = await stack.notify_http.put(
+        "/me/notification-settings", json=body, headers=stack.member_headers(mid, campus)
+    )
+    assert saved.status_code == 200, saved.text
+    db = stack.notify.db
+
+    async def known() -> bool:
+        return bool(
+            await db["member_directory"].find_one({"_id": mid})
+            and await db["contacts"].find_one({"_id": mid})
+        )
+
+    await wait_until(known, 30, f"notify to know {mid}")
+    return mid
+
+
+async def inbox(stack: Stack, mid: str) -> list[dict]:
+    got = await stack.notify_http.get("/inbox", headers=stack.member_headers(mid))
+    assert got.status_code == 200, got.text
+    return got.json()
+
+
+async def wait_message(stack: Stack, mid: str, title: str) -> dict:
+    async def arrived() -> bool:
+        return any(m["title"] == title for m in await inbox(stack, mid))
+
+    await wait_until(arrived, 30, f"「{title}」 in {mid}'s inbox")
+    [message] = [m for m in await inbox(stack, mid) if m["title"] == title]
+    return message
+
+
+async def deliveries(stack: Stack, event_id: str) -> dict[tuple[str, str], dict]:
+    docs = await stack.notify.db["deliveries"].find({"event_id": event_id}).to_list()
+    return {(d["member_id"], d["channel"]): d for d in docs}
+
+
+async def settled(stack: Stack, event_id: str, count: int) -> dict[tuple[str, str], dict]:
+    """Wait until the event has `count` deliveries and none is queued and due."""
+
+    async def done() -> bool:
+        found = await deliveries(stack, event_id)
+        now = datetime.now(UTC)
+        waiting = [
+            d
+            for d in found.values()
+            if d["status"] == "queued" and d["next_at"].replace(tzinfo=UTC) <= now
+        ]
+        return len(found) == count and not waiting
+
+    await wait_until(done, 30, f"{count} settled deliveries of {event_id}")
+    return await deliveries(stack, event_id)
+
+
+def wecom_to(server: ChannelServer, touser: str) -> list[str]:
+    return [
+        r.body["text"]["content"]
+        for r in server.sent("/cgi-bin/message/send")
+        if r.body.get("touser") == touser
+    ]
+
+
+def activity(**over: Any) -> dict[str, Any]:
+    start = datetime(2027, 4, 12, 1, 0, tzinfo=UTC)  # 09:00 Beijing time
+    return {
+        "activity_id": uid("a"),
+        "kind": "outing",
+        "kind_label": "春游秋游",
+        "title": "春季踏青",
+        "campus": "main",
+        "venue": "植物园",
+        "starts_at": start,
+        "ends_at": start + timedelta(hours=7),
+        "signup_closes_at": start - timedelta(days=2),
+        "capacity": 30,
+        "waitlist": True,
+        "guests_max": 1,
+        "eligibility": EligibilityFacts(),
+        "status": "published",
+        **over,
+    }
+
+
+def registration(mid: str, activity_id: str, status: str = "confirmed", **over: Any) -> dict:
+    return {
+        "registration_id": uid("r"),
+        "activity_id": activity_id,
+        "activity_title": "春季踏青",
+        "member_id": mid,
+        "member_campus": "main",
+        "department": "艺术系",
+        "guests": 1,
+        "status": status,
+        **over,
+    }
+
+
+async def test_a_published_activity_reaches_its_eligible_audience_on_inbox_and_wecom(site):
+    stack, server = site
+    campus = f"c{next(_n)}"
+    artist = await member(stack, campus=campus, department="艺术系", name="李娜")
+    musician = await member(stack, campus=campus, department="音乐系")
+    elsewhere = await member(stack, campus="east", department="艺术系")
+    facts = activity(campus=campus, eligibility=EligibilityFacts(departments=["艺术系"]))
+    envelope = await publish(
+        stack, ActivityPublished(**facts), subject=facts["activity_id"], campus=campus
+    )
+    message = await wait_message(stack, artist, "新活动：春季踏青")
+    assert message["body"] == (
+        "李娜，您好！工会发布了新活动「春季踏青」（春游秋游）。时间：4月12日 09:00，地点：植物园。"
+        "报名截止：4月10日 09:00。欢迎报名参加。"
+    )
+    found = await settled(stack, envelope.id, 2)
+    assert set(found) == {(artist, "inbox"), (artist, "wecom")}  # no e-mail, no SMS: the route
+    assert found[(artist, "wecom")]["status"] == "sent"
+    [content] = wecom_to(server, f"wx-{artist}")
+    assert content.startswith("新活动：春季踏青\n李娜，您好！")
+    [token] = server.sent("/cgi-bin/gettoken")[:1]
+    assert token.query == {"corpid": ["corp-1"], "corpsecret": ["app-secret"]}
+    assert await inbox(stack, musician) == [] and await inbox(stack, elsewhere) == []
+
+
+async def test_registration_events_reach_the_member_with_their_own_words(site):
+    stack, server = site
+    mid = await member(stack, name="王芳")
+    activity_id = uid("a")
+    cases = [
+        (
+            RegistrationConfirmed(**registration(mid, activity_id)),
+            "报名成功：春季踏青",
+            "王芳，您好！您已成功报名「春季踏青」，携带家属1人。活动当天请出示签到二维码。",
+        ),
+        (
+            RegistrationWaitlisted(**registration(mid, activity_id, "waitlisted", waitlist_no=4)),
+            "已进入候补：春季踏青",
+            "候补号第4位",
+        ),
+        (
+            RegistrationPromoted(**registration(mid, activity_id)),
+            "候补转正：春季踏青",
+            "候补已转正",
+        ),
+        (
+            RegistrationCancelled(
+                **registration(mid, activity_id, "cancelled", reason="cadre", seats_freed=2)
+            ),
+            "报名已取消：春季踏青",
+            "（工会干部取消）",
+        ),
+    ]
+    for event, title, words in cases:
+        envelope = await publish(
+            stack, event, subject=event.registration_id, campus="main", key=activity_id
+        )
+        message = await wait_message(stack, mid, title)
+        assert words in message["body"]
+        channels = (
+            {"inbox", "wecom", "sms"}
+            if isinstance(event, RegistrationPromoted)
+            else {"inbox", "wecom"}
+        )
+        found = await settled(stack, envelope.id, len(channels))
+        assert {c for _, c in found} == channels
+        assert all(d["status"] == "sent" for d in found.values())
+    sms = [r for r in server.sent("/v1/messages") if r.body["content"].find("候补转正") >= 0]
+    assert sms and sms[0].headers["Authorization"] == "Bearer sms-key"
+    assert sms[0].body["phone"] == "13800000000" and sms[0].body["sign"] == "学校工会"
+
+
+async def test_an_activity_cancelled_is_mandatory_and_a_change_respects_opt_outs(site):
+    stack, server = site
+    keen = await member(stack)
+    quiet_one = await member(stack, channels={"activity": ["inbox"]})  # opted out of WeCom/SMS
+    facts = activity()
+    aid = facts["activity_id"]
+    for mid in (keen, quiet_one):
+        await publish(
+            stack,
+            RegistrationConfirmed(**registration(mid, aid)),
+            subject=uid("r"),
+            campus="main",
+            key=aid,
+        )
+        await wait_message(stack, mid, "报名成功：春季踏青")
+    changed = await publish(
+        stack,
+        ActivityChanged(**{**facts, "venue": "东山公园"}, changed=["venue"]),
+        subject=aid,
+        campus="main",
+        version=2,
+    )
+    message = await wait_message(stack, quiet_one, "活动变更：春季踏青")
+    assert "（地点）" in message["body"] and "地点：东山公园" in message["body"]
+    found = await settled(stack, changed.id, 4)
+    assert {c for m, c in found if m == quiet_one} == {"inbox"}  # opted out: inbox only
+    assert {c for m, c in found if m == keen} == {"inbox", "wecom", "sms"}
+
+    cancelled = await publish(
+        stack,
+        ActivityCancelled(**{**facts, "status": "cancelled"}, reason="天气原因"),
+        subject=aid,
+        campus="main",
+        version=3,
+    )
+    message = await wait_message(stack, quiet_one, "活动取消：春季踏青")
+    assert "原因：天气原因" in message["body"]
+    found = await settled(stack, cancelled.id, 6)
+    # Mandatory: the member who opted out hears it on every channel all the same.
+    assert {c for m, c in found if m == quiet_one} == {"inbox", "wecom", "sms"}
+    assert wecom_to(server, f"wx-{quiet_one}")[-1].startswith("活动取消：春季踏青")
+    # The registrations it cancels are not announced a second time.
+    again = RegistrationCancelled(
+        **registration(keen, aid, "cancelled", reason="activity_cancelled", seats_freed=1)
+    )
+    told = await publish(stack, again, subject=again.registration_id, campus="main", key=aid)
+    await wait_until(lambda: _consumed(stack, told.id), 30, "the cancellation to be handled")
+    assert await deliveries(stack, told.id) == {}
+
+
+async def test_budget_threshold_reaches_finance_and_an_application_the_campus_cadres(site):
+    stack, _ = site
+    campus = f"c{next(_n)}"
+    finance = await member(stack, campus=campus, roles=["finance"], name="朱琳")
+    cadre = await member(stack, campus=campus, roles=["vice_chair"], name="高萍")
+    teacher = await member(stack, campus=campus)
+    event = BudgetThresholdReached(
+        campus=campus,
+        year=2027,
+        line="501-02",
+        threshold_pct=90,
+        budget_fen=2_000_000,
+        spent_fen=1_820_000,
+        seq=7,
+    )
+    envelope = await publish(stack, event, subject=f"{campus}:2027", campus=campus)
+    message = await wait_message(stack, finance, "预算预警：2027年度科目501-02已用90%")
+    assert "已使用18,200.00元，占预算20,000.00元的90%以上" in message["body"]
+    found = await settled(stack, envelope.id, 2)
+    assert set(found) == {(finance, "inbox"), (finance, "email")}
+    assert found[(finance, "email")]["status"] == "sent"
+
+    applied = MemberApplied(
+        member_id=uid("m"),
+        staff_no="T9",
+        name="周敏",
+        campus=campus,
+        department="音乐系",
+        status="applied",
+        applied_on=datetime(2027, 3, 2).date(),
+    )
+    await publish(stack, applied, subject=applied.member_id, campus=campus)
+    message = await wait_message(stack, cadre, "入会申请待审批：周敏")
+    assert message["body"].startswith("高萍，您好！音乐系的周敏于2027年3月2日提交了入会申请")
+    assert await inbox(stack, teacher) == [] and await inbox(stack, finance) != []
+
+
+def survey(campus: str, **over: Any) -> dict[str, Any]:
+    opens = datetime(2027, 6, 1, 0, 0, tzinfo=UTC)  # 08:00 Beijing time
+    return {
+        "survey_id": uid("s"),
+        "title": "暑期教工活动意见征集",
+        "campus": campus,
+        "anonymous": True,
+        "opens_at": opens,
+        "closes_at": opens + timedelta(days=14, hours=10),
+        "audience": EligibilityFacts(),
+        "questions": 8,
+        **over,
+    }
+
+
+async def test_a_survey_reaches_its_audience_when_it_opens_and_before_it_closes(site):
+    stack, server = site
+    campus = f"c{next(_n)}"
+    artist = await member(stack, campus=campus, department="艺术系", name="李娜")
+    inbox_only = await member(stack, campus=campus, channels={"survey": ["inbox"]})
+    musician = await member(stack, campus=campus, department="音乐系")
+    elsewhere = await member(stack, campus="east", department="艺术系")
+    facts = survey(campus, audience=EligibilityFacts(departments=["艺术系"]))
+    sid = facts["survey_id"]
+    opened = await publish(stack, SurveyOpened(**facts), subject=sid, campus=campus)
+    message = await wait_message(stack, artist, "问卷邀请：暑期教工活动意见征集")
+    assert message["body"] == (
+        "李娜，您好！工会问卷「暑期教工活动意见征集」已开始填写（匿名），共8题，6月15日 18:00截止。"
+        "请在「我的 › 问卷与意见征集」中填写，您的意见对工会很重要。"
+    )
+    found = await settled(stack, opened.id, 3)
+    assert set(found) == {(artist, "inbox"), (artist, "wecom"), (inbox_only, "inbox")}
+    assert wecom_to(server, f"wx-{artist}")[0].startswith("问卷邀请：暑期教工活动意见征集\n")
+
+    closing = await publish(
+        stack, SurveyClosingSoon(**facts), subject=sid, campus=campus, version=2
+    )
+    message = await wait_message(stack, inbox_only, "问卷即将截止：暑期教工活动意见征集")
+    assert "将于6月15日 18:00截止" in message["body"]
+    found = await settled(stack, closing.id, 3)
+    assert {c for m, c in found if m == inbox_only} == {"inbox"}  # opted out of WeCom
+    assert {c for m, c in found if m == artist} == {"inbox", "wecom"}
+    assert await inbox(stack, musician) == [] and await inbox(stack, elsewhere) == []
+
+
+async def test_a_campaign_result_reaches_its_campus_and_a_reply_its_proposer_alone(site):
+    stack, _server = site
+    campus = f"c{next(_n)}"
+    proposer = await member(stack, campus=campus, name="赵磊")
+    colleague = await member(stack, campus=campus, channels={"voice": ["inbox"]})
+    elsewhere = await member(stack, campus="east")
+    cid = uid("cp")
+    elected = [
+        Elected(
+            category_id="c1", nomination_id=uid("n"), member_id=proposer, campus=campus, votes=12
+        )
+    ]
+    result = CampaignResultPublished(
+        campaign_id=cid, title="师德标兵评选", campus=campus, elected=elected
+    )
+    published = await publish(stack, result, subject=cid, campus=campus)
+    message = await wait_message(stack, colleague, "评选结果公布：师德标兵评选")
+    assert "结果已公布，共1人获评" in message["body"]
+    found = await settled(stack, published.id, 3)
+    assert set(found) == {(proposer, "inbox"), (proposer, "wecom"), (colleague, "inbox")}
+    assert await inbox(stack, elsewhere) == []
+
+    pid = uid("pr")
+    moved: dict[str, Any] = {
+        "proposal_id": pid,
+        "session_id": uid("s"),
+        "campus": campus,
+        "number": 7,
+        "proposer_id": proposer,
+        "department": "后勤处",
+    }
+    assigned = await publish(
+        stack,
+        ProposalMoved(**moved, status="assigned", previous="accepted"),
+        subject=pid,
+        campus=campus,
+    )
+    replied = await publish(
+        stack,
+        ProposalMoved(**moved, status="replied", previous="assigned"),
+        subject=pid,
+        campus=campus,
+        version=2,
+    )
+    message = await wait_message(stack, proposer, "提案已答复：第7号")
+    assert message["body"].startswith("赵磊，您好！您提交的第7号提案已由后勤处答复。")
+    found = await settled(stack, replied.id, 3)
+    assert set(found) == {(proposer, "inbox"), (proposer, "wecom"), (proposer, "email")}
+    assert await deliveries(stack, assigned.id) == {}  # steps in between are not told
+    assert [m["title"] for m in await inbox(stack, colleague)] == ["评选结果公布：师德标兵评选"]
+
+
+async def test_festival_welfare_and_an_exam_booking_reach_the_member_alone(site):
+    stack, server = site
+    mid = await member(stack, name="王芳")
+    colleague = await member(stack)
+    plan = uid("p")
+    entitlement = f"{plan}:{mid}"
+    owned: dict[str, Any] = {
+        "entitlement_id": entitlement,
+        "plan_id": plan,
+        "member_id": mid,
+        "campus": "main",
+        "year": 2027,
+    }
+    created = await publish(
+        stack,
+        EntitlementCreated(**owned, standard_fen=30_000, late=False),
+        subject=entitlement,
+        campus="main",
+    )
+    message = await wait_message(stack, mid, "2027年节日福利：请选择礼品")
+    assert message["body"].startswith("王芳，您好！工会发放2027年节日福利，您有一份标准300.00元")
+    found = await settled(stack, created.id, 2)
+    assert set(found) == {(mid, "inbox"), (mid, "wecom")}
+    assert found[(mid, "wecom")]["status"] == "sent"
+
+    issued = await publish(
+        stack,
+        EntitlementIssued(**owned, option="zongzi", amount_fen=29_800, ledger_entry=uid("l")),
+        subject=entitlement,
+        campus="main",
+        version=3,
+    )
+    message = await wait_message(stack, mid, "2027年节日福利已发放")
+    assert "您的2027年节日福利（价值298.00元）已发放" in message["body"]
+    assert set(await settled(stack, issued.id, 2)) == {(mid, "inbox"), (mid, "wecom")}
+
+    booking = ExamBooked(
+        booking_id=f"{uid('x')}:{mid}",
+        plan_id=uid("x"),
+        member_id=mid,
+        campus="main",
+        slot="a",
+        day=datetime(2027, 3, 10).date(),
+        package="basic",
+    )
+    booked = await publish(stack, booking, subject=booking.booking_id, campus="main")
+    message = await wait_message(stack, mid, "体检预约成功：2027年3月10日")
+    assert message["body"].startswith("王芳，您好！您已预约了2027年3月10日的年度体检。")
+    assert set(await settled(stack, booked.id, 2)) == {(mid, "inbox"), (mid, "wecom")}
+    assert len(wecom_to(server, f"wx-{mid}")) == 3
+    assert await inbox(stack, colleague) == []
+
+
+async def test_quiet_hours_defer_wecom_and_sms_but_not_the_inbox(site):
+    stack, server = site
+    now = datetime.now(SHANGHAI)
+    window = {
+        "enabled": True,
+        "start": f"{now - timedelta(hours=1):%H:%M}",
+        "end": f"{now + timedelta(hours=2):%H:%M}",
+    }
+    mid = await member(stack, quiet=window)
+    event = RegistrationPromoted(**registration(mid, uid("a")))
+    envelope = await publish(stack, event, subject=event.registration_id, campus="main")
+    await wait_message(stack, mid, "候补转正：春季踏青")
+    found = await settled(stack, envelope.id, 3)
+    assert found[(mid, "inbox")]["status"] == "sent"
+    for channel in ("wecom", "sms"):
+        waiting = found[(mid, channel)]
+        assert waiting["status"] == "queued"
+        end = now.replace(second=0, microsecond=0) + timedelta(hours=2)
+        assert waiting["next_at"].replace(tzinfo=UTC) == end.astimezone(UTC)
+    assert wecom_to(server, f"wx-{mid}") == []
+
+
+async def test_the_same_event_twice_makes_one_delivery_per_recipient_and_channel(site):
+    stack, server = site
+    mid = await member(stack)
+    event = RegistrationConfirmed(**registration(mid, uid("a")))
+    envelope = await publish(stack, event, subject=event.registration_id, campus="main")
+    await settled(stack, envelope.id, 2)
+    # Redelivered by Kafka, and replayed straight into the handler (past the consumer's
+    # processed-event marker): the unique key holds either way.
+    await publish(stack, event, subject=event.registration_id, campus="main", envelope=envelope)
+    await on_routed_event(event, envelope, stack.notify.context.dispatcher)
+    await on_routed_event(event, envelope, stack.notify.context.dispatcher)
+    group = stack.notify.settings.consumer_group
+    await wait_caught_up(stack.bootstrap, group, stack.topic("events.registration"))
+    found = await settled(stack, envelope.id, 2)
+    assert len(found) == 2
+    assert len(await inbox(stack, mid)) == 1
+    assert len(wecom_to(server, f"wx-{mid}")) == 1
+
+
+async def test_a_failing_channel_ends_failed_after_n_attempts_and_a_cadre_retries_it(site):
+    stack, server = site
+    mid = await member(stack, email=False, phone=False)
+    server.fail = True
+    try:
+        event = RegistrationConfirmed(**registration(mid, uid("a")))
+        envelope = await publish(stack, event, subject=event.registration_id, campus="main")
+        key = f"{envelope.id}:{mid}:wecom"
+
+        async def failed() -> bool:
+            doc = await stack.notify.db["deliveries"].find_one({"_id": key})
+            return bool(doc and doc["status"] == "failed")
+
+        await wait_until(failed, 30, "the WeCom delivery to fail")
+        doc = await stack.notify.db["deliveries"].find_one({"_id": key})
+        assert doc["failures"] == MAX_ATTEMPTS and "HTTP 500" in doc["last_error"]
+    finally:
+        server.fail = False
+    cadre = bearer("cadre-1", ["cadre"], ["main"])
+    listed = await stack.notify_http.get("/deliveries", params={"status": "failed"}, headers=cadre)
+    assert listed.status_code == 200, listed.text
+    [row] = [r for r in listed.json() if r["id"] == key]
+    assert row["status_label"] == "发送失败" and row["channel_label"] == "企业微信"
+    east = bearer("cadre-e", ["cadre"], ["east"])
+    assert all(
+        r["id"] != key
+        for r in (
+            await stack.notify_http.get("/deliveries", params={"status": "failed"}, headers=east)
+        ).json()
+    )
+    refused = await stack.notify_http.post(f"/deliveries/{key}/retry", headers=east)
+    assert refused.status_code == 404
+    retried = await stack.notify_http.post(f"/deliveries/{key}/retry", headers=cadre)
+    assert retried.status_code == 200, retried.text
+
+    async def sent() -> bool:
+        doc = await stack.notify.db["deliveries"].find_one({"_id": key})
+        return bool(doc and doc["status"] == "sent")
+
+    await wait_until(sent, 30, "the retried delivery")
+    assert len(wecom_to(server, f"wx-{mid}")) == 1
+    again = await stack.notify_http.post(f"/deliveries/{key}/retry", headers=cadre)
+    assert again.status_code == 409 and again.json()["code"] == "delivery.not_failed"
+    metrics = (await stack.notify_http.get("/metrics")).text
+    assert 'gonghui_notify_deliveries_total{channel="wecom",status="failed"}' in metrics
+
+
+async def test_the_inbox_pages_counts_unread_and_marks_all_read(site):
+    stack, _ = site
+    mid = await member(stack)
+    aid = uid("a")
+    for i in range(3):
+        event = RegistrationWaitlisted(**registration(mid, aid, "waitlisted", waitlist_no=i + 1))
+        await publish(stack, event, subject=event.registration_id, campus="main", key=aid)
+    headers = stack.member_headers(mid)
+
+    async def three() -> bool:
+        return len(await inbox(stack, mid)) == 3
+
+    await wait_until(three, 30, "three messages")
+    count = await stack.notify_http.get("/inbox/unread-count", headers=headers)
+    assert count.json() == {"unread": 3}
+    first = (await inbox(stack, mid))[-1]
+    await stack.notify_http.patch(f"/inbox/{first['id']}/read", headers=headers)
+    page = await stack.notify_http.get(
+        "/inbox", params={"unread_first": "true", "limit": 2}, headers=headers
+    )
+    assert [m["read"] for m in page.json()] == [False, False]
+    rest = await stack.notify_http.get(
+        "/inbox", params={"unread_first": "true", "limit": 2, "offset": 2}, headers=headers
+    )
+    assert [m["id"] for m in rest.json()] == [first["id"]]
+    other = await stack.notify_http.post("/inbox/read-all", headers=stack.member_headers("x"))
+    assert other.json() == {"marked": 0}  # another member marks nothing of theirs
+    marked = await stack.notify_http.post("/inbox/read-all", headers=headers)
+    assert marked.json() == {"marked": 2}
+    assert (await stack.notify_http.get("/inbox/unread-count", headers=headers)).json() == {
+        "unread": 0
+    }
+    read = await stack.notify.db["deliveries"].count_documents(
+        {"member_id": mid, "channel": "inbox", "status": "read"}
+    )
+    assert read == 3
+
+
+async def test_templates_are_validated_overridden_per_campus_and_previewed(site):
+    stack, _ = site
+    admin = bearer("admin-1", ["admin"], ["*"])
+    bad = await stack.notify_http.put(
+        "/templates/registration_confirmed/campuses/west",
+        json={"title": "报名成功", "body": "{{ name }}您好\n{{ salary }}"},
+        headers=admin,
+    )
+    assert bad.status_code == 422 and bad.json()["code"] == "template.invalid"
+    assert "第2行" in bad.json()["title"]
+    broken = await stack.notify_http.post(
+        "/templates/welcome/preview", json={"title": "x", "body": "{% if name %}"}, headers=admin
+    )
+    assert broken.status_code == 422 and "语法错误" in broken.json()["title"]
+    cadre = bearer("cadre-1", ["cadre"], ["west"])
+    assert (
+        await stack.notify_http.put(
+            "/templates/registration_confirmed/campuses/west",
+            json={"title": "x", "body": "y"},
+            headers=cadre,
+        )
+    ).status_code == 403
+    saved = await stack.notify_http.put(
+        "/templates/registration_confirmed/campuses/west",
+        json={
+            "title": "【西校区】报名成功：{{ activity_title }}",
+            "body": "{{ name }}老师：报名成功。",
+        },
+        headers=admin,
+    )
+    assert saved.status_code == 200 and saved.json()["title"] == "【西校区】报名成功：春季踏青"
+    mid = await member(stack, campus="west", name="陈晨")
+    event = RegistrationConfirmed(**registration(mid, uid("a"), member_campus="west"))
+    await publish(stack, event, subject=event.registration_id, campus="west")
+    message = await wait_message(stack, mid, "【西校区】报名成功：春季踏青")
+    assert message["body"] == "陈晨老师：报名成功。"
+    listed = await stack.notify_http.get("/templates/registration_confirmed", headers=cadre)
+    assert [o["campus"] for o in listed.json()["overrides"]] == ["west"]
+    reset = await stack.notify_http.delete(
+        "/templates/registration_confirmed/campuses/west", headers=admin
+    )
+    assert reset.status_code == 204
+
+
+async def _consumed(stack: Stack, event_id: str) -> bool:
+    marker = f"services.notify.notices.handlers.on_routed_event:{event_id}"
+    return bool(await stack.notify.db["processed_events"].find_one({"_id": marker}))
+
+
+class CountingChannel:
+    """A channel that counts what it is asked to send (the race is the database's)."""
+
+    name = ChannelName.sms
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send(self, message: Message) -> None:
+        await asyncio.sleep(0.01)
+        self.sent.append(message.notice_id)
+
+
+async def test_two_replicas_workers_send_each_delivery_once(site):
+    stack, _ = site
+    runtime = stack.notify
+    db = runtime.client[f"{runtime.db.name}_race"]
+    try:
+        store, contacts = Deliveries(db), Contacts(db)
+        now = datetime.now(UTC)
+        await db["contacts"].insert_one(
+            {"_id": "m-race", "name": "赵", "campus": "main", "phone": "13900000000"}
+        )
+        docs: list[dict[str, Any]] = [
+            {
+                "_id": f"e{i}:m-race:sms",
+                "event_id": f"e{i}",
+                "event_type": "x",
+                "template": "registration_promoted",
+                "category": "activity",
+                "member_id": "m-race",
+                "campus": "main",
+                "channel": "sms",
+                "status": "queued",
+                "tries": 0,
+                "failures": 0,
+                "next_at": now,
+                "created_at": now,
+                "sealed": None,
+                "variables": {
+                    "name": "赵",
+                    "activity_title": "讲座",
+                    "guests": 0,
+                    "waitlist_no": 1,
+                },
+            }
+            for i in range(20)
+        ]
+        assert len(await store.add_many(docs)) == 20
+        assert await store.add_many(docs) == []  # the same deliveries again: none inserted
+        channel = CountingChannel()
+        workers = [
+            DeliveryWorker(
+                runtime.settings,
+                store,
+                contacts,
+                Templates(db),
+                {"sms": channel},
+                runtime.context.dispatcher.sealer,
+            )
+            for _ in range(2)
+        ]
+        await asyncio.gather(
+            *(w.run_once(now) for w in workers), *(w.run_once(now) for w in workers)
+        )
+        assert sorted(channel.sent) == sorted(d["_id"] for d in docs)  # each once
+        assert await db["deliveries"].count_documents({"status": "sent"}) == 20
+    finally:
+        await runtime.client.drop_database(db.name)
