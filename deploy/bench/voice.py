@@ -111,9 +111,11 @@ async def vote_burst(target: Target) -> list[Measurement]:
         if sum(tally.values()) != cast or cast != VOTERS * PER_VOTER:
             raise AssertionError(f"TALLY {sum(tally.values())} ≠ {cast} votes cast")
         fullest = 0
-        async for row in box.slots.aggregate(
+        # PyMongo's async aggregate is a coroutine that answers a cursor.
+        cursor = await box.slots.aggregate(
             [{"$group": {"_id": "$pool", "n": {"$sum": 1}}}, {"$sort": {"n": -1}}, {"$limit": 1}]
-        ):
+        )
+        async for row in cursor:
             fullest = row["n"]
         if fullest > PER_VOTER:
             raise AssertionError(f"a voter holds {fullest} slots (limit {PER_VOTER})")
