@@ -11,6 +11,7 @@ insert, never a counter update:
 - `claim_once`: the first insert of a key wins (votes, entitlements, idempotency).
 - `take_slot` / `release_slot`: a bounded pool of numbered slots (activity capacity, exam
   slots, quotas); the slot documents are the counter, so a count can never pass capacity.
+  `take_slots` takes slots for several holders of one pool at once (a ballot of K votes).
 - `open_account` / `append_entry`: an append-only chain of money entries with a running
   balance (a budget line, a member's dues for a month); the first entry is written once
   however many try, and an entry with an idempotency key is appended once.
@@ -29,7 +30,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from shared.timeutil import utcnow
 
@@ -73,6 +74,46 @@ async def take_slot(
         if mine:
             return mine["number"]
     return None
+
+
+async def take_slots(
+    coll: AsyncCollection, pool: str, capacity: int, holders: list[str]
+) -> dict[str, int | None]:
+    """`take_slot` for several holders of one pool: one read of the pool and one unordered
+    insert of the free numbers; a holder whose insert lost a race takes its slot alone.
+
+    The invariants are the same unique keys (`_id` per number, (pool, holder)): only the
+    number of round trips changes. Holders are served in the order given.
+    """
+    found: dict[str, int | None] = {}
+    taken: set[int] = set()
+    async for d in coll.find({"pool": pool}, {"number": 1, "holder": 1}):
+        taken.add(d["number"])
+        if d["holder"] in holders:
+            found[d["holder"]] = d["number"]
+    free = (n for n in range(1, capacity + 1) if n not in taken)
+    planned = {h: n for h, n in zip((h for h in holders if h not in found), free, strict=False)}
+    if planned:
+        slots = [
+            {
+                "_id": _slot_id(pool, n),
+                "claimed_at": utcnow(),
+                "pool": pool,
+                "number": n,
+                "holder": h,
+            }
+            for h, n in planned.items()
+        ]
+        try:
+            await coll.insert_many(slots, ordered=False)
+        except BulkWriteError as e:
+            lost = {slots[err["index"]]["holder"] for err in e.details.get("writeErrors", [])}
+            planned = {h: n for h, n in planned.items() if h not in lost}
+        found.update(planned)
+    for holder in holders:
+        if holder not in found:  # no free number seen, or lost its race: the careful path
+            found[holder] = await take_slot(coll, pool, capacity, holder)
+    return found
 
 
 async def release_slot(coll: AsyncCollection, pool: str, holder: str) -> int | None:

@@ -16,6 +16,7 @@ from shared.claims import (
     setup_entry_indexes,
     setup_slot_indexes,
     take_slot,
+    take_slots,
 )
 
 pytestmark = pytest.mark.integration
@@ -59,6 +60,22 @@ async def test_a_double_click_takes_one_slot_and_a_release_frees_it_for_the_next
     released = await asyncio.gather(*(release_slot(coll, "exam:0315-am", "m-7") for _ in range(5)))
     assert [r for r in released if r is not None] == [same[0]]  # freed exactly once
     assert await take_slot(coll, "exam:0315-am", 3, "m-10") == same[0]
+
+
+async def test_ballots_taking_several_slots_at_once_never_pass_k_nor_hold_a_pair_twice(coll):
+    # Eight ballots of one voter race (double clicks, two tabs), each naming 2–3 of five
+    # candidates, against a limit of 3 votes: at most 3 slots, each candidate at most once.
+    k, pool = 3, "vote:c1:voter-7"
+    ballots = [["a", "b", "c"], ["c", "d"], ["e", "a", "b"], ["d", "e"]] * 2
+    answers = await asyncio.gather(*(take_slots(coll, pool, k, b) for b in ballots))
+    held = {d["holder"]: d["number"] async for d in coll.find({"pool": pool})}
+    assert len(held) == k and sorted(held.values()) == [1, 2, 3]
+    for ballot, got in zip(ballots, answers, strict=True):
+        assert set(got) == set(ballot)
+        for holder, number in got.items():  # an answer is the holder's real slot, or full
+            assert number == held.get(holder)
+    again = await take_slots(coll, pool, k, [*held, "z"])
+    assert again == {**held, "z": None}  # the holders keep theirs; the pool is full
 
 
 async def test_a_budget_line_is_never_overspent_by_concurrent_spending(infra):

@@ -205,11 +205,9 @@ async def vote(
             raise NotFound("nomination.not_found", "未找到该候选人", id=nid)
         if n.status is not NominationStatus.shortlisted:
             raise Conflict("vote.not_a_candidate", f"{n.name} 不是入围候选人", id=nid)
-    answers: dict[str, str] = {}
-    for nid in nomination_ids:
-        answers[nid] = await book.box.cast(
-            campaign.id, category_id, person.id, nid, category.votes_per_voter
-        )
+    answers = await book.box.cast(
+        campaign.id, category_id, person.id, nomination_ids, category.votes_per_voter
+    )
     if all(a == "full" for a in answers.values()):
         raise Conflict(
             "vote.limit",

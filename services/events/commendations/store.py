@@ -24,11 +24,11 @@ from collections import Counter
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError
 
 from services.events.commendations.domain import Campaign, Nomination, Objection
 from shared.aggregate import AggregateStore
-from shared.claims import setup_slot_indexes, take_slot
+from shared.claims import setup_slot_indexes, take_slots
 
 CAMPAIGNS = "campaigns"
 NOMINATIONS = "nominations"
@@ -73,27 +73,35 @@ class BallotBox:
         return _mac(self.key, "pair", campaign, category, voter, candidate)
 
     async def cast(
-        self, campaign: str, category: str, voter: str, candidate: str, limit: int
-    ) -> str:
-        """One vote: "cast", "again" (this voter's vote for this candidate is in already) or
-        "full" (the voter has used their `limit` votes)."""
-        pair = self._pair(campaign, category, voter, candidate)
+        self, campaign: str, category: str, voter: str, candidates: list[str], limit: int
+    ) -> dict[str, str]:
+        """A ballot: per candidate "cast", "again" (this voter's vote for this candidate is in
+        already) or "full" (the voter has used their `limit` votes)."""
+        pairs = {c: self._pair(campaign, category, voter, c) for c in candidates}
         pool = self._pool(campaign, category, voter)
-        if await take_slot(self.slots, pool, limit, pair) is None:
-            return "full"
-        # The slot is this pair's (new, or taken by a retry or a racing twin): the ballot's
-        # key makes the vote count once. No `claimed_at`: a time would pair it with its slot.
-        ballot = {
-            "_id": _mac(self.key, "ballot", pair),
-            "campaign": campaign,
-            "category": category,
-            "candidate": candidate,
-        }
-        try:
-            await self.ballots.insert_one(ballot)
-        except DuplicateKeyError:
-            return "again"
-        return "cast"
+        slots = await take_slots(self.slots, pool, limit, list(pairs.values()))
+        answers = {c: "full" for c, pair in pairs.items() if slots[pair] is None}
+        # A slot is this pair's (new, or taken by a retry or a racing twin): the ballot's key
+        # makes the vote count once. No `claimed_at`: a time would pair it with its slot.
+        ballots = [
+            {
+                "_id": _mac(self.key, "ballot", pair),
+                "campaign": campaign,
+                "category": category,
+                "candidate": c,
+            }
+            for c, pair in pairs.items()
+            if c not in answers
+        ]
+        again: set[str] = set()
+        if ballots:
+            try:
+                await self.ballots.insert_many(ballots, ordered=False)
+            except BulkWriteError as e:
+                again = {ballots[err["index"]]["candidate"] for err in e.details["writeErrors"]}
+        for ballot in ballots:
+            answers[ballot["candidate"]] = "again" if ballot["candidate"] in again else "cast"
+        return {c: answers[c] for c in candidates}
 
     async def mine(
         self, campaign: str, category: str, voter: str, candidates: list[str]
