@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.welfare.cases import api as cases_api
+from services.welfare.cases import store as cases_store
+from services.welfare.cases.caps import InterimCaps, interim_table
+from services.welfare.cases.domain import Case, Visit
+from services.welfare.cases.handlers import Cases
 from services.welfare.context import WelfareContext
 from services.welfare.funds import api as funds_api
 from services.welfare.funds import store as funds_store
@@ -12,6 +17,7 @@ from services.welfare.funds.handlers import Funds
 from services.welfare.funds.store import Books
 from services.welfare.settings import WelfareSettings
 from services.welfare.subscriptions import subscriptions
+from shared.crypto import Sealer
 from shared.readmodels.member_directory import MemberDirectory, setup_directory_indexes
 from shared.runtime import ServiceRuntime
 
@@ -21,6 +27,8 @@ DESCRIPTION = "福利服务：经费预算与台账、节日福利发放、慰�
 async def setup_indexes(db: AsyncDatabase) -> None:
     await setup_directory_indexes(db)
     await funds_store.setup_indexes(db)
+    await cases_store.setup_indexes(db)
+    await InterimCaps(db).setup_indexes()
 
 
 def bootstrap(
@@ -31,11 +39,40 @@ def bootstrap(
         settings,
         title="Gonghui 福利服务 welfare",
         description=DESCRIPTION,
-        routers=[funds_api.router],
+        routers=[funds_api.router, cases_api.router],
         setup_indexes=setup_indexes,
         configure_logs=configure_logs,
     )
     funds = Funds(Books(runtime.db, runtime.outbox), current_chart())
-    runtime.subscribe(subscriptions(MemberDirectory(runtime.db), funds))
-    runtime.context = WelfareContext(funds=funds)
+    directory = MemberDirectory(runtime.db)
+    cases = care(runtime, settings, directory, funds)
+    runtime.subscribe(subscriptions(directory, funds, cases))
+    runtime.context = WelfareContext(funds=funds, cases=cases)
     return runtime
+
+
+def care(
+    runtime: ServiceRuntime, settings: WelfareSettings, directory: MemberDirectory, funds: Funds
+) -> Cases:
+    """welfare-care: condolence cases and their visits (notes sealed with welfare's key)."""
+    sealer = Sealer.from_file(settings.data_key_file)
+    return Cases(
+        store=runtime.aggregate(
+            Case,
+            name=cases_store.CASES,
+            topic=cases_store.CASE_TOPIC,
+            not_found=cases_store.CASE_NOT_FOUND,
+        ),
+        visits=runtime.aggregate(
+            Visit,
+            name=cases_store.VISITS,
+            topic=cases_store.VISIT_TOPIC,
+            not_found=cases_store.VISIT_NOT_FOUND,
+            sealer=sealer,
+        ),
+        directory=directory,
+        funds=funds,
+        caps=InterimCaps(runtime.db),
+        table=interim_table(),
+        db=runtime.db,
+    )

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.welfare.cases.handlers import Cases
 from services.welfare.funds.handlers import Funds
 
 
 @dataclass(frozen=True)
 class WelfareContext:
     funds: Funds
+    cases: Cases  # welfare-care: condolence cases and visits
