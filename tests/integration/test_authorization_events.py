@@ -431,7 +431,89 @@ WELFARE: dict[tuple[str, str], Row] = {
     ("GET", "/funds/ledgers/{campus}/{year}/export.xlsx"): Row(ledger, BOOKS_READERS),
 }
 
-MATRICES = {"events": EVENTS, "notify": NOTIFY, "welfare": WELFARE}
+# -- welfare-care: condolence cases and visits --------------------------------------------------
+_CARE_BUDGET: set[str] = set()  # campuses whose 2098 budget has the case line
+CARE_YEAR = "2098"
+
+
+async def care_case(stack: Stack, campus: str = "main", approved: bool = False) -> dict[str, str]:
+    """A fresh case for SELF (a donor case: no per-person cap), raised by the chair."""
+    directory = stack.welfare.db[MEMBER_DIRECTORY]
+    if await directory.find_one({"_id": SELF}) is None:
+        member = {"name": "目标", "campus": "main", "status": "active", "sequence": "1"}
+        await directory.update_one({"_id": SELF}, {"$setOnInsert": member}, upsert=True)
+    body = {
+        "member_id": SELF,
+        "kind": "blood_donation",
+        "amount_fen": 100,
+        "summary": "矩阵",
+        "occurred_on": f"{CARE_YEAR}-06-01",
+    }
+    made = await _ok(await stack.welfare_http.post("/cases", json=body, headers=ADMIN), 201)
+    if approved:
+        if campus not in _CARE_BUDGET:
+            budget = {"lines": {"spend_activity_other": 1_000_000_000}, "note": "预算"}
+            url = f"/funds/budgets/{campus}/{CARE_YEAR}"
+            await _ok(await stack.welfare_http.post(url, json=budget, headers=ADMIN), 201)
+            _CARE_BUDGET.add(campus)
+        url = f"/cases/{made['id']}/approve"
+        await _ok(await stack.welfare_http.post(url, json={}, headers=ADMIN))
+    return {"case_id": made["id"]}
+
+
+async def approved_case(stack: Stack, campus: str = "main") -> dict[str, str]:
+    return await care_case(stack, campus, approved=True)
+
+
+def _case_body(_: dict) -> dict:
+    return {
+        "member_id": SELF,
+        "kind": "illness",
+        "amount_fen": 100,
+        "summary": "住院",
+        "occurred_on": f"{CARE_YEAR}-06-01",
+    }
+
+
+CHAIR_DECIDES = expect(403, admin=200)
+WELFARE_CARE: dict[tuple[str, str], Row] = {
+    # A cadre of the member's campus, or the member for themself.
+    ("POST", "/cases"): Row(
+        nothing, expect(403, member=201, cadre_main=201, admin=201), body=_case_body
+    ),
+    # Cadres and finance their campuses', a member their own (an empty page for others).
+    ("GET", "/cases"): Row(nothing, expect(200, system=403)),
+    ("GET", "/cases/{case_id}"): Row(
+        care_case,
+        expect(404, member=200, cadre_main=200, cadre_east=403, finance=200, admin=200, system=403),
+    ),
+    ("POST", "/cases/{case_id}/approve"): Row(care_case, CHAIR_DECIDES, body=lambda _: {}),
+    ("POST", "/cases/{case_id}/decline"): Row(
+        care_case, CHAIR_DECIDES, body=lambda _: {"note": "不符合条件"}
+    ),
+    ("POST", "/cases/{case_id}/cancel"): Row(
+        care_case, CHAIR_DECIDES, body=lambda _: {"note": "重复登记"}
+    ),
+    ("POST", "/cases/{case_id}/pay"): Row(
+        approved_case,
+        expect(403, finance=200, admin=200),
+        body=lambda _: {"voucher_no": "记-9", "paid_on": f"{CARE_YEAR}-06-02"},
+    ),
+    # Visit notes: the chair and the cadres of the member's campus only.
+    ("POST", "/cases/{case_id}/visits"): Row(
+        care_case,
+        expect(403, cadre_main=201, admin=201),
+        body=lambda _: {
+            "visitors": ["张主席"],
+            "visited_on": f"{CARE_YEAR}-06-03",
+            "brought": "水果",
+            "notes": "家属情况",
+        },
+    ),
+    ("GET", "/cases/{case_id}/visits"): Row(care_case, expect(403, cadre_main=200, admin=200)),
+}
+
+MATRICES = {"events": EVENTS, "notify": NOTIFY, "welfare": {**WELFARE, **WELFARE_CARE}}
 APPS: dict[str, Any] = {
     "events": events_bootstrap,
     "notify": notify_bootstrap,

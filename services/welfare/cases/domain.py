@@ -128,6 +128,17 @@ def allowed(step: CaseStep, status: CaseStatus) -> None:
         )
 
 
+def plausible(day: date, what: str) -> date:
+    """A day of the union's life (2000–2100); a typo like 3788 is refused, not stored."""
+    if not 2000 <= day.year <= 2100:
+        raise Conflict(
+            "case.date_out_of_range",
+            f"{what}「{day.isoformat()}」不在 2000–2100 年之间",
+            day=day.isoformat(),
+        )
+    return day
+
+
 def auto_case_id(source: CaseSource, *parts: str) -> str:
     """The id of a case raised from an event: the same facts give the same id, so a replayed
     event races for the same key and creates nothing twice."""
@@ -187,6 +198,7 @@ class Case(Aggregate):
             raise Invalid(
                 "case.amount_invalid", "慰问金额须在 0 至 100000 元之间", amount_fen=amount_fen
             )
+        plausible(occurred_on, "事由发生日")
         case = cls(
             id=case_id,
             campus=campus,
@@ -269,6 +281,7 @@ class Visit(Aggregate):
         by: str,
         now: datetime,
     ) -> Visit:
+        plausible(visited_on, "走访日期")
         if case.status in (CaseStatus.declined, CaseStatus.cancelled):
             raise Conflict(
                 "case.closed",

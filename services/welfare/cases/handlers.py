@@ -26,6 +26,7 @@ from services.welfare.cases.domain import (
     allowed,
     auto_case_id,
     new_case_id,
+    plausible,
 )
 from services.welfare.cases.store import CaseFilter
 from services.welfare.funds.domain import EntryKind
@@ -107,6 +108,7 @@ async def visible_case(cases: Cases, user: Principal, case_id: str) -> Case:
     if user.has_role(Role.cadre, Role.finance):
         user.require(Role.cadre, Role.finance, campus=case.campus)
         return case
+    user.require(Role.member)
     if case.member_id != user.subject:
         raise NotFound("case.not_found", "慰问事项不存在", id=case_id)
     return case
@@ -148,6 +150,8 @@ async def pay_case(
     case = await cases.store.require(case_id)
     user.require(Role.finance, campus=case.campus)
     allowed(CaseStep.pay, case.status)
+    if paid_on is not None:
+        plausible(paid_on, "发放日期")
     if case.category is not None and case.amount_fen > 0:
         # The one cap check of a case.
         await cases.caps.check_cap(
