@@ -15,6 +15,9 @@ from services.welfare.funds import store as funds_store
 from services.welfare.funds.chart import current_chart
 from services.welfare.funds.handlers import Funds
 from services.welfare.funds.store import Books
+from services.welfare.hardship import api as hardship_api
+from services.welfare.hardship import handlers as hardship
+from services.welfare.hardship.domain import HardshipFile
 from services.welfare.settings import WelfareSettings
 from services.welfare.subscriptions import subscriptions
 from shared.crypto import Sealer
@@ -39,15 +42,25 @@ def bootstrap(
         settings,
         title="Gonghui 福利服务 welfare",
         description=DESCRIPTION,
-        routers=[funds_api.router, cases_api.router],
+        routers=[funds_api.router, cases_api.router, hardship_api.router],
         setup_indexes=setup_indexes,
         configure_logs=configure_logs,
     )
     funds = Funds(Books(runtime.db, runtime.outbox), current_chart())
     directory = MemberDirectory(runtime.db)
     cases = care(runtime, settings, directory, funds)
+    register = hardship.Register(
+        runtime.aggregate(
+            HardshipFile,
+            name=hardship.HARDSHIP,
+            topic=hardship.TOPIC,
+            not_found=hardship.NOT_FOUND,
+            sealer=Sealer.from_file(settings.data_key_file),
+        ),
+        directory,
+    )
     runtime.subscribe(subscriptions(directory, funds, cases))
-    runtime.context = WelfareContext(funds=funds, cases=cases)
+    runtime.context = WelfareContext(funds=funds, cases=cases, hardship=register)
     return runtime
 
 

@@ -7,9 +7,11 @@ from dataclasses import dataclass
 
 from services.welfare.cases.handlers import Cases
 from services.welfare.funds.handlers import Funds
+from services.welfare.hardship.handlers import Register
 
 
 @dataclass(frozen=True)
 class WelfareContext:
     funds: Funds
     cases: Cases  # welfare-care: condolence cases and visits
+    hardship: Register  # welfare-care: the hardship register (困难职工档案)

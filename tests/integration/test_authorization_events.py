@@ -476,6 +476,27 @@ def _case_body(_: dict) -> dict:
 
 
 CHAIR_DECIDES = expect(403, admin=200)
+CAMPUS_CADRES = expect(403, cadre_main=200, admin=200)
+_REVIEW_YEARS = itertools.count(2000)  # a file is reviewed once a year
+
+
+async def fresh_member(stack: Stack, campus: str = "main") -> dict[str, str]:
+    """A member of `campus` welfare knows and nothing has been done for yet."""
+    member_id = f"m-authz-care-{uuid.uuid4().hex[:8]}"
+    member = {"_id": member_id, "name": "新人", "campus": campus, "status": "active"}
+    await stack.welfare.db[MEMBER_DIRECTORY].insert_one({**member, "sequence": "1"})
+    return {"member": member_id}
+
+
+async def hardship_file(stack: Stack, campus: str = "main") -> dict[str, str]:
+    """SELF's hardship file (opened once, by the chair)."""
+    await care_case(stack, campus)  # SELF in welfare's directory
+    body = {"member_id": SELF, "level": "ordinary", "reason": "家庭困难"}
+    made = await stack.welfare_http.post("/hardship", json=body, headers=ADMIN)
+    assert made.status_code in (201, 409), made.text
+    return {"file_id": f"h-{SELF}"}
+
+
 WELFARE_CARE: dict[tuple[str, str], Row] = {
     # A cadre of the member's campus, or the member for themself.
     ("POST", "/cases"): Row(
@@ -511,6 +532,24 @@ WELFARE_CARE: dict[tuple[str, str], Row] = {
         },
     ),
     ("GET", "/cases/{case_id}/visits"): Row(care_case, expect(403, cadre_main=200, admin=200)),
+    # The hardship register: the chair and the campus's cadres only.
+    ("POST", "/hardship"): Row(
+        fresh_member,
+        expect(403, cadre_main=201, admin=201),
+        body=lambda t: {"member_id": t["member"], "level": "ordinary", "reason": "家庭困难"},
+    ),
+    ("GET", "/hardship"): Row(nothing, expect(403, cadre_main=200, cadre_east=200, admin=200)),
+    ("GET", "/hardship/{file_id}"): Row(hardship_file, CAMPUS_CADRES),
+    ("POST", "/hardship/{file_id}/help"): Row(
+        hardship_file,
+        CAMPUS_CADRES,
+        body=lambda _: {"given_on": "2098-01-20", "what": "慰问金", "amount_fen": 100},
+    ),
+    ("POST", "/hardship/{file_id}/reviews"): Row(
+        hardship_file,
+        CAMPUS_CADRES,
+        body=lambda _: {"year": next(_REVIEW_YEARS), "outcome": "keep", "note": "继续帮扶"},
+    ),
 }
 
 MATRICES = {"events": EVENTS, "notify": NOTIFY, "welfare": {**WELFARE, **WELFARE_CARE}}
