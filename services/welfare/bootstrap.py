@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.welfare.birthdays import api as birthdays_api
+from services.welfare.birthdays import handlers as birthdays
+from services.welfare.birthdays.domain import BirthdayBenefit
 from services.welfare.cases import api as cases_api
 from services.welfare.cases import store as cases_store
 from services.welfare.cases.caps import InterimCaps, interim_table
@@ -23,6 +28,7 @@ from services.welfare.subscriptions import subscriptions
 from shared.crypto import Sealer
 from shared.readmodels.member_directory import MemberDirectory, setup_directory_indexes
 from shared.runtime import ServiceRuntime
+from shared.scheduler import DailyAt, Job, MonthlyOn
 
 DESCRIPTION = "福利服务：经费预算与台账、节日福利发放、慰问、生日福利、体检预约、互助保障。"
 
@@ -32,6 +38,7 @@ async def setup_indexes(db: AsyncDatabase) -> None:
     await funds_store.setup_indexes(db)
     await cases_store.setup_indexes(db)
     await InterimCaps(db).setup_indexes()
+    await birthdays.setup_indexes(db)
 
 
 def bootstrap(
@@ -42,7 +49,7 @@ def bootstrap(
         settings,
         title="Gonghui 福利服务 welfare",
         description=DESCRIPTION,
-        routers=[funds_api.router, cases_api.router, hardship_api.router],
+        routers=[funds_api.router, cases_api.router, hardship_api.router, birthdays_api.router],
         setup_indexes=setup_indexes,
         configure_logs=configure_logs,
     )
@@ -59,8 +66,23 @@ def bootstrap(
         ),
         directory,
     )
+    gifts = birthdays.Birthdays(
+        runtime.aggregate(
+            BirthdayBenefit,
+            name=birthdays.BIRTHDAYS,
+            topic=birthdays.TOPIC,
+            not_found=birthdays.NOT_FOUND,
+        ),
+        directory,
+        cases.caps,
+        interim_table().birthday_fen,
+    )
+    runtime.schedule(Job("welfare.birthdays", MonthlyOn(1, 7), partial(birthdays.run_month, gifts)))
+    runtime.schedule(
+        Job("welfare.birthdays.defaults", DailyAt(8), partial(birthdays.give_defaults, gifts))
+    )
     runtime.subscribe(subscriptions(directory, funds, cases))
-    runtime.context = WelfareContext(funds=funds, cases=cases, hardship=register)
+    runtime.context = WelfareContext(funds=funds, cases=cases, hardship=register, birthdays=gifts)
     return runtime
 
 

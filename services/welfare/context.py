@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.welfare.birthdays.handlers import Birthdays
 from services.welfare.cases.handlers import Cases
 from services.welfare.funds.handlers import Funds
 from services.welfare.hardship.handlers import Register
@@ -15,3 +16,4 @@ class WelfareContext:
     funds: Funds
     cases: Cases  # welfare-care: condolence cases and visits
     hardship: Register  # welfare-care: the hardship register (困难职工档案)
+    birthdays: Birthdays  # welfare-care: birthday benefits (生日慰问)

@@ -21,8 +21,11 @@ import pytest
 from services.events.bootstrap import bootstrap as events_bootstrap
 from services.events.calendar.domain import feed_token
 from services.notify.bootstrap import bootstrap as notify_bootstrap
+from services.welfare.birthdays.handlers import offer_month
 from services.welfare.bootstrap import bootstrap as welfare_bootstrap
+from shared.aggregate import Actor
 from shared.readmodels.member_directory import MEMBER_DIRECTORY
+from shared.timeutil import local_today
 from tests.integration.conftest import Stack, bearer, build_stack, close_stack
 from tests.integration.events_kit import later
 from tests.integration.personas import (
@@ -488,6 +491,17 @@ async def fresh_member(stack: Stack, campus: str = "main") -> dict[str, str]:
     return {"member": member_id}
 
 
+async def birthday(stack: Stack, campus: str = "main") -> dict[str, str]:
+    """SELF's benefit of this month (made once; its last day is still ahead)."""
+    today = local_today()
+    month = f"{today.year:04d}-{today.month:02d}"
+    directory = stack.welfare.db[MEMBER_DIRECTORY]
+    await care_case(stack, campus)  # SELF in welfare's directory
+    await directory.update_one({"_id": SELF}, {"$set": {"birthday": f"{today.month:02d}-01"}})
+    await offer_month(stack.welfare.context.birthdays, month, Actor("authz"))
+    return {"benefit_id": f"b-{today.year}-{SELF}"}
+
+
 async def hardship_file(stack: Stack, campus: str = "main") -> dict[str, str]:
     """SELF's hardship file (opened once, by the chair)."""
     await care_case(stack, campus)  # SELF in welfare's directory
@@ -549,6 +563,16 @@ WELFARE_CARE: dict[tuple[str, str], Row] = {
         hardship_file,
         CAMPUS_CADRES,
         body=lambda _: {"year": next(_REVIEW_YEARS), "outcome": "keep", "note": "继续帮扶"},
+    ),
+    # Birthdays: a member reads and chooses their own; cadres list their campuses'.
+    ("GET", "/birthdays/mine"): Row(nothing, expect(200, system=403)),
+    ("POST", "/birthdays/{benefit_id}/choice"): Row(
+        birthday, expect(404, member=200, system=403), body=lambda _: {"gift": "books"}
+    ),
+    ("GET", "/birthdays"): Row(nothing, expect(403, cadre_main=200, cadre_east=200, admin=200)),
+    # Running a month now: the school's chair only (the job does it on the 1st).
+    ("POST", "/birthdays/runs"): Row(
+        nothing, expect(403, admin=200), body=lambda _: {"month": "2097-01"}
     ),
 }
 
