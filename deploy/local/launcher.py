@@ -210,6 +210,7 @@ class Launcher:
                 "GONGHUI_WEB_MEMBERS_URL": config.service_url("members"),
                 "GONGHUI_WEB_EVENTS_URL": config.service_url("events"),
                 "GONGHUI_WEB_NOTIFY_URL": config.service_url("notify"),
+                "GONGHUI_WEB_WELFARE_URL": config.service_url("welfare"),
                 "GONGHUI_WEB_BASE_URL": config.service_url("web"),
             }
         )
@@ -256,6 +257,10 @@ class Launcher:
             say(f"  演示会员 demo members: {added} added, {existing} already there")
             added, existing = await events.seed(self.config.service_url("events"))
             say(f"  演示活动 demo activities: {added} added, {existing} already there")
+            from deploy.local.demo import care
+
+            added, existing = await care.seed(self.config.service_url("welfare"))
+            say(f"  演示慰问 demo condolence cases: {added} added, {existing} already there")
             given = await members.seed_passwords(self.config.service_url("members"))
             say(
                 f"  演示密码 demo passwords: {given} set to {members.DEMO_PASSWORD} "

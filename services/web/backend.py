@@ -53,6 +53,7 @@ class Backend:
                 ("members", settings.members_url),
                 ("events", settings.events_url),
                 ("notify", settings.notify_url),
+                ("welfare", settings.welfare_url),
             )
         }
 

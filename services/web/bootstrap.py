@@ -30,7 +30,7 @@ from services.web.backend import ApiError, Backend
 from services.web.context import LoginRequired, PageRefused, Web, csrf_guard, login_url, visit_of
 from services.web.headers import SecurityHeaders
 from services.web.limits import BodyLimit
-from services.web.pages import admin_activities, admin_members, desk, login, member, plan
+from services.web.pages import admin_activities, admin_members, care, desk, login, member, plan
 from services.web.providers import PasswordProvider
 from services.web.sessions import Sessions
 from services.web.settings import WebSettings
@@ -129,6 +129,8 @@ def bootstrap(
         admin_members.router,
         admin_activities.router,
         desk.router,
+        care.member_router,
+        care.admin_router,
         plan.admin_router,
         plan.member_router,
     ):

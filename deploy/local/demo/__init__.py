@@ -13,6 +13,8 @@ One module per service, each with an `async def seed(<service url>)` returning
     members.py   campuses, about sixty members, children and the childcare survey, this
                  month's dues, and the initial passwords (seed_passwords)
     events.py    the activities of the coming months, the sports meet, the annual plan
+    care.py      welfare's condolence cases at every step, a visit, a hardship file, this
+                 month's birthday benefits
 
 The next services' demo data goes here the same way: welfare's (benefits, the ledger) in
 `welfare.py`, voice's in `voice.py`, each seeding after the members it refers to (use

@@ -24,20 +24,9 @@ from shared.events.welfare import (
     VisitRecorded,
 )
 from shared.labels import Labelled
+from shared.vocabulary.welfare import CaseKind, CaseSource, CaseStatus
 
 MAX_CASE_FEN = 10_000_000  # 十万元: far beyond any condolence; a typo guard
-
-
-class CaseKind(Labelled):
-    illness = "illness", "生病住院慰问"
-    death_member = "death_member", "会员去世慰问"
-    death_relative = "death_relative", "直系亲属去世慰问"
-    marriage = "marriage", "结婚慰问"
-    childbirth = "childbirth", "生育慰问"
-    retirement = "retirement", "退休慰问"
-    blood_donation = "blood_donation", "献血慰问"
-    hardship = "hardship", "困难帮扶"
-    festival_visit = "festival_visit", "春节走访慰问"
 
 
 class CapCategory(Labelled):
@@ -83,22 +72,6 @@ LINE: dict[CaseKind, str] = {
 MEMBER_KINDS = frozenset(
     {CaseKind.illness, CaseKind.death_relative, CaseKind.marriage, CaseKind.childbirth}
 )
-
-
-class CaseStatus(Labelled):
-    raised = "raised", "待审批"
-    approved = "approved", "已批准待发放"
-    declined = "declined", "未批准"
-    paid = "paid", "已发放"
-    cancelled = "cancelled", "已撤销"
-
-
-class CaseSource(Labelled):
-    cadre = "cadre", "工会干部登记"
-    member = "member", "本人申请"
-    blood_donation = "blood_donation", "献血活动自动登记"
-    retirement = "retirement", "退休自动登记"
-    death = "death", "会员去世自动登记"
 
 
 class CaseStep(Labelled):
