@@ -341,7 +341,7 @@ ROWS: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
     ("GET", "/m/care"): (nothing, expect(200, anonymous=303, system=403)),
     ("POST", "/m/care/birthdays/{benefit_id}"): (
         lambda _: _benefit(),
-        expect(200, anonymous=403),
+        expect(200, anonymous=403, system=403),
     ),
     ("GET", "/admin/care"): (
         nothing,
@@ -351,14 +351,26 @@ ROWS: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
         nothing,
         expect(409, anonymous=403, member=403, other_member=403, system=403),
     ),
-    ("GET", "/admin/care/cases/{case_id}"): (care_case, expect(200)),
+    ("GET", "/admin/care/cases/{case_id}"): (
+        care_case,
+        expect(403, anonymous=303, cadre_main=200, finance=200, auditor=404, admin=200),
+    ),
     ("POST", "/admin/care/cases/{case_id}/{step}"): (
         lambda site: _step(site, "approve"),
-        expect(403),
+        expect(403, anonymous=403, auditor=404, admin=303),  # the chair approves
     ),
-    ("POST", "/admin/care/cases/{case_id}/visits"): (care_case, expect(422)),
-    ("GET", "/admin/care/hardship"): (nothing, expect(200)),
-    ("POST", "/admin/care/hardship"): (nothing, expect(200)),
+    ("POST", "/admin/care/cases/{case_id}/visits"): (  # an empty form: incomplete
+        care_case,
+        expect(400, anonymous=403, member=403, other_member=403, system=403),
+    ),
+    ("GET", "/admin/care/hardship"): (
+        nothing,
+        expect(403, anonymous=303, cadre_main=200, cadre_east=200, admin=200),
+    ),
+    ("POST", "/admin/care/hardship"): (  # an empty form: the page again, with the problem
+        nothing,
+        expect(403, anonymous=403, cadre_main=200, cadre_east=200, admin=200),
+    ),
     ("POST", "/admin/plan/{plan_id}/items/{item_id}/status"): (
         plan_item,
         expect(400, anonymous=403, member=403, other_member=403, system=403),

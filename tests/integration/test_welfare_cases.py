@@ -10,9 +10,11 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
@@ -382,3 +384,38 @@ async def test_the_hardship_register_is_for_the_campus_cadres_only(care: Stack):
     assert log["state"]["reason"].startswith("gh2:") and reason not in json.dumps(
         log, default=str, ensure_ascii=False
     )
+
+
+async def test_the_demo_seeds_cases_at_every_step_once(care: Stack):
+    from deploy.local.demo import care as demo
+
+    stack = care
+    today = date.today()
+    people = demo._main_members()
+    await stack.welfare.db[MEMBER_DIRECTORY].insert_many(
+        [
+            {"_id": m, "name": f"演示{i}", "campus": "main", "status": "active", "sequence": "1"}
+            for i, m in enumerate(people)
+        ]
+    )
+    budget = {"lines": {"spend_activity_other": 10_000_000}, "note": "演示预算"}
+    url = f"/funds/budgets/main/{today.year}"
+    assert (
+        await stack.welfare_http.post(url, json=budget, headers=bearer("chair", ["admin"], ["*"]))
+    ).status_code == 201
+    transport = httpx.ASGITransport(app=stack.welfare.app)
+    assert await demo.seed("http://welfare", transport=transport) == (len(demo.DEMO_CASES), 0)
+
+    async def all_listed() -> bool:
+        found = await stack.welfare_http.get(
+            "/cases", params={"limit": 200}, headers=bearer("chair", ["admin"], ["main"])
+        )
+        return found.json()["total"] == len(demo.DEMO_CASES)
+
+    await wait_until(all_listed, 30, "the demo cases in the list view")
+    assert await demo.seed("http://welfare", transport=transport) == (0, len(demo.DEMO_CASES))
+    found = await stack.welfare_http.get(
+        "/cases", params={"limit": 200}, headers=bearer("chair", ["admin"], ["main"])
+    )
+    statuses = sorted(c["status"] for c in found.json()["items"])
+    assert statuses == ["approved", "approved", "declined", "paid", "paid", "raised", "raised"]

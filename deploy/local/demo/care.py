@@ -51,14 +51,20 @@ def _main_members() -> list[str]:
 
 
 async def seed(
-    welfare_url: str, today: date | None = None, timeout_s: float = 15, wait_s: float = 60
+    welfare_url: str,
+    today: date | None = None,
+    timeout_s: float = 15,
+    wait_s: float = 60,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> tuple[int, int]:
-    """Returns (cases added, already there); raises SeedError on any other answer."""
+    """Returns (cases added, already there); raises SeedError on any other answer.
+    (`transport`: the welfare app in process, for the test.)"""
     today = today or date.today()
     headers = {"Authorization": f"Bearer {admin_token()}"}
     people = _main_members()
     added = existing = 0
-    async with httpx.AsyncClient(base_url=welfare_url, timeout=timeout_s) as client:
+    client = httpx.AsyncClient(base_url=welfare_url, timeout=timeout_s, transport=transport)
+    async with client:
         for demo in DEMO_CASES:
             member = people[demo.member]
             found = await client.get(
