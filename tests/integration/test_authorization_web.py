@@ -359,9 +359,10 @@ ROWS: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
         lambda site: _step(site, "approve"),
         expect(403, anonymous=403, auditor=404, admin=303),  # the chair approves
     ),
-    ("POST", "/admin/care/cases/{case_id}/visits"): (  # an empty form: incomplete
+    # An empty form: the service's 422 shown on the case's page (to those who may read it).
+    ("POST", "/admin/care/cases/{case_id}/visits"): (
         care_case,
-        expect(400, anonymous=403, member=403, other_member=403, system=403),
+        expect(403, anonymous=403, cadre_main=422, finance=422, auditor=404, admin=422),
     ),
     ("GET", "/admin/care/hardship"): (
         nothing,

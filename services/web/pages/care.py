@@ -158,30 +158,7 @@ async def case(visit: StaffVisit, case_id: CaseId) -> Response:
     return await case_page(visit, case_id)
 
 
-@admin_router.post("/cases/{case_id}/{step}")
-async def step(
-    visit: StaffVisit,
-    case_id: CaseId,
-    step: Annotated[str, Path(pattern=r"^(approve|decline|cancel|pay)$")],
-    note: Field = "",
-    voucher_no: Field = "",
-) -> Response:
-    """批准 / 不予批准 / 撤销 (the chair), 发放 (finance); the service checks who."""
-    if step == "pay":
-        body: dict[str, Any] = {"voucher_no": voucher_no.strip() or None}
-    elif step == "approve":
-        body = {"note": note.strip() or None}
-    else:
-        body = {"note": note.strip() or "—"}
-    try:
-        await visit.post("welfare", f"/cases/{case_id}/{step}", json=body)
-    except ApiError as exc:
-        if exc.status not in (403, 409, 422):
-            raise
-        return await case_page(visit, case_id, error=exc.message, status_code=exc.status)
-    return redirect(f"/admin/care/cases/{case_id}")
-
-
+# Before the steps' route: "visits" is no step, and that route would refuse it (400).
 @admin_router.post("/cases/{case_id}/visits")
 async def record_visit(
     visit: StaffVisit,
@@ -201,6 +178,30 @@ async def record_visit(
     }
     try:
         await visit.post("welfare", f"/cases/{case_id}/visits", json=body)
+    except ApiError as exc:
+        if exc.status not in (403, 409, 422):
+            raise
+        return await case_page(visit, case_id, error=exc.message, status_code=exc.status)
+    return redirect(f"/admin/care/cases/{case_id}")
+
+
+@admin_router.post("/cases/{case_id}/{step}")
+async def step(
+    visit: StaffVisit,
+    case_id: CaseId,
+    step: Annotated[str, Path(pattern=r"^(approve|decline|cancel|pay)$")],
+    note: Field = "",
+    voucher_no: Field = "",
+) -> Response:
+    """批准 / 不予批准 / 撤销 (the chair), 发放 (finance); the service checks who."""
+    if step == "pay":
+        body: dict[str, Any] = {"voucher_no": voucher_no.strip() or None}
+    elif step == "approve":
+        body = {"note": note.strip() or None}
+    else:
+        body = {"note": note.strip() or "—"}
+    try:
+        await visit.post("welfare", f"/cases/{case_id}/{step}", json=body)
     except ApiError as exc:
         if exc.status not in (403, 409, 422):
             raise

@@ -132,7 +132,9 @@ async def run_now(birthdays: Birthdays, user: Principal, month: str) -> RunResul
 
 async def mine(birthdays: Birthdays, user: Principal) -> list[BirthdayBenefit]:
     user.require(Role.member)
-    return await birthdays.store.find({"member_id": user.subject}, sort=[("month", -1)], limit=20)
+    listed = await birthdays.store.find({"member_id": user.subject}, sort=[("month", -1)], limit=20)
+    current = await birthdays.store.get_many([b.id for b in listed])  # a choice just made shows
+    return [current.get(b.id, b) for b in listed]
 
 
 async def choose(
