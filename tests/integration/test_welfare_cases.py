@@ -379,6 +379,13 @@ async def test_the_hardship_register_is_for_the_campus_cadres_only(care: Stack):
     reopened = await stack.welfare_http.post("/hardship", json=body, headers=CADRE)
     assert reopened.status_code == 201 and reopened.json()["status"] == "open"
     assert [r["year"] for r in reopened.json()["reviews"]] == [2026, 2027]
+    # On the topic: the member's id and what changed, never the reason; as the catalog says.
+    await welfare_published(stack)
+    records = await read_all(stack.bootstrap, stack.topic("welfare.hardship"), 1500)
+    assert all(reason not in r.value.decode() for r in records)
+    changes = [conforms(json.loads(r.value))["data"] for r in records]
+    mine = [c["change"] for c in changes if c["member_id"] == member]
+    assert mine == ["opened", "help_added", "reviewed", "reviewed", "closed", "reopened"]
     # The reason is sealed at rest.
     log = await stack.welfare.db["welfare_hardship_changes"].find_one({"aggregate": file["id"]})
     assert log["state"]["reason"].startswith("gh2:") and reason not in json.dumps(

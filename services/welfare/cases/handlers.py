@@ -225,9 +225,11 @@ async def visits_of(cases: Cases, user: Principal, case_id: str) -> list[Visit]:
     """A case's visits with their notes: the chair and the cadres of the member's campus."""
     case = await cases.store.require(case_id)
     user.require(Role.cadre, campus=case.campus)
-    return await cases.visits.find(
+    listed = await cases.visits.find(
         {"case_id": case_id, "campus": case.campus}, sort=[("visited_on", -1)], limit=200
     )
+    current = await cases.visits.get_many([v.id for v in listed])
+    return [current.get(v.id, v) for v in listed]
 
 
 # -- raised automatically ---------------------------------------------------------------------
