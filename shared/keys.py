@@ -78,6 +78,8 @@ KEYS: tuple[Key, ...] = (
     Key("GONGHUI_LINK_PRIVATE_KEY_FILE", "link.pem", _box_private),
     Key("GONGHUI_LINK_PUBLIC_KEY_FILE", "link.pub.pem", _box_public, public=True),
     Key("GONGHUI_WEB_KEY_FILE", "web.key", _aes_key),
+    # events: the one-way tokens of anonymous survey answers and suggestions
+    Key("GONGHUI_VOICE_SECRET_FILE", "voice.secret", _secret_text),
 )
 
 

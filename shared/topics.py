@@ -61,7 +61,12 @@ TOPICS: tuple[Topic, ...] = (
         "events.sports",
         description="趣味运动会: items set up, results recorded, results published",
     ),
+    # -- members' voice (surveys, suggestions) --
+    Topic("events.survey", description="问卷: drafted, published, opened, closing soon, closed"),
+    Topic("events.suggestion", description="意见建议: submitted, forwarded, replied"),
     Topic("welfare.entitlement", description="福利领取: created, chosen, confirmed, voided"),
+    # funds-plans (issue 14): festival distribution plans
+    Topic("welfare.plan", description="福利发放方案: created, approved, published, closed"),
     Topic(
         "welfare.ledger",
         description="经费台账: every entry (budget, income, payment, reversal) with its hash",
@@ -73,6 +78,12 @@ TOPICS: tuple[Topic, ...] = (
     Topic("welfare.visit", description="慰问走访: a visit recorded (never its notes)"),
     Topic("welfare.hardship", description="困难职工档案: opened, help added, reviewed, closed"),
     Topic("welfare.birthday", description="生日福利: offered (notify tells the member), chosen"),
+    # welfare-exams: the annual physical exam and mutual-aid insurance
+    Topic("welfare.exam_plan", description="体检方案: set up or revised"),
+    Topic("welfare.exam", description="体检预约: booked, moved, cancelled, completed"),
+    Topic("welfare.mutual_aid_scheme", description="互助保障险种: set up or revised"),
+    Topic("welfare.mutual_aid", description="互助保障参保: members enrolled"),
+    Topic("welfare.mutual_aid_claim", description="互助保障理赔: submitted, moved on"),
     Topic("notify.message", description="通知: delivered, failed"),
 )
 

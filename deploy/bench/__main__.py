@@ -13,7 +13,8 @@ Environment:
     GONGHUI_BENCH_TIMEOUT_S    longest wait for one stage (120)
     GONGHUI_BENCH_IMPORT_N     members in the bulk import's XLSX (5000)
     GONGHUI_BENCH_ONLY         run only these parts, comma-separated (raw, outbox, aggregate,
-                               list, signup, e2e, import, web, funds); empty: all
+                               list, signup, e2e, import, web, funds, plans, exam); empty: all
+    GONGHUI_BENCH_PLAN_N       eligible members of the festival plan published (50000)
 """
 
 from __future__ import annotations
@@ -42,8 +43,10 @@ from deploy.bench.imports import import_paths
 from deploy.bench.measure import Target, raw_kafka, raw_mongo
 from deploy.bench.members import member_list_paths
 from deploy.bench.paths import end_to_end, outbox_paths, withdraw_paths
+from deploy.bench.plans import plan_paths  # funds-plans
 from deploy.bench.report import Report, format_table, human_bytes
 from deploy.bench.web import web_paths
+from deploy.bench.welfare_exams import exam_booking_burst  # welfare-exams
 from deploy.local.infra import InfraError, LocalInfra, Ports, PrerequisiteError, prepare
 from deploy.local.postgres import CLIENT_MAX_POOL_SIZE, BackendError, mongo_backend
 from deploy.local.prepare import FERRETDB_VERSION
@@ -97,6 +100,12 @@ LEGEND = [
     "  funds.post     = POST …/payments of welfare, all on one campus's ledger: each payment is",
     "                   the ledger's next number, decided on the one before (unique insert);",
     "  funds.check    = the auditor's ledger check over 100,000 entries (hashes, balances, gaps);",
+    "  plans.publish  = a festival plan published to GONGHUI_BENCH_PLAN_N members over HTTP:",
+    "                   caps claimed, entitlements written, every event acknowledged by Kafka;",
+    "                   next to mongo.bulk_insert (insert_many) and kafka.produce_bulk of the run;",
+    "  exam.booking   = POST /exams/plans/…/bookings: 2,000 members at once for 200 places (20",
+    "                   slots of 10; a member told full tries another slot, up to 5 times), next",
+    "                   to exam.raw_insert, unique inserts of the same run; overbooked must be 0;",
     "  web.*          = the web front end's page (session, its API calls, the template) next to",
     "                   the page's main API call made directly, both in-process: p50/p99 and ratio.",
     "Everything runs in this one Python process (one event loop) next to the servers, on the same",
@@ -155,6 +164,15 @@ async def run(target: Target, infra: LocalInfra, report: Report) -> None:
     if wanted("funds"):
         say(f"funds: {target.n:,} payments on one ledger, then the check of 100,000 entries …")
         for m in await funds_paths(target):
+            report.add(m)
+    if wanted("plans"):  # funds-plans
+        plan_n = env_int("GONGHUI_BENCH_PLAN_N", 50_000)
+        say(f"festival plan: published to {plan_n:,} members, until every event is on Kafka …")
+        for m in await plan_paths(target, plan_n):
+            report.add(m)
+    if wanted("exam"):  # welfare-exams
+        say("exam booking burst: 2,000 members at once for 200 places over HTTP …")
+        for m in await exam_booking_burst(target):
             report.add(m)
     if wanted("web"):
         say("web front end: activities page and members table (50 of 50,000) vs the API …")

@@ -209,8 +209,8 @@ class Launcher:
             {
                 "GONGHUI_WEB_MEMBERS_URL": config.service_url("members"),
                 "GONGHUI_WEB_EVENTS_URL": config.service_url("events"),
-                "GONGHUI_WEB_NOTIFY_URL": config.service_url("notify"),
                 "GONGHUI_WEB_WELFARE_URL": config.service_url("welfare"),
+                "GONGHUI_WEB_NOTIFY_URL": config.service_url("notify"),
                 "GONGHUI_WEB_BASE_URL": config.service_url("web"),
             }
         )
@@ -249,7 +249,15 @@ class Launcher:
         say(f"  {service.name} ready on {service.url} (pid {service.pid})")
 
     async def _seed(self) -> None:
-        from deploy.local.demo import events, members
+        from deploy.local.demo import (
+            care,
+            events,
+            funds,
+            members,
+            voice,
+            welfare_exams,
+            welfare_plans,
+        )
         from deploy.local.demo.client import SeedError
 
         try:
@@ -257,8 +265,22 @@ class Launcher:
             say(f"  演示会员 demo members: {added} added, {existing} already there")
             added, existing = await events.seed(self.config.service_url("events"))
             say(f"  演示活动 demo activities: {added} added, {existing} already there")
-            from deploy.local.demo import care
-
+            added, existing = await voice.seed(self.config.service_url("events"))
+            say(
+                f"  演示问卷与意见箱 demo survey, suggestions: {added} added, {existing} already there"
+            )
+            # the books (budgets, incomes, payments, a reversal)
+            added, existing = await funds.seed(self.config.service_url("welfare"))
+            say(f"  演示经费 demo funds: {added} added, {existing} already there")
+            # festival plans (after the funds demo data: its budget pays them)
+            added, existing = await welfare_plans.seed(self.config.service_url("welfare"))
+            say(f"  演示福利方案 demo welfare plans: {added} added, {existing} already there")
+            # this year's exam plan and both mutual-aid schemes
+            added, existing = await welfare_exams.seed(self.config.service_url("welfare"))
+            say(
+                f"  演示体检与互助保障 demo exams and mutual aid: {added} added, {existing} already"
+            )
+            # condolence cases (after the funds demo data: a case is paid within its budget)
             added, existing = await care.seed(self.config.service_url("welfare"))
             say(f"  演示慰问 demo condolence cases: {added} added, {existing} already there")
             given = await members.seed_passwords(self.config.service_url("members"))

@@ -28,6 +28,15 @@ from services.events.sports import store as sports_store
 from services.events.sports.domain import SportsMeet
 from services.events.sports.store import MeetBook
 from services.events.subscriptions import subscriptions
+from services.events.suggestions import api as suggestions_api
+from services.events.suggestions import store as suggestions_store
+from services.events.suggestions.domain import Suggestion
+from services.events.suggestions.handlers import Box
+from services.events.surveys import api as surveys_api
+from services.events.surveys import store as surveys_store
+from services.events.surveys.domain import Survey
+from services.events.surveys.handlers import Surveys, keep_time
+from services.events.surveys.store import SurveyBook
 from shared.audit import AuditLog
 from shared.readmodels.member_directory import MemberDirectory, setup_directory_indexes
 from shared.runtime import ServiceRuntime
@@ -44,6 +53,8 @@ async def setup_indexes(db: AsyncDatabase) -> None:
     await registrations_store.setup_indexes(db)
     await plans_store.setup_indexes(db)
     await sports_store.setup_indexes(db)
+    await surveys_store.setup_indexes(db)
+    await suggestions_store.setup_indexes(db)
     await AuditLog(db).setup_indexes()
 
 
@@ -63,6 +74,8 @@ def bootstrap(
             plans_api.router,
             sports_api.router,
             calendar_api.router,
+            surveys_api.router,
+            suggestions_api.router,
         ],
         setup_indexes=setup_indexes,
         configure_logs=configure_logs,
@@ -93,6 +106,21 @@ def bootstrap(
     ctx = Registrations(RegistrationBook(registrations), catalog, directory)
     runtime.subscribe(subscriptions(directory, ctx))
     runtime.schedule(Job("registrations.promote_waiting", Every(60), partial(promote_waiting, ctx)))
+    surveys = runtime.aggregate(
+        Survey,
+        name=surveys_store.SURVEYS,
+        topic=surveys_store.TOPIC,
+        not_found=surveys_store.NOT_FOUND,
+    )
+    voice_secret = settings.voice_secret.encode()
+    survey_ctx = Surveys(SurveyBook(surveys, voice_secret), directory, PlanBook(plans), catalog)
+    suggestions = runtime.aggregate(
+        Suggestion,
+        name=suggestions_store.SUGGESTIONS,
+        topic=suggestions_store.TOPIC,
+        not_found=suggestions_store.NOT_FOUND,
+    )
+    runtime.schedule(Job("surveys.keep_time", Every(60), partial(keep_time, survey_ctx)))
     runtime.context = EventsContext(
         catalog=catalog,
         registrations=ctx,
@@ -102,5 +130,7 @@ def bootstrap(
         meets=MeetBook(meets),
         calendar_secret=settings.calendar_secret.encode(),
         calendar_base_url=settings.calendar_base_url,
+        surveys=survey_ctx,
+        suggestions=Box(suggestions, directory, voice_secret),
     )
     return runtime

@@ -9,6 +9,8 @@ from services.events.activities.store import ActivityCatalog
 from services.events.plans.store import PlanBook
 from services.events.registrations.handlers import Registrations
 from services.events.sports.store import MeetBook
+from services.events.suggestions.handlers import Box
+from services.events.surveys.handlers import Surveys
 from shared.audit import AuditLog
 from shared.readmodels.member_directory import MemberDirectory
 
@@ -23,3 +25,6 @@ class EventsContext:
     meets: MeetBook
     calendar_secret: bytes
     calendar_base_url: str
+    # members' voice
+    surveys: Surveys
+    suggestions: Box

@@ -11,6 +11,8 @@ from shared.settings import Environment, ServiceSettings, no_keys_of_its_own
 
 # The calendar secret `make run` and the tests use: public, so production refuses it.
 DEV_CALENDAR_SECRET = "gonghui-development-calendar-secret"
+# The same for the one-way tokens of anonymous survey answers and suggestions.
+DEV_VOICE_SECRET = "gonghui-development-voice-secret"
 
 
 class EventsSettings(ServiceSettings):
@@ -33,6 +35,34 @@ class EventsSettings(ServiceSettings):
         "",
         description="public base URL of the events service for feed links (empty: the request's)",
     )
+
+    voice_secret: str = Field(
+        DEV_VOICE_SECRET,
+        min_length=16,
+        description=(
+            "secret of the one-way tokens (HMAC-SHA256) that prove an anonymous survey was "
+            "answered and let an anonymous writer read the reply to their suggestion; "
+            "changing it lets everyone answer running anonymous surveys again"
+        ),
+    )
+    voice_secret_file: Path | None = Field(
+        None,
+        description="file holding the voice secret (`gonghui keygen` makes one); "
+        "overrides GONGHUI_VOICE_SECRET",
+    )
+
+    @model_validator(mode="after")
+    def _refuse_dev_voice_secret(self) -> EventsSettings:
+        if self.voice_secret_file is not None:
+            self.voice_secret = self.voice_secret_file.read_text().strip()
+        strict = self.env not in (Environment.development, Environment.test)
+        if strict and self.voice_secret == DEV_VOICE_SECRET:
+            raise ValueError(
+                no_keys_of_its_own(
+                    self.service, "GONGHUI_VOICE_SECRET(_FILE) is the development secret"
+                )
+            )
+        return self
 
     @model_validator(mode="after")
     def _refuse_dev_calendar_secret(self) -> EventsSettings:

@@ -52,8 +52,8 @@ class Backend:
             for name, url in (
                 ("members", settings.members_url),
                 ("events", settings.events_url),
-                ("notify", settings.notify_url),
                 ("welfare", settings.welfare_url),
+                ("notify", settings.notify_url),
             )
         }
 

@@ -30,7 +30,22 @@ from services.web.backend import ApiError, Backend
 from services.web.context import LoginRequired, PageRefused, Web, csrf_guard, login_url, visit_of
 from services.web.headers import SecurityHeaders
 from services.web.limits import BodyLimit
-from services.web.pages import admin_activities, admin_members, care, desk, login, member, plan
+from services.web.pages import (
+    admin_activities,
+    admin_members,
+    care,
+    desk,
+    exams_desk,
+    exams_member,
+    login,
+    member,
+    plan,
+    voice,
+    welfare_desk,
+    welfare_member,
+)
+from services.web.pages import dues as dues_pages
+from services.web.pages import funds as funds_pages
 from services.web.providers import PasswordProvider
 from services.web.sessions import Sessions
 from services.web.settings import WebSettings
@@ -119,6 +134,7 @@ def bootstrap(
                 "members": lambda: upstream("members", settings.members_url),
                 "events": lambda: upstream("events", settings.events_url),
                 "notify": lambda: upstream("notify", settings.notify_url),
+                "welfare": lambda: upstream("welfare", settings.welfare_url),
             },
         )
     )
@@ -133,6 +149,15 @@ def bootstrap(
         care.admin_router,
         plan.admin_router,
         plan.member_router,
+        voice.member_router,
+        voice.admin_router,
+        welfare_member.router,  # funds-plans
+        welfare_desk.router,  # funds-plans
+        # funds-pages: the finance desk, 经费公开, dues
+        funds_pages.router,
+        dues_pages.router,
+        exams_member.router,  # welfare-exams: my exam slot, mutual aid
+        exams_desk.router,  # welfare-exams: exam plans, mutual-aid schemes
     ):
         app.include_router(router)
     install_error_pages(app)

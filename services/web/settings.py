@@ -29,15 +29,15 @@ class WebSettings(ServiceSettings):
         default="http://127.0.0.1:8002",
         description="events service base URL",
     )
-    notify_url: str = Field(
-        validation_alias="GONGHUI_WEB_NOTIFY_URL",
-        default="http://127.0.0.1:8004",
-        description="notify service base URL",
-    )
     welfare_url: str = Field(
         validation_alias="GONGHUI_WEB_WELFARE_URL",
         default="http://127.0.0.1:8003",
         description="welfare service base URL",
+    )
+    notify_url: str = Field(
+        validation_alias="GONGHUI_WEB_NOTIFY_URL",
+        default="http://127.0.0.1:8004",
+        description="notify service base URL",
     )
     api_timeout_s: float = Field(
         10.0, gt=0, description="timeout of one call to another service (a GET is tried twice)"

@@ -8,13 +8,16 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.welfare.birthdays import api as birthdays_api
 from services.welfare.birthdays import handlers as birthdays
-from services.welfare.birthdays.domain import BirthdayBenefit
+from services.welfare.birthdays.domain import BIRTHDAY_FEN, BirthdayBenefit
 from services.welfare.cases import api as cases_api
 from services.welfare.cases import store as cases_store
-from services.welfare.cases.caps import InterimCaps, interim_table
 from services.welfare.cases.domain import Case, Visit
 from services.welfare.cases.handlers import Cases
 from services.welfare.context import WelfareContext
+from services.welfare.exams import api as exams_api
+from services.welfare.exams import store as exams_store
+from services.welfare.exams.handlers import Exams
+from services.welfare.exams.store import ExamBook
 from services.welfare.funds import api as funds_api
 from services.welfare.funds import store as funds_store
 from services.welfare.funds.chart import current_chart
@@ -23,12 +26,24 @@ from services.welfare.funds.store import Books
 from services.welfare.hardship import api as hardship_api
 from services.welfare.hardship import handlers as hardship
 from services.welfare.hardship.domain import HardshipFile
+from services.welfare.mutualaid import api as mutualaid_api
+from services.welfare.mutualaid import store as mutualaid_store
+from services.welfare.mutualaid.handlers import MutualAid
+from services.welfare.mutualaid.store import MutualAidBook
+from services.welfare.plans import api as plans_api
+from services.welfare.plans import store as plans_store
+from services.welfare.plans.domain import Entitlement, Plan
+from services.welfare.plans.handlers import Plans, close_due_plans
+from services.welfare.policy import api as policy_api
+from services.welfare.policy.caps import CapBook
+from services.welfare.policy.handlers import Policy
+from services.welfare.policy.profile import current_profile
 from services.welfare.settings import WelfareSettings
-from services.welfare.subscriptions import subscriptions
+from services.welfare.subscriptions import exams_routes, subscriptions
 from shared.crypto import Sealer
 from shared.readmodels.member_directory import MemberDirectory, setup_directory_indexes
 from shared.runtime import ServiceRuntime
-from shared.scheduler import DailyAt, Job, MonthlyOn
+from shared.scheduler import DailyAt, Every, Job, MonthlyOn
 
 DESCRIPTION = "福利服务：经费预算与台账、节日福利发放、慰问、生日福利、体检预约、互助保障。"
 
@@ -36,9 +51,12 @@ DESCRIPTION = "福利服务：经费预算与台账、节日福利发放、慰�
 async def setup_indexes(db: AsyncDatabase) -> None:
     await setup_directory_indexes(db)
     await funds_store.setup_indexes(db)
-    await cases_store.setup_indexes(db)
-    await InterimCaps(db).setup_indexes()
-    await birthdays.setup_indexes(db)
+    await plans_store.setup_indexes(db)
+    await CapBook(db, current_profile()).setup_indexes()
+    await exams_store.setup_indexes(db)  # welfare-exams
+    await mutualaid_store.setup_indexes(db)  # welfare-exams
+    await cases_store.setup_indexes(db)  # welfare-care
+    await birthdays.setup_indexes(db)  # welfare-care
 
 
 def bootstrap(
@@ -49,20 +67,54 @@ def bootstrap(
         settings,
         title="Gonghui 福利服务 welfare",
         description=DESCRIPTION,
-        routers=[funds_api.router, cases_api.router, hardship_api.router, birthdays_api.router],
+        routers=[
+            funds_api.router,
+            policy_api.router,
+            plans_api.router,
+            exams_api.router,
+            mutualaid_api.router,
+            cases_api.router,  # welfare-care
+            hardship_api.router,  # welfare-care
+            birthdays_api.router,  # welfare-care
+        ],
         setup_indexes=setup_indexes,
         configure_logs=configure_logs,
     )
-    funds = Funds(Books(runtime.db, runtime.outbox), current_chart())
+    chart = current_chart()
+    funds = Funds(Books(runtime.db, runtime.outbox, chart=chart), chart)
     directory = MemberDirectory(runtime.db)
-    cases = care(runtime, settings, directory, funds)
+    caps = CapBook(runtime.db, current_profile())
+    plans = Plans(
+        plans=runtime.aggregate(
+            Plan,
+            name=plans_store.PLANS,
+            topic="welfare.plan",
+            not_found=("plan.not_found", "福利发放方案不存在"),
+        ),
+        entitlements=runtime.aggregate(
+            Entitlement,
+            name=plans_store.ENTITLEMENTS,
+            topic="welfare.entitlement",
+            not_found=("entitlement.not_found", "福利资格不存在"),
+        ),
+        caps=caps,
+        directory=directory,
+        funds=funds,
+        capped=runtime.db[plans_store.CAPPED],
+        distributed=runtime.db[plans_store.DISTRIBUTED],
+        profile=current_profile(),
+    )
+    sealer = Sealer.from_file(settings.data_key_file)
+    # welfare-care: cases, the hardship register and birthdays; their payments count against
+    # the same cap book as the festival gifts.
+    cases = care(runtime, sealer, directory, funds, caps)
     register = hardship.Register(
         runtime.aggregate(
             HardshipFile,
             name=hardship.HARDSHIP,
             topic=hardship.TOPIC,
             not_found=hardship.NOT_FOUND,
-            sealer=Sealer.from_file(settings.data_key_file),
+            sealer=sealer,
         ),
         directory,
     )
@@ -74,23 +126,45 @@ def bootstrap(
             not_found=birthdays.NOT_FOUND,
         ),
         directory,
-        cases.caps,
-        interim_table().birthday_fen,
+        caps,
+        BIRTHDAY_FEN,
+    )
+    runtime.subscribe(subscriptions(directory, funds, plans, cases))
+    runtime.schedule(
+        Job(
+            "welfare.plan_deadlines",
+            Every(settings.plan_deadline_check_s),
+            partial(close_due_plans, plans),
+        )
     )
     runtime.schedule(Job("welfare.birthdays", MonthlyOn(1, 7), partial(birthdays.run_month, gifts)))
     runtime.schedule(
         Job("welfare.birthdays.defaults", DailyAt(8), partial(birthdays.give_defaults, gifts))
     )
-    runtime.subscribe(subscriptions(directory, funds, cases))
-    runtime.context = WelfareContext(funds=funds, cases=cases, hardship=register, birthdays=gifts)
+    exams = Exams(ExamBook(runtime.db, runtime.outbox), directory, funds)
+    aid = MutualAid(MutualAidBook(runtime.db, runtime.outbox, sealer), directory, funds)
+    runtime.subscribe(exams_routes(exams, aid))
+    runtime.context = WelfareContext(
+        funds=funds,
+        policy=Policy(caps, directory),
+        plans=plans,
+        cases=cases,
+        hardship=register,
+        birthdays=gifts,
+        exams=exams,
+        mutual_aid=aid,
+    )
     return runtime
 
 
 def care(
-    runtime: ServiceRuntime, settings: WelfareSettings, directory: MemberDirectory, funds: Funds
+    runtime: ServiceRuntime,
+    sealer: Sealer,
+    directory: MemberDirectory,
+    funds: Funds,
+    caps: CapBook,
 ) -> Cases:
     """welfare-care: condolence cases and their visits (notes sealed with welfare's key)."""
-    sealer = Sealer.from_file(settings.data_key_file)
     return Cases(
         store=runtime.aggregate(
             Case,
@@ -107,7 +181,6 @@ def care(
         ),
         directory=directory,
         funds=funds,
-        caps=InterimCaps(runtime.db),
-        table=interim_table(),
+        caps=caps,
         db=runtime.db,
     )

@@ -13,11 +13,15 @@ from shared.settings import DEV_DATA_KEY, ServiceSettings
 class WelfareSettings(ServiceSettings):
     service: ClassVar[str] = "welfare"
 
+    # funds-plans: how often the festival plans' deadlines are looked at (the default applies)
+    plan_deadline_check_s: int = 60
+    # welfare-exams: the ID numbers on the insurer's enrolment list (互助保障) are sealed;
+    # welfare-care: so are visit notes and the hardship register's reasons
     data_key_file: Path = Field(
         DEV_DATA_KEY,
-        description="AES-256 key (base64) that seals visit notes and the hardship register's "
-        "reasons at rest (welfare's own; production refuses the development key)",
+        description="AES-256 key (base64) sealing personal data at rest (ID numbers of "
+        "enrolments, visit notes, the hardship register's reasons)",
     )
 
     def _secret_files(self) -> list[Path]:
-        return [self.auth_public_key_file, self.data_key_file]
+        return [*super()._secret_files(), self.data_key_file]

@@ -49,7 +49,8 @@ class ActivityFacts(IntegrationEvent):
     kind: str = Field(
         description=(
             "outing, sports_meet, lecture, competition, celebration, volunteering, "
-            "blood_donation, ceremony, training, quiz, counselling"
+            "blood_donation, ceremony, training, quiz, counselling, cultural_sports, "
+            "speech, other"
         )
     )
     kind_label: str = Field(description="the kind in Chinese (春游秋游、讲座 …)")

@@ -17,6 +17,10 @@ class ActivityKind(Labelled):
     training = "training", "培训"
     quiz = "quiz", "知识竞答"
     counselling = "counselling", "心理咨询"
+    # 日常文体活动 (插花、读书会、合唱 …), 故事演讲 / 主题征文, and whatever fits nowhere
+    cultural_sports = "cultural_sports", "文体活动"
+    speech = "speech", "演讲征文"
+    other = "other", "其他"
 
 
 class ActivityStatus(Labelled):

@@ -62,8 +62,11 @@ class Platform:
             if "web" in self.services:
                 over["web_base_url"] = self.url("web")
         if name == "web":
-            others = ("members", "events", "notify", "welfare")
-            over = {f"{other}_url": self.url(other) for other in others if other in self.ports}
+            over = {
+                f"{other}_url": self.url(other)
+                for other in ("members", "events", "welfare", "notify")
+                if other in self.services
+            }
         return cls.isolated(self.prefix, self.infra.kafka_bootstrap, self.infra.mongo_url, **over)
 
     def env(self, name: str) -> dict[str, str]:

@@ -156,6 +156,33 @@ async def test_the_demo_seeds_a_living_union_once(platform):
         campuses = (await client.get(f"{platform.url('members')}/campuses", headers=admin)).json()
         assert {"main", "north"} <= {c["code"] for c in campuses}
         await _the_demo_activities_once(platform, client, admin)
+        await _the_demo_voice_once(platform, client, admin)
+        await _the_demo_funds_once(platform, client, admin)
+
+
+async def _the_demo_funds_once(platform, client: httpx.AsyncClient, admin) -> None:
+    """welfare's demo books: budgets adopted, incomes and payments recorded, one reversed,
+    once; the demo dues payments arrive as 会费收入 over Kafka; the ledger checks out."""
+    from deploy.local.demo.funds import BUDGETS, POSTINGS
+    from deploy.local.demo.funds import seed as seed_funds
+
+    welfare, year = platform.url("welfare"), local_today().year
+    written = len(BUDGETS) + len(POSTINGS) + 1  # and the reversal
+    assert await seed_funds(welfare) == (written, 0)
+    assert await seed_funds(welfare) == (0, written)  # twice: nothing new
+
+    async def dues_arrived() -> bool:
+        found = await client.get(f"{welfare}/funds/budgets/main/{year}", headers=admin)
+        lines = {line["code"]: line for line in found.json()["lines"]}
+        return lines["income_dues"]["actual_fen"] > 0
+
+    await wait_until(dues_arrived, 60, "the demo dues as income on the main ledger")
+    entries = await client.get(
+        f"{welfare}/funds/ledgers/main/{year}/entries", params={"kind": "reversal"}, headers=admin
+    )
+    assert [e["reason"] for e in entries.json()["entries"]] == ["重复报销，冲正"]
+    check = await client.get(f"{welfare}/funds/ledgers/main/{year}/check", headers=admin)
+    assert check.json()["intact"] is True, check.text
 
 
 async def _the_demo_activities_once(platform, client: httpx.AsyncClient, admin) -> None:
@@ -207,3 +234,29 @@ async def _the_demo_activities_once(platform, client: httpx.AsyncClient, admin) 
     year_of_meet = await client.get(f"{events}/plans/pl-{sports['starts_at'][:4]}", headers=admin)
     [meet_item] = [i for i in year_of_meet.json()["items"] if i["id"] == "14"]
     assert meet_item["links"] == [{"kind": "activity", "id": sports["id"]}]
+
+
+async def _the_demo_voice_once(platform, client: httpx.AsyncClient, admin) -> None:
+    """voice's demo: the summer survey with twenty answers and its plan item, the suggestion
+    box with a replied (anonymous) suggestion; seeding again adds nothing."""
+    from deploy.local.demo.voice import ANSWERING, SUGGESTIONS, SURVEY_TITLE
+    from deploy.local.demo.voice import seed as seed_voice
+
+    events = platform.url("events")
+    assert await seed_voice(events) == (1 + len(SUGGESTIONS), 0)
+
+    async def listed() -> bool:
+        surveys = (await client.get(f"{events}/surveys", headers=admin)).json()["items"]
+        box = (await client.get(f"{events}/suggestions", headers=admin)).json()["items"]
+        return len(surveys) == 1 and len(box) == len(SUGGESTIONS)
+
+    await wait_until(listed, 30, "the demo survey and suggestions in the lists")
+    assert await seed_voice(events) == (0, 1 + len(SUGGESTIONS))
+    [survey] = (await client.get(f"{events}/surveys", headers=admin)).json()["items"]
+    assert survey["title"] == SURVEY_TITLE and survey["phase"] == "open"
+    assert survey["plan_id"] is not None
+    results = (await client.get(f"{events}/surveys/{survey['id']}/results", headers=admin)).json()
+    assert results["respondents"] == len(ANSWERING)
+    box = (await client.get(f"{events}/suggestions", headers=admin)).json()["items"]
+    replied = [s for s in box if s["replies"]]
+    assert len(replied) == 1 and replied[0]["anonymous"] and replied[0]["member_id"] is None

@@ -10,6 +10,7 @@ the next one meets; reads share one target. Targets live on main unless the row 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -204,6 +205,7 @@ class Row:
     body: Callable[[dict[str, str]], Any] | None = None
     campus: str = "main"
     query: dict[str, str] = field(default_factory=dict)
+    files: Callable[[dict[str, str]], dict] | None = None  # a multipart upload instead
 
 
 def _activity_body(_: dict) -> dict:
@@ -434,6 +436,416 @@ WELFARE: dict[tuple[str, str], Row] = {
     ("GET", "/funds/ledgers/{campus}/{year}/export.xlsx"): Row(ledger, BOOKS_READERS),
 }
 
+# -- members' voice: surveys (SELF, a member of main, answers; cadres of main run them) --
+
+
+def _survey_body(_: dict) -> dict:
+    return {
+        "title": "权限矩阵问卷",
+        "campus": "main",
+        "opens_at": later(-1),
+        "closes_at": later(7),
+        "allow_change": True,
+        "questions": [{"kind": "single", "title": "形式", "options": ["甲", "乙"]}],
+    }
+
+
+async def survey(stack: Stack, campus: str = "main", publish: bool = True) -> dict[str, str]:
+    http = stack.events_http
+    body = {**_survey_body({}), "campus": campus}
+    made = await _ok(await http.post("/surveys", json=body, headers=CADRE[campus]), 201)
+    if publish:
+        await _ok(await http.post(f"/surveys/{made['id']}/publish", headers=CADRE[campus]))
+    return {"survey_id": made["id"]}
+
+
+async def survey_draft(stack: Stack, campus: str = "main") -> dict[str, str]:
+    return await survey(stack, campus, publish=False)
+
+
+async def survey_answered(stack: Stack, campus: str = "main") -> dict[str, str]:
+    found = await survey(stack, campus)
+    url = f"/surveys/{found['survey_id']}/answers"
+    me = bearer(SELF, ["member"], [campus])
+    await _ok(await stack.events_http.post(url, json={"answers": {"q1": 0}}, headers=me), 201)
+    return found
+
+
+ANSWER = {"answers": {"q1": 1}}
+SURVEYS: dict[tuple[str, str], Row] = {
+    ("POST", "/surveys"): Row(nothing, of_main(201, cadre_east=403), body=_survey_body),
+    ("GET", "/surveys"): Row(nothing, ANYONE_SIGNED_IN),
+    ("GET", "/surveys/{survey_id}"): Row(survey, ALL_BUT_OTHER_CAMPUSES),
+    ("POST", "/surveys/{survey_id}/publish"): Row(survey_draft, CADRE_OF_MAIN),
+    ("POST", "/surveys/{survey_id}/close"): Row(survey, CADRE_OF_MAIN),
+    # Members of main in the directory answer (the leader too); tokens of no member are
+    # refused (403); another campus does not see the survey (404).
+    ("POST", "/surveys/{survey_id}/answers"): Row(
+        survey,
+        expect(403, member=201, other_member=201, group_leader=201, cadre_east=404),
+        body=lambda _: ANSWER,
+    ),
+    # Only SELF answered: the other members have nothing to change (404 answer.not_found).
+    ("PUT", "/surveys/{survey_id}/answers/mine"): Row(
+        survey_answered,
+        expect(403, member=200, other_member=404, group_leader=404, cadre_east=404),
+        body=lambda _: ANSWER,
+    ),
+    ("GET", "/surveys/{survey_id}/answers/mine"): Row(survey_answered, ALL_BUT_OTHER_CAMPUSES),
+    ("GET", "/me/surveys"): Row(nothing, ANYONE_SIGNED_IN),
+    ("GET", "/surveys/{survey_id}/results"): Row(survey_answered, CADRE_OF_MAIN),
+    ("GET", "/surveys/{survey_id}/results.csv"): Row(survey_answered, CADRE_OF_MAIN),
+    ("GET", "/surveys/{survey_id}/results.xlsx"): Row(survey_answered, CADRE_OF_MAIN),
+}
+
+# -- the suggestion box: SELF writes; cadres of main forward and reply --
+
+
+async def suggestion(stack: Stack, campus: str = "main") -> dict[str, str]:
+    body = {"title": "建议", "body": "多办读书会", "anonymous": False}
+    me = bearer(SELF, ["member"], [campus])
+    made = await _ok(await stack.events_http.post("/suggestions", json=body, headers=me), 201)
+    return {"suggestion_id": made["id"]}
+
+
+SUGGESTIONS: dict[tuple[str, str], Row] = {
+    # Members in the directory write (SELF, OTHER, the leader); other tokens are no members.
+    ("POST", "/suggestions"): Row(
+        nothing,
+        expect(403, member=201, other_member=201, group_leader=201),
+        body=lambda _: {"title": "建议", "body": "内容", "anonymous": True},
+    ),
+    ("GET", "/suggestions"): Row(nothing, expect(403, cadre_main=200, cadre_east=200, admin=200)),
+    # Its writer and the cadres of its campus read it; nobody else learns it exists.
+    ("GET", "/suggestions/{suggestion_id}"): Row(
+        suggestion, expect(404, member=200, cadre_main=200, admin=200)
+    ),
+    ("POST", "/suggestions/{suggestion_id}/forward"): Row(
+        suggestion, CADRE_OF_MAIN, body=lambda _: {"department": "后勤处"}
+    ),
+    ("POST", "/suggestions/{suggestion_id}/reply"): Row(
+        suggestion, CADRE_OF_MAIN, body=lambda _: {"text": "已答复"}
+    ),
+    ("GET", "/me/suggestions"): Row(nothing, ANYONE_SIGNED_IN),
+    # 订阅活动日历 on the activities page: everyone signed in gets their campus's feed.
+    ("GET", "/me/calendar"): Row(nothing, ANYONE_SIGNED_IN),
+}
+
+# -- funds-plans (issue 14): policy caps and festival distribution plans -------------------------
+
+PLAN_YEAR = "2100"  # plans spend from the 2100 ledger of main (adopted once by `ledger`)
+
+
+async def welfare_member(stack: Stack, campus: str = "main") -> dict[str, str]:
+    """SELF in welfare's member directory (welfare learns members from events)."""
+    await _in_welfare_directory(stack)
+    return {"campus": campus, "member_id": SELF, "year": PLAN_YEAR, "department": "艺术系"}
+
+
+def _plan_body(_: dict) -> dict:
+    return {
+        "title": "端午节福利",
+        "festival": "dragon_boat",
+        "year": int(PLAN_YEAR),
+        "campuses": ["main"],
+        "standard_fen": 100,
+        "options": [{"code": "zongzi", "name": "粽子", "price_fen": 100, "form": "food"}],
+        "reference_date": f"{PLAN_YEAR}-01-01",
+        "deadline": f"{PLAN_YEAR}-06-01T00:00:00+08:00",
+        "default_option": "zongzi",
+    }
+
+
+async def welfare_plan(stack: Stack, campus: str = "main", step: str = "draft") -> dict[str, str]:
+    found = await welfare_member(stack, campus)
+    made = await _ok(
+        await stack.welfare_http.post("/welfare/plans", json=_plan_body({}), headers=ADMIN), 201
+    )
+    plan_id = made["id"]
+    if step in ("approved", "published", "chosen"):
+        await _ok(
+            await stack.welfare_http.post(f"/welfare/plans/{plan_id}/approval", headers=ADMIN)
+        )
+    if step in ("published", "chosen"):
+        url = f"/welfare/plans/{plan_id}/publication"
+        await _ok(await stack.welfare_http.post(url, headers=ADMIN))
+    entitlement = f"{plan_id}:{SELF}"
+    if step == "chosen":
+        await ledger(stack, "main")
+        url = f"/welfare/entitlements/{entitlement}/choice"
+        mine = bearer(SELF, ["member"], ["main"])
+        await _ok(await stack.welfare_http.post(url, json={"option": "zongzi"}, headers=mine))
+    return {**found, "plan_id": plan_id, "entitlement_id": entitlement}
+
+
+async def plan_draft(stack: Stack, campus: str = "main") -> dict[str, str]:
+    return await welfare_plan(stack, campus, "draft")
+
+
+async def plan_approved(stack: Stack, campus: str = "main") -> dict[str, str]:
+    return await welfare_plan(stack, campus, "approved")
+
+
+async def plan_published(stack: Stack, campus: str = "main") -> dict[str, str]:
+    return await welfare_plan(stack, campus, "published")
+
+
+async def plan_issued(stack: Stack, campus: str = "main") -> dict[str, str]:
+    found = await welfare_plan(stack, campus, "chosen")
+    url = f"/welfare/plans/{found['plan_id']}/issues"
+    body = {"campus": "main", "department": "艺术系"}
+    for _ in range(50):  # the choice reaches the list view the issue desk reads
+        issued = await _ok(await stack.welfare_http.post(url, json=body, headers=ADMIN))
+        if issued["issued"]:
+            return found
+        await asyncio.sleep(0.1)
+    raise AssertionError("the entitlement was not issued")
+
+
+PLAN_CADRE = expect(403, cadre_main=200, admin=200)
+PLAN_READERS = expect(403, cadre_main=200, finance=200, auditor=200, admin=200)
+WELFARE_PLANS: dict[tuple[str, str], Row] = {
+    ("GET", "/welfare/policy"): Row(nothing, ANYONE_SIGNED_IN),
+    ("GET", "/welfare/caps/{member_id}/{year}"): Row(
+        welfare_member, expect(403, member=200, cadre_main=200, finance=200, auditor=200, admin=200)
+    ),
+    ("POST", "/welfare/caps/check"): Row(
+        welfare_member,
+        expect(403, cadre_main=200, finance=200, admin=200),
+        body=lambda t: {
+            "member_id": t["member_id"],
+            "category": "birthday",
+            "year": 2100,
+            "amount_fen": 100,
+        },
+    ),
+    ("GET", "/welfare/plans"): Row(nothing, expect(200, member=403, other_member=403, system=403)),
+    ("POST", "/welfare/plans"): Row(
+        welfare_member, expect(403, cadre_main=201, admin=201), body=_plan_body
+    ),
+    ("GET", "/welfare/plans/{plan_id}"): Row(plan_draft, PLAN_READERS),
+    ("POST", "/welfare/plans/{plan_id}/copy"): Row(
+        plan_draft, expect(403, cadre_main=201, admin=201), body=lambda _: {"year": 2099}
+    ),
+    ("POST", "/welfare/plans/{plan_id}/approval"): Row(plan_draft, expect(403, admin=200)),
+    ("POST", "/welfare/plans/{plan_id}/publication"): Row(plan_approved, PLAN_CADRE),
+    ("GET", "/welfare/plans/{plan_id}/capped"): Row(plan_published, PLAN_CADRE),
+    ("GET", "/welfare/entitlements/mine"): Row(nothing, ANYONE_SIGNED_IN),
+    ("POST", "/welfare/entitlements/{entitlement_id}/choice"): Row(
+        plan_published, expect(403, member=200), body=lambda _: {"option": "zongzi"}
+    ),
+    ("POST", "/welfare/entitlements/{entitlement_id}/receipt"): Row(
+        plan_issued, expect(403, member=200)
+    ),
+    ("POST", "/welfare/plans/{plan_id}/issues"): Row(
+        plan_published, PLAN_CADRE, body=lambda _: {"campus": "main", "department": "艺术系"}
+    ),
+    ("GET", "/welfare/plans/{plan_id}/signoff/{campus}/{department}"): Row(
+        plan_published, PLAN_CADRE
+    ),
+    ("GET", "/welfare/plans/{plan_id}/signoff/{campus}/{department}/sheet.xlsx"): Row(
+        plan_published, PLAN_CADRE
+    ),
+    ("GET", "/welfare/plans/{plan_id}/report"): Row(plan_published, PLAN_READERS),
+    ("GET", "/welfare/plans/{plan_id}/report.xlsx"): Row(plan_published, PLAN_READERS),
+}
+WELFARE.update(WELFARE_PLANS)
+
+# 经费公开 (funds-pages): every member reads budget against actual of their campuses.
+WELFARE_PUBLIC: dict[tuple[str, str], Row] = {
+    ("GET", "/funds/public/{year}"): Row(ledger, expect(200, system=403)),
+}
+WELFARE.update(WELFARE_PUBLIC)
+
+# -- welfare-exams: the annual physical exam --------------------------------------------------
+
+_EXAM_YEARS = itertools.count(2060)  # a plan per year and campus: each target its own year
+
+
+async def _in_welfare_directory(stack: Stack) -> None:
+    directory = stack.welfare.db[MEMBER_DIRECTORY]
+    if await directory.find_one({"_id": SELF}):
+        return
+    await directory.insert_many(
+        [
+            {
+                "_id": member_id,
+                "staff_no": f"AZW{RUN}{i}",
+                "name": name,
+                "campus": "main",
+                "department": "艺术系",
+                "gender": "female",
+                "birth_year": 1980,
+                "status": "active",
+                "joined_on": "2020-09-01",
+                "roles": [],
+                "sequence": "0000000001.000",
+            }
+            for i, (member_id, name) in enumerate(
+                [(SELF, "目标"), (OTHER, "同事"), (LEADER, "组长")]
+            )
+        ]
+    )
+
+
+def _exam_plan_body(year: str) -> dict:
+    return {
+        "title": "体检",
+        "union_pays": False,
+        "providers": [{"code": "rmyy", "name": "人民医院"}],
+        "packages": [{"code": "basic", "name": "基础套餐", "price_fen": 40_000}],
+        "slots": [{"code": "a", "provider": "rmyy", "day": f"{year}-03-10", "capacity": 50}],
+    }
+
+
+async def exam_year(stack: Stack, campus: str = "main") -> dict[str, str]:
+    """A campus's exam year with no plan yet."""
+    await _in_welfare_directory(stack)
+    return {"campus": campus, "year": str(next(_EXAM_YEARS))}
+
+
+async def _plan_of(stack: Stack, found: dict[str, str]) -> dict[str, str]:
+    url = f"/exams/plans/{found['campus']}/{found['year']}"
+    await _ok(await stack.welfare_http.put(url, json=_exam_plan_body(found["year"]), headers=ADMIN))
+    return {**found, "member_id": SELF}
+
+
+async def exam_plan(stack: Stack, campus: str = "main") -> dict[str, str]:
+    """The campus's plan of 2059 (shared by the rows that leave it as it was)."""
+    await _in_welfare_directory(stack)
+    return await _plan_of(stack, {"campus": campus, "year": "2059"})
+
+
+async def _booked(stack: Stack, found: dict[str, str]) -> dict[str, str]:
+    url = f"/exams/plans/{found['campus']}/{found['year']}/bookings"
+    body = {"slot": "a", "package": "basic", "member_id": SELF}
+    await _ok(await stack.welfare_http.post(url, json=body, headers=ADMIN))
+    return found
+
+
+async def exam_booked(stack: Stack, campus: str = "main") -> dict[str, str]:
+    """SELF booked on the shared plan (booked again after a persona cancelled)."""
+    return await _booked(stack, await exam_plan(stack, campus))
+
+
+async def exam_booked_anew(stack: Stack, campus: str = "main") -> dict[str, str]:
+    """SELF booked on a plan of its own (completion is for good)."""
+    return await _booked(stack, await _plan_of(stack, await exam_year(stack, campus)))
+
+
+EXAM_CADRE = expect(403, cadre_main=200, admin=200)
+SELF_OR_CADRE = expect(403, member=200, cadre_main=200, admin=200)
+WELFARE_EXAMS: dict[tuple[str, str], Row] = {
+    ("PUT", "/exams/plans/{campus}/{year}"): Row(
+        exam_year, EXAM_CADRE, body=lambda t: _exam_plan_body(t["year"])
+    ),
+    ("GET", "/exams/plans/{campus}/{year}"): Row(exam_plan, expect(200, cadre_east=403)),
+    ("GET", "/exams/plans/{campus}/{year}/mine"): Row(
+        exam_plan, expect(404, cadre_east=403, member=200, other_member=200, group_leader=200)
+    ),
+    ("POST", "/exams/plans/{campus}/{year}/bookings"): Row(
+        exam_plan,
+        SELF_OR_CADRE,
+        body=lambda _: {"slot": "a", "package": "basic", "member_id": SELF},
+    ),
+    ("GET", "/exams/plans/{campus}/{year}/bookings/{member_id}"): Row(exam_booked, SELF_OR_CADRE),
+    ("POST", "/exams/plans/{campus}/{year}/bookings/{member_id}/cancel"): Row(
+        exam_booked, SELF_OR_CADRE
+    ),
+    ("POST", "/exams/plans/{campus}/{year}/bookings/{member_id}/completion"): Row(
+        exam_booked_anew, EXAM_CADRE, body=lambda t: {"completed_on": f"{t['year']}-03-10"}
+    ),
+    ("POST", "/exams/plans/{campus}/{year}/completions"): Row(
+        exam_plan,
+        EXAM_CADRE,
+        files=lambda _: {"file": ("名单.csv", "工号,体检日期\r\n".encode("gbk"), "text/csv")},
+    ),
+    ("GET", "/exams/plans/{campus}/{year}/statistics"): Row(exam_plan, EXAM_CADRE),
+}
+WELFARE.update(WELFARE_EXAMS)
+
+
+# -- welfare-exams: mutual-aid insurance ------------------------------------------------------
+
+_AID_YEAR = "2058"
+_AID_BUDGETS: set[str] = set()
+_SCHEME_CODES = itertools.count(1)
+_ID_NUMBER = "110101199003070011"  # a valid check digit (GB 11643)
+
+
+async def aid_scheme(stack: Stack, campus: str = "main") -> dict[str, str]:
+    """A fresh scheme of main for 2058 (its budget adopted once)."""
+    await _in_welfare_directory(stack)
+    if campus not in _AID_BUDGETS:
+        budget = {"lines": {"spend_rights_other": 1_000_000_000}, "note": "互助保障"}
+        url = f"/funds/budgets/{campus}/{_AID_YEAR}"
+        await _ok(await stack.welfare_http.post(url, json=budget, headers=ADMIN), 201)
+        _AID_BUDGETS.add(campus)
+    found = {"campus": campus, "year": _AID_YEAR, "code": f"s{next(_SCHEME_CODES)}"}
+    url = "/mutual-aid/schemes/{campus}/{year}/{code}".format(**found)
+    await _ok(await stack.welfare_http.put(url, json=_scheme_body(), headers=ADMIN))
+    return {**found, "member_id": SELF}
+
+
+def _scheme_body(_: Any = None) -> dict:
+    return {
+        "name": "大病互助保障",
+        "kind": "major_illness",
+        "insurer": "职工保险互助会",
+        "premium_fen": 5000,
+        "enrol_until": f"{_AID_YEAR}-12-31",
+    }
+
+
+async def aid_enrolled(stack: Stack, campus: str = "main") -> dict[str, str]:
+    found = await aid_scheme(stack, campus)
+    url = "/mutual-aid/schemes/{campus}/{year}/{code}/enrolments".format(**found)
+    body = {"id_number": _ID_NUMBER, "member_id": SELF}
+    await _ok(await stack.welfare_http.post(url, json=body, headers=ADMIN), 201)
+    return found
+
+
+async def aid_claim(stack: Stack, campus: str = "main") -> dict[str, str]:
+    found = await aid_enrolled(stack, campus)
+    url = "/mutual-aid/schemes/{campus}/{year}/{code}/claims".format(**found)
+    body = {"claimed_fen": 100_000, "occurred_on": f"{_AID_YEAR}-05-01", "member_id": SELF}
+    made = await _ok(await stack.welfare_http.post(url, json=body, headers=ADMIN), 201)
+    return {**found, "claim_id": made["id"]}
+
+
+AID_READERS = expect(403, cadre_main=200, finance=200, admin=200)
+SELF_OR_CADRE_CREATES = expect(403, member=201, cadre_main=201, admin=201)
+_SCHEME = "/mutual-aid/schemes/{campus}/{year}/{code}"
+WELFARE_MUTUAL_AID: dict[tuple[str, str], Row] = {
+    ("PUT", _SCHEME): Row(aid_scheme, EXAM_CADRE, body=_scheme_body),
+    ("GET", "/mutual-aid/schemes/{campus}/{year}"): Row(aid_scheme, expect(200, cadre_east=403)),
+    ("POST", f"{_SCHEME}/enrolments"): Row(
+        aid_scheme,
+        SELF_OR_CADRE_CREATES,
+        body=lambda _: {"id_number": _ID_NUMBER, "member_id": SELF},
+    ),
+    ("GET", f"{_SCHEME}/enrolments"): Row(aid_enrolled, AID_READERS),
+    ("GET", f"{_SCHEME}/enrolments.xlsx"): Row(aid_enrolled, AID_READERS),
+    ("GET", f"{_SCHEME}/enrolments/{{member_id}}"): Row(aid_enrolled, SELF_OR_CADRE),
+    ("POST", f"{_SCHEME}/claims"): Row(
+        aid_enrolled,
+        SELF_OR_CADRE_CREATES,
+        body=lambda t: {
+            "claimed_fen": 100_000,
+            "occurred_on": f"{t['year']}-05-01",
+            "member_id": SELF,
+        },
+    ),
+    ("GET", f"{_SCHEME}/claims"): Row(aid_enrolled, AID_READERS),
+    ("GET", "/mutual-aid/claims/mine"): Row(nothing, ANYONE_SIGNED_IN),
+    ("GET", "/mutual-aid/claims/{claim_id}"): Row(aid_claim, SELF_OR_CADRE),
+    ("POST", "/mutual-aid/claims/{claim_id}/status"): Row(
+        aid_claim, EXAM_CADRE, body=lambda _: {"status": "with_insurer"}
+    ),
+}
+WELFARE.update(WELFARE_MUTUAL_AID)
+
+
 # -- welfare-care: condolence cases and visits --------------------------------------------------
 _CARE_BUDGET: set[str] = set()  # campuses whose 2098 budget has the case line
 CARE_YEAR = "2098"
@@ -441,10 +853,7 @@ CARE_YEAR = "2098"
 
 async def care_case(stack: Stack, campus: str = "main", approved: bool = False) -> dict[str, str]:
     """A fresh case for SELF (a donor case: no per-person cap), raised by the chair."""
-    directory = stack.welfare.db[MEMBER_DIRECTORY]
-    if await directory.find_one({"_id": SELF}) is None:
-        member = {"name": "目标", "campus": "main", "status": "active", "sequence": "1"}
-        await directory.update_one({"_id": SELF}, {"$setOnInsert": member}, upsert=True)
+    await _in_welfare_directory(stack)
     body = {
         "member_id": SELF,
         "kind": "blood_donation",
@@ -496,7 +905,7 @@ async def birthday(stack: Stack, campus: str = "main") -> dict[str, str]:
     today = local_today()
     month = f"{today.year:04d}-{today.month:02d}"
     directory = stack.welfare.db[MEMBER_DIRECTORY]
-    await care_case(stack, campus)  # SELF in welfare's directory
+    await _in_welfare_directory(stack)
     await directory.update_one({"_id": SELF}, {"$set": {"birthday": f"{today.month:02d}-01"}})
     await offer_month(stack.welfare.context.birthdays, month, Actor("authz"))
     return {"benefit_id": f"b-{today.year}-{SELF}"}
@@ -504,7 +913,7 @@ async def birthday(stack: Stack, campus: str = "main") -> dict[str, str]:
 
 async def hardship_file(stack: Stack, campus: str = "main") -> dict[str, str]:
     """SELF's hardship file (opened once, by the chair)."""
-    await care_case(stack, campus)  # SELF in welfare's directory
+    await _in_welfare_directory(stack)
     body = {"member_id": SELF, "level": "ordinary", "reason": "家庭困难"}
     made = await stack.welfare_http.post("/hardship", json=body, headers=ADMIN)
     assert made.status_code in (201, 409), made.text
@@ -575,8 +984,10 @@ WELFARE_CARE: dict[tuple[str, str], Row] = {
         nothing, expect(403, admin=200), body=lambda _: {"month": "2097-01"}
     ),
 }
+WELFARE.update(WELFARE_CARE)
 
-MATRICES = {"events": EVENTS, "notify": NOTIFY, "welfare": {**WELFARE, **WELFARE_CARE}}
+
+MATRICES = {"events": EVENTS | SURVEYS | SUGGESTIONS, "notify": NOTIFY, "welfare": WELFARE}
 APPS: dict[str, Any] = {
     "events": events_bootstrap,
     "notify": notify_bootstrap,
@@ -611,6 +1022,7 @@ async def test_the_matrix(stack: Stack, service: str, route: tuple[str, str]):
             method,
             template.format(**params),
             json=row.body(target) if row.body else None,
+            files=row.files(target) if row.files else None,
             headers=headers(persona),
         )
         got[persona] = response.status_code

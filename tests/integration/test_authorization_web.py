@@ -11,6 +11,7 @@ write get a fresh target per persona.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -53,7 +54,7 @@ async def enrol(stack: Stack) -> str:
 
 @pytest.fixture(scope="module")
 async def site(infra) -> AsyncIterator[Site]:
-    services = ("members", "events", "notify", "welfare")
+    services = ("members", "events", "welfare", "notify")
     stack = await build_stack(infra, services)
     urls = {f"{n}_url": f"http://{n}" for n in services}
     settings = WebSettings.isolated(stack.prefix, infra.kafka_bootstrap, infra.mongo_url, **urls)
@@ -172,6 +173,59 @@ async def nothing(site: Site) -> dict[str, str]:
     return {}
 
 
+# funds-plans: a festival plan of main, published (the members of main are entitled).
+_WELFARE: dict[str, str] = {}
+
+
+async def welfare_plan(site: Site) -> dict[str, str]:
+    if not _WELFARE:
+        http = site.stack.welfare_http
+        directory = site.stack.welfare.context.policy.directory
+        for member_id in (site.me, site.other):
+            for _ in range(300):  # welfare learns the members from members' events
+                if await directory.get(member_id):
+                    break
+                await asyncio.sleep(0.1)
+        body = {
+            "title": "端午节福利",
+            "festival": "dragon_boat",
+            "year": 2099,
+            "campuses": ["main"],
+            "standard_fen": 100,
+            "options": [{"code": "zongzi", "name": "粽子", "price_fen": 100, "form": "food"}],
+            "reference_date": "2099-01-01",
+            "deadline": "2099-06-01T00:00:00+08:00",
+            "default_option": "zongzi",
+        }
+        made = await _ok(await http.post("/welfare/plans", json=body, headers=ADMIN))
+        plan_id = made["id"]
+        await _ok(await http.post(f"/welfare/plans/{plan_id}/approval", headers=ADMIN))
+        await _ok(await http.post(f"/welfare/plans/{plan_id}/publication", headers=ADMIN))
+        _WELFARE.update(plan_id=plan_id, entitlement_id=f"{plan_id}:{site.me}")
+    return {**_WELFARE, "campus": "main", "department": "学前教育系", "step": "publication"}
+
+
+async def scheme(site: Site) -> dict[str, str]:
+    """The major-illness scheme of main this year (welfare-exams)."""
+    from shared.timeutil import local_today
+
+    year = local_today().year
+    body = {
+        "name": "大病互助保障",
+        "kind": "major_illness",
+        "insurer": "互助会",
+        "premium_fen": 5000,
+        "enrol_until": f"{year}-12-31",
+    }
+    url = f"/mutual-aid/schemes/main/{year}/major"
+    await _ok(await site.stack.welfare_http.put(url, json=body, headers=ADMIN))
+    return {"code": "major"}
+
+
+async def claim(site: Site) -> dict[str, str]:
+    return {"claim_id": "clm-000000000000"}
+
+
 Target = Callable[[Site], Awaitable[dict[str, str]]]
 
 
@@ -212,6 +266,10 @@ PUBLIC = expect(200, anonymous=200)
 SIGNED_IN = expect(200, anonymous=303)
 STAFF = expect(200, member=403, other_member=403, system=403, anonymous=303)
 POST_REFUSED = 403  # no CSRF token without a session: refused before anything else
+# funds-plans: a plan of main is read by main's cadre, finance and auditor; handed out by
+# main's cadre (another campus's cadre is refused by the welfare service: 403).
+WELFARE_READERS = expect(403, anonymous=303, cadre_main=200, finance=200, auditor=200, admin=200)
+WELFARE_CADRE = expect(403, anonymous=303, cadre_main=200, admin=200)
 
 ROWS: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
     ("GET", "/healthz"): (nothing, PUBLIC),
@@ -337,6 +395,40 @@ ROWS: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
         expect(200, anonymous=403, member=403, other_member=403, system=403),
     ),
     ("GET", "/admin/plan"): (nothing, STAFF),
+    # -- funds-plans: 我的福利 and the welfare desk --
+    ("GET", "/m/welfare"): (nothing, SIGNED_IN),
+    ("POST", "/m/welfare/{entitlement_id}/choice"): (welfare_plan, expect(400, anonymous=403)),
+    ("POST", "/m/welfare/{entitlement_id}/receipt"): (
+        welfare_plan,
+        expect(403, anonymous=403, member=409),
+    ),
+    ("GET", "/admin/welfare"): (nothing, STAFF),
+    ("POST", "/admin/welfare/new"): (
+        nothing,
+        expect(400, anonymous=403, member=403, other_member=403, system=403),
+    ),
+    ("GET", "/admin/welfare/{plan_id}"): (welfare_plan, WELFARE_READERS),
+    ("POST", "/admin/welfare/{plan_id}/copy"): (
+        welfare_plan,
+        expect(400, anonymous=403, member=403, other_member=403, system=403),
+    ),
+    ("POST", "/admin/welfare/{plan_id}/{step}"): (
+        welfare_plan,
+        expect(403, anonymous=403, cadre_main=303, admin=303),
+    ),
+    ("POST", "/admin/welfare/{plan_id}/issue/{campus}/{department}"): (
+        welfare_plan,
+        expect(403, anonymous=403, cadre_main=200, admin=200),
+    ),
+    ("GET", "/admin/welfare/{plan_id}/signoff/{campus}/{department}"): (
+        welfare_plan,
+        WELFARE_CADRE,
+    ),
+    ("GET", "/admin/welfare/{plan_id}/signoff/{campus}/{department}/sheet.xlsx"): (
+        welfare_plan,
+        WELFARE_CADRE,
+    ),
+    ("GET", "/admin/welfare/{plan_id}/report.xlsx"): (welfare_plan, WELFARE_READERS),
     # welfare-care: the member's cases and birthday gift; the cadre's case desk.
     ("GET", "/m/care"): (nothing, expect(200, anonymous=303, system=403)),
     ("POST", "/m/care/birthdays/{benefit_id}"): (
@@ -377,6 +469,139 @@ ROWS: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
         expect(400, anonymous=403, member=403, other_member=403, system=403),
     ),
 }
+
+# welfare-exams: exam and mutual-aid pages (welfare answers for what is not there yet)
+WELFARE_EXAMS = {
+    ("GET", "/m/exam"): (nothing, SIGNED_IN),
+    ("POST", "/m/exam/book"): (nothing, expect(400, anonymous=403)),
+    ("POST", "/m/exam/cancel"): (nothing, expect(404, anonymous=403)),
+    ("GET", "/m/mutual-aid"): (nothing, SIGNED_IN),
+    ("POST", "/m/mutual-aid/{code}/enrol"): (scheme, expect(400, anonymous=403)),
+    ("POST", "/m/mutual-aid/{code}/claim"): (scheme, expect(400, anonymous=403)),
+    ("GET", "/admin/exams"): (nothing, STAFF),
+    ("GET", "/admin/mutual-aid"): (nothing, STAFF),
+    ("GET", "/admin/mutual-aid/{code}/enrolments.xlsx"): (  # main's scheme; others see none
+        scheme,
+        expect(
+            403,
+            anonymous=303,
+            cadre_main=200,
+            cadre_east=404,
+            finance=200,
+            admin=200,
+            multi_campus=404,
+        ),
+    ),
+    ("POST", "/admin/mutual-aid/claims/{claim_id}/status"): (
+        claim,
+        expect(400, anonymous=403, member=403, other_member=403, system=403),
+    ),
+}
+ROWS.update(WELFARE_EXAMS)
+
+
+# -- members' voice: surveys, the suggestion box, the calendar link --
+
+
+async def survey(site: Site) -> dict[str, str]:
+    http = site.stack.events_http
+    body = {
+        "title": "网页矩阵问卷",
+        "campus": "main",
+        "opens_at": later(-1),
+        "closes_at": later(7),
+        "questions": [{"kind": "single", "title": "形式", "options": ["甲", "乙"]}],
+    }
+    made = await _ok(await http.post("/surveys", json=body, headers=CADRE))
+    await _ok(await http.post(f"/surveys/{made['id']}/publish", headers=CADRE))
+    return {"survey_id": made["id"], "step": "close", "fmt": "csv"}
+
+
+async def suggestion(site: Site) -> dict[str, str]:
+    body = {"title": "建议", "body": "多办读书会", "anonymous": True}
+    me = bearer(site.me, ["member"], ["main"])
+    made = await _ok(await site.stack.events_http.post("/suggestions", json=body, headers=me))
+    return {"suggestion_id": made["id"]}
+
+
+VOICE_PAGES: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
+    ("GET", "/m/surveys"): (nothing, SIGNED_IN),
+    ("GET", "/m/surveys/{survey_id}"): (survey, expect(200, anonymous=303, cadre_east=404)),
+    # An empty form: members reach the survey's rule (422, shown on the form); no member: 403.
+    ("POST", "/m/surveys/{survey_id}"): (
+        survey,
+        expect(403, anonymous=403, member=422, other_member=422, cadre_east=404),
+    ),
+    ("GET", "/m/suggestions"): (nothing, SIGNED_IN),
+    ("POST", "/m/suggestions"): (nothing, expect(400, anonymous=403)),
+    ("GET", "/m/calendar"): (nothing, SIGNED_IN),
+    ("GET", "/admin/surveys"): (nothing, STAFF),
+    ("GET", "/admin/surveys/new"): (nothing, STAFF),
+    ("POST", "/admin/surveys/new"): (
+        nothing,
+        expect(400, anonymous=403, member=403, other_member=403, system=403),
+    ),
+    ("GET", "/admin/surveys/{survey_id}"): (
+        survey,
+        expect(403, anonymous=303, cadre_main=200, cadre_east=404, admin=200),
+    ),
+    ("POST", "/admin/surveys/{survey_id}/{step}"): (
+        survey,
+        expect(403, anonymous=403, cadre_main=303, cadre_east=404, admin=303),
+    ),
+    ("GET", "/admin/surveys/{survey_id}/results.{fmt}"): (
+        survey,
+        expect(403, anonymous=303, cadre_main=200, cadre_east=404, admin=200),
+    ),
+    ("GET", "/admin/suggestions"): (
+        nothing,
+        expect(403, anonymous=303, cadre_main=200, cadre_east=200, admin=200),
+    ),
+    ("POST", "/admin/suggestions/{suggestion_id}/reply"): (
+        suggestion,
+        expect(400, anonymous=403, member=403, other_member=403, system=403),
+    ),
+    ("POST", "/admin/suggestions/{suggestion_id}/forward"): (
+        suggestion,
+        expect(400, anonymous=403, member=403, other_member=403, system=403),
+    ),
+}
+ROWS |= VOICE_PAGES
+
+
+# funds-pages: the finance desk, 经费公开 and the dues pages. Finance, the auditor and the
+# chair read the books (a cadre's page gets the service's refusal); forms of the desk are
+# for staff (an empty form: 400), the service decides the role of each write.
+async def a_bill(site: Site) -> dict[str, str]:
+    return {"month": "2099-01", "member_id": site.me}
+
+
+BOOKS = expect(403, anonymous=303, finance=200, auditor=200, admin=200)
+DESK_FORM = expect(400, anonymous=403, member=403, other_member=403, system=403)
+FUNDS_PAGES: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
+    ("GET", "/admin/funds"): (nothing, BOOKS),
+    ("POST", "/admin/funds/adopt"): (nothing, DESK_FORM),
+    ("POST", "/admin/funds/amend"): (nothing, DESK_FORM),
+    ("GET", "/admin/funds/ledger"): (nothing, BOOKS),
+    ("POST", "/admin/funds/ledger/post"): (nothing, DESK_FORM),
+    ("POST", "/admin/funds/ledger/reverse"): (nothing, DESK_FORM),
+    ("GET", "/admin/funds/check"): (nothing, BOOKS),
+    ("GET", "/admin/funds/export.csv"): (nothing, BOOKS),
+    ("GET", "/admin/funds/export.xlsx"): (nothing, BOOKS),
+    ("GET", "/m/funds"): (nothing, expect(200, anonymous=303, system=403)),
+    ("GET", "/admin/dues"): (nothing, BOOKS),
+    ("POST", "/admin/dues/generate"): (nothing, DESK_FORM),
+    ("POST", "/admin/dues/pay"): (nothing, DESK_FORM),
+    ("POST", "/admin/dues/import"): (nothing, DESK_FORM),
+    ("GET", "/admin/dues/bills/{month}/{member_id}"): (  # no such bill: the readers' 404
+        a_bill,
+        expect(403, anonymous=303, finance=404, auditor=404, admin=404),
+    ),
+    ("POST", "/admin/dues/bills/{month}/{member_id}/reverse"): (a_bill, DESK_FORM),
+    ("GET", "/admin/dues/arrears"): (nothing, BOOKS),
+    ("GET", "/m/dues"): (nothing, expect(200, anonymous=303)),
+}
+ROWS.update(FUNDS_PAGES)
 
 
 def web_routes(app) -> set[tuple[str, str]]:

@@ -18,11 +18,11 @@ from jsonschema import Draft202012Validator, FormatChecker
 
 from services.welfare.birthdays.handlers import Birthdays, give_defaults, offer_month
 from services.welfare.bootstrap import bootstrap
-from services.welfare.cases.caps import InterimCaps
-from services.welfare.cases.domain import CapCategory
+from services.welfare.policy.caps import CapRequest
 from shared.aggregate import Actor
 from shared.readmodels.member_directory import MEMBER_DIRECTORY
 from shared.scheduler import JobRun, Scheduler
+from shared.vocabulary.welfare_plans import Category
 from tests.integration.conftest import Stack, bearer, build_stack, close_stack
 from tests.kafka_tools import read_all, wait_until
 
@@ -75,8 +75,9 @@ async def test_the_monthly_run_makes_one_benefit_per_member_however_often_it_run
     await born(stack, 3, "04-01")  # another month
     await born(stack, 2, "03-02", status="retired")  # not active
     [full] = await born(stack, 1, "03-31")
-    # This member's birthday cap for 2026 is spent (the interim table: 300 元 a year).
-    await ctx(stack).caps.check_cap(full, CapCategory.birthday, 2026, 30_000, key="earlier")
+    # This member's birthday cap for 2026 is spent (the policy profile: 300 元 a year).
+    spent = CapRequest(full, Category.birthday, 2026, 30_000, f"earlier:{full}")
+    await ctx(stack).caps.claim(spent)
 
     first = await offer_month(ctx(stack), MONTH, Actor("test"))
     assert (first.born, first.offered, first.over_cap) == (25, 24, 1)
@@ -110,8 +111,8 @@ async def test_the_monthly_run_makes_one_benefit_per_member_however_often_it_run
     assert len(members) == len(set(members)) == 34
     assert set(members) == {*march, *more}
     for member in (*march, *more):
-        used = await InterimCaps(stack.welfare.db).used(member, CapCategory.birthday, 2026)
-        assert used == 20_000  # counted once however often it ran
+        standing = await ctx(stack).caps.standing(member, Category.birthday, 2026)
+        assert standing.used_fen == 20_000  # counted once however often it ran
 
     # Each offer is an event for notify, with the member's id only.
     async def published() -> bool:

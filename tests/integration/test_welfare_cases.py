@@ -18,11 +18,10 @@ import httpx
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from services.welfare.cases.caps import InterimCaps
-from services.welfare.cases.domain import CapCategory
+from services.welfare.policy.caps import CapRequest
 from shared.envelope import CloudEvent
-from shared.errors import Refused
 from shared.readmodels.member_directory import MEMBER_DIRECTORY
+from shared.vocabulary.welfare_plans import Category
 from tests.integration import events_kit as kit
 from tests.integration.conftest import Stack, bearer, build_stack, close_stack, join
 from tests.kafka_tools import read_all, wait_until
@@ -215,6 +214,11 @@ async def test_steps_post_once_and_the_cap_refuses_with_the_exact_422(care: Stac
     assert paid["status"] == "paid" and paid["ledger_entry_id"].startswith(f"{CAMPUS}:2026#")
     [entry] = await case_payments(stack, case["id"])
     assert entry["amount_fen"] == 60_000 and entry["line"] == "spend_activity_other"
+    # It counts in the member's running totals of the policy profile (福利限额台账).
+    totals = await stack.welfare_http.get(f"/welfare/caps/{member}/2026", headers=CHAIR)
+    assert totals.status_code == 200, totals.text
+    [marriage] = [t for t in totals.json()["categories"] if t["category"] == "marriage"]
+    assert (marriage["cap_fen"], marriage["used_fen"]) == (100_000, 60_000)
 
     second = (await raise_(stack, member, "marriage", 60_000)).json()
     await approve(stack, second["id"])
@@ -263,22 +267,22 @@ async def test_a_member_raises_for_themself_only(care: Stack):
 
 
 async def test_the_cap_holds_under_concurrency(care: Stack):
-    caps = InterimCaps(care.welfare.db)
+    # The cases' cap book is the policy profile's (funds-plans), shared with festival gifts.
+    caps = care.welfare.context.cases.caps
+    assert caps is care.welfare.context.plans.caps
     member = f"m-cap{uuid.uuid4().hex[:8]}"
+    category = Category.hospitalisation
 
     async def one(i: int) -> bool:
-        try:
-            await caps.check_cap(member, CapCategory.hospitalisation, 2026, 30_000, key=f"k{i}")
-            return True
-        except Refused:
-            return False
+        request = CapRequest(member, category, 2026, 30_000, f"case:k{i}")
+        return (await caps.try_claim(request)).claimed
 
     outcomes = await asyncio.gather(*(one(i) for i in range(12)), one(0), one(1))
     assert sum(outcomes[:12]) == 3  # 100,000 fen: three of 30,000
-    assert await caps.used(member, CapCategory.hospitalisation, 2026) == 90_000
-    await caps.release("k0")  # a cancelled case gives its amount back, once
-    await caps.release("k0")
-    assert await caps.used(member, CapCategory.hospitalisation, 2026) == 60_000
+    assert (await caps.standing(member, category, 2026)).used_fen == 90_000
+    await caps.release("case:k0")  # a cancelled case gives its amount back, once
+    await caps.release("case:k0")
+    assert (await caps.standing(member, category, 2026)).used_fen == 60_000
 
 
 async def test_visit_notes_are_sealed_and_kept_from_other_campuses(care: Stack):

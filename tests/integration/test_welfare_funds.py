@@ -22,8 +22,8 @@ from openpyxl import load_workbook
 from services.members.membership.domain import JoinMember
 from services.members.membership.domain import join as new_member
 from services.welfare.funds.chart import current_chart
-from services.welfare.funds.domain import EntryKind
-from services.welfare.funds.handlers import Funds, Posting, post_entry
+from services.welfare.funds.domain import EntryKind, pack, unpack
+from services.welfare.funds.handlers import Funds, Posting, post_entry, reverse_entry
 from services.welfare.funds.store import LEDGER, Books
 from shared.aggregate import Actor
 from shared.envelope import CloudEvent
@@ -392,3 +392,87 @@ async def test_dues_income_is_posted_once_and_put_back_by_its_reversal(funds: St
     assert reversal["reverses"] == income["seq"] and reversal["state"]["balance_fen"] == 0
     proof = await check(stack, c)
     assert proof["intact"] is True
+
+
+async def test_members_read_budget_against_actual_of_their_campus_and_nothing_personal(
+    funds: Stack,
+):
+    c, other = campus(), campus()
+    assert (await adopt(funds, c, {FESTIVAL: 100_000, CULTURE: 50_000})).status_code == 201
+    assert (await pay(funds, c, 30_000)).status_code == 201
+    assert (await pay(funds, c, 5_000, line=CULTURE)).status_code == 201
+    member = bearer("m-open", ["member"], [c])
+    found = await funds.welfare_http.get(f"/funds/public/{YEAR}", headers=member)
+    assert found.status_code == 200, found.text
+    [mine] = found.json()["campuses"]
+    assert mine["campus"] == c and mine["adopted"] is True
+    assert (mine["budget_fen"], mine["spent_fen"]) == (150_000, 35_000)
+    by_code = {line["code"]: line for line in mine["lines"]}
+    assert (by_code[FESTIVAL]["budget_fen"], by_code[FESTIVAL]["actual_fen"]) == (100_000, 30_000)
+    assert by_code[FESTIVAL]["used_pct"] == 30.0
+    heading = by_code[by_code[FESTIVAL]["parent"]]  # 职工活动支出: the sum of its sub-lines
+    assert (heading["budget_fen"], heading["actual_fen"]) == (150_000, 35_000)
+    text = found.text
+    for personal in ("李主席", "端午节慰问品", "fin-", "voucher", "approved_by", '"by"'):
+        assert personal not in text
+    # Another campus's member sees only their own (here: none); finance alone is no member.
+    elsewhere = bearer("m-else", ["member"], [other])
+    assert (await funds.welfare_http.get(f"/funds/public/{YEAR}", headers=elsewhere)).json()[
+        "campuses"
+    ] == []
+    refused = await funds.welfare_http.get(f"/funds/public/{YEAR}", headers=finance(c))
+    assert refused.status_code == 403
+
+
+async def test_sealed_blocks_are_the_record_and_a_change_to_them_or_the_rest_is_caught(
+    funds: Stack,
+):
+    """Every `block` entries, proven, are sealed into one block document (the check reads a
+    block as one value instead of `block` documents); the check proves the blocks by their
+    hash chain and replays the entries after them."""
+    stack, c = funds, campus()
+    await adopt(stack, c, {FESTIVAL: 100_000})
+    chart = current_chart()
+    books = Books(stack.welfare.db, stack.welfare.outbox, chart=chart, block=3)
+    mine = Funds(books, chart)
+    user = Principal("fin-s", frozenset({"finance"}), frozenset({c}))
+    for i in range(6):  # entries 2..7
+        posting = Posting(
+            FESTIVAL, 1_000 * (i + 1), "慰问品", "李主席", f"记-{i}", None, f"s{i:07d}"
+        )
+        await post_entry(mine, user, c, YEAR, EntryKind.payment, posting)
+    chain = f"{c}:{YEAR}"
+    found = await books.check(chain)
+    assert found.intact and found.entries == 7 and found.head_seq == 7
+    blocks = stack.welfare.db["fund_blocks"]
+    assert await blocks.count_documents({"chain": chain}) == 2  # entries 1-3 and 4-6
+    # The service's own books (blocks of 1,000) read the same blocks: the same answer.
+    answer = await check(stack, c)
+    assert answer["intact"] is True and answer["entries"] == 7
+    assert answer["head_hash"] == found.head_hash
+    listed = await stack.welfare_http.get(f"{ledger(c)}/entries", headers=auditor(c))
+    assert [e["seq"] for e in listed.json()["entries"]] == list(range(1, 8))
+    # A reversal after the blocks of an entry sealed in one: proven against the block.
+    await reverse_entry(mine, user, c, YEAR, 2, "重复报销", None, None)
+    answer = await check(stack, c)
+    assert answer["intact"] is True and answer["entries"] == 8, answer
+
+    # A payment inside a sealed block changed in the block's text: caught, named.
+    block = await blocks.find_one({"chain": chain, "number": 2})
+    assert block is not None
+    held = unpack(block["packed"])
+    assert held[0]["amount_fen"] == 3_000  # entry 4: the third payment
+    held[0]["amount_fen"] = 300
+    await blocks.update_one({"_id": block["_id"]}, {"$set": {"packed": pack(held)}})
+    broken = await check(stack, c)
+    assert broken["intact"] is False
+    assert (4, "funds.check.altered") in {(f["seq"], f["code"]) for f in broken["findings"]}
+    await blocks.update_one({"_id": block["_id"]}, {"$set": {"packed": block["packed"]}})
+    assert (await check(stack, c))["intact"] is True
+
+    # An entry after the blocks changed in its document: caught as before.
+    await stack.welfare.db[LEDGER].update_one(
+        {"_id": f"{chain}#000000007"}, {"$set": {"amount_fen": 1}}
+    )
+    codes = {(f["seq"], f["code"]) for f in (await check(stack, c))["findings"]}
+    assert (7, "funds.check.altered") in codes

@@ -95,6 +95,9 @@ def test_the_calendar_secret_comes_from_its_file(bare, tmp_path):
         env="production",
         auth_public_key_file=env["GONGHUI_AUTH_PUBLIC_KEY_FILE"],
         calendar_secret_file=env["GONGHUI_CALENDAR_SECRET_FILE"],
+        voice_secret_file=env["GONGHUI_VOICE_SECRET_FILE"],
     )
     assert events.calendar_secret == (tmp_path / "calendar.secret").read_text().strip()
+    assert events.voice_secret == (tmp_path / "voice.secret").read_text().strip()
+    assert events.voice_secret != events.calendar_secret
     assert len(events.calendar_secret) == 64

@@ -172,6 +172,9 @@ def test_production_refuses_the_development_calendar_secret():
         "env": "production",
         "auth_public_key_file": "/etc/gonghui/signing.pub.pem",
     }
+    with pytest.raises(ValueError, match="VOICE_SECRET"):  # the anonymous surveys' tokens
+        EventsSettings(**keys, calendar_secret="a-secret-of-our-own-0123")
+    keys["voice_secret"] = "a-voice-secret-of-our-own"
     with pytest.raises(ValueError, match="CALENDAR_SECRET"):
         EventsSettings(**keys, calendar_secret=DEV_CALENDAR_SECRET)
     assert EventsSettings(**keys, calendar_secret="a-secret-of-our-own-0123").env == "production"

@@ -13,6 +13,9 @@ One module per service, each with an `async def seed(<service url>)` returning
     members.py   campuses, about sixty members, children and the childcare survey, this
                  month's dues, and the initial passwords (seed_passwords)
     events.py    the activities of the coming months, the sports meet, the annual plan
+    voice.py     the summer-activity survey with answers, the suggestion box with a reply
+    funds.py     welfare's books: this year's budgets, incomes, payments, a reversal (the
+                 dues income follows from members' dues payments over Kafka)
     care.py      welfare's condolence cases at every step, a visit, a hardship file, this
                  month's birthday benefits
 

@@ -9,7 +9,7 @@ import sys
 import httpx
 
 from deploy.local import demo
-from deploy.local.demo import care, events, members
+from deploy.local.demo import care, events, funds, members, voice, welfare_exams, welfare_plans
 from deploy.local.demo.client import SeedError
 
 
@@ -28,6 +28,26 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"演示活动：新增 {added} 项，已存在 {existing} 项 / demo activities: {added} added, {existing} already there"
         )
+        added, existing = asyncio.run(voice.seed(args.events_url.rstrip("/")))
+        print(
+            f"演示问卷与意见箱 / demo survey and suggestions: {added} added, {existing} already there"
+        )
+        # budgets, incomes, payments and a reversal (dues income comes by Kafka)
+        added, existing = asyncio.run(funds.seed(args.welfare_url.rstrip("/")))
+        print(
+            f"演示经费：新增 {added} 笔，已存在 {existing} 笔 / demo funds: {added} added, {existing} already there"
+        )
+        # after the funds demo data (its budget pays the 中秋 gifts)
+        added, existing = asyncio.run(welfare_plans.seed(args.welfare_url.rstrip("/")))
+        print(
+            f"演示福利方案：新增 {added} 个，已存在 {existing} 个 / demo welfare plans: {added} added, {existing} already there"
+        )
+        # this year's exam plan with bookings, mutual-aid schemes with enrolments
+        added, existing = asyncio.run(welfare_exams.seed(args.welfare_url.rstrip("/")))
+        print(
+            f"演示体检与互助保障 / demo exams and mutual aid: {added} added, {existing} already there"
+        )
+        # after the funds demo data (a case is paid only where this year's budget has its line)
         added, existing = asyncio.run(care.seed(args.welfare_url.rstrip("/")))
         print(
             f"演示慰问：新增 {added} 件，已存在 {existing} 件 / demo cases: {added} added, {existing} already there"

@@ -55,6 +55,9 @@ KindText = Literal[
     "training",
     "quiz",
     "counselling",
+    "cultural_sports",
+    "speech",
+    "other",
     "春秋游",
     "运动会",
     "讲座",
@@ -66,6 +69,9 @@ KindText = Literal[
     "培训",
     "知识竞答",
     "心理咨询",
+    "文体活动",
+    "演讲征文",
+    "其他",
 ]
 
 

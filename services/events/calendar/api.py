@@ -10,9 +10,10 @@ from pydantic import BaseModel, Field
 from services.events.activities.api import Catalog
 from services.events.calendar.domain import TOKEN_TEXT
 from services.events.calendar.handlers import campus_feed, feed_path
-from services.events.deps import Cadre
+from services.events.deps import Cadre, Directory
 from services.events.plans.api import Plans
 from services.events.plans.domain import SCOPE_TEXT
+from shared.auth import CurrentUser
 from shared.problems import PROBLEM_RESPONSES
 
 router = APIRouter(tags=["日历 calendar"])
@@ -66,3 +67,20 @@ async def calendar_feed_url(campus: Campus, request: Request, user: Cadre) -> Fe
     url = base + feed_path(context.calendar_secret, campus)
     webcal = "webcal://" + url.split("://", 1)[1]
     return FeedLink(campus=campus, url=url, webcal=webcal)
+
+
+def _link(request: Request, campus: str) -> FeedLink:
+    context = request.app.state.runtime.context
+    base = context.calendar_base_url.rstrip("/") or str(request.base_url).rstrip("/")
+    url = base + feed_path(context.calendar_secret, campus)
+    return FeedLink(campus=campus, url=url, webcal="webcal://" + url.split("://", 1)[1])
+
+
+@router.get("/me/calendar", responses=PROBLEM_RESPONSES)
+async def my_calendar_feed(request: Request, directory: Directory, user: CurrentUser) -> FeedLink:
+    """订阅活动日历: the feed of my campus (its activities, the school's and the plan's
+    months), to add to a phone's calendar; role: any signed-in user (a member's campus is
+    theirs in the directory, else the token's first)."""
+    member = await directory.get(user.subject)
+    campus = (member or {}).get("campus") or min(user.campuses - {"*"}, default="*")
+    return _link(request, campus)

@@ -21,6 +21,10 @@ class BirthdayGift(Labelled):
 
 DEFAULT_GIFT = BirthdayGift.cake
 
+# What a birthday benefit is worth (the union's standard), counted against the policy
+# profile's birthday cap for the year (services/welfare/policy).
+BIRTHDAY_FEN = 20_000
+
 
 class BenefitStatus(Labelled):
     offered = "offered", "待选择"

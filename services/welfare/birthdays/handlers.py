@@ -20,14 +20,14 @@ from services.welfare.birthdays.domain import (
     benefit_id_of,
     days_of,
 )
-from services.welfare.cases.caps import CapPolicy
-from services.welfare.cases.domain import CapCategory
+from services.welfare.policy.caps import CapBook, CapRequest
 from shared.aggregate import Actor, AggregateStore
 from shared.auth import Principal, Role
-from shared.errors import NotFound, Refused
+from shared.errors import NotFound
 from shared.readmodels.member_directory import MemberDirectory
 from shared.scheduler import JobRun
 from shared.timeutil import SHANGHAI, local_today, utcnow_ms
+from shared.vocabulary.welfare_plans import Category
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ async def setup_indexes(db: AsyncDatabase) -> None:
 class Birthdays:
     store: AggregateStore[BirthdayBenefit]
     directory: MemberDirectory
-    caps: CapPolicy
+    caps: CapBook  # the policy profile's running totals (funds-plans): category birthday
     amount_fen: int
 
 
@@ -73,17 +73,18 @@ async def offer_month(birthdays: Birthdays, month: str, actor: Actor) -> RunResu
 
     async def within_cap(member_id: str) -> bool:
         async with gate:
-            try:
-                await birthdays.caps.check_cap(
-                    member_id,
-                    CapCategory.birthday,
-                    year,
-                    birthdays.amount_fen,
-                    key=benefit_id_of(member_id, year),
+            benefit_id = benefit_id_of(member_id, year)
+            outcome = await birthdays.caps.try_claim(
+                CapRequest(
+                    member_id=member_id,
+                    category=Category.birthday,
+                    year=year,
+                    amount_fen=birthdays.amount_fen,
+                    key=f"birthday:{benefit_id}",
+                    cause=f"生日福利 {benefit_id}",
                 )
-                return True
-            except Refused:
-                return False
+            )
+            return outcome.claimed
 
     for start in range(0, len(members), BATCH):
         batch = members[start : start + BATCH]

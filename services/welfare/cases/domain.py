@@ -25,34 +25,39 @@ from shared.events.welfare import (
 )
 from shared.labels import Labelled
 from shared.vocabulary.welfare import CaseKind, CaseSource, CaseStatus
+from shared.vocabulary.welfare_plans import Category
 
 MAX_CASE_FEN = 10_000_000  # 十万元: far beyond any condolence; a typo guard
 
 
-class CapCategory(Labelled):
-    """The per-person yearly caps of the policy profile (issue 14 names them)."""
-
-    birthday = "birthday", "生日慰问"
-    marriage = "marriage", "结婚慰问"
-    childbirth = "childbirth", "生育慰问"
-    hospitalisation = "hospitalisation", "住院慰问"
-    death_member = "death_member", "会员去世慰问"
-    death_relative = "death_relative", "直系亲属去世慰问"
-    retirement = "retirement", "退休慰问"
-
-
-# Which cap a kind of case counts against (None: no per-person cap in the profile).
-CATEGORY: dict[CaseKind, CapCategory | None] = {
-    CaseKind.illness: CapCategory.hospitalisation,
-    CaseKind.death_member: CapCategory.death_member,
-    CaseKind.death_relative: CapCategory.death_relative,
-    CaseKind.marriage: CapCategory.marriage,
-    CaseKind.childbirth: CapCategory.childbirth,
-    CaseKind.retirement: CapCategory.retirement,
+# Which cap of the policy profile (services/welfare/policy, `CapBook`) a kind of case counts
+# against (None: the profile sets no per-person cap for it).
+CATEGORY: dict[CaseKind, Category | None] = {
+    CaseKind.illness: Category.hospitalisation,
+    CaseKind.death_member: Category.death_member,
+    CaseKind.death_relative: Category.death_relative,
+    CaseKind.marriage: Category.marriage,
+    CaseKind.childbirth: Category.childbirth,
+    CaseKind.retirement: Category.retirement,
     CaseKind.blood_donation: None,
     CaseKind.hardship: None,
     CaseKind.festival_visit: None,
 }
+
+# What a case raised automatically asks for (the chair may approve another amount); the
+# union's own standard, not a cap: the payment is still checked against the profile's caps.
+AUTO_AMOUNT_FEN: dict[CaseKind, int] = {
+    CaseKind.blood_donation: 20_000,
+    CaseKind.retirement: 100_000,
+    CaseKind.death_member: 200_000,
+}
+
+
+def cap_key(case_id: str) -> str:
+    """The case's claim in the cap book (unique in the whole book, so prefixed): a payment
+    retried or sent twice at once counts once, a cancellation gives it back once."""
+    return f"case:{case_id}"
+
 
 # The ledger line a case's money is posted to (中华全国总工会 2017 收支管理办法: 会员婚丧嫁娶、
 # 生病、退休离岗的慰问 are 职工活动支出; 困难帮扶 and 送温暖 are 维权支出).
@@ -144,7 +149,7 @@ class Case(Aggregate):
     cancelled_reason: str | None = None
 
     @property
-    def category(self) -> CapCategory | None:
+    def category(self) -> Category | None:
         return CATEGORY[self.kind]
 
     @property

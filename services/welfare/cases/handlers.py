@@ -14,8 +14,8 @@ from datetime import date
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.welfare.cases.caps import CapPolicy, Table
 from services.welfare.cases.domain import (
+    AUTO_AMOUNT_FEN,
     MEMBER_KINDS,
     TRANSITIONS,
     Case,
@@ -25,12 +25,14 @@ from services.welfare.cases.domain import (
     Visit,
     allowed,
     auto_case_id,
+    cap_key,
     new_case_id,
     plausible,
 )
 from services.welfare.cases.store import CaseFilter
 from services.welfare.funds.domain import EntryKind
 from services.welfare.funds.handlers import Funds, Posting, post_entry
+from services.welfare.policy.caps import CapBook, CapRequest
 from shared.aggregate import Actor, AggregateStore
 from shared.auth import Principal, Role
 from shared.envelope import CloudEvent
@@ -49,8 +51,7 @@ class Cases:
     visits: AggregateStore[Visit]
     directory: MemberDirectory
     funds: Funds
-    caps: CapPolicy
-    table: Table
+    caps: CapBook  # the policy profile's running totals (funds-plans), shared with festivals
     db: AsyncDatabase
 
 
@@ -137,25 +138,34 @@ async def decide_case(
 
     changed = await cases.store.change(case_id, decide, Actor.of(user), step.value)
     if step is CaseStep.cancel:
-        await cases.caps.release(case_id)  # what a payment that did not go through counted
+        # What a payment that did not go through counted (its claim, if any), given back once.
+        await cases.caps.release(cap_key(case_id), f"撤销慰问事项 {case_id}：{note or ''}")
     return changed
 
 
 async def pay_case(
     cases: Cases, user: Principal, case_id: str, voucher_no: str | None, paid_on: date | None
 ) -> Case:
-    """发放: finance of the campus. The cap (once per case), the ledger (once per case: the
-    case's id is the entry's idempotency key), then the step — retried or sent twice at once,
-    it pays once."""
+    """发放: finance of the campus. The policy profile's cap (`CapBook.claim`, once per case:
+    422 `welfare.cap_exceeded` as for festival gifts), the ledger (once per case: the case's
+    id is the entry's idempotency key), then the step — retried or sent twice at once, it
+    pays once."""
     case = await cases.store.require(case_id)
     user.require(Role.finance, campus=case.campus)
     allowed(CaseStep.pay, case.status)
     if paid_on is not None:
         plausible(paid_on, "发放日期")
     if case.category is not None and case.amount_fen > 0:
-        # The one cap check of a case.
-        await cases.caps.check_cap(
-            case.member_id, case.category, case.year, case.amount_fen, key=case.id
+        # The one cap check of a case: a unique-key claim on the member's running total.
+        await cases.caps.claim(
+            CapRequest(
+                member_id=case.member_id,
+                category=case.category,
+                year=case.year,
+                amount_fen=case.amount_fen,
+                key=cap_key(case.id),
+                cause=f"慰问事项 {case.id}",
+            )
         )
     entry_id = None
     if case.amount_fen > 0:
@@ -250,7 +260,7 @@ async def on_attendance(event: AttendanceRecorded, envelope: CloudEvent, cases: 
         member_id=event.member_id,
         campus=event.member_campus,
         kind=kind,
-        amount_fen=cases.table.auto_amount[kind],
+        amount_fen=AUTO_AMOUNT_FEN[kind],
         summary=f"无偿献血慰问：{event.activity_title}"[:100],
         source=CaseSource.blood_donation,
         source_ref=event.activity_id,
@@ -269,7 +279,7 @@ async def on_retired(event: MemberRetired, envelope: CloudEvent, cases: Cases) -
         member_id=event.member_id,
         campus=event.campus,
         kind=kind,
-        amount_fen=cases.table.auto_amount[kind],
+        amount_fen=AUTO_AMOUNT_FEN[kind],
         summary="退休慰问",
         source=CaseSource.retirement,
         occurred_on=event.retired_on,
@@ -287,7 +297,7 @@ async def on_deceased(event: MemberDeceased, envelope: CloudEvent, cases: Cases)
         member_id=event.member_id,
         campus=event.campus,
         kind=kind,
-        amount_fen=cases.table.auto_amount[kind],
+        amount_fen=AUTO_AMOUNT_FEN[kind],
         summary="会员去世慰问（慰问家属）",
         source=CaseSource.death,
         occurred_on=event.deceased_on,

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, Field, JsonValue
 
 from services.welfare.funds.chart import KIND_ZH, LINE_CODE, LineKind, current_chart
-from services.welfare.funds.domain import ENTRY_ZH, MAX_FEN, EntryKind, chain_of
+from services.welfare.funds.domain import ENTRY_ZH, MAX_FEN, EntryKind, chain_of, figures
 from services.welfare.funds.handlers import (
     Funds,
     Posting,
@@ -22,6 +22,7 @@ from services.welfare.funds.handlers import (
     amend_budget,
     check_ledger,
     post_entry,
+    public_states,
     require_reader,
     reverse_entry,
     summary,
@@ -332,6 +333,64 @@ async def get_year(
     return YearPublic(
         year=year, campuses=[budget_public(campus, year, each) for campus, each in found]
     )
+
+
+class PublicLine(BaseModel):
+    code: str
+    name: str
+    parent: str | None = Field(description="上级科目代码；空为一级科目")
+    budget_fen: int
+    actual_fen: int = Field(description="已支出（扣除冲正）")
+    used_pct: float | None = Field(description="预算使用率（%）")
+
+
+class PublicCampus(BaseModel):
+    campus: str
+    adopted: bool = Field(description="预算已批准")
+    budget_fen: int = Field(description="支出预算合计")
+    spent_fen: int = Field(description="已支出合计")
+    income_fen: int = Field(description="已收入合计")
+    lines: list[PublicLine] = Field(description="支出科目（一级科目为其明细之和）")
+
+
+class PublicYear(BaseModel):
+    year: int
+    campuses: list[PublicCampus] = Field(description="调用者所在校区")
+
+
+@router.get("/public/{year}")
+async def get_public(
+    year: Annotated[int, Path(ge=2000, le=2100, description="预算年度（自然年）")],
+    funds: FundsDep,
+    user: CurrentUser,
+) -> PublicYear:
+    """经费公开: this year's budget against actual spending per line of the caller's
+    campuses, totals only (no entry, no person); role: member."""
+    found = await public_states(funds, user, year)
+    campuses = []
+    for campus, state in found:
+        lines = [f for f in figures([], state, funds.chart) if f.kind is LineKind.spending]
+        campuses.append(
+            PublicCampus(
+                campus=campus,
+                adopted=state.adopted,
+                budget_fen=sum(state.budget.values()),
+                spent_fen=sum(state.spent.values()),
+                income_fen=sum(state.income.values()),
+                lines=[
+                    PublicLine(
+                        code=f.code,
+                        name=f.name,
+                        parent=f.parent,
+                        budget_fen=f.budget_fen,
+                        actual_fen=f.actual_fen,
+                        used_pct=f.used_pct,
+                    )
+                    for f in lines
+                ],
+            )
+        )
+    return PublicYear(year=year, campuses=campuses)
 
 
 # -- income and payments ----------------------------------------------------------------------

@@ -27,7 +27,6 @@ from services.welfare.funds.domain import (
     receive,
     reverse,
     reversible,
-    verify,
 )
 from services.welfare.funds.store import Books, Draft, Posted
 from shared.aggregate import Actor
@@ -294,6 +293,70 @@ async def _reverse(
     return posted
 
 
+# -- payments other welfare areas make (funds-plans: festival gifts) ----------------------------
+
+
+async def pay_for(
+    funds: Funds,
+    actor: Actor,
+    campus: str,
+    year: int,
+    line: str,
+    amount_fen: int,
+    cause: str,
+    cause_ref: str,
+    approved_by: str,
+    voucher_no: str | None,
+) -> Posted:
+    """A payment another welfare area makes for a person (a festival gift handed out): posted
+    once per `cause_ref` however often asked, within its line's budget like any payment; the
+    entry names its cause, never the person."""
+    funds.chart.postable(line, LineKind.spending)
+    today = local_today()
+    occurred_on = today if today.year == year else date(year, 12, 31)
+
+    def decide(previous: dict[str, Any] | None) -> Draft:
+        after = pay(_state(previous), line, amount_fen, funds.chart)
+        fields = _fields(
+            campus,
+            year,
+            EntryKind.payment,
+            actor,
+            line=line,
+            amount_fen=amount_fen,
+            cause=cause,
+            cause_ref=cause_ref,
+            approved_by=approved_by,
+            voucher_no=voucher_no,
+            occurred_on=occurred_on,
+        )
+        return Draft(fields, after)
+
+    posted = await funds.books.post(chain_of(campus, year), f"welfare:{cause_ref}", decide)
+    if not posted.replayed:
+        await _maybe_announce(funds, posted.entry)
+    return posted
+
+
+async def reverse_for(
+    funds: Funds, actor: Actor, posted: dict[str, Any], reason: str, cause_ref: str
+) -> Posted:
+    """Put back a payment `pay_for` made (its entitlement turned out void); once."""
+    day = local_today()
+    year = posted["year"]
+    return await _reverse(
+        funds,
+        actor,
+        posted["campus"],
+        year,
+        posted["seq"],
+        reason,
+        None,
+        day if day.year == year else date(year, 12, 31),
+        cause_ref=cause_ref,
+    )
+
+
 # -- dues are income --------------------------------------------------------------------------
 
 
@@ -361,8 +424,7 @@ def require_reader(user: Principal, campus: str) -> None:
 
 async def check_ledger(funds: Funds, user: Principal, campus: str, year: int) -> Check:
     require_reader(user, campus)
-    chain = chain_of(campus, year)
-    return verify(chain, await funds.books.entries(chain), funds.chart)
+    return await funds.books.check(chain_of(campus, year))
 
 
 @dataclass(frozen=True)
@@ -384,3 +446,11 @@ async def year_summaries(funds: Funds, user: Principal, year: int) -> list[tuple
     user.require(Role.finance, Role.auditor)
     campuses = await funds.books.campuses(year, user.campus_filter())
     return [(campus, await summary(funds, user, campus, year)) for campus in campuses]
+
+
+async def public_states(funds: Funds, user: Principal, year: int) -> list[tuple[str, LedgerState]]:
+    """经费公开: the state after the last entry of each ledger of the caller's campuses that
+    year (budget, spent and income per line; no entry, no person); role: member."""
+    user.require(Role.member)
+    campuses = await funds.books.campuses(year, user.campus_filter())
+    return [(c, _state(await funds.books.last(chain_of(c, year)))) for c in campuses]

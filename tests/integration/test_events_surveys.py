@@ -1,0 +1,313 @@
+"""Surveys on the real broker and database: one answer per member when the same member
+answers twice at once (named and anonymous), a named answer changed once under a race,
+nothing anywhere linking an anonymous answer to its member (every collection, the logs,
+every event), the audience rule, the clock job run by two runtimes, and events that
+validate against the catalog."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from jsonschema import Draft202012Validator, FormatChecker
+
+from services.events.surveys.handlers import keep_time
+from services.events.surveys.store import ANSWERS, MARKS, one_way
+from shared.scheduler import JobRun
+from shared.timeutil import utcnow
+from tests.integration import events_kit as kit
+from tests.integration.conftest import Stack, stack_fixture
+from tests.kafka_tools import read_all
+
+pytestmark = pytest.mark.integration
+
+SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "events" / "schemas"
+stack = stack_fixture("events", scope="module")
+RUN = uuid.uuid4().hex[:6]
+
+
+def _at(minutes: float) -> str:
+    return (utcnow() + timedelta(minutes=minutes)).isoformat()
+
+
+def questions() -> list[dict[str, Any]]:
+    return [
+        {"kind": "single", "title": "暑期活动形式", "options": ["旅游", "运动", "读书会"]},
+        {
+            "kind": "multiple",
+            "title": "希望的时间",
+            "options": ["7月上旬", "7月下旬", "8月上旬", "8月下旬"],
+            "min_choices": 1,
+            "max_choices": 2,
+        },
+        {"kind": "rating", "title": "去年活动满意度", "scale": 5},
+        {"kind": "ranking", "title": "地点排序", "options": ["苏州", "杭州", "南京"]},
+        {"kind": "text", "title": "其他建议", "required": False},
+    ]
+
+
+async def survey(stack: Stack, anonymous: bool, **over: Any) -> dict[str, Any]:
+    body = {
+        "title": "暑期教工活动意见征集",
+        "campus": "main",
+        "anonymous": anonymous,
+        "opens_at": _at(-1),
+        "closes_at": _at(60 * 24 * 7),
+        "questions": questions(),
+        **over,
+    }
+    made = await stack.events_http.post("/surveys", json=body, headers=kit.cadre())
+    assert made.status_code == 201, made.text
+    url = f"/surveys/{made.json()['id']}/publish"
+    published = await stack.events_http.post(url, headers=kit.cadre())
+    assert published.status_code == 200, published.text
+    assert published.json()["phase"] == "open"
+    return published.json()
+
+
+def answers(text: str = "", score: int = 4) -> dict[str, Any]:
+    given: dict[str, Any] = {"q1": 0, "q2": [1, 2], "q3": score, "q4": [2, 0, 1]}
+    if text:
+        given["q5"] = text
+    return given
+
+
+@pytest.fixture(scope="module")
+async def people(stack: Stack) -> list[str]:
+    ids = await kit.in_directory(stack, 12, f"SV{RUN}", department="学前教育系")
+    ids += await kit.in_directory(stack, 3, f"SW{RUN}", department="艺术系")
+    return ids
+
+
+async def _twice_at_once(stack: Stack, survey_id: str, member_id: str, text: str) -> list[int]:
+    url = f"/surveys/{survey_id}/answers"
+    headers = kit.member(member_id)
+    calls = [
+        stack.events_http.post(url, json={"answers": answers(text)}, headers=headers)
+        for _ in range(8)
+    ]
+    return sorted(r.status_code for r in await asyncio.gather(*calls))
+
+
+async def test_a_named_answer_is_one_answer_and_changes_once_under_a_race(
+    stack: Stack, people: list[str]
+):
+    made = await survey(stack, anonymous=False, allow_change=True)
+    me = people[0]
+    assert await _twice_at_once(stack, made["id"], me, "named") == [201] + [409] * 7
+    docs = await stack.events.db[ANSWERS].find({"survey": made["id"]}).to_list()
+    assert len(docs) == 1 and docs[0]["member_id"] == me
+    # Changes at once: those building on the same version race for the next one, one wins.
+    url = f"/surveys/{made['id']}/answers/mine"
+    changed = await asyncio.gather(
+        *(
+            stack.events_http.put(url, json={"answers": answers(score=s)}, headers=kit.member(me))
+            for s in (1, 2, 3, 1, 2, 3)
+        )
+    )
+    codes = [r.status_code for r in changed]
+    assert set(codes) <= {200, 409} and 409 in codes
+    assert all(
+        r.json()["code"] == "answer.changed_meanwhile" for r in changed if r.status_code == 409
+    )
+    docs = await stack.events.db[ANSWERS].find({"survey": made["id"]}).to_list()
+    assert sorted(d["version"] for d in docs) == list(range(1, codes.count(200) + 2))
+    mine = (await stack.events_http.get(url, headers=kit.member(me))).json()
+    assert mine["version"] == codes.count(200) + 1 and mine["answers"]["q3"] in (1, 2, 3)
+    results = await stack.events_http.get(f"/surveys/{made['id']}/results", headers=kit.cadre())
+    body = results.json()
+    assert body["respondents"] == 1
+    rating = next(q for q in body["questions"] if q["id"] == "q3")
+    assert rating["average"] == mine["answers"]["q3"]
+
+
+async def test_an_anonymous_answer_is_once_and_linked_to_no_one(
+    stack: Stack, people: list[str], caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.DEBUG)
+    made = await survey(stack, anonymous=True)
+    secret_text = f"匿名意见-{uuid.uuid4().hex[:8]}"
+    me = people[1]
+    assert await _twice_at_once(stack, made["id"], me, secret_text) == [201] + [409] * 7
+    for other in people[2:8]:
+        url = f"/surveys/{made['id']}/answers"
+        body = {"answers": answers(f"别人的意见{other}")}
+        done = await stack.events_http.post(url, json=body, headers=kit.member(other))
+        assert done.status_code == 201, done.text
+    mine = await stack.events_http.get(
+        f"/surveys/{made['id']}/answers/mine", headers=kit.member(me)
+    )
+    assert mine.json()["answered"] is True and mine.json()["answers"] is None
+
+    db = stack.events.db
+    stored = await db[ANSWERS].find({"survey": made["id"]}).to_list()
+    assert len(stored) == 7 and all(set(d) == {"_id", "survey", "answers"} for d in stored)
+    assert await db[MARKS].count_documents({"survey": made["id"]}) == 7
+    token = one_way(stack.events.settings.voice_secret.encode(), made["id"], me)
+
+    def linked(text: str) -> bool:
+        """An answer and its member (or their token) in one place."""
+        return secret_text in text and (me in text or token in text)
+
+    # Every document of every collection of the database.
+    for name in await db.list_collection_names():
+        async for doc in db[name].find({}):
+            assert not linked(json.dumps(doc, default=str, ensure_ascii=False)), name
+    # Every log line.
+    for record in caplog.records:
+        assert not linked(f"{record.getMessage()} {record.__dict__}"), record.getMessage()
+    # Every event on every topic.
+    await kit.settled(stack, "events.survey")
+    for topic in ("events.survey", "events.plan", "events.activity", "events.suggestion"):
+        for record in await read_all(stack.bootstrap, stack.topic(topic), timeout_ms=1000):
+            text = record.value.decode() if record.value else ""
+            assert secret_text not in text and token not in text
+
+    # Results still count the answer, and the small groups are merged.
+    got = await stack.events_http.get(f"/surveys/{made['id']}/results", headers=kit.cadre())
+    body = got.json()
+    assert body["respondents"] == 7
+    texts = next(q for q in body["questions"] if q["id"] == "q5")["texts"]
+    assert secret_text in texts
+    assert all(
+        row["answered"] >= 5 or row["answered"] == 0 for row in body["turnout"]["departments"]
+    )
+
+
+async def test_who_is_not_asked_or_too_late_is_refused(stack: Stack, people: list[str]):
+    made = await survey(stack, anonymous=False, audience={"departments": ["艺术系"]})
+    url = f"/surveys/{made['id']}/answers"
+    refused = await stack.events_http.post(
+        url, json={"answers": answers()}, headers=kit.member(people[0])
+    )
+    assert refused.status_code == 422 and refused.json()["code"] == "survey.not_in_audience"
+    artist = people[-1]
+    wrong = await stack.events_http.post(
+        url, json={"answers": {**answers(), "q2": [0, 1, 2]}}, headers=kit.member(artist)
+    )
+    assert wrong.status_code == 422 and wrong.json()["code"] == "answer.choices_count"
+    closed = await stack.events_http.post(f"/surveys/{made['id']}/close", headers=kit.cadre())
+    assert closed.status_code == 200 and closed.json()["phase"] == "closed"
+    late = await stack.events_http.post(
+        url, json={"answers": answers()}, headers=kit.member(artist)
+    )
+    assert late.status_code == 409 and late.json()["code"] == "survey.not_open"
+    assert await stack.events.db[ANSWERS].count_documents({"survey": made["id"]}) == 0
+
+
+async def test_the_clock_reminds_once_and_closes_with_two_runtimes(stack: Stack):
+    made = await survey(stack, anonymous=True, closes_at=_at(120))
+    surveys = stack.events.context.surveys
+    await kit.settled(stack, "events.survey")  # the job reads the list view
+    soon = JobRun("surveys.keep_time", "x", 1, utcnow())
+    # Two runtimes running the job at the same moment: one reminder.
+    await asyncio.gather(keep_time(surveys, soon), keep_time(surveys, soon))
+    await keep_time(surveys, soon)
+    after = JobRun("surveys.keep_time", "y", 1, utcnow() + timedelta(hours=3))
+    await asyncio.gather(keep_time(surveys, after), keep_time(surveys, after))
+    await kit.settled(stack, "events.survey")
+    records = await read_all(stack.bootstrap, stack.topic("events.survey"), timeout_ms=1000)
+    mine = [json.loads(r.value) for r in records if json.loads(r.value)["subject"] == made["id"]]
+    types = [e["type"] for e in mine]
+    assert types == [
+        "events.survey.drafted.v1",
+        "events.survey.published.v1",
+        "events.survey.opened.v1",
+        "events.survey.closing_soon.v1",
+        "events.survey.closed.v1",
+    ]
+    for event in mine:
+        schema = json.loads((SCHEMAS / f"{event['type']}.json").read_text())
+        Draft202012Validator(schema, format_checker=FormatChecker()).validate(event["data"])
+        assert "member_id" not in event["data"]
+
+
+async def test_new_kinds_for_the_plans_activities(stack: Stack):
+    """三八节插花 is a 文体活动, a 故事演讲 a 演讲征文, and what fits nowhere is 其他; each
+    goes out in events that validate against the catalog."""
+    made = []
+    for kind, title in (("文体活动", "三八节插花"), ("speech", "师德故事演讲"), ("其他", "杂项")):
+        body = {
+            "kind": kind,
+            "title": title,
+            "campus": "main",
+            "venue": "工会活动室",
+            "starts_at": kit.later(9),
+            "ends_at": kit.later(9, 2),
+        }
+        got = await stack.events_http.post("/activities", json=body, headers=kit.cadre())
+        assert got.status_code == 201, got.text
+        made.append(got.json())
+    assert [(a["kind"], a["kind_label"]) for a in made] == [
+        ("cultural_sports", "文体活动"),
+        ("speech", "演讲征文"),
+        ("other", "其他"),
+    ]
+    await kit.settled(stack)
+    ids = {a["id"] for a in made}
+    records = await read_all(stack.bootstrap, stack.topic("events.activity"), timeout_ms=1000)
+    events = [json.loads(r.value) for r in records]
+    mine = [e for e in events if e["subject"] in ids]
+    assert len(mine) == 3
+    for event in mine:
+        schema = json.loads((SCHEMAS / f"{event['type']}.json").read_text())
+        Draft202012Validator(schema, format_checker=FormatChecker()).validate(event["data"])
+
+
+# -- the suggestion box -----------------------------------------------------------------------
+
+
+async def test_an_anonymous_suggestion_is_answered_without_the_cadre_learning_who_wrote(
+    stack: Stack, people: list[str], caplog: pytest.LogCaptureFixture
+):
+    caplog.set_level(logging.DEBUG)
+    writer, other = people[8], people[9]
+    words = f"希望晚餐延长-{RUN}"
+    body = {"title": "食堂晚餐", "body": words, "anonymous": True}
+    made = await stack.events_http.post("/suggestions", json=body, headers=kit.member(writer))
+    assert made.status_code == 201, made.text
+    sid = made.json()["id"]
+    assert made.json()["member_id"] is None and made.json()["mine"] is True
+    seen = await stack.events_http.get(f"/suggestions/{sid}", headers=kit.cadre())
+    assert seen.status_code == 200 and seen.json()["member_id"] is None
+    assert writer not in seen.text
+    fwd = {"department": "后勤处", "note": "请后勤处研究"}
+    url = f"/suggestions/{sid}"
+    assert (
+        await stack.events_http.post(f"{url}/forward", json=fwd, headers=kit.cadre())
+    ).is_success
+    answer = {"text": "已与后勤处商定，下月起晚餐延长至19:00"}
+    replied = await stack.events_http.post(f"{url}/reply", json=answer, headers=kit.cadre())
+    assert replied.status_code == 200 and replied.json()["status"] == "replied"
+    # The writer finds it, with the reply; another member does not.
+    mine = await stack.events_http.get("/me/suggestions", headers=kit.member(writer))
+    found = [s for s in mine.json() if s["id"] == sid]
+    assert found and found[0]["replies"][0]["text"] == answer["text"]
+    assert found[0]["forward_note"] == ""
+    theirs = await stack.events_http.get("/me/suggestions", headers=kit.member(other))
+    assert all(s["id"] != sid for s in theirs.json())
+    assert (await stack.events_http.get(url, headers=kit.member(other))).status_code == 404
+    # Nothing stored, logged or published names the writer next to the suggestion.
+    await kit.settled(stack, "events.suggestion")
+    db = stack.events.db
+    for name in await db.list_collection_names():
+        async for doc in db[name].find({}):
+            text = json.dumps(doc, default=str, ensure_ascii=False)
+            assert not (words in text and writer in text), name
+    history = await stack.events.db["suggestions_changes"].find({"aggregate": sid}).to_list()
+    assert history[0]["by"] == "anonymous" and history[0]["request"] is None
+    for record in caplog.records:
+        assert writer not in record.getMessage() or words not in record.getMessage()
+    records = await read_all(stack.bootstrap, stack.topic("events.suggestion"), timeout_ms=1000)
+    for record in records:
+        event = json.loads(record.value)
+        if event["subject"] == sid:
+            assert event["data"]["member_id"] is None and writer not in record.value.decode()
+            schema = json.loads((SCHEMAS / f"{event['type']}.json").read_text())
+            Draft202012Validator(schema, format_checker=FormatChecker()).validate(event["data"])

@@ -1,0 +1,76 @@
+"""Mutual-aid rules without I/O: who may enrol, ID numbers, the claim table."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from services.welfare.mutualaid.domain import (
+    TRANSITIONS,
+    Claim,
+    ClaimStatus,
+    Enrolment,
+    Scheme,
+    SchemeSettings,
+    clean_id_number,
+    mask_id_number,
+    refusal,
+)
+from shared.errors import Conflict, Invalid, Refused
+
+VALID = "110101199003070011"
+
+
+def scheme(kind: str = "women") -> Scheme:
+    settings = SchemeSettings(
+        name="女职工特殊疾病互助保障",
+        kind=kind,
+        insurer="互助会",
+        premium_fen=3000,
+        enrol_until=date(2027, 3, 31),
+    )
+    return Scheme.new("main", 2027, "w", settings)
+
+
+def person(**over) -> dict:
+    return {"_id": "m1", "campus": "main", "status": "active", "gender": "female", **over}
+
+
+def test_women_only_refuses_men_and_deadline_binds_members_not_cadres():
+    before, after = date(2027, 3, 31), date(2027, 4, 1)
+    refusal(scheme(), person(), before, by_cadre=False)
+    with pytest.raises(Refused) as refused:
+        refusal(scheme(), person(gender="male"), before, by_cadre=False)
+    assert refused.value.code == "mutual_aid.women_only"
+    assert refused.value.message == "「女职工特殊疾病互助保障」仅限女职工参加"
+    refusal(scheme("major_illness"), person(gender="male"), before, by_cadre=False)
+    with pytest.raises(Conflict):
+        refusal(scheme(), person(), after, by_cadre=False)
+    refusal(scheme(), person(), after, by_cadre=True)
+    with pytest.raises(Refused):
+        refusal(scheme(), person(status="retired"), before, by_cadre=True)
+
+
+def test_id_numbers_checked_and_masked():
+    assert clean_id_number("１１０１０１１９９００３０７００１１") == VALID
+    with pytest.raises(Invalid, match="校验位"):
+        clean_id_number("110101199003070012")
+    with pytest.raises(Invalid, match="18 位"):
+        clean_id_number("12345")
+    assert mask_id_number(VALID) == "1101**********0011"
+
+
+def test_claims_follow_the_table():
+    enrolment = Enrolment.new(scheme(), person(), VALID, 3, date(2027, 3, 1))
+    claim = Claim.new("clm-000000000001", enrolment, 10_000, date(2027, 5, 1))
+    with pytest.raises(Conflict):
+        claim.move(ClaimStatus.paid, 10_000, None)
+    claim.move(ClaimStatus.with_insurer, None, None)
+    with pytest.raises(Invalid):
+        claim.move(ClaimStatus.refused, None, None)  # a reason is required
+    claim.move(ClaimStatus.paid, 8_000, None)
+    assert claim.paid_fen == 8_000
+    for to in ClaimStatus:
+        assert (ClaimStatus.paid, to) not in TRANSITIONS
+        assert (ClaimStatus.refused, to) not in TRANSITIONS
