@@ -253,7 +253,15 @@ class Launcher:
         say(f"  {service.name} ready on {service.url} (pid {service.pid})")
 
     async def _seed(self) -> None:
-        from deploy.local.demo import events, funds, members, voice, welfare_exams, welfare_plans
+        from deploy.local.demo import (
+            care,
+            events,
+            funds,
+            members,
+            voice,
+            welfare_exams,
+            welfare_plans,
+        )
         from deploy.local.demo.client import SeedError
 
         try:
@@ -279,6 +287,9 @@ class Launcher:
             say(
                 f"  演示体检与互助保障 demo exams and mutual aid: {added} added, {existing} already"
             )
+            # condolence cases (after the funds demo data: a case is paid within its budget)
+            added, existing = await care.seed(self.config.service_url("welfare"))
+            say(f"  演示慰问 demo condolence cases: {added} added, {existing} already there")
             given = await members.seed_passwords(self.config.service_url("members"))
             say(
                 f"  演示密码 demo passwords: {given} set to {members.DEMO_PASSWORD} "

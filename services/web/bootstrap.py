@@ -34,6 +34,7 @@ from services.web.pages import (
     admin_activities,
     admin_members,
     admin_webhooks,
+    care,
     desk,
     exams_desk,
     exams_member,
@@ -148,6 +149,8 @@ def bootstrap(
         admin_members.router,
         admin_activities.router,
         desk.router,
+        care.member_router,
+        care.admin_router,
         plan.admin_router,
         plan.member_router,
         notifications.router,  # notify-core: mark all read, 我的通知设置

@@ -5,8 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.welfare.birthdays.handlers import Birthdays
+from services.welfare.cases.handlers import Cases
 from services.welfare.exams.handlers import Exams
 from services.welfare.funds.handlers import Funds
+from services.welfare.hardship.handlers import Register
 from services.welfare.mutualaid.handlers import MutualAid
 from services.welfare.plans.handlers import Plans
 from services.welfare.policy.handlers import Policy
@@ -17,5 +20,8 @@ class WelfareContext:
     funds: Funds
     policy: Policy
     plans: Plans
+    cases: Cases  # welfare-care: condolence cases and visits
+    hardship: Register  # welfare-care: the hardship register (困难职工档案)
+    birthdays: Birthdays  # welfare-care: birthday benefits (生日慰问)
     exams: Exams | None = None  # welfare-exams
     mutual_aid: MutualAid | None = None  # welfare-exams

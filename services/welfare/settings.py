@@ -15,10 +15,12 @@ class WelfareSettings(ServiceSettings):
 
     # funds-plans: how often the festival plans' deadlines are looked at (the default applies)
     plan_deadline_check_s: int = 60
-    # welfare-exams: the ID numbers on the insurer's enrolment list (互助保障) are sealed
+    # welfare-exams: the ID numbers on the insurer's enrolment list (互助保障) are sealed;
+    # welfare-care: so are visit notes and the hardship register's reasons
     data_key_file: Path = Field(
         DEV_DATA_KEY,
-        description="AES-256 key (base64) sealing personal data at rest (ID numbers of enrolments)",
+        description="AES-256 key (base64) sealing personal data at rest (ID numbers of "
+        "enrolments, visit notes, the hardship register's reasons)",
     )
 
     def _secret_files(self) -> list[Path]:

@@ -49,3 +49,149 @@ class BudgetThresholdReached(IntegrationEvent):
     budget_fen: int = Field(description="the line's budget when it was passed")
     spent_fen: int = Field(description="spent on the line when it was passed")
     seq: int = Field(description="the ledger entry that passed it")
+
+
+# -- condolences and visits (慰问), the hardship register, birthdays: welfare-care ------------
+# Each carries the member's id only: no name, no diagnosis, no visit note (those stay sealed in
+# welfare's database, readable by the chair and the cadres of the member's campus).
+
+
+class CaseRaised(IntegrationEvent):
+    """A condolence case was raised (慰问申请): by a cadre, by the member, or automatically
+    from another service's event (a blood donation, a retirement, a death)."""
+
+    type = "welfare.case.raised.v1"
+    topic = "welfare.case"
+    summary = "慰问事项登记"
+    subject_field = "case_id"
+
+    case_id: str = Field(description="the case (event subject)")
+    member_id: str = Field(description="the member the case is for")
+    campus: str = Field(description="the member's campus")
+    kind: str = Field(description="illness / death_member / death_relative / marriage / …")
+    amount_fen: int = Field(ge=0, description="the amount proposed (fen)")
+    year: int = Field(description="the year it counts in (caps, ledger)")
+    source: str = Field(description="cadre / member / blood_donation / retirement / death")
+
+
+class CaseApproved(IntegrationEvent):
+    """The chair approved a case (主席审批同意)."""
+
+    type = "welfare.case.approved.v1"
+    topic = "welfare.case"
+    summary = "慰问事项审批通过"
+    subject_field = "case_id"
+
+    case_id: str = Field(description="the case (event subject)")
+    member_id: str = Field(description="the member the case is for")
+    campus: str = Field(description="the member's campus")
+    kind: str = Field(description="the case's kind")
+    amount_fen: int = Field(ge=0, description="the amount approved (fen)")
+
+
+class CaseDeclined(IntegrationEvent):
+    """The chair declined a case (不予批准)."""
+
+    type = "welfare.case.declined.v1"
+    topic = "welfare.case"
+    summary = "慰问事项未获批准"
+    subject_field = "case_id"
+
+    case_id: str = Field(description="the case (event subject)")
+    member_id: str = Field(description="the member the case is for")
+    campus: str = Field(description="the member's campus")
+    kind: str = Field(description="the case's kind")
+
+
+class CasePaid(IntegrationEvent):
+    """A case's money was paid and posted to the ledger, once (慰问金发放并记账)."""
+
+    type = "welfare.case.paid.v1"
+    topic = "welfare.case"
+    summary = "慰问金发放"
+    subject_field = "case_id"
+
+    case_id: str = Field(description="the case (event subject)")
+    member_id: str = Field(description="the member the case is for")
+    campus: str = Field(description="the member's campus")
+    kind: str = Field(description="the case's kind")
+    amount_fen: int = Field(ge=0, description="the amount paid (fen)")
+    ledger_entry_id: str | None = Field(
+        None, description="`<campus>:<year>#<seq>` of the ledger entry (null: nothing to pay)"
+    )
+
+
+class CaseCancelled(IntegrationEvent):
+    """A case was withdrawn before it was paid (撤销)."""
+
+    type = "welfare.case.cancelled.v1"
+    topic = "welfare.case"
+    summary = "慰问事项撤销"
+    subject_field = "case_id"
+
+    case_id: str = Field(description="the case (event subject)")
+    member_id: str = Field(description="the member the case is for")
+    campus: str = Field(description="the member's campus")
+    kind: str = Field(description="the case's kind")
+
+
+class VisitRecorded(IntegrationEvent):
+    """A visit was recorded for a case (走访记录); its notes never travel."""
+
+    type = "welfare.visit.recorded.v1"
+    topic = "welfare.visit"
+    summary = "慰问走访记录"
+    subject_field = "visit_id"
+
+    visit_id: str = Field(description="the visit (event subject)")
+    case_id: str = Field(description="the case visited for")
+    member_id: str = Field(description="the member visited")
+    campus: str = Field(description="the member's campus")
+    visited_on: date = Field(description="the day of the visit (Asia/Shanghai)")
+
+
+class HardshipFileChanged(IntegrationEvent):
+    """The hardship register (困难职工档案) changed for a member: opened, help recorded,
+    reviewed for a year, or closed. The reason and the help stay in welfare."""
+
+    type = "welfare.hardship.changed.v1"
+    topic = "welfare.hardship"
+    summary = "困难职工档案变更"
+    subject_field = "file_id"
+
+    file_id: str = Field(description="the member's file (event subject)")
+    member_id: str = Field(description="the member")
+    campus: str = Field(description="the member's campus")
+    change: str = Field(description="opened / help_added / reviewed / closed / reopened")
+    year: int = Field(description="the year the change counts in")
+
+
+class BirthdayBenefitOffered(IntegrationEvent):
+    """A birthday benefit was made for a member (生日慰问): notify tells the member to choose."""
+
+    type = "welfare.birthday.offered.v1"
+    topic = "welfare.birthday"
+    summary = "生日福利待选择"
+    subject_field = "benefit_id"
+
+    benefit_id: str = Field(description="the benefit (event subject)")
+    member_id: str = Field(description="the member")
+    campus: str = Field(description="the member's campus")
+    month: str = Field(description="YYYY-MM of the birthday")
+    amount_fen: int = Field(ge=0, description="the benefit's value (fen)")
+    choose_by: date = Field(description="last day to choose; then the default is given")
+
+
+class BirthdayBenefitChosen(IntegrationEvent):
+    """A member chose their birthday benefit, or received the default (生日福利已选择)."""
+
+    type = "welfare.birthday.chosen.v1"
+    topic = "welfare.birthday"
+    summary = "生日福利已选择"
+    subject_field = "benefit_id"
+
+    benefit_id: str = Field(description="the benefit (event subject)")
+    member_id: str = Field(description="the member")
+    campus: str = Field(description="the member's campus")
+    option: str = Field(description="the option's code")
+    by_default: bool = Field(description="given the default, not chosen by the member")

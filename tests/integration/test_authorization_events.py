@@ -22,8 +22,11 @@ import pytest
 from services.events.bootstrap import bootstrap as events_bootstrap
 from services.events.calendar.domain import feed_token
 from services.notify.bootstrap import bootstrap as notify_bootstrap
+from services.welfare.birthdays.handlers import offer_month
 from services.welfare.bootstrap import bootstrap as welfare_bootstrap
+from shared.aggregate import Actor
 from shared.readmodels.member_directory import MEMBER_DIRECTORY
+from shared.timeutil import local_today
 from tests.integration.conftest import Stack, bearer, build_stack, close_stack
 from tests.integration.events_kit import later
 from tests.integration.personas import (
@@ -1196,6 +1199,147 @@ WELFARE_MUTUAL_AID: dict[tuple[str, str], Row] = {
     ),
 }
 WELFARE.update(WELFARE_MUTUAL_AID)
+
+
+# -- welfare-care: condolence cases and visits --------------------------------------------------
+_CARE_BUDGET: set[str] = set()  # campuses whose 2098 budget has the case line
+CARE_YEAR = "2098"
+
+
+async def care_case(stack: Stack, campus: str = "main", approved: bool = False) -> dict[str, str]:
+    """A fresh case for SELF (a donor case: no per-person cap), raised by the chair."""
+    await _in_welfare_directory(stack)
+    body = {
+        "member_id": SELF,
+        "kind": "blood_donation",
+        "amount_fen": 100,
+        "summary": "矩阵",
+        "occurred_on": f"{CARE_YEAR}-06-01",
+    }
+    made = await _ok(await stack.welfare_http.post("/cases", json=body, headers=ADMIN), 201)
+    if approved:
+        if campus not in _CARE_BUDGET:
+            budget = {"lines": {"spend_activity_other": 1_000_000_000}, "note": "预算"}
+            url = f"/funds/budgets/{campus}/{CARE_YEAR}"
+            await _ok(await stack.welfare_http.post(url, json=budget, headers=ADMIN), 201)
+            _CARE_BUDGET.add(campus)
+        url = f"/cases/{made['id']}/approve"
+        await _ok(await stack.welfare_http.post(url, json={}, headers=ADMIN))
+    return {"case_id": made["id"]}
+
+
+async def approved_case(stack: Stack, campus: str = "main") -> dict[str, str]:
+    return await care_case(stack, campus, approved=True)
+
+
+def _case_body(_: dict) -> dict:
+    return {
+        "member_id": SELF,
+        "kind": "illness",
+        "amount_fen": 100,
+        "summary": "住院",
+        "occurred_on": f"{CARE_YEAR}-06-01",
+    }
+
+
+CHAIR_DECIDES = expect(403, admin=200)
+CAMPUS_CADRES = expect(403, cadre_main=200, admin=200)
+_REVIEW_YEARS = itertools.count(2000)  # a file is reviewed once a year
+
+
+async def fresh_member(stack: Stack, campus: str = "main") -> dict[str, str]:
+    """A member of `campus` welfare knows and nothing has been done for yet."""
+    member_id = f"m-authz-care-{uuid.uuid4().hex[:8]}"
+    member = {"_id": member_id, "name": "新人", "campus": campus, "status": "active"}
+    await stack.welfare.db[MEMBER_DIRECTORY].insert_one({**member, "sequence": "1"})
+    return {"member": member_id}
+
+
+async def birthday(stack: Stack, campus: str = "main") -> dict[str, str]:
+    """SELF's benefit of this month (made once; its last day is still ahead)."""
+    today = local_today()
+    month = f"{today.year:04d}-{today.month:02d}"
+    directory = stack.welfare.db[MEMBER_DIRECTORY]
+    await _in_welfare_directory(stack)
+    await directory.update_one({"_id": SELF}, {"$set": {"birthday": f"{today.month:02d}-01"}})
+    await offer_month(stack.welfare.context.birthdays, month, Actor("authz"))
+    return {"benefit_id": f"b-{today.year}-{SELF}"}
+
+
+async def hardship_file(stack: Stack, campus: str = "main") -> dict[str, str]:
+    """SELF's hardship file (opened once, by the chair)."""
+    await _in_welfare_directory(stack)
+    body = {"member_id": SELF, "level": "ordinary", "reason": "家庭困难"}
+    made = await stack.welfare_http.post("/hardship", json=body, headers=ADMIN)
+    assert made.status_code in (201, 409), made.text
+    return {"file_id": f"h-{SELF}"}
+
+
+WELFARE_CARE: dict[tuple[str, str], Row] = {
+    # A cadre of the member's campus, or the member for themself.
+    ("POST", "/cases"): Row(
+        nothing, expect(403, member=201, cadre_main=201, admin=201), body=_case_body
+    ),
+    # Cadres and finance their campuses', a member their own (an empty page for others).
+    ("GET", "/cases"): Row(nothing, expect(200, system=403)),
+    ("GET", "/cases/{case_id}"): Row(
+        care_case,
+        expect(404, member=200, cadre_main=200, cadre_east=403, finance=200, admin=200, system=403),
+    ),
+    ("POST", "/cases/{case_id}/approve"): Row(care_case, CHAIR_DECIDES, body=lambda _: {}),
+    ("POST", "/cases/{case_id}/decline"): Row(
+        care_case, CHAIR_DECIDES, body=lambda _: {"note": "不符合条件"}
+    ),
+    ("POST", "/cases/{case_id}/cancel"): Row(
+        care_case, CHAIR_DECIDES, body=lambda _: {"note": "重复登记"}
+    ),
+    ("POST", "/cases/{case_id}/pay"): Row(
+        approved_case,
+        expect(403, finance=200, admin=200),
+        body=lambda _: {"voucher_no": "记-9", "paid_on": f"{CARE_YEAR}-06-02"},
+    ),
+    # Visit notes: the chair and the cadres of the member's campus only.
+    ("POST", "/cases/{case_id}/visits"): Row(
+        care_case,
+        expect(403, cadre_main=201, admin=201),
+        body=lambda _: {
+            "visitors": ["张主席"],
+            "visited_on": f"{CARE_YEAR}-06-03",
+            "brought": "水果",
+            "notes": "家属情况",
+        },
+    ),
+    ("GET", "/cases/{case_id}/visits"): Row(care_case, expect(403, cadre_main=200, admin=200)),
+    # The hardship register: the chair and the campus's cadres only.
+    ("POST", "/hardship"): Row(
+        fresh_member,
+        expect(403, cadre_main=201, admin=201),
+        body=lambda t: {"member_id": t["member"], "level": "ordinary", "reason": "家庭困难"},
+    ),
+    ("GET", "/hardship"): Row(nothing, expect(403, cadre_main=200, cadre_east=200, admin=200)),
+    ("GET", "/hardship/{file_id}"): Row(hardship_file, CAMPUS_CADRES),
+    ("POST", "/hardship/{file_id}/help"): Row(
+        hardship_file,
+        CAMPUS_CADRES,
+        body=lambda _: {"given_on": "2098-01-20", "what": "慰问金", "amount_fen": 100},
+    ),
+    ("POST", "/hardship/{file_id}/reviews"): Row(
+        hardship_file,
+        CAMPUS_CADRES,
+        body=lambda _: {"year": next(_REVIEW_YEARS), "outcome": "keep", "note": "继续帮扶"},
+    ),
+    # Birthdays: a member reads and chooses their own; cadres list their campuses'.
+    ("GET", "/birthdays/mine"): Row(nothing, expect(200, system=403)),
+    ("POST", "/birthdays/{benefit_id}/choice"): Row(
+        birthday, expect(404, member=200, system=403), body=lambda _: {"gift": "books"}
+    ),
+    ("GET", "/birthdays"): Row(nothing, expect(403, cadre_main=200, cadre_east=200, admin=200)),
+    # Running a month now: the school's chair only (the job does it on the 1st).
+    ("POST", "/birthdays/runs"): Row(
+        nothing, expect(403, admin=200), body=lambda _: {"month": "2097-01"}
+    ),
+}
+WELFARE.update(WELFARE_CARE)
 
 
 MATRICES = {

@@ -29,6 +29,7 @@ from shared.timeutil import utcnow
 from tests.integration.conftest import Stack, bearer, build_stack, close_stack, join
 from tests.integration.events_kit import known_to_events, later
 from tests.integration.personas import PERSONAS, TOKENS, as_row, expect
+from tests.kafka_tools import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -227,6 +228,37 @@ async def claim(site: Site) -> dict[str, str]:
 
 Target = Callable[[Site], Awaitable[dict[str, str]]]
 
+
+async def _benefit() -> dict[str, str]:
+    return {"benefit_id": "b-2098-m-nobody"}
+
+
+async def _step(site: Site, step: str) -> dict[str, str]:
+    return {**(await care_case(site)), "step": step}
+
+
+async def care_case(site: Site) -> dict[str, str]:
+    """A condolence case for the member persona (welfare knows them from members' events)."""
+    directory = site.stack.welfare.db["member_directory"]
+
+    async def known() -> bool:
+        return await directory.find_one({"_id": site.me}) is not None
+
+    await wait_until(known, 60, "the member in welfare's directory")
+    body = {
+        "member_id": site.me,
+        "kind": "illness",
+        "amount_fen": 100,
+        "summary": "住院",
+        "occurred_on": "2098-06-01",
+    }
+    return {
+        "case_id": (
+            await _ok(await site.stack.welfare_http.post("/cases", json=body, headers=ADMIN))
+        )["id"]
+    }
+
+
 # Statuses of pages: 200 shown, 303 to the sign-in page (no session), 403 the refusal page,
 # 404 not found (a staff token whose subject is no member, on a member's page); a POST: 400
 # the form is incomplete (allowed), 303 done and redirected, 409 the service's rule.
@@ -401,6 +433,41 @@ ROWS: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
         WELFARE_CADRE,
     ),
     ("GET", "/admin/welfare/{plan_id}/report.xlsx"): (welfare_plan, WELFARE_READERS),
+    # welfare-care: the member's cases and birthday gift; the cadre's case desk.
+    ("GET", "/m/care"): (nothing, expect(200, anonymous=303, system=403)),
+    ("POST", "/m/care/birthdays/{benefit_id}"): (
+        lambda _: _benefit(),
+        expect(200, anonymous=403, system=403),
+    ),
+    ("GET", "/admin/care"): (
+        nothing,
+        expect(200, anonymous=303, member=403, other_member=403, system=403),
+    ),
+    ("POST", "/admin/care/cases"): (
+        nothing,
+        expect(409, anonymous=403, member=403, other_member=403, system=403),
+    ),
+    ("GET", "/admin/care/cases/{case_id}"): (
+        care_case,
+        expect(403, anonymous=303, cadre_main=200, finance=200, auditor=404, admin=200),
+    ),
+    ("POST", "/admin/care/cases/{case_id}/{step}"): (
+        lambda site: _step(site, "approve"),
+        expect(403, anonymous=403, auditor=404, admin=303),  # the chair approves
+    ),
+    # An empty form: the service's 422 shown on the case's page (to those who may read it).
+    ("POST", "/admin/care/cases/{case_id}/visits"): (
+        care_case,
+        expect(403, anonymous=403, cadre_main=422, finance=422, auditor=404, admin=422),
+    ),
+    ("GET", "/admin/care/hardship"): (
+        nothing,
+        expect(403, anonymous=303, cadre_main=200, cadre_east=200, admin=200),
+    ),
+    ("POST", "/admin/care/hardship"): (  # an empty form: the page again, with the problem
+        nothing,
+        expect(403, anonymous=403, cadre_main=200, cadre_east=200, admin=200),
+    ),
     ("POST", "/admin/plan/{plan_id}/items/{item_id}/status"): (
         plan_item,
         expect(400, anonymous=403, member=403, other_member=403, system=403),

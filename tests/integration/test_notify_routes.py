@@ -40,7 +40,7 @@ from shared.events.voice import (
     SurveyClosingSoon,
     SurveyOpened,
 )
-from shared.events.welfare import BudgetThresholdReached
+from shared.events.welfare import BirthdayBenefitOffered, BudgetThresholdReached, CaseApproved
 from shared.events.welfare_exams import ExamBooked
 from shared.events.welfare_plans import EntitlementCreated, EntitlementIssued
 from shared.timeutil import SHANGHAI
@@ -471,6 +471,43 @@ async def test_a_campaign_result_reaches_its_campus_and_a_reply_its_proposer_alo
     assert set(found) == {(proposer, "inbox"), (proposer, "wecom"), (proposer, "email")}
     assert await deliveries(stack, assigned.id) == {}  # steps in between are not told
     assert [m["title"] for m in await inbox(stack, colleague)] == ["评选结果公布：师德标兵评选"]
+
+
+async def test_an_approved_case_and_a_birthday_reach_the_member_but_a_death_nobody(site):
+    stack, _server = site
+    mid = await member(stack, name="陈静")
+    gone = await member(stack)
+    case = {"member_id": mid, "campus": "main", "kind": "illness", "amount_fen": 50_000}
+    cid = uid("case")
+    approved = await publish(stack, CaseApproved(case_id=cid, **case), subject=cid, campus="main")
+    message = await wait_message(stack, mid, "工会慰问：生病住院慰问")
+    assert message["body"].startswith(
+        "陈静，您好！工会为您办理的生病住院慰问已经批准，慰问金500.00元"
+    )
+    assert set(await settled(stack, approved.id, 2)) == {(mid, "inbox"), (mid, "wecom")}
+
+    bid = uid("bd")
+    offered = BirthdayBenefitOffered(
+        benefit_id=bid,
+        member_id=mid,
+        campus="main",
+        month="2027-03",
+        amount_fen=20_000,
+        choose_by=datetime(2027, 3, 20).date(),
+    )
+    told = await publish(stack, offered, subject=bid, campus="main")
+    message = await wait_message(stack, mid, "生日快乐：3月生日福利")
+    assert "价值200.00元的生日福利，请在2027年3月20日前" in message["body"]
+    assert set(await settled(stack, told.id, 2)) == {(mid, "inbox"), (mid, "wecom")}
+
+    death = {**case, "member_id": gone, "kind": "death_member"}
+    did = uid("case")
+    quiet = await publish(stack, CaseApproved(case_id=did, **death), subject=did, campus="main")
+    # Published after the death's approval on the same partition key: once it is told, the
+    # death's approval has been handled (and told nobody).
+    after = await publish(stack, CaseApproved(case_id=did, **case), subject=did, campus="main")
+    await settled(stack, after.id, 2)
+    assert await deliveries(stack, quiet.id) == {} and await inbox(stack, gone) == []
 
 
 async def test_festival_welfare_and_an_exam_booking_reach_the_member_alone(site):

@@ -9,7 +9,7 @@ import sys
 import httpx
 
 from deploy.local import demo
-from deploy.local.demo import events, funds, members, voice, welfare_exams, welfare_plans
+from deploy.local.demo import care, events, funds, members, voice, welfare_exams, welfare_plans
 from deploy.local.demo.client import SeedError
 
 
@@ -50,6 +50,11 @@ def main(argv: list[str] | None = None) -> int:
         added, existing = asyncio.run(welfare_exams.seed(args.welfare_url.rstrip("/")))
         print(
             f"演示体检与互助保障 / demo exams and mutual aid: {added} added, {existing} already there"
+        )
+        # after the funds demo data (a case is paid only where this year's budget has its line)
+        added, existing = asyncio.run(care.seed(args.welfare_url.rstrip("/")))
+        print(
+            f"演示慰问：新增 {added} 件，已存在 {existing} 件 / demo cases: {added} added, {existing} already there"
         )
     except (SeedError, httpx.HTTPError) as exc:
         print(f"演示数据写入失败 / demo data failed: {exc}", file=sys.stderr)

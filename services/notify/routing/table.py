@@ -43,10 +43,11 @@ from shared.events.voice import (
     SurveyFacts,
     SurveyOpened,
 )
-from shared.events.welfare import BudgetThresholdReached
+from shared.events.welfare import BirthdayBenefitOffered, BudgetThresholdReached, CaseApproved
 from shared.events.welfare_exams import ExamBooked
 from shared.events.welfare_plans import EntitlementCreated, EntitlementIssued
 from shared.timeutil import SHANGHAI
+from shared.vocabulary.welfare import CaseKind
 
 INBOX, EMAIL, WECOM, SMS = ChannelName.inbox, ChannelName.email, ChannelName.wecom, ChannelName.sms
 
@@ -154,6 +155,20 @@ def _entitlement(e: EntitlementCreated | EntitlementIssued) -> Facts:
         values["standard"] = yuan(e.standard_fen)
     else:
         values["amount"] = yuan(e.amount_fen)
+    return Facts(e.campus, values, member_id=e.member_id)
+
+
+def _case_approved(e: CaseApproved) -> Facts:
+    values = {"kind_label": CaseKind(e.kind).label, "amount": yuan(e.amount_fen)}
+    return Facts(e.campus, values, member_id=e.member_id)
+
+
+def _birthday(e: BirthdayBenefitOffered) -> Facts:
+    values = {
+        "month": int(e.month[5:]),
+        "amount": yuan(e.amount_fen),
+        "choose_by": day(e.choose_by),
+    }
     return Facts(e.campus, values, member_id=e.member_id)
 
 
@@ -307,6 +322,25 @@ ROUTES = [
     NotifyRoute(
         ExamBooked, Audience.member, "exam_booked", (INBOX, WECOM), Category.welfare, _exam
     ),
+    # Condolences (welfare.case) and birthdays: the member alone. A case for a member who has
+    # died is for the family: the cadres bring it in person, nobody messages the member.
+    NotifyRoute(
+        CaseApproved,
+        Audience.member,
+        "case_approved",
+        (INBOX, WECOM),
+        Category.welfare,
+        _case_approved,
+        when=lambda e: e.kind != CaseKind.death_member.value,
+    ),
+    NotifyRoute(
+        BirthdayBenefitOffered,
+        Audience.member,
+        "birthday_offered",
+        (INBOX, WECOM),
+        Category.welfare,
+        _birthday,
+    ),
     # Credentials: e-mail only, never the inbox (whoever reads it is signed in already), and
     # never optional (the member asked for it).
     NotifyRoute(
@@ -381,6 +415,13 @@ UNROUTED: dict[str, str] = {
     "notify.webhook.resumed.v1": "管理员刚刚在 Webhook 页恢复，页面已提示",
     "notify.webhook.secret_rotated.v1": "管理员刚刚轮换密钥，新密钥只在页面显示一次",
     "notify.webhook.subscribed.v1": "管理员刚刚创建订阅，页面已提示",
+    "welfare.birthday.chosen.v1": "本人刚刚选择（或截止后默认），「我的慰问与生日福利」页可查",
+    "welfare.case.cancelled.v1": "撤销是干部的办理过程，由干部当面说明",
+    "welfare.case.declined.v1": "未获批准的原因由干部当面说明，不以消息告知",
+    "welfare.case.paid.v1": "慰问金由干部当面送达；批准时已有通知",
+    "welfare.case.raised.v1": "登记是干部的办理过程（本人申请时页面已提示）；批准时另有路由",
+    "welfare.hardship.changed.v1": "困难职工档案只有主席和本校区干部可见，从不推送",
+    "welfare.visit.recorded.v1": "走访时本人在场；走访记录不外传",
     "welfare.entitlement.chosen.v1": "本人刚刚选择（或截止后默认），「我的福利」页可查",
     "welfare.entitlement.received.v1": "本人刚刚签收，页面已提示",
     "welfare.entitlement.voided.v1": "资格因退会作废，退会会员不再接收消息",

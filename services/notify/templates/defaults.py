@@ -160,6 +160,20 @@ DEFAULTS: dict[str, DefaultTemplate] = {
         "请在「我的 › 评选投票与教代会提案」中查看答复，并对办理结果作出评价。",
         {"name": "张颖", "number": 12, "department": "后勤处"},
     ),
+    "case_approved": DefaultTemplate(
+        "慰问已批准",
+        "工会慰问：{{ kind_label }}",
+        "{{ name }}，您好！工会为您办理的{{ kind_label }}已经批准，慰问金{{ amount }}元，"
+        "将由工会干部送达。工会与您同在，如有困难请随时联系本校区工会。",
+        {"name": "张颖", "kind_label": "生病住院慰问", "amount": "500.00"},
+    ),
+    "birthday_offered": DefaultTemplate(
+        "生日福利待选择",
+        "生日快乐：{{ month }}月生日福利",
+        "{{ name }}，您好！祝您生日快乐，工会为您准备了一份价值{{ amount }}元的生日福利，"
+        "请在{{ choose_by }}前到「我的 › 我的慰问与生日福利」中选择，逾期将发放默认礼品。",
+        {"name": "张颖", "month": 3, "amount": "200.00", "choose_by": "2027年3月20日"},
+    ),
     "exam_booked": DefaultTemplate(
         "体检预约成功",
         "体检预约成功：{{ day }}",

@@ -1,0 +1,108 @@
+"""Birthday routes (生日慰问): a member's benefits and choice, a month's list, a run now."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Path, Query
+from pydantic import BaseModel, Field
+
+from services.welfare.birthdays.domain import BenefitStatus, BirthdayBenefit, BirthdayGift
+from services.welfare.birthdays.handlers import Birthdays, choose, mine, of_month, run_now
+from shared.auth import CurrentUser
+from shared.problems import PROBLEM_RESPONSES
+from shared.runtime import provided
+from shared.timeutil import as_local, local_today
+
+BirthdaysDep = Annotated[Birthdays, Depends(provided("birthdays"))]
+
+router = APIRouter(prefix="/birthdays", responses=PROBLEM_RESPONSES, tags=["生日慰问 birthdays"])
+
+MONTH = r"^20[0-9]{2}-(0[1-9]|1[0-2])$"
+BenefitId = Annotated[
+    str, Path(pattern=r"^b-20[0-9]{2}-[A-Za-z0-9_.:-]{1,64}$", description="生日福利编号")
+]
+
+
+class BenefitPublic(BaseModel):
+    id: str
+    member_id: str
+    campus: str
+    month: str
+    amount_fen: int
+    choose_by: date = Field(description="最后选择日；逾期按默认礼品发放")
+    status: BenefitStatus
+    status_label: str
+    gift: BirthdayGift | None
+    gift_label: str | None
+    chosen_at: datetime | None
+    gifts: dict[str, str] = Field(description="可选礼品")
+
+    @classmethod
+    def of(cls, b: BirthdayBenefit) -> BenefitPublic:
+        return cls(
+            id=b.id,
+            member_id=b.member_id,
+            campus=b.campus,
+            month=b.month,
+            amount_fen=b.amount_fen,
+            choose_by=b.choose_by,
+            status=b.status,
+            status_label=b.status.label,
+            gift=b.gift,
+            gift_label=b.gift.label if b.gift else None,
+            chosen_at=as_local(b.chosen_at) if b.chosen_at else None,
+            gifts=BirthdayGift.labels(),
+        )
+
+
+@router.get("/mine")
+async def my_benefits(birthdays: BirthdaysDep, user: CurrentUser) -> list[BenefitPublic]:
+    """我的生日福利; role: member."""
+    return [BenefitPublic.of(b) for b in await mine(birthdays, user)]
+
+
+class ChoiceBody(BaseModel):
+    gift: BirthdayGift
+
+
+@router.post("/{benefit_id}/choice")
+async def choice(
+    benefit_id: BenefitId, body: ChoiceBody, birthdays: BirthdaysDep, user: CurrentUser
+) -> BenefitPublic:
+    """选择生日礼品 until the last day (409 `birthday.closed` after); role: the member."""
+    return BenefitPublic.of(await choose(birthdays, user, benefit_id, body.gift))
+
+
+@router.get("")
+async def month_list(
+    birthdays: BirthdaysDep,
+    user: CurrentUser,
+    month: Annotated[str | None, Query(pattern=MONTH, description="月份 YYYY-MM；空为本月")] = None,
+) -> list[BenefitPublic]:
+    """一个月的生日福利; role: cadre (their campuses)."""
+    today = local_today()
+    chosen = month or f"{today.year:04d}-{today.month:02d}"
+    return [BenefitPublic.of(b) for b in await of_month(birthdays, user, chosen)]
+
+
+class RunBody(BaseModel):
+    month: str = Field(pattern=MONTH, description="月份 YYYY-MM")
+
+
+class RunPublic(BaseModel):
+    month: str
+    born: int = Field(description="本月生日的在会会员")
+    offered: int = Field(description="本次新发的生日福利（重复执行为 0）")
+    over_cap: int = Field(description="年度限额已满而未发的会员")
+
+
+@router.post("/runs")
+async def run(body: RunBody, birthdays: BirthdaysDep, user: CurrentUser) -> RunPublic:
+    """立即发放某月生日福利 (the job does it on the 1st; safe to repeat); role: admin of the
+    whole school."""
+    result = await run_now(birthdays, user, body.month)
+    return RunPublic(
+        month=result.month, born=result.born, offered=result.offered, over_cap=result.over_cap
+    )

@@ -1,0 +1,159 @@
+"""Birthday use cases: the monthly run (a scheduled job), the member's choice, the default.
+
+The run is safe twice and on two replicas at once: each benefit's id is the member and year
+(a unique key: `add_many` writes each once), and each benefit's cap claim carries that id (a
+keyed claim counts once). A member whose birthday cap for the year is used up gets none.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.welfare.birthdays.domain import (
+    BenefitStatus,
+    BirthdayBenefit,
+    BirthdayGift,
+    benefit_id_of,
+    days_of,
+)
+from services.welfare.policy.caps import CapBook, CapRequest
+from shared.aggregate import Actor, AggregateStore
+from shared.auth import Principal, Role
+from shared.errors import NotFound
+from shared.readmodels.member_directory import MemberDirectory
+from shared.scheduler import JobRun
+from shared.timeutil import SHANGHAI, local_today, utcnow_ms
+from shared.vocabulary.welfare_plans import Category
+
+log = logging.getLogger(__name__)
+
+BIRTHDAYS = "welfare_birthdays"
+TOPIC = "welfare.birthday"
+NOT_FOUND = ("birthday.not_found", "生日福利不存在")
+BATCH = 500
+
+
+async def setup_indexes(db: AsyncDatabase) -> None:
+    await db[BIRTHDAYS].create_index([("member_id", 1), ("month", -1)])
+    await db[BIRTHDAYS].create_index([("campus", 1), ("month", 1)])
+    await db[BIRTHDAYS].create_index("status")
+
+
+@dataclass(frozen=True)
+class Birthdays:
+    store: AggregateStore[BirthdayBenefit]
+    directory: MemberDirectory
+    caps: CapBook  # the policy profile's running totals (funds-plans): category birthday
+    amount_fen: int
+
+
+@dataclass(frozen=True)
+class RunResult:
+    month: str
+    born: int  # active members born in the month
+    offered: int  # benefits made by this run (0 when run again)
+    over_cap: int  # members whose birthday cap had no room
+
+
+async def offer_month(birthdays: Birthdays, month: str, actor: Actor) -> RunResult:
+    """The benefits of `month` (YYYY-MM) for active members born in it, within the cap."""
+    year = int(month[:4])
+    query = {"status": "active", "birthday": {"$in": days_of(month)}}
+    members = [
+        (d["_id"], d["campus"])
+        async for d in birthdays.directory.coll.find(query, {"campus": 1})
+        if d.get("campus")
+    ]
+    offered = over_cap = 0
+    gate = asyncio.Semaphore(16)
+
+    async def within_cap(member_id: str) -> bool:
+        async with gate:
+            benefit_id = benefit_id_of(member_id, year)
+            outcome = await birthdays.caps.try_claim(
+                CapRequest(
+                    member_id=member_id,
+                    category=Category.birthday,
+                    year=year,
+                    amount_fen=birthdays.amount_fen,
+                    key=f"birthday:{benefit_id}",
+                    cause=f"生日福利 {benefit_id}",
+                )
+            )
+            return outcome.claimed
+
+    for start in range(0, len(members), BATCH):
+        batch = members[start : start + BATCH]
+        ids = [benefit_id_of(m, year) for m, _ in batch]
+        done = await birthdays.store.existing(ids)
+        todo = [(m, c) for m, c in batch if benefit_id_of(m, year) not in done]
+        fits = await asyncio.gather(*(within_cap(m) for m, _ in todo))
+        over_cap += fits.count(False)
+        benefits = [
+            BirthdayBenefit.offer(m, c, month, birthdays.amount_fen)
+            for (m, c), fit in zip(todo, fits, strict=True)
+            if fit
+        ]
+        if benefits:
+            offered += sum(await birthdays.store.add_many(benefits, actor, "offer"))
+    return RunResult(month, len(members), offered, over_cap)
+
+
+async def run_month(birthdays: Birthdays, run: JobRun) -> None:
+    """The monthly job: the slot is the month (Asia/Shanghai)."""
+    result = await offer_month(birthdays, run.slot, Actor(f"job:{run.job}", run.slot))
+    log.info("birthday benefits %s: %s", run.slot, result)
+
+
+async def give_defaults(birthdays: Birthdays, run: JobRun) -> None:
+    """The daily job: a benefit not chosen by its last day gets the default gift."""
+    today = run.now.astimezone(SHANGHAI).date()
+    found = await birthdays.store.find(
+        {"status": BenefitStatus.offered.value, "choose_by": {"$lt": today.isoformat()}},
+        limit=100_000,
+    )
+    now = utcnow_ms()
+    for benefit in found:
+        await birthdays.store.change(
+            benefit.id, lambda b: b.give_default(today, now), Actor("system"), "default"
+        )
+
+
+async def run_now(birthdays: Birthdays, user: Principal, month: str) -> RunResult:
+    """发放本月生日福利 now (the job does it on the 1st): the school's chair."""
+    user.require(Role.admin)
+    if not user.all_campuses:
+        user.require_campus("*")
+    return await offer_month(birthdays, month, Actor.of(user))
+
+
+async def mine(birthdays: Birthdays, user: Principal) -> list[BirthdayBenefit]:
+    user.require(Role.member)
+    listed = await birthdays.store.find({"member_id": user.subject}, sort=[("month", -1)], limit=20)
+    current = await birthdays.store.get_many([b.id for b in listed])  # a choice just made shows
+    return [current.get(b.id, b) for b in listed]
+
+
+async def choose(
+    birthdays: Birthdays, user: Principal, benefit_id: str, gift: BirthdayGift
+) -> BirthdayBenefit:
+    """The member's choice, until the benefit's last day."""
+    user.require(Role.member)
+    found = await birthdays.store.get(benefit_id)
+    if found is None or found.member_id != user.subject:
+        raise NotFound(*NOT_FOUND, id=benefit_id)
+    today, now = local_today(), utcnow_ms()
+    return await birthdays.store.change(
+        benefit_id, lambda b: b.choose(gift, today, now), Actor.of(user), "choose"
+    )
+
+
+async def of_month(birthdays: Birthdays, user: Principal, month: str) -> list[BirthdayBenefit]:
+    """A month's benefits on the cadre's campuses."""
+    user.require(Role.cadre)
+    query = {**user.campus_filter(), "month": month}
+    return await birthdays.store.find(query, sort=[("campus", 1), ("_id", 1)], limit=10_000)

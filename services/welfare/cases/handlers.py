@@ -1,0 +1,312 @@
+"""Case use cases: raise, approve, decline, pay (cap, ledger, step — once), cancel, visit, and
+the cases raised automatically from other services' events.
+
+Who may: a cadre of the member's campus raises a case and records visits; a member raises
+one for themself (illness, a relative's death, marriage, childbirth); the chair (admin of the
+campus) approves, declines and cancels; finance of the campus pays. Visit notes are read by
+the chair and the cadres of the member's campus only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.welfare.cases.domain import (
+    AUTO_AMOUNT_FEN,
+    MEMBER_KINDS,
+    TRANSITIONS,
+    Case,
+    CaseKind,
+    CaseSource,
+    CaseStep,
+    Visit,
+    allowed,
+    auto_case_id,
+    cap_key,
+    new_case_id,
+    plausible,
+)
+from services.welfare.cases.store import CaseFilter
+from services.welfare.funds.domain import EntryKind
+from services.welfare.funds.handlers import Funds, Posting, post_entry
+from services.welfare.policy.caps import CapBook, CapRequest
+from shared.aggregate import Actor, AggregateStore
+from shared.auth import Principal, Role
+from shared.envelope import CloudEvent
+from shared.errors import Forbidden, NotFound
+from shared.events.events import AttendanceRecorded
+from shared.events.members import MemberDeceased, MemberRetired
+from shared.readmodels.member_directory import MemberDirectory
+from shared.timeutil import utcnow_ms
+
+BLOOD_DRIVE_KIND = "blood_donation"  # events' ActivityKind.blood_donation (无偿献血)
+
+
+@dataclass(frozen=True)
+class Cases:
+    store: AggregateStore[Case]
+    visits: AggregateStore[Visit]
+    directory: MemberDirectory
+    funds: Funds
+    caps: CapBook  # the policy profile's running totals (funds-plans), shared with festivals
+    db: AsyncDatabase
+
+
+@dataclass(frozen=True)
+class RaiseCase:
+    member_id: str
+    kind: CaseKind
+    amount_fen: int
+    summary: str
+    occurred_on: date
+
+
+async def _member_campus(cases: Cases, member_id: str) -> str:
+    member = await cases.directory.get(member_id)
+    if member is None or not member.get("campus"):
+        raise NotFound("member.not_found", "会员不存在", member_id=member_id)
+    return str(member["campus"])
+
+
+async def raise_case(cases: Cases, user: Principal, cmd: RaiseCase) -> Case:
+    """登记慰问: a cadre of the member's campus, or the member for themself."""
+    campus = await _member_campus(cases, cmd.member_id)
+    if user.has_role(Role.cadre):
+        user.require(Role.cadre, campus=campus)
+        source = CaseSource.cadre
+    else:
+        user.require(Role.member, campus=campus)
+        user.require_self(cmd.member_id, "会员只能为本人申请慰问")
+        if cmd.kind not in MEMBER_KINDS:
+            raise Forbidden(
+                "case.kind_for_cadres",
+                f"「{cmd.kind.label}」由工会干部登记",
+                kind=cmd.kind.value,
+            )
+        source = CaseSource.member
+    case = Case.raise_new(
+        new_case_id(),
+        member_id=cmd.member_id,
+        campus=campus,
+        kind=cmd.kind,
+        amount_fen=cmd.amount_fen,
+        summary=cmd.summary,
+        source=source,
+        occurred_on=cmd.occurred_on,
+        by=user.subject,
+        now=utcnow_ms(),
+    )
+    return await cases.store.add(case, Actor.of(user), "raise")
+
+
+async def visible_case(cases: Cases, user: Principal, case_id: str) -> Case:
+    """The case for the campus's cadres and the chair, or for its member (404 otherwise for
+    a member: no probing of other people's cases)."""
+    case = await cases.store.require(case_id)
+    if user.has_role(Role.cadre, Role.finance):
+        user.require(Role.cadre, Role.finance, campus=case.campus)
+        return case
+    user.require(Role.member)
+    if case.member_id != user.subject:
+        raise NotFound("case.not_found", "慰问事项不存在", id=case_id)
+    return case
+
+
+async def decide_case(
+    cases: Cases,
+    user: Principal,
+    case_id: str,
+    step: CaseStep,
+    note: str | None,
+    amount_fen: int | None = None,
+) -> Case:
+    """批准 / 不予批准 / 撤销: the chair of the member's campus."""
+    case = await cases.store.require(case_id)
+    user.require(Role.admin, campus=case.campus)
+    now = utcnow_ms()
+
+    def decide(c: Case) -> None:
+        if step is CaseStep.approve:
+            c.approve(user.subject, now, note, amount_fen)
+        elif step is CaseStep.decline:
+            c.decline(user.subject, now, note or "")
+        else:
+            c.cancel(note or "")
+
+    changed = await cases.store.change(case_id, decide, Actor.of(user), step.value)
+    if step is CaseStep.cancel:
+        # What a payment that did not go through counted (its claim, if any), given back once.
+        await cases.caps.release(cap_key(case_id), f"撤销慰问事项 {case_id}：{note or ''}")
+    return changed
+
+
+async def pay_case(
+    cases: Cases, user: Principal, case_id: str, voucher_no: str | None, paid_on: date | None
+) -> Case:
+    """发放: finance of the campus. The policy profile's cap (`CapBook.claim`, once per case:
+    422 `welfare.cap_exceeded` as for festival gifts), the ledger (once per case: the case's
+    id is the entry's idempotency key), then the step — retried or sent twice at once, it
+    pays once."""
+    case = await cases.store.require(case_id)
+    user.require(Role.finance, campus=case.campus)
+    allowed(CaseStep.pay, case.status)
+    if paid_on is not None:
+        plausible(paid_on, "发放日期")
+    if case.category is not None and case.amount_fen > 0:
+        # The one cap check of a case: a unique-key claim on the member's running total.
+        await cases.caps.claim(
+            CapRequest(
+                member_id=case.member_id,
+                category=case.category,
+                year=case.year,
+                amount_fen=case.amount_fen,
+                key=cap_key(case.id),
+                cause=f"慰问事项 {case.id}",
+            )
+        )
+    entry_id = None
+    if case.amount_fen > 0:
+        posting = Posting(
+            line=case.line,
+            amount_fen=case.amount_fen,
+            cause=f"{case.kind.label}（慰问事项 {case.id}）",
+            approved_by=case.decided_by or "",
+            voucher_no=voucher_no or "",
+            occurred_on=paid_on,
+            key=f"case-{case.id}",
+        )
+        posted = await post_entry(
+            cases.funds, user, case.campus, case.year, EntryKind.payment, posting
+        )
+        entry_id = str(posted.entry["_id"])
+    now = utcnow_ms()
+    return await cases.store.change(
+        case_id, lambda c: c.pay(user.subject, now, entry_id), Actor.of(user), "pay"
+    )
+
+
+async def list_cases(
+    cases: Cases, user: Principal, where: CaseFilter, limit: int, offset: int
+) -> tuple[list[Case], int]:
+    """Cadres and finance: their campuses' cases; a member: their own."""
+    if user.has_role(Role.cadre, Role.finance):
+        scope = user.campus_filter()
+    else:
+        user.require(Role.member)
+        scope = {"member_id": user.subject}
+    query = where.query(scope)
+    items = await cases.store.find(
+        query, sort=[("raised_at", -1), ("_id", 1)], skip=offset, limit=limit
+    )
+    return items, await cases.store.count(query)
+
+
+# -- visits -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecordVisit:
+    visitors: list[str]
+    visited_on: date
+    brought: str
+    notes: str | None
+
+
+async def record_visit(cases: Cases, user: Principal, case_id: str, cmd: RecordVisit) -> Visit:
+    """走访记录: a cadre of the member's campus."""
+    case = await cases.store.require(case_id)
+    user.require(Role.cadre, campus=case.campus)
+    visit = Visit.record_new(
+        case,
+        visitors=cmd.visitors,
+        visited_on=cmd.visited_on,
+        brought=cmd.brought,
+        notes=cmd.notes,
+        by=user.subject,
+        now=utcnow_ms(),
+    )
+    return await cases.visits.add(visit, Actor.of(user), "record")
+
+
+async def visits_of(cases: Cases, user: Principal, case_id: str) -> list[Visit]:
+    """A case's visits with their notes: the chair and the cadres of the member's campus."""
+    case = await cases.store.require(case_id)
+    user.require(Role.cadre, campus=case.campus)
+    listed = await cases.visits.find(
+        {"case_id": case_id, "campus": case.campus}, sort=[("visited_on", -1)], limit=200
+    )
+    current = await cases.visits.get_many([v.id for v in listed])
+    return [current.get(v.id, v) for v in listed]
+
+
+# -- raised automatically ---------------------------------------------------------------------
+
+
+async def _raise_auto(cases: Cases, envelope: CloudEvent, case: Case) -> bool:
+    added = await cases.store.add_if_absent(case, Actor.system(envelope), "raise")
+    return added.created
+
+
+async def on_attendance(event: AttendanceRecorded, envelope: CloudEvent, cases: Cases) -> None:
+    """A blood donor's attendance (献血) raises a donor case once per drive and member."""
+    if event.activity_kind != BLOOD_DRIVE_KIND:
+        return
+    kind = CaseKind.blood_donation
+    case = Case.raise_new(
+        auto_case_id(CaseSource.blood_donation, event.activity_id, event.member_id),
+        member_id=event.member_id,
+        campus=event.member_campus,
+        kind=kind,
+        amount_fen=AUTO_AMOUNT_FEN[kind],
+        summary=f"无偿献血慰问：{event.activity_title}"[:100],
+        source=CaseSource.blood_donation,
+        source_ref=event.activity_id,
+        occurred_on=event.attended_on,
+        by="system",
+        now=utcnow_ms(),
+    )
+    await _raise_auto(cases, envelope, case)
+
+
+async def on_retired(event: MemberRetired, envelope: CloudEvent, cases: Cases) -> None:
+    """A member retired: the retirement gift case (退休慰问), once per member."""
+    kind = CaseKind.retirement
+    case = Case.raise_new(
+        auto_case_id(CaseSource.retirement, event.member_id),
+        member_id=event.member_id,
+        campus=event.campus,
+        kind=kind,
+        amount_fen=AUTO_AMOUNT_FEN[kind],
+        summary="退休慰问",
+        source=CaseSource.retirement,
+        occurred_on=event.retired_on,
+        by="system",
+        now=utcnow_ms(),
+    )
+    await _raise_auto(cases, envelope, case)
+
+
+async def on_deceased(event: MemberDeceased, envelope: CloudEvent, cases: Cases) -> None:
+    """A member passed away: the bereavement case for the family (会员去世慰问), once."""
+    kind = CaseKind.death_member
+    case = Case.raise_new(
+        auto_case_id(CaseSource.death, event.member_id),
+        member_id=event.member_id,
+        campus=event.campus,
+        kind=kind,
+        amount_fen=AUTO_AMOUNT_FEN[kind],
+        summary="会员去世慰问（慰问家属）",
+        source=CaseSource.death,
+        occurred_on=event.deceased_on,
+        by="system",
+        now=utcnow_ms(),
+    )
+    await _raise_auto(cases, envelope, case)
+
+
+def steps_open(case: Case) -> list[CaseStep]:
+    """The steps the case can take now (the desk's buttons)."""
+    return [s for s, (sources, _) in TRANSITIONS.items() if case.status in sources]

@@ -1,0 +1,188 @@
+"""Condolences and birthdays in a real browser against the real services as processes: a
+cadre sees a case the platform raised by itself (a member retired → 退休慰问) on the desk and
+approves it; a member on a 375 px phone chooses this month's birthday gift."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+import pytest_asyncio
+from playwright.async_api import Browser, async_playwright, expect
+
+from shared.timeutil import local_today
+from tests.e2e.browser import (
+    DESK,
+    FLAGS,
+    PHONE,
+    axe_violations,
+    chromium_or_skip,
+    horizontal_overflow,
+    shot,
+)
+from tests.e2e.conftest import Platform, bearer
+from tests.kafka_tools import wait_until
+
+pytestmark = pytest.mark.e2e
+
+SERVICES = ("members", "welfare", "web")
+PASSWORD = "wo-de-mima-8"
+
+
+@dataclass
+class Site:
+    platform: Platform
+    browser: Browser
+    cadre: str  # staff numbers
+    member: str
+    retiree_name: str
+
+
+async def person(client: httpx.AsyncClient, members: str, staff_no: str, **over) -> str:
+    admin = bearer("e2e-admin", ["admin"], ["*"])
+    body = {
+        "staff_no": staff_no,
+        "name": "王芳",
+        "campus": "main",
+        "department": "艺术系",
+        "gender": "female",
+        "birth_date": "1985-05-01",
+        **over,
+    }
+    r = await client.post(f"{members}/members", headers=admin, json=body)
+    assert r.status_code == 201, r.text
+    member_id = r.json()["id"]
+    r = await client.put(
+        f"{members}/members/{member_id}/password", headers=admin, json={"password": "Chushi-2026"}
+    )
+    assert r.status_code == 200, r.text
+    r = await client.post(
+        f"{members}/auth/login", json={"staff_no": staff_no, "password": "Chushi-2026"}
+    )
+    token = r.json()["password_token"]
+    r = await client.post(
+        f"{members}/auth/password",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"new_password": PASSWORD},
+    )
+    assert r.status_code == 200, r.text
+    return member_id
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="session")
+async def site(infra, tmp_path_factory) -> AsyncIterator[Site]:
+    executable = chromium_or_skip()
+    platform = Platform(infra, tmp_path_factory.mktemp("care"), services=SERVICES)
+    async with platform.running():
+        tag = uuid.uuid4().hex[:5].upper()
+        members, welfare = platform.url("members"), platform.url("welfare")
+        admin = bearer("e2e-admin", ["admin"], ["*"])
+        today = local_today()
+        async with httpx.AsyncClient(timeout=20) as client:
+            await person(client, members, f"C{tag}1", name="王芳", roles=["group_leader"])
+            born = f"1980-{today.month:02d}-03"
+            member = await person(client, members, f"C{tag}2", name="李梅", birth_date=born)
+            r = await client.post(
+                f"{members}/members",
+                headers=admin,
+                json={
+                    "staff_no": f"C{tag}3",
+                    "name": "张老师",
+                    "campus": "main",
+                    "department": "艺术系",
+                },
+            )
+            retiree = r.json()["id"]
+            r = await client.post(
+                f"{members}/members/{retiree}/retire", headers=admin, json={"on": today.isoformat()}
+            )
+            assert r.status_code == 200, r.text
+
+            async def raised() -> bool:
+                r = await client.get(
+                    f"{welfare}/cases", headers=admin, params={"member_id": retiree}
+                )
+                return r.status_code == 200 and r.json()["total"] == 1
+
+            await wait_until(raised, 60, "the retirement case raised by welfare")
+
+            async def known() -> bool:
+                r = await client.get(
+                    f"{welfare}/cases", headers=bearer(member, ["member"], ["main"])
+                )
+                return r.status_code == 200
+
+            await wait_until(known, 30, "welfare answering the member")
+
+            # The birthday run of this month (the job does it on the 1st).
+            async def offered() -> bool:
+                month = f"{today:%Y-%m}"
+                r = await client.post(
+                    f"{welfare}/birthdays/runs", headers=admin, json={"month": month}
+                )
+                assert r.status_code == 200, r.text
+                mine = await client.get(
+                    f"{welfare}/birthdays/mine", headers=bearer(member, ["member"], ["main"])
+                )
+                return len(mine.json()) == 1
+
+            await wait_until(offered, 60, "the member's birthday benefit")
+        async with async_playwright() as pw:
+            browser = await pw.chromium.launch(executable_path=executable, args=FLAGS)
+            try:
+                yield Site(platform, browser, f"C{tag}1", f"C{tag}2", "张老师")
+            finally:
+                await browser.close()
+
+
+async def login(site: Site, viewport, staff_no: str, next_url: str):
+    context = await site.browser.new_context(
+        viewport=viewport,
+        base_url=site.platform.url("web"),
+        locale="zh-CN",
+        timezone_id="Asia/Shanghai",
+    )
+    context.set_default_timeout(20_000)
+    page = await context.new_page()
+    await page.goto(f"/login?next={next_url}")
+    await page.fill("#staff_no", staff_no)
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_load_state()
+    return context, page
+
+
+async def test_cadre_sees_the_automatically_raised_case_and_approves_it(site: Site):
+    context, page = await login(site, DESK, site.cadre, "/admin/care")
+    row = page.locator("tr.case", has_text=site.retiree_name)
+    await expect(row).to_contain_text("退休慰问")
+    await expect(row).to_contain_text("退休自动登记")
+    await expect(row).to_contain_text("待审批")
+    await shot(page, "care-desk")
+    await row.locator("a").click()
+    await expect(page.locator("h1")).to_contain_text("退休慰问")
+    # A group leader is a cadre, not the chair: the service refuses, the page says so.
+    await page.click("button:has-text('批准')")
+    await expect(page.locator(".notice-error")).to_contain_text("需要以下角色之一")
+    await page.fill("input[name=visitors]", "王芳，工会小组")
+    await page.fill("input[name=visited_on]", local_today().isoformat())
+    await page.fill("input[name=brought]", "纪念品")
+    await page.fill("textarea[name=notes]", "身体健康，感谢工会")
+    await page.click("button:has-text('记录走访')")
+    await expect(page.locator("#main")).to_contain_text("身体健康，感谢工会", timeout=30_000)
+    await context.close()
+
+
+async def test_member_chooses_the_birthday_gift_on_a_phone(site: Site):
+    context, page = await login(site, PHONE, site.member, "/m/care")
+    await expect(page.locator("h1")).to_contain_text("慰问与生日福利")
+    await page.check("input[value=books]")
+    await page.click("button:has-text('确认选择')")
+    await expect(page.locator("#main")).to_contain_text("礼品：购书卡")
+    assert not await horizontal_overflow(page)
+    assert await axe_violations(page) == []
+    await shot(page, "care-phone")
+    await context.close()
