@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notify.channels.base import Channel
@@ -17,6 +19,8 @@ from services.notify.notices.channel import InboxChannel
 from services.notify.notices.store import INBOX, Inbox
 from services.notify.preferences import api as preferences_api
 from services.notify.preferences.store import PreferenceStore
+from services.notify.reminders.handlers import reminders_job
+from services.notify.reminders.store import Reminders
 from services.notify.routing.audience import Audiences, Registrations
 from services.notify.routing.contacts import Contacts
 from services.notify.routing.domain import ChannelName
@@ -30,6 +34,7 @@ from services.notify.webhooks.wiring import install_webhooks
 from shared.crypto import Box, Sealer
 from shared.readmodels.member_directory import MemberDirectory
 from shared.runtime import ServiceRuntime
+from shared.scheduler import Every, Job
 
 DESCRIPTION = "通知服务：站内信、邮件、企业微信与短信，模板、免打扰、提醒与投递状态。"
 
@@ -39,6 +44,7 @@ async def setup_indexes(db: AsyncDatabase) -> None:
     await db[INBOX].create_index([("member_id", 1), ("read_at", 1)])
     await db["registrations"].create_index("activity_id")
     await Deliveries(db).setup_indexes()
+    await Reminders(db).setup_indexes()
     await MemberDirectory(db).setup_indexes()
 
 
@@ -66,6 +72,7 @@ def bootstrap(
     inbox, deliveries, contacts = Inbox(db), Deliveries(db), Contacts(db)
     preferences, templates = PreferenceStore(db), Templates(db)
     directory, registrations = MemberDirectory(db), Registrations(db)
+    reminders = Reminders(db)
     sealer = Sealer.from_file(settings.data_key_file)
     channels: dict[str, Channel] = {
         ChannelName.email: EmailChannel(mailer or SmtpMailer(settings)),
@@ -94,6 +101,15 @@ def bootstrap(
             settings.web_base_url,
             Box.from_file(settings.link_private_key_file),
             sealer,
+            reminders,
+        )
+    )
+    # Reminders: the schedules notify keeps from its events, sent once per slot and replica-safe.
+    runtime.schedule(
+        Job(
+            "notify.reminders",
+            Every(settings.reminder_every_s),
+            partial(reminders_job, reminders, dispatcher, TABLE),
         )
     )
     runtime.run_worker(DeliveryWorker(settings, deliveries, contacts, templates, channels, sealer))

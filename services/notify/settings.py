@@ -49,6 +49,9 @@ class NotifySettings(ServiceSettings):
         30.0, gt=0, description="wait after the first failed attempt; doubles, at most 1 hour"
     )
     delivery_poll_s: float = Field(1.0, gt=0, description="how often the delivery worker looks")
+    reminder_every_s: int = Field(
+        60, ge=1, description="how often due reminders (活动、选礼、体检提醒) are looked for"
+    )
     web_base_url: str = Field(
         "http://127.0.0.1:8000",
         description="address of the web front end: login links in e-mails point there",

@@ -11,10 +11,13 @@ from services.notify.notices.handlers import (
     on_member_joined,
     on_routed_event,
 )
+from services.notify.reminders.handlers import reminder_routes
+from services.notify.reminders.store import Reminders
 from services.notify.routing.audience import Registrations, registration_routes
 from services.notify.routing.contacts import Contacts
 from services.notify.routing.table import TABLE
 from shared.crypto import Box, Sealer
+from shared.events import IntegrationEvent
 from shared.events.events import (
     RegistrationCancelled,
     RegistrationCheckedIn,
@@ -44,6 +47,7 @@ def subscriptions(
     web_base_url: str,
     box: Box,
     sealer: Sealer,
+    reminders: Reminders,
 ) -> Routes:
     return [
         # Notify's projections: members (audiences), contacts (addresses), registrations.
@@ -74,10 +78,12 @@ def subscriptions(
             web_base_url,
             sealer,
         ),
+        # Reminders' schedules: activities, festival plans and entitlements, exam bookings.
+        *reminder_routes(reminders),
         # Every other route of the routing table.
         *(
             on(route.event, on_routed_event, dispatcher)
             for route in TABLE.routes.values()
-            if route.event_type not in OWN_USE_CASE
+            if route.event_type not in OWN_USE_CASE and issubclass(route.event, IntegrationEvent)
         ),
     ]

@@ -729,6 +729,8 @@ async def test_member_reads_her_inbox_marks_all_read_and_sets_her_notifications(
     await expect(page.locator("h1")).to_have_text("通知设置")
     activity = page.locator("#cat-activity")
     await expect(activity.locator("input[value=wecom]")).to_be_checked()  # every channel at first
+    # Reminders are a category of their own: the page lists what notify's API names.
+    await expect(page.locator("#cat-reminder")).to_contain_text("活动、选礼与体检提醒")
     await activity.locator("input[value=wecom]").uncheck()
     await activity.locator("input[value=sms]").uncheck()
     await page.fill("#quiet_start", "23:00")

@@ -158,9 +158,14 @@ def demo_signers() -> list[tuple[str, str]]:
 
 
 async def seed(
-    events_url: str, today: date | None = None, timeout_s: float = 15, wait_s: float = 60
+    events_url: str,
+    today: date | None = None,
+    timeout_s: float = 15,
+    wait_s: float = 60,
+    transport: httpx.AsyncBaseTransport | None = None,
 ) -> tuple[int, int]:
-    """Returns (activities added, already there); raises SeedError on any other answer.
+    """Returns (activities added, already there); raises SeedError on any other answer
+    (`transport`: a test's app).
 
     Members sign up as themselves; events learns them from `members.member`, so a sign-up
     answered 404 (not known yet) is tried again for up to `wait_s`. One the activity's rules
@@ -173,7 +178,8 @@ async def seed(
     signers = demo_signers()
     added = existing = 0
     activities: dict[str, tuple[str, int]] = {}  # slug → (activity id, year)
-    async with httpx.AsyncClient(base_url=events_url, timeout=timeout_s) as client:
+    client_of = httpx.AsyncClient(base_url=events_url, timeout=timeout_s, transport=transport)
+    async with client_of as client:
         for demo in DEMO_ACTIVITIES:
             day = next_date(demo.month, demo.day, today)
             starts, ends = (f"{day.isoformat()}T{t}:00+08:00" for t in demo.hours)

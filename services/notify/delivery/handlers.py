@@ -60,7 +60,7 @@ SECRET_WHERE = "notify.delivery"
 
 async def dispatch(cmd: Dispatch, d: Dispatcher, now: datetime | None = None) -> int:
     """Deliveries this call created (0 when the event was dispatched before)."""
-    route = d.table.routes[cmd.event_type]
+    route = d.table.route(cmd.event_type)
     template = cmd.template or route.template
     now = now or utcnow()
     recipients = await d.audiences.resolve(route.audience, cmd.facts)

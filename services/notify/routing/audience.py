@@ -110,6 +110,8 @@ class Audiences:
         if audience in (Audience.member, Audience.address):
             assert facts.member_id is not None
             return await self._members([facts.member_id], reachable_only=False)
+        if audience is Audience.listed:
+            return await self._members(sorted(set(facts.member_ids or ())))
         if audience is Audience.activity_registrants:
             assert facts.activity_id is not None
             return await self._members(await self.registrations.registrants(facts.activity_id))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from shared.events import IntegrationEvent
 from shared.labels import Labelled
@@ -23,6 +23,7 @@ class Audience(Labelled):
     campus_cadres = "campus_cadres", "校区工会干部"
     finance = "finance", "经费管理人员"
     address = "address", "事件指定的邮箱（登录链接、邮箱确认）"
+    listed = "listed", "提醒算出的名单（报名确认者、未选礼品者）"
 
 
 class ChannelName(Labelled):
@@ -43,6 +44,7 @@ class Category(Labelled):
     welfare = "welfare", "福利与体检"
     funds = "funds", "经费预警"
     approval = "approval", "待审批事项"
+    reminder = "reminder", "活动、选礼与体检提醒"
 
 
 @dataclass(frozen=True)
@@ -54,11 +56,24 @@ class Facts:
     member_id: str | None = None
     activity_id: str | None = None
     eligibility: Mapping[str, Any] | None = None
+    member_ids: Sequence[str] | None = None  # Audience.listed: the members a reminder names
+
+
+@dataclass(frozen=True)
+class Reminder:
+    """A message notify sends on its own clock (`reminders/`), routed like an event but never
+    published: its `reminder_id` is the event id of its deliveries."""
+
+    type: ClassVar[str]
+    summary: ClassVar[str]
+
+    reminder_id: str
+    campus: str
 
 
 @dataclass(frozen=True)
 class NotifyRoute:
-    event: type[IntegrationEvent]
+    event: type[IntegrationEvent] | type[Reminder]
     audience: Audience
     template: str
     channels: tuple[ChannelName, ...]
@@ -76,24 +91,38 @@ class NotifyRoute:
 
 @dataclass(frozen=True)
 class RoutingTable:
-    routes: Mapping[str, NotifyRoute]
+    routes: Mapping[str, NotifyRoute]  # catalogued event types
     unrouted: Mapping[str, str]
+    reminders: Mapping[str, NotifyRoute] = field(default_factory=dict)  # notify's own clock
 
     def get(self, event_type: str) -> NotifyRoute | None:
         return self.routes.get(event_type)
+
+    def route(self, event_type: str) -> NotifyRoute:
+        """The route of an event type or a reminder type (KeyError for neither)."""
+        found = self.routes.get(event_type) or self.reminders.get(event_type)
+        if found is None:
+            raise KeyError(event_type)
+        return found
 
     def uncovered(self, catalog: Sequence[str]) -> list[str]:
         """Catalogued types in neither the routes nor the conscious unrouted list."""
         return sorted(t for t in catalog if t not in self.routes and t not in self.unrouted)
 
 
-def routing_table(routes: Sequence[NotifyRoute], unrouted: Mapping[str, str]) -> RoutingTable:
+def routing_table(
+    routes: Sequence[NotifyRoute],
+    unrouted: Mapping[str, str],
+    reminders: Sequence[NotifyRoute] = (),
+) -> RoutingTable:
     """Index routes by event type; a type routed twice, or routed and unrouted, fails loudly."""
     found: dict[str, NotifyRoute] = {}
-    for route in routes:
+    for route in [*routes, *reminders]:
         if route.event_type in found:
             raise ValueError(f"event type {route.event_type} is routed twice")
         if route.event_type in unrouted:
             raise ValueError(f"event type {route.event_type} is both routed and unrouted")
         found[route.event_type] = route
-    return RoutingTable(found, dict(unrouted))
+    own = {r.event_type for r in reminders}
+    events = {t: r for t, r in found.items() if t not in own}
+    return RoutingTable(events, dict(unrouted), {t: found[t] for t in own})

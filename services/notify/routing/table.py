@@ -19,6 +19,12 @@ from services.notify.routing.domain import (
     RoutingTable,
     routing_table,
 )
+from services.notify.routing.reminders import (
+    ActivityInAnHour,
+    ActivityTomorrow,
+    ExamTomorrow,
+    GiftChoiceDue,
+)
 from shared.events.events import (
     ActivityCancelled,
     ActivityChanged,
@@ -48,6 +54,7 @@ from shared.events.welfare_exams import ExamBooked
 from shared.events.welfare_plans import EntitlementCreated, EntitlementIssued
 from shared.timeutil import SHANGHAI
 from shared.vocabulary.welfare import CaseKind
+from shared.vocabulary.welfare_plans import Festival
 
 INBOX, EMAIL, WECOM, SMS = ChannelName.inbox, ChannelName.email, ChannelName.wecom, ChannelName.sms
 
@@ -363,6 +370,62 @@ ROUTES = [
     ),
 ]
 
+
+def _activity_soon(r: ActivityTomorrow) -> Facts:
+    values = {"title": r.title, "venue": r.venue, "starts": moment(r.starts_at)}
+    return Facts(r.campus, values, member_ids=r.member_ids)
+
+
+def _gift_due(r: GiftChoiceDue) -> Facts:
+    values = {
+        "festival": Festival.label_of(r.festival),
+        "year": r.year,
+        "deadline": moment(r.deadline),
+    }
+    return Facts(r.campus, values, member_ids=r.member_ids)
+
+
+def _exam_tomorrow(r: ExamTomorrow) -> Facts:
+    return Facts(r.campus, {"day": day(r.day)}, member_id=r.member_id)
+
+
+# Reminders (提醒): sent by notify on its own clock from the schedules it keeps
+# (`reminders/`), never published; the member may choose their channels (category reminder).
+REMINDER_ROUTES = [
+    NotifyRoute(
+        ActivityTomorrow,
+        Audience.listed,  # confirmed registrants (not the waitlist) when it fires
+        "activity_reminder_24h",
+        (INBOX, WECOM),
+        Category.reminder,
+        _activity_soon,
+    ),
+    NotifyRoute(
+        ActivityInAnHour,
+        Audience.listed,
+        "activity_reminder_1h",
+        (INBOX, WECOM),
+        Category.reminder,
+        _activity_soon,
+    ),
+    NotifyRoute(
+        GiftChoiceDue,
+        Audience.listed,  # whose entitlement is not chosen yet when it fires
+        "gift_choice_deadline",
+        (INBOX, WECOM),
+        Category.reminder,
+        _gift_due,
+    ),
+    NotifyRoute(
+        ExamTomorrow,
+        Audience.member,
+        "exam_tomorrow",
+        (INBOX, WECOM),
+        Category.reminder,
+        _exam_tomorrow,
+    ),
+]
+
 # Catalogued types nobody is told about, each with why (a conscious choice, not an oversight).
 UNROUTED: dict[str, str] = {
     "events.activity.drafted.v1": "草稿只有干部可见，不通知会员",
@@ -422,10 +485,10 @@ UNROUTED: dict[str, str] = {
     "welfare.case.raised.v1": "登记是干部的办理过程（本人申请时页面已提示）；批准时另有路由",
     "welfare.hardship.changed.v1": "困难职工档案只有主席和本校区干部可见，从不推送",
     "welfare.visit.recorded.v1": "走访时本人在场；走访记录不外传",
-    "welfare.entitlement.chosen.v1": "本人刚刚选择（或截止后默认），「我的福利」页可查",
+    "welfare.entitlement.chosen.v1": "本人刚刚选择（或截止后默认），「我的福利」页可查；选礼提醒不再发给本人",
     "welfare.entitlement.received.v1": "本人刚刚签收，页面已提示",
     "welfare.entitlement.voided.v1": "资格因退会作废，退会会员不再接收消息",
-    "welfare.exam.cancelled.v1": "取消由本人或干部当场办理，体检预约页可查",
+    "welfare.exam.cancelled.v1": "取消由本人或干部当场办理，体检预约页可查；体检前一天的提醒随之取消",
     "welfare.exam.completed.v1": "体检完成由医院名单导入，本人已到场",
     "welfare.exam_plan.saved.v1": "体检方案在「年度体检预约」页公布，不逐人推送",
     "welfare.ledger.entry_posted.v1": "记账是台账数据；预算预警另有路由",
@@ -433,9 +496,9 @@ UNROUTED: dict[str, str] = {
     "welfare.mutual_aid_claim.changed.v1": "理赔进度在「互助保障」页查看",
     "welfare.mutual_aid_scheme.saved.v1": "险种在「互助保障」页公布，不逐人推送",
     "welfare.plan.approved.v1": "方案审批是干部的流程，不通知会员",
-    "welfare.plan.closed.v1": "截止后的默认礼品在「我的福利」页可查，发放时另有通知",
+    "welfare.plan.closed.v1": "截止后的默认礼品在「我的福利」页可查，发放时另有通知；选礼提醒随之停止",
     "welfare.plan.created.v1": "方案草稿只有干部可见",
-    "welfare.plan.published.v1": "每位会员由自己的 welfare.entitlement.created.v1 告知，避免两次",
+    "welfare.plan.published.v1": "每位会员由自己的 welfare.entitlement.created.v1 告知，避免两次；截止前24小时另有选礼提醒",
 }
 
-TABLE: RoutingTable = routing_table(ROUTES, UNROUTED)
+TABLE: RoutingTable = routing_table(ROUTES, UNROUTED, REMINDER_ROUTES)

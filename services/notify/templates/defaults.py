@@ -181,6 +181,35 @@ DEFAULTS: dict[str, DefaultTemplate] = {
         "请按时前往，体检前一晚十点后请禁食；如需改约或取消，请在「我的 › 年度体检预约」中办理。",
         {"name": "张颖", "day": "2026年3月10日", "moved": False},
     ),
+    # Reminders (提醒), sent on notify's own clock (routing/table.py REMINDER_ROUTES).
+    "activity_reminder_24h": DefaultTemplate(
+        "活动前一天提醒",
+        "活动提醒：{{ title }}",
+        "{{ name }}，您好！您报名的「{{ title }}」将于{{ starts }}在{{ venue }}开始，请合理安排时间。"
+        "如不能参加，请在「我的报名」中取消，把名额留给其他老师。",
+        {"name": "张颖", "title": "春季踏青", "venue": "植物园", "starts": "4月12日 09:00"},
+    ),
+    "activity_reminder_1h": DefaultTemplate(
+        "活动开始前1小时提醒",
+        "活动即将开始：{{ title }}",
+        "{{ name }}，您好！您报名的「{{ title }}」将于{{ starts }}开始，地点：{{ venue }}。"
+        "签到时请出示签到二维码。",
+        {"name": "张颖", "title": "春季踏青", "venue": "植物园", "starts": "4月12日 09:00"},
+    ),
+    "gift_choice_deadline": DefaultTemplate(
+        "选礼截止提醒",
+        "{{ year }}年{{ festival }}福利选择即将截止",
+        "{{ name }}，您好！工会{{ year }}年{{ festival }}福利的礼品选择将于{{ deadline }}截止，"
+        "您还没有选择。请在「我的 › 我的福利」中选择，逾期将发放默认礼品。",
+        {"name": "张颖", "festival": "中秋", "year": 2026, "deadline": "9月20日 18:00"},
+    ),
+    "exam_tomorrow": DefaultTemplate(
+        "体检前一天提醒",
+        "明天体检：{{ day }}",
+        "{{ name }}，您好！您预约的年度体检在明天（{{ day }}）。体检前一晚十点后请禁食，"
+        "请按时前往；如需改约或取消，请在「我的 › 年度体检预约」中办理。",
+        {"name": "张颖", "day": "2026年3月10日"},
+    ),
     "login_link": DefaultTemplate(
         "登录链接",
         "工会平台登录链接",
