@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.notify.announcements import api as announcements_api
+from services.notify.announcements.fanout import AnnouncementFanout
+from services.notify.announcements.store import Announcements
 from services.notify.channels.base import Channel
 from services.notify.channels.email import EmailChannel, Mailer, SmtpMailer
 from services.notify.channels.http import SmsChannel, WeComChannel
@@ -40,6 +43,7 @@ async def setup_indexes(db: AsyncDatabase) -> None:
     await db["registrations"].create_index("activity_id")
     await Deliveries(db).setup_indexes()
     await MemberDirectory(db).setup_indexes()
+    await Announcements(db).setup_indexes()
 
 
 def bootstrap(
@@ -58,6 +62,8 @@ def bootstrap(
             delivery_api.router,
             templates_api.router,
             webhooks_api.router,
+            announcements_api.router,
+            announcements_api.preview_router,
         ],
         setup_indexes=setup_indexes,
         configure_logs=configure_logs,
@@ -98,6 +104,19 @@ def bootstrap(
     )
     runtime.run_worker(DeliveryWorker(settings, deliveries, contacts, templates, channels, sealer))
     webhooks = install_webhooks(runtime, settings, inbox)
+    announcements = Announcements(db)
+    fanout = AnnouncementFanout(
+        db,
+        announcements,
+        inbox,
+        deliveries,
+        preferences,
+        contacts,
+        dispatcher.enabled,
+        batch=settings.announcement_batch,
+        poll_s=settings.announcement_poll_s,
+    )
+    runtime.run_worker(fanout)
     runtime.context = NotifyContext(
         inbox=inbox,
         deliveries=deliveries,
@@ -105,5 +124,7 @@ def bootstrap(
         templates=templates,
         dispatcher=dispatcher,
         webhooks=webhooks,
+        announcements=announcements,
+        announcement_fanout=fanout,
     )
     return runtime

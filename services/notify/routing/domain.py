@@ -43,6 +43,7 @@ class Category(Labelled):
     welfare = "welfare", "福利与体检"
     funds = "funds", "经费预警"
     approval = "approval", "待审批事项"
+    announcement = "announcement", "通知公告"
 
 
 @dataclass(frozen=True)

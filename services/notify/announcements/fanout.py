@@ -1,0 +1,209 @@
+"""The fan-out (分发): an announcement becomes one inbox message and one delivery per
+recipient and channel, a batch of members at a time.
+
+Every replica runs one worker; each walks the member directory in member-id order from where
+the announcement's fan-out got to, and inserts each batch's inbox messages and deliveries by
+their unique ids (`delivery_id`, `notice_id`). A fan-out stopped half-way (a crash, a
+deploy) is taken up again from its last finished batch; two replicas on one announcement
+both insert, and each message and delivery exists once. E-mail and WeCom deliveries are
+queued for the delivery worker (`delivery/worker.py`), which sends, retries and fails them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from pymongo.asynchronous.database import AsyncDatabase
+
+from services.notify.announcements.domain import (
+    CATEGORY,
+    EVENT_TYPE,
+    TEMPLATE,
+    Announcement,
+    AnnouncementState,
+    Segment,
+    channels_of,
+)
+from services.notify.announcements.store import Announcements, of_doc
+from services.notify.delivery.domain import DeliveryStatus, delivery_id, notice_id
+from services.notify.delivery.store import Deliveries
+from services.notify.notices.domain import Notice
+from services.notify.notices.store import Inbox
+from services.notify.preferences.domain import send_after
+from services.notify.preferences.store import PreferenceStore
+from services.notify.routing.audience import eligible
+from services.notify.routing.contacts import Contacts, address_of
+from services.notify.routing.domain import ChannelName
+from shared.readmodels.member_directory import MEMBER_DIRECTORY
+from shared.timeutil import local_today, utcnow
+
+log = logging.getLogger(__name__)
+
+KIND = "announcement"  # the inbox message's kind
+
+
+class AnnouncementFanout:
+    def __init__(
+        self,
+        db: AsyncDatabase,
+        announcements: Announcements,
+        inbox: Inbox,
+        deliveries: Deliveries,
+        preferences: PreferenceStore,
+        contacts: Contacts,
+        enabled: frozenset[ChannelName],
+        batch: int = 500,
+        poll_s: float = 1.0,
+    ) -> None:
+        self.directory = db[MEMBER_DIRECTORY]
+        self.announcements = announcements
+        self.inbox = inbox
+        self.deliveries = deliveries
+        self.preferences = preferences
+        self.contacts = contacts
+        self.enabled = enabled
+        self.batch = batch
+        self.poll_s = poll_s
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    # -- the worker ----------------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._task = asyncio.create_task(self._loop(), name="notify-announcements")
+
+    async def stop(self) -> None:
+        self._stop.set()
+        if self._task:
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                await self.run_once()
+            except Exception:
+                log.exception("announcement fan-out round failed")
+            try:
+                await asyncio.wait_for(self._stop.wait(), self.poll_s)
+            except TimeoutError:
+                pass
+
+    async def run_once(self) -> int:
+        """Fan out every announcement still sending; how many there were."""
+        found = await self.announcements.sending()
+        for doc in found:
+            if self._stop.is_set():
+                break
+            await self.fan_out(of_doc(doc), doc.get("through"))
+        return len(found)
+
+    # -- one announcement ----------------------------------------------------------------------
+
+    async def fan_out(
+        self, a: Announcement, through: str | None = None, batches: int | None = None
+    ) -> int:
+        """Deliver from the member after `through` on; inbox messages this call created.
+        `batches`: stop after that many (a test's crash half-way)."""
+        query: dict[str, Any] = {"status": "active"}
+        if a.campus != "*":
+            query["campus"] = a.campus
+        rule = a.segment.rule(a.campus)
+        year = local_today().year
+        created = done = 0
+        while batches is None or done < batches:
+            now = utcnow()
+            if a.expired(now):
+                await self.announcements.finish(a.id, AnnouncementState.expired, now)
+                return created
+            page = {**query, "_id": {"$gt": through}} if through else query
+            docs = await self.directory.find(page).sort("_id", 1).limit(self.batch).to_list()
+            if not docs:
+                await self.announcements.finish(a.id, AnnouncementState.sent, now)
+                return created
+            members = [d for d in docs if eligible(d, rule, a.campus, year)]
+            created += await self.deliver(a, members, now)
+            through = str(docs[-1]["_id"])
+            await self.announcements.progress(a.id, through)
+            done += 1
+        return created
+
+    async def deliver(
+        self, a: Announcement, members: list[Mapping[str, Any]], now: datetime
+    ) -> int:
+        """One batch: inbox messages written, other channels queued; inbox messages new."""
+        ids = [str(m["_id"]) for m in members]
+        prefs = await self.preferences.get_many(ids)
+        messages: list[Notice] = []
+        inbox_docs: list[dict[str, Any]] = []
+        pending: list[tuple[str, ChannelName, dict[str, Any]]] = []
+        for m in members:
+            member = str(m["_id"])
+            campus = m.get("campus") or a.campus
+            base: dict[str, Any] = {
+                "event_id": a.id,
+                "event_type": EVENT_TYPE,
+                "template": TEMPLATE,
+                "category": CATEGORY.value,
+                "mandatory": a.mandatory,
+                "member_id": member,
+                "campus": campus,
+                "department": m.get("department") or "",
+                "variables": {"name": m.get("name") or "", "title": a.title, "body": a.body},
+                "sealed": None,
+                "tries": 0,
+                "failures": 0,
+                "last_error": None,
+                "created_at": now,
+            }
+            for channel in channels_of(a, prefs[member]):
+                if channel not in self.enabled:
+                    continue
+                key = delivery_id(a.id, member, channel.value)
+                if channel is not ChannelName.inbox:
+                    pending.append((key, channel, base))
+                    continue
+                nid = notice_id(a.id, member)
+                messages.append(Notice(nid, member, campus, KIND, a.title, a.body))
+                inbox_docs.append(
+                    {
+                        "_id": key,
+                        "channel": channel.value,
+                        **base,
+                        "status": DeliveryStatus.sent.value,
+                        "sent_at": now,
+                        "next_at": None,
+                    }
+                )
+        # The message first, then its delivery: a crash between leaves a message whose
+        # delivery the resumed batch adds (the message itself is not written twice).
+        await self.inbox.put_many(messages)
+        created = len(await self.deliveries.add_many(inbox_docs))
+        addresses = await self.contacts.get_many(sorted({b["member_id"] for _, _, b in pending}))
+        queued = [
+            {
+                "_id": key,
+                "channel": channel.value,
+                **base,
+                "status": DeliveryStatus.queued.value,
+                "next_at": send_after(channel, prefs[base["member_id"]], now),
+            }
+            for key, channel, base in pending
+            if address_of(addresses.get(base["member_id"]), channel.value)
+        ]
+        await self.deliveries.add_many(queued)
+        return created
+
+    async def count(self, segment: Segment, campus: str) -> int:
+        """How many members the segment reaches now (the preview's figure)."""
+        query: dict[str, Any] = {"status": "active"}
+        if campus != "*":
+            query["campus"] = campus
+        rule, year = segment.rule(campus), local_today().year
+        fields = {"campus": 1, "department": 1, "gender": 1, "status": 1, "roles": 1}
+        docs = await self.directory.find(query, {**fields, "small_group": 1}).to_list()
+        return sum(1 for d in docs if eligible(d, rule, campus, year))
