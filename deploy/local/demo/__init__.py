@@ -20,6 +20,7 @@ One module per service, each with an `async def seed(<service url>)` returning
                  proposals (seed_congress)
     funds.py     welfare's books: this year's budgets, incomes, payments, a reversal (the
                  dues income follows from members' dues payments over Kafka)
+    notices.py   通知公告: three notices, one mandatory and read by two thirds of main
 
 The next services' demo data goes here the same way: welfare's (benefits, the ledger) in
 `welfare.py`, voice's in `voice.py`, each seeding after the members it refers to (use

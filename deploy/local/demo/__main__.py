@@ -18,6 +18,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--members-url", default="http://127.0.0.1:8001")
     parser.add_argument("--events-url", default="http://127.0.0.1:8002")
     parser.add_argument("--welfare-url", default="http://127.0.0.1:8003")
+    parser.add_argument("--notify-url", default="http://127.0.0.1:8004")
     args = parser.parse_args(argv)
     try:
         added, existing = asyncio.run(members.seed(args.members_url.rstrip("/")))
@@ -51,6 +52,11 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"演示体检与互助保障 / demo exams and mutual aid: {added} added, {existing} already there"
         )
+        # 通知公告 (notify-notices): one mandatory notice, partly read
+        from deploy.local.demo import notices
+
+        added, existing = asyncio.run(notices.seed(args.notify_url.rstrip("/")))
+        print(f"演示通知公告 / demo notices: {added} added, {existing} already there")
     except (SeedError, httpx.HTTPError) as exc:
         print(f"演示数据写入失败 / demo data failed: {exc}", file=sys.stderr)
         return 1
