@@ -202,6 +202,8 @@ class AnnouncementFanout:
                         "_id": key,
                         "channel": channel.value,
                         **base,
+                        # The text is in the message itself; the name is for the unread list.
+                        "variables": {"name": base["variables"]["name"]},
                         "status": DeliveryStatus.sent.value,
                         "sent_at": now,
                         "next_at": None,
