@@ -313,3 +313,25 @@ async def test_a_fan_out_killed_half_way_and_resumed_by_two_replicas_delivers_on
     assert stored is not None and stored["state"] == "sent"
     shown = await detail(stack, made.id, bearer("cadre-k", ["cadre"], [campus]))
     assert (shown["delivered"], shown["read"]) == (len(wanted), 0)
+
+
+async def test_an_expired_notice_reaches_nobody_new(stack: Stack):
+    campus = uid("c")
+    await members(stack, campus, [("艺术系", "female", "active")] * 3)
+    made = Announcement(
+        id=f"ann-{uuid.uuid4().hex[:12]}",
+        campus=campus,
+        title="已过期",
+        body="正文",
+        segment=Segment(),
+        mandatory=False,
+        expires_at=datetime.now(UTC) - timedelta(seconds=1),
+        posted_by="cadre-1",
+        posted_at=datetime.now(UTC) - timedelta(hours=1),
+    )
+    ctx = stack.notify.context
+    await ctx.announcements.add(made)
+    assert await replica(stack).fan_out(made) == 0
+    assert await inbox_of(stack, made.id) == Counter()
+    stored = await ctx.announcements.get(made.id)
+    assert stored is not None and stored["state"] == "expired"

@@ -111,7 +111,8 @@ class AnnouncementFanout:
         `batches`: stop after that many (a test's crash half-way).
 
         One query, sorted by member id, read a batch at a time (a query per batch would sort
-        the directory again each time)."""
+        the directory again each time); a batch is written while the next is read and sorted
+        out, and how far the fan-out got is noted only once every batch before is written."""
         query: dict[str, Any] = {"status": "active"}
         if a.campus != "*":
             query["campus"] = a.campus
@@ -119,46 +120,40 @@ class AnnouncementFanout:
             query["_id"] = {"$gt": through}
         rule = a.segment.rule(a.campus)
         year = local_today().year
-        created = done = 0
+        done = 0
         page: list[Mapping[str, Any]] = []
+        writes = _Writes(self, a)
         cursor = self.directory.find(query).sort("_id", 1).batch_size(self.batch)
         try:
             async for doc in cursor:
                 page.append(doc)
                 if len(page) < self.batch:
                     continue
-                if batches is not None and done >= batches:
-                    return created
-                if not await self._live(a):
-                    return created
-                created += await self._page(a, page, rule, year)
+                if not await self._go_on(a, done, batches):
+                    return await writes.drain()
+                await writes.push([d for d in page if eligible(d, rule, a.campus, year)], page)
                 page, done = [], done + 1
+            if page:
+                if not await self._go_on(a, done, batches):
+                    return await writes.drain()
+                await writes.push([d for d in page if eligible(d, rule, a.campus, year)], page)
+            created = await writes.drain()
         finally:
+            writes.cancel()
             await cursor.close()
-        if page:
-            if batches is not None and done >= batches:
-                return created
-            if not await self._live(a):
-                return created
-            created += await self._page(a, page, rule, year)
         await self.announcements.finish(a.id, AnnouncementState.sent, utcnow())
         return created
 
-    async def _live(self, a: Announcement) -> bool:
-        """False (and the announcement expired) once its expiry has passed."""
+    async def _go_on(self, a: Announcement, done: int, batches: int | None) -> bool:
+        """Whether to write the next batch: not when the service stops (the fan-out is taken
+        up again from its last batch), nor after `batches`, nor once the notice expired."""
+        if self._stop.is_set() or (batches is not None and done >= batches):
+            return False
         now = utcnow()
         if a.expired(now):
             await self.announcements.finish(a.id, AnnouncementState.expired, now)
             return False
         return True
-
-    async def _page(
-        self, a: Announcement, page: list[Mapping[str, Any]], rule: dict[str, Any], year: int
-    ) -> int:
-        members = [d for d in page if eligible(d, rule, a.campus, year)]
-        created = await self.deliver(a, members, utcnow())
-        await self.announcements.progress(a.id, str(page[-1]["_id"]))
-        return created
 
     async def deliver(
         self, a: Announcement, members: list[Mapping[str, Any]], now: datetime
@@ -237,3 +232,33 @@ class AnnouncementFanout:
         fields = {"campus": 1, "department": 1, "gender": 1, "status": 1, "roles": 1}
         docs = await self.directory.find(query, {**fields, "small_group": 1}).to_list()
         return sum(1 for d in docs if eligible(d, rule, campus, year))
+
+
+class _Writes:
+    """At most one batch written in the background; its progress noted once it is done."""
+
+    def __init__(self, fanout: AnnouncementFanout, a: Announcement) -> None:
+        self.fanout, self.a = fanout, a
+        self.created = 0
+        self.pending: tuple[asyncio.Task[int], str] | None = None
+
+    async def push(self, members: list[Mapping[str, Any]], page: list[Mapping[str, Any]]) -> None:
+        task = asyncio.create_task(self.fanout.deliver(self.a, members, utcnow()))
+        try:
+            await self.drain()
+        except BaseException:
+            task.cancel()  # the batch before failed: this one stops with it
+            raise
+        self.pending = (task, str(page[-1]["_id"]))
+
+    async def drain(self) -> int:
+        if self.pending is not None:
+            task, through = self.pending
+            self.pending = None
+            self.created += await task
+            await self.fanout.announcements.progress(self.a.id, through)
+        return self.created
+
+    def cancel(self) -> None:
+        if self.pending is not None:
+            self.pending[0].cancel()
