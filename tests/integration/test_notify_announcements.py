@@ -19,6 +19,7 @@ import pytest_asyncio
 from services.notify.announcements.domain import Announcement, Segment
 from services.notify.announcements.fanout import AnnouncementFanout
 from services.notify.delivery.store import Deliveries
+from services.notify.delivery.worker import DeliveryWorker
 from services.notify.routing.domain import ChannelName
 from shared.readmodels.member_directory import MEMBER_DIRECTORY
 from shared.timeutil import utcnow
@@ -29,11 +30,24 @@ pytestmark = pytest.mark.integration
 ADMIN = bearer("admin-1", ["admin"], ["*"])
 
 
+class RecordingMailer:
+    """SMTP as the delivery worker meets it, keeping what it was asked to send."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+
+    async def send(self, to: str, subject: str, body: str, html: str | None = None) -> None:
+        self.sent.append((to, subject, body))
+
+
+MAILER = RecordingMailer()
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
 async def stack(infra) -> AsyncIterator[Stack]:
-    # The fan-out worker looks once at start and then sleeps: each test runs its rounds.
+    # The workers look once at start and then sleep: each test runs their rounds.
     over = {"announcement_poll_s": 3600, "announcement_batch": 4, "delivery_poll_s": 3600}
-    s = await build_stack(infra, ["notify"], settings={"notify": over})
+    s = await build_stack(infra, ["notify"], settings={"notify": over}, mailer=MAILER)
     try:
         yield s
     finally:
@@ -159,6 +173,14 @@ async def test_a_notice_reaches_its_segment_on_the_channels_members_chose(stack:
     assert shown["campuses"] == [{"key": campus, "delivered": 2, "read": 0}]
     unread = await stack.notify_http.get(f"/announcements/{made['id']}/unread", headers=cadre)
     assert unread.status_code == 409 and unread.json()["code"] == "announcement.not_mandatory"
+    # The e-mail goes out through the delivery worker, in the template's words.
+    [worker] = [w for w in stack.notify.workers if isinstance(w, DeliveryWorker)]
+    await worker.run_once()
+    [mail] = [m for m in MAILER.sent if m[0] == f"{art}@school.local"]
+    assert mail[1] == "关于春季健步走的通知"
+    assert mail[2].startswith("会员0，您好！") and "请按时参加。" in mail[2]
+    sent = await stack.notify.db["deliveries"].find_one({"_id": f"{made['id']}:{art}:email"})
+    assert sent is not None and sent["status"] == "sent"
 
 
 async def test_a_mandatory_notice_ignores_opt_outs_and_its_readers_are_counted(stack: Stack):
