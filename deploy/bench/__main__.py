@@ -13,9 +13,10 @@ Environment:
     GONGHUI_BENCH_TIMEOUT_S    longest wait for one stage (120)
     GONGHUI_BENCH_IMPORT_N     members in the bulk import's XLSX (5000)
     GONGHUI_BENCH_ONLY         run only these parts, comma-separated (raw, outbox, aggregate,
-                               list, signup, votes, e2e, import, web, funds, plans, exam);
-                               empty: all
+                               list, signup, votes, e2e, import, web, funds, plans, exam,
+                               notices); empty: all
     GONGHUI_BENCH_PLAN_N       eligible members of the festival plan published (50000)
+    GONGHUI_BENCH_NOTICE_N     members a notice (通知公告) is posted to (50000)
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from deploy.bench.funds import funds_paths
 from deploy.bench.imports import import_paths
 from deploy.bench.measure import Target, raw_kafka, raw_mongo
 from deploy.bench.members import member_list_paths
+from deploy.bench.notices import notice_paths  # notify-notices
 from deploy.bench.paths import end_to_end, outbox_paths, withdraw_paths
 from deploy.bench.plans import plan_paths  # funds-plans
 from deploy.bench.report import Report, format_table, human_bytes
@@ -111,6 +113,9 @@ LEGEND = [
     "  exam.booking   = POST /exams/plans/…/bookings: 2,000 members at once for 200 places (20",
     "                   slots of 10; a member told full tries another slot, up to 5 times), next",
     "                   to exam.raw_insert, unique inserts of the same run; overbooked must be 0;",
+    "  notice.fanout  = POST /announcements (a mandatory notice) to GONGHUI_BENCH_NOTICE_N members",
+    "                   until the fan-out marks it sent: recipients/s, two unique-id documents",
+    "                   each, next to notice.raw_bulk (insert_many of as many documents);",
     "  web.*          = the web front end's page (session, its API calls, the template) next to",
     "                   the page's main API call made directly, both in-process: p50/p99 and ratio.",
     "Everything runs in this one Python process (one event loop) next to the servers, on the same",
@@ -182,6 +187,11 @@ async def run(target: Target, infra: LocalInfra, report: Report) -> None:
     if wanted("exam"):  # welfare-exams
         say("exam booking burst: 2,000 members at once for 200 places over HTTP …")
         for m in await exam_booking_burst(target):
+            report.add(m)
+    if wanted("notices"):  # notify-notices
+        notice_n = env_int("GONGHUI_BENCH_NOTICE_N", 50_000)
+        say(f"notice: to {notice_n:,} members, until every inbox holds it …")
+        for m in await notice_paths(target, notice_n):
             report.add(m)
     if wanted("web"):
         say("web front end: activities page and members table (50 of 50,000) vs the API …")

@@ -290,6 +290,7 @@ class Launcher:
             # condolence cases (after the funds demo data: a case is paid within its budget)
             added, existing = await care.seed(self.config.service_url("welfare"))
             say(f"  演示慰问 demo condolence cases: {added} added, {existing} already there")
+            await self._seed_notices()
             given = await members.seed_passwords(self.config.service_url("members"))
             say(
                 f"  演示密码 demo passwords: {given} set to {members.DEMO_PASSWORD} "
@@ -299,6 +300,13 @@ class Launcher:
             say(
                 f"  演示数据写入失败（平台照常运行）/ demo data failed (the platform runs on): {exc}"
             )
+
+    async def _seed_notices(self) -> None:
+        """通知公告 (notify-notices): three notices, one mandatory and partly read."""
+        from deploy.local.demo import notices
+
+        added, existing = await notices.seed(self.config.service_url("notify"))
+        say(f"  演示通知公告 demo notices: {added} added, {existing} already there")
 
     async def _seed_webhooks(self) -> None:
         """The demo receiver, and a subscription to it (before the activities: their events

@@ -6,6 +6,9 @@ from functools import partial
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.notify.announcements import api as announcements_api
+from services.notify.announcements.fanout import AnnouncementFanout
+from services.notify.announcements.store import Announcements
 from services.notify.channels.base import Channel
 from services.notify.channels.email import EmailChannel, Mailer, SmtpMailer
 from services.notify.channels.http import SmsChannel, WeComChannel
@@ -46,6 +49,7 @@ async def setup_indexes(db: AsyncDatabase) -> None:
     await Deliveries(db).setup_indexes()
     await Reminders(db).setup_indexes()
     await MemberDirectory(db).setup_indexes()
+    await Announcements(db).setup_indexes()
 
 
 def bootstrap(
@@ -64,6 +68,8 @@ def bootstrap(
             delivery_api.router,
             templates_api.router,
             webhooks_api.router,
+            announcements_api.router,
+            announcements_api.preview_router,
         ],
         setup_indexes=setup_indexes,
         configure_logs=configure_logs,
@@ -114,6 +120,19 @@ def bootstrap(
     )
     runtime.run_worker(DeliveryWorker(settings, deliveries, contacts, templates, channels, sealer))
     webhooks = install_webhooks(runtime, settings, inbox)
+    announcements = Announcements(db)
+    fanout = AnnouncementFanout(
+        db,
+        announcements,
+        inbox,
+        deliveries,
+        preferences,
+        contacts,
+        dispatcher.enabled,
+        batch=settings.announcement_batch,
+        poll_s=settings.announcement_poll_s,
+    )
+    runtime.run_worker(fanout)
     runtime.context = NotifyContext(
         inbox=inbox,
         deliveries=deliveries,
@@ -121,5 +140,7 @@ def bootstrap(
         templates=templates,
         dispatcher=dispatcher,
         webhooks=webhooks,
+        announcements=announcements,
+        announcement_fanout=fanout,
     )
     return runtime

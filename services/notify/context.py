@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from services.notify.announcements.fanout import AnnouncementFanout
+from services.notify.announcements.store import Announcements
 from services.notify.delivery.handlers import Dispatcher
 from services.notify.delivery.store import Deliveries
 from services.notify.notices.store import Inbox
@@ -21,3 +23,5 @@ class NotifyContext:
     templates: Templates
     dispatcher: Dispatcher  # for tests and tools that dispatch without Kafka
     webhooks: Webhooks
+    announcements: Announcements
+    announcement_fanout: AnnouncementFanout

@@ -52,6 +52,12 @@ class NotifySettings(ServiceSettings):
     reminder_every_s: int = Field(
         60, ge=1, description="how often due reminders (活动、选礼、体检提醒) are looked for"
     )
+    announcement_batch: int = Field(
+        500, ge=1, le=10_000, description="members per batch of a notice's fan-out (通知公告)"
+    )
+    announcement_poll_s: float = Field(
+        1.0, gt=0, description="how often the fan-out looks for notices still sending"
+    )
     web_base_url: str = Field(
         "http://127.0.0.1:8000",
         description="address of the web front end: login links in e-mails point there",

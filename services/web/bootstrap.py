@@ -40,6 +40,7 @@ from services.web.pages import (
     exams_member,
     login,
     member,
+    notices_desk,
     notifications,
     plan,
     voice,
@@ -166,6 +167,7 @@ def bootstrap(
         dues_pages.router,
         exams_member.router,  # welfare-exams: my exam slot, mutual aid
         exams_desk.router,  # welfare-exams: exam plans, mutual-aid schemes
+        notices_desk.router,  # notify-notices: 通知公告 on the cadre desk
     ):
         app.include_router(router)
     install_error_pages(app)

@@ -707,6 +707,30 @@ NOTIFY_WEBHOOKS: dict[tuple[str, str], Row] = {
     ),
 }
 
+# -- notify: announcements (通知公告) -----------------------------------------------------------
+
+
+async def announcement(stack: Stack, campus: str = "main") -> dict[str, str]:
+    """A mandatory notice of `campus`, posted by its cadre."""
+    body = {"campus": campus, "title": "矩阵通知", "body": "内容", "mandatory": True}
+    made = await stack.notify_http.post("/announcements", json=body, headers=CADRE[campus])
+    return {"announcement_id": (await _ok(made, 201))["id"]}
+
+
+def _announcement_body(_: dict) -> dict:
+    return {"campus": "main", "title": "矩阵通知", "body": "内容", "departments": ["艺术系"]}
+
+
+NOTIFY_ANNOUNCEMENTS: dict[tuple[str, str], Row] = {
+    ("POST", "/announcement-previews"): Row(
+        nothing, of_main(cadre_east=403), body=_announcement_body
+    ),
+    ("POST", "/announcements"): Row(nothing, of_main(201, cadre_east=403), body=_announcement_body),
+    ("GET", "/announcements"): Row(nothing, CADRES),
+    ("GET", "/announcements/{announcement_id}"): Row(announcement, CADRE_OF_MAIN),
+    ("GET", "/announcements/{announcement_id}/unread"): Row(announcement, CADRE_OF_MAIN),
+}
+
 _FUND_YEARS = itertools.count(2000)  # a fresh fiscal year per adoption: a budget is adopted once
 _LEDGERS: dict[str, str] = {}  # campus -> the year every ledger target posts into (2100)
 
@@ -1344,7 +1368,7 @@ WELFARE.update(WELFARE_CARE)
 
 MATRICES = {
     "events": EVENTS | SURVEYS | SUGGESTIONS | COMMENDATIONS | CONGRESS,
-    "notify": {**NOTIFY, **NOTIFY_WEBHOOKS},
+    "notify": {**NOTIFY, **NOTIFY_WEBHOOKS, **NOTIFY_ANNOUNCEMENTS},
     "welfare": WELFARE,
 }
 APPS: dict[str, Any] = {

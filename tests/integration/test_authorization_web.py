@@ -762,6 +762,31 @@ WEBHOOK_ROWS: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
 ROWS.update(WEBHOOK_ROWS)
 
 
+# -- 通知公告 (notify-notices): notify decides who posts and reads where; web shows it -------
+
+
+async def announcement(site: Site) -> dict[str, str]:
+    """A mandatory notice of main, posted by its cadre."""
+    body = {"campus": "main", "title": "网页矩阵通知", "body": "内容", "mandatory": True}
+    made = await _ok(await site.stack.notify_http.post("/announcements", json=body, headers=CADRE))
+    return {"announcement_id": made["id"]}
+
+
+NOTICE_CADRES = expect(403, anonymous=303, cadre_main=200, cadre_east=200, admin=200)
+NOTICE_OF_MAIN = expect(403, anonymous=303, cadre_main=200, cadre_east=404, admin=200)
+# An empty form: notify answers a cadre 422 (no campus, no title), and the page shows the
+# form again with its words; finance and auditors are no cadres (notify's 403).
+NOTICE_FORM = expect(403, anonymous=403, cadre_main=422, cadre_east=422, admin=422)
+NOTICE_ROWS: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
+    ("GET", "/admin/notices"): (nothing, NOTICE_CADRES),
+    ("POST", "/admin/notices/preview"): (nothing, NOTICE_FORM),
+    ("POST", "/admin/notices"): (nothing, NOTICE_FORM),
+    ("GET", "/admin/notices/{announcement_id}"): (announcement, NOTICE_OF_MAIN),
+    ("GET", "/admin/notices/{announcement_id}/stats"): (announcement, NOTICE_OF_MAIN),
+}
+ROWS.update(NOTICE_ROWS)
+
+
 def web_routes(app) -> set[tuple[str, str]]:
     """(METHOD, path) of every page route, walking included routers (web has no OpenAPI)."""
 

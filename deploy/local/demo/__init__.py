@@ -22,6 +22,7 @@ One module per service, each with an `async def seed(<service url>)` returning
                  dues income follows from members' dues payments over Kafka)
     care.py      welfare's condolence cases at every step, a visit, a hardship file, this
                  month's birthday benefits
+    notices.py   通知公告: three notices, one mandatory and read by two thirds of main
 
 The next services' demo data goes here the same way: welfare's (benefits, the ledger) in
 `welfare.py`, voice's in `voice.py`, each seeding after the members it refers to (use

@@ -9,7 +9,16 @@ import sys
 import httpx
 
 from deploy.local import demo
-from deploy.local.demo import care, events, funds, members, voice, welfare_exams, welfare_plans
+from deploy.local.demo import (
+    care,
+    events,
+    funds,
+    members,
+    notices,
+    voice,
+    welfare_exams,
+    welfare_plans,
+)
 from deploy.local.demo.client import SeedError
 
 
@@ -18,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--members-url", default="http://127.0.0.1:8001")
     parser.add_argument("--events-url", default="http://127.0.0.1:8002")
     parser.add_argument("--welfare-url", default="http://127.0.0.1:8003")
+    parser.add_argument("--notify-url", default="http://127.0.0.1:8004")
     args = parser.parse_args(argv)
     try:
         added, existing = asyncio.run(members.seed(args.members_url.rstrip("/")))
@@ -56,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"演示慰问：新增 {added} 件，已存在 {existing} 件 / demo cases: {added} added, {existing} already there"
         )
+        # 通知公告: one mandatory notice, partly read
+        added, existing = asyncio.run(notices.seed(args.notify_url.rstrip("/")))
+        print(f"演示通知公告 / demo notices: {added} added, {existing} already there")
     except (SeedError, httpx.HTTPError) as exc:
         print(f"演示数据写入失败 / demo data failed: {exc}", file=sys.stderr)
         return 1

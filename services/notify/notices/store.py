@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.notify.notices.domain import Notice
 from shared.timeutil import utcnow
@@ -35,6 +35,33 @@ class Inbox:
             return True
         except DuplicateKeyError:
             return False
+
+    async def put_many(self, notices: list[Notice]) -> int:
+        """Store each notice once (a notice fan-out's batch); how many were new."""
+        if not notices:
+            return 0
+        now = utcnow()
+        docs = [
+            {
+                "_id": n.id,
+                "member_id": n.member_id,
+                "campus": n.campus,
+                "kind": n.kind,
+                "title": n.title,
+                "body": n.body,
+                "created_at": now,
+                "read_at": None,
+            }
+            for n in notices
+        ]
+        try:
+            await self.coll.insert_many(docs, ordered=False)
+            return len(docs)
+        except BulkWriteError as exc:
+            errors = exc.details.get("writeErrors", [])
+            if any(e.get("code") != 11000 for e in errors):
+                raise
+            return len(docs) - len(errors)
 
     async def for_member(
         self, member_id: str, limit: int, offset: int = 0, unread_first: bool = False

@@ -45,6 +45,7 @@ class Category(Labelled):
     funds = "funds", "经费预警"
     approval = "approval", "待审批事项"
     reminder = "reminder", "活动、选礼与体检提醒"
+    announcement = "announcement", "通知公告"
 
 
 @dataclass(frozen=True)

@@ -40,6 +40,16 @@ _SURVEY = {
 _REGISTRATION = {"name": "张颖", "activity_title": "春季踏青", "guests": 1, "waitlist_no": 3}
 
 DEFAULTS: dict[str, DefaultTemplate] = {
+    "announcement": DefaultTemplate(
+        "通知公告",
+        "{{ title }}",
+        "{{ name }}，您好！\n\n{{ body }}",
+        {
+            "name": "张颖",
+            "title": "关于开展春季健步走活动的通知",
+            "body": "请各分工会做好组织工作。",
+        },
+    ),
     "welcome": DefaultTemplate(
         "入会欢迎",
         "欢迎加入学校工会",
