@@ -418,6 +418,15 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/dues/arrears.csv"): Row("active", FINANCE_READS),
 }
 
+# wecom-signin: public, the code is the credential; this stack has WeCom sign-in off, so every
+# caller gets 404 auth.wecom_disabled (the answers with it on: test_wecom_signin.py).
+WECOM_SIGNIN: dict[tuple[str, str], Row] = {
+    ("POST", "/auth/wecom"): Row(
+        "none", expect(404, anonymous=404), body=lambda _: {"code": "c" * 32}
+    ),
+}
+ROWS.update(WECOM_SIGNIN)
+
 
 def routes_of_the_app() -> set[tuple[str, str]]:
     spec = bootstrap(configure_logs=False).app.openapi()

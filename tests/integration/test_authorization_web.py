@@ -695,6 +695,15 @@ WEBHOOK_ROWS: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
 ROWS.update(WEBHOOK_ROWS)
 
 
+# -- WeCom sign-in (wecom-signin): public; this site has it off, so every caller gets the
+# 未开通 page (the flow with it on: test_wecom_web.py) -------------------------------------
+WECOM_SIGNIN: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
+    ("GET", "/login/wecom"): (nothing, expect(404, anonymous=404)),
+    ("GET", "/login/wecom/callback"): (nothing, expect(404, anonymous=404)),
+}
+ROWS.update(WECOM_SIGNIN)
+
+
 def web_routes(app) -> set[tuple[str, str]]:
     """(METHOD, path) of every page route, walking included routers (web has no OpenAPI)."""
 
