@@ -282,7 +282,8 @@ ROWS: dict[tuple[str, str], Row] = {
     ("PATCH", "/members/{member_id}/contact"): Row(
         "active",
         expect(403, self=200, cadre=200, cadre_other_campus=404, admin=200),
-        body=lambda _: {"wecom_userid": "new-wecom"},
+        # One id per call: a WeCom id is one member's (wecom-signin: 409 when taken).
+        body=lambda _: {"wecom_userid": f"new-wecom-{uuid.uuid4().hex[:8]}"},
     ),
     ("POST", "/members/{member_id}/email/confirm"): Row(
         # Only the member, signed in, confirms (holding the mailed link is not enough); the

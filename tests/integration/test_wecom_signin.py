@@ -290,3 +290,26 @@ async def test_wecom_unreachable_is_a_503():
     with pytest.raises(ProblemError) as raised:
         await client.user_id("abc")
     assert raised.value.status == 503 and raised.value.code == "auth.wecom_unavailable"
+
+
+async def test_a_member_cannot_take_another_members_wecom_id(stack: Stack, wecom):
+    """Else a member could put the chair's WeCom id on their own record: the chair's WeCom
+    sign-in would stop (two holders), or land in that member's account."""
+    holder, other = await member(stack), await member(stack)
+    own = bearer(other["id"], ["member"], ["main"])
+    url = f"/members/{other['id']}/contact"
+    taken = await stack.members_http.patch(
+        url, json={"wecom_userid": holder["wecom_userid"]}, headers=own
+    )
+    assert taken.status_code == 409, taken.text
+    assert taken.json()["code"] == "member.wecom_userid_taken"
+    assert holder["id"] not in taken.text and holder["staff_no"] not in taken.text
+    # Their own new id is fine; the holder still signs in.
+    fresh = f"new.{uid()}"
+    assert (
+        await stack.members_http.patch(url, json={"wecom_userid": fresh}, headers=own)
+    ).status_code == 200
+    response = await exchange(stack, wecom.code_for(holder["wecom_userid"]), "203.0.113.80")
+    assert response.status_code == 200 and response.json()["member_id"] == holder["id"]
+    response = await exchange(stack, wecom.code_for(fresh), "203.0.113.81")
+    assert response.status_code == 200 and response.json()["member_id"] == other["id"]

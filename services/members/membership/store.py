@@ -11,7 +11,13 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.members.membership.domain import Member, MemberStatus, UnionRole, member_id_for
+from services.members.membership.domain import (
+    Member,
+    MemberStatus,
+    UnionRole,
+    clean_wecom_userid,
+    member_id_for,
+)
 from shared.aggregate import Actor, AggregateStore, AlreadyExists
 from shared.crypto import Sealer
 from shared.errors import Conflict
@@ -131,6 +137,20 @@ class MemberRegistry:
             )
             return None
         return found[0] if found else None
+
+    async def wecom_userid_elsewhere(self, given: str, member_id: str) -> bool:
+        """Whether another member holds this WeCom user id (as the contact change cleans it)."""
+        userid = clean_wecom_userid(given)
+        if not userid:
+            return False
+        docs = await self.store.view.find({"wecom_userid": userid}, {"_id": 1}).limit(5).to_list()
+        for doc in docs:
+            if doc["_id"] == member_id:
+                continue
+            other = await self.store.get(doc["_id"])
+            if other is not None and other.wecom_userid == userid:
+                return True
+        return False
 
     async def enrol(self, member: Member, actor: Actor, action: str = "join") -> Member:
         if await self._legacy_member(member.staff_no):
