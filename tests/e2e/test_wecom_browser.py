@@ -16,6 +16,7 @@ from services.web.settings import WebSettings
 from tests.e2e.browser import FLAGS, PHONE, axe_violations, chromium_or_skip, shot
 from tests.e2e.conftest import Platform, bearer
 from tests.integration.wecom_kit import AGENT_ID, CORP_ID, SECRET, WeComServer, wecom_server
+from tests.kafka_tools import wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -83,6 +84,14 @@ async def test_a_member_signs_in_with_the_wecom_button(platform: Platform, wecom
         assert made.status_code == 201, made.text
         url = f"{members}/members/{made.json()['id']}/password"
         assert (await http.put(url, json={"password": "Chushi-2026"}, headers=admin)).is_success
+
+        async def listed() -> bool:  # sign-in finds members in the (asynchronous) list view
+            found = await http.get(
+                f"{members}/members", params={"q": body["staff_no"]}, headers=admin
+            )
+            return found.is_success and found.json()["total"] == 1
+
+        await wait_until(listed, 30, "the member in members' list view")
     wecom.authorize_as = userid  # the person WeCom knows in this browser
     web = platform.url("web")
     async with async_playwright() as pw:

@@ -21,6 +21,7 @@ from tests.integration.wecom_kit import (
     CORP_ID,
     SECRET,
     WeComServer,
+    listed,
     members_settings,
     wecom_server,
 )
@@ -65,6 +66,7 @@ async def member(stack: Stack, *, account: bool = True, **over) -> dict:
     response = await stack.members_http.post("/members", json=body, headers=ADMIN)
     assert response.status_code == 201, response.text
     made = response.json()
+    await listed(stack.members.context.members.store.view, made["id"], body["wecom_userid"])
     if account:
         url = f"/members/{made['id']}/password"
         response = await stack.members_http.put(url, json={"password": PASSWORD}, headers=ADMIN)
@@ -309,6 +311,7 @@ async def test_a_member_cannot_take_another_members_wecom_id(stack: Stack, wecom
     assert (
         await stack.members_http.patch(url, json={"wecom_userid": fresh}, headers=own)
     ).status_code == 200
+    await listed(stack.members.context.members.store.view, other["id"], fresh)
     response = await exchange(stack, wecom.code_for(holder["wecom_userid"]), "203.0.113.80")
     assert response.status_code == 200 and response.json()["member_id"] == holder["id"]
     response = await exchange(stack, wecom.code_for(fresh), "203.0.113.81")

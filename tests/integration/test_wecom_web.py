@@ -25,6 +25,7 @@ from tests.integration.wecom_kit import (
     CORP_ID,
     SECRET,
     WeComServer,
+    listed,
     members_settings,
     wecom_server,
 )
@@ -90,6 +91,7 @@ async def member(site: Site, **over) -> dict:
     }
     http = site.stack.members_http
     made = (await http.post("/members", json=body, headers=ADMIN)).json()
+    await listed(site.stack.members.context.members.store.view, made["id"], userid)
     url = f"/members/{made['id']}/password"
     assert (await http.put(url, json={"password": "Chushi-2026"}, headers=ADMIN)).status_code == 200
     return {**made, "wecom_userid": userid}

@@ -137,3 +137,15 @@ def members_settings(server: WeComServer) -> dict[str, Any]:
         "wecom_agent_id": AGENT_ID,
         "wecom_secret": SECRET,
     }
+
+
+async def listed(view: Any, member_id: str, userid: str) -> None:
+    """Wait until members' list view shows the member's WeCom id: sign-in finds members by
+    it there (an asynchronous projection, converging well under a second), then reads the
+    member's current state."""
+    from tests.kafka_tools import wait_until
+
+    async def shown() -> bool:
+        return await view.find_one({"_id": member_id, "wecom_userid": userid}) is not None
+
+    await wait_until(shown, 30, f"{member_id}'s WeCom id in the list view")
