@@ -10,6 +10,7 @@ from services.members.accounts.domain import Account
 from services.members.accounts.handlers import AccountService, SignInSettings
 from services.members.accounts.passwords import Passwords
 from services.members.accounts.throttle import Limits, Slots, Throttles, sweep_job
+from services.members.accounts.wecom import WeComConfig, WeComSignIn
 from services.members.audit import api as audit_api
 from services.members.audit.store import AuditTrail
 from services.members.childcare import api as childcare_api
@@ -125,6 +126,7 @@ def bootstrap(
             link_mails_per_day=settings.login_link_mails_per_day,
             redeem_address_failures=settings.throttle_redeem_address_failures,
             in_flight=settings.throttle_in_flight,
+            wecom_address_failures=settings.throttle_wecom_address_failures,
         ),
         trusted=settings.trusted_proxies,
     )
@@ -148,6 +150,7 @@ def bootstrap(
             password_token_ttl_s=settings.password_token_ttl_s,
             school_campus=settings.school_campus,
         ),
+        wecom=wecom_of(settings),
     )
 
     async def expire_locks(run: JobRun) -> None:
@@ -190,3 +193,17 @@ def bootstrap(
         school_campus=settings.school_campus,
     )
     return runtime
+
+
+def wecom_of(settings: MembersSettings) -> WeComSignIn | None:
+    """WeCom sign-in, when switched on (the settings refuse it half-configured)."""
+    if not settings.wecom_signin:
+        return None
+    return WeComSignIn(
+        WeComConfig(
+            base_url=settings.wecom_base_url,
+            corp_id=settings.wecom_corp_id,
+            secret=settings.wecom_secret,
+            timeout_s=settings.wecom_timeout_s,
+        )
+    )

@@ -5,10 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, ClassVar, Literal, Self
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from shared.client import networks
-from shared.settings import DEV_DATA_KEY, DEV_LINK_PUBLIC_KEY, DEV_PRIVATE_KEY, ServiceSettings
+from shared.settings import (
+    DEV_DATA_KEY,
+    DEV_LINK_PUBLIC_KEY,
+    DEV_PRIVATE_KEY,
+    Environment,
+    ServiceSettings,
+)
 
 LIMIT_TEXT = r"^[1-9][0-9]*/[1-9][0-9]*$"  # COUNT/SECONDS
 
@@ -95,6 +101,58 @@ class MembersSettings(ServiceSettings):
     login_link_mails_per_minute: int = Field(1, ge=1, le=10, description="per member")
     login_link_mails_per_day: int = Field(5, ge=1, le=100, description="per member")
 
+    # WeCom (企业微信) sign-in: members alone holds the secret and asks WeCom who a code is.
+    wecom_signin: bool = Field(
+        False,
+        description="WeCom (企业微信) sign-in on (web shows its button with the same switch); "
+        "needs the corp id, agent id and secret",
+    )
+    wecom_base_url: str = Field(
+        "https://qyapi.weixin.qq.com", description="WeCom API base URL (a local server in tests)"
+    )
+    wecom_corp_id: str = Field("", max_length=64, description="WeCom corp id (企业ID)")
+    wecom_agent_id: int = Field(0, ge=0, description="WeCom application agent id (应用AgentId)")
+    wecom_secret: SecretStr = Field(
+        SecretStr(""), description="WeCom application secret (never logged)"
+    )
+    wecom_timeout_s: float = Field(10.0, gt=0, le=60, description="one request to WeCom")
+    throttle_wecom_address_failures: str = Field(
+        "20/900",
+        pattern=LIMIT_TEXT,
+        description="WeCom codes that name no member who may sign in, per client address",
+    )
+
+    @model_validator(mode="after")
+    def _wecom_complete(self) -> MembersSettings:
+        if not self.wecom_signin:
+            return self
+        missing = [
+            f"GONGHUI_{name.upper()}"
+            for name, value in (
+                ("wecom_corp_id", self.wecom_corp_id),
+                ("wecom_agent_id", self.wecom_agent_id),
+                ("wecom_secret", self.wecom_secret.get_secret_value()),
+            )
+            if not value
+        ]
+        if missing:
+            raise ValueError(
+                "members 拒绝启动：已开启企业微信登录但缺少 / refuses to start: WeCom sign-in "
+                f"is on (GONGHUI_WECOM_SIGNIN) without {', '.join(missing)}"
+            )
+        if self.env not in (Environment.development, Environment.test):
+            if self.wecom_secret.get_secret_value().lower().startswith("dev"):
+                raise ValueError(
+                    "members 拒绝启动：GONGHUI_WECOM_SECRET 是开发用值 / refuses to start: "
+                    "GONGHUI_WECOM_SECRET is a development value"
+                )
+            if not self.wecom_base_url.startswith("https://"):
+                raise ValueError(
+                    "members 拒绝启动：GONGHUI_WECOM_BASE_URL 须为 https / refuses to start: "
+                    "the WeCom secret goes only over https in production"
+                )
+        return self
+
     @field_validator("trusted_proxies")
     @classmethod
     def _proxies_parse(cls, value: str) -> str:
@@ -114,6 +172,7 @@ class MembersSettings(ServiceSettings):
             "throttle_link_address": "100000/60",
             "throttle_link_account": "100000/60",
             "throttle_redeem_address_failures": "100000/60",
+            "throttle_wecom_address_failures": "100000/60",
             "throttle_in_flight": 1000,
             "password_hash_queue": 1000,
             "password_hash_wait_s": 60.0,

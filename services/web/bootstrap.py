@@ -51,7 +51,7 @@ from services.web.pages import (
 )
 from services.web.pages import dues as dues_pages
 from services.web.pages import funds as funds_pages
-from services.web.providers import PasswordProvider
+from services.web.providers import CALLBACK, PasswordProvider, WeComProvider
 from services.web.sessions import Sessions
 from services.web.settings import WebSettings
 from services.web.uploads import Uploads
@@ -96,13 +96,27 @@ def bootstrap(
     templates = Jinja2Templates(env=env)
     filters.install(templates.env)
     web = Web(settings, sessions, backend, templates, PasswordProvider(backend, sessions), uploads)
+    if settings.wecom_signin:
+        web.wecom = WeComProvider(
+            backend,
+            sessions,
+            db,
+            web_key,
+            corp_id=settings.wecom_corp_id,
+            agent_id=settings.wecom_agent_id,
+            authorize_url=settings.wecom_authorize_url,
+            public_url=settings.public_url,
+        )
+    templates.env.globals["wecom_signin"] = web.wecom is not None
+    # uvicorn's access log writes each request line, query included: not WeCom's code.
+    logging.getLogger("uvicorn.access").addFilter(hide_callback_query)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # What an older web kept in clear: tokens are sealed, files dropped (checked again).
         await sessions.seal_clear_tokens()
         await uploads.drop_clear()
-        sweeper = asyncio.create_task(_sweep(sessions, uploads))
+        sweeper = asyncio.create_task(_sweep(sessions, uploads, web.wecom))
         log.info("web started")
         try:
             yield
@@ -174,14 +188,25 @@ def bootstrap(
     return app
 
 
-async def _sweep(sessions: Sessions, uploads: Uploads) -> None:
+async def _sweep(sessions: Sessions, uploads: Uploads, wecom: WeComProvider | None) -> None:
     while True:
         await asyncio.sleep(SWEEP_S)
         try:
             await sessions.sweep()
             await uploads.sweep()
+            if wecom is not None:
+                await wecom.sweep()
         except Exception as exc:  # the database away for a moment: next round
             log.warning("session sweep failed: %s", exc)
+
+
+def hide_callback_query(record: logging.LogRecord) -> bool:
+    """uvicorn.access: the WeCom callback's line without its query (the code, the state)."""
+    args = record.args
+    if isinstance(args, tuple) and len(args) >= 3 and isinstance(args[2], str):
+        if args[2].startswith(CALLBACK):
+            record.args = (*args[:2], CALLBACK, *args[3:])
+    return True
 
 
 def install_error_pages(app: FastAPI) -> None:

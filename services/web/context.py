@@ -21,7 +21,7 @@ from fastapi.templating import Jinja2Templates
 
 from services.web.backend import ApiError, Backend
 from services.web.org import Org, OrgCache
-from services.web.providers import PasswordProvider
+from services.web.providers import PasswordProvider, WeComProvider
 from services.web.sessions import Session, Sessions
 from services.web.settings import WebSettings
 from services.web.uploads import Uploads
@@ -45,6 +45,7 @@ class Web:
     password: PasswordProvider
     uploads: Uploads
     org: OrgCache = field(default_factory=OrgCache)
+    wecom: WeComProvider | None = None  # WeCom sign-in switched on
     trusted: tuple[Network, ...] = field(init=False)
 
     def __post_init__(self) -> None:

@@ -66,6 +66,24 @@ class WebSettings(ServiceSettings):
         description="a checked upload waiting for its commit is deleted after this long",
     )
 
+    # WeCom (企业微信) sign-in: the same switch as members' (GONGHUI_WECOM_SIGNIN); web needs
+    # only what the authorize URL names. The secret stays with members.
+    wecom_signin: bool = Field(
+        False, description="show 「企业微信登录」 and take WeCom's OAuth callback (members' switch)"
+    )
+    wecom_corp_id: str = Field("", max_length=64, description="WeCom corp id (企业ID): appid")
+    wecom_agent_id: int = Field(0, ge=0, description="WeCom application agent id (应用AgentId)")
+    wecom_authorize_url: str = Field(
+        "https://open.weixin.qq.com/connect/oauth2/authorize",
+        description="WeCom's OAuth authorize page (a local page in tests)",
+    )
+    public_url: str = Field(
+        validation_alias="GONGHUI_WEB_BASE_URL",
+        default="http://127.0.0.1:8000",
+        description="web's own address as browsers reach it: WeCom sends them back to "
+        "<this>/login/wecom/callback (a domain the WeCom application trusts)",
+    )
+
     trusted_proxies: str = Field(
         "",
         description="addresses/networks (comma-separated) of the reverse proxies in front of "
@@ -85,4 +103,13 @@ class WebSettings(ServiceSettings):
     def _secure_in_production(self) -> WebSettings:
         if self.cookie_secure is None:
             self.cookie_secure = self.env is Environment.production
+        return self
+
+    @model_validator(mode="after")
+    def _wecom_complete(self) -> WebSettings:
+        if self.wecom_signin and not (self.wecom_corp_id and self.wecom_agent_id):
+            raise ValueError(
+                "web 拒绝启动：已开启企业微信登录但缺少 / refuses to start: WeCom sign-in is on "
+                "(GONGHUI_WECOM_SIGNIN) without GONGHUI_WECOM_CORP_ID and GONGHUI_WECOM_AGENT_ID"
+            )
         return self

@@ -286,13 +286,32 @@ class PasswordChanged(AccountEvent):
 
 
 class SignedIn(AccountEvent):
-    """The member signed in (登录)."""
+    """The member signed in (登录) with a password or a login link.
+
+    Deprecated: kept published for those two methods next to `members.account.signed_in.v2`
+    (which also carries WeCom sign-ins) until every subscriber has moved; widening `method`
+    here would break a subscriber that validates it.
+    """
 
     type = "members.account.signed_in.v1"
-    summary = "会员登录"
+    summary = "会员登录（v1，仅密码与登录链接）"
 
     method: Literal["password", "login_link"] = Field(description="how they proved who they are")
     failures_before: int = Field(description="wrong passwords since the last sign-in or unlock")
+
+
+class SignedInV2(AccountEvent):
+    """The member signed in (登录): with a password, a login link, or WeCom (企业微信)."""
+
+    type = "members.account.signed_in.v2"
+    summary = "会员登录"
+
+    method: Literal["password", "login_link", "wecom"] = Field(
+        description="how they proved who they are (wecom: 企业微信 OAuth, matched by user id)"
+    )
+    failures_before: int = Field(
+        description="wrong passwords since the last sign-in or unlock (0 for wecom and links)"
+    )
 
 
 class AccountLocked(AccountEvent):

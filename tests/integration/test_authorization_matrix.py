@@ -282,7 +282,8 @@ ROWS: dict[tuple[str, str], Row] = {
     ("PATCH", "/members/{member_id}/contact"): Row(
         "active",
         expect(403, self=200, cadre=200, cadre_other_campus=404, admin=200),
-        body=lambda _: {"wecom_userid": "new-wecom"},
+        # One id per call: a WeCom id is one member's (wecom-signin: 409 when taken).
+        body=lambda _: {"wecom_userid": f"new-wecom-{uuid.uuid4().hex[:8]}"},
     ),
     ("POST", "/members/{member_id}/email/confirm"): Row(
         # Only the member, signed in, confirms (holding the mailed link is not enough); the
@@ -417,6 +418,15 @@ ROWS: dict[tuple[str, str], Row] = {
     ("GET", "/dues/arrears"): Row("active", FINANCE_READS),
     ("GET", "/dues/arrears.csv"): Row("active", FINANCE_READS),
 }
+
+# wecom-signin: public, the code is the credential; this stack has WeCom sign-in off, so every
+# caller gets 404 auth.wecom_disabled (the answers with it on: test_wecom_signin.py).
+WECOM_SIGNIN: dict[tuple[str, str], Row] = {
+    ("POST", "/auth/wecom"): Row(
+        "none", expect(404, anonymous=404), body=lambda _: {"code": "c" * 32}
+    ),
+}
+ROWS.update(WECOM_SIGNIN)
 
 
 def routes_of_the_app() -> set[tuple[str, str]]:

@@ -785,6 +785,13 @@ NOTICE_ROWS: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
     ("GET", "/admin/notices/{announcement_id}/stats"): (announcement, NOTICE_OF_MAIN),
 }
 ROWS.update(NOTICE_ROWS)
+# -- WeCom sign-in (wecom-signin): public; this site has it off, so every caller gets the
+# 未开通 page (the flow with it on: test_wecom_web.py) -------------------------------------
+WECOM_SIGNIN: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
+    ("GET", "/login/wecom"): (nothing, expect(404, anonymous=404)),
+    ("GET", "/login/wecom/callback"): (nothing, expect(404, anonymous=404)),
+}
+ROWS.update(WECOM_SIGNIN)
 
 
 def web_routes(app) -> set[tuple[str, str]]:

@@ -16,12 +16,14 @@ PUBLIC = {
     "/readyz",
     "/metrics",
     "/.well-known/jwks.json",
-    # Signing in: the credential is in the body (a password, a refresh token, a login link).
+    # Signing in: the credential is in the body (a password, a refresh token, a login link,
+    # a WeCom code).
     "/auth/login",
     "/auth/refresh",
     "/auth/logout",
     "/auth/login-link",
     "/auth/login-link/redeem",
+    "/auth/wecom",  # a WeCom OAuth code: members asks WeCom who it is
     # A calendar feed phones poll without signing in: the unguessable token is in the URL.
     "/calendar/{campus}/{token}.ics",
 }

@@ -270,6 +270,34 @@ async def redeem_login_link(
     return _session(await accounts.redeem_link(body.token, client), response)
 
 
+class WeComCode(BaseModel):
+    code: str = Field(
+        min_length=1,
+        max_length=512,
+        pattern=r"^[A-Za-z0-9_\-]+$",
+        description="企业微信网页授权回调带回的 code（只能用一次，5 分钟内有效）",
+    )
+
+
+@router.post(
+    "/auth/wecom",
+    responses={
+        404: {"description": "未开通企业微信登录", "content": {"application/problem+json": {}}},
+        **THROTTLED_RESPONSES,
+    },
+)
+async def wecom_login(
+    body: WeComCode, accounts: Accounts, response: Response, client: Client
+) -> SessionPublic:
+    """Sign in with a WeCom (企业微信) OAuth code; public (WeCom vouches for the person:
+    members exchanges the code for a user id at WeCom and finds the member by `wecom_userid`).
+    An unknown user id and a code WeCom refuses are the same 401 auth.wecom_refused; an
+    account locked by wrong passwords stays locked (401 auth.account_locked); 404
+    auth.wecom_disabled when WeCom sign-in is not configured; 503 when WeCom cannot be
+    reached; codes that name nobody are throttled per address (429)."""
+    return _session(await accounts.sign_in_wecom(body.code, client), response)
+
+
 # -- a member's account, for cadres -------------------------------------------------------------
 
 

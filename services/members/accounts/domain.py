@@ -44,6 +44,7 @@ from shared.events.members import (
     PasswordChanged,
     PasswordSet,
     SignedIn,
+    SignedInV2,
 )
 
 MAX_FAILURES = 5
@@ -125,7 +126,9 @@ class Account(Aggregate):
         if rehash:
             self.password_hash = rehash
         self.signed_in_at = now
-        self.record(SignedIn.of(self, method=method, failures_before=failures))
+        self.record(SignedInV2.of(self, method=method, failures_before=failures))
+        if method in ("password", "login_link"):  # v1 knows only these (deprecated)
+            self.record(SignedIn.of(self, method=method, failures_before=failures))
 
     def lock(self, window: int, until: datetime) -> None:
         if self.window != window or self.locked_until == until:

@@ -42,6 +42,8 @@ from services.members.accounts.store import (
     new_token,
 )
 from services.members.accounts.throttle import Throttles, account_key
+from services.members.accounts.wecom import WeComSignIn, disabled
+from services.members.accounts.wecom import refused as wecom_refused
 from services.members.membership.domain import Member, clean_staff_no
 from services.members.membership.store import NOT_FOUND as MEMBER_NOT_FOUND
 from services.members.membership.store import MemberRegistry
@@ -116,6 +118,7 @@ class AccountService:
         throttles: Throttles,
         audit: AuditLog,
         settings: SignInSettings,
+        wecom: WeComSignIn | None = None,
         clock: Callable[[], datetime] = utcnow,
     ) -> None:
         self.accounts = accounts
@@ -128,6 +131,7 @@ class AccountService:
         self.throttles = throttles
         self.audit = audit
         self.settings = settings
+        self.wecom = wecom  # None: WeCom sign-in is not configured
         self.clock = clock  # tests move it forward instead of sleeping
 
     # -- reading ------------------------------------------------------------------------------
@@ -505,3 +509,36 @@ class AccountService:
             )
         await self.audit.record(actor, "redeem_login_link", member.id, member.campus, at=now)
         return await self._result(member, account, password_token=True)
+
+    # -- WeCom (企业微信) ------------------------------------------------------------------------
+
+    async def sign_in_wecom(self, code: str, client: str = UNKNOWN) -> SignInResult:
+        """WeCom vouches for the person (OAuth code → user id, members asks WeCom itself); the
+        member with that `wecom_userid`, an account and a membership that signs in gets a
+        session. An unknown user id, a code WeCom refuses and a non-member of the corp are
+        one 401 (counted per address, like a wrong password). A password lock holds here
+        too: WeCom proves the person, but a lock is lifted by its 15 minutes or a cadre."""
+        if self.wecom is None:
+            raise disabled()
+        async with self.throttles.wecom_attempt(client, self.clock()):
+            userid = await self.wecom.user_id(code)
+            member = await self.members.by_wecom_userid(userid)
+            account = await self.accounts.get(member.id) if member else None
+            if member is None or account is None:
+                raise wecom_refused()
+        may_sign_in(member)
+        now = self.clock()
+        window = await self.failures.window(account.id, account.window)
+        if window.locked(now):
+            raise locked(window.locked_until)
+        actor = Actor(member.id, Actor.system().request)
+        await self.accounts.change(
+            account.id,
+            lambda a: a.signed_in(now, "wecom", a.window, 0, None),
+            actor,
+            "sign_in",
+        )
+        await self.audit.record(actor, "wecom_sign_in", member.id, member.campus, at=now)
+        # The password a cadre set is still to be changed before it signs in; WeCom does not
+        # use it, so the session is a full one.
+        return await self._session(member)

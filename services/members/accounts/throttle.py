@@ -1,7 +1,8 @@
 """Throttles of the public sign-in endpoints (登录限流): per client address and per account.
 
 - **What is counted.** Per client address: wrong passwords and unknown staff numbers (sign-in
-  and password change), login-link requests, and links that do not redeem. Per account (the
+  and password change), login-link requests, links that do not redeem, and WeCom codes that
+  name no member who may sign in. Per account (the
   staff number as typed, so an unknown one is counted exactly like a known one and a 429
   tells no stranger that it exists): sign-in attempts and login-link requests. Per member,
   silently (the answer is "sent if it exists" either way): login-link mails per minute and
@@ -41,7 +42,13 @@ THROTTLE = "sign_in_throttle"
 RETRY_AFTER = "Retry-After"
 # Answers that count against the client address (a guess that did not work).
 WRONG = frozenset(
-    {"auth.invalid_credentials", "account.wrong_password", "auth.link_invalid", "auth.link_used"}
+    {
+        "auth.invalid_credentials",
+        "account.wrong_password",
+        "auth.link_invalid",
+        "auth.link_used",
+        "auth.wecom_refused",  # a WeCom code that names no member who may sign in
+    }
 )
 
 
@@ -150,6 +157,7 @@ class Limits:
     link_mail_day: Limit
     redeem_address_failures: Limit
     in_flight: int
+    wecom_address_failures: Limit = Limit("wecom", 20, 900)
 
     @classmethod
     def of(
@@ -163,6 +171,7 @@ class Limits:
         link_mails_per_day: int,
         redeem_address_failures: str,
         in_flight: int,
+        wecom_address_failures: str = "20/900",
     ) -> Limits:
         beijing = 8 * 3600  # a day of mails is a calendar day in Asia/Shanghai
         return cls(
@@ -174,6 +183,7 @@ class Limits:
             link_mail_day=Limit("mail-day", link_mails_per_day, 86_400, beijing),
             redeem_address_failures=Limit.parse("redeem", redeem_address_failures),
             in_flight=in_flight,
+            wecom_address_failures=Limit.parse("wecom", wecom_address_failures),
         )
 
 
@@ -245,6 +255,14 @@ class Throttles:
     async def redemption(self, client: str, now: datetime) -> AsyncIterator[None]:
         async with self._guessing(self.limits.redeem_address_failures, client, now):
             yield
+
+    @asynccontextmanager
+    async def wecom_attempt(self, client: str, now: datetime) -> AsyncIterator[None]:
+        """A WeCom code exchange: in-flight, and the address's codes that named nobody
+        (each costs a call to WeCom: an address cannot spend the corp's API quota)."""
+        async with self._one_of_few(client):
+            async with self._guessing(self.limits.wecom_address_failures, client, now):
+                yield
 
     async def may_mail(self, member_id: str, now: datetime) -> bool:
         """One more login-link mail for this member, within the minute's and the day's cap

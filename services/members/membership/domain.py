@@ -532,6 +532,11 @@ def _clean_contact(given: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def clean_wecom_userid(given: str | None) -> str | None:
+    """A WeCom user id as a contact change stores it."""
+    return _clean_contact({"wecom_userid": given})["wecom_userid"]
+
+
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"
 

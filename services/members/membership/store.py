@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -10,10 +11,18 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from services.members.membership.domain import Member, MemberStatus, UnionRole, member_id_for
+from services.members.membership.domain import (
+    Member,
+    MemberStatus,
+    UnionRole,
+    clean_wecom_userid,
+    member_id_for,
+)
 from shared.aggregate import Actor, AggregateStore, AlreadyExists
 from shared.crypto import Sealer
 from shared.errors import Conflict
+
+log = logging.getLogger(__name__)
 
 MEMBERS = "members"  # the list view; `members_changes` is the change log (the truth)
 TOPIC = "members.member"
@@ -25,6 +34,7 @@ async def setup_indexes(db: AsyncDatabase) -> None:
     await db[MEMBERS].create_index([("campus", 1), ("name", 1)])
     await db[MEMBERS].create_index([("campus", 1), ("department", 1)])
     await db[MEMBERS].create_index("status")
+    await db[MEMBERS].create_index("wecom_userid", sparse=True)  # WeCom sign-in finds by it
 
 
 @dataclass(frozen=True)
@@ -105,6 +115,42 @@ class MemberRegistry:
             doc = await self.store.view.find_one({"staff_no": staff_no}, {"_id": 1})
             member = await self.store.get(doc["_id"]) if doc else None
         return member
+
+    async def by_wecom_userid(self, userid: str) -> Member | None:
+        """The one member whose current WeCom user id this is; None when nobody's, or when
+        several members carry it (a data error a cadre must fix: nobody signs in as either).
+        The view nominates, each member's current state decides (the view may lag)."""
+        if not userid:
+            return None
+        found = [
+            member
+            for doc in await self.store.view.find({"wecom_userid": userid}, {"_id": 1})
+            .limit(5)
+            .to_list()
+            if (member := await self.store.get(doc["_id"])) is not None
+            and member.wecom_userid == userid
+        ]
+        if len(found) > 1:
+            log.warning(
+                "WeCom sign-in refused: members %s share one WeCom user id",
+                ", ".join(sorted(m.id for m in found)),
+            )
+            return None
+        return found[0] if found else None
+
+    async def wecom_userid_elsewhere(self, given: str, member_id: str) -> bool:
+        """Whether another member holds this WeCom user id (as the contact change cleans it)."""
+        userid = clean_wecom_userid(given)
+        if not userid:
+            return False
+        docs = await self.store.view.find({"wecom_userid": userid}, {"_id": 1}).limit(5).to_list()
+        for doc in docs:
+            if doc["_id"] == member_id:
+                continue
+            other = await self.store.get(doc["_id"])
+            if other is not None and other.wecom_userid == userid:
+                return True
+        return False
 
     async def enrol(self, member: Member, actor: Actor, action: str = "join") -> Member:
         if await self._legacy_member(member.staff_no):

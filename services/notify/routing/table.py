@@ -459,6 +459,7 @@ UNROUTED: dict[str, str] = {
     "members.account.password_changed.v1": "本人刚刚操作，页面已提示",
     "members.account.password_set.v1": "本人或干部刚刚操作，页面已提示",
     "members.account.signed_in.v1": "每次登录都通知会造成打扰",
+    "members.account.signed_in.v2": "同上（v2 另含企业微信登录）",
     "members.account.unlocked.v1": "由干部当面或电话告知",
     "members.campus.changed.v1": "组织机构数据，不涉及个人",
     "members.childcare.round_opened.v1": "入园入托统计由干部线下通知相关会员（暂无受众投影）",

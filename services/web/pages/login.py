@@ -1,15 +1,17 @@
-"""Signing in and out: staff number + password, the first-login password change, the e-mailed
-login link (forgot password), and the 长辈版 switch (a preference cookie)."""
+"""Signing in and out: staff number + password, WeCom (企业微信) OAuth, the first-login password
+change, the e-mailed login link (forgot password), and the 长辈版 switch (a preference
+cookie)."""
 
 from __future__ import annotations
 
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Query
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from services.web.backend import ApiError
 from services.web.context import LARGE_COOKIE, AnyVisit, Visit, redirect
+from services.web.providers import STATE_TTL_S
 from services.web.sessions import Session
 
 router = APIRouter()
@@ -168,6 +170,77 @@ async def redeem(visit: AnyVisit, token: Annotated[str, Form()] = "") -> Respons
         return visit.render("link.html", error="登录链接已失效或已使用，请重新获取")
     session_id = await visit.web.sessions.create(signed.session)
     return start(visit, signed.session, session_id, "/login/password")
+
+
+# -- WeCom (企业微信) ----------------------------------------------------------------------------
+
+WECOM_COOKIE = "gh_wecom"
+WECOM_STATE_ERROR = "登录请求已失效或不是从本页发起，请重新点击「企业微信登录」"
+
+
+def _wecom_cookie(visit: Visit) -> str:
+    return f"__Host-{WECOM_COOKIE}" if visit.web.settings.cookie_secure else WECOM_COOKIE
+
+
+def _no_wecom(visit: Visit) -> Response:
+    return visit.render(
+        "error.html", status_code=404, title="未开通", message="本系统未开通企业微信登录"
+    )
+
+
+@router.get("/login/wecom")
+async def wecom_start(visit: AnyVisit, next: Annotated[str | None, Query()] = None) -> Response:
+    """Go to WeCom's authorize page, with a state bound to this browser; role: public."""
+    provider = visit.web.wecom
+    if provider is None:
+        return _no_wecom(visit)
+    started = provider.start(safe_next(next))
+    response = RedirectResponse(started.authorize_url, status_code=303)
+    response.headers["Cache-Control"] = "no-store"
+    visit.web.set_cookie(response, _wecom_cookie(visit), started.cookie, STATE_TTL_S)
+    return response
+
+
+@router.get("/login/wecom/callback")
+async def wecom_callback(
+    visit: AnyVisit,
+    code: Annotated[str | None, Query(max_length=512)] = None,
+    state: Annotated[str | None, Query(max_length=128)] = None,
+) -> Response:
+    """WeCom sends the browser back here with a code: the state is checked, members exchanges
+    the code, and the session starts as a password sign-in's does; role: public."""
+    provider = visit.web.wecom
+    if provider is None:
+        return _no_wecom(visit)
+    cookie_name = _wecom_cookie(visit)
+
+    def page(error: str, status: int = 400) -> Response:
+        response = visit.render(
+            "login.html", status_code=status, next="/m", error=error, staff_no=""
+        )
+        response.delete_cookie(cookie_name, path="/")
+        return response
+
+    target = await provider.check_state(visit.request.cookies.get(cookie_name), state)
+    if target is None:
+        return page(WECOM_STATE_ERROR)
+    if not code:  # the person declined, or WeCom sent no code
+        return page("企业微信未授权登录，请重试或改用工号密码登录", 200)
+    try:
+        signed = await provider.sign_in({"code": code}, visit.client)
+    except ApiError as exc:
+        slowed = refused(visit, exc, "login.html", next=target, staff_no="")
+        if slowed is not None:
+            slowed.delete_cookie(cookie_name, path="/")
+            return slowed
+        return page(exc.message or "企业微信登录未成功，请改用工号密码登录", 200)
+    session = signed.session
+    session_id = await visit.web.sessions.create(session)
+    if target == "/m" and session.staff and "member" not in session.roles:
+        target = "/admin"
+    response = start(visit, session, session_id, target)
+    response.delete_cookie(cookie_name, path="/")
+    return response
 
 
 @router.post("/logout")

@@ -1,0 +1,318 @@
+"""WeCom (企业微信) sign-in at members, on the real broker and database, against a local
+server standing in for WeCom: a code becomes a user id server-side, the member with that
+`wecom_userid` gets a session; everything else is refused alike and signs nobody in."""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from pydantic import SecretStr
+
+from services.members.accounts.wecom import WeComConfig, WeComSignIn
+from shared.auth import TokenVerifier
+from shared.problems import ProblemError
+from tests.integration.conftest import Stack, bearer, build_stack, close_stack
+from tests.integration.wecom_kit import (
+    ACCESS_TOKEN,
+    CORP_ID,
+    SECRET,
+    WeComServer,
+    listed,
+    members_settings,
+    wecom_server,
+)
+from tests.kafka_tools import read_all, wait_until
+
+pytestmark = pytest.mark.integration
+
+ADMIN = bearer("admin-1", ["admin"], ["*"])
+PASSWORD = "Chushi-2026"
+
+
+@pytest.fixture(scope="module")
+def wecom() -> Iterator[WeComServer]:
+    with wecom_server() as server:
+        yield server
+
+
+@pytest.fixture(scope="module")
+async def stack(infra, wecom: WeComServer) -> AsyncIterator[Stack]:
+    over = {**members_settings(wecom), "throttle_wecom_address_failures": "3/900"}
+    s = await build_stack(infra, ["members"], settings={"members": over})
+    try:
+        yield s
+    finally:
+        await close_stack(s)
+
+
+def uid() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+async def member(stack: Stack, *, account: bool = True, **over) -> dict:
+    """A member of main with a WeCom user id (and an account: a password a cadre set)."""
+    body = {
+        "staff_no": f"WX{uid().upper()}",
+        "name": "企微会员",
+        "campus": "main",
+        "department": "艺术系",
+        "wecom_userid": f"zhang.{uid()}",
+        **over,
+    }
+    response = await stack.members_http.post("/members", json=body, headers=ADMIN)
+    assert response.status_code == 201, response.text
+    made = response.json()
+    await listed(stack.members.context.members.store.view, made["id"], body["wecom_userid"])
+    if account:
+        url = f"/members/{made['id']}/password"
+        response = await stack.members_http.put(url, json={"password": PASSWORD}, headers=ADMIN)
+        assert response.status_code == 200, response.text
+    return {**made, "wecom_userid": body["wecom_userid"], "staff_no": body["staff_no"]}
+
+
+async def exchange(stack: Stack, code: str, client: str = "203.0.113.1"):
+    return await stack.members_http.post(
+        "/auth/wecom", json={"code": code}, headers={"X-Gonghui-Client": client}
+    )
+
+
+def refused(response) -> dict:
+    assert response.status_code == 401, response.text
+    assert response.headers["content-type"].startswith("application/problem+json")
+    body = response.json()
+    assert body["code"] == "auth.wecom_refused", body
+    assert "access_token" not in body and "refresh_token" not in body
+    return body
+
+
+async def test_a_code_of_a_member_signs_them_in_with_their_roles(stack: Stack, wecom):
+    leader = await member(stack, campus="east", roles=["group_leader"])
+    response = await exchange(stack, wecom.code_for(leader["wecom_userid"]))
+    assert response.status_code == 200, response.text
+    assert response.headers["cache-control"] == "no-store"
+    session = response.json()
+    # A full session, although the password a cadre set is still to be changed: WeCom
+    # vouched for the person, the password is not used.
+    assert session["status"] == "ok" and session["member_id"] == leader["id"]
+    assert session["roles"] == ["cadre", "member"] and session["campuses"] == ["east"]
+    verifier: TokenVerifier = stack.members.app.state.token_verifier
+    principal = verifier.verify(session["access_token"])
+    assert principal.subject == leader["id"] and principal.campuses == frozenset({"east"})
+    # The refresh token works like a password sign-in's.
+    response = await stack.members_http.post(
+        "/auth/refresh", json={"refresh_token": session["refresh_token"]}
+    )
+    assert response.status_code == 200, response.text
+
+    # members asked WeCom with the secret and the code, server-side.
+    [asked] = [
+        r for r in wecom.calls("/cgi-bin/auth/getuserinfo") if r.query.get("code") in wecom.used
+    ][-1:]
+    assert asked.query["access_token"] == ACCESS_TOKEN
+    [got] = wecom.calls("/cgi-bin/gettoken")[:1]
+    assert got.query == {"corpid": CORP_ID, "corpsecret": SECRET}
+
+
+async def test_the_access_token_is_fetched_once_and_reused(stack: Stack, wecom):
+    first, second = await member(stack), await member(stack)
+    for one in (first, second, first):
+        response = await exchange(stack, wecom.code_for(one["wecom_userid"]))
+        assert response.status_code == 200, response.text
+    # One gettoken for the whole module (this process caches it until near expires_in).
+    assert len(wecom.calls("/cgi-bin/gettoken")) == 1
+    assert all(
+        r.query["access_token"] == ACCESS_TOKEN for r in wecom.calls("/cgi-bin/auth/getuserinfo")
+    )
+
+
+async def test_unknown_user_refused_codes_and_outsiders_are_one_refusal(stack: Stack, wecom):
+    no_account = await member(stack, account=False)
+    answers = [
+        refused(await exchange(stack, wecom.code_for(f"nobody.{uid()}"), "203.0.113.10")),
+        refused(await exchange(stack, wecom.code_failing(40029), "203.0.113.11")),
+        refused(await exchange(stack, wecom.code_of_outsider(), "203.0.113.12")),
+        refused(await exchange(stack, wecom.code_for(no_account["wecom_userid"]), "203.0.113.13")),
+    ]
+    # Nothing tells which: the same code, title and detail.
+    assert (
+        len({json.dumps({k: a.get(k) for k in ("code", "title", "detail")}) for a in answers}) == 1
+    )
+    assert "企业微信" in answers[0]["title"]
+
+
+async def test_a_code_works_once(stack: Stack, wecom):
+    one = await member(stack)
+    code = wecom.code_for(one["wecom_userid"])
+    assert (await exchange(stack, code, "203.0.113.20")).status_code == 200
+    refused(await exchange(stack, code, "203.0.113.20"))
+
+
+async def test_a_locked_account_stays_locked(stack: Stack, wecom):
+    one = await member(stack)
+    for _ in range(5):
+        response = await stack.members_http.post(
+            "/auth/login",
+            json={"staff_no": one["staff_no"], "password": "wrong-guess-1"},
+            headers={"X-Gonghui-Client": "203.0.113.30"},
+        )
+        assert response.status_code == 401
+    response = await exchange(stack, wecom.code_for(one["wecom_userid"]), "203.0.113.31")
+    assert response.status_code == 401, response.text
+    assert response.json()["code"] == "auth.account_locked"
+    assert "access_token" not in response.json()
+
+
+async def test_a_withdrawn_member_does_not_sign_in(stack: Stack, wecom):
+    one = await member(stack)
+    response = await stack.members_http.post(f"/members/{one['id']}/withdraw", headers=ADMIN)
+    assert response.status_code == 200, response.text
+    response = await exchange(stack, wecom.code_for(one["wecom_userid"]), "203.0.113.35")
+    assert response.status_code == 409, response.text
+    assert response.json()["code"] == "auth.membership_inactive"
+
+
+async def test_two_members_with_one_user_id_sign_in_neither(stack: Stack, wecom):
+    shared = f"twin.{uid()}"
+    await member(stack, wecom_userid=shared)
+    await member(stack, wecom_userid=shared)
+    refused(await exchange(stack, wecom.code_for(shared), "203.0.113.40"))
+
+
+async def test_codes_that_name_nobody_are_throttled_per_address(stack: Stack, wecom):
+    client = "198.51.100.7"
+    for _ in range(3):  # the module's limit: 3 per 15 minutes
+        refused(await exchange(stack, wecom.code_for(f"nobody.{uid()}"), client))
+    asked = len(wecom.calls("/cgi-bin/auth/getuserinfo"))
+    one = await member(stack)
+    response = await exchange(stack, wecom.code_for(one["wecom_userid"]), client)
+    assert response.status_code == 429 and response.headers["Retry-After"]
+    assert response.json()["code"] == "auth.throttled"
+    assert len(wecom.calls("/cgi-bin/auth/getuserinfo")) == asked  # WeCom was not asked
+    # Another address is not affected.
+    response = await exchange(stack, wecom.code_for(one["wecom_userid"]), "198.51.100.8")
+    assert response.status_code == 200, response.text
+
+
+async def test_the_sign_in_is_published_and_audited(stack: Stack, wecom):
+    one = await member(stack)
+    assert (
+        await exchange(stack, wecom.code_for(one["wecom_userid"]), "203.0.113.50")
+    ).status_code == 200
+
+    async def published() -> list[dict]:
+        return [
+            json.loads(r.value)
+            for r in await read_all(stack.bootstrap, stack.topic("members.account"), 500)
+            if r.key.decode() == one["id"] and "signed_in" in json.loads(r.value)["type"]
+        ]
+
+    async def seen() -> bool:
+        return bool(await published())
+
+    await wait_until(seen, what="the sign-in event")
+    [event] = await published()  # v2 only: v1 (deprecated) cannot say "wecom"
+    assert event["type"] == "members.account.signed_in.v2"
+    assert event["data"]["method"] == "wecom" and event["data"]["failures_before"] == 0
+    assert one["wecom_userid"] not in json.dumps(event)
+    entries = await stack.members.db["audit_log"].find({"target": one["id"]}).to_list()
+    assert any(e.get("action") == "wecom_sign_in" for e in entries), entries
+
+
+async def test_a_password_sign_in_publishes_v1_and_v2(stack: Stack, wecom):
+    one = await member(stack)
+    response = await stack.members_http.post(
+        "/auth/login", json={"staff_no": one["staff_no"], "password": PASSWORD}
+    )
+    assert response.status_code == 200, response.text
+
+    async def types() -> list[str]:
+        return sorted(
+            json.loads(r.value)["type"]
+            for r in await read_all(stack.bootstrap, stack.topic("members.account"), 500)
+            if r.key.decode() == one["id"] and "signed_in" in json.loads(r.value)["type"]
+        )
+
+    async def both() -> bool:
+        return len(await types()) == 2
+
+    await wait_until(both, what="both sign-in events")
+    assert await types() == ["members.account.signed_in.v1", "members.account.signed_in.v2"]
+
+
+async def test_disabled_answers_404_and_asks_nobody(stack: Stack, wecom):
+    accounts = stack.members.context.accounts
+    kept, accounts.wecom = accounts.wecom, None
+    asked = len(wecom.requests)
+    try:
+        response = await exchange(stack, "abc123", "203.0.113.60")
+    finally:
+        accounts.wecom = kept
+    assert response.status_code == 404, response.text
+    assert response.json()["code"] == "auth.wecom_disabled"
+    assert len(wecom.requests) == asked
+
+
+async def test_no_secret_code_or_token_in_the_logs(stack: Stack, wecom, caplog):
+    caplog.set_level(logging.DEBUG)
+    one = await member(stack)
+    code = wecom.code_for(one["wecom_userid"])
+    bad = wecom.code_failing(40029)
+    assert (await exchange(stack, code, "203.0.113.70")).status_code == 200
+    refused(await exchange(stack, bad, "203.0.113.71"))
+    # A fresh client (no cached token) with a wrong secret: the operator's error, logged.
+    wrong = WeComSignIn(WeComConfig(wecom.url, CORP_ID, SecretStr("not-the-secret-xyz")))
+    with pytest.raises(ProblemError) as raised:
+        await wrong.user_id(wecom.code_for(one["wecom_userid"]))
+    assert raised.value.status == 503
+    text = caplog.text + " ".join(str(r.args) for r in caplog.records)
+    assert "errcode 40001" in text  # the operator learns why
+    for secret in (SECRET, "not-the-secret-xyz", ACCESS_TOKEN, code, bad):
+        assert secret not in text
+
+
+# -- the exchange itself (the cache's edges), against the same server ------------------------
+
+
+async def test_a_refused_access_token_is_fetched_again_once(wecom):
+    client = WeComSignIn(WeComConfig(wecom.url, CORP_ID, SecretStr(SECRET)))
+    client._token = ("stale-token", float("inf"))  # WeCom no longer takes it (40014)
+    before = len(wecom.calls("/cgi-bin/gettoken"))
+    userid = f"li.{uid()}"
+    assert await client.user_id(wecom.code_for(userid)) == userid
+    assert len(wecom.calls("/cgi-bin/gettoken")) == before + 1
+    assert client._token is not None and client._token[0] == ACCESS_TOKEN
+
+
+async def test_wecom_unreachable_is_a_503():
+    client = WeComSignIn(WeComConfig("http://127.0.0.1:9", CORP_ID, SecretStr(SECRET), 2.0))
+    with pytest.raises(ProblemError) as raised:
+        await client.user_id("abc")
+    assert raised.value.status == 503 and raised.value.code == "auth.wecom_unavailable"
+
+
+async def test_a_member_cannot_take_another_members_wecom_id(stack: Stack, wecom):
+    """Else a member could put the chair's WeCom id on their own record: the chair's WeCom
+    sign-in would stop (two holders), or land in that member's account."""
+    holder, other = await member(stack), await member(stack)
+    own = bearer(other["id"], ["member"], ["main"])
+    url = f"/members/{other['id']}/contact"
+    taken = await stack.members_http.patch(
+        url, json={"wecom_userid": holder["wecom_userid"]}, headers=own
+    )
+    assert taken.status_code == 409, taken.text
+    assert taken.json()["code"] == "member.wecom_userid_taken"
+    assert holder["id"] not in taken.text and holder["staff_no"] not in taken.text
+    # Their own new id is fine; the holder still signs in.
+    fresh = f"new.{uid()}"
+    assert (
+        await stack.members_http.patch(url, json={"wecom_userid": fresh}, headers=own)
+    ).status_code == 200
+    await listed(stack.members.context.members.store.view, other["id"], fresh)
+    response = await exchange(stack, wecom.code_for(holder["wecom_userid"]), "203.0.113.80")
+    assert response.status_code == 200 and response.json()["member_id"] == holder["id"]
+    response = await exchange(stack, wecom.code_for(fresh), "203.0.113.81")
+    assert response.status_code == 200 and response.json()["member_id"] == other["id"]
