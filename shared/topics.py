@@ -198,6 +198,22 @@ async def ensure_topics(
         await admin.close()
 
 
+async def delete_topics(bootstrap: str, prefix: str, timeout_s: float = 30) -> list[str]:
+    """Delete every topic named `prefix…` (an isolated test or bench run's topics); returns
+    those deleted. A broker keeps files open per partition: a test session that never
+    deletes its topic sets runs out of open files."""
+    if not prefix:
+        raise ValueError("delete_topics needs a prefix: it never deletes the platform's topics")
+    admin = await _admin(bootstrap, timeout_s)
+    try:
+        names = [n for n in await admin.list_topics() if n.startswith(prefix)]
+        if names:
+            await admin.delete_topics(names, timeout_ms=int(timeout_s * 1000))
+        return names
+    finally:
+        await admin.close()
+
+
 @dataclass(frozen=True)
 class Replication:
     """How a topic on the broker is replicated: the fewest replicas of any of its partitions

@@ -16,6 +16,7 @@ import contextlib
 import ctypes
 import os
 import pwd
+import resource
 import signal
 import socket
 import subprocess
@@ -84,6 +85,32 @@ def _libc_prctl() -> Callable[..., int] | None:
 
 
 _PRCTL = _libc_prctl()  # loaded in the parent: nothing is imported between fork and exec
+
+
+# A test session or a long development run creates thousands of Kafka partitions (a topic
+# set per test stack), and Kafka keeps files open per partition: at the usual 20,000 open
+# files the broker's log directory fails ("Too many open files") about halfway through
+# `make test`. Children inherit the limit, so the launcher raises its own once.
+OPEN_FILES_WANTED = 1 << 20
+
+
+def raise_open_files_limit(wanted: int = OPEN_FILES_WANTED) -> int:
+    """Raise this process's open-files limit (the soft one up to the hard one; both when root
+    may); returns the soft limit in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    with contextlib.suppress(OSError):
+        ceiling = int(Path("/proc/sys/fs/nr_open").read_text())
+        wanted = min(wanted, ceiling)
+    if hard != resource.RLIM_INFINITY and hard < wanted:
+        with contextlib.suppress(ValueError, OSError):  # only root may raise the hard limit
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, wanted))
+            return wanted
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft < target:
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            return target
+    return soft
 
 
 def as_user(user: pwd.struct_passwd) -> Callable[[], None]:
@@ -175,6 +202,7 @@ class ManagedProcess:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.before_start()
+        raise_open_files_limit()
         with open(self.log_file, "ab") as log:
             log.write(f"--- {time.strftime('%Y-%m-%d %H:%M:%S')} starting {self.name}\n".encode())
             log.flush()

@@ -24,7 +24,7 @@ from services.web.settings import WebSettings
 from services.welfare.settings import WelfareSettings
 from shared.auth import mint_token
 from shared.settings import ServiceSettings
-from shared.topics import ensure_topics
+from shared.topics import delete_topics, ensure_topics
 from tests.kafka_tools import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -120,6 +120,8 @@ class Platform:
             for name in self.services:
                 await mongo.drop_database(self.db(name))
             await mongo.close()
+            with contextlib.suppress(Exception):  # the broker's open files (see close_stack)
+                await delete_topics(self.infra.kafka_bootstrap, self.prefix)
 
     async def seed_org(self, client: httpx.AsyncClient) -> None:
         """The organisation the tests enrol into, defined over HTTP as an admin would."""

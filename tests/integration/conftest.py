@@ -12,6 +12,7 @@ needs other services, or one shared stack under the name `stack`, declares it wi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -24,7 +25,7 @@ import pytest
 from shared.auth import mint_token
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
-from shared.topics import ensure_topics
+from shared.topics import delete_topics, ensure_topics
 
 ALL_SERVICES = ("members", "events", "welfare", "notify")
 DEFAULT_SERVICES = ("members", "notify")  # what `stack` and build_stack start unless told
@@ -147,6 +148,10 @@ async def close_stack(stack: Stack) -> None:
         await client.aclose()
     for runtime in stack.runtimes.values():
         await runtime.stop(drop_database=True)
+    # Each stack's topics go with it: the broker keeps files open per partition, and a
+    # session of a few hundred stacks would otherwise pass the open-files limit.
+    with contextlib.suppress(Exception):
+        await delete_topics(stack.infra.kafka_bootstrap, stack.prefix)
 
 
 def stack_fixture(
