@@ -52,15 +52,21 @@ async def festival_plans(visit: Visit) -> list[Todo]:
 
 
 async def overdue_items(visit: Visit) -> list[Todo]:
-    year = local_today().year
-    listed = await visit.get("events", "/plans", params={"year": year, "limit": 200})
-    mine = [p for p in listed["items"] if may_move(visit.session, p["campus"])]
+    """Last year's and this year's plans of the campuses the caller moves items on (last
+    year's December is still to be done in January)."""
+    this_year = local_today().year
+    listed = await visit.get("events", "/plans", params={"limit": 200})
+    mine = [
+        p
+        for p in listed["items"]
+        if p["year"] >= this_year - 1 and may_move(visit.session, p["campus"])
+    ]
     plans = await asyncio.gather(*(visit.get("events", f"/plans/{p['id']}") for p in mine))
     return [
         Todo(
             f"{plan['title']}：逾期的工作要点",
             sum(1 for item in plan["items"] if item.get("overdue")),
-            f"/admin/plan?year={year}&plan={plan['id']}",
+            f"/admin/plan?year={plan['year']}&plan={plan['id']}",
             "overdue_items",
         )
         for plan in plans
