@@ -14,12 +14,16 @@ from datetime import timedelta
 import httpx
 import pytest
 
+from services.events.congress.domain import Assignment
 from services.web.bootstrap import bootstrap as web_bootstrap
 from services.web.settings import WebSettings
+from shared.aggregate import Actor
 from shared.auth import mint_token
 from shared.readmodels.member_directory import MEMBER_DIRECTORY
 from shared.timeutil import local_today, utcnow
+from tests.integration import events_kit as kit
 from tests.integration.conftest import Stack, bearer, build_stack, close_stack
+from tests.kafka_tools import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -171,17 +175,86 @@ async def seed(stack: Stack) -> str:
     return plan["id"]
 
 
+async def late_proposal(stack: Stack) -> str:
+    """A session of main whose accepted proposal is past its reply date."""
+    http = stack.events_http
+    reps = await kit.in_directory(stack, 3, f"TD{uuid.uuid4().hex[:4].upper()}")
+    body = {
+        "title": "第六届教代会第一次会议",
+        "year": local_today().year,
+        "campus": "main",
+        "cosign_min": 2,
+        "proposals_until": kit.later(1),
+    }
+    session = await _ok(await http.post("/congress/sessions", json=body, headers=CADRE))
+    sid = session["id"]
+    await _ok(
+        await http.post(
+            f"/congress/sessions/{sid}/representatives",
+            json={"member_ids": reps, "head": reps[2]},
+            headers=CADRE,
+        ),
+        200,
+    )
+    draft = {
+        "title": "关于延长图书馆开放时间的提案",
+        "reasons": "晚间无处备课",
+        "measures": "开放到晚上十点",
+        "category": "logistics",
+        "department": "图书馆",
+    }
+    made = await _ok(
+        await http.post(
+            f"/congress/sessions/{sid}/proposals", json=draft, headers=kit.member(reps[0])
+        )
+    )
+    url = f"/congress/proposals/{made['id']}"
+    for rep in reps[1:]:
+        await _ok(await http.post(f"{url}/cosign", headers=kit.member(rep)), 200)
+    await _ok(await http.post(f"{url}/submit", headers=kit.member(reps[0])), 200)
+    await _ok(await http.post(f"{url}/endorse", headers=kit.member(reps[2])), 200)
+    decision = {"decision": "accepted"}
+    await _ok(await http.post(f"{url}/decision", json=decision, headers=CADRE), 200)
+    # Assigned two days ago with yesterday as its reply date (the API takes no date in the
+    # past: the assignment is made as the domain would have made it then).
+    yesterday = local_today() - timedelta(days=1)
+    cmd = Assignment(department="图书馆", due_on=yesterday)
+    await stack.events.context.congress.proposals.change(
+        made["id"],
+        lambda p: p.assign(cmd, yesterday - timedelta(days=1)),
+        Actor("test-seed"),
+        "assign",
+    )
+
+    async def late() -> bool:  # the register reads the proposals' view, caught up shortly
+        url = f"/congress/sessions/{sid}/proposals"
+        found = await http.get(url, params={"overdue": "true"}, headers=CADRE)
+        return found.status_code == 200 and len(found.json()) == 1
+
+    await wait_until(late, 30, "the proposal overdue in the register")
+    return sid
+
+
 async def test_each_role_sees_what_it_can_act_on_within_its_campuses(desk: Desk):
     plan_id = await seed(desk.stack)
+    session_id = await late_proposal(desk.stack)
     last_year = local_today().year - 1
 
     cadre = todos(await home_of(desk, "cadre-main", ["cadre", "member"], ["main"]))
-    assert sorted(cadre) == ["applications", "failed_deliveries", "overdue_items"]
+    assert sorted(cadre) == [
+        "applications",
+        "failed_deliveries",
+        "overdue_items",
+        "overdue_proposals",
+    ]
     assert cadre["applications"] == [("/admin/members?status=applied", "入会申请待批准", 1)]
     assert cadre["failed_deliveries"] == [("/admin/deliveries", "发送失败的消息", 1)]
     [(href, label, count)] = cadre["overdue_items"]
     assert (href, count) == (f"/admin/plan?year={last_year}&plan={plan_id}", 1)
     assert label.endswith("逾期的工作要点")
+    assert cadre["overdue_proposals"] == [
+        (f"/admin/congress/{session_id}/replies", "第六届教代会第一次会议：提案逾期未答复", 1)
+    ]
 
     # The chair (admin) approves cases and festival plans too.
     chair = todos(await home_of(desk, "chair", ["admin", "cadre", "member"], ["*", "main"]))
@@ -191,6 +264,7 @@ async def test_each_role_sees_what_it_can_act_on_within_its_campuses(desk: Desk)
         "failed_deliveries",
         "festival_plans",
         "overdue_items",
+        "overdue_proposals",
     ]
     assert chair["cases"] == [("/admin/care?status=raised", "慰问事项待审批", 1)]
     [(href, _, count)] = chair["festival_plans"]
