@@ -29,6 +29,7 @@ STATUSES = {
     "read": "已读",
     "skipped": "未发送",
 }
+NAME_LOOKUPS = 8  # concurrent calls to members for the names of the failed list
 FLASH = {
     "retry": "已重新排队发送",
     "saved": "已保存本校区的通知文字",
@@ -62,13 +63,16 @@ def summary_table(counts: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 async def names_of(visit: Visit, member_ids: list[str]) -> dict[str, str]:
-    """Members' names for the list (a member members will not show is left as their id)."""
+    """Members' names for the list (a member members will not show is left as their id);
+    members has no lookup by many ids, so one call each, a few at a time."""
+    gate = asyncio.Semaphore(NAME_LOOKUPS)
 
     async def one(member_id: str) -> str | None:
-        try:
-            return str((await visit.get("members", f"/members/{member_id}"))["name"])
-        except (ApiError, KeyError):
-            return None
+        async with gate:
+            try:
+                return str((await visit.get("members", f"/members/{member_id}"))["name"])
+            except (ApiError, KeyError):
+                return None
 
     ids = sorted(set(member_ids))
     found = await asyncio.gather(*(one(m) for m in ids))
