@@ -14,8 +14,9 @@ Environment:
     GONGHUI_BENCH_IMPORT_N     members in the bulk import's XLSX (5000)
     GONGHUI_BENCH_ONLY         run only these parts, comma-separated (raw, outbox, aggregate,
                                list, signup, votes, e2e, import, web, funds, plans, exam,
-                               notices); empty: all
+                               birthdays, notices); empty: all
     GONGHUI_BENCH_PLAN_N       eligible members of the festival plan published (50000)
+    GONGHUI_BENCH_BIRTHDAY_N   members of the school whose month's birthdays are offered (50000)
     GONGHUI_BENCH_NOTICE_N     members a notice (通知公告) is posted to (50000)
 """
 
@@ -50,6 +51,7 @@ from deploy.bench.plans import plan_paths  # funds-plans
 from deploy.bench.report import Report, format_table, human_bytes
 from deploy.bench.voice import vote_burst
 from deploy.bench.web import web_paths
+from deploy.bench.welfare_care import birthday_run
 from deploy.bench.welfare_exams import exam_booking_burst  # welfare-exams
 from deploy.local.infra import InfraError, LocalInfra, Ports, PrerequisiteError, prepare
 from deploy.local.postgres import CLIENT_MAX_POOL_SIZE, BackendError, mongo_backend
@@ -113,6 +115,9 @@ LEGEND = [
     "  exam.booking   = POST /exams/plans/…/bookings: 2,000 members at once for 200 places (20",
     "                   slots of 10; a member told full tries another slot, up to 5 times), next",
     "                   to exam.raw_insert, unique inserts of the same run; overbooked must be 0;",
+    "  birthday.run   = the monthly birthday job's use case (offer_month) over GONGHUI_BENCH_BIRTHDAY_N",
+    "                   members (a twelfth born in the month) until every offer is on Kafka, next to",
+    "                   birthday.raw_insert (unique inserts of as many documents); run again: 0 offered;",
     "  notice.fanout  = POST /announcements (a mandatory notice) to GONGHUI_BENCH_NOTICE_N members",
     "                   until the fan-out marks it sent: recipients/s, two unique-id documents",
     "                   each, next to notice.raw_bulk (insert_many of as many documents);",
@@ -187,6 +192,10 @@ async def run(target: Target, infra: LocalInfra, report: Report) -> None:
     if wanted("exam"):  # welfare-exams
         say("exam booking burst: 2,000 members at once for 200 places over HTTP …")
         for m in await exam_booking_burst(target):
+            report.add(m)
+    if wanted("birthdays"):  # welfare-care
+        say("birthday run: the month's members of a school, until every offer is on Kafka …")
+        for m in await birthday_run(target):
             report.add(m)
     if wanted("notices"):  # notify-notices
         notice_n = env_int("GONGHUI_BENCH_NOTICE_N", 50_000)

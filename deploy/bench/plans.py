@@ -132,7 +132,7 @@ async def plan_paths(target: Target, size: int = SIZE) -> list[Measurement]:
             plan_id = made.json()["id"]
             approved = await http.post(f"/welfare/plans/{plan_id}/approval", headers=chair)
             assert approved.status_code == 200, approved.text
-            await wait_for(_published(welfare), target.timeout_s, "the plan's own events")
+            await wait_for(published(welfare), target.timeout_s, "the plan's own events")
 
             started = clock()
             answer = await http.post(f"/welfare/plans/{plan_id}/publication", headers=chair)
@@ -142,7 +142,7 @@ async def plan_paths(target: Target, size: int = SIZE) -> list[Measurement]:
             if created != size:
                 raise AssertionError(f"{created} entitlements for {size} members: {answer.text}")
             await wait_for(
-                _published(welfare), max(target.timeout_s, 600), "every event on Kafka", 0.25
+                published(welfare), max(target.timeout_s, 600), "every event on Kafka", 0.25
             )
             total = clock() - started
             again = await http.post(f"/welfare/plans/{plan_id}/publication", headers=chair)
@@ -170,7 +170,7 @@ async def plan_paths(target: Target, size: int = SIZE) -> list[Measurement]:
     ]
 
 
-def _published(runtime: ServiceRuntime) -> Callable[[], Awaitable[bool]]:
+def published(runtime: ServiceRuntime) -> Callable[[], Awaitable[bool]]:
     """Every event this process wrote is acknowledged by Kafka (the relay's own count; its
     markers are deleted a little later, which is housekeeping, not publication)."""
 

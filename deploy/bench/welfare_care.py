@@ -1,0 +1,99 @@
+"""The monthly birthday run (生日慰问) for a school of GONGHUI_BENCH_BIRTHDAY_N members, about
+a twelfth of them born in the month, next to the raw unique-insert rate of the same run.
+
+The members are written straight into welfare's member directory as its projection writes
+them (birthdays spread over the year). The run is the job's own use case (`offer_month`): the
+month's members read from the directory, each one's birthday cap claimed under the benefit's
+key, the benefits written as aggregates with their events through the outbox. The clock runs
+until the run returns and again until the outbox has published every offer. Then the run is
+started a second time, as a second replica would: it must offer nothing (checked).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from functools import partial
+
+from deploy.bench.measure import Target, bounded, clock, wait_for
+from deploy.bench.paths import services
+from deploy.bench.plans import published
+from deploy.bench.report import Measurement
+from services.welfare.birthdays.handlers import offer_month
+from shared.aggregate import Actor
+from shared.readmodels.member_directory import MEMBER_DIRECTORY
+
+MONTH = "2099-03"
+
+
+def _member(i: int) -> dict:
+    month = i % 12 + 1
+    return {
+        "_id": f"m-bday{i:06d}",
+        "staff_no": f"B{i:06d}",
+        "name": f"会员{i}",
+        "campus": "main" if i % 3 else "east",
+        "department": "语文组",
+        "status": "active",
+        "birthday": f"{month:02d}-{i % 28 + 1:02d}",
+        "roles": [],
+        "sequence": "0000000001.000",
+    }
+
+
+async def _raw_unique_inserts(db, count: int, concurrency: int) -> float:
+    coll = db[f"bench_raw_{uuid.uuid4().hex[:6]}"]
+
+    async def insert(i: int) -> None:
+        await coll.insert_one({"_id": f"raw#{i:06d}", "member_id": f"m-{i}", "month": MONTH})
+
+    started = clock()
+    await bounded(concurrency, [partial(insert, i) for i in range(count)])
+    seconds = clock() - started
+    await coll.drop()
+    return seconds
+
+
+async def birthday_run(target: Target) -> list[Measurement]:
+    total = int(os.environ.get("GONGHUI_BENCH_BIRTHDAY_N", "50000"))
+    async with services(target, "birthdays", "welfare") as [welfare]:
+        directory = welfare.db[MEMBER_DIRECTORY]
+        members = [_member(i) for i in range(total)]
+        for start in range(0, total, 5000):
+            await directory.insert_many(members[start : start + 5000])
+        born = sum(1 for m in members if m["birthday"].startswith("03-"))
+        raw_seconds = await _raw_unique_inserts(welfare.db, born, target.concurrency)
+
+        gifts = welfare.context.birthdays
+        started = clock()
+        first = await offer_month(gifts, MONTH, Actor("bench"))
+        answered = clock() - started
+        await wait_for(published(welfare), target.timeout_s, "every birthday offer on Kafka")
+        on_kafka = clock() - started
+        again = await offer_month(gifts, MONTH, Actor("bench-replica"))
+        if first.offered != born or again.offered:
+            raise AssertionError(
+                f"offered {first.offered} of {born} born in March, then {again.offered} again"
+            )
+    return [
+        Measurement(
+            "birthday.raw_insert",
+            f"insert_one under a unique _id, {born:,} documents (same run, same server)",
+            born,
+            raw_seconds,
+            note=f"{target.concurrency} in flight",
+            raw=True,
+        ),
+        Measurement(
+            "birthday.run",
+            f"the monthly run: {born:,} of {total:,} members born in March",
+            first.offered,
+            on_kafka,
+            unit="benefit",
+            compare_to=("birthday.raw_insert",),
+            note=(
+                f"{answered:.1f} s until the run returned, {on_kafka:.1f} s until every offer "
+                f"was on Kafka; run again: {again.offered} offered (checked 0)"
+            ),
+        ),
+    ]
