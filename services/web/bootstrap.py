@@ -42,6 +42,7 @@ from services.web.pages import (
     member,
     notices_desk,
     notifications,
+    notify_desk,
     plan,
     voice,
     voice_admin,
@@ -182,6 +183,7 @@ def bootstrap(
         exams_member.router,  # welfare-exams: my exam slot, mutual aid
         exams_desk.router,  # welfare-exams: exam plans, mutual-aid schemes
         notices_desk.router,  # notify-notices: 通知公告 on the cadre desk
+        notify_desk.router,  # notify-desk: failed deliveries, templates
     ):
         app.include_router(router)
     install_error_pages(app)

@@ -785,6 +785,57 @@ NOTICE_ROWS: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
     ("GET", "/admin/notices/{announcement_id}/stats"): (announcement, NOTICE_OF_MAIN),
 }
 ROWS.update(NOTICE_ROWS)
+
+
+# -- failed deliveries and templates (notify-desk): notify decides; web shows its answer ------
+
+
+async def failed_delivery(site: Site) -> dict[str, str]:
+    """A delivery of main that failed its last attempt, as notify's worker leaves one."""
+    event_id = f"e-web-{uuid.uuid4().hex[:8]}"
+    key = f"{event_id}:{site.me}:wecom"
+    doc = {
+        "_id": key,
+        "event_id": event_id,
+        "event_type": "members.member.approved.v1",
+        "template": "welcome",
+        "category": "membership",
+        "mandatory": False,
+        "member_id": site.me,
+        "campus": "main",
+        "variables": {"name": "网页目标"},
+        "sealed": None,
+        "tries": 5,
+        "failures": 5,
+        "last_error": "ChannelRefused: 企业微信账号不存在",
+        "created_at": utcnow(),
+        "status": "failed",
+        "channel": "wecom",
+        "next_at": None,
+    }
+    assert await site.stack.notify.context.deliveries.add_many([doc])
+    return {"delivery_id": key, "key": "welcome", "campus": "main"}
+
+
+async def a_template(site: Site) -> dict[str, str]:
+    return {"key": "welcome", "campus": "main"}
+
+
+NOTIFY_DESK: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
+    ("GET", "/admin/deliveries"): (nothing, NOTICE_CADRES),
+    # notify answers a cadre of another campus 404 (not theirs), finance and auditors 403.
+    ("POST", "/admin/deliveries/{delivery_id}/retry"): (
+        failed_delivery,
+        expect(403, anonymous=403, cadre_main=303, cadre_east=404, admin=303),
+    ),
+    ("GET", "/admin/templates"): (nothing, NOTICE_CADRES),
+    ("GET", "/admin/templates/{key}"): (a_template, NOTICE_CADRES),
+    # An empty form: notify refuses the wording (422) and the page shows it with the form.
+    ("POST", "/admin/templates/{key}/preview"): (a_template, NOTICE_FORM),
+    ("POST", "/admin/templates/{key}/save"): (a_template, NOTICE_FORM),
+    ("POST", "/admin/templates/{key}/campuses/{campus}/reset"): (a_template, ADMIN_POST),
+}
+ROWS.update(NOTIFY_DESK)
 # -- WeCom sign-in (wecom-signin): public; this site has it off, so every caller gets the
 # 未开通 page (the flow with it on: test_wecom_web.py) -------------------------------------
 WECOM_SIGNIN: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 
 from services.web.backend import ApiError
 from services.web.context import StaffVisit, Visit, redirect
+from services.web.pages.todo import waiting_for
 from services.web.uploads import Upload
 from shared.vocabulary.members import (
     MEMBER_FIELDS,
@@ -41,8 +42,10 @@ ACTIONS = {a: MemberChange(a).label for a in ("approve", "withdraw", "retire", "
 
 @router.get("")
 async def desk_home(visit: StaffVisit) -> Response:
-    """工会干部工作台; role: cadre, finance, auditor or admin."""
-    return visit.render("admin/home.html", section="home")
+    """工会干部工作台 with 待办 (what waits for this cadre); role: cadre, finance, auditor or
+    admin."""
+    todos, _ = await asyncio.gather(waiting_for(visit), visit.org())
+    return visit.render("admin/home.html", todos=todos, section="home")
 
 
 # -- members ----------------------------------------------------------------------------------
