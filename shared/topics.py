@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass
 
 from aiokafka import TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
-from aiokafka.errors import KafkaConnectionError, TopicAlreadyExistsError, for_code
+from aiokafka.errors import (
+    KafkaConnectionError,
+    KafkaTimeoutError,
+    TopicAlreadyExistsError,
+    for_code,
+)
 
 log = logging.getLogger(__name__)
 
@@ -193,9 +199,31 @@ async def ensure_topics(
                     # Another process winning the race is fine; anything else is not.
                     detail = message[0] if message and message[0] else ""
                     raise for_code(code)(f"creating topic {name}: {detail}".rstrip(": "))
+            await _led(admin, [t.name for t in wanted], timeout_s)
         return [t.name for t in wanted]
     finally:
         await admin.close()
+
+
+async def _led(admin: AIOKafkaAdminClient, names: list[str], timeout_s: float) -> None:
+    """Until every partition of `names` has a leader: a broker busy creating or deleting
+    many topics answers a create before the partitions can take writes, and the first
+    producer would meet `NotLeaderForPartition`."""
+    deadline = time.monotonic() + timeout_s
+    waiting = list(names)
+    while waiting:
+        described = await admin.describe_topics(waiting)
+        waiting = [
+            d["topic"]
+            for d in described
+            if d["error_code"]
+            or not d["partitions"]
+            or any(p["leader"] < 0 for p in d["partitions"])
+        ]
+        if waiting and time.monotonic() > deadline:
+            raise KafkaTimeoutError(f"topics without leaders after {timeout_s:.0f}s: {waiting[:5]}")
+        if waiting:
+            await asyncio.sleep(0.1)
 
 
 async def delete_topics(bootstrap: str, prefix: str, timeout_s: float = 30) -> list[str]:

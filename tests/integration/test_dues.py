@@ -72,14 +72,14 @@ async def enrol(
     return people
 
 
-async def in_view(stack: Stack, campus: str, n: int) -> None:
+async def in_view(stack: Stack, campus: str, n: int, status: str = "active") -> None:
     async def listed() -> bool:
         page = await stack.members_http.get(
-            "/members", params={"campus": campus, "status": "active"}, headers=ADMIN
+            "/members", params={"campus": campus, "status": status}, headers=ADMIN
         )
         return page.json()["total"] == n
 
-    await wait_until(listed, 30, f"{n} active members of {campus} in the view")
+    await wait_until(listed, 30, f"{n} {status} members of {campus} in the view")
 
 
 async def generate(stack: Stack, month: str = MONTH, headers=None):
@@ -105,6 +105,9 @@ async def test_generations_at_once_bill_each_member_once(members: Stack):
     bases = [800_000, 912_345, 550_100, None, 1_000_000, 99] + [600_000 + i for i in range(10)]
     people = await enrol(stack, "DG", "east", bases)
     await stack.members_http.post(f"/members/{people[4]['id']}/retire", headers=ADMIN)
+    # The retirement in the view, then the active count: 15 active alone may be the count on
+    # the way up (an enrolment not in the view yet, the retirement not applied either).
+    await in_view(stack, "east", 1, status="retired")
     await in_view(stack, "east", len(bases) - 1)
     runs = await asyncio.gather(*(generate(stack, headers=finance("east")) for _ in range(4)))
     assert [r.status_code for r in runs] == [200] * 4, runs[0].text
