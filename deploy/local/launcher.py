@@ -253,44 +253,16 @@ class Launcher:
         say(f"  {service.name} ready on {service.url} (pid {service.pid})")
 
     async def _seed(self) -> None:
-        from deploy.local.demo import (
-            care,
-            events,
-            funds,
-            members,
-            voice,
-            welfare_exams,
-            welfare_plans,
-        )
+        from deploy.local.demo import members
         from deploy.local.demo.client import SeedError
+        from deploy.local.demo.order import SEEDERS, line
 
         try:
-            added, existing = await members.seed(self.config.service_url("members"))
-            say(f"  演示会员 demo members: {added} added, {existing} already there")
-            await self._seed_webhooks()
-            added, existing = await events.seed(self.config.service_url("events"))
-            say(f"  演示活动 demo activities: {added} added, {existing} already there")
-            added, existing = await voice.seed_surveys(self.config.service_url("events"))
-            say(
-                f"  演示问卷与意见箱 demo survey, suggestions: {added} added, {existing} already there"
-            )
-            added, existing = await voice.seed_congress(self.config.service_url("events"))
-            say(f"  演示评选与教代会 demo voice: {added} added, {existing} already there")
-            # the books (budgets, incomes, payments, a reversal)
-            added, existing = await funds.seed(self.config.service_url("welfare"))
-            say(f"  演示经费 demo funds: {added} added, {existing} already there")
-            # festival plans (after the funds demo data: its budget pays them)
-            added, existing = await welfare_plans.seed(self.config.service_url("welfare"))
-            say(f"  演示福利方案 demo welfare plans: {added} added, {existing} already there")
-            # this year's exam plan and both mutual-aid schemes
-            added, existing = await welfare_exams.seed(self.config.service_url("welfare"))
-            say(
-                f"  演示体检与互助保障 demo exams and mutual aid: {added} added, {existing} already"
-            )
-            # condolence cases (after the funds demo data: a case is paid within its budget)
-            added, existing = await care.seed(self.config.service_url("welfare"))
-            say(f"  演示慰问 demo condolence cases: {added} added, {existing} already there")
-            await self._seed_notices()
+            for seeder in SEEDERS:
+                added, existing = await seeder.seed(self.config.service_url(seeder.service))
+                say(f"  {line(seeder, added, existing)}")
+                if seeder.seed is members.seed:
+                    await self._seed_webhooks()  # before the activities: their events reach it
             given = await members.seed_passwords(self.config.service_url("members"))
             say(
                 f"  演示密码 demo passwords: {given} set to {members.DEMO_PASSWORD} "
@@ -300,13 +272,6 @@ class Launcher:
             say(
                 f"  演示数据写入失败（平台照常运行）/ demo data failed (the platform runs on): {exc}"
             )
-
-    async def _seed_notices(self) -> None:
-        """通知公告 (notify-notices): three notices, one mandatory and partly read."""
-        from deploy.local.demo import notices
-
-        added, existing = await notices.seed(self.config.service_url("notify"))
-        say(f"  演示通知公告 demo notices: {added} added, {existing} already there")
 
     async def _seed_webhooks(self) -> None:
         """The demo receiver, and a subscription to it (before the activities: their events

@@ -16,16 +16,19 @@ One module per service, each with an `async def seed(<service url>)` returning
     webhooks.py  a webhook subscription to the demo receiver (the launcher starts the
                  receiver, deploy/local/webhook_receiver.py, and seeds it after members)
     voice.py     the summer-activity survey with answers, the suggestion box with a reply
-                 (seed); a 师德标兵 campaign in its voting phase, a congress session with
+                 (seed_surveys); a 师德标兵 campaign in its voting phase, a congress session with
                  proposals (seed_congress)
     funds.py     welfare's books: this year's budgets, incomes, payments, a reversal (the
                  dues income follows from members' dues payments over Kafka)
+    welfare_plans.py  the 端午 plan in its choice phase and the 中秋 plan issued
+    welfare_exams.py  this year's exam plan with bookings, both mutual-aid schemes
     care.py      welfare's condolence cases at every step, a visit, a hardship file, this
                  month's birthday benefits
     notices.py   通知公告: three notices, one mandatory and read by two thirds of main
 
-The next services' demo data goes here the same way: welfare's (benefits, the ledger) in
-`welfare.py`, voice's in `voice.py`, each seeding after the members it refers to (use
-`members.demo_members()` and `member_id_for`, never a second list of people), and called from
-`__main__.py` and the launcher's `_seed` (deploy/local/launcher.py) after members and events.
+The seeders run in the order of one table, `order.py` (`SEEDERS`), used by `__main__.py`
+and by the launcher's `_seed` (deploy/local/launcher.py): a new service's demo data is a
+module here with its `seed(url)` and a row in that table, after the members it refers to (use
+`members.demo_members()` and `member_id_for`, never a second list of people) and after the
+books when it spends money.
 """

@@ -1,4 +1,5 @@
-"""Payments other welfare areas make to the ledger on their own (体检费, 互助保障保费): through
+"""Payments other welfare areas make to the ledger on their own (节日福利, 体检费, 互助保障保费,
+慰问金): through
 the books' `post`, so the same rules hold — within the line's budget, once per idempotency key
 (an exam completed twice, an enrolment replayed, pays once), a hash-chained entry.
 
@@ -31,6 +32,7 @@ async def pay_benefit(
     approved_by: str,
     occurred_on: date,
     key: str,
+    voucher_no: str | None = None,
 ) -> Posted:
     """记一笔福利支出 once per `key`; 409 `funds.no_budget` / `funds.over_budget` as any payment."""
     funds.chart.postable(line, LineKind.spending)
@@ -47,6 +49,7 @@ async def pay_benefit(
             cause=cause,
             cause_ref=cause_ref,
             approved_by=approved_by,
+            voucher_no=voucher_no,
             occurred_on=occurred_on,
         )
         return Draft(fields, after)

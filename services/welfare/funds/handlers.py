@@ -293,55 +293,13 @@ async def _reverse(
     return posted
 
 
-# -- payments other welfare areas make (funds-plans: festival gifts) ----------------------------
-
-
-async def pay_for(
-    funds: Funds,
-    actor: Actor,
-    campus: str,
-    year: int,
-    line: str,
-    amount_fen: int,
-    cause: str,
-    cause_ref: str,
-    approved_by: str,
-    voucher_no: str | None,
-) -> Posted:
-    """A payment another welfare area makes for a person (a festival gift handed out): posted
-    once per `cause_ref` however often asked, within its line's budget like any payment; the
-    entry names its cause, never the person."""
-    funds.chart.postable(line, LineKind.spending)
-    today = local_today()
-    occurred_on = today if today.year == year else date(year, 12, 31)
-
-    def decide(previous: dict[str, Any] | None) -> Draft:
-        after = pay(_state(previous), line, amount_fen, funds.chart)
-        fields = _fields(
-            campus,
-            year,
-            EntryKind.payment,
-            actor,
-            line=line,
-            amount_fen=amount_fen,
-            cause=cause,
-            cause_ref=cause_ref,
-            approved_by=approved_by,
-            voucher_no=voucher_no,
-            occurred_on=occurred_on,
-        )
-        return Draft(fields, after)
-
-    posted = await funds.books.post(chain_of(campus, year), f"welfare:{cause_ref}", decide)
-    if not posted.replayed:
-        await _maybe_announce(funds, posted.entry)
-    return posted
+# -- payments other welfare areas make: posted by `benefits.pay_benefit`, put back here --------
 
 
 async def reverse_for(
     funds: Funds, actor: Actor, posted: dict[str, Any], reason: str, cause_ref: str
 ) -> Posted:
-    """Put back a payment `pay_for` made (its entitlement turned out void); once."""
+    """Put back a payment `benefits.pay_benefit` made (its entitlement turned out void); once."""
     day = local_today()
     year = posted["year"]
     return await _reverse(

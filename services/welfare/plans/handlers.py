@@ -13,12 +13,13 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pymongo.asynchronous.collection import AsyncCollection
 
-from services.welfare.funds.handlers import Funds, pay_for, reverse_for
+from services.welfare.funds.benefits import pay_benefit
+from services.welfare.funds.handlers import Funds, reverse_for
 from services.welfare.plans.domain import (
     NOT_ISSUED,
     Entitlement,
@@ -40,7 +41,7 @@ from shared.errors import Conflict, DomainError, NotFound
 from shared.events.members import MemberDeceased, MemberJoinedV2, MemberWithdrawn
 from shared.readmodels.member_directory import MemberDirectory
 from shared.scheduler import JobRun
-from shared.timeutil import utcnow
+from shared.timeutil import local_today, utcnow
 
 BATCH = 1000
 PARALLEL_BATCHES = 4  # batches of a publication written at once
@@ -362,17 +363,21 @@ async def issue_one(plans: Plans, plan: Plan, entitlement_id: str, actor: Actor)
         await void(plans, entitlement.id, member.get("status") or "left", actor)
         raise Conflict("entitlement.member_left", "该会员已不在会，福利已作废")
     option = plan.option(entitlement.option or plan.default_option)
-    posted = await pay_for(
+    cause_ref = f"welfare.entitlement:{entitlement.id}"
+    today = local_today()  # handed out after the plan's year: booked on its last day
+    handed_out = today if today.year == plan.year else date(plan.year, 12, 31)
+    posted = await pay_benefit(
         plans.funds,
         actor,
-        entitlement.campus,
-        plan.year,
-        plan.budget_line,
-        option.price_fen,
-        f"{plan.title}：{option.name}",
-        f"welfare.entitlement:{entitlement.id}",
-        plan.approved_by or "",
-        None,
+        campus=entitlement.campus,
+        year=plan.year,
+        line=plan.budget_line,
+        amount_fen=option.price_fen,
+        cause=f"{plan.title}：{option.name}",
+        cause_ref=cause_ref,
+        approved_by=plan.approved_by or "",
+        occurred_on=handed_out,
+        key=f"welfare:{cause_ref}",  # the key festival gifts were always posted under
     )
     entry = posted.entry["_id"]
     default = plan.option(plan.default_option)
