@@ -177,12 +177,24 @@ async def record_visit(
         "notes": notes.strip() or None,
     }
     try:
-        await visit.post("welfare", f"/cases/{case_id}/visits", json=body)
+        made = await visit.post("welfare", f"/cases/{case_id}/visits", json=body)
     except ApiError as exc:
         if exc.status not in (403, 409, 422):
             raise
         return await case_page(visit, case_id, error=exc.message, status_code=exc.status)
+    await _listed(visit, case_id, made["id"])
     return redirect(f"/admin/care/cases/{case_id}")
+
+
+async def _listed(visit: Visit, case_id: str, visit_id: str, wait_s: float = 5.0) -> None:
+    """Until welfare lists the visit just recorded (its list follows within a second, later on
+    a busy server): the page the cadre lands on shows it, not 暂无走访记录."""
+    deadline = asyncio.get_running_loop().time() + wait_s
+    while asyncio.get_running_loop().time() < deadline:
+        listed = await visit.get("welfare", f"/cases/{case_id}/visits")
+        if any(v.get("id") == visit_id for v in listed):
+            return
+        await asyncio.sleep(0.2)
 
 
 @admin_router.post("/cases/{case_id}/{step}")
