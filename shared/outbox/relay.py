@@ -65,7 +65,10 @@ class OutboxRelay:
         self.max_in_flight = max_in_flight
         self.producer: AIOKafkaProducer | None = None
         self._queue: dict[str, deque[Pending]] = {}  # key -> its pending writes, in order
-        self._known: set[str] = set()  # markers queued here (the sweep skips them)
+        self._known: set[str] = set()  # markers held here until deleted (the sweep skips them)
+        self._held: set[tuple[str, str]] = set()  # (marker, document) queued here
+        self._left: dict[str, int] = {}  # marker -> its documents not published yet
+        self._flushing: asyncio.Task[None] | None = None
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._retry_at: dict[str, tuple[float, float]] = {}  # key -> (when, backoff)
         self._done: list[str] = []  # markers of published writes, to delete
@@ -78,9 +81,12 @@ class OutboxRelay:
     # -- what writers call -----------------------------------------------------------------
 
     def enqueue(self, pending: Pending) -> None:
-        if pending.marker in self._known:
+        held = (pending.marker, pending.doc_id)
+        if held in self._held:
             return
+        self._held.add(held)
         self._known.add(pending.marker)
+        self._left[pending.marker] = self._left.get(pending.marker, 0) + 1
         self._queue.setdefault(pending.key, deque()).append(pending)
         self._wake.set()
 
@@ -98,6 +104,8 @@ class OutboxRelay:
         self._wake.set()
         if self._task:
             await asyncio.gather(self._task, return_exceptions=True)
+        if self._flushing:
+            await asyncio.gather(self._flushing, return_exceptions=True)
         try:
             # drain() connects if the loop never did: what was written is sent before exit.
             await asyncio.wait_for(self.drain(), flush_timeout_s)
@@ -128,7 +136,7 @@ class OutboxRelay:
                     first = False
                     next_sweep = loop.time() + self.poll_s
                 self._send_ready()
-                await self._flush_done()
+                self._start_flush()
                 wait_s = min(self._next_retry_in(), next_sweep - loop.time())
                 retry_s = 0.5
             except (KafkaError, OSError) as exc:
@@ -196,23 +204,60 @@ class OutboxRelay:
             queue.popleft()
             if not queue:
                 del self._queue[key]
-            self._done.append(pending.marker)
+            self._published(pending)
             self.published += len(pending.events)
             OUTBOX_PUBLISHED.labels(self.service).inc(len(pending.events))
         finally:
             del self._in_flight[key]
             self._wake.set()
 
-    async def _flush_done(self) -> None:
+    def _published(self, pending: Pending) -> None:
+        """One document's events are on Kafka; its marker goes once all of its documents'
+        are (a batch's marker lists many)."""
+        self._held.discard((pending.marker, pending.doc_id))
+        left = self._left.pop(pending.marker, 1) - 1
+        if left > 0:
+            self._left[pending.marker] = left
+        else:
+            self._done.append(pending.marker)
+
+    def _start_flush(self) -> None:
+        """Delete published markers beside the sending, not in its way: a delete waits for
+        the database, and the next sends should not wait for it."""
+        if self._done and (self._flushing is None or self._flushing.done()):
+            self._flushing = asyncio.create_task(self._flush_in_background())
+
+    async def _flush_in_background(self) -> None:
+        try:
+            await self._flush_done()
+        except Exception as exc:  # the markers stay listed: the next round deletes them
+            log.warning("outbox relay could not delete published markers yet: %r", exc)
+        finally:
+            self._wake.set()
+
+    async def _flush_done(self, parallel: int = 8) -> None:
+        """Delete the markers of published writes, each by its `_id`: FerretDB answers that
+        with an index lookup, while one `$in` over them all reads the whole marker
+        collection, which is largest exactly when many writes are waiting."""
         if not self._done:
             return
         done, self._done = self._done, []
-        try:
-            await self.markers.delete_many({"_id": {"$in": done}})
-        except Exception:
-            self._done.extend(done)  # try again next round; worst case a sweep re-publishes
-            raise
-        self._known.difference_update(done)
+        gate = asyncio.Semaphore(parallel)
+        failed: list[str] = []
+
+        async def delete(marker: str) -> None:
+            async with gate:
+                try:
+                    await self.markers.delete_one({"_id": marker})
+                except Exception:
+                    failed.append(marker)
+                    raise
+
+        results = await asyncio.gather(*(delete(m) for m in done), return_exceptions=True)
+        self._known.difference_update(set(done) - set(failed))
+        if failed:
+            self._done.extend(failed)  # try again next round; worst case a sweep re-publishes
+            raise next(r for r in results if isinstance(r, BaseException))
 
     def _next_retry_in(self) -> float:
         if not self._retry_at or not self._queue:
@@ -220,7 +265,8 @@ class OutboxRelay:
         return max(min(when for when, _ in self._retry_at.values()) - time.monotonic(), 0.0)
 
     async def sweep(self, grace_s: float | None = None, limit: int = 1000) -> int:
-        """Queue what other writers left behind (older than the grace); returns how many."""
+        """Queue what other writers left behind (older than the grace); returns how many
+        documents' events it queued."""
         grace = self.grace_s if grace_s is None else grace_s
         now = utcnow().timestamp()
         found: list[Pending] = []
@@ -229,23 +275,38 @@ class OutboxRelay:
             age = now - marker["at"].timestamp()
             if marker["_id"] in self._known or age < grace:
                 continue
-            doc = await self.db[marker["coll"]].find_one({"_id": marker["doc"]}, {OUTBOX: 1})
-            events = [CloudEvent.model_validate(e) for e in (doc or {}).get(OUTBOX, [])]
-            if [e.id for e in events] != marker["events"]:
-                if age > self.orphan_after_s:  # the insert never happened, or lost a race
-                    orphans.append(marker["_id"])
-                continue
-            key = events[0].subject if events else marker["doc"]
-            found.append(Pending(marker["_id"], marker["coll"], marker["doc"], key, events))
-        if orphans:
-            await self.markers.delete_many({"_id": {"$in": orphans}})
+            written, absent = await self._written(marker)
+            if absent and age <= self.orphan_after_s:
+                continue  # an insert may still be in flight on another replica
+            if not written:  # the insert never happened, or lost a race
+                orphans.append(marker["_id"])
+            found.extend(written)
+        for marker_id in orphans:
+            await self.markers.delete_one({"_id": marker_id})
         # Within a key, write order is document order (aggregate changes are `<id>#<version>`).
         for pending in sorted(found, key=lambda p: (p.key, p.doc_id)):
-            if not pending.events:
-                self._done.append(pending.marker)
-                continue
             self.enqueue(pending)
         return len(found)
+
+    async def _written(self, marker: dict) -> tuple[list[Pending], int]:
+        """The documents of a marker whose events are the ones it lists, and how many of its
+        documents are not there (yet: an insert may be in flight). A document there with other
+        events is another write's, which took the key first: this one was refused."""
+        # A batch's marker lists its documents (FerretDB stores no arrays in arrays, so each
+        # is a small document); a single write's marker is that document's entry itself.
+        listed = marker.get("docs") or [marker]
+        written: list[Pending] = []
+        absent = 0
+        for entry in listed:
+            doc_id, event_ids = entry["doc"], entry["events"]
+            doc = await self.db[marker["coll"]].find_one({"_id": doc_id}, {OUTBOX: 1})
+            events = [CloudEvent.model_validate(e) for e in (doc or {}).get(OUTBOX, [])]
+            if doc is None:
+                absent += 1
+            elif events and [e.id for e in events] == event_ids:
+                found = Pending(marker["_id"], marker["coll"], doc_id, events[0].subject, events)
+                written.append(found)
+        return written, absent
 
     async def drain(self) -> int:
         """Publish everything pending now, including what others left; returns the count.

@@ -111,8 +111,9 @@ class Outbox:
         if not envelopes:
             await self.db[collection].insert_one(doc)
             return []
+        marker_id = uuid.uuid4().hex
         marker = {
-            "_id": uuid.uuid4().hex,
+            "_id": marker_id,
             "coll": collection,
             "doc": doc["_id"],
             "events": [e.id for e in envelopes],
@@ -130,10 +131,17 @@ class Outbox:
         return envelopes
 
     async def insert_many(self, collection: str, writes: Sequence[Write]) -> list[bool]:
-        """`insert` for many documents at once (a bulk import): the markers in one insert,
-        the documents in another, each still under its own unique key (`ordered=False`: a
-        document whose key exists is refused alone, as `insert` would refuse it, and its
-        marker removed). Returns, for each write, whether its document was inserted."""
+        """`insert` for many documents at once (a bulk import, a plan's publication): one
+        marker for the whole batch, then the documents in one insert, each still under its own
+        unique key (`ordered=False`: a document whose key exists is refused alone, as `insert`
+        would refuse it). Returns, for each write, whether its document was inserted.
+
+        One marker, not one per document: on FerretDB a marker costs an insert to write and a
+        delete to clear, as much as the document itself. The marker lists every document with
+        its event ids; the relay deletes it once every inserted one is published, and the
+        sweep, finding it left behind, publishes the ones whose events match (a refused
+        document is another write's, with other event ids).
+        """
         if not writes:
             return []
         envelopes = [
@@ -146,20 +154,19 @@ class Outbox:
             )
             for w in writes
         ]
-        now = utcnow()
-        markers: dict[int, dict[str, Any]] = {
-            i: {
-                "_id": uuid.uuid4().hex,
-                "coll": collection,
-                "doc": w.doc["_id"],
-                "events": [e.id for e in envs],
-                "at": now,
-            }
-            for i, (w, envs) in enumerate(zip(writes, envelopes, strict=True))
-            if envs
+        marker_id = uuid.uuid4().hex
+        marker = {
+            "_id": marker_id,
+            "coll": collection,
+            "docs": [
+                {"doc": w.doc["_id"], "events": [e.id for e in envs]}
+                for w, envs in zip(writes, envelopes, strict=True)
+                if envs
+            ],
+            "at": utcnow(),
         }
-        if markers:
-            await self.markers.insert_many(list(markers.values()))
+        if marker["docs"]:
+            await self.markers.insert_one(marker)
         docs = [
             {**w.doc, OUTBOX: [e.to_outbox() for e in envs]} if envs else w.doc
             for w, envs in zip(writes, envelopes, strict=True)
@@ -172,14 +179,15 @@ class Outbox:
             if exc.details.get("writeConcernErrors") or any(
                 e.get("code") != DUPLICATE_KEY for e in errors
             ):
-                raise  # markers of what was not written are swept up as orphans
+                raise  # the sweep publishes what was written and then clears the marker
             refused = {e["index"] for e in errors}
-        lost = [markers[i]["_id"] for i in refused if i in markers]
-        if lost:
-            await self.markers.delete_many({"_id": {"$in": lost}})
-        for i, (w, envs) in enumerate(zip(writes, envelopes, strict=True)):
-            if i in markers and i not in refused:
-                self.relay.enqueue(
-                    Pending(markers[i]["_id"], collection, w.doc["_id"], w.subject, envs)
-                )
+        written = [
+            Pending(marker_id, collection, w.doc["_id"], w.subject, envs)
+            for i, (w, envs) in enumerate(zip(writes, envelopes, strict=True))
+            if envs and i not in refused
+        ]
+        if marker["docs"] and not written:
+            await self.markers.delete_one({"_id": marker_id})
+        for pending in written:
+            self.relay.enqueue(pending)
         return [i not in refused for i in range(len(writes))]

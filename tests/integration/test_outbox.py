@@ -50,6 +50,49 @@ async def test_what_a_crashed_replica_wrote_is_published_by_the_sweep_of_another
     await wait_until(lambda: _backlog_is(stack, 0), 15, "the marker to go")
 
 
+async def test_a_batch_left_behind_is_published_whole_but_never_a_refused_write(stack: Stack):
+    # One marker covers a bulk insert: the sweep publishes each document the batch inserted,
+    # and not the one whose key was taken (that document is another write's, with its events).
+    taken = await stack.members.context.members.enrol(
+        join(
+            JoinMember(staff_no="C0101", name="王芳", campus="main", department="艺术系"),
+            local_today(),
+        ),
+        Actor("t"),
+    )
+    ghost = crashed_replica(stack)
+    try:
+        batch = [
+            join(
+                JoinMember(staff_no=f"C01{i:02d}", name="王芳", campus="main", department="艺术系"),
+                local_today(),
+            )
+            for i in range(1, 6)
+        ]
+        added = await ghost.context.members.store.add_many(batch, Actor("t"))
+        assert added == [False, True, True, True, True]
+        markers = await ghost.db[PENDING].find({"docs": {"$exists": True}}).to_list()
+        assert len(markers) == 1 and len(markers[0]["docs"]) == 5  # one marker, every write
+    finally:
+        await ghost.client.close()
+    new_ids = {m.id for m, ok in zip(batch, added, strict=True) if ok}
+    stack.members.relay.grace_s = 0.1
+
+    async def published() -> bool:
+        records = await read_all(stack.bootstrap, stack.topic("members.member"), 500)
+        subjects = [json.loads(r.value)["subject"] for r in records]
+        return new_ids <= set(subjects)
+
+    await wait_until(published, 30, "the sweep to publish the batch's four new members")
+    await wait_until(lambda: _backlog_is(stack, 0), 15, "the batch's marker to go")
+    records = await read_all(stack.bootstrap, stack.topic("members.member"), 500)
+    sent = [
+        json.loads(r.value)["id"] for r in records if json.loads(r.value)["subject"] == taken.id
+    ]
+    change = await stack.members.db["members_changes"].find_one({"_id": f"{taken.id}#{1:010d}"})
+    assert sent == [e["id"] for e in change["outbox"]]  # only its own write's events, once
+
+
 async def _backlog_is(stack: Stack, n: int) -> bool:
     return await stack.members.relay.backlog() == n
 

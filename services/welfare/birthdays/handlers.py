@@ -7,7 +7,6 @@ keyed claim counts once). A member whose birthday cap for the year is used up ge
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 
@@ -69,29 +68,26 @@ async def offer_month(birthdays: Birthdays, month: str, actor: Actor) -> RunResu
         if d.get("campus")
     ]
     offered = over_cap = 0
-    gate = asyncio.Semaphore(16)
 
-    async def within_cap(member_id: str) -> bool:
-        async with gate:
-            benefit_id = benefit_id_of(member_id, year)
-            outcome = await birthdays.caps.try_claim(
-                CapRequest(
-                    member_id=member_id,
-                    category=Category.birthday,
-                    year=year,
-                    amount_fen=birthdays.amount_fen,
-                    key=f"birthday:{benefit_id}",
-                    cause=f"生日福利 {benefit_id}",
-                )
-            )
-            return outcome.claimed
+    def claim(member_id: str) -> CapRequest:
+        benefit_id = benefit_id_of(member_id, year)
+        return CapRequest(
+            member_id=member_id,
+            category=Category.birthday,
+            year=year,
+            amount_fen=birthdays.amount_fen,
+            key=f"birthday:{benefit_id}",
+            cause=f"生日福利 {benefit_id}",
+        )
 
     for start in range(0, len(members), BATCH):
         batch = members[start : start + BATCH]
         ids = [benefit_id_of(m, year) for m, _ in batch]
         done = await birthdays.store.existing(ids)
         todo = [(m, c) for m, c in batch if benefit_id_of(m, year) not in done]
-        fits = await asyncio.gather(*(within_cap(m) for m, _ in todo))
+        # In bulk: a member's first claim of the year is one insert among many; whoever has
+        # claims already goes the one-by-one way (`claim_many`).
+        fits = [c.claimed for c in await birthdays.caps.claim_many([claim(m) for m, _ in todo])]
         over_cap += fits.count(False)
         benefits = [
             BirthdayBenefit.offer(m, c, month, birthdays.amount_fen)
