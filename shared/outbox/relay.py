@@ -65,10 +65,17 @@ class OutboxRelay:
         self.max_in_flight = max_in_flight
         self.producer: AIOKafkaProducer | None = None
         self._queue: dict[str, deque[Pending]] = {}  # key -> its pending writes, in order
+        # Keys whose next write can go (not in flight, not waiting to retry), oldest first:
+        # sending walks this, never the whole queue (a plan's publication queues 50,000 keys,
+        # and a dict walked from its front after many deletions skips every deleted slot).
+        self._ready: deque[str] = deque()
+        self._scheduled: set[str] = set()  # the keys in _ready
         self._known: set[str] = set()  # markers held here until deleted (the sweep skips them)
         self._held: set[tuple[str, str]] = set()  # (marker, document) queued here
         self._left: dict[str, int] = {}  # marker -> its documents not published yet
         self._flushing: asyncio.Task[None] | None = None
+        self._waiting = 0  # events queued here, not published yet
+        self._reported_at = 0.0
         self._in_flight: dict[str, asyncio.Task[None]] = {}
         self._retry_at: dict[str, tuple[float, float]] = {}  # key -> (when, backoff)
         self._done: list[str] = []  # markers of published writes, to delete
@@ -87,7 +94,10 @@ class OutboxRelay:
         self._held.add(held)
         self._known.add(pending.marker)
         self._left[pending.marker] = self._left.get(pending.marker, 0) + 1
+        self._waiting += len(pending.events)
         self._queue.setdefault(pending.key, deque()).append(pending)
+        if pending.key not in self._in_flight:
+            self._make_ready(pending.key)
         self._wake.set()
 
     def wake(self) -> None:
@@ -165,13 +175,23 @@ class OutboxRelay:
 
     # -- publishing ------------------------------------------------------------------------
 
+    def _make_ready(self, key: str) -> None:
+        if key not in self._scheduled:
+            self._scheduled.add(key)
+            self._ready.append(key)
+
     def _send_ready(self) -> None:
         now = time.monotonic()
-        for key in list(self._queue):
-            if len(self._in_flight) >= self.max_in_flight:
-                return
-            if key in self._in_flight or self._retry_at.get(key, (0.0, 0.0))[0] > now:
+        for key, (when, _) in self._retry_at.items():
+            if when <= now and key in self._queue and key not in self._in_flight:
+                self._make_ready(key)
+        while self._ready and len(self._in_flight) < self.max_in_flight:
+            key = self._ready.popleft()
+            self._scheduled.discard(key)
+            if key not in self._queue or key in self._in_flight:
                 continue
+            if self._retry_at.get(key, (0.0, 0.0))[0] > now:
+                continue  # waits for its retry time (readied again above when it comes)
             self._in_flight[key] = asyncio.create_task(self._publish(key), name=f"outbox-{key}")
 
     async def _publish(self, key: str) -> None:
@@ -202,7 +222,9 @@ class OutboxRelay:
             self._retry_at.pop(key, None)
             queue = self._queue[key]
             queue.popleft()
-            if not queue:
+            if queue:
+                self._make_ready(key)  # its next write, after the ones already waiting
+            else:
                 del self._queue[key]
             self._published(pending)
             self.published += len(pending.events)
@@ -215,6 +237,7 @@ class OutboxRelay:
         """One document's events are on Kafka; its marker goes once all of its documents'
         are (a batch's marker lists many)."""
         self._held.discard((pending.marker, pending.doc_id))
+        self._waiting -= len(pending.events)
         left = self._left.pop(pending.marker, 1) - 1
         if left > 0:
             self._left[pending.marker] = left
@@ -271,10 +294,15 @@ class OutboxRelay:
         now = utcnow().timestamp()
         found: list[Pending] = []
         orphans: list[str] = []
-        async for marker in self.markers.find({}).limit(limit):
-            age = now - marker["at"].timestamp()
-            if marker["_id"] in self._known or age < grace:
+        # Ids and times first: a batch's marker lists a thousand documents, and the markers
+        # this relay holds (most of them, while it publishes a batch) are not read whole.
+        async for head in self.markers.find({}, {"at": 1}).limit(limit):
+            age = now - head["at"].timestamp()
+            if head["_id"] in self._known or age < grace:
                 continue
+            marker = await self.markers.find_one({"_id": head["_id"]})
+            if marker is None:
+                continue  # published and deleted by its writer meanwhile
             written, absent = await self._written(marker)
             if absent and age <= self.orphan_after_s:
                 continue  # an insert may still be in flight on another replica
@@ -318,6 +346,9 @@ class OutboxRelay:
         await self.sweep(grace_s=0)
         while self._queue or self._in_flight:
             self._retry_at.clear()
+            for key in self._queue:
+                if key not in self._in_flight:
+                    self._make_ready(key)
             self._send_ready()
             await asyncio.gather(*self._in_flight.values(), return_exceptions=True)
             if self._retry_at:
@@ -330,13 +361,18 @@ class OutboxRelay:
     # -- what operators see ----------------------------------------------------------------
 
     def pending_events(self) -> int:
-        return sum(len(p.events) for q in self._queue.values() for p in q)
+        return self._waiting
 
     def oldest_pending_s(self) -> float:
         oldest = min((q[0].since for q in self._queue.values()), default=None)
         return 0.0 if oldest is None else time.monotonic() - oldest
 
     def _report(self) -> None:
+        # At most once a second while events wait: the age is a walk over every waiting key.
+        now = time.monotonic()
+        if self._waiting and now - self._reported_at < 1.0:
+            return
+        self._reported_at = now
         waiting, age = self.pending_events(), self.oldest_pending_s()
         OUTBOX_BACKLOG.labels(self.service).set(waiting)
         OUTBOX_OLDEST_SECONDS.labels(self.service).set(age)

@@ -433,3 +433,33 @@ async def test_the_demo_seeds_cases_at_every_step_once(care: Stack):
     )
     statuses = sorted(c["status"] for c in found.json()["items"])
     assert statuses == ["approved", "approved", "declined", "paid", "paid", "raised", "raised"]
+
+
+async def test_a_visit_just_recorded_is_listed_for_its_cadre_before_the_list_has_it(care: Stack):
+    stack = care
+    member = await member_in_welfare(stack)
+    case = (await raise_(stack, member, "illness", 30_000)).json()
+    other = (await raise_(stack, member, "illness", 20_000)).json()
+    body = {"visitors": ["张主席"], "visited_on": "2026-11-23", "brought": "鲜花"}
+    made = await stack.welfare_http.post(f"/cases/{case['id']}/visits", json=body, headers=CADRE)
+    assert made.status_code == 201, made.text
+    visit_id = made.json()["id"]
+    views = stack.welfare.db["welfare_visits"]
+
+    async def in_view() -> bool:
+        return await views.find_one({"_id": visit_id}) is not None
+
+    await wait_until(in_view, 30, "the visit in the list view")
+    await views.delete_one({"_id": visit_id})  # as if the list had not caught up yet
+    path = f"/cases/{case['id']}/visits"
+    plain = await stack.welfare_http.get(path, headers=CADRE)
+    assert plain.json() == []
+    hinted = await stack.welfare_http.get(path, params={"recorded": visit_id}, headers=CADRE)
+    assert [v["id"] for v in hinted.json()] == [visit_id]
+    # Named on another case's list, it is not that case's visit.
+    elsewhere = await stack.welfare_http.get(
+        f"/cases/{other['id']}/visits", params={"recorded": visit_id}, headers=CADRE
+    )
+    assert elsewhere.json() == []
+    bad = await stack.welfare_http.get(path, params={"recorded": "x"}, headers=CADRE)
+    assert bad.status_code == 422

@@ -132,11 +132,18 @@ async def raise_case(
 
 
 async def case_page(
-    visit: Visit, case_id: str, error: str | None = None, status_code: int = 200
+    visit: Visit,
+    case_id: str,
+    error: str | None = None,
+    status_code: int = 200,
+    recorded: str | None = None,
 ) -> Response:
     case = await visit.get("welfare", f"/cases/{case_id}")
     try:
-        visits = await visit.get("welfare", f"/cases/{case_id}/visits")
+        # `recorded`: the visit this cadre has just written, listed even before the list
+        # view has it (welfare reads it by key).
+        query = {"recorded": recorded} if recorded else None
+        visits = await visit.get("welfare", f"/cases/{case_id}/visits", params=query)
     except ApiError as exc:
         if exc.status != 403:
             raise
@@ -153,9 +160,13 @@ async def case_page(
 
 
 @admin_router.get("/cases/{case_id}")
-async def case(visit: StaffVisit, case_id: CaseId) -> Response:
+async def case(
+    visit: StaffVisit,
+    case_id: CaseId,
+    recorded: Annotated[str | None, Query(pattern=r"^v-[0-9a-f]{12}$")] = None,
+) -> Response:
     """一个慰问事项: its steps and visits; role: cadre / finance of the member's campus."""
-    return await case_page(visit, case_id)
+    return await case_page(visit, case_id, recorded=recorded)
 
 
 # Before the steps' route: "visits" is no step, and that route would refuse it (400).
@@ -182,19 +193,7 @@ async def record_visit(
         if exc.status not in (403, 409, 422):
             raise
         return await case_page(visit, case_id, error=exc.message, status_code=exc.status)
-    await _listed(visit, case_id, made["id"])
-    return redirect(f"/admin/care/cases/{case_id}")
-
-
-async def _listed(visit: Visit, case_id: str, visit_id: str, wait_s: float = 5.0) -> None:
-    """Until welfare lists the visit just recorded (its list follows within a second, later on
-    a busy server): the page the cadre lands on shows it, not 暂无走访记录."""
-    deadline = asyncio.get_running_loop().time() + wait_s
-    while asyncio.get_running_loop().time() < deadline:
-        listed = await visit.get("welfare", f"/cases/{case_id}/visits")
-        if any(v.get("id") == visit_id for v in listed):
-            return
-        await asyncio.sleep(0.2)
+    return redirect(f"/admin/care/cases/{case_id}?recorded={made['id']}")
 
 
 @admin_router.post("/cases/{case_id}/{step}")

@@ -276,7 +276,18 @@ async def visit(
     return VisitPublic.of(await record_visit(cases, user, case_id, cmd))
 
 
+VisitId = Annotated[
+    str | None,
+    Query(
+        pattern=r"^v-[0-9a-f]{12}$",
+        description="刚记录的走访编号：列表尚未更新时也列出（记录后跳转的页面用）",
+    ),
+]
+
+
 @router.get("/{case_id}/visits")
-async def visits(case_id: CaseId, cases: CasesDep, user: CurrentUser) -> list[VisitPublic]:
+async def visits(
+    case_id: CaseId, cases: CasesDep, user: CurrentUser, recorded: VisitId = None
+) -> list[VisitPublic]:
     """一个事项的走访记录，含备注; role: cadre (or admin) of the member's campus."""
-    return [VisitPublic.of(v) for v in await visits_of(cases, user, case_id)]
+    return [VisitPublic.of(v) for v in await visits_of(cases, user, case_id, recorded)]

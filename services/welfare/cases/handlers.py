@@ -231,15 +231,28 @@ async def record_visit(cases: Cases, user: Principal, case_id: str, cmd: RecordV
     return await cases.visits.add(visit, Actor.of(user), "record")
 
 
-async def visits_of(cases: Cases, user: Principal, case_id: str) -> list[Visit]:
-    """A case's visits with their notes: the chair and the cadres of the member's campus."""
+async def visits_of(
+    cases: Cases, user: Principal, case_id: str, recorded: str | None = None
+) -> list[Visit]:
+    """A case's visits with their notes: the chair and the cadres of the member's campus.
+
+    `recorded`: a visit the caller has just recorded, listed even while the list view has
+    not caught up with it (read by key: the cadre's next page shows what they wrote)."""
     case = await cases.store.require(case_id)
     user.require(Role.cadre, campus=case.campus)
     listed = await cases.visits.find(
         {"case_id": case_id, "campus": case.campus}, sort=[("visited_on", -1)], limit=200
     )
-    current = await cases.visits.get_many([v.id for v in listed])
-    return [current.get(v.id, v) for v in listed]
+    ids = [v.id for v in listed]
+    if recorded and recorded not in ids:
+        ids.append(recorded)
+    current = await cases.visits.get_many(ids)
+    found = [current.get(v.id, v) for v in listed]
+    fresh = current.get(recorded) if recorded and recorded not in {v.id for v in listed} else None
+    if fresh is not None and fresh.case_id == case_id:
+        found.append(fresh)
+        found.sort(key=lambda v: v.visited_on, reverse=True)
+    return found
 
 
 # -- raised automatically ---------------------------------------------------------------------
