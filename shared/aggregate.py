@@ -135,9 +135,17 @@ class Change:
     campus: str | None = None  # the aggregate's campus after it (None: read without state)
 
     @classmethod
-    def from_doc(cls, doc: Mapping[str, Any]) -> Change:
-        """A stored change record as a history entry: the one reading of the log's format."""
+    def from_doc(cls, doc: Mapping[str, Any], hidden: frozenset[str] = frozenset()) -> Change:
+        """A stored change record as a history entry: the one reading of the log's format.
+
+        A creation's record keeps no diff (it would repeat the state field by field, and on
+        FerretDB every stored field costs: 50,000 entitlements of a plan): its `changed` is
+        made here from the state, every field from nothing, `hidden` ones shown as `***`."""
         state = doc.get("state")
+        changed = doc.get("changed")
+        if changed is None:
+            created = doc["version"] == 1 and state is not None
+            changed = _diff({}, state or {}, hidden) if created else {}
         return cls(
             aggregate_id=doc["aggregate"],
             version=doc["version"],
@@ -145,7 +153,7 @@ class Change:
             by=doc["by"],
             request=doc.get("request"),
             at=doc["at"],
-            changed=doc.get("changed", {}),
+            changed=changed,
             events=[e["type"] for e in doc.get(OUTBOX, [])],
             campus=state.get("campus", "") if state is not None else None,
         )
@@ -258,6 +266,8 @@ class AggregateStore(Generic[A]):
         self.not_found = not_found  # (code, zh-CN message)
         self.max_tries = max_tries
         self.sealer = sealer
+        # Fields whose values a change's diff shows as `***`.
+        self.hidden = model.secret_fields | model.private_fields
         if model.secret_fields and sealer is None:
             raise ValueError(f"{model.__name__} has secret fields: give its store a Sealer")
 
@@ -355,11 +365,14 @@ class AggregateStore(Generic[A]):
             return []
         found = await asyncio.gather(
             *(
-                self.log.find_one({"_id": change_id(aggregate_id, v)}, {"state": 0})
+                # The creation's state makes its diff; later ones carry theirs.
+                self.log.find_one(
+                    {"_id": change_id(aggregate_id, v)}, None if v == 1 else {"state": 0}
+                )
                 for v in range(1, current.version + 1)
             )
         )
-        return [Change.from_doc(doc) for doc in found if doc is not None]
+        return [Change.from_doc(doc, self.hidden) for doc in found if doc is not None]
 
     async def at_version(self, aggregate_id: str, version: int) -> A | None:
         """The aggregate as change `version` left it (None: no such change)."""
@@ -389,12 +402,12 @@ class AggregateStore(Generic[A]):
         }
         if action is not None:
             query["action"] = action
-        return [Change.from_doc(d) async for d in self.log.find(query, {"state": 0})]
+        return [Change.from_doc(d, self.hidden) async for d in self.log.find(query)]
 
     async def recent_changes(self, where: ChangeFilter, limit: int) -> list[Change]:
         """The newest `limit` changes of any aggregate that match, newest first."""
         cursor = self.log.find(where.query()).sort([("at", -1), ("_id", -1)]).limit(limit)
-        return [Change.from_doc(d) async for d in cursor]
+        return [Change.from_doc(d, self.hidden) async for d in cursor]
 
     async def count_changes(self, where: ChangeFilter) -> int:
         return await self.log.count_documents(where.query())
@@ -527,7 +540,7 @@ class AggregateStore(Generic[A]):
             )
         version = aggregate.version + 1
         state = self.state_of(aggregate)
-        return {
+        doc = {
             "_id": change_id(aggregate.id, version),
             "aggregate": aggregate.id,
             "version": version,
@@ -535,9 +548,11 @@ class AggregateStore(Generic[A]):
             "by": actor.subject,
             "request": actor.request,
             "at": utcnow(),
-            "changed": _diff(before, state, self.model.secret_fields | self.model.private_fields),
             "state": self._sealed(aggregate.id, state),
         }
+        if before:  # a creation's diff is its state (`Change.from_doc` makes it from that)
+            doc["changed"] = _diff(before, state, self.hidden)
+        return doc
 
     # -- the list view -----------------------------------------------------------------------
 
