@@ -258,14 +258,14 @@ class OutboxRelay:
         finally:
             self._wake.set()
 
-    async def _flush_done(self, parallel: int = 8) -> None:
+    async def _flush_done(self) -> None:
         """Delete the markers of published writes, each by its `_id`: FerretDB answers that
         with an index lookup, while one `$in` over them all reads the whole marker
         collection, which is largest exactly when many writes are waiting."""
         if not self._done:
             return
         done, self._done = self._done, []
-        gate = asyncio.Semaphore(parallel)
+        gate = asyncio.Semaphore(8)  # the clients' connection pool
         failed: list[str] = []
 
         async def delete(marker: str) -> None:

@@ -4,6 +4,7 @@ the counts per campus and department, and the chart's geometry."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from services.notify.announcements.domain import Announcement, Segment, channels_of, tally
 from services.notify.preferences.domain import Preferences
@@ -96,6 +97,22 @@ def test_counts_per_campus_and_department():
         ("艺术系", 2, 1),
     ]
     assert stats.departments[1].rate == 0.5
+
+
+def test_counted_rows_add_up_like_the_deliveries_they_count():
+    # What the database's grouping hands back: one row per campus, department and status.
+    rows: list[dict[str, Any]] = [
+        {"campus": "main", "department": "艺术系", "status": "read", "n": 30},
+        {"campus": "main", "department": "艺术系", "status": "sent", "n": 10},
+        {"campus": "east", "department": None, "status": "sent", "n": 5},
+    ]
+    stats = tally(rows)
+    assert (stats.delivered, stats.read) == (45, 30)
+    assert [(t.key, t.delivered, t.read) for t in stats.campuses] == [
+        ("east", 5, 0),
+        ("main", 40, 30),
+    ]
+    assert stats.departments[1].rate == 0.75
 
 
 def test_the_chart_scales_to_the_largest_department():

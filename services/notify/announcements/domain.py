@@ -135,20 +135,22 @@ class Statistics:
 
 
 def tally(rows: Iterable[Mapping[str, Any]]) -> Statistics:
-    """Inbox deliveries (campus, department, status) → counts per campus and department."""
+    """Inbox deliveries (campus, department, status; `n` of them when counted already, one
+    when not) → counts per campus and department."""
     stats = Statistics()
     campuses: dict[str, Tally] = {}
     departments: dict[str, Tally] = {}
     for row in rows:
-        read = row.get("status") == "read"
-        stats.delivered += 1
+        n = int(row.get("n", 1))
+        read = n if row.get("status") == "read" else 0
+        stats.delivered += n
         stats.read += read
         for groups, key in (
             (campuses, row.get("campus") or ""),
             (departments, row.get("department") or "未填部门"),
         ):
             group = groups.setdefault(key, Tally(key))
-            group.delivered += 1
+            group.delivered += n
             group.read += read
     stats.campuses = sorted(campuses.values(), key=lambda t: t.key)
     stats.departments = sorted(departments.values(), key=lambda t: t.key)
