@@ -191,16 +191,20 @@ async def ensure_topics(
             for t in all_topics()
             if f"{prefix}{t.name}" not in existing
         ]
+        there: set[str] = set()
         if wanted:
             response = await admin.create_topics(wanted)
             # aiokafka hands back the per-topic errors instead of raising them.
             for name, code, *message in response.topic_errors:
-                if code and for_code(code) is not TopicAlreadyExistsError:
-                    # Another process winning the race is fine; anything else is not.
+                if code and for_code(code) is TopicAlreadyExistsError:
+                    # Another process won the race, or the broker asked first had not heard
+                    # of the topic yet: it exists, as it was made, and was not created here.
+                    there.add(name)
+                elif code:
                     detail = message[0] if message and message[0] else ""
                     raise for_code(code)(f"creating topic {name}: {detail}".rstrip(": "))
             await _led(admin, [t.name for t in wanted], timeout_s)
-        return [t.name for t in wanted]
+        return [t.name for t in wanted if t.name not in there]
     finally:
         await admin.close()
 
