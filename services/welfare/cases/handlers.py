@@ -258,7 +258,36 @@ async def visits_of(
 # -- raised automatically ---------------------------------------------------------------------
 
 
-async def _raise_auto(cases: Cases, envelope: CloudEvent, case: Case) -> bool:
+@dataclass(frozen=True)
+class RaiseAutomatically:
+    """What another service's event maps to: a case the union raises by itself, once per its
+    source and `refs` (the case id is made of them, so a replay finds it there)."""
+
+    source: CaseSource
+    kind: CaseKind
+    refs: tuple[str, ...]
+    member_id: str
+    campus: str
+    summary: str
+    occurred_on: date
+    source_ref: str | None = None
+
+
+async def raise_automatically(cases: Cases, envelope: CloudEvent, cmd: RaiseAutomatically) -> bool:
+    """The case, at the policy's standard amount for its kind; False when it exists already."""
+    case = Case.raise_new(
+        auto_case_id(cmd.source, *cmd.refs),
+        member_id=cmd.member_id,
+        campus=cmd.campus,
+        kind=cmd.kind,
+        amount_fen=AUTO_AMOUNT_FEN[cmd.kind],
+        summary=cmd.summary[:100],
+        source=cmd.source,
+        source_ref=cmd.source_ref,
+        occurred_on=cmd.occurred_on,
+        by="system",
+        now=utcnow_ms(),
+    )
     added = await cases.store.add_if_absent(case, Actor.system(envelope), "raise")
     return added.created
 
@@ -267,57 +296,45 @@ async def on_attendance(event: AttendanceRecorded, envelope: CloudEvent, cases: 
     """A blood donor's attendance (献血) raises a donor case once per drive and member."""
     if event.activity_kind != BLOOD_DRIVE_KIND:
         return
-    kind = CaseKind.blood_donation
-    case = Case.raise_new(
-        auto_case_id(CaseSource.blood_donation, event.activity_id, event.member_id),
-        member_id=event.member_id,
-        campus=event.member_campus,
-        kind=kind,
-        amount_fen=AUTO_AMOUNT_FEN[kind],
-        summary=f"无偿献血慰问：{event.activity_title}"[:100],
-        source=CaseSource.blood_donation,
+    cmd = RaiseAutomatically(
+        CaseSource.blood_donation,
+        CaseKind.blood_donation,
+        (event.activity_id, event.member_id),
+        event.member_id,
+        event.member_campus,
+        f"无偿献血慰问：{event.activity_title}",
+        event.attended_on,
         source_ref=event.activity_id,
-        occurred_on=event.attended_on,
-        by="system",
-        now=utcnow_ms(),
     )
-    await _raise_auto(cases, envelope, case)
+    await raise_automatically(cases, envelope, cmd)
 
 
 async def on_retired(event: MemberRetired, envelope: CloudEvent, cases: Cases) -> None:
     """A member retired: the retirement gift case (退休慰问), once per member."""
-    kind = CaseKind.retirement
-    case = Case.raise_new(
-        auto_case_id(CaseSource.retirement, event.member_id),
-        member_id=event.member_id,
-        campus=event.campus,
-        kind=kind,
-        amount_fen=AUTO_AMOUNT_FEN[kind],
-        summary="退休慰问",
-        source=CaseSource.retirement,
-        occurred_on=event.retired_on,
-        by="system",
-        now=utcnow_ms(),
+    cmd = RaiseAutomatically(
+        CaseSource.retirement,
+        CaseKind.retirement,
+        (event.member_id,),
+        event.member_id,
+        event.campus,
+        "退休慰问",
+        event.retired_on,
     )
-    await _raise_auto(cases, envelope, case)
+    await raise_automatically(cases, envelope, cmd)
 
 
 async def on_deceased(event: MemberDeceased, envelope: CloudEvent, cases: Cases) -> None:
     """A member passed away: the bereavement case for the family (会员去世慰问), once."""
-    kind = CaseKind.death_member
-    case = Case.raise_new(
-        auto_case_id(CaseSource.death, event.member_id),
-        member_id=event.member_id,
-        campus=event.campus,
-        kind=kind,
-        amount_fen=AUTO_AMOUNT_FEN[kind],
-        summary="会员去世慰问（慰问家属）",
-        source=CaseSource.death,
-        occurred_on=event.deceased_on,
-        by="system",
-        now=utcnow_ms(),
+    cmd = RaiseAutomatically(
+        CaseSource.death,
+        CaseKind.death_member,
+        (event.member_id,),
+        event.member_id,
+        event.campus,
+        "会员去世慰问（慰问家属）",
+        event.deceased_on,
     )
-    await _raise_auto(cases, envelope, case)
+    await raise_automatically(cases, envelope, cmd)
 
 
 def steps_open(case: Case) -> list[CaseStep]:
