@@ -249,12 +249,10 @@ async def kafka_cluster(args: argparse.Namespace, root: Path) -> bool:
         t0 = time.monotonic()
         await asyncio.gather(cluster.start(), ferretdb.start(), smtp.start(30))
         await ensure_topics(cluster.bootstrap, replication=REPLICATION)
-        for _ in range(100):  # each broker learns of new topics a moment later
-            if TOPIC in (present := await replication_of(cluster.bootstrap)):
-                break
-            await asyncio.sleep(0.2)
-        else:
-            raise InfraError(f"{TOPIC} was created but no broker lists it")
+        # each broker learns of new topics a moment later: asked until all answer
+        present = await replication_of(cluster.bootstrap, timeout_s=20, all_exist=True)
+        if TOPIC not in present:
+            raise InfraError(f"{TOPIC} was created but no broker describes it")
         say(
             f"  ready in {time.monotonic() - t0:.0f}s; {TOPIC}: {present[TOPIC].replicas} "
             f"replicas, min.insync.replicas {present[TOPIC].min_insync}"

@@ -54,7 +54,7 @@ def _topics(args: argparse.Namespace) -> int:
 
     async def run() -> tuple[list[str], dict]:
         created = await ensure_topics(settings.kafka_bootstrap, prefix, replication=replication)
-        return created, await replication_of(settings.kafka_bootstrap, prefix)
+        return created, await replication_of(settings.kafka_bootstrap, prefix, all_exist=True)
 
     try:
         created, present = asyncio.run(run())
@@ -74,7 +74,9 @@ def _topics(args: argparse.Namespace) -> int:
     # Topics created earlier (by hand, or by a version that ignored the variable) are not
     # changed here; say so, or the cluster silently keeps single copies of the events.
     for name, r in sorted(present.items()):
-        if name not in created and (r.replicas < replication or r.min_insync < min_insync):
+        if f"{prefix}{name}" not in created and (
+            r.replicas < replication or r.min_insync < min_insync
+        ):
             print(
                 f"警告：主题 {name} 只有 {r.replicas} 个副本、min.insync.replicas={r.min_insync}，"
                 f"低于配置（{replication} / {min_insync}）。\n"

@@ -255,31 +255,43 @@ class Replication:
     min_insync: int
 
 
-async def replication_of(bootstrap: str, prefix: str = "") -> dict[str, Replication]:
-    """Replication of the declared topics (with prefix) that exist, by declared name."""
+async def replication_of(
+    bootstrap: str, prefix: str = "", timeout_s: float = 10, *, all_exist: bool = False
+) -> dict[str, Replication]:
+    """Replication of the declared topics (with prefix) that exist, by declared name.
+
+    A broker that has not heard of a topic yet neither lists it nor answers for it (in a
+    cluster busy creating many topics, for seconds): those are asked again, up to
+    `timeout_s`, so that a topic with too few replicas is not missed. `all_exist` (after
+    `ensure_topics`) asks about every declared topic, listed by the broker asked or not."""
     admin = await _admin(bootstrap, 10)
     try:
         names = {f"{prefix}{t.name}": t.name for t in all_topics()}
-        present = [n for n in await admin.list_topics() if n in names]
-        if not present:
-            return {}
-        replicas = {
-            d["topic"]: min(len(p["replicas"]) for p in d["partitions"])
-            for d in await admin.describe_topics(present)
-            if not d["error_code"] and d["partitions"]
-        }
-        resources = [
-            ConfigResource(ConfigResourceType.TOPIC, n, {"min.insync.replicas": None})
-            for n in present
-        ]
+        listed = set(await admin.list_topics())
+        present = [n for n in names if all_exist or n in listed]
+        replicas: dict[str, int] = {}
         min_insync: dict[str, int] = {}
-        for response in await admin.describe_configs(resources):
-            for code, _message, _type, name, entries, *_ in response.resources:
-                if code:  # a broker that has not heard of the topic yet: no answer
-                    continue
-                for entry in entries:
-                    if entry[0] == "min.insync.replicas":
-                        min_insync[name] = int(entry[1])
+        deadline = time.monotonic() + timeout_s
+        while True:
+            unknown = [n for n in present if n not in replicas or n not in min_insync]
+            if not unknown or time.monotonic() > deadline:
+                break
+            for d in await admin.describe_topics(unknown):
+                if not d["error_code"] and d["partitions"]:
+                    replicas[d["topic"]] = min(len(p["replicas"]) for p in d["partitions"])
+            resources = [
+                ConfigResource(ConfigResourceType.TOPIC, n, {"min.insync.replicas": None})
+                for n in unknown
+            ]
+            for response in await admin.describe_configs(resources):
+                for code, _message, _type, name, entries, *_ in response.resources:
+                    if code:  # a broker that has not heard of the topic yet: no answer
+                        continue
+                    for entry in entries:
+                        if entry[0] == "min.insync.replicas":
+                            min_insync[name] = int(entry[1])
+            if any(n not in replicas or n not in min_insync for n in unknown):
+                await asyncio.sleep(0.2)
         return {
             names[n]: Replication(replicas[n], min_insync[n])
             for n in present
