@@ -37,6 +37,7 @@ from shared.events.voice import (
     CampaignResultPublished,
     Elected,
     ProposalMoved,
+    SuggestionReplied,
     SurveyClosingSoon,
     SurveyOpened,
 )
@@ -508,6 +509,33 @@ async def test_an_approved_case_and_a_birthday_reach_the_member_but_a_death_nobo
     after = await publish(stack, CaseApproved(case_id=did, **case), subject=did, campus="main")
     await settled(stack, after.id, 2)
     assert await deliveries(stack, quiet.id) == {} and await inbox(stack, gone) == []
+
+
+async def test_a_reply_to_a_suggestion_reaches_its_named_writer_and_nobody_else(site):
+    stack, _server = site
+    writer = await member(stack, name="周敏")
+    facts: dict[str, Any] = {"campus": "main", "title": "建议食堂延长供应时间"}
+    anonymous_id, named_id = uid("sg"), uid("sg")
+    anonymous = await publish(
+        stack,
+        SuggestionReplied(suggestion_id=anonymous_id, anonymous=True, status="replied", **facts),
+        subject=anonymous_id,
+        campus="main",
+    )
+    named = await publish(
+        stack,
+        SuggestionReplied(
+            suggestion_id=named_id, anonymous=False, member_id=writer, status="replied", **facts
+        ),
+        subject=named_id,
+        campus="main",
+    )
+    message = await wait_message(stack, writer, "意见建议已答复：建议食堂延长供应时间")
+    assert message["body"].startswith(
+        "周敏，您好！您提出的意见建议「建议食堂延长供应时间」已有答复"
+    )
+    assert set(await settled(stack, named.id, 2)) == {(writer, "inbox"), (writer, "wecom")}
+    assert await deliveries(stack, anonymous.id) == {}  # handled (same box), told nobody
 
 
 async def test_festival_welfare_and_an_exam_booking_reach_the_member_alone(site):

@@ -4,15 +4,18 @@ server standing in for WeCom: a code becomes a user id server-side, the member w
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from pydantic import SecretStr
 
 from services.members.accounts.wecom import WeComConfig, WeComSignIn
+from services.members.membership.domain import member_id_for
 from shared.auth import TokenVerifier
 from shared.problems import ProblemError
 from tests.integration.conftest import Stack, bearer, build_stack, close_stack
@@ -175,11 +178,110 @@ async def test_a_withdrawn_member_does_not_sign_in(stack: Stack, wecom):
     assert response.json()["code"] == "auth.membership_inactive"
 
 
-async def test_two_members_with_one_user_id_sign_in_neither(stack: Stack, wecom):
-    shared = f"twin.{uid()}"
-    await member(stack, wecom_userid=shared)
-    await member(stack, wecom_userid=shared)
-    refused(await exchange(stack, wecom.code_for(shared), "203.0.113.40"))
+async def test_a_wecom_id_is_one_members_whatever_its_case(stack: Stack, wecom):
+    """WeCom compares user ids ignoring case (创建成员: 系统进行唯一性检查时会忽略大小写), and its
+    answer may spell an id otherwise than the cadre typed it."""
+    given = f"Zhang.{uid()}"
+    one = await member(stack, wecom_userid=given)
+    again = await stack.members_http.post(
+        "/members",
+        json={
+            "staff_no": f"WX{uid().upper()}",
+            "name": "重名",
+            "campus": "main",
+            "department": "艺术系",
+            "wecom_userid": given.upper(),
+        },
+        headers=ADMIN,
+    )
+    assert again.status_code == 409, again.text
+    assert again.json()["code"] == "member.wecom_userid_taken"
+    response = await exchange(stack, wecom.code_for(given.lower()), "203.0.113.40")
+    assert response.status_code == 200 and response.json()["member_id"] == one["id"]
+
+
+async def test_concurrent_changes_to_one_wecom_id_leave_one_holder(stack: Stack, wecom):
+    """The check is a reservation (a unique key), not a read before the write: of ten
+    members asking for one id at once, exactly one gets it, and sign-in finds that one."""
+    wanted = f"race.{uid()}"
+    people = [await member(stack, wecom_userid=f"own.{uid()}") for _ in range(10)]
+    answers = await asyncio.gather(
+        *(
+            stack.members_http.patch(
+                f"/members/{p['id']}/contact", json={"wecom_userid": wanted}, headers=ADMIN
+            )
+            for p in people
+        )
+    )
+    codes = sorted(a.status_code for a in answers)
+    assert codes == [200] + [409] * 9, [a.text for a in answers]
+    winner = people[[a.status_code for a in answers].index(200)]
+    response = await exchange(stack, wecom.code_for(wanted), "203.0.113.41")
+    assert response.status_code == 200 and response.json()["member_id"] == winner["id"]
+    holders = stack.members.db["wecom_ids"]
+    assert await holders.count_documents({"_id": wanted}) == 1
+    # The losers keep their own ids, and the winner's former id is free again.
+    assert await holders.count_documents({"member": winner["id"]}) == 1
+    for p in people:
+        if p is not winner:
+            assert await holders.find_one({"_id": p["wecom_userid"]}) is not None
+    taker = await member(stack, wecom_userid=winner["wecom_userid"])
+    assert taker["wecom_userid"] == winner["wecom_userid"]
+
+
+async def test_a_reservation_a_crash_left_behind_is_taken_over_after_its_lease(stack: Stack):
+    """A change that reserved an id and died before writing holds it for a minute (a change
+    under way), then no longer: the member's state, not the reservation, says who holds it."""
+    one, other = await member(stack), await member(stack)
+    holders = stack.members.db["wecom_ids"]
+    url = f"/members/{other['id']}/contact"
+    for age_s, expected in ((5, 409), (120, 200)):
+        userid = f"left.{uid()}"
+        at = datetime.now(UTC) - timedelta(seconds=age_s)
+        await holders.insert_one({"_id": userid, "member": one["id"], "claimed_at": at})
+        answer = await stack.members_http.patch(url, json={"wecom_userid": userid}, headers=ADMIN)
+        assert answer.status_code == expected, answer.text
+    assert (await holders.find_one({"_id": userid}))["member"] == other["id"]
+
+
+async def test_an_import_row_with_a_held_wecom_id_is_refused(stack: Stack):
+    holder = await member(stack)
+    staff_no, fresh_no, fresh = f"WX{uid().upper()}", f"WX{uid().upper()}", f"Imp.{uid()}"
+    rows = [
+        ["工号", "姓名", "校区", "部门", "企业微信号"],
+        [staff_no, "导入会员", "main", "艺术系", holder["wecom_userid"].upper()],
+        [fresh_no, "新会员", "main", "艺术系", fresh],
+        [holder["staff_no"], "企微会员", "main", "艺术系", f"moved.{uid()}"],
+    ]
+    data = "\n".join(",".join(r) for r in rows).encode("utf-8-sig")
+    job = await stack.members_http.post(
+        "/imports",
+        files={"file": ("名单.csv", data, "text/csv")},
+        params={"commit": "true", "only_valid": "true"},
+        headers=ADMIN,
+    )
+    assert job.status_code == 202, job.text
+
+    url = f"/imports/{job.json()['id']}"
+
+    async def done() -> bool:
+        return (await stack.members_http.get(url, headers=ADMIN)).json()["state"] == "done"
+
+    await wait_until(done, 60, "the import to finish")
+    body = (await stack.members_http.get(url, headers=ADMIN)).json()
+    refused, created, moved = body["rows"]
+    assert refused["outcome"] == "refused"
+    assert [p["code"] for p in refused["problems"]] == ["member.wecom_userid_taken"]
+    assert (created["outcome"], moved["outcome"]) == ("create", "update")
+    holders = stack.members.db["wecom_ids"]
+    assert await holders.count_documents({"member": member_id_for(staff_no)}) == 0
+    assert (await holders.find_one({"_id": fresh.lower()}))["member"] == member_id_for(fresh_no)
+    # The holder moved to a new id: the former one is free again (and the refused row's
+    # wanted id is now anyone's).
+    assert await holders.find_one({"_id": holder["wecom_userid"]}) is None
+    assert [d["_id"] for d in await holders.find({"member": holder["id"]}).to_list()] == [
+        rows[3][4].lower()
+    ]
 
 
 async def test_codes_that_name_nobody_are_throttled_per_address(stack: Stack, wecom):

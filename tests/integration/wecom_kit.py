@@ -140,9 +140,8 @@ def members_settings(server: WeComServer) -> dict[str, Any]:
 
 
 async def listed(view: Any, member_id: str, userid: str) -> None:
-    """Wait until members' list view shows the member's WeCom id: sign-in finds members by
-    it there (an asynchronous projection, converging well under a second), then reads the
-    member's current state."""
+    """Wait until members' list view shows the member's WeCom id (an asynchronous
+    projection, converging well under a second): the member list a cadre reads."""
     from tests.kafka_tools import wait_until
 
     async def shown() -> bool:

@@ -20,6 +20,7 @@ from shared.events.events import EligibilityFacts, RegistrationCancelled
 from shared.events.voice import (
     CampaignResultPublished,
     ProposalMoved,
+    SuggestionReplied,
     SurveyClosingSoon,
     SurveyOpened,
 )
@@ -235,6 +236,15 @@ def test_a_proposal_is_told_to_its_proposer_only_when_replied():
     assert facts.variables == {"number": 3, "department": "后勤处"}
     result = TABLE.routes[CampaignResultPublished.type]
     assert result.audience is Audience.campus_members
+
+
+def test_a_suggestion_reply_is_told_to_a_named_writer_only():
+    route = TABLE.routes[SuggestionReplied.type]
+    facts = {"suggestion_id": "s", "campus": "main", "title": "建议", "status": "replied"}
+    named = SuggestionReplied(**facts, anonymous=False, member_id="m-1")
+    assert route.when(named) and route.facts(named).member_id == "m-1"
+    assert route.facts(named).variables == {"title": "建议"}
+    assert not route.when(SuggestionReplied(**facts, anonymous=True))
 
 
 def test_the_audience_rule_of_an_activity():

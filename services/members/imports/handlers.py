@@ -40,6 +40,7 @@ from services.members.imports.store import CHECK, WRITE, ImportStore
 from services.members.membership.domain import Member
 from services.members.membership.handlers import ask_confirmation
 from services.members.membership.store import MemberRegistry, duplicate
+from services.members.membership.wecom_ids import Reserved, taken
 from services.members.org.store import Organisation
 from shared.aggregate import Actor
 from shared.audit import AuditLog
@@ -222,16 +223,19 @@ async def write_chunk(
     member already is refused by its key; those are then read in one batch and changed one
     by one through `AggregateStore.change` when the row says something new.
     """
-    new = [c for c in checked if c.new_member is not None]
+    done, new, reserved = await _reserve_wecom_ids(checked, ctx, members)
     enrolled = await members.enrol_many(
         [c.new_member for c in new if c.new_member], actor, "import"
     )
-    done: dict[int, _Written] = {
+    done |= {
         c.source.row: _Written(c.result.model_copy(deep=True), c.new_member, wrote=True)
         for c, ok in zip(new, enrolled, strict=True)
         if ok
     }
     known = [c for c, ok in zip(new, enrolled, strict=True) if not ok]
+    for c in known:  # a member already: its row is written below, reserving for itself
+        if c.new_member and c.new_member.wecom_userid and c.source.row in reserved:
+            await members.wecom_ids.release(c.new_member.wecom_userid, c.new_member.id)
     existing = await members.store.get_many([c.member_id for c in known if c.member_id])
     gate = asyncio.Semaphore(concurrency)
 
@@ -249,6 +253,31 @@ async def write_chunk(
         if w.member is not None and w.result.outcome in (Outcome.update, Outcome.unchanged):
             note_status(w.result, w.member, ctx)
     return [w.result for w in written]
+
+
+async def _reserve_wecom_ids(
+    checked: Sequence[CheckedRow], ctx: Context, members: MemberRegistry
+) -> tuple[dict[int, _Written], list[CheckedRow], set[int]]:
+    """The WeCom ids of the rows to enrol, reserved before anything is written: a row whose
+    id another member holds is refused (`done`); the others are to enrol (`new`); `reserved`
+    are the rows whose id this call reserved."""
+    done: dict[int, _Written] = {}
+    new: list[CheckedRow] = []
+    reserved: set[int] = set()
+    for c in checked:
+        if c.new_member is None:
+            continue
+        if c.new_member.wecom_userid:
+            got = await members.wecom_ids.reserve(c.new_member.wecom_userid, c.new_member.id)
+            if got is None:
+                done[c.source.row] = _Written(
+                    refuse_result(c.result.model_copy(deep=True), taken(), ctx)
+                )
+                continue
+            if got is Reserved.new:
+                reserved.add(c.source.row)
+        new.append(c)
+    return done, new, reserved
 
 
 async def _write_row(
@@ -286,9 +315,13 @@ async def _write_row(
         seen["wrote"] = bool(current.events)
 
     try:
-        after = await members.store.change(row.member_id, tracked, actor, "import")
+        # A new WeCom id is reserved before the change, the former one released after it.
+        wecom = row.new_member.wecom_userid if "wecom_userid" in row.given else None
+        async with members.wecom_ids.holding(row.member_id, wecom):
+            after = await members.store.change(row.member_id, tracked, actor, "import")
     except DomainError as exc:
         return _Written(refuse_result(result, exc, ctx))
+    await members.wecom_ids.settle(after)
     if seen.get("wrote"):
         result.outcome = Outcome.update
         result.changed = changed_columns(seen["before"], after, row.given)

@@ -11,6 +11,7 @@ from services.members.membership.domain import (
     JoinMember,
     Member,
     UpdateDetails,
+    clean_wecom_userid,
     join,
 )
 from services.members.membership.grants import (
@@ -23,7 +24,7 @@ from services.members.membership.grants import (
 from services.members.membership.store import NOT_FOUND, MemberRegistry
 from services.members.org.store import Organisation
 from shared.aggregate import Actor
-from shared.errors import Conflict, NotFound
+from shared.errors import NotFound
 from shared.principal import Principal, Role
 from shared.text import normalize
 from shared.timeutil import local_today, utcnow
@@ -178,15 +179,6 @@ async def change_contact(
     e-mail waits for the member's confirmation, whoever set it."""
     if caller.subject != member_id and not caller.has_role(Role.cadre):
         caller.require_self(member_id, "只能修改本人的联系方式")
-    if cmd.wecom_userid and await _takes_a_wecom_userid(members, member_id, cmd, caller):
-        # The WeCom id is who signs in as the member (企业微信登录): one member's alone. (A
-        # check before the write, not an invariant: a race leaves two holders, and then
-        # neither signs in by WeCom until a cadre fixes it; sign-in logs the pair.)
-        raise Conflict(
-            "member.wecom_userid_taken",
-            "该企业微信账号已登记在其他会员名下，请联系工会干部核对",
-            field="wecom_userid",
-        )
     now = utcnow()
 
     def decide(member: Member) -> None:
@@ -194,22 +186,25 @@ async def change_contact(
         member.change_contact(cmd)
         ask_confirmation(member, members, now)
 
-    return await act(members, member_id, "change_contact", decide, caller)
+    if "wecom_userid" not in await _contact_changes(members, member_id, cmd, caller):
+        return await act(members, member_id, "change_contact", decide, caller)
+    # The WeCom id is who signs in as the member (企业微信登录): reserved for them before the
+    # change (one member's alone, whatever the concurrency), the former one released after.
+    async with members.wecom_ids.holding(member_id, clean_wecom_userid(cmd.wecom_userid)):
+        member = await act(members, member_id, "change_contact", decide, caller)
+    await members.wecom_ids.settle(member)
+    return member
 
 
-async def _takes_a_wecom_userid(
+async def _contact_changes(
     members: MemberRegistry, member_id: str, cmd: ContactDetails, caller: Principal
-) -> bool:
-    """Whether the change would give the member a WeCom id another member holds; asked only
-    of a caller allowed the change (the others get their 403/404 as before, learning
-    nothing), and only when the id changes."""
+) -> set[str]:
+    """What the change would change; asked of a caller allowed the change only (the others
+    get their 403/404 as before, learning nothing, not even that an id is taken)."""
     member = await members.store.require(member_id)
     may_act_on(caller, "change_contact", members.school_campus)(member)
     check_contact_change(caller, member, cmd, members.school_campus)
-    if "wecom_userid" not in member.contact_changes(cmd):
-        return False
-    assert cmd.wecom_userid is not None
-    return await members.wecom_userid_elsewhere(cmd.wecom_userid, member_id)
+    return member.contact_changes(cmd)
 
 
 def ask_confirmation(member: Member, members: MemberRegistry, now: datetime) -> None:

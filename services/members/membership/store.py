@@ -15,9 +15,9 @@ from services.members.membership.domain import (
     Member,
     MemberStatus,
     UnionRole,
-    clean_wecom_userid,
     member_id_for,
 )
+from services.members.membership.wecom_ids import WecomIds, setup_holders
 from shared.aggregate import Actor, AggregateStore, AlreadyExists
 from shared.crypto import Sealer
 from shared.errors import Conflict
@@ -34,7 +34,7 @@ async def setup_indexes(db: AsyncDatabase) -> None:
     await db[MEMBERS].create_index([("campus", 1), ("name", 1)])
     await db[MEMBERS].create_index([("campus", 1), ("department", 1)])
     await db[MEMBERS].create_index("status")
-    await db[MEMBERS].create_index("wecom_userid", sparse=True)  # WeCom sign-in finds by it
+    await setup_holders(db, MEMBERS)  # WeCom sign-in finds the member by its reservation
 
 
 @dataclass(frozen=True)
@@ -97,6 +97,7 @@ class MemberRegistry:
         # The school union's campus: its chair signs in as admin of all (`grants`).
         self.school_campus = school_campus
         self._legacy: bool | None = None  # are there members from before derived ids?
+        self.wecom_ids = WecomIds(store)  # one member per WeCom id, a unique key
 
     async def _has_legacy(self) -> bool:
         # Members enrolled before ids were derived from the staff number have random ids, so
@@ -117,48 +118,17 @@ class MemberRegistry:
         return member
 
     async def by_wecom_userid(self, userid: str) -> Member | None:
-        """The one member whose current WeCom user id this is; None when nobody's, or when
-        several members carry it (a data error a cadre must fix: nobody signs in as either).
-        The view nominates, each member's current state decides (the view may lag)."""
-        if not userid:
-            return None
-        found = [
-            member
-            for doc in await self.store.view.find({"wecom_userid": userid}, {"_id": 1})
-            .limit(5)
-            .to_list()
-            if (member := await self.store.get(doc["_id"])) is not None
-            and member.wecom_userid == userid
-        ]
-        if len(found) > 1:
-            log.warning(
-                "WeCom sign-in refused: members %s share one WeCom user id",
-                ", ".join(sorted(m.id for m in found)),
-            )
-            return None
-        return found[0] if found else None
-
-    async def wecom_userid_elsewhere(self, given: str, member_id: str) -> bool:
-        """Whether another member holds this WeCom user id (as the contact change cleans it)."""
-        userid = clean_wecom_userid(given)
-        if not userid:
-            return False
-        docs = await self.store.view.find({"wecom_userid": userid}, {"_id": 1}).limit(5).to_list()
-        for doc in docs:
-            if doc["_id"] == member_id:
-                continue
-            other = await self.store.get(doc["_id"])
-            if other is not None and other.wecom_userid == userid:
-                return True
-        return False
+        """The member whose current WeCom user id this is, WeCom's way: ignoring case."""
+        return await self.wecom_ids.holder(userid) if userid else None
 
     async def enrol(self, member: Member, actor: Actor, action: str = "join") -> Member:
         if await self._legacy_member(member.staff_no):
             raise duplicate(member.staff_no)
-        try:
-            return await self.store.add(member, actor, action)
-        except AlreadyExists as exc:
-            raise duplicate(member.staff_no) from exc
+        async with self.wecom_ids.holding(member.id, member.wecom_userid):
+            try:
+                return await self.store.add(member, actor, action)
+            except AlreadyExists as exc:
+                raise duplicate(member.staff_no) from exc
 
     async def enrol_many(
         self, members: Sequence[Member], actor: Actor, action: str = "join"

@@ -40,7 +40,7 @@ class Category(Labelled):
     membership = "membership", "会籍"
     activity = "activity", "活动报名与变更"
     survey = "survey", "问卷调查"
-    voice = "voice", "评选表彰与教代会提案"
+    voice = "voice", "意见建议、评选表彰与教代会提案"
     welfare = "welfare", "福利与体检"
     funds = "funds", "经费预警"
     approval = "approval", "待审批事项"

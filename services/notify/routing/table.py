@@ -45,6 +45,7 @@ from shared.events.members import (
 from shared.events.voice import (
     CampaignResultPublished,
     ProposalMoved,
+    SuggestionReplied,
     SurveyClosingSoon,
     SurveyFacts,
     SurveyOpened,
@@ -154,6 +155,10 @@ def _campaign_result(e: CampaignResultPublished) -> Facts:
 def _proposal_replied(e: ProposalMoved) -> Facts:
     values = {"number": e.number or "", "department": e.department or ""}
     return Facts(e.campus, values, member_id=e.proposer_id)
+
+
+def _suggestion_replied(e: SuggestionReplied) -> Facts:
+    return Facts(e.campus, {"title": e.title}, member_id=e.member_id)
 
 
 def _entitlement(e: EntitlementCreated | EntitlementIssued) -> Facts:
@@ -309,6 +314,17 @@ ROUTES = [
         _proposal_replied,
         when=lambda e: e.status == "replied",
     ),
+    # The suggestion box: a writer who signed with their name hears of the reply; an
+    # anonymous suggestion's events name nobody, so nobody is told (the box page shows it).
+    NotifyRoute(
+        SuggestionReplied,
+        Audience.member,
+        "suggestion_replied",
+        (INBOX, WECOM),
+        Category.voice,
+        _suggestion_replied,
+        when=lambda e: not e.anonymous and e.member_id is not None,
+    ),
     # Festival welfare (welfare.entitlement): one entitlement per member, so the member alone.
     NotifyRoute(
         EntitlementCreated,
@@ -449,7 +465,6 @@ UNROUTED: dict[str, str] = {
     "events.sports.results_recorded.v1": "成绩录入是过程数据，公布时另有页面",
     "events.sports.results_published.v1": "成绩在运动会页面公布，不逐人推送",
     "events.suggestion.forwarded.v1": "转交部门是干部的办理过程，写信人在意见箱页查看进度",
-    "events.suggestion.replied.v1": "答复在意见箱页查看（匿名建议无人可告知）；教代会提案另议",
     "events.suggestion.submitted.v1": "意见建议在干部的意见箱列表中办理，不逐条推送",
     "events.survey.closed.v1": "问卷结束不通知；结果由干部在问卷页查看",
     "events.survey.drafted.v1": "草稿只有干部可见，不通知会员",

@@ -170,6 +170,13 @@ DEFAULTS: dict[str, DefaultTemplate] = {
         "请在「我的 › 评选投票与教代会提案」中查看答复，并对办理结果作出评价。",
         {"name": "张颖", "number": 12, "department": "后勤处"},
     ),
+    "suggestion_replied": DefaultTemplate(
+        "意见建议已答复",
+        "意见建议已答复：{{ title }}",
+        "{{ name }}，您好！您提出的意见建议「{{ title }}」已有答复，"
+        "请在「我的 › 意见箱」中查看。感谢您对工会工作的关心！",
+        {"name": "张颖", "title": "建议延长图书馆开放时间"},
+    ),
     "case_approved": DefaultTemplate(
         "慰问已批准",
         "工会慰问：{{ kind_label }}",
