@@ -94,7 +94,7 @@ class WecomIds:
         return None
 
     async def _abandoned(self, doc: dict) -> bool:
-        if doc["claimed_at"].replace(tzinfo=utcnow().tzinfo) > utcnow() - LEASE:
+        if doc["claimed_at"] > utcnow() - LEASE:  # (the client is tz_aware)
             return False
         member = await self.members.get(doc["member"])
         return member is None or wecom_key(member.wecom_userid) != doc["_id"]
