@@ -244,6 +244,40 @@ async def test_a_reservation_a_crash_left_behind_is_taken_over_after_its_lease(s
     assert (await holders.find_one({"_id": userid}))["member"] == other["id"]
 
 
+async def imported(stack: Stack, rows: list[list[str]], commit: bool) -> list[dict]:
+    """The report rows of an import of `rows` (a header first) by the chair."""
+    data = "\n".join(",".join(r) for r in rows).encode("utf-8-sig")
+    params = {"commit": "true", "only_valid": "true"} if commit else {}
+    job = await stack.members_http.post(
+        "/imports", files={"file": ("名单.csv", data, "text/csv")}, params=params, headers=ADMIN
+    )
+    assert job.status_code == 202, job.text
+    url = f"/imports/{job.json()['id']}"
+
+    async def done() -> bool:
+        return (await stack.members_http.get(url, headers=ADMIN)).json()["state"] == "done"
+
+    await wait_until(done, 60, "the import to finish")
+    return (await stack.members_http.get(url, headers=ADMIN)).json()["rows"]
+
+
+async def test_an_import_dry_run_refuses_held_and_repeated_wecom_ids(stack: Stack):
+    holder = await member(stack)
+    repeated = f"Twice.{uid()}"
+    rows = [
+        ["工号", "姓名", "校区", "部门", "企业微信号"],
+        [f"WX{uid().upper()}", "甲", "main", "艺术系", holder["wecom_userid"].upper()],
+        [f"WX{uid().upper()}", "乙", "main", "艺术系", repeated],
+        [f"WX{uid().upper()}", "丙", "main", "艺术系", repeated.lower()],
+        [holder["staff_no"], "企微会员", "main", "艺术系", holder["wecom_userid"]],
+    ]
+    report = await imported(stack, rows, commit=False)
+    assert [r["outcome"] for r in report] == ["refused", "create", "refused", "unchanged"]
+    for r in (report[0], report[2]):
+        assert [p["code"] for p in r["problems"]] == ["member.wecom_userid_taken"]
+    assert await stack.members.db["wecom_ids"].count_documents({"_id": repeated.lower()}) == 0
+
+
 async def test_an_import_row_with_a_held_wecom_id_is_refused(stack: Stack):
     holder = await member(stack)
     staff_no, fresh_no, fresh = f"WX{uid().upper()}", f"WX{uid().upper()}", f"Imp.{uid()}"
@@ -253,23 +287,7 @@ async def test_an_import_row_with_a_held_wecom_id_is_refused(stack: Stack):
         [fresh_no, "新会员", "main", "艺术系", fresh],
         [holder["staff_no"], "企微会员", "main", "艺术系", f"moved.{uid()}"],
     ]
-    data = "\n".join(",".join(r) for r in rows).encode("utf-8-sig")
-    job = await stack.members_http.post(
-        "/imports",
-        files={"file": ("名单.csv", data, "text/csv")},
-        params={"commit": "true", "only_valid": "true"},
-        headers=ADMIN,
-    )
-    assert job.status_code == 202, job.text
-
-    url = f"/imports/{job.json()['id']}"
-
-    async def done() -> bool:
-        return (await stack.members_http.get(url, headers=ADMIN)).json()["state"] == "done"
-
-    await wait_until(done, 60, "the import to finish")
-    body = (await stack.members_http.get(url, headers=ADMIN)).json()
-    refused, created, moved = body["rows"]
+    refused, created, moved = await imported(stack, rows, commit=True)
     assert refused["outcome"] == "refused"
     assert [p["code"] for p in refused["problems"]] == ["member.wecom_userid_taken"]
     assert (created["outcome"], moved["outcome"]) == ("create", "update")

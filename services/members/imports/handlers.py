@@ -40,7 +40,7 @@ from services.members.imports.store import CHECK, WRITE, ImportStore
 from services.members.membership.domain import Member
 from services.members.membership.handlers import ask_confirmation
 from services.members.membership.store import MemberRegistry, duplicate
-from services.members.membership.wecom_ids import Reserved, taken
+from services.members.membership.wecom_ids import Reserved, taken, wecom_key
 from services.members.org.store import Organisation
 from shared.aggregate import Actor
 from shared.audit import AuditLog
@@ -195,9 +195,36 @@ async def check_chunk(
 ) -> list[RowResult]:
     """What importing the rows would do now (a dry run: nothing is written)."""
     existing = await existing_members(checked, members)
-    return [
+    results = [
         preview_existing(existing[c.member_id], c, ctx) if c.member_id in existing else c.result
         for c in checked
+    ]
+    return await _refuse_held_wecom_ids(checked, results, ctx, members)
+
+
+async def _refuse_held_wecom_ids(
+    checked: Sequence[CheckedRow],
+    results: list[RowResult],
+    ctx: Context,
+    members: MemberRegistry,
+) -> list[RowResult]:
+    """A row giving a WeCom id another member holds, or one an earlier row of the chunk
+    gives, is refused in the dry run as the write would refuse it."""
+    given = [
+        c.new_member.wecom_userid if c.new_member and "wecom_userid" in c.given else None
+        for c in checked
+    ]
+    held = await members.wecom_ids.holders([u for u in given if u])
+    refused: set[int] = set()
+    for c, r, userid in zip(checked, results, given, strict=True):
+        key = wecom_key(userid)
+        if key is None or r.outcome is Outcome.refused or c.member_id is None:
+            continue
+        if held.setdefault(key, c.member_id) != c.member_id:
+            refused.add(c.source.row)  # another member's, or an earlier row's
+    return [
+        refuse_result(r.model_copy(deep=True), taken(), ctx) if c.source.row in refused else r
+        for c, r in zip(checked, results, strict=True)
     ]
 
 

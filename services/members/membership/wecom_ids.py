@@ -73,6 +73,18 @@ class WecomIds:
             return None  # a reservation for a change under way, or left by a crash
         return member
 
+    async def holders(self, userids: list[str]) -> dict[str, str]:
+        """Who holds these ids now (the reservation, backed by the member's state), by key: a
+        dry run's answer for many rows in two queries."""
+        keys = sorted({k for u in userids if (k := wecom_key(u))})
+        found = {d["_id"]: d["member"] async for d in self.coll.find({"_id": {"$in": keys}})}
+        states = await self.members.get_many(sorted(set(found.values()))) if found else {}
+        return {
+            key: member
+            for key, member in found.items()
+            if member in states and wecom_key(states[member].wecom_userid) == key
+        }
+
     async def reserve(self, userid: str, member_id: str) -> Reserved | None:
         """Reserve `userid` for the member; None when another member holds it."""
         key = wecom_key(userid)
