@@ -24,6 +24,7 @@ from tests.e2e.browser import (
     shot,
 )
 from tests.e2e.conftest import Platform, bearer
+from tests.e2e.people import member_who_signs_in
 from tests.kafka_tools import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -42,34 +43,8 @@ class Site:
 
 
 async def person(client: httpx.AsyncClient, members: str, staff_no: str, **over) -> str:
-    admin = bearer("e2e-admin", ["admin"], ["*"])
-    body = {
-        "staff_no": staff_no,
-        "name": "王芳",
-        "campus": "main",
-        "department": "艺术系",
-        "gender": "female",
-        "birth_date": "1985-05-01",
-        **over,
-    }
-    r = await client.post(f"{members}/members", headers=admin, json=body)
-    assert r.status_code == 201, r.text
-    member_id = r.json()["id"]
-    r = await client.put(
-        f"{members}/members/{member_id}/password", headers=admin, json={"password": "Chushi-2026"}
-    )
-    assert r.status_code == 200, r.text
-    r = await client.post(
-        f"{members}/auth/login", json={"staff_no": staff_no, "password": "Chushi-2026"}
-    )
-    token = r.json()["password_token"]
-    r = await client.post(
-        f"{members}/auth/password",
-        headers={"Authorization": f"Bearer {token}"},
-        json={"new_password": PASSWORD},
-    )
-    assert r.status_code == 200, r.text
-    return member_id
+    body = {"name": "王芳", "gender": "female", "birth_date": "1985-05-01", **over}
+    return await member_who_signs_in(client, members, PASSWORD, staff_no=staff_no, **body)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

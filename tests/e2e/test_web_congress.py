@@ -30,6 +30,7 @@ from tests.e2e.browser import (
     shot,
 )
 from tests.e2e.conftest import Platform, bearer
+from tests.e2e.people import member_who_signs_in
 from tests.kafka_tools import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -80,34 +81,14 @@ async def seed(platform: Platform) -> tuple[dict[str, tuple[str, str]], str, str
     async with httpx.AsyncClient(timeout=20) as client:
         for i, (key, name) in enumerate(names.items()):
             staff_no = f"V{tag}{i}"
-            made = await _ok(
-                await client.post(
-                    f"{members}/members",
-                    headers=ADMIN,
-                    json={
-                        "staff_no": staff_no,
-                        "name": name,
-                        "campus": "main",
-                        "department": "艺术系",
-                        "email": f"{staff_no.lower()}@school.local",
-                        "roles": ["group_leader"] if key == "cadre" else [],
-                    },
-                )
-            )
-            people[key] = (made["id"], staff_no)
-            url = f"{members}/members/{made['id']}/password"
-            await _ok(await client.put(url, headers=ADMIN, json={"password": "Chushi-2026"}))
-            login = {"staff_no": staff_no, "password": "Chushi-2026"}
-            token = (await _ok(await client.post(f"{members}/auth/login", json=login)))[
-                "password_token"
-            ]
-            await _ok(
-                await client.post(
-                    f"{members}/auth/password",
-                    headers={"Authorization": f"Bearer {token}"},
-                    json={"new_password": PASSWORD},
-                )
-            )
+            body = {
+                "staff_no": staff_no,
+                "name": name,
+                "email": f"{staff_no.lower()}@school.local",
+                "roles": ["group_leader"] if key == "cadre" else [],
+            }
+            made = await member_who_signs_in(client, members, PASSWORD, **body)
+            people[key] = (made, staff_no)
         cadre = bearer(people["cadre"][0], ["cadre"], ["main"])
         campaign = await _ok(
             await client.post(

@@ -27,6 +27,7 @@ from tests.e2e.browser import (
     shot,
 )
 from tests.e2e.conftest import Platform, bearer
+from tests.e2e.people import member_who_signs_in
 from tests.kafka_tools import wait_until
 
 pytestmark = pytest.mark.e2e
@@ -48,39 +49,15 @@ class Site:
 async def make_person(
     client: httpx.AsyncClient, platform: Platform, staff_no: str, name: str, roles: list[str]
 ) -> str:
-    admin = bearer("e2e-admin", ["admin"], ["*"])
-    members = platform.url("members")
-    r = await client.post(
-        f"{members}/members",
-        headers=admin,
-        json={
-            "staff_no": staff_no,
-            "name": name,
-            "campus": "main",
-            "department": "艺术系",
-            "gender": "female",
-            "birth_date": "1985-05-01",
-            "email": f"{staff_no.lower()}@school.local",
-            "roles": roles,
-        },
-    )
-    assert r.status_code == 201, r.text
-    member_id = r.json()["id"]
-    r = await client.put(
-        f"{members}/members/{member_id}/password", headers=admin, json={"password": "Chushi-2026"}
-    )
-    assert r.status_code == 200, r.text
-    r = await client.post(
-        f"{members}/auth/login", json={"staff_no": staff_no, "password": "Chushi-2026"}
-    )
-    token = r.json()["password_token"]
-    r = await client.post(
-        f"{members}/auth/password",
-        headers={"Authorization": f"Bearer {token}"},
-        json={"new_password": PASSWORD},
-    )
-    assert r.status_code == 200, r.text
-    return member_id
+    body = {
+        "staff_no": staff_no,
+        "name": name,
+        "gender": "female",
+        "birth_date": "1985-05-01",
+        "email": f"{staff_no.lower()}@school.local",
+        "roles": roles,
+    }
+    return await member_who_signs_in(client, platform.url("members"), PASSWORD, **body)
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="session")

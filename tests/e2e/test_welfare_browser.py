@@ -28,6 +28,7 @@ from tests.e2e.browser import (
     shot,
 )
 from tests.e2e.conftest import Platform, bearer
+from tests.e2e.people import member_who_signs_in
 from tests.e2e.test_web_browser import GUIDE_IMG
 from tests.kafka_tools import wait_until
 
@@ -47,34 +48,8 @@ async def guide_shot(page: Page, name: str) -> None:
 
 async def person(client: httpx.AsyncClient, members: str, name: str, roles: list[str]) -> dict:
     staff_no = f"F{uuid.uuid4().hex[:6].upper()}"
-    r = await client.post(
-        f"{members}/members",
-        headers=ADMIN,
-        json={
-            "staff_no": staff_no,
-            "name": name,
-            "campus": "main",
-            "department": "艺术系",
-            "gender": "female",
-            "roles": roles,
-        },
-    )
-    assert r.status_code == 201, r.text
-    member_id = r.json()["id"]
-    r = await client.put(
-        f"{members}/members/{member_id}/password", headers=ADMIN, json={"password": "Chushi-2026"}
-    )
-    assert r.status_code == 200, r.text
-    r = await client.post(
-        f"{members}/auth/login", json={"staff_no": staff_no, "password": "Chushi-2026"}
-    )
-    token = r.json()["password_token"]
-    r = await client.post(
-        f"{members}/auth/password",
-        headers={"Authorization": f"Bearer {token}"},
-        json={"new_password": PASSWORD},
-    )
-    assert r.status_code == 200, r.text
+    body = {"staff_no": staff_no, "name": name, "gender": "female", "roles": roles}
+    member_id = await member_who_signs_in(client, members, PASSWORD, **body)
     return {"id": member_id, "staff_no": staff_no, "name": name}
 
 
