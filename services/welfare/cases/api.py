@@ -31,6 +31,7 @@ from services.welfare.cases.handlers import (
     visits_of,
 )
 from services.welfare.cases.store import CaseFilter, names_of
+from services.welfare.deps import MEMBER_ID
 from shared.auth import CurrentUser, Principal, Role
 from shared.problems import PROBLEM_RESPONSES
 from shared.runtime import provided
@@ -42,7 +43,6 @@ CasesDep = Annotated[Cases, Depends(provided("cases"))]
 router = APIRouter(prefix="/cases", responses=PROBLEM_RESPONSES, tags=["慰问 cases"])
 
 CASE_ID = r"^c-[0-9a-f]{12}$"
-MEMBER_ID = r"^[A-Za-z0-9_.:-]{1,64}$"
 CaseId = Annotated[str, Path(pattern=CASE_ID, description="慰问事项编号，如 c-3f2a9c0d1e2b")]
 Amount = Annotated[int, Field(ge=0, le=MAX_CASE_FEN, description="金额（分）")]
 Day = date  # a day far off is refused by the handlers (409 `case.date_out_of_range`)

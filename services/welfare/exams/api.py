@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, File, Path, UploadFile
+from fastapi import APIRouter, Depends, File, UploadFile
 from pydantic import BaseModel, Field
 
+from services.welfare.deps import CampusCode, MemberId, Year
 from services.welfare.exams.domain import (
     CODE,
     BookingStatus,
@@ -42,9 +43,6 @@ ExamsDep = Annotated[Exams, Depends(provided("exams"))]
 
 router = APIRouter(prefix="/exams", responses=PROBLEM_RESPONSES, tags=["体检 exams"])
 
-CampusCode = Annotated[str, Path(pattern=r"^[a-z][a-z0-9-]{0,31}$", description="校区代码")]
-Year = Annotated[int, Path(ge=2000, le=2100, description="体检年度")]
-MemberId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="会员编号")]
 MAX_UPLOAD = 5 * 1024 * 1024
 
 

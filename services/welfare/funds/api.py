@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, Field, JsonValue
 
+from services.welfare.deps import CampusCode, Year
 from services.welfare.funds.chart import KIND_ZH, LINE_CODE, LineKind, current_chart
 from services.welfare.funds.domain import ENTRY_ZH, MAX_FEN, EntryKind, chain_of, figures
 from services.welfare.funds.handlers import (
@@ -41,9 +42,6 @@ FundsDep = Annotated[Funds, Depends(provided("funds"))]
 
 router = APIRouter(prefix="/funds", responses=PROBLEM_RESPONSES, tags=["经费 funds"])
 
-CODE_TEXT = r"^[a-z][a-z0-9-]{0,31}$"  # campus codes, as members defines them
-CampusCode = Annotated[str, Path(pattern=CODE_TEXT, description="校区代码，如 main")]
-Year = Annotated[int, Path(ge=2000, le=2100, description="预算年度（自然年）")]
 Seq = Annotated[int, Path(ge=1, le=1_000_000, description="账簿记录序号")]
 
 

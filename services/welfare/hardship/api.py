@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import BaseModel, Field
 
+from services.welfare.deps import MEMBER_ID
 from services.welfare.hardship.domain import (
     HardshipFile,
     HardshipLevel,
@@ -25,7 +26,6 @@ RegisterDep = Annotated[Register, Depends(provided("hardship"))]
 
 router = APIRouter(prefix="/hardship", responses=PROBLEM_RESPONSES, tags=["困难职工档案 hardship"])
 
-MEMBER_ID = r"^[A-Za-z0-9_.:-]{1,64}$"
 FileId = Annotated[
     str, Path(pattern=r"^h-[A-Za-z0-9_.:-]{1,64}$", description="档案编号：h-<会员编号>")
 ]

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Response, status
 from pydantic import BaseModel, BeforeValidator, Field
 
+from services.welfare.deps import CampusCode, MemberId, Year
 from services.welfare.mutualaid.domain import (
     Claim,
     ClaimStatus,
@@ -43,10 +44,7 @@ AidDep = Annotated[MutualAid, Depends(provided("mutual_aid"))]
 
 router = APIRouter(prefix="/mutual-aid", responses=PROBLEM_RESPONSES, tags=["互助保障 mutual aid"])
 
-CampusCode = Annotated[str, Path(pattern=r"^[a-z][a-z0-9-]{0,31}$", description="校区代码")]
-Year = Annotated[int, Path(ge=2000, le=2100, description="年度")]
 Code = Annotated[str, Path(pattern=r"^[a-z0-9][a-z0-9-]{0,23}$", description="险种代码")]
-MemberId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_.:-]{1,64}$", description="会员编号")]
 ClaimId = Annotated[str, Path(pattern=r"^clm-[0-9a-f]{12}$", description="理赔编号")]
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SCHEME = "/schemes/{campus}/{year}/{code}"

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, Field, JsonValue, field_validator
 
+from services.welfare.deps import CampusCode
 from services.welfare.plans import handlers as h
 from services.welfare.plans.domain import (
     Entitlement,
@@ -33,7 +34,6 @@ router = APIRouter(prefix="/welfare", responses=PROBLEM_RESPONSES, tags=["福利
 ID = r"^[A-Za-z0-9_.:-]+$"
 PlanId = Annotated[str, Path(min_length=1, max_length=80, pattern=ID)]
 EntId = Annotated[str, Path(min_length=1, max_length=160, pattern=ID)]
-CampusCode = Annotated[str, Path(pattern=r"^[a-z][a-z0-9-]{0,31}$", description="校区代码")]
 Department = Annotated[
     str, Path(min_length=1, max_length=60, pattern=VISIBLE_TEXT, description="部门")
 ]

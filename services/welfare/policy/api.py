@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
+from services.welfare.deps import MemberId, Year
 from services.welfare.policy.domain import Standing, in_words
 from services.welfare.policy.handlers import Policy, check, year_totals
 from services.welfare.policy.profile import Category, Festival, GiftForm
@@ -19,8 +20,6 @@ PolicyDep = Annotated[Policy, Depends(provided("policy"))]
 
 router = APIRouter(prefix="/welfare", responses=PROBLEM_RESPONSES, tags=["福利标准 policy"])
 
-MemberId = Annotated[str, Path(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
-Year = Annotated[int, Path(ge=2000, le=2100, description="年度")]
 MAX_FEN = 10_000_000_000
 
 
