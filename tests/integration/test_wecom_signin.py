@@ -16,6 +16,7 @@ from pydantic import SecretStr
 
 from services.members.accounts.wecom import WeComConfig, WeComSignIn
 from services.members.membership.domain import member_id_for
+from services.members.membership.wecom_ids import setup_holders
 from shared.auth import TokenVerifier
 from shared.problems import ProblemError
 from tests.integration.conftest import Stack, bearer, build_stack, close_stack
@@ -300,6 +301,33 @@ async def test_an_import_row_with_a_held_wecom_id_is_refused(stack: Stack):
     assert [d["_id"] for d in await holders.find({"member": holder["id"]}).to_list()] == [
         rows[3][4].lower()
     ]
+
+
+async def test_ids_from_before_the_reservations_are_reserved_when_members_starts(
+    stack: Stack, wecom, caplog
+):
+    one = await member(stack)
+    holders = stack.members.db["wecom_ids"]
+    await holders.delete_many({"member": one["id"]})  # as before reservations existed
+    view = stack.members.db[f"view_{uid()}"]  # a list view of its own: the shared one is busy
+    await view.insert_many(
+        [
+            {"_id": one["id"], "wecom_userid": one["wecom_userid"]},
+            {"_id": "twin-of-one", "wecom_userid": one["wecom_userid"].upper()},
+            {"_id": "no-wecom", "wecom_userid": None},
+        ]
+    )
+    with caplog.at_level(logging.WARNING, logger="services.members.membership.wecom_ids"):
+        await setup_holders(stack.members.db, view.name)
+        await setup_holders(stack.members.db, view.name)  # another start: nothing new
+    held = await holders.find({"_id": one["wecom_userid"]}).to_list()
+    assert [h["member"] for h in held] == [one["id"]]  # "m-…" sorts before "twin-…"
+    warned = [r.getMessage() for r in caplog.records if "twin-of-one" in r.getMessage()]
+    assert len(warned) == 2, caplog.text  # once per start, naming both
+    assert one["id"] in warned[0]
+    assert await holders.count_documents({"member": "no-wecom"}) == 0
+    response = await exchange(stack, wecom.code_for(one["wecom_userid"]), "203.0.113.90")
+    assert response.status_code == 200 and response.json()["member_id"] == one["id"]
 
 
 async def test_codes_that_name_nobody_are_throttled_per_address(stack: Stack, wecom):

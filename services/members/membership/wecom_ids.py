@@ -141,24 +141,29 @@ class WecomIds:
 
 async def setup_holders(db: AsyncDatabase, view: str) -> None:
     """The index, and a reservation for every member whose id predates them (from the list
-    view; the first of two members sharing one keeps it, and the pair is logged)."""
+    view; of two members sharing one, the lower member id keeps it, and the pair is logged).
+    What is reserved already is read once, so a start inserts only what is missing."""
     coll = db[HOLDERS]
     await coll.create_index("member")
-    docs = [
-        {"_id": key, "member": d["_id"], "claimed_at": utcnow()}
-        async for d in db[view].find({"wecom_userid": {"$nin": [None, ""]}}, {"wecom_userid": 1})
-        if (key := wecom_key(d["wecom_userid"]))
-    ]
-    for start in range(0, len(docs), 1000):
+    held = {d["_id"]: d["member"] async for d in coll.find({}, {"member": 1})}
+    missing: list[dict] = []
+    shown = db[view].find({"wecom_userid": {"$nin": [None, ""]}}, {"wecom_userid": 1})
+    async for d in shown.sort("_id", 1):
+        key = wecom_key(d["wecom_userid"])
+        if key is None:
+            continue
+        if key not in held:
+            held[key] = d["_id"]
+            missing.append({"_id": key, "member": d["_id"], "claimed_at": utcnow()})
+        elif held[key] != d["_id"]:
+            log.warning(
+                "WeCom id held by member %s is also on member %s (or the list view lags a "
+                "change): a cadre must fix it",
+                held[key],
+                d["_id"],
+            )
+    for start in range(0, len(missing), 1000):
         try:
-            await coll.insert_many(docs[start : start + 1000], ordered=False)
-        except BulkWriteError as exc:
-            for error in exc.details.get("writeErrors", []):
-                doc = error.get("op") or {}
-                held = await coll.find_one({"_id": doc.get("_id")})
-                if held and held["member"] != doc.get("member"):
-                    log.warning(
-                        "WeCom id held by member %s is also on member %s: a cadre must fix it",
-                        held["member"],
-                        doc.get("member"),
-                    )
+            await coll.insert_many(missing[start : start + 1000], ordered=False)
+        except BulkWriteError:
+            pass  # another replica starting at the same time reserved them first
