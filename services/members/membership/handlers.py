@@ -186,7 +186,9 @@ async def change_contact(
         member.change_contact(cmd)
         ask_confirmation(member, members, now)
 
-    if "wecom_userid" not in await _contact_changes(members, member_id, cmd, caller):
+    if "wecom_userid" not in cmd.model_fields_set or "wecom_userid" not in (
+        await _contact_changes(members, member_id, cmd, caller)
+    ):  # (the extra read only when a WeCom id is given)
         return await act(members, member_id, "change_contact", decide, caller)
     # The WeCom id is who signs in as the member (企业微信登录): reserved for them before the
     # change (one member's alone, whatever the concurrency), the former one released after.
