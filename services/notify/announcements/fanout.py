@@ -12,7 +12,6 @@ queued for the delivery worker (`delivery/worker.py`), which sends, retries and 
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -38,15 +37,16 @@ from services.notify.preferences.store import PreferenceStore
 from services.notify.routing.audience import eligible
 from services.notify.routing.contacts import Contacts, address_of
 from services.notify.routing.domain import ChannelName
+from shared.polling import PollingWorker
 from shared.readmodels.member_directory import MEMBER_DIRECTORY
 from shared.timeutil import local_today, utcnow
-
-log = logging.getLogger(__name__)
 
 KIND = "announcement"  # the inbox message's kind
 
 
-class AnnouncementFanout:
+class AnnouncementFanout(PollingWorker):
+    name = "notify-announcements"
+
     def __init__(
         self,
         db: AsyncDatabase,
@@ -67,37 +67,15 @@ class AnnouncementFanout:
         self.contacts = contacts
         self.enabled = enabled
         self.batch = batch
-        self.poll_s = poll_s
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        super().__init__(poll_s)  # a round fans out every announcement to its end: then wait
 
     # -- the worker ----------------------------------------------------------------------------
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._task = asyncio.create_task(self._loop(), name="notify-announcements")
-
-    async def stop(self) -> None:
-        self._stop.set()
-        if self._task:
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                await self.run_once()
-            except Exception:
-                log.exception("announcement fan-out round failed")
-            try:
-                await asyncio.wait_for(self._stop.wait(), self.poll_s)
-            except TimeoutError:
-                pass
 
     async def run_once(self) -> int:
         """Fan out every announcement still sending; how many there were."""
         found = await self.announcements.sending()
         for doc in found:
-            if self._stop.is_set():
+            if self.stopping:
                 break
             await self.fan_out(of_doc(doc), doc.get("through"))
         return len(found)
@@ -147,7 +125,7 @@ class AnnouncementFanout:
     async def _go_on(self, a: Announcement, done: int, batches: int | None) -> bool:
         """Whether to write the next batch: not when the service stops (the fan-out is taken
         up again from its last batch), nor after `batches`, nor once the notice expired."""
-        if self._stop.is_set() or (batches is not None and done >= batches):
+        if self.stopping or (batches is not None and done >= batches):
             return False
         now = utcnow()
         if a.expired(now):

@@ -9,7 +9,6 @@ finish.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 from collections.abc import Mapping
@@ -25,6 +24,7 @@ from services.notify.settings import NotifySettings
 from services.notify.templates.domain import render
 from services.notify.templates.store import Templates
 from shared.crypto import Sealer
+from shared.polling import PollingWorker
 from shared.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -33,7 +33,9 @@ BATCH = 50
 LEASE_S = 120.0
 
 
-class DeliveryWorker:
+class DeliveryWorker(PollingWorker):
+    name = "notify-deliveries"
+
     def __init__(
         self,
         settings: NotifySettings,
@@ -49,36 +51,13 @@ class DeliveryWorker:
         self.templates = templates
         self.channels = channels
         self.sealer = sealer
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
-
-    def start(self) -> None:
-        self._stop.clear()
-        self._task = asyncio.create_task(self._loop(), name="notify-deliveries")
-
-    async def stop(self) -> None:
-        self._stop.set()
-        if self._task:
-            await asyncio.gather(self._task, return_exceptions=True)
-
-    async def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                done = await self.run_once()
-            except Exception:
-                log.exception("delivery round failed")
-                done = 0
-            if done < BATCH:
-                try:
-                    await asyncio.wait_for(self._stop.wait(), self.settings.delivery_poll_s)
-                except TimeoutError:
-                    pass
+        super().__init__(settings.delivery_poll_s, full=BATCH)
 
     async def run_once(self, now: datetime | None = None) -> int:
         """Try every due delivery once; how many were due."""
         due = await self.deliveries.due(now or utcnow(), BATCH)
         for doc in due:
-            if self._stop.is_set():
+            if self.stopping:
                 break
             await self.attempt(doc, now or utcnow())
         return len(due)

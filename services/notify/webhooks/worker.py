@@ -10,9 +10,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import logging
-
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notify.webhooks.domain import offered_topics
@@ -20,10 +17,9 @@ from services.notify.webhooks.handlers import Webhooks
 from shared.consumer import EventConsumer
 from shared.envelope import CloudEvent
 from shared.kafka import new_producer
+from shared.polling import PollingWorker
 from shared.routing import Routes, on_topic
 from shared.settings import ServiceSettings
-
-log = logging.getLogger(__name__)
 
 
 async def take_event(envelope: CloudEvent, webhooks: Webhooks) -> None:
@@ -53,37 +49,17 @@ def webhook_consumer(
     return consumer
 
 
-class DeliveryWorker:
+class DeliveryWorker(PollingWorker):
+    name = "webhook-deliveries"
+
     def __init__(self, webhooks: Webhooks, poll_s: float, batch: int) -> None:
         self.webhooks = webhooks
-        self.poll_s = poll_s
         self.batch = batch
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        super().__init__(poll_s, full=1)  # while any try was due, more may be: no pause
 
-    def start(self) -> None:
-        self._stop.clear()
-        self._task = asyncio.create_task(self._loop(), name="webhook-deliveries")
+    async def run_once(self) -> int:
+        return await self.webhooks.run_due(self.batch)
 
     async def stop(self) -> None:
-        self._stop.set()
-        if self._task:
-            try:
-                await asyncio.wait_for(asyncio.gather(self._task, return_exceptions=True), 30)
-            except TimeoutError:
-                self._task.cancel()
+        await super().stop()
         await self.webhooks.sender.close()
-
-    async def _loop(self) -> None:
-        while not self._stop.is_set():
-            tried = 0
-            try:
-                tried = await self.webhooks.run_due(self.batch)
-            except Exception:
-                log.exception("webhook delivery round failed")
-            if tried:
-                continue  # more may be due: no pause while there is work
-            try:
-                await asyncio.wait_for(self._stop.wait(), self.poll_s)
-            except TimeoutError:
-                pass
