@@ -77,8 +77,7 @@ async def test_a_round_sees_the_stop_and_can_end_early():
 
     class Polite(PollingWorker):
         async def run_once(self) -> int:
-            while not self.stopping:
-                await asyncio.sleep(0.01)
+            await self._stop.wait()  # a long round that checks `stopping` as it goes
             seen.append(self.stopping)
             return 0
 
