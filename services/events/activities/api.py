@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import BaseModel, Field
 
 from services.events.activities.domain import (
-    Activity,
     ActivityKind,
     ActivityStatus,
     DraftActivity,
@@ -21,9 +19,10 @@ from services.events.activities.store import ActivityCatalog, ActivityFilter, vi
 from services.events.deps import Cadre
 from shared.auth import CurrentUser
 from shared.problems import PROBLEM_RESPONSES
+from shared.public import LocalDatetime, PublicModel
 from shared.runtime import provided
 from shared.text import VISIBLE_TEXT
-from shared.timeutil import Moment, as_local, in_range, to_utc
+from shared.timeutil import Moment, in_range, to_utc
 
 Catalog = Annotated[ActivityCatalog, Depends(provided("catalog"))]
 
@@ -34,11 +33,7 @@ ActivityId = Annotated[str, Path(pattern=ACTIVITY_ID, description="活动编号�
 MAX_OFFSET = 1_000_000
 
 
-def local(moment: datetime | None) -> datetime | None:
-    return as_local(moment) if moment is not None else None
-
-
-class ActivityPublic(BaseModel):
+class ActivityPublic(PublicModel):
     id: str
     version: int = Field(description="活动记录版本（每次变更加一）")
     kind: ActivityKind
@@ -47,10 +42,12 @@ class ActivityPublic(BaseModel):
     description: str
     campus: str = Field(description="校区代码；* 为全校活动")
     venue: str
-    starts_at: datetime = Field(description="开始（北京时间）")
-    ends_at: datetime = Field(description="结束（北京时间）")
-    signup_opens_at: datetime | None = Field(description="报名开始（北京时间）；空为发布即开始")
-    signup_closes_at: datetime | None = Field(description="报名截止（北京时间）；空为活动开始")
+    starts_at: LocalDatetime = Field(description="开始（北京时间）")
+    ends_at: LocalDatetime = Field(description="结束（北京时间）")
+    signup_opens_at: LocalDatetime | None = Field(
+        description="报名开始（北京时间）；空为发布即开始"
+    )
+    signup_closes_at: LocalDatetime | None = Field(description="报名截止（北京时间）；空为活动开始")
     capacity: int | None = Field(description="名额（含家属）；空为不限")
     waitlist: bool
     guests_max: int
@@ -58,39 +55,8 @@ class ActivityPublic(BaseModel):
     status: ActivityStatus
     status_label: str
     ref: str | None
-    published_at: datetime | None
+    published_at: LocalDatetime | None
     cancel_reason: str | None
-
-    @classmethod
-    def of(cls, activity: Activity) -> ActivityPublic:
-        fields = activity.model_dump(
-            include={
-                "id",
-                "version",
-                "kind",
-                "title",
-                "description",
-                "campus",
-                "venue",
-                "capacity",
-                "waitlist",
-                "guests_max",
-                "eligibility",
-                "status",
-                "ref",
-                "cancel_reason",
-            }
-        )
-        return cls(
-            **fields,
-            kind_label=activity.kind.label,
-            status_label=activity.status.label,
-            starts_at=as_local(activity.starts_at),
-            ends_at=as_local(activity.ends_at),
-            signup_opens_at=local(activity.signup_opens_at),
-            signup_closes_at=local(activity.signup_closes_at),
-            published_at=local(activity.published_at),
-        )
 
 
 class ActivityDetail(ActivityPublic):
@@ -218,11 +184,11 @@ async def cancel(
     )
 
 
-class ChangePublic(BaseModel):
+class ChangePublic(PublicModel):
     version: int
     action: str
     by: str
-    at: datetime = Field(description="北京时间")
+    at: LocalDatetime = Field(description="北京时间")
     changed: dict[str, dict[str, Any]]
     events: list[str]
 
@@ -234,14 +200,4 @@ async def activity_history(
     """Every recorded change of an activity (audit trail); role: cadre of its campus."""
     activity = await catalog.visible(activity_id, user)
     user.require_campus(activity.campus)
-    return [
-        ChangePublic(
-            version=c.version,
-            action=c.action,
-            by=c.by,
-            at=as_local(c.at),
-            changed=c.changed,
-            events=c.events,
-        )
-        for c in await catalog.store.history(activity_id)
-    ]
+    return [ChangePublic.of(c) for c in await catalog.store.history(activity_id)]

@@ -19,9 +19,7 @@ from services.events.commendations.domain import (
     NewNomination,
     NewObjection,
     NominatedBy,
-    Nomination,
     NominationStatus,
-    Objection,
     ObjectionStatus,
     PhaseMove,
     Resolve,
@@ -46,6 +44,7 @@ from shared.aggregate import Actor
 from shared.auth import CurrentUser, Principal, Role
 from shared.export import xlsx_bytes
 from shared.problems import PROBLEM_RESPONSES
+from shared.public import LocalDatetime, PublicModel
 from shared.runtime import provided
 from shared.timeutil import as_local, utcnow
 
@@ -58,7 +57,7 @@ ObjectionId = Annotated[str, Path(pattern=r"^ob-[0-9a-f]{12}$")]
 router = APIRouter(responses=PROBLEM_RESPONSES, tags=["评选表彰 commendations"])
 
 
-class CandidatePublic(BaseModel):
+class CandidatePublic(PublicModel):
     id: str = Field(description="推荐编号")
     category_id: str
     member_id: str
@@ -118,15 +117,7 @@ async def campaign_public(
         ]
         tally = await book.box.tally(campaign.id) if _sees_tally(campaign, user) else None
         shown = [
-            CandidatePublic(
-                **n.model_dump(
-                    include=set(CandidatePublic.model_fields)
-                    - {"votes", "status_label", "by_kind_label"}
-                ),
-                status_label=n.status.label,
-                by_kind_label=n.by_kind.label,
-                votes=tally.get(n.id, 0) if tally is not None else None,
-            )
+            CandidatePublic.of(n, votes=tally.get(n.id, 0) if tally is not None else None)
             for n in listed
         ]
         if user.has_role(Role.member):
@@ -169,14 +160,14 @@ async def create_campaign(body: NewCampaign, book: Campaigns, user: Cadre) -> Ca
     return await campaign_public(await set_up(body, book, user), book, user)
 
 
-class CampaignSummary(BaseModel):
+class CampaignSummary(PublicModel):
     id: str
     title: str
     year: int
     campus: str
     phase: CampaignPhase
     phase_label: str
-    voting_closes_at: datetime | None
+    voting_closes_at: LocalDatetime | None
 
 
 @router.get("/commendations")
@@ -187,18 +178,7 @@ async def list_campaigns(book: Campaigns, user: CurrentUser) -> list[CampaignSum
     if not user.all_campuses:
         scope = {"campus": {"$in": sorted({*user.campuses, "*"})}}
     found = await book.campaigns.find(scope, sort=[("year", -1), ("_id", 1)], limit=200)
-    return [
-        CampaignSummary(
-            id=c.id,
-            title=c.title,
-            year=c.year,
-            campus=c.campus,
-            phase=c.phase,
-            phase_label=c.phase.label,
-            voting_closes_at=as_local(c.voting_closes_at) if c.voting_closes_at else None,
-        )
-        for c in found
-    ]
+    return [CampaignSummary.of(c) for c in found]
 
 
 @router.get("/commendations/{campaign_id}")
@@ -228,12 +208,6 @@ class NominationPublic(CandidatePublic):
     reason: str | None = Field(description="不通过的理由")
 
 
-def nomination_public(n: Nomination, votes: int | None = None) -> NominationPublic:
-    return NominationPublic(
-        **n.model_dump(), status_label=n.status.label, by_kind_label=n.by_kind.label, votes=votes
-    )
-
-
 @router.post("/commendations/{campaign_id}/nominations", status_code=status.HTTP_201_CREATED)
 async def create_nomination(
     campaign_id: CampaignId,
@@ -246,7 +220,9 @@ async def create_nomination(
     metadata; a cadre may nominate for the union or a department; role: member or cadre of
     its scope."""
     campaign = await visible(book, campaign_id, user)
-    return nomination_public(await nominate_member(campaign, body, book, directory, user))
+    return NominationPublic.of(
+        await nominate_member(campaign, body, book, directory, user), votes=None
+    )
 
 
 @router.get("/commendations/{campaign_id}/nominations")
@@ -258,7 +234,8 @@ async def list_nominations(
     runs(user, campaign)
     tally = await book.box.tally(campaign.id)
     return [
-        nomination_public(n, tally.get(n.id, 0)) for n in await book.nominations_of(campaign.id)
+        NominationPublic.of(n, votes=tally.get(n.id, 0))
+        for n in await book.nominations_of(campaign.id)
     ]
 
 
@@ -268,7 +245,7 @@ async def review_nomination(
 ) -> NominationPublic:
     """Shortlist a nomination, or reject it with a reason; role: cadre of its campus."""
     campaign = await visible(book, campaign_id, user)
-    return nomination_public(await review(campaign, nomination_id, body, book, user))
+    return NominationPublic.of(await review(campaign, nomination_id, body, book, user), votes=None)
 
 
 class VoteBody(BaseModel):
@@ -303,7 +280,7 @@ async def cast_votes(
     return VoteAnswer(results=results, used=used, limit=category.votes_per_voter)
 
 
-class ObjectionPublic(BaseModel):
+class ObjectionPublic(PublicModel):
     id: str
     campaign_id: str
     nomination_id: str
@@ -312,10 +289,6 @@ class ObjectionPublic(BaseModel):
     status: ObjectionStatus
     status_label: str
     answer: str | None
-
-
-def objection_public(o: Objection) -> ObjectionPublic:
-    return ObjectionPublic(**o.model_dump(), status_label=o.status.label)
 
 
 @router.post("/commendations/{campaign_id}/objections", status_code=status.HTTP_201_CREATED)
@@ -329,7 +302,7 @@ async def create_objection(
     """Object (异议) to a listed candidate during the publicity, with a reason; role: member of
     its scope."""
     campaign = await visible(book, campaign_id, user)
-    return objection_public(await object_to(campaign, body, book, directory, user))
+    return ObjectionPublic.of(await object_to(campaign, body, book, directory, user))
 
 
 @router.get("/commendations/{campaign_id}/objections")
@@ -343,7 +316,7 @@ async def list_objections(
         found = await book.objections_of(campaign.id)
     else:
         found = await book.objections_of(campaign.id, member_id=user.subject)
-    return [objection_public(o) for o in found]
+    return [ObjectionPublic.of(o) for o in found]
 
 
 @router.post("/commendations/{campaign_id}/objections/{objection_id}/resolve")
@@ -353,7 +326,7 @@ async def resolve_objection(
     """Resolve an objection: upheld (the candidate leaves the list) or dismissed, with an
     answer; role: cadre of its campus."""
     campaign = await visible(book, campaign_id, user)
-    return objection_public(await resolve(campaign, objection_id, body, book, user))
+    return ObjectionPublic.of(await resolve(campaign, objection_id, body, book, user))
 
 
 XLSX: dict[int | str, dict[str, Any]] = {

@@ -24,7 +24,6 @@ from services.events.congress.domain import (
     RatingBody,
     Reply,
     ReplyBody,
-    Resolution,
     ResolutionStatus,
 )
 from services.events.congress.handlers import (
@@ -50,6 +49,7 @@ from services.events.congress.store import CongressBook
 from services.events.deps import Cadre, Directory
 from shared.auth import CurrentUser, Principal
 from shared.problems import PROBLEM_RESPONSES
+from shared.public import LocalDatetime, PublicModel
 from shared.runtime import provided
 from shared.timeutil import as_local, local_today, utcnow
 
@@ -61,7 +61,7 @@ ResolutionId = Annotated[str, Path(pattern=r"^rs-[0-9a-f]{10}$", description="�
 router = APIRouter(responses=PROBLEM_RESPONSES, tags=["教代会 staff congress"])
 
 
-class ResolutionPublic(BaseModel):
+class ResolutionPublic(PublicModel):
     id: str
     session_id: str
     title: str
@@ -72,17 +72,8 @@ class ResolutionPublic(BaseModel):
     votes_for: int | None
     votes_against: int | None
     abstentions: int | None
-    decided_at: datetime | None
+    decided_at: LocalDatetime | None
     i_voted: bool = Field(description="我已投票（代表）")
-
-
-def resolution_public(r: Resolution, voted: bool = False) -> ResolutionPublic:
-    return ResolutionPublic(
-        **r.model_dump(exclude={"decided_at"}),
-        status_label=r.status.label,
-        decided_at=as_local(r.decided_at) if r.decided_at else None,
-        i_voted=voted,
-    )
 
 
 class SessionPublic(BaseModel):
@@ -113,7 +104,7 @@ async def session_public(session, book: CongressBook, user: Principal) -> Sessio
         heads=session.heads,
         representatives=await book.count_representatives(session.id),
         i_am_representative=await book.representative(session.id, user.subject) is not None,
-        resolutions=[resolution_public(r, voted[r.id]) for r in found],
+        resolutions=[ResolutionPublic.of(r, i_voted=voted[r.id]) for r in found],
     )
 
 
@@ -357,7 +348,7 @@ async def create_resolution(
 ) -> ResolutionPublic:
     """Put a resolution to the representatives' vote; role: cadre of its campus."""
     session = await visible_session(book, session_id, user)
-    return resolution_public(await propose_resolution(session, body, book, user))
+    return ResolutionPublic.of(await propose_resolution(session, body, book, user), i_voted=False)
 
 
 @router.post("/congress/resolutions/{resolution_id}/votes")
@@ -368,7 +359,7 @@ async def vote_resolution(
     of the session."""
     resolution = await visible_resolution(book, resolution_id, user)
     await vote(resolution, body.choice, book, user)
-    return resolution_public(resolution, True)
+    return ResolutionPublic.of(resolution, i_voted=True)
 
 
 @router.post("/congress/resolutions/{resolution_id}/close")
@@ -379,4 +370,4 @@ async def close_resolution(
     representatives for) decides, the result is recorded and published; role: cadre of its
     campus."""
     resolution = await visible_resolution(book, resolution_id, user)
-    return resolution_public(await close(resolution, book, user))
+    return ResolutionPublic.of(await close(resolution, book, user), i_voted=False)

@@ -10,7 +10,7 @@ import segno
 from fastapi import APIRouter, Depends, Path, Query, Response, status
 from pydantic import BaseModel, Field
 
-from services.events.activities.api import ActivityDetail, ActivityId, ActivityPublic, Catalog
+from services.events.activities.api import ActivityDetail, ActivityId, Catalog
 from services.events.activities.domain import Activity, ActivityKind
 from services.events.activities.eligibility import conditions, refusal
 from services.events.deps import Cadre
@@ -47,9 +47,7 @@ async def get_activity(
     if activity.capacity is not None:
         taken = await book.seats.coll.count_documents({"pool": activity.id})
     _, waiting = await book.of_activity(activity.id, RegistrationStatus.waitlisted, 1, 0)
-    return ActivityDetail(
-        **ActivityPublic.of(activity).model_dump(), seats_taken=taken, waiting=waiting
-    )
+    return ActivityDetail.of(activity, seats_taken=taken, waiting=waiting)
 
 
 MEMBER_ID = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"

@@ -15,7 +15,6 @@ from services.events.surveys.domain import (
     SURVEY_ID,
     NewSurvey,
     Phase,
-    Question,
     QuestionKind,
     Survey,
     SurveyStatus,
@@ -39,6 +38,7 @@ from shared.aggregate import Actor
 from shared.auth import CurrentUser
 from shared.export import csv_bytes, xlsx_bytes
 from shared.problems import PROBLEM_RESPONSES
+from shared.public import LocalDatetime, PublicModel
 from shared.runtime import provided
 from shared.timeutil import as_local, utcnow_ms
 
@@ -48,7 +48,7 @@ SurveyId = Annotated[str, Path(pattern=SURVEY_ID, description="问卷编号，�
 router = APIRouter(responses=PROBLEM_RESPONSES, tags=["问卷 surveys"])
 
 
-class QuestionPublic(BaseModel):
+class QuestionPublic(PublicModel):
     id: str = Field(description="题号 q1, q2 …")
     kind: QuestionKind
     kind_label: str
@@ -60,12 +60,8 @@ class QuestionPublic(BaseModel):
     scale: int
     max_length: int
 
-    @classmethod
-    def of(cls, q: Question) -> QuestionPublic:
-        return cls(**q.model_dump(), kind_label=q.kind.label)
 
-
-class SurveyPublic(BaseModel):
+class SurveyPublic(PublicModel):
     id: str
     campus: str = Field(description="校区，`*` 为全校")
     title: str
@@ -73,8 +69,8 @@ class SurveyPublic(BaseModel):
     anonymous: bool
     allow_change: bool
     audience: Eligibility
-    opens_at: datetime
-    closes_at: datetime
+    opens_at: LocalDatetime
+    closes_at: LocalDatetime
     plan_id: str | None
     item_id: str | None
     status: SurveyStatus
@@ -87,24 +83,8 @@ class SurveyPublic(BaseModel):
 
 def survey_public(survey: Survey) -> SurveyPublic:
     phase = survey.phase(utcnow_ms())
-    return SurveyPublic(
-        id=survey.id,
-        campus=survey.campus,
-        title=survey.title,
-        description=survey.description,
-        anonymous=survey.anonymous,
-        allow_change=survey.allow_change,
-        audience=survey.audience,
-        opens_at=as_local(survey.opens_at),
-        closes_at=as_local(survey.closes_at),
-        plan_id=survey.plan_id,
-        item_id=survey.item_id,
-        status=survey.status,
-        status_label=survey.status.label,
-        phase=phase,
-        phase_label=phase.label,
-        questions=[QuestionPublic.of(q) for q in survey.questions_list],
-        version=survey.version,
+    return SurveyPublic.of(
+        survey, phase=phase, phase_label=phase.label, questions=survey.questions_list
     )
 
 

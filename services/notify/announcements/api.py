@@ -5,7 +5,6 @@ mandatory one."""
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, status
@@ -23,9 +22,10 @@ from shared.auth import CurrentUser
 from shared.errors import Conflict, Invalid, NotFound
 from shared.principal import Principal, Role
 from shared.problems import PROBLEM_RESPONSES
+from shared.public import LocalDatetime, PublicModel
 from shared.runtime import provided
 from shared.text import VISIBLE_TEXT
-from shared.timeutil import as_local, utcnow
+from shared.timeutil import utcnow
 from shared.vocabulary.members import Gender, UnionRole
 
 AnnouncementsDep = Annotated[Announcements, Depends(provided("announcements"))]
@@ -67,22 +67,22 @@ class SegmentPublic(BaseModel):
     label: str = Field(description="发送范围（中文）")
 
 
-class TallyPublic(BaseModel):
+class TallyPublic(PublicModel):
     key: str = Field(description="校区代码或部门")
     delivered: int = Field(description="已送达")
     read: int = Field(description="已读")
 
 
-class AnnouncementPublic(BaseModel):
+class AnnouncementPublic(PublicModel):
     id: str
     campus: str
     title: str
     body: str
     segment: SegmentPublic
     mandatory: bool
-    expires_at: datetime | None = Field(description="北京时间")
+    expires_at: LocalDatetime | None = Field(description="北京时间")
     posted_by: str
-    posted_at: datetime = Field(description="北京时间")
+    posted_at: LocalDatetime = Field(description="北京时间")
     state: AnnouncementState
     state_label: str
 
@@ -132,32 +132,17 @@ def _segment_public(s: Segment) -> SegmentPublic:
 
 
 def public(a: Announcement) -> AnnouncementPublic:
-    return AnnouncementPublic(
-        id=a.id,
-        campus=a.campus,
-        title=a.title,
-        body=a.body,
-        segment=_segment_public(a.segment),
-        mandatory=a.mandatory,
-        expires_at=as_local(a.expires_at) if a.expires_at else None,
-        posted_by=a.posted_by,
-        posted_at=as_local(a.posted_at),
-        state=a.state,
-        state_label=a.state.label,
-    )
+    return AnnouncementPublic.of(a, segment=_segment_public(a.segment))
 
 
 def detail(a: Announcement, stats: Statistics) -> AnnouncementDetail:
-    return AnnouncementDetail(
-        **public(a).model_dump(),
+    return AnnouncementDetail.of(
+        a,
+        segment=_segment_public(a.segment),
         delivered=stats.delivered,
         read=stats.read,
-        campuses=[
-            TallyPublic(key=t.key, delivered=t.delivered, read=t.read) for t in stats.campuses
-        ],
-        departments=[
-            TallyPublic(key=t.key, delivered=t.delivered, read=t.read) for t in stats.departments
-        ],
+        campuses=[TallyPublic.of(t) for t in stats.campuses],
+        departments=[TallyPublic.of(t) for t in stats.departments],
     )
 
 

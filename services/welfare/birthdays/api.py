@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
@@ -12,8 +12,9 @@ from services.welfare.birthdays.domain import BenefitStatus, BirthdayBenefit, Bi
 from services.welfare.birthdays.handlers import Birthdays, choose, mine, of_month, run_now
 from shared.auth import CurrentUser
 from shared.problems import PROBLEM_RESPONSES
+from shared.public import LocalDatetime, PublicModel
 from shared.runtime import provided
-from shared.timeutil import as_local, local_today
+from shared.timeutil import local_today
 
 BirthdaysDep = Annotated[Birthdays, Depends(provided("birthdays"))]
 
@@ -25,7 +26,7 @@ BenefitId = Annotated[
 ]
 
 
-class BenefitPublic(BaseModel):
+class BenefitPublic(PublicModel):
     id: str
     member_id: str
     campus: str
@@ -36,31 +37,19 @@ class BenefitPublic(BaseModel):
     status_label: str
     gift: BirthdayGift | None
     gift_label: str | None
-    chosen_at: datetime | None
+    chosen_at: LocalDatetime | None
     gifts: dict[str, str] = Field(description="可选礼品")
 
-    @classmethod
-    def of(cls, b: BirthdayBenefit) -> BenefitPublic:
-        return cls(
-            id=b.id,
-            member_id=b.member_id,
-            campus=b.campus,
-            month=b.month,
-            amount_fen=b.amount_fen,
-            choose_by=b.choose_by,
-            status=b.status,
-            status_label=b.status.label,
-            gift=b.gift,
-            gift_label=b.gift.label if b.gift else None,
-            chosen_at=as_local(b.chosen_at) if b.chosen_at else None,
-            gifts=BirthdayGift.labels(),
-        )
+
+def benefit_public(b: BirthdayBenefit) -> BenefitPublic:
+    # Every benefit offers the same gifts: the member's form lists them with its choice.
+    return BenefitPublic.of(b, gifts=BirthdayGift.labels())
 
 
 @router.get("/mine")
 async def my_benefits(birthdays: BirthdaysDep, user: CurrentUser) -> list[BenefitPublic]:
     """我的生日福利; role: member."""
-    return [BenefitPublic.of(b) for b in await mine(birthdays, user)]
+    return [benefit_public(b) for b in await mine(birthdays, user)]
 
 
 class ChoiceBody(BaseModel):
@@ -72,7 +61,7 @@ async def choice(
     benefit_id: BenefitId, body: ChoiceBody, birthdays: BirthdaysDep, user: CurrentUser
 ) -> BenefitPublic:
     """选择生日礼品 until the last day (409 `birthday.closed` after); role: the member."""
-    return BenefitPublic.of(await choose(birthdays, user, benefit_id, body.gift))
+    return benefit_public(await choose(birthdays, user, benefit_id, body.gift))
 
 
 @router.get("")
@@ -84,7 +73,7 @@ async def month_list(
     """一个月的生日福利; role: cadre (their campuses)."""
     today = local_today()
     chosen = month or f"{today.year:04d}-{today.month:02d}"
-    return [BenefitPublic.of(b) for b in await of_month(birthdays, user, chosen)]
+    return [benefit_public(b) for b in await of_month(birthdays, user, chosen)]
 
 
 class RunBody(BaseModel):

@@ -34,6 +34,7 @@ from services.welfare.cases.store import CaseFilter, names_of
 from services.welfare.deps import MEMBER_ID
 from shared.auth import CurrentUser, Principal, Role
 from shared.problems import PROBLEM_RESPONSES
+from shared.public import LocalDatetime, PublicModel
 from shared.runtime import provided
 from shared.text import VISIBLE_TEXT
 from shared.timeutil import as_local
@@ -52,7 +53,7 @@ Summary = Annotated[str, Field(min_length=1, max_length=100, pattern=VISIBLE_TEX
 Text = Annotated[str, Field(min_length=1, max_length=200, pattern=VISIBLE_TEXT)]
 
 
-class CasePublic(BaseModel):
+class CasePublic(PublicModel):
     id: str
     version: int
     campus: str
@@ -70,46 +71,18 @@ class CasePublic(BaseModel):
     source_ref: str | None
     occurred_on: date
     raised_by: str
-    raised_at: datetime = Field(description="登记时间（北京时间）")
+    raised_at: LocalDatetime = Field(description="登记时间（北京时间）")
     decided_by: str | None
-    decided_at: datetime | None
+    decided_at: LocalDatetime | None
     decision_note: str | None
-    paid_at: datetime | None
+    paid_at: LocalDatetime | None
     ledger_entry_id: str | None
     steps: list[CaseStep] = Field(description="当前可进行的步骤")
 
-    @classmethod
-    def of(cls, case: Case, name: str | None = None) -> CasePublic:
-        return cls(
-            **case.model_dump(
-                include={
-                    "id",
-                    "version",
-                    "campus",
-                    "member_id",
-                    "kind",
-                    "status",
-                    "amount_fen",
-                    "year",
-                    "summary",
-                    "source",
-                    "source_ref",
-                    "occurred_on",
-                    "raised_by",
-                    "decided_by",
-                    "decision_note",
-                    "ledger_entry_id",
-                }
-            ),
-            member_name=name,
-            kind_label=case.kind.label,
-            status_label=case.status.label,
-            source_label=case.source.label,
-            raised_at=as_local(case.raised_at),
-            decided_at=as_local(case.decided_at) if case.decided_at else None,
-            paid_at=as_local(case.paid_at) if case.paid_at else None,
-            steps=steps_open(case),
-        )
+
+def case_public(case: Case, name: str | None = None) -> CasePublic:
+    # The member's name only when the route has looked it up for a role that may see it.
+    return CasePublic.of(case, member_name=name, steps=steps_open(case))
 
 
 class CasePage(BaseModel):
@@ -133,7 +106,7 @@ async def _named(cases: Cases, user: Principal, items: list[Case]) -> list[CaseP
         if user.has_role(Role.cadre, Role.finance)
         else {}
     )
-    return [CasePublic.of(c, names.get(c.member_id)) for c in items]
+    return [case_public(c, names.get(c.member_id)) for c in items]
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -184,7 +157,7 @@ async def approve(
 ) -> CasePublic:
     """批准; role: admin (工会主席) of the member's campus."""
     case = await decide_case(cases, user, case_id, CaseStep.approve, body.note, body.amount_fen)
-    return CasePublic.of(case)
+    return case_public(case)
 
 
 class NoteBody(BaseModel):
@@ -196,13 +169,13 @@ async def decline(
     case_id: CaseId, body: NoteBody, cases: CasesDep, user: CurrentUser
 ) -> CasePublic:
     """不予批准, with the reason; role: admin (工会主席) of the member's campus."""
-    return CasePublic.of(await decide_case(cases, user, case_id, CaseStep.decline, body.note))
+    return case_public(await decide_case(cases, user, case_id, CaseStep.decline, body.note))
 
 
 @router.post("/{case_id}/cancel")
 async def cancel(case_id: CaseId, body: NoteBody, cases: CasesDep, user: CurrentUser) -> CasePublic:
     """撤销 before payment, with the reason; role: admin (工会主席) of the member's campus."""
-    return CasePublic.of(await decide_case(cases, user, case_id, CaseStep.cancel, body.note))
+    return case_public(await decide_case(cases, user, case_id, CaseStep.cancel, body.note))
 
 
 class PayBody(BaseModel):
@@ -216,7 +189,7 @@ class PayBody(BaseModel):
 async def pay(case_id: CaseId, body: PayBody, cases: CasesDep, user: CurrentUser) -> CasePublic:
     """发放并记账, once (the per-person cap: 422 `welfare.cap_exceeded`); role: finance of the
     member's campus."""
-    return CasePublic.of(await pay_case(cases, user, case_id, body.voucher_no, body.paid_on))
+    return case_public(await pay_case(cases, user, case_id, body.voucher_no, body.paid_on))
 
 
 class VisitBody(BaseModel):

@@ -13,7 +13,6 @@ from services.welfare.exams.domain import (
     CODE,
     BookingStatus,
     Day,
-    ExamBooking,
     ExamPlan,
     Package,
     PlanSettings,
@@ -37,6 +36,7 @@ from services.welfare.exams.handlers import (
 from shared.auth import CurrentUser
 from shared.errors import NotFound
 from shared.problems import PROBLEM_RESPONSES, ProblemError
+from shared.public import PublicModel
 from shared.runtime import provided
 
 ExamsDep = Annotated[Exams, Depends(provided("exams"))]
@@ -46,13 +46,13 @@ router = APIRouter(prefix="/exams", responses=PROBLEM_RESPONSES, tags=["体检 e
 MAX_UPLOAD = 5 * 1024 * 1024
 
 
-class SlotPublic(Slot):
+class SlotPublic(PublicModel, Slot):
     provider_name: str
     taken: int = Field(description="已约人数")
     free: int = Field(description="剩余名额")
 
 
-class PlanPublic(BaseModel):
+class PlanPublic(PublicModel):
     id: str
     campus: str
     year: int
@@ -65,7 +65,7 @@ class PlanPublic(BaseModel):
     slots: list[SlotPublic]
 
 
-class BookingPublic(BaseModel):
+class BookingPublic(PublicModel):
     id: str
     plan_id: str
     member_id: str
@@ -124,40 +124,17 @@ class StatisticsPublic(BaseModel):
 
 async def plan_public(exams: Exams, plan: ExamPlan) -> PlanPublic:
     taken = await exams.book.taken(plan.id)
-    return PlanPublic(
-        id=plan.id,
-        campus=plan.campus,
-        year=plan.year,
-        title=plan.title,
-        union_pays=plan.union_pays,
-        line=plan.line,
-        retirees=plan.retirees,
-        providers=plan.providers,
-        packages=plan.packages,
+    return PlanPublic.of(
+        plan,
         slots=[
-            SlotPublic(
-                **s.model_dump(),
+            SlotPublic.of(
+                s,
                 provider_name=plan.provider_name(s.provider),
                 taken=taken.get(s.code, 0),
                 free=max(s.capacity - taken.get(s.code, 0), 0),
             )
             for s in plan.slots
         ],
-    )
-
-
-def booking_public(b: ExamBooking) -> BookingPublic:
-    return BookingPublic(
-        id=b.id,
-        plan_id=b.plan_id,
-        member_id=b.member_id,
-        status=b.status,
-        status_label=b.status.label,
-        slot=b.slot,
-        day=b.day,
-        package=b.package,
-        completed_on=b.completed_on,
-        union_paid=b.union_paid,
     )
 
 
@@ -187,7 +164,7 @@ async def get_mine(
     booking = await booking_of(exams, user, plan, user.subject)
     person = await person_of(exams, plan, user.subject)
     return MinePublic(
-        booking=booking_public(booking) if booking else None,
+        booking=BookingPublic.of(booking) if booking else None,
         packages=eligible_packages(plan, person),
     )
 
@@ -200,7 +177,7 @@ async def post_booking(
     themself, or a cadre of the campus for a member."""
     plan = await plan_of(exams, user, campus, year)
     member_id = body.member_id or user.subject
-    return booking_public(await book(exams, user, plan, member_id, body.slot, body.package))
+    return BookingPublic.of(await book(exams, user, plan, member_id, body.slot, body.package))
 
 
 @router.get("/plans/{campus}/{year}/bookings/{member_id}")
@@ -212,7 +189,7 @@ async def get_booking(
     found = await booking_of(exams, user, plan, member_id)
     if found is None:
         raise NotFound("exam.booking_not_found", "未找到该体检预约", member_id=member_id)
-    return booking_public(found)
+    return BookingPublic.of(found)
 
 
 @router.post("/plans/{campus}/{year}/bookings/{member_id}/cancel")
@@ -222,7 +199,7 @@ async def post_cancel(
     """Cancel a booking (its place is free again); role: the member themself, or a cadre of
     the campus."""
     plan = await plan_of(exams, user, campus, year)
-    return booking_public(await cancel(exams, user, plan, member_id))
+    return BookingPublic.of(await cancel(exams, user, plan, member_id))
 
 
 @router.post("/plans/{campus}/{year}/bookings/{member_id}/completion")
@@ -237,7 +214,7 @@ async def post_completion(
     """Record that the exam was done (the union's share posted once when it pays); role:
     cadre of the campus."""
     plan = await plan_of(exams, user, campus, year)
-    return booking_public(await complete(exams, user, plan, member_id, body.completed_on))
+    return BookingPublic.of(await complete(exams, user, plan, member_id, body.completed_on))
 
 
 @router.post(

@@ -34,6 +34,7 @@ from services.welfare.funds.store import Posted
 from shared.auth import CurrentUser, Principal
 from shared.errors import NotFound
 from shared.problems import PROBLEM_RESPONSES
+from shared.public import PublicModel
 from shared.runtime import provided
 from shared.text import VISIBLE_TEXT
 from shared.timeutil import as_local
@@ -256,7 +257,7 @@ async def amend(
     return _written(posted, funds, response)
 
 
-class LinePlan(BaseModel):
+class LinePlan(PublicModel):
     code: str
     name: str
     kind: LineKind
@@ -288,20 +289,7 @@ def budget_public(campus: str, year: int, found: Summary) -> BudgetPublic:
         income_fen=sum(found.state.income.values()),
         spent_fen=sum(found.state.spent.values()),
         balance_fen=found.state.balance_fen,
-        lines=[
-            LinePlan(
-                code=f.code,
-                name=f.name,
-                kind=f.kind,
-                parent=f.parent,
-                budget_fen=f.budget_fen,
-                actual_fen=f.actual_fen,
-                remaining_fen=f.remaining_fen,
-                used_pct=f.used_pct,
-                by_month=f.by_month,
-            )
-            for f in found.lines
-        ],
+        lines=[LinePlan.of(f) for f in found.lines],
     )
 
 

@@ -10,10 +10,8 @@ from pydantic import BaseModel, BeforeValidator, Field
 
 from services.welfare.deps import CampusCode, MemberId, Year
 from services.welfare.mutualaid.domain import (
-    Claim,
     ClaimStatus,
     Day,
-    Scheme,
     SchemeSettings,
     Whole,
     whole,
@@ -36,6 +34,7 @@ from shared.auth import CurrentUser
 from shared.export import xlsx_bytes
 from shared.parsing import fen_to_yuan
 from shared.problems import PROBLEM_RESPONSES
+from shared.public import PublicModel
 from shared.runtime import provided
 from shared.text import VISIBLE_TEXT
 from shared.vocabulary.members import Gender
@@ -50,7 +49,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 SCHEME = "/schemes/{campus}/{year}/{code}"
 
 
-class SchemePublic(SchemeSettings):
+class SchemePublic(PublicModel, SchemeSettings):
     id: str
     campus: str
     year: int
@@ -109,7 +108,7 @@ class ClaimMove(BaseModel):
     )
 
 
-class ClaimPublic(BaseModel):
+class ClaimPublic(PublicModel):
     id: str
     scheme_id: str
     member_id: str
@@ -121,43 +120,13 @@ class ClaimPublic(BaseModel):
     reason: str | None
 
 
-def scheme_public(s: Scheme) -> SchemePublic:
-    return SchemePublic(
-        id=s.id,
-        campus=s.campus,
-        year=s.year,
-        code=s.code,
-        name=s.name,
-        kind=s.kind,
-        kind_label=s.kind.label,
-        insurer=s.insurer,
-        premium_fen=s.premium_fen,
-        line=s.line,
-        enrol_until=s.enrol_until,
-    )
-
-
-def claim_public(c: Claim) -> ClaimPublic:
-    return ClaimPublic(
-        id=c.id,
-        scheme_id=c.scheme_id,
-        member_id=c.member_id,
-        status=c.status,
-        status_label=c.status.label,
-        claimed_fen=c.claimed_fen,
-        paid_fen=c.paid_fen,
-        occurred_on=c.occurred_on,
-        reason=c.reason,
-    )
-
-
 @router.put(SCHEME)
 async def put_scheme(
     campus: CampusCode, year: Year, code: Code, body: SchemeSettings, aid: AidDep, user: CurrentUser
 ) -> SchemePublic:
     """Set up or revise a scheme (premium fixed once someone enrolled); role: cadre of the
     campus."""
-    return scheme_public(await save_scheme(aid, user, campus, year, code, body))
+    return SchemePublic.of(await save_scheme(aid, user, campus, year, code, body))
 
 
 @router.get("/schemes/{campus}/{year}")
@@ -166,7 +135,7 @@ async def list_schemes(
 ) -> list[SchemePublic]:
     """The year's schemes of a campus; role: anyone of the campus."""
     user.require_campus(campus)
-    return [scheme_public(s) for s in await aid.book.schemes_of(campus, year)]
+    return [SchemePublic.of(s) for s in await aid.book.schemes_of(campus, year)]
 
 
 @router.post(
@@ -268,7 +237,7 @@ async def post_claim(
     campus."""
     scheme = await scheme_of(aid, user, campus, year, code)
     member_id = body.member_id or user.subject
-    return claim_public(
+    return ClaimPublic.of(
         await submit_claim(aid, user, scheme, member_id, body.claimed_fen, body.occurred_on)
     )
 
@@ -280,19 +249,19 @@ async def list_claims(
     """The scheme's claims with their status and amounts; role: cadre or finance of the
     campus."""
     scheme = await scheme_of(aid, user, campus, year, code)
-    return [claim_public(c) for c in await claims_of_scheme(aid, user, scheme)]
+    return [ClaimPublic.of(c) for c in await claims_of_scheme(aid, user, scheme)]
 
 
 @router.get("/claims/mine")
 async def list_my_claims(aid: AidDep, user: CurrentUser) -> list[ClaimPublic]:
     """My claims; role: any signed-in member (their own only)."""
-    return [claim_public(c) for c in await my_claims(aid, user)]
+    return [ClaimPublic.of(c) for c in await my_claims(aid, user)]
 
 
 @router.get("/claims/{claim_id}")
 async def get_claim(claim_id: ClaimId, aid: AidDep, user: CurrentUser) -> ClaimPublic:
     """One claim; role: the member themself, or a cadre of its campus."""
-    return claim_public(await claim_of(aid, user, claim_id))
+    return ClaimPublic.of(await claim_of(aid, user, claim_id))
 
 
 @router.post("/claims/{claim_id}/status")
@@ -301,6 +270,6 @@ async def post_claim_status(
 ) -> ClaimPublic:
     """Move a claim on (submitted → with the insurer → paid or refused); role: cadre of its
     campus."""
-    return claim_public(
+    return ClaimPublic.of(
         await move_claim(aid, user, claim_id, body.status, body.paid_fen, body.reason)
     )

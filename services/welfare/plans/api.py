@@ -23,9 +23,10 @@ from services.welfare.policy.profile import Festival, GiftForm, current_profile
 from shared.auth import CurrentUser
 from shared.export import xlsx_bytes
 from shared.problems import PROBLEM_RESPONSES
+from shared.public import LocalDatetime, PublicModel
 from shared.runtime import provided
 from shared.text import VISIBLE_TEXT
-from shared.timeutil import as_local, local_today, to_utc
+from shared.timeutil import local_today, to_utc
 
 PlansDep = Annotated[h.Plans, Depends(provided("plans"))]
 
@@ -92,7 +93,7 @@ class PlanCreate(BaseModel):
         )
 
 
-class OptionPublic(BaseModel):
+class OptionPublic(PublicModel):
     code: str
     name: str
     price_fen: int
@@ -101,7 +102,7 @@ class OptionPublic(BaseModel):
     picture: str
 
 
-class PlanPublic(BaseModel):
+class PlanPublic(PublicModel):
     id: str
     title: str
     festival: Festival
@@ -113,7 +114,7 @@ class PlanPublic(BaseModel):
     reference_date: date
     include_retirees: bool
     late_eligible: bool
-    deadline: datetime = Field(description="选择截止（北京时间）")
+    deadline: LocalDatetime = Field(description="选择截止（北京时间）")
     default_option: str
     budget_line: str
     status: PlanStatus
@@ -121,41 +122,6 @@ class PlanPublic(BaseModel):
     created_by: str
     approved_by: str | None
     copied_from: str | None
-
-
-def option_public(o: GiftOption) -> OptionPublic:
-    return OptionPublic(
-        code=o.code,
-        name=o.name,
-        price_fen=o.price_fen,
-        form=o.form,
-        form_label=o.form.label,
-        picture=o.picture,
-    )
-
-
-def plan_public(p: Plan) -> PlanPublic:
-    return PlanPublic(
-        id=p.id,
-        title=p.title,
-        festival=p.festival,
-        festival_label=p.festival.label,
-        year=p.year,
-        campuses=p.campuses,
-        standard_fen=p.standard_fen,
-        options=[option_public(o) for o in p.options],
-        reference_date=p.reference_date,
-        include_retirees=p.include_retirees,
-        late_eligible=p.late_eligible,
-        deadline=as_local(p.deadline),
-        default_option=p.default_option,
-        budget_line=p.budget_line,
-        status=p.status,
-        status_label=p.status.label,
-        created_by=p.created_by,
-        approved_by=p.approved_by,
-        copied_from=p.copied_from,
-    )
 
 
 class PlanList(BaseModel):
@@ -174,20 +140,20 @@ async def list_plans(
     if year is not None:
         query["year"] = year
     found = await plans.plans.find(query, sort=[("deadline", -1)], limit=200)
-    return PlanList(items=[plan_public(p) for p in found])
+    return PlanList(items=[PlanPublic.of(p) for p in found])
 
 
 @router.post("/plans", status_code=status.HTTP_201_CREATED)
 async def create_plan(body: PlanCreate, plans: PlansDep, user: CurrentUser) -> PlanPublic:
     """拟定福利发放方案 (checked against the policy profile); role: cadre of every campus in
     scope."""
-    return plan_public(await h.draft(plans, user, body.terms()))
+    return PlanPublic.of(await h.draft(plans, user, body.terms()))
 
 
 @router.get("/plans/{plan_id}")
 async def get_plan(plan_id: PlanId, plans: PlansDep, user: CurrentUser) -> PlanPublic:
     """One plan; role: cadre, finance or auditor of a campus in scope."""
-    return plan_public(await h.require_plan(plans, user, plan_id))
+    return PlanPublic.of(await h.require_plan(plans, user, plan_id))
 
 
 class CopyPlan(BaseModel):
@@ -199,13 +165,13 @@ async def copy_plan(
     plan_id: PlanId, body: CopyPlan, plans: PlansDep, user: CurrentUser
 ) -> PlanPublic:
     """从往年方案复制 as a new draft of another year; role: cadre of every campus in scope."""
-    return plan_public(await h.copy(plans, user, plan_id, body.year))
+    return PlanPublic.of(await h.copy(plans, user, plan_id, body.year))
 
 
 @router.post("/plans/{plan_id}/approval")
 async def approve_plan(plan_id: PlanId, plans: PlansDep, user: CurrentUser) -> PlanPublic:
     """主席批准 (twice is once); role: admin (工会主席) of every campus in scope."""
-    return plan_public(await h.approve(plans, user, plan_id))
+    return PlanPublic.of(await h.approve(plans, user, plan_id))
 
 
 class Publication(BaseModel):
@@ -267,7 +233,7 @@ async def capped_list(plan_id: PlanId, plans: PlansDep, user: CurrentUser) -> Ca
 # -- the member's entitlements -------------------------------------------------------------
 
 
-class EntitlementPublic(BaseModel):
+class EntitlementPublic(PublicModel):
     id: str
     plan_id: str
     plan_title: str
@@ -277,7 +243,7 @@ class EntitlementPublic(BaseModel):
     status: EntitlementStatus
     status_label: str
     standard_fen: int
-    deadline: datetime
+    deadline: LocalDatetime
     choosing: bool = Field(description="还可以选择")
     options: list[OptionPublic]
     default_option: str
@@ -287,24 +253,16 @@ class EntitlementPublic(BaseModel):
 
 
 def entitlement_public(e: Entitlement, plan: Plan, now: datetime) -> EntitlementPublic:
-    return EntitlementPublic(
-        id=e.id,
+    # The plan's title, options and default as they are now (the plan is read with it).
+    return EntitlementPublic.of(
+        e,
         plan_id=plan.id,
         plan_title=plan.title,
         festival_label=plan.festival.label,
-        year=e.year,
-        campus=e.campus,
-        status=e.status,
-        status_label=e.status.label,
-        standard_fen=e.standard_fen,
-        deadline=as_local(e.deadline),
         choosing=e.status in (EntitlementStatus.open, EntitlementStatus.chosen)
         and now < e.deadline,
-        options=[option_public(o) for o in plan.options],
+        options=plan.options,
         default_option=plan.default_option,
-        option=e.option,
-        amount_fen=e.amount_fen,
-        defaulted=e.defaulted,
     )
 
 
@@ -479,7 +437,7 @@ async def plan_report(plan_id: PlanId, plans: PlansDep, user: CurrentUser) -> Re
     cadre, finance or auditor (rows of the caller's campuses)."""
     found = await h.report(plans, user, plan_id)
     return ReportPublic(
-        plan=plan_public(found.plan),
+        plan=PlanPublic.of(found.plan),
         by_status=found.by_status,
         by_option=found.by_option,
         by_campus=found.by_campus,
