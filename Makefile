@@ -63,6 +63,13 @@ infra: .venv
 prepare: .venv
 	$(PY) -m deploy.local prepare
 
+# The suite runs on TEST_WORKERS processes (pytest-xdist), each with its own Kafka, FerretDB
+# and SMTP catcher; a test file stays on one worker, so a module's stack starts once. Files go
+# out in collection order (not largest first): the long end-to-end ones start at once, and the
+# many short unit files even out the end.
+# TEST_WORKERS=0 runs it all in this one process.
+TEST_WORKERS ?= 2
+
 test: .venv web-assets chromium
 	$(RUFF) check .
 	$(RUFF) format --check .
@@ -70,7 +77,7 @@ test: .venv web-assets chromium
 	.venv/bin/lint-imports  # the layering contracts in pyproject.toml
 	$(PY) -m deploy.docs --check
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 lint: .venv
 	$(RUFF) check .

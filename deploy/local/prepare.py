@@ -240,9 +240,9 @@ def prepare(paths: Paths | None = None, say=print, backend: str | None = None) -
     if not ferretdb_ready(paths):
         need.append("go")
     check_prerequisites(tuple(need))
-    if backend == "postgresql":
-        ensure_installed(say)
-    with _prepare_lock(paths):
+    with _prepare_lock(paths):  # also two test workers on a fresh machine: one apt-get
+        if backend == "postgresql":
+            ensure_installed(say)
         if not kafka_ready(paths):
             say("正在从 Maven Central 获取 Kafka … / fetching Kafka from Maven Central …")
             t0 = time.monotonic()
