@@ -1,7 +1,9 @@
 """The exam and mutual-aid pages in a real browser (Chromium) against members, welfare and web
 as processes on the real Kafka and MongoDB-wire server: a member books an exam slot on a
 375 px phone, moves it and cancels it; the cadre desk shows the slot fill as a chart and the
-not-booked list. Welfare learns of the member from `members.member` on Kafka, as in production.
+not-booked list; a member enrols in the mutual-aid scheme and asks for a claim on the phone, and
+a cadre sees the enrolment (ID number masked) and sends the claim to the insurer. Welfare learns
+of the member from `members.member` on Kafka, as in production.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ pytestmark = pytest.mark.e2e
 
 SERVICES = ("members", "welfare", "web")
 PASSWORD = "wo-de-mima-7"
+ID_NUMBER = "110101199003070011"  # a valid check digit (GB 11643)
 
 
 @dataclass
@@ -44,6 +47,7 @@ class Site:
     member_id: str
     cadre_staff_no: str
     year: int
+    aid_cadre_staff_no: str
 
 
 async def make_person(
@@ -72,7 +76,25 @@ async def site(infra, tmp_path_factory) -> AsyncIterator[Site]:
         async with httpx.AsyncClient(timeout=20) as client:
             member_id = await make_person(client, platform, f"X{tag}1", "李梅", [])
             await make_person(client, platform, f"X{tag}2", "王芳", ["group_leader"])
+            await make_person(client, platform, f"X{tag}3", "赵敏", ["committee"])
             admin = bearer("e2e-admin", ["admin"], ["*"])
+            welfare = platform.url("welfare")
+            budget = {"lines": {"spend_rights_other": 10_000_000}, "note": "互助保障保费"}
+            r = await client.post(
+                f"{welfare}/funds/budgets/main/{year}", json=budget, headers=admin
+            )
+            assert r.status_code == 201, r.text
+            scheme = {
+                "name": "大病互助保障",
+                "kind": "major_illness",
+                "insurer": "市职工保险互助会",
+                "premium_fen": 5000,
+                "enrol_until": f"{year}-12-31",
+            }
+            r = await client.put(
+                f"{welfare}/mutual-aid/schemes/main/{year}/major", json=scheme, headers=admin
+            )
+            assert r.status_code == 200, r.text
             plan = {
                 "title": f"{year}年度教职工体检",
                 "union_pays": False,
@@ -115,7 +137,7 @@ async def site(infra, tmp_path_factory) -> AsyncIterator[Site]:
         async with async_playwright() as pw:
             browser = await pw.chromium.launch(executable_path=executable, args=FLAGS)
             try:
-                yield Site(platform, browser, f"X{tag}1", member_id, f"X{tag}2", year)
+                yield Site(platform, browser, f"X{tag}1", member_id, f"X{tag}2", year, f"X{tag}3")
             finally:
                 await browser.close()
 
@@ -178,4 +200,44 @@ async def test_cadre_sees_the_slot_fill_chart_and_the_not_booked_list(site: Site
     await expect(table).not_to_contain_text("李梅")
     assert await horizontal_overflow(page) <= 0
     await shot(page, "exam-desk")
+    await context.close()
+
+
+async def test_member_enrols_and_claims_on_a_phone_and_a_cadre_sends_the_claim_on(site: Site):
+    context, page = await login(site, site.member_staff_no, "/m/mutual-aid")
+    scheme = page.locator("section.card:has(h2:has-text('大病互助保障'))")
+    await expect(scheme).to_contain_text("市职工保险互助会")
+    await expect(scheme).to_contain_text("50.00 元 / 人（工会支付）")
+    assert await horizontal_overflow(page) <= 0
+    assert not await axe_violations(page)
+    await page.fill("#id-major", ID_NUMBER)
+    await page.click("button:has-text('参保')")
+    await expect(page.locator("[role=status]")).to_contain_text("参保成功")
+    await expect(scheme).to_contain_text("已于")
+    await expect(scheme).to_contain_text("1101**********0011")  # a member sees it masked
+    assert ID_NUMBER not in await page.content()
+
+    await scheme.locator("summary:has-text('申请理赔')").click()
+    await page.fill("#amount-major", "12000")
+    await page.fill("#on-major", local_today().isoformat())
+    await page.click("button:has-text('提交理赔申请')")
+    await expect(page.locator("[role=status]")).to_contain_text("理赔申请已提交")
+    claims = page.locator("section.card:has(h2:has-text('我的理赔'))")
+    await expect(claims).to_contain_text("申请 12000.00 元")
+    await expect(claims).to_contain_text("已提交")
+    assert await horizontal_overflow(page) <= 0
+    await shot(page, "mutual-aid-phone")
+    await context.close()
+
+    context, page = await login(site, site.aid_cadre_staff_no, "/admin/mutual-aid", viewport=DESK)
+    desk = page.locator("section.card:has(h2:has-text('大病互助保障'))")
+    await expect(desk).to_contain_text("已参保 1 人")
+    await desk.locator("summary:has-text('参保名单')").click()
+    await expect(desk.locator("table").first).to_contain_text("李梅")
+    await expect(desk.locator("table").first).to_contain_text("1101**********0011")
+    await expect(desk.locator("table").nth(1)).to_contain_text("已提交")
+    await desk.locator("button:has-text('送保险公司')").click()
+    await expect(desk.locator("table").nth(1)).to_contain_text("保险公司审核中")
+    assert await horizontal_overflow(page) <= 0
+    await shot(page, "mutual-aid-desk")
     await context.close()

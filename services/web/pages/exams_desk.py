@@ -13,6 +13,7 @@ from fastapi.responses import Response
 
 from services.web.backend import ApiError
 from services.web.context import StaffVisit, Visit, redirect
+from services.web.pages.exams_member import ClaimQuery, as_written, none
 from services.web.pages.member import optional
 from shared.errors import DomainError
 from shared.parsing import yuan_to_fen
@@ -98,9 +99,11 @@ async def mutual_aid(
     campus: CampusQuery = None,
     year: YearQuery = None,
     msg: Annotated[str | None, Query(max_length=20)] = None,
+    claim: ClaimQuery = None,
 ) -> Response:
     """互助保障: the year's schemes, each with its enrolments and claims; role: cadre."""
-    return await aid_desk(visit, chosen(visit, campus), year or local_today().year, msg=msg)
+    chosen_campus, chosen_year = chosen(visit, campus), year or local_today().year
+    return await aid_desk(visit, chosen_campus, chosen_year, msg=msg, claim=claim)
 
 
 async def aid_desk(
@@ -111,9 +114,12 @@ async def aid_desk(
     msg: str | None = None,
     error: str | None = None,
     status_code: int = 200,
+    claim: str | None = None,
 ) -> Response:
-    schemes, _ = await asyncio.gather(
-        visit.get("welfare", f"/mutual-aid/schemes/{campus}/{year}"), visit.org()
+    schemes, _, moved = await asyncio.gather(
+        visit.get("welfare", f"/mutual-aid/schemes/{campus}/{year}"),
+        visit.org(),
+        optional(visit.get("welfare", f"/mutual-aid/claims/{claim}")) if claim else none(),
     )
     base = f"/mutual-aid/schemes/{campus}/{year}"
     lists = await asyncio.gather(
@@ -128,7 +134,10 @@ async def aid_desk(
     return visit.render(
         "admin/mutual_aid.html",
         status_code=status_code,
-        rows=[(s, e, c) for s, (e, c) in zip(schemes, lists, strict=True)],
+        rows=[
+            (s, e, as_written(c, moved if moved and moved["scheme_id"] == s["id"] else None))
+            for s, (e, c) in zip(schemes, lists, strict=True)
+        ],
         next_moves=NEXT,
         move_labels=MOVE_LABELS,
         campus=campus,
@@ -180,4 +189,4 @@ async def move_claim(
         if exc.status not in (404, 409, 422):
             raise
         return await aid_desk(visit, campus, year, error=exc.message, status_code=exc.status)
-    return redirect(f"/admin/mutual-aid?campus={campus}&year={year}&msg=moved")
+    return redirect(f"/admin/mutual-aid?campus={campus}&year={year}&msg=moved&claim={claim_id}")

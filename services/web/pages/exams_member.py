@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Path
+from fastapi import APIRouter, Form, Path, Query
 from fastapi.responses import Response
 
 from services.web.backend import ApiError
@@ -109,20 +109,46 @@ async def exam_cancel(visit: MemberVisit) -> Response:
 # -- mutual aid -------------------------------------------------------------------------------
 
 
+async def none() -> None:
+    return None
+
+
+ClaimQuery = Annotated[str | None, Query(pattern=r"^clm-[0-9a-f]{12}$")]
+
+
+def as_written(items: list[dict[str, Any]], item: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """`items` (a list view, which catches up within a second) with `item` as just written:
+    the page after a change shows it, not the view's older copy or nothing."""
+    if item is None:
+        return items
+    if any(i["id"] == item["id"] for i in items):
+        return [item if i["id"] == item["id"] else i for i in items]
+    return [item, *items]
+
+
 @router.get("/mutual-aid")
-async def mutual_aid(visit: MemberVisit, msg: str | None = None) -> Response:
+async def mutual_aid(
+    visit: MemberVisit, msg: str | None = None, claim: ClaimQuery = None
+) -> Response:
     """互助保障: this year's schemes, whether I am enrolled, my claims; role: member."""
-    return await aid_page(visit, flash=FLASH.get(msg or ""))
+    return await aid_page(visit, flash=FLASH.get(msg or ""), claim=claim)
 
 
 async def aid_page(
-    visit: Visit, *, flash: str | None = None, error: str | None = None, status_code: int = 200
+    visit: Visit,
+    *,
+    flash: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+    claim: str | None = None,
 ) -> Response:
     campus, year = my_campus(visit), local_today().year
-    schemes, claims = await asyncio.gather(
+    schemes, claims, written = await asyncio.gather(
         visit.get("welfare", f"/mutual-aid/schemes/{campus}/{year}"),
         visit.get("welfare", "/mutual-aid/claims/mine"),
+        optional(visit.get("welfare", f"/mutual-aid/claims/{claim}")) if claim else none(),
     )
+    claims = as_written(claims, written)
     enrolments: list[Any] = await asyncio.gather(
         *(
             optional(
@@ -180,7 +206,7 @@ async def aid_claim(
     campus, year = my_campus(visit), local_today().year
     try:
         fen = yuan_to_fen(amount, "申请金额")
-        await visit.post(
+        made = await visit.post(
             "welfare",
             f"/mutual-aid/schemes/{campus}/{year}/{code}/claims",
             json={"claimed_fen": fen, "occurred_on": occurred_on},
@@ -191,4 +217,4 @@ async def aid_claim(
         if exc.status not in (404, 409, 422):
             raise
         return await aid_page(visit, error=exc.message, status_code=exc.status)
-    return redirect("/m/mutual-aid?msg=claimed")
+    return redirect(f"/m/mutual-aid?msg=claimed&claim={made['id']}")
