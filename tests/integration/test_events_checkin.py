@@ -62,7 +62,7 @@ async def test_check_in_valid_repeated_and_another_activitys_code(stack: Stack, 
     wrong = await stack.events_http.post(url, json={"code": foreign}, headers=door)
     assert wrong.status_code == 409 and wrong.json()["code"] == "checkin.other_activity"
     unknown = await stack.events_http.post(url, json={"code": "ZZZZZZ"}, headers=door)
-    assert unknown.status_code == 404 and unknown.json()["code"] == "checkin.unknown_code"
+    assert unknown.status_code == 422 and unknown.json()["code"] == "checkin.unknown_code"
     as_member = await stack.events_http.post(url, json={"code": code}, headers=kit.member(member))
     assert as_member.status_code == 403
 
@@ -89,13 +89,13 @@ async def test_a_walk_in_is_recorded_once(stack: Stack, door):
     twice = await stack.events_http.post(url, json={"member": walker}, headers=door)
     assert twice.status_code == 409 and twice.json()["code"] == "checkin.already"
     nobody = await stack.events_http.post(url, json={"member": "NOBODY1"}, headers=door)
-    assert nobody.status_code == 404
+    assert nobody.status_code == 422 and nobody.json()["code"] == "member.not_found"
 
 
 async def test_a_walk_in_outside_the_cadres_campuses_answers_like_an_unknown_member(
     stack: Stack, door
 ):
-    """The desk of campus main learns nothing about people of other campuses: the same 404,
+    """The desk of campus main learns nothing about people of other campuses: the same 422,
     the same code and the same words as for a staff number nobody has."""
     activity = await kit.activity(stack)
     elsewhere = await kit.enrol(stack, "K0311", name="孙丽", campus="east")
@@ -104,7 +104,7 @@ async def test_a_walk_in_outside_the_cadres_campuses_answers_like_an_unknown_mem
     for asked in ("K0311", elsewhere):
         outside = await stack.events_http.post(url, json={"member": asked}, headers=door)
         unknown = await stack.events_http.post(url, json={"member": "NOBODY2"}, headers=door)
-        assert outside.status_code == unknown.status_code == 404, outside.text
+        assert outside.status_code == unknown.status_code == 422, outside.text
         shape = {k: v for k, v in outside.json().items() if k not in ("member", "instance")}
         assert shape == {
             **{k: v for k, v in unknown.json().items() if k not in ("member", "instance")},

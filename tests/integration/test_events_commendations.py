@@ -251,7 +251,7 @@ async def test_a_campaign_from_nomination_to_result(stack: Stack):
         json={"nomination_id": rejected, "reason": "不符"},
         headers=kit.member(voters[2]),
     )
-    assert unlisted.status_code == 404
+    assert unlisted.status_code == 422 and unlisted.json()["code"] == "nomination.not_found"
     await kit.settled(stack, *TOPICS)
     waiting = await http.post(f"{url}/phase", json={"to": "published"}, headers=cadre)
     assert waiting.status_code == 409 and waiting.json()["code"] == "campaign.objections_open"

@@ -12,7 +12,7 @@ from services.events.activities.eligibility import Person
 from services.events.registrations.domain import Registration, registration_id, walk_in
 from services.events.registrations.handlers import Registrations
 from shared.aggregate import Actor
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, Invalid
 from shared.principal import Principal
 from shared.text import fold_width
 from shared.timeutil import utcnow_ms as utcnow
@@ -44,7 +44,7 @@ async def check_in_by_code(
     if claim is None:
         if await book.code_elsewhere(code) is not None:
             raise Conflict("checkin.other_activity", "该签到码属于其他活动，不能在本活动签到")
-        raise NotFound("checkin.unknown_code", f"签到码「{code}」不存在", checkin_code=code)
+        raise Invalid("checkin.unknown_code", f"签到码「{code}」不存在", checkin_code=code)
     found = await book.get(claim["registration"])
     if found is None or found.code != code:
         raise Conflict(
@@ -76,7 +76,7 @@ async def record_walk_in(
     # Only members of the cadre's campuses; anyone else is answered exactly as a staff
     # number nobody has (the desk must not learn who exists on other campuses).
     if doc is None or not user.can_access(doc.get("campus") or ""):
-        raise NotFound("member.not_found", f"未找到会员「{member}」", member=member)
+        raise Invalid("member.not_found", f"未找到会员「{member}」", member=member)
     person = Person.of(doc)
     name = await checker_name(ctx, user)
     now = utcnow()

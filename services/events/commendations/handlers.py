@@ -35,7 +35,7 @@ from services.events.commendations.domain import (
 from services.events.commendations.store import CampaignBook
 from shared.aggregate import Actor, AlreadyExists
 from shared.auth import Principal, Role
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.readmodels.member_directory import MemberDirectory
 from shared.timeutil import SHANGHAI, local_today, utcnow
 
@@ -116,7 +116,7 @@ async def nominate_member(
         by_kind = NominatedBy.member
     doc = await directory.get(cmd.member_id)
     if doc is None or doc.get("status") not in MEMBERS:
-        raise NotFound("member.not_found", "未找到该会员", id=cmd.member_id)
+        raise Invalid("member.not_found", "未找到该会员", id=cmd.member_id)
     nominee = Person.of(doc)
     if campaign.campus != "*" and nominee.campus != campaign.campus:
         raise Conflict("nomination.other_campus", "被推荐人不在本次评选的校区范围内")
@@ -202,7 +202,7 @@ async def vote(
     for nid in nomination_ids:
         n = found.get(nid)
         if n is None or n.campaign_id != campaign.id or n.category_id != category_id:
-            raise NotFound("nomination.not_found", "未找到该候选人", id=nid)
+            raise Invalid("nomination.not_found", "未找到该候选人", id=nid)
         if n.status is not NominationStatus.shortlisted:
             raise Conflict("vote.not_a_candidate", f"{n.name} 不是入围候选人", id=nid)
     answers = await book.box.cast(
@@ -232,7 +232,7 @@ async def object_to(
         raise Conflict("objection.too_late", f"公示期已于 {campaign.publicity_until} 结束")
     await voter(campaign, directory, user)
     if cmd.nomination_id not in {w.nomination_id for w in campaign.listed}:
-        raise NotFound("nomination.not_found", "该人选不在公示名单中", id=cmd.nomination_id)
+        raise Invalid("nomination.not_found", "该人选不在公示名单中", id=cmd.nomination_id)
     objection = raise_objection(f"ob-{uuid.uuid4().hex[:12]}", campaign, cmd, user.subject)
     return await book.objections.add(objection, Actor.of(user), "raise")
 

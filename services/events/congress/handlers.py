@@ -34,7 +34,7 @@ from services.events.congress.domain import (
 from services.events.congress.store import CongressBook
 from shared.aggregate import Actor
 from shared.auth import Principal, Role
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.readmodels.member_directory import MemberDirectory
 from shared.timeutil import local_today, utcnow
 
@@ -90,7 +90,7 @@ async def register(
     for member_id in dict.fromkeys(cmd.member_ids):
         doc = await directory.get(member_id)
         if doc is None or doc.get("status") not in MEMBERS:
-            raise NotFound("member.not_found", "未找到该会员", id=member_id)
+            raise Invalid("member.not_found", "未找到该会员", id=member_id)
         if session.campus != "*" and doc.get("campus") != session.campus:
             raise Conflict("congress.other_campus", f"{doc.get('name', '')} 不是本校区的会员")
         members.append(doc)

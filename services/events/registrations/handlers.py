@@ -39,7 +39,7 @@ from services.events.registrations.domain import (
 from services.events.registrations.store import RegistrationBook
 from shared.aggregate import Actor
 from shared.envelope import CloudEvent
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, DomainError, Invalid, NotFound
 from shared.events import version_of
 from shared.events.events import (
     ActivityCancelled,
@@ -98,10 +98,14 @@ def check_open(activity: Activity, now: datetime, by_cadre: bool) -> None:
         raise Conflict("registration.closed", "活动报名已截止")
 
 
-async def person_of(directory: MemberDirectory, member_id: str) -> Person:
+async def person_of(
+    directory: MemberDirectory, member_id: str, missing: type[DomainError] = NotFound
+) -> Person:
+    """The member from the directory. `missing`: a member a command names that is not there
+    is input to correct (Invalid, 422); on a read of the caller's own page it is NotFound."""
     doc = await directory.get(member_id)
     if doc is None:
-        raise NotFound("member.not_found", "未找到该会员（会员信息可能尚未同步）", id=member_id)
+        raise missing("member.not_found", "未找到该会员（会员信息可能尚未同步）", id=member_id)
     return Person.of(doc)
 
 
@@ -130,7 +134,7 @@ async def register(
             f"本活动共 {activity.capacity} 个名额，不能带 {guests} 位家属",
             capacity=activity.capacity,
         )
-    person = await person_of(ctx.directory, member_id)
+    person = await person_of(ctx.directory, member_id, Invalid)
     refused = refusal(activity, person)
     if refused is not None:
         raise Conflict("registration.ineligible", refused.message, rule=refused.rule)

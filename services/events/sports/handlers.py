@@ -26,7 +26,7 @@ from services.events.sports.domain import (
 from services.events.sports.store import MeetBook
 from shared.aggregate import Actor, AlreadyExists
 from shared.auth import Principal, Role
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, Invalid, NotFound
 from shared.readmodels.member_directory import MemberDirectory
 from shared.timeutil import utcnow_ms as utcnow
 
@@ -118,7 +118,7 @@ async def enter(
     meet = await open_meet(book, activity, item_id)
     member = await directory.get(member_id)
     if member is None or (member_id != user.subject and not user.can_access(member["campus"])):
-        raise NotFound("member.not_found", "未找到该会员", id=member_id)
+        raise Invalid("member.not_found", "未找到该会员", id=member_id)
     if member.get("status") not in MEMBERS_WHO_ENTER:
         raise Conflict(
             "meet.not_a_member", "只有在会会员可以报名", member_status=member.get("status")

@@ -59,7 +59,7 @@ async def check_in(
             return answer(visit, "yellow", exc.message, "请勿重复签到")
         if exc.code in RED:
             return answer(visit, "red", RED[exc.code], exc.message)
-        if exc.status in (404, 409):
+        if exc.status in (404, 409, 422):
             return answer(visit, "red", "不能签到", exc.message)
         raise
     guests = f"，同行家属 {done['guests']} 人" if done.get("guests") else ""

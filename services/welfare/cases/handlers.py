@@ -36,7 +36,7 @@ from services.welfare.policy.caps import CapBook, CapRequest
 from shared.aggregate import Actor, AggregateStore
 from shared.auth import Principal, Role
 from shared.envelope import CloudEvent
-from shared.errors import Forbidden, NotFound
+from shared.errors import Forbidden, Invalid, NotFound
 from shared.events.events import AttendanceRecorded
 from shared.events.members import MemberDeceased, MemberRetired
 from shared.readmodels.member_directory import MemberDirectory
@@ -67,7 +67,7 @@ class RaiseCase:
 async def _member_campus(cases: Cases, member_id: str) -> str:
     member = await cases.directory.get(member_id)
     if member is None or not member.get("campus"):
-        raise NotFound("member.not_found", "会员不存在", member_id=member_id)
+        raise Invalid("member.not_found", "会员不存在", member_id=member_id)
     return str(member["campus"])
 
 

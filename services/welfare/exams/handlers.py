@@ -33,7 +33,7 @@ from services.welfare.funds.chart import LineKind
 from services.welfare.funds.handlers import Funds
 from shared.aggregate import Actor
 from shared.auth import Principal, Role
-from shared.errors import Conflict, DomainError, NotFound, Refused
+from shared.errors import Conflict, DomainError, Invalid, NotFound, Refused
 from shared.parsing import Unparsable, half_width, parse_date, text_of
 from shared.readmodels.member_directory import MemberDirectory
 from shared.spreadsheet import Oversized, Unreadable, off_the_loop, read_table
@@ -88,10 +88,14 @@ def may_act_for(user: Principal, plan: ExamPlan, member_id: str) -> None:
         user.require(Role.cadre, campus=plan.campus)
 
 
-async def person_of(exams: Exams, plan: ExamPlan, member_id: str) -> dict[str, Any]:
+async def person_of(
+    exams: Exams, plan: ExamPlan, member_id: str, missing: type[DomainError] = NotFound
+) -> dict[str, Any]:
+    """The member, if they may take part. `missing`: a member a booking names that is not
+    there is input to correct (Invalid, 422); on a read of my own page it is NotFound."""
     person = await exams.directory.get(member_id)
     if person is None:
-        raise NotFound("member.not_found", "未找到该会员（会员信息可能尚未同步）", id=member_id)
+        raise missing("member.not_found", "未找到该会员（会员信息可能尚未同步）", id=member_id)
     if person.get("campus") != plan.campus:
         raise Refused("exam.other_campus", "该会员不属于本校区，请预约所在校区的体检")
     may_take_part(plan, person)
@@ -113,7 +117,7 @@ async def book(
         # A rush on a full slot is answered from what this process saw a moment ago, without
         # the member's reads: only a seat's insert could book it, and none is free.
         raise Conflict("exam.slot_full", "该时段名额已满，请选择其他时段", slot=slot.code)
-    person = await person_of(exams, plan, member_id)
+    person = await person_of(exams, plan, member_id, Invalid)
     chosen = check_package(plan, package, person)
     if current is not None:
         if current.status is BookingStatus.completed:

@@ -18,7 +18,7 @@ from services.welfare.hardship.domain import (
 )
 from shared.aggregate import Actor, AggregateStore
 from shared.auth import Principal, Role
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, Invalid
 from shared.readmodels.member_directory import MemberDirectory
 from shared.timeutil import local_today, utcnow_ms
 
@@ -39,7 +39,7 @@ async def open_file(
     """建档 (or re-open a closed file): a cadre of the member's campus."""
     member = await register.directory.get(member_id)
     if member is None:
-        raise NotFound("member.not_found", "会员不存在", member_id=member_id)
+        raise Invalid("member.not_found", "会员不存在", member_id=member_id)
     campus = str(member["campus"])
     user.require(Role.cadre, campus=campus)
     today, actor = local_today(), Actor.of(user)

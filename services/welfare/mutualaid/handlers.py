@@ -30,7 +30,7 @@ from services.welfare.mutualaid.domain import (
 from services.welfare.mutualaid.store import MutualAidBook
 from shared.aggregate import Actor
 from shared.auth import Principal, Role
-from shared.errors import NotFound
+from shared.errors import Invalid
 from shared.readmodels.member_directory import MemberDirectory
 from shared.timeutil import local_today
 
@@ -92,7 +92,7 @@ async def enrol(
     by_cadre = may_act_for(user, scheme.campus, member_id)
     person = await aid.directory.get(member_id)
     if person is None:
-        raise NotFound("member.not_found", "未找到该会员（会员信息可能尚未同步）", id=member_id)
+        raise Invalid("member.not_found", "未找到该会员（会员信息可能尚未同步）", id=member_id)
     number = clean_id_number(id_number)
     today = local_today()
     existing = await aid.book.enrolments.get(f"{scheme.id}:{member_id}")
