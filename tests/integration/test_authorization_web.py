@@ -294,7 +294,8 @@ ROWS: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
     ),
     ("POST", "/m/activities/{activity_id}/signup"): (
         activity,
-        expect(404, anonymous=403, member=303, other_member=303, system=403),
+        # 422: signed in, but not in events' member directory (member.not_found).
+        expect(422, anonymous=403, member=303, other_member=303, cadre_east=404, system=403),
     ),
     ("POST", "/m/activities/{activity_id}/cancel"): (
         registered,
