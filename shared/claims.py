@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import Any, NamedTuple
 
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError, DuplicateKeyError
@@ -76,9 +76,14 @@ async def take_slot(
     return None
 
 
+class TakenSlots(NamedTuple):
+    slots: dict[str, int | None]  # each holder's number (None: the pool was full)
+    held: int  # numbers of the pool held after the call, as far as it saw (no extra read)
+
+
 async def take_slots(
     coll: AsyncCollection, pool: str, capacity: int, holders: list[str]
-) -> dict[str, int | None]:
+) -> TakenSlots:
     """`take_slot` for several holders of one pool: one read of the pool and one unordered
     insert of the free numbers; a holder whose insert lost a race takes its slot alone.
 
@@ -113,7 +118,8 @@ async def take_slots(
     for holder in holders:
         if holder not in found:  # no free number seen, or lost its race: the careful path
             found[holder] = await take_slot(coll, pool, capacity, holder)
-    return found
+    held = taken | {n for n in found.values() if n is not None}
+    return TakenSlots(found, len(held))
 
 
 async def release_slot(coll: AsyncCollection, pool: str, holder: str) -> int | None:

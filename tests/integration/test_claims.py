@@ -70,12 +70,13 @@ async def test_ballots_taking_several_slots_at_once_never_pass_k_nor_hold_a_pair
     answers = await asyncio.gather(*(take_slots(coll, pool, k, b) for b in ballots))
     held = {d["holder"]: d["number"] async for d in coll.find({"pool": pool})}
     assert len(held) == k and sorted(held.values()) == [1, 2, 3]
-    for ballot, got in zip(ballots, answers, strict=True):
+    for ballot, (got, seen) in zip(ballots, answers, strict=True):
         assert set(got) == set(ballot)
         for holder, number in got.items():  # an answer is the holder's real slot, or full
             assert number == held.get(holder)
+        assert 1 <= seen <= k  # the pool as the call saw it, never more than there are
     again = await take_slots(coll, pool, k, [*held, "z"])
-    assert again == {**held, "z": None}  # the holders keep theirs; the pool is full
+    assert again == ({**held, "z": None}, k)  # the holders keep theirs; the pool is full
 
 
 async def test_a_budget_line_is_never_overspent_by_concurrent_spending(infra):

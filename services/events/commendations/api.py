@@ -274,10 +274,9 @@ async def cast_votes(
     """Vote for shortlisted candidates of a category before the close: at most K per voter,
     one per candidate; the ballot keeps no voter; role: member of its scope."""
     campaign = await visible(book, campaign_id, user)
-    results = await vote(campaign, category_id, body.candidates, book, directory, user)
-    category = campaign.category(category_id)
-    used, _ = await book.box.mine(campaign.id, category_id, user.subject, [])
-    return VoteAnswer(results=results, used=used, limit=category.votes_per_voter)
+    cast = await vote(campaign, category_id, body.candidates, book, directory, user)
+    limit = campaign.category(category_id).votes_per_voter
+    return VoteAnswer(results=cast.answers, used=cast.used, limit=limit)
 
 
 class ObjectionPublic(PublicModel):

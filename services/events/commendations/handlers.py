@@ -32,7 +32,7 @@ from services.events.commendations.domain import (
     nominate,
     raise_objection,
 )
-from services.events.commendations.store import CampaignBook
+from services.events.commendations.store import CampaignBook, Cast
 from shared.aggregate import Actor, AlreadyExists
 from shared.auth import Principal, Role
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
@@ -176,7 +176,7 @@ async def vote(
     directory: MemberDirectory,
     user: Principal,
     now: datetime | None = None,
-) -> dict[str, str]:
+) -> Cast:
     """Cast one vote per candidate named; each answered cast / again / full."""
     category = campaign.category(category_id)
     person = await voter(campaign, directory, user)
@@ -205,9 +205,10 @@ async def vote(
             raise Invalid("nomination.not_found", "未找到该候选人", id=nid)
         if n.status is not NominationStatus.shortlisted:
             raise Conflict("vote.not_a_candidate", f"{n.name} 不是入围候选人", id=nid)
-    answers = await book.box.cast(
+    cast = await book.box.cast(
         campaign.id, category_id, person.id, nomination_ids, category.votes_per_voter
     )
+    answers = cast.answers
     if all(a == "full" for a in answers.values()):
         raise Conflict(
             "vote.limit",
@@ -216,7 +217,7 @@ async def vote(
         )
     if all(a == "again" for a in answers.values()):
         raise Conflict("vote.again", "您已给该候选人投过票")
-    return answers
+    return cast
 
 
 async def object_to(

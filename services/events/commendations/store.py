@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 from collections import Counter
-from typing import Any
+from typing import Any, NamedTuple
 
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError
@@ -58,6 +58,11 @@ async def setup_indexes(db: AsyncDatabase) -> None:
     await db[BALLOTS].create_index([("campaign", 1), ("category", 1)])
 
 
+class Cast(NamedTuple):
+    answers: dict[str, str]  # candidate → cast / again / full
+    used: int  # the voter's votes used in the category
+
+
 class BallotBox:
     """Votes of every campaign: cast, a voter's own votes, and the tally."""
 
@@ -74,12 +79,14 @@ class BallotBox:
 
     async def cast(
         self, campaign: str, category: str, voter: str, candidates: list[str], limit: int
-    ) -> dict[str, str]:
+    ) -> Cast:
         """A ballot: per candidate "cast", "again" (this voter's vote for this candidate is in
-        already) or "full" (the voter has used their `limit` votes)."""
+        already) or "full" (the voter has used their `limit` votes); and how many of them the
+        voter has used now (what the pool read before the insert showed, and what it took:
+        the answer needs no second read)."""
         pairs = {c: self._pair(campaign, category, voter, c) for c in candidates}
         pool = self._pool(campaign, category, voter)
-        slots = await take_slots(self.slots, pool, limit, list(pairs.values()))
+        slots, used = await take_slots(self.slots, pool, limit, list(pairs.values()))
         answers = {c: "full" for c, pair in pairs.items() if slots[pair] is None}
         # A slot is this pair's (new, or taken by a retry or a racing twin): the ballot's key
         # makes the vote count once. No `claimed_at`: a time would pair it with its slot.
@@ -101,7 +108,7 @@ class BallotBox:
                 again = {ballots[err["index"]]["candidate"] for err in e.details["writeErrors"]}
         for ballot in ballots:
             answers[ballot["candidate"]] = "again" if ballot["candidate"] in again else "cast"
-        return {c: answers[c] for c in candidates}
+        return Cast({c: answers[c] for c in candidates}, used)
 
     async def mine(
         self, campaign: str, category: str, voter: str, candidates: list[str]
