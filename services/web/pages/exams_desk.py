@@ -13,8 +13,8 @@ from fastapi.responses import Response
 
 from services.web.backend import ApiError
 from services.web.context import StaffVisit, Visit, redirect
-from services.web.pages.exams_member import ClaimQuery, as_written, none
-from services.web.pages.member import optional
+from services.web.pages.exams_member import ClaimQuery
+from services.web.pages.member import as_written, none, optional
 from shared.errors import DomainError
 from shared.parsing import yuan_to_fen
 from shared.timeutil import local_today

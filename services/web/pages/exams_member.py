@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from services.web.backend import ApiError
 from services.web.context import MemberVisit, Visit, redirect
-from services.web.pages.member import optional
+from services.web.pages.member import as_written, none, optional
 from shared.errors import DomainError
 from shared.parsing import yuan_to_fen
 from shared.timeutil import local_today
@@ -109,21 +109,7 @@ async def exam_cancel(visit: MemberVisit) -> Response:
 # -- mutual aid -------------------------------------------------------------------------------
 
 
-async def none() -> None:
-    return None
-
-
 ClaimQuery = Annotated[str | None, Query(pattern=r"^clm-[0-9a-f]{12}$")]
-
-
-def as_written(items: list[dict[str, Any]], item: dict[str, Any] | None) -> list[dict[str, Any]]:
-    """`items` (a list view, which catches up within a second) with `item` as just written:
-    the page after a change shows it, not the view's older copy or nothing."""
-    if item is None:
-        return items
-    if any(i["id"] == item["id"] for i in items):
-        return [item if i["id"] == item["id"] else i for i in items]
-    return [item, *items]
 
 
 @router.get("/mutual-aid")

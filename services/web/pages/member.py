@@ -47,6 +47,21 @@ async def optional(call: Any) -> Any:
         raise
 
 
+async def none() -> None:
+    """What `optional(...)` stands in for in a gather when there is nothing to read."""
+    return None
+
+
+def as_written(items: list[dict[str, Any]], item: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """`items` (a list view, which catches up within a second) with `item` as just written:
+    the page after a change shows it, not the view's older copy or nothing."""
+    if item is None:
+        return items
+    if any(i["id"] == item["id"] for i in items):
+        return [item if i["id"] == item["id"] else i for i in items]
+    return [item, *items]
+
+
 async def unread_count(visit: Visit) -> int:
     return int((await visit.get("notify", "/inbox/unread-count"))["unread"])
 
