@@ -118,8 +118,9 @@ async def take_slots(
     for holder in holders:
         if holder not in found:  # no free number seen, or lost its race: the careful path
             found[holder] = await take_slot(coll, pool, capacity, holder)
-    held = taken | {n for n in found.values() if n is not None}
-    return TakenSlots(found, len(held))
+    if any(n is None for n in found.values()):
+        return TakenSlots(found, capacity)  # `take_slot` answers None only for a full pool
+    return TakenSlots(found, len(taken | {n for n in found.values() if n is not None}))
 
 
 async def release_slot(coll: AsyncCollection, pool: str, holder: str) -> int | None:
