@@ -49,6 +49,7 @@ from shared.crypto import Sealer
 from shared.envelope import CloudEvent
 from shared.errors import ConcurrencyConflict, Conflict, NotFound
 from shared.events import IntegrationEvent, version_of
+from shared.mongo import find_by_ids
 from shared.outbox.writer import OUTBOX, Outbox, Write
 from shared.principal import Principal
 from shared.routing import Routes, on_topic
@@ -296,21 +297,21 @@ class AggregateStore(Generic[A]):
         return found
 
     async def get_many(self, aggregate_ids: Sequence[str]) -> dict[str, A]:
-        """The current state of many aggregates (those that exist), in two queries.
+        """The current state of many aggregates (those that exist).
 
-        The same answer as `get` for each, without a round trip per aggregate: the views by
-        `_id`, then the next version of each in the log by `_id`; only an aggregate whose view
-        is behind reads on, change by change. For work in batches (an import of thousands).
+        The same answer as `get` for each: the views by `_id`, then the next version of each in
+        the log by `_id` (`find_by_ids`: one query each where the server can answer it from
+        its index); only an aggregate whose view is behind reads on, change by change. For
+        work in batches (an import of thousands).
         """
         ids = list(dict.fromkeys(aggregate_ids))
         if not ids:
             return {}
         found: dict[str, tuple[Mapping[str, Any] | None, int]] = {i: (None, 0) for i in ids}
-        async for view in self.view.find({"_id": {"$in": ids}}):
+        for view in (await find_by_ids(self.view, ids)).values():
             found[view["_id"]] = (view, view.get("version", 0))
         keys = [change_id(i, version + 1) for i, (_, version) in found.items()]
-        behind = [c async for c in self.log.find({"_id": {"$in": keys}})]
-        for change in behind:
+        for change in (await find_by_ids(self.log, keys)).values():
             state, version = change["state"], change["version"]
             async for later in self._changes_after(change["aggregate"], version):
                 state, version = later["state"], later["version"]
@@ -380,29 +381,28 @@ class AggregateStore(Generic[A]):
         return self._load(aggregate_id, doc["state"], version) if doc is not None else None
 
     async def existing(self, aggregate_ids: Sequence[str]) -> set[str]:
-        """Which of the ids exist: one query by key (their first changes), whatever the view
-        says. For work in batches; a lookup per id would cost a round trip each."""
+        """Which of the ids exist: their first changes read by key, whatever the view says.
+        For work in batches."""
         ids = list(dict.fromkeys(aggregate_ids))
         if not ids:
             return set()
-        first = {"_id": {"$in": [change_id(i, 1) for i in ids]}}
-        return {d["aggregate"] async for d in self.log.find(first, {"aggregate": 1})}
+        first = await find_by_ids(self.log, [change_id(i, 1) for i in ids], {"aggregate": 1})
+        return {d["aggregate"] for d in first.values()}
 
     async def changes_of_request(
         self, request: str | None, versions: Mapping[str, int], action: str | None = None
     ) -> list[Change]:
         """Which of the given changes (aggregate id -> version) the request made: a resumable
-        job (an import after a crash) tells what it did before from what it finds. One query
-        by key, whatever the size of the log."""
+        job (an import after a crash) tells what it did before from what it finds. Read by
+        key, whatever the size of the log."""
         if not versions:
             return []
-        query: dict[str, Any] = {
-            "_id": {"$in": [change_id(i, v) for i, v in versions.items()]},
-            "request": request,
-        }
+        where: dict[str, Any] = {"request": request}
         if action is not None:
-            query["action"] = action
-        return [Change.from_doc(d, self.hidden) async for d in self.log.find(query)]
+            where["action"] = action
+        keys = [change_id(i, v) for i, v in versions.items()]
+        found = await find_by_ids(self.log, keys, where=where)
+        return [Change.from_doc(found[k], self.hidden) for k in keys if k in found]
 
     async def recent_changes(self, where: ChangeFilter, limit: int) -> list[Change]:
         """The newest `limit` changes of any aggregate that match, newest first."""

@@ -82,45 +82,63 @@ class TakenSlots(NamedTuple):
 
 
 async def take_slots(
-    coll: AsyncCollection, pool: str, capacity: int, holders: list[str]
+    coll: AsyncCollection,
+    pool: str,
+    capacity: int,
+    holders: list[str],
+    *,
+    never_released: bool = False,
 ) -> TakenSlots:
     """`take_slot` for several holders of one pool: one read of the pool and one unordered
     insert of the free numbers; a holder whose insert lost a race takes its slot alone.
 
     The invariants are the same unique keys (`_id` per number, (pool, holder)): only the
     number of round trips changes. Holders are served in the order given.
+
+    `never_released`: no slot of this pool is ever given back (a voter's votes). Then the
+    first holders try numbers 1, 2, … straight away, without the read: number 1 is the first
+    any pool hands out and is never free again, so if every one of them went in, the pool
+    was empty and holds just these. Whatever did not go in takes the usual way.
     """
     found: dict[str, int | None] = {}
-    taken: set[int] = set()
+    if never_released and 0 < len(holders) <= capacity:
+        tried = {h: n for n, h in enumerate(dict.fromkeys(holders), start=1)}
+        placed = await _insert_slots(coll, pool, tried)
+        if len(placed) == len(tried):
+            return TakenSlots(dict(placed), len(placed))
+        found.update(placed)
+    taken: set[int] = set(n for n in found.values() if n is not None)
     async for d in coll.find({"pool": pool}, {"number": 1, "holder": 1}):
         taken.add(d["number"])
         if d["holder"] in holders:
             found[d["holder"]] = d["number"]
     free = (n for n in range(1, capacity + 1) if n not in taken)
     planned = {h: n for h, n in zip((h for h in holders if h not in found), free, strict=False)}
-    if planned:
-        slots = [
-            {
-                "_id": _slot_id(pool, n),
-                "claimed_at": utcnow(),
-                "pool": pool,
-                "number": n,
-                "holder": h,
-            }
-            for h, n in planned.items()
-        ]
-        try:
-            await coll.insert_many(slots, ordered=False)
-        except BulkWriteError as e:
-            lost = {slots[err["index"]]["holder"] for err in e.details.get("writeErrors", [])}
-            planned = {h: n for h, n in planned.items() if h not in lost}
-        found.update(planned)
+    found.update(await _insert_slots(coll, pool, planned))
     for holder in holders:
         if holder not in found:  # no free number seen, or lost its race: the careful path
             found[holder] = await take_slot(coll, pool, capacity, holder)
     if any(n is None for n in found.values()):
         return TakenSlots(found, capacity)  # `take_slot` answers None only for a full pool
     return TakenSlots(found, len(taken | {n for n in found.values() if n is not None}))
+
+
+async def _insert_slots(
+    coll: AsyncCollection, pool: str, planned: dict[str, int]
+) -> dict[str, int]:
+    """Insert the planned (holder → number) slots at once; those that went in."""
+    if not planned:
+        return {}
+    slots = [
+        {"_id": _slot_id(pool, n), "claimed_at": utcnow(), "pool": pool, "number": n, "holder": h}
+        for h, n in planned.items()
+    ]
+    try:
+        await coll.insert_many(slots, ordered=False)
+    except BulkWriteError as e:
+        lost = {slots[err["index"]]["holder"] for err in e.details.get("writeErrors", [])}
+        return {h: n for h, n in planned.items() if h not in lost}
+    return dict(planned)
 
 
 async def release_slot(coll: AsyncCollection, pool: str, holder: str) -> int | None:

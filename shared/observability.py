@@ -9,9 +9,10 @@ from __future__ import annotations
 import time
 from collections.abc import Awaitable, Callable
 
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, FastAPI, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.envelope import new_traceparent, trace_id_of
 from shared.telemetry import (
@@ -87,21 +88,44 @@ def route_label(route: object) -> str:
     return path if isinstance(path, str) and path else "unmatched"
 
 
-def install_request_metrics(app: FastAPI, service: str) -> None:
-    @app.middleware("http")
-    async def _measure(request: Request, call_next):
+class RequestMetrics:
+    """Counts and times every request by route template, and carries its trace id.
+
+    Pure ASGI (not `BaseHTTPMiddleware`, which runs the app in a task of its own behind
+    memory streams: about a tenth of a small request's CPU, measured on the vote burst)."""
+
+    def __init__(self, app: ASGIApp, service: str) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
         started = time.perf_counter()
+        status = 500  # what the server answers when the app raises before it started one
+        headers = dict(scope.get("headers") or [])
+        traceparent = headers.get(b"traceparent", b"").decode("latin-1") or None
         # Continue the caller's trace (or start one) so logs and emitted events share it.
-        trace_id = (
-            trace_id_of(request.headers.get("traceparent")) or new_traceparent().split("-")[1]
-        )
+        trace_id = trace_id_of(traceparent) or new_traceparent().split("-")[1]
         token = trace_id_var.set(trace_id)
+
+        async def sending(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
         try:
-            response = await call_next(request)
+            await self.app(scope, receive, sending)
         finally:
             trace_id_var.reset(token)
-        path = route_label(request.scope.get("route"))
-        method = method_label(request.method)
-        HTTP_REQUESTS.labels(service, method, path, response.status_code).inc()
-        HTTP_SECONDS.labels(service, method, path).observe(time.perf_counter() - started)
-        return response
+            # The router wrote the matched route into this same scope.
+            path = route_label(scope.get("route"))
+            method = method_label(scope.get("method", ""))
+            HTTP_REQUESTS.labels(self.service, method, path, status).inc()
+            HTTP_SECONDS.labels(self.service, method, path).observe(time.perf_counter() - started)
+
+
+def install_request_metrics(app: FastAPI, service: str) -> None:
+    app.add_middleware(RequestMetrics, service=service)

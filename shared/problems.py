@@ -12,6 +12,7 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.errors import DomainError
 from shared.timeutil import as_local
@@ -145,15 +146,23 @@ def allowed_methods(request: Request) -> list[str]:
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
-def install_problem_handlers(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def _no_control_characters_in_paths(request: Request, call_next):
-        # No resource of Gonghui has a control character in its path, and the storage could
-        # not even look one up (PostgreSQL's jsonb holds no NUL): such a path names nothing.
-        if _CONTROL.search(request.url.path):
+class NoControlCharacters:
+    """404 for a path with a control character: no resource of Gonghui has one, and the
+    storage could not even look one up (PostgreSQL's jsonb holds no NUL). Pure ASGI."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and _CONTROL.search(scope.get("path", "")):
             code, title = _STATUS_ZH[404]
-            return problem_response(code, 404, title, None, None)
-        return await call_next(request)
+            await problem_response(code, 404, title, None, None)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    app.add_middleware(NoControlCharacters)
 
     @app.exception_handler(ProblemError)
     async def _problem(request: Request, exc: ProblemError) -> JSONResponse:

@@ -62,12 +62,17 @@ async def test_a_double_click_takes_one_slot_and_a_release_frees_it_for_the_next
     assert await take_slot(coll, "exam:0315-am", 3, "m-10") == same[0]
 
 
-async def test_ballots_taking_several_slots_at_once_never_pass_k_nor_hold_a_pair_twice(coll):
+@pytest.mark.parametrize("never_released", [False, True], ids=["read first", "insert first"])
+async def test_ballots_taking_several_slots_at_once_never_pass_k_nor_hold_a_pair_twice(
+    coll, never_released
+):
     # Eight ballots of one voter race (double clicks, two tabs), each naming 2–3 of five
     # candidates, against a limit of 3 votes: at most 3 slots, each candidate at most once.
     k, pool = 3, "vote:c1:voter-7"
     ballots = [["a", "b", "c"], ["c", "d"], ["e", "a", "b"], ["d", "e"]] * 2
-    answers = await asyncio.gather(*(take_slots(coll, pool, k, b) for b in ballots))
+    answers = await asyncio.gather(
+        *(take_slots(coll, pool, k, b, never_released=never_released) for b in ballots)
+    )
     held = {d["holder"]: d["number"] async for d in coll.find({"pool": pool})}
     assert len(held) == k and sorted(held.values()) == [1, 2, 3]
     for ballot, (got, seen) in zip(ballots, answers, strict=True):
@@ -75,8 +80,24 @@ async def test_ballots_taking_several_slots_at_once_never_pass_k_nor_hold_a_pair
         for holder, number in got.items():  # an answer is the holder's real slot, or full
             assert number == held.get(holder)
         assert 1 <= seen <= k  # the pool as the call saw it, never more than there are
-    again = await take_slots(coll, pool, k, [*held, "z"])
+    again = await take_slots(coll, pool, k, [*held, "z"], never_released=never_released)
     assert again == ({**held, "z": None}, k)  # the holders keep theirs; the pool is full
+
+
+async def test_a_first_ballot_inserts_its_slots_and_a_later_one_keeps_what_is_held(coll):
+    pool = "vote:c2:voter-9"
+    assert await take_slots(coll, pool, 3, ["a", "b"], never_released=True) == (
+        {"a": 1, "b": 2},
+        2,
+    )
+    # "a" again and a new "c": "a" keeps its number, "c" gets the one left, the pool is full.
+    assert await take_slots(coll, pool, 3, ["a", "c"], never_released=True) == (
+        {"a": 1, "c": 3},
+        3,
+    )
+    assert await take_slots(coll, pool, 3, ["d"], never_released=True) == ({"d": None}, 3)
+    held = {d["holder"]: d["number"] async for d in coll.find({"pool": pool})}
+    assert held == {"a": 1, "b": 2, "c": 3}
 
 
 async def test_a_budget_line_is_never_overspent_by_concurrent_spending(infra):

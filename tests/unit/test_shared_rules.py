@@ -181,3 +181,16 @@ def test_a_problem_naming_a_moment_shows_it_in_beijing_time():
     assert response.status_code == 409
     assert body["starts_at"] == "2026-03-01T14:30:00+08:00"
     assert "rule" not in body
+
+
+def test_keys_are_asked_one_by_one_only_on_ferretdb_and_only_where_it_pays():
+    from shared.mongo import KEYS_PER_SCAN, key_by_key
+
+    assert not key_by_key(False, 3, 50_000)  # MongoDB answers $in from its index
+    assert not key_by_key(True, 0, 50_000)
+    assert key_by_key(True, 3, 50_000)
+    assert not key_by_key(True, 3, 40)  # a few nominations: one read of them all
+    assert key_by_key(True, 500, 50_000)
+    assert not key_by_key(True, 500, 1_000)  # reading 1,000 documents beats 500 round trips
+    assert not key_by_key(True, 100, KEYS_PER_SCAN * 100)
+    assert key_by_key(True, 100, KEYS_PER_SCAN * 100 + 1)

@@ -86,7 +86,10 @@ class BallotBox:
         the answer needs no second read)."""
         pairs = {c: self._pair(campaign, category, voter, c) for c in candidates}
         pool = self._pool(campaign, category, voter)
-        slots, used = await take_slots(self.slots, pool, limit, list(pairs.values()))
+        # A vote is never taken back, so a first ballot takes its slots without reading.
+        slots, used = await take_slots(
+            self.slots, pool, limit, list(pairs.values()), never_released=True
+        )
         answers = {c: "full" for c, pair in pairs.items() if slots[pair] is None}
         # A slot is this pair's (new, or taken by a retry or a racing twin): the ballot's key
         # makes the vote count once. No `claimed_at`: a time would pair it with its slot.

@@ -35,6 +35,7 @@ from pymongo.errors import DuplicateKeyError
 from services.members.imports.domain import RowResult, SourceRow
 from shared.claims import claim_once
 from shared.crypto import Sealer
+from shared.mongo import find_by_ids
 from shared.timeutil import utcnow
 
 JOBS = "imports"
@@ -110,7 +111,7 @@ class ImportStore:
             doc["job"]
             async for doc in self.chunks.find({"at": {"$lt": now - ROWS_KEEP}}, {"job": 1})
         }
-        still_open = {d["_id"] async for d in self.open.find({"_id": {"$in": list(stale)}})}
+        still_open = set(await find_by_ids(self.open, stale, {"_id": 1}))
         gone = list(stale - still_open)
         if not gone:
             return 0
@@ -185,13 +186,13 @@ class ImportStore:
         found = dict(known or {})
         keys = [step_key(job_id, phase, n) for n in range(chunks) if n not in found]
         if keys:
-            async for doc in self.results_.find({"_id": {"$in": keys}}):
+            for doc in (await find_by_ids(self.results_, keys)).values():
                 found[doc["n"]] = [RowResult.model_validate(r) for r in doc["rows"]]
         return [r for n in sorted(found) for r in found[n]]
 
     async def done_chunks(self, job_id: str, phase: str, chunks: int) -> set[int]:
         keys = [step_key(job_id, phase, n) for n in range(chunks)]
-        return {d["n"] async for d in self.steps.find({"_id": {"$in": keys}}, {"n": 1})}
+        return {d["n"] for d in (await find_by_ids(self.steps, keys, {"n": 1})).values()}
 
     # -- open jobs ------------------------------------------------------------------------------
 

@@ -27,6 +27,7 @@ from pymongo.errors import BulkWriteError
 
 from shared.claims import claim_once
 from shared.errors import Conflict
+from shared.mongo import find_by_ids
 from shared.timeutil import utcnow
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ class WecomIds:
         """Who holds these ids now (the reservation, backed by the member's state), by key: a
         dry run's answer for many rows in two queries."""
         keys = sorted({k for u in userids if (k := wecom_key(u))})
-        found = {d["_id"]: d["member"] async for d in self.coll.find({"_id": {"$in": keys}})}
+        found = {k: d["member"] for k, d in (await find_by_ids(self.coll, keys)).items()}
         states = await self.members.get_many(sorted(set(found.values()))) if found else {}
         return {
             key: member

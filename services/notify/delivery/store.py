@@ -20,6 +20,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.notify.delivery.domain import DeliveryStatus
+from shared.mongo import update_by_ids
 from shared.timeutil import utcnow
 
 DELIVERIES = "deliveries"
@@ -95,12 +96,14 @@ class Deliveries:
         if not notice_ids:
             return
         ids = [f"{n}:inbox" for n in notice_ids]
-        done = await self.coll.update_many(
-            {"_id": {"$in": ids}, "status": DeliveryStatus.sent.value},
+        changed = await update_by_ids(
+            self.coll,
+            ids,
             {"$set": {"status": DeliveryStatus.read.value, "read_at": utcnow()}},
+            where={"status": DeliveryStatus.sent.value},
         )
-        if done.modified_count:
-            DELIVERY_STATUS.labels("inbox", "read").inc(done.modified_count)
+        if changed:
+            DELIVERY_STATUS.labels("inbox", "read").inc(changed)
 
     async def listing(
         self, query: Mapping[str, Any], limit: int, offset: int

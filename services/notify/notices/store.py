@@ -8,6 +8,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.notify.notices.domain import Notice
+from shared.mongo import update_by_ids
 from shared.timeutil import utcnow
 
 INBOX = "inbox"
@@ -112,8 +113,10 @@ class Inbox:
             ).to_list()
         ]
         if ids:
-            await self.coll.update_many(
-                {"_id": {"$in": ids}, "member_id": member_id, "read_at": None},
+            await update_by_ids(
+                self.coll,
+                ids,
                 {"$set": {"read_at": utcnow()}},
+                where={"member_id": member_id, "read_at": None},
             )
         return ids

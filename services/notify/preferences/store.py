@@ -9,6 +9,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.notify.preferences.domain import Preferences, QuietHours
+from shared.mongo import find_by_ids
 from shared.timeutil import utcnow
 
 PREFERENCES = "preferences"
@@ -42,8 +43,7 @@ class PreferenceStore:
 
     async def get_many(self, member_ids: Iterable[str]) -> dict[str, Preferences]:
         ids = list(member_ids)
-        docs = await self.coll.find({"_id": {"$in": ids}}).to_list() if ids else []
-        found = {d["_id"]: from_doc(d) for d in docs}
+        found = {i: from_doc(d) for i, d in (await find_by_ids(self.coll, ids)).items()}
         return {m: found.get(m, Preferences()) for m in ids}
 
     async def save(self, member_id: str, prefs: Preferences) -> None:

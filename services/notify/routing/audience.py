@@ -22,6 +22,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from services.notify.routing.domain import Audience, Facts
 from shared.envelope import CloudEvent
 from shared.events.events import RegistrationCancelled, RegistrationFacts
+from shared.mongo import find_by_ids
 from shared.readmodels.member_directory import MEMBER_DIRECTORY
 from shared.readmodels.newest import apply_if_newer
 from shared.routing import Routes, on
@@ -138,7 +139,7 @@ class Audiences:
     async def _members(self, ids: list[str], reachable_only: bool = True) -> list[Recipient]:
         if not ids:
             return []
-        docs = {d["_id"]: d for d in await self.directory.find({"_id": {"$in": ids}}).to_list()}
+        docs = await find_by_ids(self.directory, ids)
         found = []
         for member_id in ids:
             doc = docs.get(member_id)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pymongo.asynchronous.database import AsyncDatabase
 
 from shared.envelope import CloudEvent
+from shared.mongo import find_by_ids
 from shared.readmodels.newest import apply_if_newer
 
 CONTACTS = "contacts"
@@ -37,8 +38,8 @@ class Contacts:
     async def get_many(self, member_ids: list[str]) -> dict[str, Contact]:
         if not member_ids:
             return {}
-        docs = await self.coll.find({"_id": {"$in": member_ids}}).to_list()
-        return {d["_id"]: _contact(d) for d in docs}
+        docs = await find_by_ids(self.coll, member_ids)
+        return {i: _contact(d) for i, d in docs.items()}
 
     async def apply(self, contact: Contact, envelope: CloudEvent) -> bool:
         """Keep the newest details; the consumer of the member's partition is the one writer."""

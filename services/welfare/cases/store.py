@@ -8,6 +8,7 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 
 from services.welfare.cases.domain import CaseKind, CaseSource, CaseStatus
+from shared.mongo import find_by_ids
 
 CASES = "welfare_cases"  # the list view; `welfare_cases_changes` is the change log
 CASE_TOPIC = "welfare.case"
@@ -50,5 +51,5 @@ async def names_of(db: AsyncDatabase, member_ids: list[str]) -> dict[str, str]:
     """Members' names from welfare's member directory (one query), for the cadre's desk."""
     if not member_ids:
         return {}
-    found = db["member_directory"].find({"_id": {"$in": sorted(set(member_ids))}}, {"name": 1})
-    return {d["_id"]: d.get("name") or "" async for d in found}
+    found = await find_by_ids(db["member_directory"], sorted(set(member_ids)), {"name": 1})
+    return {i: d.get("name") or "" for i, d in found.items()}

@@ -31,6 +31,7 @@ from services.welfare.mutualaid.store import MutualAidBook
 from shared.aggregate import Actor
 from shared.auth import Principal, Role
 from shared.errors import Invalid
+from shared.mongo import find_by_ids
 from shared.readmodels.member_directory import MemberDirectory
 from shared.timeutil import local_today
 
@@ -128,10 +129,7 @@ async def enrolment_list(
     user.require(Role.cadre, Role.finance, campus=scheme.campus)
     enrolments = await aid.book.enrolments_of(scheme.id)
     ids = [e.member_id for e in enrolments]
-    found = aid.directory.coll.find(
-        {"_id": {"$in": ids}}, {"name": 1, "gender": 1, "department": 1}
-    )
-    people = {p["_id"]: p async for p in found}
+    people = await find_by_ids(aid.directory.coll, ids, {"name": 1, "gender": 1, "department": 1})
     return [(e, people.get(e.member_id, {})) for e in enrolments]
 
 
