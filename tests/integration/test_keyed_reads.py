@@ -12,7 +12,7 @@ import uuid
 import pytest
 from pymongo import AsyncMongoClient
 
-from shared.mongo import asks_key_by_key, find_by_ids, update_by_ids
+from shared.mongo import asks_key_by_key, find_by_ids, find_in, update_by_ids
 
 pytestmark = pytest.mark.integration
 
@@ -55,6 +55,19 @@ async def test_find_by_ids_answers_what_exists_and_matches_once(coll, asked, fer
 
     east = await find_by_ids(coll, ids, where={"campus": "east"})
     assert sorted(east) == [f"m-{i:03d}" for i in range(asked) if i % 2]
+
+
+@pytest.mark.parametrize("asked", [2, 30], ids=["a few values", "many values"])
+async def test_find_in_answers_every_document_with_one_of_the_values(coll, asked, ferretdb):
+    values = ["east"] * asked if asked == 2 else list(range(asked))
+    field = "campus" if asked == 2 else "n"
+    asked_values = list(dict.fromkeys([*values, "nowhere"]))
+    assert await asks_key_by_key(coll, len(asked_values)) is (ferretdb and asked == 2)
+
+    found = await find_in(coll, field, asked_values, {"n": 1})
+
+    expected = range(1, 120, 2) if asked == 2 else range(asked)
+    assert sorted(d["n"] for d in found) == list(expected)  # each document once
 
 
 async def test_find_by_ids_of_nothing_or_in_a_collection_not_made_yet_finds_nothing(coll):

@@ -23,6 +23,7 @@ from pymongo.errors import DuplicateKeyError
 from services.events.congress.domain import CongressSession, Proposal, Resolution
 from shared.aggregate import AggregateStore
 from shared.claims import NumberSeries, claim_once
+from shared.mongo import find_in
 
 SESSIONS = "congress_sessions"
 PROPOSALS = "proposals"
@@ -104,7 +105,7 @@ class CongressBook:
 
     async def cosigners_of(self, proposal_ids: list[str]) -> dict[str, list[str]]:
         out: dict[str, list[str]] = {p: [] for p in proposal_ids}
-        async for doc in self.cosigns.find({"proposal": {"$in": proposal_ids}}):
+        for doc in await find_in(self.cosigns, "proposal", proposal_ids):
             out.setdefault(doc["proposal"], []).append(doc["name"])
         return out
 

@@ -34,6 +34,7 @@ from services.members.membership.domain import Member
 from shared.aggregate import Actor
 from shared.claims import append_entry, entry_id, open_account, setup_entry_indexes
 from shared.events import IntegrationEvent
+from shared.mongo import find_in
 from shared.outbox import Outbox
 from shared.timeutil import utcnow
 
@@ -273,7 +274,9 @@ class Ledger:
             page_query["account"] = {"$in": sorted(chosen)}
         cursor = self.coll.find(page_query, {"account": 1}).sort(BILL_ORDER)
         accounts = [d["account"] async for d in cursor.skip(offset).limit(limit)]
-        items = bills_of(await self.entries({"account": {"$in": accounts}})) if accounts else []
+        # By account (indexed), not `$in`: FerretDB would read the whole ledger, every month.
+        page = await find_in(self.coll, "account", accounts)
+        items = bills_of([_entry(d) for d in page])
         place = {account: i for i, account in enumerate(accounts)}
         items.sort(key=lambda b: place[account_of(b.bill.month, b.bill.member_id)])
         return BillsFound(

@@ -8,7 +8,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from services.notify.notices.domain import Notice
-from shared.mongo import update_by_ids
 from shared.timeutil import utcnow
 
 INBOX = "inbox"
@@ -113,10 +112,10 @@ class Inbox:
             ).to_list()
         ]
         if ids:
-            await update_by_ids(
-                self.coll,
-                ids,
+            # One update: FerretDB hands the member's equality to PostgreSQL (an index), so
+            # the `$in` only filters that member's messages.
+            await self.coll.update_many(
+                {"_id": {"$in": ids}, "member_id": member_id, "read_at": None},
                 {"$set": {"read_at": utcnow()}},
-                where={"member_id": member_id, "read_at": None},
             )
         return ids
