@@ -17,8 +17,9 @@ library and Marten: optimistic concurrency on a unique (aggregate id, version), 
   computes, cheap on every backend. After a 2xx answer the change is in the log, so the next
   read sees it.
 - **Lists read a view with one writer.** `<name>` holds each aggregate's current state for
-  filters and pages. Its only writer is `refresh_view`, run by the service's own consumer of
-  the aggregate's topic: the Kafka key is the aggregate id, so one partition — worked by one
+  filters and pages. A creation's entry is inserted by its writer right away (an insert
+  never overwrites anything); from there on its only writer is `refresh_view`, run by the
+  service's own consumer of the aggregate's topic: the Kafka key is the aggregate id, so one partition — worked by one
   consumer of the group at a time, in order (see `shared.consumer`) — carries all of X's
   events. It re-reads the log, so it is idempotent and converges as soon as the event is
   consumed (well under a second on a healthy broker). Every change must therefore record at
@@ -34,6 +35,7 @@ library and Marten: optimistic concurrency on a unique (aggregate id, version), 
 from __future__ import annotations
 
 import asyncio
+import logging
 import random
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -43,7 +45,7 @@ from typing import Any, ClassVar, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, PrivateAttr
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pymongo.errors import BulkWriteError, DuplicateKeyError, PyMongoError
 
 from shared.crypto import Sealer
 from shared.envelope import CloudEvent
@@ -55,6 +57,8 @@ from shared.principal import Principal
 from shared.routing import Routes, on_topic
 from shared.telemetry import trace_id_var
 from shared.timeutil import utcnow
+
+log = logging.getLogger(__name__)
 
 HIDDEN = "***"  # how a secret field's old and new values appear in the change history
 
@@ -470,6 +474,7 @@ class AggregateStore(Generic[A]):
             if ok:
                 aggregate.version = 1
                 aggregate.pull_events()
+        await self._insert_first_views([w.doc for w, ok in zip(writes, added, strict=True) if ok])
         return added
 
     async def change(
@@ -528,6 +533,31 @@ class AggregateStore(Generic[A]):
         )
         aggregate.version = doc["version"]
         aggregate.pull_events()
+        if doc["version"] == 1:
+            await self._insert_first_views([doc])
+
+    async def _insert_first_views(self, changes: Sequence[Mapping[str, Any]]) -> None:
+        """New aggregates' list entries, right away: a list shows what was just created.
+
+        An insert never overwrites, so `refresh_view` stays the one that moves an entry on: if
+        its consumer was first, the entry there is the same or newer and this insert is
+        refused. It is a convenience, not the record: a failure is logged and the consumer
+        writes the entry as it always did.
+        """
+        if not changes:
+            return
+        views = [
+            {**c["state"], "_id": c["aggregate"], "version": 1, "updated_at": c["at"]}
+            for c in changes
+        ]
+        try:
+            await self.view.insert_many(views, ordered=False)
+        except BulkWriteError as e:
+            others = [err for err in e.details.get("writeErrors", []) if err.get("code") != 11000]
+            if others:
+                log.warning("%s: %d new list entries left to the consumer", self.name, len(others))
+        except PyMongoError as e:
+            log.warning("%s: new list entries left to the consumer (%s)", self.name, e)
 
     def _change_doc(
         self, aggregate: A, before: Mapping[str, Any], actor: Actor, action: str
@@ -562,14 +592,16 @@ class AggregateStore(Generic[A]):
         Only the consumer that owns the aggregate's partition calls this (see the module
         docstring), so the read-then-replace below has no concurrent writer to race.
         """
-        if version == 1 and await self._insert_first_view(aggregate_id):
-            return 1
         view = await self.view.find_one({"_id": aggregate_id}, {"version": 1})
         seen = view.get("version", 0) if view else 0
         latest = None
         if version is not None:
             if version <= seen:
-                return seen  # a redelivery, or an event of a change already applied
+                # A creation whose writer inserted the entry, a redelivery, or an event of a
+                # change already applied.
+                return seen
+            if version == 1 and await self._insert_first_view(aggregate_id):
+                return 1
             latest = await self.log.find_one({"_id": change_id(aggregate_id, version)})
         else:
             async for change in self._changes_after(aggregate_id, seen):

@@ -78,8 +78,11 @@ async def asks_key_by_key(coll: AsyncCollection, keys: int) -> bool:
     return key_by_key(True, keys, await _documents(coll))
 
 
-async def _each(keys: Sequence[Any], ask: Callable[[Any], Awaitable[Any]]) -> list[Any]:
-    gate = asyncio.Semaphore(_IN_FLIGHT)
+async def each(
+    keys: Sequence[Any], ask: Callable[[Any], Awaitable[Any]], in_flight: int = _IN_FLIGHT
+) -> list[Any]:
+    """`ask` for every key, at most `in_flight` at once (a client's connections); in order."""
+    gate = asyncio.Semaphore(in_flight)
 
     async def one(key: Any) -> Any:
         async with gate:
@@ -100,7 +103,7 @@ async def find_by_ids(
         return {}
     extra = dict(where or {})
     if await asks_key_by_key(coll, len(keys)):
-        docs = await _each(keys, lambda k: coll.find_one({**extra, "_id": k}, projection))
+        docs = await each(keys, lambda k: coll.find_one({**extra, "_id": k}, projection))
         return {d["_id"]: d for d in docs if d is not None}
     cursor = coll.find({**extra, "_id": {"$in": keys}}, projection)
     return {d["_id"]: d async for d in cursor}
@@ -118,7 +121,7 @@ async def find_in(
     if not keys:
         return []
     if await asks_key_by_key(coll, len(keys)):
-        pages = await _each(keys, lambda k: coll.find({field: k}, projection).to_list())
+        pages = await each(keys, lambda k: coll.find({field: k}, projection).to_list())
         return [d for page in pages for d in page]
     return await coll.find({field: {"$in": keys}}, projection).to_list()
 
@@ -135,7 +138,7 @@ async def update_by_ids(
         return 0
     extra = dict(where or {})
     if await asks_key_by_key(coll, len(keys)):
-        done = await _each(keys, lambda k: coll.update_one({**extra, "_id": k}, update))
+        done = await each(keys, lambda k: coll.update_one({**extra, "_id": k}, update))
         return sum(d.modified_count for d in done)
     result = await coll.update_many({**extra, "_id": {"$in": keys}}, update)
     return result.modified_count

@@ -8,7 +8,9 @@ keyed claim counts once). A member whose birthday cap for the year is used up ge
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass
+from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
@@ -23,6 +25,7 @@ from services.welfare.policy.caps import CapBook, CapRequest
 from shared.aggregate import Actor, AggregateStore
 from shared.auth import Principal, Role
 from shared.errors import NotFound
+from shared.mongo import each
 from shared.readmodels.member_directory import MEMBER_DIRECTORY, MemberDirectory
 from shared.scheduler import JobRun
 from shared.timeutil import SHANGHAI, local_today, utcnow_ms
@@ -34,6 +37,7 @@ BIRTHDAYS = "welfare_birthdays"
 TOPIC = "welfare.birthday"
 NOT_FOUND = ("birthday.not_found", "生日福利不存在")
 BATCH = 500
+PARALLEL_BATCHES = 3
 
 
 async def setup_indexes(db: AsyncDatabase) -> None:
@@ -64,15 +68,17 @@ class RunResult:
 async def offer_month(birthdays: Birthdays, month: str, actor: Actor) -> RunResult:
     """The benefits of `month` (YYYY-MM) for active members born in it, within the cap."""
     year = int(month[:4])
+
+    def born_on(day: str) -> Awaitable[list[dict[str, Any]]]:
+        query = {"birthday": day, "status": "active"}
+        return birthdays.directory.coll.find(query, {"campus": 1}).to_list()
+
     members = [
         (d["_id"], d["campus"])
-        for day in days_of(month)
-        async for d in birthdays.directory.coll.find(
-            {"birthday": day, "status": "active"}, {"campus": 1}
-        )
+        for days in await each(days_of(month), born_on)
+        for d in days
         if d.get("campus")
     ]
-    offered = over_cap = 0
 
     def claim(member_id: str) -> CapRequest:
         benefit_id = benefit_id_of(member_id, year)
@@ -85,22 +91,27 @@ async def offer_month(birthdays: Birthdays, month: str, actor: Actor) -> RunResu
             cause=f"生日福利 {benefit_id}",
         )
 
-    for start in range(0, len(members), BATCH):
-        batch = members[start : start + BATCH]
+    async def offer(batch: list[tuple[str, str]]) -> tuple[int, int]:
         ids = [benefit_id_of(m, year) for m, _ in batch]
         done = await birthdays.store.existing(ids)
         todo = [(m, c) for m, c in batch if benefit_id_of(m, year) not in done]
         # In bulk: a member's first claim of the year is one insert among many; whoever has
         # claims already goes the one-by-one way (`claim_many`).
         fits = [c.claimed for c in await birthdays.caps.claim_many([claim(m) for m, _ in todo])]
-        over_cap += fits.count(False)
         benefits = [
             BirthdayBenefit.offer(m, c, month, birthdays.amount_fen)
             for (m, c), fit in zip(todo, fits, strict=True)
             if fit
         ]
-        if benefits:
-            offered += sum(await birthdays.store.add_many(benefits, actor, "offer"))
+        added = await birthdays.store.add_many(benefits, actor, "offer") if benefits else []
+        return sum(added), fits.count(False)
+
+    # A few batches at once (each member in one batch): one waits on the database while
+    # another is built.
+    batches = [members[i : i + BATCH] for i in range(0, len(members), BATCH)]
+    results = await each(batches, offer, in_flight=PARALLEL_BATCHES)
+    offered = sum(o for o, _ in results)
+    over_cap = sum(c for _, c in results)
     return RunResult(month, len(members), offered, over_cap)
 
 
