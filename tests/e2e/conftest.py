@@ -38,10 +38,15 @@ SETTINGS: dict[str, type[ServiceSettings]] = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def listening_socket() -> socket.socket:
+    """A socket bound to a free port and listening, for a service to inherit: the port is
+    held from the moment it is chosen (a port only picked, then bound by the child, could be
+    taken in between by the other pytest worker's platform, and this one would talk to it)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(128)
+    sock.set_inheritable(True)
+    return sock
 
 
 class Platform:
@@ -50,7 +55,8 @@ class Platform:
         self.prefix = f"e{uuid.uuid4().hex[:10]}."
         self.tmp = tmp
         self.services = services
-        self.ports = {name: free_port() for name in services}
+        self.sockets = {name: listening_socket() for name in services}
+        self.ports = {name: sock.getsockname()[1] for name, sock in self.sockets.items()}
         self.procs: dict[str, subprocess.Popen] = {}
 
     def settings(self, name: str):
@@ -93,11 +99,10 @@ class Platform:
                     "-m",
                     "uvicorn",
                     f"services.{name}.main:app",
-                    "--host",
-                    "127.0.0.1",
-                    "--port",
-                    str(self.ports[name]),
+                    "--fd",
+                    str(self.sockets[name].fileno()),
                 ],
+                pass_fds=(self.sockets[name].fileno(),),
                 cwd=REPO,
                 env=self.env(name),
                 stdout=log,
@@ -161,6 +166,8 @@ class Platform:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 codes[name] = None
+        for sock in self.sockets.values():
+            sock.close()
         return codes
 
 
