@@ -40,6 +40,21 @@ def chromium_or_skip() -> str:
     return found
 
 
+async def sign_in(page: Any, staff_no: str, password: str, next_url: str = "/m") -> None:
+    """The login form filled and sent; returns once the navigation it starts has loaded.
+
+    `wait_for_load_state()` after the click could return before the POST had even started
+    (the login page was loaded already), so under load a test read the login page's h1.
+    A wrong password or a throttle also navigates (back to the form), and the caller's next
+    check says what it found.
+    """
+    await page.goto(f"/login?next={next_url}")
+    await page.fill("#staff_no", staff_no)
+    await page.fill("#password", password)
+    async with page.expect_navigation():
+        await page.click("button[type=submit]")
+
+
 async def shot(page: Any, name: str) -> Path:
     """A full-page screenshot under test-output/web/ for a person to look at."""
     OUTPUT.mkdir(parents=True, exist_ok=True)

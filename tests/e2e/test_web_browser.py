@@ -51,6 +51,7 @@ from tests.e2e.browser import (
     chromium_or_skip,
     horizontal_overflow,
     shot,
+    sign_in,
 )
 from tests.e2e.conftest import Platform, bearer
 from tests.kafka_tools import wait_until
@@ -107,11 +108,7 @@ class Site:
         self, context: BrowserContext, who: str, password: str = CHOSEN, next_url: str = "/m"
     ) -> Page:
         page = await context.new_page()
-        await page.goto(f"/login?next={next_url}")
-        await page.fill("#staff_no", self.people[who].staff_no)
-        await page.fill("#password", password)
-        await page.click("button[type=submit]")
-        await page.wait_for_load_state()
+        await sign_in(page, self.people[who].staff_no, password, next_url)
         return page
 
     async def keep(self, page: Page) -> str:

@@ -22,6 +22,7 @@ from tests.e2e.browser import (
     chromium_or_skip,
     horizontal_overflow,
     shot,
+    sign_in,
 )
 from tests.e2e.conftest import Platform, bearer
 from tests.e2e.people import member_who_signs_in
@@ -122,11 +123,7 @@ async def login(site: Site, viewport, staff_no: str, next_url: str):
     )
     context.set_default_timeout(20_000)
     page = await context.new_page()
-    await page.goto(f"/login?next={next_url}")
-    await page.fill("#staff_no", staff_no)
-    await page.fill("#password", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_load_state()
+    await sign_in(page, staff_no, PASSWORD, next_url)
     return context, page
 
 

@@ -28,6 +28,7 @@ from tests.e2e.browser import (
     chromium_or_skip,
     horizontal_overflow,
     shot,
+    sign_in,
 )
 from tests.e2e.conftest import Platform, bearer
 from tests.e2e.people import member_who_signs_in
@@ -60,11 +61,7 @@ class Site:
 
     async def login(self, context: BrowserContext, who: str) -> Page:
         page = await context.new_page()
-        await page.goto("/login?next=/m")
-        await page.fill("#staff_no", self.people[who][1])
-        await page.fill("#password", PASSWORD)
-        await page.click("button[type=submit]")
-        await page.wait_for_load_state()
+        await sign_in(page, self.people[who][1], PASSWORD, "/m")
         return page
 
 

@@ -25,7 +25,7 @@ import pytest_asyncio
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
 
 from shared.timeutil import local_today
-from tests.e2e.browser import DESK, FLAGS, PHONE, chromium_or_skip, horizontal_overflow
+from tests.e2e.browser import DESK, FLAGS, PHONE, chromium_or_skip, horizontal_overflow, sign_in
 from tests.e2e.conftest import Platform, bearer
 from tests.e2e.test_web_browser import guide_shot
 from tests.kafka_tools import wait_until
@@ -77,11 +77,7 @@ class Site:
 
     async def login(self, context: BrowserContext, who: str, next_url: str) -> Page:
         page = await context.new_page()
-        await page.goto(f"/login?next={next_url}")
-        await page.fill("#staff_no", self.people[who].staff_no)
-        await page.fill("#password", CHOSEN)
-        await page.click("button[type=submit]")
-        await page.wait_for_load_state()
+        await sign_in(page, self.people[who].staff_no, CHOSEN, next_url)
         return page
 
 

@@ -27,6 +27,7 @@ from tests.e2e.browser import (
     chromium_or_skip,
     horizontal_overflow,
     shot,
+    sign_in,
 )
 from tests.e2e.conftest import Platform, bearer
 from tests.kafka_tools import wait_until
@@ -53,11 +54,7 @@ class Site:
         )
         context.set_default_timeout(20_000)
         page = await context.new_page()
-        await page.goto(f"/login?next={next_url}")
-        await page.fill("#staff_no", self.staff[who])
-        await page.fill("#password", CHOSEN)
-        await page.click("button[type=submit]")
-        await page.wait_for_load_state()
+        await sign_in(page, self.staff[who], CHOSEN, next_url)
         return page
 
 

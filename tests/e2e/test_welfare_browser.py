@@ -27,6 +27,9 @@ from tests.e2e.browser import (
     horizontal_overflow,
     shot,
 )
+from tests.e2e.browser import (
+    sign_in as submit_login,
+)
 from tests.e2e.conftest import Platform, bearer
 from tests.e2e.people import member_who_signs_in
 from tests.e2e.test_web_browser import GUIDE_IMG
@@ -133,11 +136,7 @@ async def sign_in(site: dict, who: str, viewport, next_url: str) -> Page:
     )
     context.set_default_timeout(20_000)
     page = await context.new_page()
-    await page.goto(f"/login?next={next_url}")
-    await page.fill("#staff_no", site[who]["staff_no"])
-    await page.fill("#password", PASSWORD)
-    await page.click("button[type=submit]")
-    await page.wait_for_load_state()
+    await submit_login(page, site[who]["staff_no"], PASSWORD, next_url)
     return page
 
 
