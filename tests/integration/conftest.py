@@ -22,6 +22,7 @@ from typing import Any, Literal
 import httpx
 import pytest
 
+from shared.aggregate import A, AggregateStore
 from shared.auth import mint_token
 from shared.runtime import ServiceRuntime
 from shared.settings import ServiceSettings
@@ -90,6 +91,21 @@ class Stack:
 
     def member_headers(self, member_id: str, campus: str = "main") -> dict[str, str]:
         return bearer(member_id, ["member"], [campus])
+
+
+def replica_of(store: AggregateStore[A], db: Any = None) -> AggregateStore[A]:
+    """The same store as another replica (or the service after a restart) has it: nothing
+    remembered, everything read from the server (`db`: through another client)."""
+    return AggregateStore(
+        store.db if db is None else db,
+        store.outbox,
+        store.model,
+        name=store.name,
+        topic=store.topic,
+        not_found=store.not_found,
+        max_tries=store.max_tries,
+        sealer=store.sealer,
+    )
 
 
 def bearer(subject: str, roles: list[str], campuses: list[str]) -> dict[str, str]:

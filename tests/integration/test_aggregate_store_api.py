@@ -7,12 +7,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from pymongo import AsyncMongoClient, monitoring
 
 from services.members.membership.domain import JoinMember, Member
 from services.members.membership.domain import join as join_member
 from shared.aggregate import Actor, AggregateStore, AlreadyExists, ChangeFilter
 from shared.timeutil import local_today
-from tests.integration.conftest import Stack
+from tests.integration.conftest import Stack, replica_of
 from tests.kafka_tools import wait_until
 
 pytestmark = pytest.mark.integration
@@ -168,3 +169,64 @@ async def test_a_creation_is_in_the_list_when_add_returns_and_its_event_changes_
 async def _listed_version(store: AggregateStore[Member], member_id: str, version: int) -> bool:
     found = await store.find({"_id": member_id}, limit=1)
     return bool(found) and found[0].version == version
+
+
+class Finds(monitoring.CommandListener):
+    """The `find` commands a client sends (a by-id read's lookups)."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    def started(self, event: monitoring.CommandStartedEvent) -> None:
+        if event.command_name == "find":
+            self.sent.append(event.command["find"])
+
+    def succeeded(self, event: monitoring.CommandSucceededEvent) -> None:
+        pass
+
+    def failed(self, event: monitoring.CommandFailedEvent) -> None:
+        pass
+
+
+async def test_a_replica_reads_what_another_wrote_and_a_warm_read_asks_once(
+    module_stack: Stack, infra
+):
+    """A store remembers the newest version it saw and asks the log for the next one only;
+    another replica's changes are still read (and decided on) as they are in the log."""
+    store = store_of(module_stack)
+    finds = Finds()
+    client: AsyncMongoClient = AsyncMongoClient(
+        infra.mongo_url, tz_aware=True, event_listeners=[finds]
+    )
+    try:
+        replica = replica_of(store, client[store.db.name])
+        today = local_today()
+        member = await store.add(new_member("RP0001", name="周复"), Actor("a"), "join")
+        assert (await replica.require(member.id)).status.value == "active"  # view, then version 2
+        finds.sent.clear()
+        assert (await replica.require(member.id)).version == 1
+        assert finds.sent == [store.log.name]  # only: is there a version 2?
+
+        await store.change(member.id, lambda m: m.transfer("north", today), Actor("a"), "move")
+        await store.change(member.id, lambda m: m.withdraw(today), Actor("a"), "withdraw")
+        seen = await replica.require(member.id)
+        assert (seen.version, seen.campus, seen.status.value) == (3, "north", "withdrawn")
+        many = await replica.get_many([member.id, "m-nobody"])
+        assert list(many) == [member.id] and many[member.id].version == 3
+
+        # The replica remembers version 3 (withdrawn); the first one moves it on. Approving
+        # is refused on what the replica remembers, asked again on the log, and done there.
+        await store.change(member.id, lambda m: m.reapply(today), Actor("a"), "reapply")
+        approved = await replica.change(member.id, lambda m: m.approve(today), Actor("b"), "ok")
+        assert (approved.version, approved.status.value) == (5, "active")
+        # And a change decided on a remembered state that another replica has passed loses
+        # its version's race and is decided again on the log.
+        await store.change(member.id, lambda m: m.transfer("main", today), Actor("a"), "move")
+        again = await replica.change(
+            member.id, lambda m: m.transfer("east", today), Actor("b"), "move"
+        )
+        assert (again.version, again.campus) == (7, "east")
+        assert [c.version for c in await store.history(member.id)] == [1, 2, 3, 4, 5, 6, 7]
+        assert (await store.require(member.id)).campus == "east"  # the first replica reads it too
+    finally:
+        await client.close()

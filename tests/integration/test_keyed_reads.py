@@ -86,3 +86,23 @@ async def test_update_by_ids_changes_only_the_matching_documents(coll, asked, fe
     assert changed == len(expected)
     assert sorted([d["_id"] async for d in coll.find({"read": True})]) == expected
     assert await update_by_ids(coll, ids, {"$set": {"read": True}}, where={"campus": "east"}) == 0
+
+
+async def test_a_few_documents_under_indexes_made_first_are_read_at_once(coll):
+    """A service makes its indexes at start, so PostgreSQL has not counted the rows until
+    autovacuum does; the table's size (indexes included) must not pass for documents: 5
+    nominations (~60 KiB with their indexes) are read with one `$in` for a ballot's 3 keys,
+    and 200 documents under the same indexes are asked key by key."""
+    small, large = coll.database["few"], coll.database["many"]
+    for made in (small, large):
+        await made.create_index([("campaign", 1)])
+        await made.create_index([("campaign", 1), ("category", 1)])
+    await small.insert_many(
+        [{"_id": f"n-{i}", "campaign": "c", "pad": "x" * 300} for i in range(5)]
+    )
+    await large.insert_many([{"_id": f"n-{i}", "campaign": "c"} for i in range(200)])
+
+    assert not await asks_key_by_key(small, 3)
+    assert sorted(await find_by_ids(small, ["n-0", "n-4", "n-9"])) == ["n-0", "n-4"]
+    if "ferretdbVersion" in await coll.database.client.admin.command("buildInfo"):
+        assert await asks_key_by_key(large, 3)
