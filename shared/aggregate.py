@@ -283,7 +283,7 @@ class AggregateStore(Generic[A]):
         # is a unique key, so no N+1 means N is current whichever replica wrote it.
         # Kept as BSON: what the server would answer (milliseconds), and each read decodes a
         # copy of its own for a decision to change.
-        self._latest: OrderedDict[str, tuple[bytes, int]] = OrderedDict()
+        self._latest: OrderedDict[str, tuple[bytes | None, int]] = OrderedDict()
         # Fields whose values a change's diff shows as `***`.
         self.hidden = model.secret_fields | model.private_fields
         if model.secret_fields and sealer is None:
@@ -304,7 +304,7 @@ class AggregateStore(Generic[A]):
         seen = self._recall(aggregate_id)
         if seen is not None:
             state, version = seen
-            if current:
+            if current or state is None:  # remembered as missing: it may have come since
                 later = await self.log.find_one({"_id": change_id(aggregate_id, version + 1)})
                 if later is not None:  # moved on elsewhere: the view may be nearer than a walk
                     state, version = later["state"], later["version"]
@@ -317,24 +317,25 @@ class AggregateStore(Generic[A]):
             version = state.get("version", 0) if state else 0
             if current or state is None:
                 state, version = await self._walk(aggregate_id, state, version)
-        if state is None:
-            return None
         self._remember(aggregate_id, state, version)
-        return self._load(aggregate_id, state, version)
+        return None if state is None else self._load(aggregate_id, state, version)
 
-    def _remember(self, aggregate_id: str, state: Mapping[str, Any], version: int) -> None:
+    def _remember(self, aggregate_id: str, state: Mapping[str, Any] | None, version: int) -> None:
+        """Keep the newest state seen; None (version 0): not there when last asked, so the
+        next read asks only for version 1 (a member's booking before she has one)."""
         seen = self._latest.get(aggregate_id)
         if seen is None or seen[1] < version:
-            self._latest[aggregate_id] = (bson.encode(state), version)
+            self._latest[aggregate_id] = (None if state is None else bson.encode(state), version)
         self._latest.move_to_end(aggregate_id)
         if len(self._latest) > self.REMEMBERED:
             self._latest.popitem(last=False)
 
-    def _recall(self, aggregate_id: str) -> tuple[dict[str, Any], int] | None:
+    def _recall(self, aggregate_id: str) -> tuple[dict[str, Any] | None, int] | None:
         seen = self._latest.get(aggregate_id)
         if seen is None:
             return None
-        return bson.decode(seen[0], codec_options=self.log.codec_options), seen[1]
+        raw, version = seen
+        return (None if raw is None else bson.decode(raw, self.log.codec_options)), version
 
     async def require(self, aggregate_id: str, *, current: bool = True) -> A:
         found = await self.get(aggregate_id, current=current)
@@ -370,8 +371,8 @@ class AggregateStore(Generic[A]):
             )
         loaded = {}
         for i, (state, version) in found.items():
+            self._remember(i, state, version)
             if state is not None:
-                self._remember(i, state, version)
                 loaded[i] = self._load(i, state, version)
         return loaded
 

@@ -228,5 +228,14 @@ async def test_a_replica_reads_what_another_wrote_and_a_warm_read_asks_once(
         assert (again.version, again.campus) == (7, "east")
         assert [c.version for c in await store.history(member.id)] == [1, 2, 3, 4, 5, 6, 7]
         assert (await store.require(member.id)).campus == "east"  # the first replica reads it too
+
+        # Missing is remembered too, and asked again as version 1 only: it may come.
+        ghost = new_member("RP0002", name="未至")
+        assert await replica.get(ghost.id) is None
+        finds.sent.clear()
+        assert await replica.get(ghost.id) is None and await replica.get_many([ghost.id]) == {}
+        assert finds.sent == [store.log.name, store.log.name]
+        await store.add(ghost, Actor("a"), "join")
+        assert (await replica.require(ghost.id)).name == "未至"
     finally:
         await client.close()
