@@ -294,27 +294,31 @@ class AggregateStore(Generic[A]):
     async def get(self, aggregate_id: str, *, current: bool = True) -> A | None:
         """The current state, including every change answered so far.
 
-        `current=False` takes the view (or what this process remembers) as it is: a guess that
-        is right unless a change is still on its way to the view — good enough to decide a
-        change on, because the insert of the next version fails if the guess was stale (and
-        saves the lookup of a version that does not exist, which on FerretDB/SQLite scans the
-        whole log).
+        `current=False` takes the view (or a newer state this process remembers) as it is: a
+        guess that is right unless a change is still on its way to the view — good enough to
+        decide a change on, because the insert of the next version fails if the guess was
+        stale (and saves the lookup of a version that does not exist, which on FerretDB/SQLite
+        scans the whole log).
         """
         state: Mapping[str, Any] | None
         seen = self._recall(aggregate_id)
-        if seen is not None:
+        if current and seen is not None:
             state, version = seen
-            if current or state is None:  # remembered as missing: it may have come since
-                later = await self.log.find_one({"_id": change_id(aggregate_id, version + 1)})
-                if later is not None:  # moved on elsewhere: the view may be nearer than a walk
-                    state, version = later["state"], later["version"]
-                    view = await self.view.find_one({"_id": aggregate_id})
-                    if view is not None and view.get("version", 0) > version:
-                        state, version = view, view["version"]
-                    state, version = await self._walk(aggregate_id, state, version)
+            later = await self.log.find_one({"_id": change_id(aggregate_id, version + 1)})
+            if later is not None:  # moved on elsewhere: the view may be nearer than a walk
+                state, version = later["state"], later["version"]
+                view = await self.view.find_one({"_id": aggregate_id})
+                if view is not None and view.get("version", 0) > version:
+                    state, version = view, view["version"]
+                state, version = await self._walk(aggregate_id, state, version)
         else:
+            # The guess reads the view, as a handler that reasons about what the view held
+            # (registrations' "the cancel was consumed first") needs; what this process
+            # remembers replaces it only where it is newer.
             state = await self.view.find_one({"_id": aggregate_id})
             version = state.get("version", 0) if state else 0
+            if seen is not None and seen[1] > version:
+                state, version = seen
             if current or state is None:
                 state, version = await self._walk(aggregate_id, state, version)
         self._remember(aggregate_id, state, version)

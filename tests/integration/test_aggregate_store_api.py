@@ -239,3 +239,18 @@ async def test_a_replica_reads_what_another_wrote_and_a_warm_read_asks_once(
         assert (await replica.require(ghost.id)).name == "未至"
     finally:
         await client.close()
+
+
+async def test_a_guess_is_never_older_than_the_view(module_stack: Stack):
+    """`get(current=False)` reads the view, as handlers reasoning about what the view held
+    need (registrations: "the activity's cancel was consumed before me"); what a replica
+    remembers only replaces an older view, never a newer one."""
+    store = store_of(module_stack)
+    replica = replica_of(store)
+    member = await store.add(new_member("GV0001", name="吴猜"), Actor("a"), "join")
+    assert (await replica.require(member.id)).version == 1  # remembered at version 1
+    today = local_today()
+    await store.change(member.id, lambda m: m.withdraw(today), Actor("a"), "withdraw")
+    await wait_until(lambda: _listed_version(store, member.id, 2), 20, "the view at version 2")
+    guess = await replica.get(member.id, current=False)
+    assert guess is not None and (guess.version, guess.status.value) == (2, "withdrawn")
