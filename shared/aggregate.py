@@ -301,9 +301,9 @@ class AggregateStore(Generic[A]):
         scans the whole log).
         """
         state: Mapping[str, Any] | None
-        seen = self._recall(aggregate_id)
+        seen = self._latest.get(aggregate_id)
         if current and seen is not None:
-            state, version = seen
+            version = seen[1]
             later = await self.log.find_one({"_id": change_id(aggregate_id, version + 1)})
             if later is not None:  # moved on elsewhere: the view may be nearer than a walk
                 state, version = later["state"], later["version"]
@@ -311,6 +311,8 @@ class AggregateStore(Generic[A]):
                 if view is not None and view.get("version", 0) > version:
                     state, version = view, view["version"]
                 state, version = await self._walk(aggregate_id, state, version)
+            else:
+                state = self._decoded(seen[0])
         else:
             # The guess reads the view, as a handler that reasons about what the view held
             # (registrations' "the cancel was consumed first") needs; what this process
@@ -318,7 +320,7 @@ class AggregateStore(Generic[A]):
             state = await self.view.find_one({"_id": aggregate_id})
             version = state.get("version", 0) if state else 0
             if seen is not None and seen[1] > version:
-                state, version = seen
+                state, version = self._decoded(seen[0]), seen[1]
             if current or state is None:
                 state, version = await self._walk(aggregate_id, state, version)
         self._remember(aggregate_id, state, version)
@@ -334,12 +336,9 @@ class AggregateStore(Generic[A]):
         if len(self._latest) > self.REMEMBERED:
             self._latest.popitem(last=False)
 
-    def _recall(self, aggregate_id: str) -> tuple[dict[str, Any] | None, int] | None:
-        seen = self._latest.get(aggregate_id)
-        if seen is None:
-            return None
-        raw, version = seen
-        return (None if raw is None else bson.decode(raw, self.log.codec_options)), version
+    def _decoded(self, raw: bytes | None) -> dict[str, Any] | None:
+        """A remembered state, decoded only where it is used: a copy of its own."""
+        return None if raw is None else bson.decode(raw, self.log.codec_options)
 
     async def require(self, aggregate_id: str, *, current: bool = True) -> A:
         found = await self.get(aggregate_id, current=current)
@@ -361,11 +360,11 @@ class AggregateStore(Generic[A]):
         found: dict[str, tuple[Mapping[str, Any] | None, int]] = {i: (None, 0) for i in ids}
         unseen = []
         for i in ids:
-            seen = self._recall(i)
+            seen = self._latest.get(i)
             if seen is None:
                 unseen.append(i)
             else:
-                found[i] = seen
+                found[i] = (self._decoded(seen[0]), seen[1])
         for view in (await find_by_ids(self.view, unseen)).values():
             found[view["_id"]] = (view, view.get("version", 0))
         keys = [change_id(i, version + 1) for i, (_, version) in found.items()]
