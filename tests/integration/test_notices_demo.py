@@ -1,12 +1,13 @@
-"""The 通知公告 demo seeder against notify in-process: three notices, the mandatory one read
-by two thirds of main's members; seeding twice adds nothing."""
+"""The notify demo seeders against notify in-process: three notices, the mandatory one read
+by two thirds of main's members; three members' notification settings; seeding twice adds
+nothing."""
 
 from __future__ import annotations
 
 import httpx
 import pytest
 
-from deploy.local.demo import notices
+from deploy.local.demo import notices, preferences
 from deploy.local.demo.events import demo_signers
 from services.members.membership.domain import member_id_for
 from shared.readmodels.member_directory import MEMBER_DIRECTORY
@@ -54,5 +55,29 @@ async def test_the_demo_notices_are_posted_once_and_the_mandatory_one_partly_rea
             f"/announcements/{mandatory['id']}/unread", headers=admin
         )
         assert len(unread.json()) == len(signers) - len(signers) * 2 // 3
+    finally:
+        await close_stack(stack)
+
+
+async def test_the_demo_settings_are_saved_once_and_never_over_a_members_own(infra):
+    stack = await build_stack(infra, ["notify"])
+    try:
+        transport = httpx.ASGITransport(app=stack.notify.app)
+        url = "http://notify"
+        own = bearer(member_id_for("T2021"), ["member"], ["main"])
+        mine = {"channels": {"welfare": ["inbox"]}, "quiet_hours": {"enabled": False}}
+        put = await stack.notify_http.put("/me/notification-settings", json=mine, headers=own)
+        assert put.status_code == 200, put.text
+
+        assert await preferences.seed(url, transport=transport) == (2, 1)
+        assert await preferences.seed(url, transport=transport) == (0, 3)
+
+        teacher = bearer(member_id_for("T2020"), ["member"], ["main"])
+        shown = (await stack.notify_http.get("/me/notification-settings", headers=teacher)).json()
+        assert shown["channels"]["activity"] == ["inbox", "wecom"]
+        assert shown["quiet_hours"] == {"enabled": True, "start": "21:30", "end": "07:30"}
+        kept = (await stack.notify_http.get("/me/notification-settings", headers=own)).json()
+        assert kept["channels"] == {"welfare": ["inbox"]}  # the member's own choice stays
+        assert kept["quiet_hours"]["enabled"] is False
     finally:
         await close_stack(stack)

@@ -25,6 +25,7 @@ One module per service, each with an `async def seed(<service url>)` returning
     care.py      welfare's condolence cases at every step, a visit, a hardship file, this
                  month's birthday benefits
     notices.py   通知公告: three notices, one mandatory and read by two thirds of main
+    preferences.py  three members' own notification settings (channels, quiet hours)
 
 The seeders run in the order of one table, `order.py` (`SEEDERS`), used by `__main__.py`
 and by the launcher's `_seed` (deploy/local/launcher.py): a new service's demo data is a

@@ -18,6 +18,7 @@ from deploy.local.demo import (
     funds,
     members,
     notices,
+    preferences,
     voice,
     welfare_exams,
     welfare_plans,
@@ -42,6 +43,7 @@ SEEDERS: tuple[Seeder, ...] = (
     Seeder("演示体检与互助保障 demo exams, mutual aid", "welfare", welfare_exams.seed),
     Seeder("演示慰问 demo condolence cases", "welfare", care.seed),
     Seeder("演示通知公告 demo notices", "notify", notices.seed),
+    Seeder("演示通知设置 demo notification settings", "notify", preferences.seed),
 )
 
 
