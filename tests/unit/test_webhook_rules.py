@@ -5,7 +5,10 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
+import time
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -186,3 +189,21 @@ def test_the_events_never_carry_the_secret_or_the_url():
     for event in sub.pull_events():
         dumped = event.model_dump_json()
         assert sub.secret not in dumped and old not in dumped and "x.org" not in dumped
+
+
+def test_the_readmes_receiver_accepts_what_notify_signs_and_nothing_else():
+    """The few lines the README shows a receiver are run here on notify's own signature."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    [code] = re.findall(r"```python\n(.*?def verify.*?)```", readme, re.DOTALL)
+    receiver: dict = {}
+    exec(code, receiver)  # the README's text, as a reader would paste it
+    secret, body, now = new_secret(), b'{"type":"members.member.joined.v2"}', int(time.time())
+
+    def headers(at: int, signed: bytes = body) -> dict[str, str]:
+        signature = sign(secret, "e-1", at, signed)
+        return {"webhook-id": "e-1", "webhook-timestamp": str(at), "webhook-signature": signature}
+
+    assert receiver["verify"](secret, headers(now), body) is True
+    assert receiver["verify"](secret, headers(now), body + b" ") is False  # altered on the way
+    assert receiver["verify"](new_secret(), headers(now), body) is False  # another secret
+    assert receiver["verify"](secret, headers(now - 600), body) is False  # replayed later
