@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import json
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -32,7 +33,12 @@ from shared.events.events import (
     RegistrationPromoted,
     RegistrationWaitlisted,
 )
-from shared.events.members import ContactChanged, MemberApplied, MemberUpdated
+from shared.events.members import (
+    ContactChanged,
+    EmailChangeRequested,
+    MemberApplied,
+    MemberUpdated,
+)
 from shared.events.voice import (
     CampaignResultPublished,
     Elected,
@@ -759,6 +765,59 @@ async def test_templates_are_validated_overridden_per_campus_and_previewed(site)
         "/templates/registration_confirmed/campuses/west", headers=admin
     )
     assert reset.status_code == 204
+
+
+async def test_a_campus_wording_that_fails_on_an_event_says_it_in_the_default_words(site):
+    stack, server = site
+    campus = f"c{next(_n)}"
+    admin = bearer("admin-1", ["admin"], ["*"])
+    # Validated against the sample (waitlist number 3): saved. A confirmed registration has
+    # no waitlist number (""), and "" + 1 fails.
+    saved = await stack.notify_http.put(
+        f"/templates/registration_confirmed/campuses/{campus}",
+        json={"title": "报名成功：{{ activity_title }}", "body": "候补第{{ waitlist_no + 1 }}位"},
+        headers=admin,
+    )
+    assert saved.status_code == 200, saved.text
+    mid = await member(stack, campus=campus, name="陈晨")
+    event = RegistrationConfirmed(**registration(mid, uid("a"), member_campus=campus))
+    envelope = await publish(stack, event, subject=event.registration_id, campus=campus)
+    # The event is not dead-lettered: its member hears of it, in the default words.
+    message = await wait_message(stack, mid, "报名成功：春季踏青")
+    assert message["body"].startswith("陈晨，您好！您已成功报名「春季踏青」，携带家属1人。")
+    found = await settled(stack, envelope.id, 2)
+    assert {c: d["status"] for (_, c), d in found.items()} == {"inbox": "sent", "wecom": "sent"}
+    [content] = wecom_to(server, f"wx-{mid}")  # the worker's rendering falls back too
+    assert content.startswith("报名成功：春季踏青\n陈晨，您好！您已成功报名「春季踏青」")
+
+
+async def test_a_new_address_sealed_for_its_confirmation_is_not_recorded_in_clear(site):
+    stack, _ = site
+    mid = await member(stack, name="赵敏")
+    new = f"zhao-{mid}@example.com"
+    # As members seals it for notify alone: the new address and the link's path.
+    sealer = stack.notify.context.dispatcher.sealer
+    sealed = sealer.seal(json.dumps({"to": new, "link_path": "/me/email/tok-1"}))
+    event = EmailChangeRequested(
+        member_id=mid,
+        name="赵敏",
+        campus="main",
+        had_email=True,
+        sealed_for_notify=sealed,
+        expires_at=datetime.now(UTC) + timedelta(hours=1),
+    )
+    envelope = await publish(stack, event, subject=mid, campus="main")
+    key = f"{envelope.id}:{mid}:email"
+
+    async def mailed() -> bool:
+        doc = await stack.notify.db["deliveries"].find_one({"_id": key})
+        return bool(doc and doc["status"] == "sent")
+
+    await wait_until(mailed, 30, "the confirmation mailed to the new address")
+    doc = await stack.notify.db["deliveries"].find_one({"_id": key})
+    assert doc["to"] == "z***@example.com"
+    stored = json.dumps(doc, default=str, ensure_ascii=False)
+    assert new not in stored and "tok-1" not in stored
 
 
 async def _consumed(stack: Stack, event_id: str) -> bool:

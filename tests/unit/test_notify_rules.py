@@ -205,8 +205,7 @@ def test_a_failing_delivery_backs_off_then_fails_after_n():
     assert delivery_id("e1", "m1", "email") == "e1:m1:email"
 
 
-def test_routes_skip_what_another_route_says():
-    cancelled = TABLE.routes[RegistrationCancelled.type]
+def _cancelled(reason: str) -> RegistrationCancelled:
     base = {
         "registration_id": "r",
         "activity_id": "a",
@@ -218,8 +217,22 @@ def test_routes_skip_what_another_route_says():
         "status": "cancelled",
         "seats_freed": 1,
     }
-    assert not cancelled.when(RegistrationCancelled(**base, reason="activity_cancelled"))
-    assert cancelled.when(RegistrationCancelled(**base, reason="member"))
+    return RegistrationCancelled(**base, reason=reason)
+
+
+def test_routes_skip_what_another_route_says():
+    cancelled = TABLE.routes[RegistrationCancelled.type]
+    assert not cancelled.when(_cancelled("activity_cancelled"))
+    assert cancelled.when(_cancelled("member"))
+
+
+def test_a_registration_cancelled_because_its_member_left_is_told_nobody():
+    # events cancels a withdrawn or deceased member's registrations with `member_left`; the
+    # route's audience is the member, whatever their status, so only `when` keeps it quiet.
+    route = TABLE.routes[RegistrationCancelled.type]
+    assert route.audience is Audience.member
+    assert not route.when(_cancelled("member_left"))
+    assert route.when(_cancelled("member")) and route.when(_cancelled("cadre"))
 
 
 def test_a_proposal_is_told_to_its_proposer_only_when_replied():

@@ -9,6 +9,7 @@ inside the handler, so an SMTP outage neither stalls a partition nor dead-letter
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -22,10 +23,12 @@ from services.notify.preferences.store import PreferenceStore
 from services.notify.routing.audience import Audiences
 from services.notify.routing.contacts import Contacts, address_of
 from services.notify.routing.domain import ChannelName, Facts, RoutingTable
-from services.notify.templates.domain import TemplateText, render
+from services.notify.templates.domain import Rendered, TemplateText, default_text, render
 from services.notify.templates.store import Templates
 from shared.crypto import Sealer
 from shared.timeutil import utcnow
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,42 @@ class Dispatcher:
 SECRET_WHERE = "notify.delivery"
 
 
+def render_message(
+    text: TemplateText,
+    variables: Mapping[str, Any],
+    *,
+    template: str,
+    campus: str,
+    event_type: str,
+    warned: set[str] | None = None,
+) -> Rendered:
+    """The message in the campus's wording, else in the default zh-CN wording.
+
+    An override is validated against the sample data only, and a real event may carry what
+    the sample does not (an empty waitlist number): its failure must neither dead-letter the
+    event (nobody would hear of it) nor fail the delivery, so the default says it instead. The
+    log names the template, never the values (they are personal). The default failing raises.
+    `warned`: the campuses already logged for this event (one line, not one per recipient).
+    """
+    try:
+        return render(text, variables)
+    except Exception as exc:
+        default = default_text(template)
+        if text == default:
+            raise
+        if warned is None or campus not in warned:
+            log.warning(
+                "template %s of campus %s does not render for %s (%s): the default is used",
+                template,
+                campus,
+                event_type,
+                type(exc).__name__,  # not its message: that may quote a value
+            )
+            if warned is not None:
+                warned.add(campus)
+        return render(default, variables)
+
+
 async def dispatch(cmd: Dispatch, d: Dispatcher, now: datetime | None = None) -> int:
     """Deliveries this call created (0 when the event was dispatched before)."""
     route = d.table.route(cmd.event_type)
@@ -68,6 +107,7 @@ async def dispatch(cmd: Dispatch, d: Dispatcher, now: datetime | None = None) ->
     prefs = await d.preferences.get_many(ids)
     contacts = await d.contacts.get_many(ids)
     texts: dict[str, TemplateText] = {}
+    warned: set[str] = set()
     inbox_docs: list[dict[str, Any]] = []
     pending: list[tuple[str, ChannelName, dict[str, Any]]] = []
     for recipient in recipients:
@@ -103,7 +143,14 @@ async def dispatch(cmd: Dispatch, d: Dispatcher, now: datetime | None = None) ->
                 continue
             if campus not in texts:
                 texts[campus] = await d.templates.text_for(template, campus)
-            rendered = render(texts[campus], variables)
+            rendered = render_message(
+                texts[campus],
+                variables,
+                template=template,
+                campus=campus,
+                event_type=cmd.event_type,
+                warned=warned,
+            )
             nid = notice_id(cmd.event_id, member)
             message = Message(
                 nid, member, campus, template, member, rendered.title, rendered.text, ""

@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from services.notify.channels.base import Channel, ChannelDown, Message
 from services.notify.delivery.domain import OUTAGE_WAIT, DeliveryStatus, after_failure
-from services.notify.delivery.handlers import SECRET_WHERE
+from services.notify.delivery.handlers import SECRET_WHERE, render_message
 from services.notify.delivery.store import Deliveries
 from services.notify.routing.contacts import Contacts, address_of
 from services.notify.settings import NotifySettings
-from services.notify.templates.domain import render
 from services.notify.templates.store import Templates
 from shared.crypto import Sealer
 from shared.polling import PollingWorker
+from shared.text import mask_email
 from shared.timeutil import utcnow
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ class DeliveryWorker(PollingWorker):
         if attempt is None:
             return  # another replica sends this attempt
         channel = self.channels.get(doc["channel"])
-        message, why_not = await self._message(doc, now)
+        message, why_not, sealed_to = await self._message(doc, now)
         if channel is None or message is None:
             reason = why_not or "渠道未启用"
             await self.deliveries.record(
@@ -83,7 +84,7 @@ class DeliveryWorker(PollingWorker):
                 DeliveryStatus.queued,
                 tries=attempt,
                 next_at=now + min(OUTAGE_WAIT, timedelta(seconds=self.settings.delivery_backoff_s)),
-                last_error=f"渠道暂时不可用：{exc}"[:300],
+                last_error=_hidden(f"渠道暂时不可用：{exc}", sealed_to)[:300],
             )
             return
         except Exception as exc:  # ChannelRefused, or anything this message broke
@@ -94,38 +95,53 @@ class DeliveryWorker(PollingWorker):
                 now,
                 self.settings.delivery_backoff_s,
             )
-            log.warning("delivery %s failed (%d): %s", doc["_id"], failures, exc)
+            # A refusal often quotes its recipient (SMTP's 550 does).
+            error = _hidden(f"{type(exc).__name__}: {exc}", sealed_to)
+            log.warning("delivery %s failed (%d): %s", doc["_id"], failures, error)
             await self.deliveries.record(
                 doc,
                 status,
                 tries=attempt,
                 failures=failures,
                 next_at=next_at,
-                last_error=f"{type(exc).__name__}: {exc}"[:300],
+                last_error=error[:300],
             )
             return
+        # An address that came sealed (a new e-mail address, not confirmed yet) must not rest
+        # in clear in the database: the record keeps a masked form (only people read `to`).
+        to = message.to if sealed_to is None else _masked(sealed_to)
         await self.deliveries.record(
-            doc, DeliveryStatus.sent, tries=attempt, sent_at=utcnow(), to=message.to
+            doc, DeliveryStatus.sent, tries=attempt, sent_at=utcnow(), to=to
         )
 
-    async def _message(self, doc: Mapping[str, Any], now: datetime) -> tuple[Message | None, str]:
+    async def _message(
+        self, doc: Mapping[str, Any], now: datetime
+    ) -> tuple[Message | None, str, str | None]:
+        """The message, why there is none, and the address if it came sealed."""
         variables = dict(doc.get("variables") or {})
-        to = None
+        to: str | None = None
+        sealed_to: str | None = None
         if doc.get("sealed"):
             secret = json.loads(
                 self.sealer.open(doc["sealed"], SECRET_WHERE, doc["event_id"], doc["member_id"])
             )
             expires = secret.pop("expires_at", None)
             if expires and datetime.fromisoformat(expires) <= now:
-                return None, "链接已过期，未发送"
-            to = secret.pop("to", None)
+                return None, "链接已过期，未发送", None
+            to = sealed_to = secret.pop("to", None)
             variables.update(secret)
         if to is None:
             to = address_of(await self.contacts.get(doc["member_id"]), doc["channel"])
         if not to:
-            return None, "没有该渠道的联系方式"
+            return None, "没有该渠道的联系方式", None
         text = await self.templates.text_for(doc["template"], doc["campus"])
-        rendered = render(text, variables)
+        rendered = render_message(
+            text,
+            variables,
+            template=doc["template"],
+            campus=doc["campus"],
+            event_type=doc["event_type"],
+        )
         message = Message(
             notice_id=doc["_id"],
             member_id=doc["member_id"],
@@ -136,4 +152,17 @@ class DeliveryWorker(PollingWorker):
             text=rendered.text,
             html=rendered.html,
         )
-        return message, ""
+        return message, "", sealed_to
+
+
+def _masked(address: str) -> str:
+    """Enough of a sealed address to tell which it was (z***@example.com), never all of it."""
+    return (mask_email(address) if "@" in address else None) or "***"
+
+
+def _hidden(text: str, sealed_to: str | None) -> str:
+    """A text about a delivery (an error) with its sealed address masked."""
+    if not sealed_to:
+        return text
+    masked = _masked(sealed_to)
+    return re.sub(re.escape(sealed_to), lambda _: masked, text, flags=re.IGNORECASE)

@@ -237,8 +237,11 @@ ROUTES = [
         (INBOX, WECOM),
         Category.activity,
         _registration,
-        # A cancelled activity cancels its registrations: its own route tells them once.
-        when=lambda e: e.reason != "activity_cancelled",
+        # A cancelled activity cancels its registrations: its own route tells them once. A
+        # member who left (withdrew or died — or moved campus, which a cadre tells in person)
+        # is told nothing: the audience `member` reaches whoever the event names, whatever
+        # their status, and notify may not even know of the departure yet (another topic).
+        when=lambda e: e.reason not in ("activity_cancelled", "member_left"),
     ),
     NotifyRoute(
         ActivityPublished,
