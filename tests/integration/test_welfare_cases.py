@@ -10,7 +10,6 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -190,8 +189,8 @@ async def pay(stack: Stack, case_id: str) -> Any:
     return await stack.welfare_http.post(f"/cases/{case_id}/pay", json=body, headers=FINANCE)
 
 
-async def case_payments(stack: Stack, case_id: str) -> list[dict[str, Any]]:
-    entries = await stack.welfare.context.funds.books.entries(f"{CAMPUS}:2026")
+async def case_payments(stack: Stack, case_id: str, year: int = 2026) -> list[dict[str, Any]]:
+    entries = await stack.welfare.context.funds.books.entries(f"{CAMPUS}:{year}")
     return [e for e in entries if e["kind"] == "payment" and case_id in (e.get("cause") or "")]
 
 
@@ -245,6 +244,107 @@ async def test_steps_post_once_and_the_cap_refuses_with_the_exact_422(care: Stac
         f"/cases/{second['id']}/cancel", json={"note": "重复登记"}, headers=CHAIR
     )
     assert cancelled.json()["status"] == "cancelled"
+
+
+async def test_a_payment_the_ledger_refuses_counts_nothing_and_counts_once_when_paid(
+    care: Stack,
+):
+    # West has no 2025 budget: the ledger refuses the case's money. The member's totals must
+    # say what was paid, or their later cases are refused with a wrong 422.
+    stack = care
+    member = await member_in_welfare(stack)
+    body = {
+        "member_id": member,
+        "kind": "marriage",
+        "amount_fen": 60_000,
+        "summary": "慰问",
+        "occurred_on": "2025-11-20",
+    }
+    case = (await stack.welfare_http.post("/cases", json=body, headers=CADRE)).json()
+    assert (await approve(stack, case["id"])).json()["status"] == "approved"
+    paying = {"voucher_no": "记-1125", "paid_on": "2025-11-25"}
+
+    async def pay_2025(case_id: str) -> httpx.Response:
+        return await stack.welfare_http.post(f"/cases/{case_id}/pay", json=paying, headers=FINANCE)
+
+    async def used() -> int:
+        totals = await stack.welfare_http.get(f"/welfare/caps/{member}/2025", headers=CHAIR)
+        [marriage] = [t for t in totals.json()["categories"] if t["category"] == "marriage"]
+        return int(marriage["used_fen"])
+
+    for _ in range(2):  # refused, and refused again when tried again
+        refused = await pay_2025(case["id"])
+        assert refused.status_code == 409, refused.text
+        assert refused.json()["code"] == "funds.no_budget"
+        assert await used() == 0
+    budget = {"lines": {"spend_activity_other": 1_000_000}, "note": "委员会批准"}
+    adopted = await stack.welfare_http.post(
+        f"/funds/budgets/{CAMPUS}/2025", json=budget, headers=CHAIR
+    )
+    assert adopted.status_code == 201, adopted.text
+    paid = await pay_2025(case["id"])
+    assert paid.status_code == 200 and paid.json()["status"] == "paid", paid.text
+    assert await used() == 60_000  # once: neither the refused tries nor nothing
+    assert [e["amount_fen"] for e in await case_payments(stack, case["id"], 2025)] == [60_000]
+    assert (await pay_2025(case["id"])).json()["code"] == "case.invalid_transition"
+    # What remains is the cap less what was paid: a later case of 400 元 fits exactly.
+    later = (
+        await stack.welfare_http.post("/cases", json={**body, "amount_fen": 40_000}, headers=CADRE)
+    ).json()
+    await approve(stack, later["id"])
+    assert (await pay_2025(later["id"])).status_code == 200
+    assert await used() == 100_000
+
+
+async def test_two_pays_of_a_case_across_its_budget_count_it_once(
+    care: Stack, monkeypatch: pytest.MonkeyPatch
+):
+    """Two pays of one case at once, the budget adopted between their postings: one refused,
+    one through, both under one claim, which the refused one gives back. Each order is
+    played by doing the twin's part inside this pay's posting."""
+    from services.welfare.cases import handlers
+    from services.welfare.cases.domain import cap_key
+    from shared.errors import Conflict
+
+    stack = care
+    caps = stack.welfare.context.cases.caps
+    posting = handlers.post_entry
+
+    async def approved_case() -> tuple[str, str]:
+        member = await member_in_welfare(stack)
+        case = (await raise_(stack, member, "childbirth", 50_000)).json()
+        assert (await approve(stack, case["id"])).json()["status"] == "approved"
+        return member, case["id"]
+
+    async def used(member: str) -> int:
+        return (await caps.standing(member, Category.childbirth, 2026)).used_fen
+
+    # This pay goes through; its twin, refused just before, gives the claim back meanwhile.
+    member, case_id = await approved_case()
+
+    async def twin_gives_back(*args: Any, **kwargs: Any) -> Any:
+        posted = await posting(*args, **kwargs)
+        assert await caps.release(cap_key(case_id))
+        return posted
+
+    monkeypatch.setattr(handlers, "post_entry", twin_gives_back)
+    assert (await pay(stack, case_id)).status_code == 200
+    assert await used(member) == 50_000
+
+    # This pay is refused; its twin's posting went through meanwhile.
+    member, case_id = await approved_case()
+
+    async def twin_posts(*args: Any, **kwargs: Any) -> Any:
+        await posting(*args, **kwargs)
+        raise Conflict("funds.no_budget", "本年度预算尚未批准，不能支出")
+
+    monkeypatch.setattr(handlers, "post_entry", twin_posts)
+    assert (await pay(stack, case_id)).json()["code"] == "funds.no_budget"
+    assert await used(member) == 50_000
+    monkeypatch.setattr(handlers, "post_entry", posting)
+    assert (await pay(stack, case_id)).status_code == 200  # the twin's step, done again
+    assert await used(member) == 50_000
+    assert len(await case_payments(stack, case_id)) == 1
 
 
 async def test_a_member_raises_for_themself_only(care: Stack):
@@ -402,9 +502,9 @@ async def test_the_hardship_register_is_for_the_campus_cadres_only(care: Stack):
 
 async def test_the_demo_seeds_cases_at_every_step_once(care: Stack):
     from deploy.local.demo import care as demo
+    from deploy.local.demo import funds as funds_demo
 
     stack = care
-    today = date.today()
     people = demo._main_members()
     await stack.welfare.db[MEMBER_DIRECTORY].insert_many(
         [
@@ -412,12 +512,11 @@ async def test_the_demo_seeds_cases_at_every_step_once(care: Stack):
             for i, m in enumerate(people)
         ]
     )
-    budget = {"lines": {"spend_activity_other": 10_000_000}, "note": "演示预算"}
-    url = f"/funds/budgets/main/{today.year}"
-    assert (
-        await stack.welfare_http.post(url, json=budget, headers=bearer("chair", ["admin"], ["*"]))
-    ).status_code == 201
     transport = httpx.ASGITransport(app=stack.welfare.app)
+    # The books first, as `make run` seeds them (deploy/local/demo/order.py): the budget the
+    # demo cases are paid from is the funds demo's, not one this test adopts.
+    added, _ = await funds_demo.seed("http://welfare", transport=transport)
+    assert added == len(funds_demo.BUDGETS) + len(funds_demo.POSTINGS) + 1
     assert await demo.seed("http://welfare", transport=transport) == (len(demo.DEMO_CASES), 0)
 
     async def all_listed() -> bool:

@@ -213,6 +213,15 @@ async def test_plan_terms_follow_the_policy_profile(plans: Stack):
     over = terms([campus], standard=250_000)
     answer = await stack.welfare_http.post("/welfare/plans", json=over, headers=cadre(campus))
     assert answer.json()["code"] == "plan.standard_over_cap"
+    # Spent from an income line or a heading, it would publish and every issue be refused.
+    for line, code in (
+        ("income_dues", "funds.wrong_kind"),
+        ("spend_activity", "funds.heading_line"),
+    ):
+        wrong = {**terms([campus]), "budget_line": line}
+        answer = await stack.welfare_http.post("/welfare/plans", json=wrong, headers=cadre(campus))
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["code"] == code and answer.json()["line"] == line
     elsewhere = await stack.welfare_http.post(
         "/welfare/plans", json=terms([campus]), headers=cadre("main")
     )

@@ -7,6 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
+from services.welfare.funds.chart import current_chart
 from services.welfare.plans.domain import (
     Entitlement,
     EntitlementStatus,
@@ -87,19 +88,38 @@ def terms(**over) -> PlanTerms:
 
 
 def test_plan_terms_follow_the_profile():
-    profile = current_profile()
-    check_terms(terms(), profile)
+    profile, chart = current_profile(), current_chart()
+    check_terms(terms(), profile, chart)
     cash = GiftOption(code="cash", name="现金", price_fen=100, form=GiftForm.cash)
     with pytest.raises(Invalid, match="现金"):
-        check_terms(terms(options=[cash], default_option="cash"), profile)
+        check_terms(terms(options=[cash], default_option="cash"), profile, chart)
     dear = GiftOption(code="x", name="礼盒", price_fen=30_001, form=GiftForm.goods)
     with pytest.raises(Conflict) as over:
-        check_terms(terms(options=[dear], default_option="x"), profile)
+        check_terms(terms(options=[dear], default_option="x"), profile, chart)
     assert over.value.code == "plan.option_over_standard"
     with pytest.raises(Conflict):
-        check_terms(terms(default_option="wine"), profile)
+        check_terms(terms(default_option="wine"), profile, chart)
     with pytest.raises(Conflict):
-        check_terms(terms(standard_fen=200_001), profile)
+        check_terms(terms(standard_fen=200_001), profile, chart)
+
+
+@pytest.mark.parametrize(
+    ("line", "code", "said"),
+    [
+        ("income_dues", "funds.wrong_kind", "「会费收入」是收入科目，不能记支出"),
+        ("spend_activity", "funds.heading_line", "「职工活动支出」是汇总科目"),
+        ("spend_nowhere", "funds.unknown_line", "科目「spend_nowhere」不在收支科目表中"),
+    ],
+)
+def test_a_plan_spends_from_a_spending_line_that_takes_postings(line, code, said):
+    # Such a plan would be approved and published, and then every issue refused by the ledger.
+    profile, chart = current_profile(), current_chart()
+    with pytest.raises(Invalid) as refused:
+        check_terms(terms(budget_line=line), profile, chart)
+    assert (refused.value.code, refused.value.status) == (code, 422)
+    assert said in refused.value.message and refused.value.details["line"] == line
+    for other in ("spend_activity_festival", "spend_rights_warmth", "spend_other"):
+        check_terms(terms(budget_line=other), profile, chart)  # a leaf: accepted
 
 
 def plan() -> Plan:

@@ -120,8 +120,9 @@ async def _steps(
             answer = await client.post(f"{url}/pay", json={"voucher_no": "演示"}, headers=headers)
             unpaid = ("funds.no_budget", "funds.over_budget")
             if answer.status_code == 409 and answer.json().get("code") in unpaid:
-                # No budget on the line this year (the funds demo budgets some lines only):
-                # the case stays approved, as it would waiting for the money.
+                # No money on the line this year (the funds demo budgets it; a budget adopted
+                # by hand may not, or be spent): the case stays approved, as it would waiting
+                # for the money.
                 continue
         elif step == "decline":
             answer = await client.post(f"{url}/decline", json={"note": "重复登记"}, headers=headers)

@@ -28,6 +28,9 @@ BUDGETS: dict[str, dict[str, int]] = {
         "spend_activity_publicity": 10_000,
         "spend_activity_festival": 120_000,
         "spend_activity_birthday": 30_000,
+        # the 慰问金 of condolence cases (services/welfare/cases/domain.py LINE): the care
+        # demo pays two
+        "spend_activity_other": 20_000,
         "spend_rights_hardship": 30_000,
         "spend_rights_warmth": 20_000,
         "spend_business_training": 15_000,
@@ -37,6 +40,7 @@ BUDGETS: dict[str, dict[str, int]] = {
         "spend_activity_culture_sports": 20_000,
         "spend_activity_festival": 45_000,
         "spend_activity_birthday": 10_000,
+        "spend_activity_other": 6_000,
         "spend_rights_hardship": 10_000,
     },
 }
@@ -116,8 +120,11 @@ def _finance_token() -> str:
     return mint_token(subject, ["finance"], sorted(DEMO_CAMPUSES), private_key_file=key)
 
 
-async def seed(welfare_url: str, timeout_s: float = 15) -> tuple[int, int]:
-    """Returns (entries added, already there); raises SeedError on any other answer."""
+async def seed(
+    welfare_url: str, timeout_s: float = 15, transport: httpx.AsyncBaseTransport | None = None
+) -> tuple[int, int]:
+    """Returns (entries added, already there); raises SeedError on any other answer.
+    (`transport`: the welfare app in process, for a test.)"""
     from shared.timeutil import local_today
 
     today = local_today()
@@ -125,7 +132,8 @@ async def seed(welfare_url: str, timeout_s: float = 15) -> tuple[int, int]:
     chair = {"Authorization": f"Bearer {admin_token()}"}
     finance = {"Authorization": f"Bearer {_finance_token()}"}
     added = existing = 0
-    async with httpx.AsyncClient(base_url=welfare_url, timeout=timeout_s) as client:
+    client = httpx.AsyncClient(base_url=welfare_url, timeout=timeout_s, transport=transport)
+    async with client:
         for campus, lines in BUDGETS.items():
             body = {
                 "lines": {line: yuan * 100 for line, yuan in lines.items()},

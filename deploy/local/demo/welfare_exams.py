@@ -111,6 +111,7 @@ async def ensure_budget(client: httpx.AsyncClient, headers: dict, year: int) -> 
     lines = {
         "spend_activity_festival": 6_000_000,
         "spend_activity_birthday": 2_000_000,
+        "spend_activity_other": 2_000_000,  # condolence cases (care.py), as the funds demo
         "spend_activity_culture_sports": 3_000_000,
         "spend_rights_hardship": 1_000_000,
         "spend_rights_warmth": 1_000_000,

@@ -38,9 +38,14 @@ def benefit_id_of(member_id: str, year: int) -> str:
 
 
 def days_of(month: str) -> list[str]:
-    """The birthdays (MM-DD) of a month, as the member directory stores them."""
+    """The birthdays (MM-DD) of a month, as the member directory stores them.
+
+    February takes 02-29 every year: in a common year a member born on 29 February has no day
+    of their own, and without it they would have a benefit one year in four."""
     year, number = (int(p) for p in month.split("-"))
     last = calendar.monthrange(year, number)[1]
+    if number == 2:
+        last = 29
     return [f"{number:02d}-{day:02d}" for day in range(1, last + 1)]
 
 

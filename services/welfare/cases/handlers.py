@@ -9,6 +9,7 @@ the chair and the cadres of the member's campus only.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import date
 
@@ -31,16 +32,18 @@ from services.welfare.cases.domain import (
 )
 from services.welfare.cases.store import CaseFilter
 from services.welfare.funds.domain import EntryKind
-from services.welfare.funds.handlers import Funds, Posting, post_entry
+from services.welfare.funds.handlers import Funds, Posting, post_entry, posting_key
 from services.welfare.policy.caps import CapBook, CapRequest
 from shared.aggregate import Actor, AggregateStore
 from shared.auth import Principal, Role
 from shared.envelope import CloudEvent
-from shared.errors import Forbidden, Invalid, NotFound
+from shared.errors import DomainError, Forbidden, Invalid, NotFound
 from shared.events.events import AttendanceRecorded
 from shared.events.members import MemberDeceased, MemberRetired
 from shared.readmodels.member_directory import MemberDirectory
 from shared.timeutil import utcnow_ms
+
+log = logging.getLogger(__name__)
 
 BLOOD_DRIVE_KIND = "blood_donation"  # events' ActivityKind.blood_donation (无偿献血)
 
@@ -137,9 +140,10 @@ async def decide_case(
             c.cancel(note or "")
 
     changed = await cases.store.change(case_id, decide, Actor.of(user), step.value)
-    if step is CaseStep.cancel:
+    request = await _cap_request(cases, changed) if step is CaseStep.cancel else None
+    if request is not None:
         # What a payment that did not go through counted (its claim, if any), given back once.
-        await cases.caps.release(cap_key(case_id), f"撤销慰问事项 {case_id}：{note or ''}")
+        await cases.caps.release(request.key, f"撤销慰问事项 {case_id}：{note or ''}")
     return changed
 
 
@@ -149,24 +153,17 @@ async def pay_case(
     """发放: finance of the campus. The policy profile's cap (`CapBook.claim`, once per case:
     422 `welfare.cap_exceeded` as for festival gifts), the ledger (once per case: the case's
     id is the entry's idempotency key), then the step — retried or sent twice at once, it
-    pays once."""
+    pays once. A payment the ledger refuses (409 `funds.no_budget`, `funds.over_budget`)
+    gives its claim back: the member's totals count money paid, not money tried."""
     case = await cases.store.require(case_id)
     user.require(Role.finance, campus=case.campus)
     allowed(CaseStep.pay, case.status)
     if paid_on is not None:
         plausible(paid_on, "发放日期")
-    if case.category is not None and case.amount_fen > 0:
-        # The one cap check of a case: a unique-key claim on the member's running total.
-        await cases.caps.claim(
-            CapRequest(
-                member_id=case.member_id,
-                category=case.category,
-                year=case.year,
-                amount_fen=case.amount_fen,
-                key=cap_key(case.id),
-                cause=f"慰问事项 {case.id}",
-            )
-        )
+    # The one cap check of a case: a unique-key claim on the member's running total.
+    request = await _cap_request(cases, case)
+    if request is not None:
+        await cases.caps.claim(request)
     entry_id = None
     if case.amount_fen > 0:
         posting = Posting(
@@ -178,14 +175,60 @@ async def pay_case(
             occurred_on=paid_on,
             key=f"case-{case.id}",
         )
-        posted = await post_entry(
-            cases.funds, user, case.campus, case.year, EntryKind.payment, posting
-        )
+        try:
+            posted = await post_entry(
+                cases.funds, user, case.campus, case.year, EntryKind.payment, posting
+            )
+        except DomainError:
+            # Refused (no budget, over budget): nothing paid, so the claim is given back (a
+            # retry claims under the next key) — unless a pay of the same case sent at once
+            # got onto the ledger meanwhile.
+            if request is not None:
+                await cases.caps.release(request.key, f"慰问事项 {case.id} 未能记账，退回限额")
+                key = posting_key(case.campus, case.year, posting)
+                if await cases.funds.books.by_key(key) is not None:
+                    await _keep_counted(cases, case, request.key)
+            raise
+        if request is not None:
+            await _keep_counted(cases, case, request.key)
         entry_id = str(posted.entry["_id"])
     now = utcnow_ms()
     return await cases.store.change(
         case_id, lambda c: c.pay(user.subject, now, entry_id), Actor.of(user), "pay"
     )
+
+
+async def _cap_request(cases: Cases, case: Case) -> CapRequest | None:
+    """The case's claim on the member's running total, under its key in force (None: the
+    case counts against no cap). A claim the ledger's refusal gave back is never claimed
+    again under its key — it would count nothing — so the next try claims under the next."""
+    if case.category is None or case.amount_fen <= 0:
+        return None
+    base = cap_key(case.id)
+    return CapRequest(
+        member_id=case.member_id,
+        category=case.category,
+        year=case.year,
+        amount_fen=case.amount_fen,
+        key=await cases.caps.key_in_force(case.member_id, case.category, case.year, base),
+        cause=f"慰问事项 {case.id}",
+    )
+
+
+async def _keep_counted(cases: Cases, case: Case, claimed: str) -> None:
+    """The case's money is on the ledger: a claim of it must be in force.
+
+    Two pays of one case sent at once, with its budget adopted between their postings, end
+    one refused and one paid under the same claim; the refused one gives that claim back. So
+    the paid one looks after posting, and the refused one after giving back (if the ledger
+    has the payment by then): whichever sees the claim given back claims again, under the
+    next key — one key, so both together count once."""
+    request = await _cap_request(cases, case)
+    if request is None or request.key == claimed:
+        return
+    outcome = await cases.caps.try_claim(request)
+    if not outcome.claimed:  # the cap filled up in between: paid, and said so, not undone
+        log.warning("case %s paid but over the cap: %s", case.id, outcome.standing)
 
 
 async def list_cases(

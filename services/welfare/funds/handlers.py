@@ -173,6 +173,11 @@ async def amend_budget(
 # -- income and payments ----------------------------------------------------------------------
 
 
+def posting_key(campus: str, year: int, posting: Posting) -> str:
+    """The ledger key `post_entry` writes a form's income or payment under (`Books.by_key`)."""
+    return f"post:{campus}:{year}:{posting.key}"
+
+
 async def post_entry(
     funds: Funds, user: Principal, campus: str, year: int, kind: EntryKind, posting: Posting
 ) -> Posted:
@@ -204,7 +209,7 @@ async def post_entry(
         )
         return Draft(fields, after)
 
-    key = f"post:{campus}:{year}:{posting.key}"
+    key = posting_key(campus, year, posting)
     posted = await funds.books.post(chain_of(campus, year), key, decide)
     _same_request(posted, kind=kind.value, line=posting.line, amount_fen=posting.amount_fen)
     if kind is EntryKind.payment:

@@ -18,6 +18,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from services.welfare.funds.chart import Chart, LineKind
 from services.welfare.policy.domain import check_festival, check_form, yuan
 from services.welfare.policy.profile import Category, Festival, GiftForm, Profile
 from shared.aggregate import Aggregate
@@ -63,10 +64,14 @@ class PlanTerms(BaseModel):
     budget_line: str = "spend_activity_festival"
 
 
-def check_terms(terms: PlanTerms, profile: Profile) -> None:
+def check_terms(terms: PlanTerms, profile: Profile, chart: Chart) -> None:
     """The terms must make sense together and fit the profile in force (409: the request is
-    well formed, the plan is not; a refused form or festival is 422, outside the schema)."""
+    well formed, the plan is not; a refused form or festival is 422, outside the schema), and
+    the plan must spend from a spending line of the chart that takes postings (422
+    `funds.unknown_line` / `funds.wrong_kind` / `funds.heading_line`): otherwise it would
+    publish and then every issue be refused by the ledger."""
     check_festival(profile, terms.festival)
+    chart.postable(terms.budget_line, LineKind.spending)
     cap = profile.cap(Category.festival)
     single = cap.per_festival_fen if cap.per_festival_fen is not None else cap.per_year_fen
     if terms.standard_fen > single:

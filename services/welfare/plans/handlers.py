@@ -78,7 +78,7 @@ async def draft(
 ) -> Plan:
     """拟定方案: a cadre of every campus in scope."""
     require_cadre(user, terms.campuses)
-    check_terms(terms, plans.profile)
+    check_terms(terms, plans.profile, plans.funds.chart)
     plan_id = f"{terms.festival.value}-{terms.year}-{terms.campuses[0]}-{uuid.uuid4().hex[:6]}"
     plan = Plan.draft(plan_id, terms, user.subject, copied_from)
     return await plans.plans.add(plan, Actor.of(user))

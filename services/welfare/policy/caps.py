@@ -13,6 +13,9 @@ This is the API part 2 (condolences, birthdays) calls:
     standing = await caps.claim(member_id, Category.hospitalisation, 2026, 80_000, key)
     # raises Refused 422 `welfare.cap_exceeded` with cap/used/remaining (fen and words)
     await caps.release(key)  # the payment was reversed: its amount counts no more
+
+A payment tried again after its claim was released (the ledger refused it) claims under
+`key_in_force`: a released key never counts again.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from shared.timeutil import utcnow
 
 CAPS = "welfare_caps"
 RELEASE = "#release"
+ATTEMPT = "~"  # `key_in_force`: the n-th claim of a payment whose earlier ones were released
 
 
 def account_of(member_id: str, category: Category, year: int) -> str:
@@ -65,14 +69,16 @@ class CapBook:
 
     # -- reading ---------------------------------------------------------------------------
 
+    async def _chain(self, account: str) -> list[dict[str, Any]]:
+        """The chain's entries, walking `_id`s from 1 (a person's chain is short)."""
+        found: list[dict[str, Any]] = []
+        while entry := await self.coll.find_one({"_id": entry_id(account, len(found) + 1)}):
+            found.append(entry)
+        return found
+
     async def _end(self, account: str) -> dict[str, Any] | None:
-        """The chain's last entry, walking `_id`s from 1 (a person's chain is short)."""
-        seq, last = 1, None
-        while True:
-            found = await self.coll.find_one({"_id": entry_id(account, seq)})
-            if found is None:
-                return last
-            seq, last = seq + 1, found
+        chain = await self._chain(account)
+        return chain[-1] if chain else None
 
     async def standing(self, member_id: str, category: Category, year: int) -> Standing:
         last = await self._end(account_of(member_id, category, year))
@@ -82,6 +88,22 @@ class CapBook:
     async def year(self, member_id: str, year: int) -> list[Standing]:
         found = await asyncio.gather(*(self.standing(member_id, c, year) for c in Category))
         return list(found)
+
+    async def key_in_force(self, member_id: str, category: Category, year: int, base: str) -> str:
+        """The key a payment claims under now: `base`, or once that claim was released (the
+        ledger refused the payment), `base~2`, then `base~3` …
+
+        A key claims once: claimed again after its release it answers its old entry and
+        counts nothing, so a payment tried again would be paid uncounted. The first key whose
+        release is not in the chain is the one a retry, a payment sent twice at once and a
+        cancellation all name: one claim in force at a time, each counted once. Read from the
+        member's own chain (by `_id`, as every read here), where all of them are."""
+        keys = {e.get("key") for e in await self._chain(account_of(member_id, category, year))}
+        attempt, key = 1, base
+        while key + RELEASE in keys:
+            attempt += 1
+            key = f"{base}{ATTEMPT}{attempt}"
+        return key
 
     # -- claiming --------------------------------------------------------------------------
 
