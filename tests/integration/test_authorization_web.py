@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -908,3 +909,110 @@ async def test_a_members_history_reads_in_words(site: Site):
     trail = page[page.index("变更记录") :]
     assert "登记退休" in trail and "会籍状态" in trail
     assert ">retire<" not in trail and "status" not in trail
+
+
+async def page_as(site: Site, persona: str, url: str) -> httpx.Response:
+    """A page as the persona's browser gets it (after `sign_in_everyone`)."""
+    session, _ = site.cookies[persona]
+    site.web.cookies.clear()
+    site.web.cookies.set("gh_session", session)
+    return await site.web.get(url)
+
+
+FINANCE = bearer("finance-main", ["finance"], ["main"])
+LEDGER_ROW = re.compile(r'<tr id="entry-(\d+)">\s*<td>\d+</td><td>[^<]*</td><td>([^<（]+)')
+
+
+async def test_the_ledger_filters_by_each_type_of_entry(site: Site):
+    """Each option of the ledger's 类型 filter shows that kind of entry only — the budget's
+    two (预算批准, 预算调整) included, which the welfare API names its own way."""
+    http, year = site.stack.welfare_http, 2096  # a year of its own: no other row posts to it
+    base = f"/funds/budgets/main/{year}"
+    budget = {"lines": {"spend_activity_festival": 500_000}, "note": "网页台账筛选"}
+    await _ok(await http.post(base, json=budget, headers=ADMIN))
+    change = {
+        "line": "spend_activity_festival",
+        "change_fen": 10_000,
+        "reason": "追加",
+        "idempotency_key": f"web-amend-{uuid.uuid4().hex[:8]}",
+    }
+    await _ok(await http.post(f"{base}/amendments", json=change, headers=ADMIN))
+    ledger = f"/funds/ledgers/main/{year}"
+    for kind, line in (("income", "income_allocation"), ("payments", "spend_activity_festival")):
+        posting = {
+            "line": line,
+            "amount_fen": 12_800,
+            "cause": "网页台账筛选",
+            "approved_by": "主席",
+            "voucher_no": f"凭-{kind}",
+            "occurred_on": f"{year}-03-01",
+            "idempotency_key": f"web-{kind}-{uuid.uuid4().hex[:8]}",
+        }
+        await _ok(await http.post(f"{ledger}/{kind}", json=posting, headers=FINANCE))
+    undo = {"reason": "记错", "occurred_on": f"{year}-03-02"}
+    await _ok(await http.post(f"{ledger}/entries/4/reversal", json=undo, headers=FINANCE))
+    await sign_in_everyone(site)
+
+    async def rows(kind: str) -> list[tuple[int, str]]:
+        url = f"/admin/funds/ledger?campus=main&year={year}&kind={kind}"
+        response = await page_as(site, "auditor", url)
+        assert response.status_code == 200, f"kind={kind}: {response.status_code}"
+        return [(int(seq), label.strip()) for seq, label in LEDGER_ROW.findall(response.text)]
+
+    assert [seq for seq, _ in await rows("")] == [1, 2, 3, 4, 5]
+    assert await rows("budget") == [(1, "预算批准")]
+    assert await rows("amendment") == [(2, "预算调整")]
+    assert await rows("income") == [(3, "收入")]
+    assert await rows("payment") == [(4, "支出")]
+    assert await rows("reversal") == [(5, "冲正")]
+
+
+def festival_plan(year: int, title: str) -> dict:
+    return {
+        "title": title,
+        "festival": "mid_autumn",
+        "year": year,
+        "campuses": ["main"],
+        "standard_fen": 100,
+        "options": [{"code": "mooncake", "name": "月饼", "price_fen": 100, "form": "food"}],
+        "reference_date": f"{year}-01-01",
+        "deadline": f"{year}-09-01T00:00:00+08:00",
+        "default_option": "mooncake",
+    }
+
+
+POST_FORMS = re.compile(r'<form method="post" action="([^"]+)"')
+
+
+async def test_the_welfare_desk_shows_the_buttons_that_change_things_only_to_a_cadre(site: Site):
+    """The welfare desk of a year with an approved plan, and last year's plan to copy: a cadre
+    gets 发布 and 复制; finance and the auditor read it with no button that changes anything
+    (the welfare service would refuse them: publishing and copying are a cadre's)."""
+    http = site.stack.welfare_http
+    last = await _ok(
+        await http.post("/welfare/plans", json=festival_plan(2097, "去年中秋"), headers=ADMIN)
+    )
+    plan = await _ok(
+        await http.post("/welfare/plans", json=festival_plan(2098, "今年中秋"), headers=ADMIN)
+    )
+    await _ok(await http.post(f"/welfare/plans/{plan['id']}/approval", headers=ADMIN))
+
+    async def listed() -> bool:  # the plans' list is a view: it follows within a second
+        found: dict[str, str] = {}
+        for year in (2097, 2098):
+            page = await _ok(await http.get("/welfare/plans", params={"year": year}, headers=ADMIN))
+            found |= {p["id"]: p["status"] for p in page["items"]}
+        return last["id"] in found and found.get(plan["id"]) == "approved"
+
+    await wait_until(listed, 30, "both plans in the list, this year's approved")
+    publish = f"/admin/welfare/{plan['id']}/publication"
+    copy = f"/admin/welfare/{last['id']}/copy"
+    await sign_in_everyone(site)
+    for persona in ("auditor", "finance"):
+        page = await page_as(site, persona, "/admin/welfare?year=2098")
+        assert page.status_code == 200 and "今年中秋" in page.text, persona
+        assert POST_FORMS.findall(page.text) == ["/logout"], persona
+    page = await page_as(site, "cadre_main", "/admin/welfare?year=2098")
+    assert page.status_code == 200
+    forms = POST_FORMS.findall(page.text)
+    assert publish in forms and copy in forms and "/admin/welfare/new" in forms

@@ -10,6 +10,7 @@ import io
 import json
 import random
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,9 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 from openpyxl import load_workbook
 
+from services.events.commendations import handlers
 from services.events.commendations.store import BALLOTS, SLOTS
-from shared.timeutil import local_today
+from shared.timeutil import local_today, utcnow
 from tests.integration import events_kit as kit
 from tests.integration.conftest import Stack, stack_fixture
 from tests.kafka_tools import read_all
@@ -99,7 +101,12 @@ async def _shortlisted_campaign(stack: Stack, candidates: list[str]) -> tuple[st
     return cid, ids
 
 
-async def test_a_campaign_from_nomination_to_result(stack: Stack):
+def days_on(monkeypatch: pytest.MonkeyPatch, days: int) -> None:
+    """The commendations' clock `days` from now (the service runs in this process)."""
+    monkeypatch.setattr(handlers, "utcnow", lambda: utcnow() + timedelta(days=days))
+
+
+async def test_a_campaign_from_nomination_to_result(stack: Stack, monkeypatch: pytest.MonkeyPatch):
     http, cadre = stack.events_http, kit.cadre()
     run = uuid.uuid4().hex[:5]
     people = await kit.in_directory(stack, 8, f"CM{run}", birth_year=1980, birthday="01-01")
@@ -236,7 +243,18 @@ async def test_a_campaign_from_nomination_to_result(stack: Stack):
     public = await _ok(await http.get(url, headers=kit.member(voters[1])))
     assert sum(c["votes"] for c in public["candidates"]) == cast  # the tally is public now
 
-    # An objection: raised by a member, the result waits for it, upheld → the next moves up.
+    # An objection: not before the publicity's first day; raised by a member, the result
+    # waits for it, upheld → the next moves up.
+    days_on(monkeypatch, -1)
+    early_objection = await http.post(
+        f"{url}/objections",
+        json={"nomination_id": listed[0], "reason": "事迹材料与实际不符"},
+        headers=kit.member(voters[2]),
+    )
+    assert early_objection.status_code == 409
+    assert early_objection.json()["code"] == "objection.too_early"
+    assert f"公示期自 {today} 开始" in early_objection.json()["title"]
+    monkeypatch.undo()
     raised = await _ok(
         await http.post(
             f"{url}/objections",
@@ -265,7 +283,19 @@ async def test_a_campaign_from_nomination_to_result(stack: Stack):
         )
     )
     await kit.settled(stack, *TOPICS)
+    # Members may object all through the last day: the result waits until it is over.
+    last_day = await http.post(f"{url}/phase", json={"to": "published"}, headers=cadre)
+    assert last_day.status_code == 409 and last_day.json()["code"] == "campaign.publicity_running"
+    assert f"公示期至 {today}（含）结束" in last_day.json()["title"]
+    days_on(monkeypatch, 1)
+    too_late = await http.post(
+        f"{url}/objections",
+        json={"nomination_id": listed[1], "reason": "不符"},
+        headers=kit.member(voters[3]),
+    )
+    assert too_late.status_code == 409 and too_late.json()["code"] == "objection.too_late"
     result = await _ok(await http.post(f"{url}/phase", json={"to": "published"}, headers=cadre))
+    monkeypatch.undo()
     elected = [w["nomination_id"] for w in result["elected"] if w["category_id"] == "c1"]
     assert listed[0] not in elected and listed[1] in elected and len(elected) == 2
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated
 
 from pydantic import BaseModel, Field, StringConstraints
@@ -216,6 +216,23 @@ class Campaign(Aggregate):
                 current=self.phase.value,
             )
 
+    def require_objections_open(self, today: date) -> None:
+        """A member may object during the publicity, from its first day to its last (both
+        included, Beijing dates): before it the list is not public yet, after it the result
+        may be published."""
+        self.require_phase(CampaignPhase.publicity, action="提出异议")
+        start, until = self.publicity_from, self.publicity_until
+        if start is not None and today < start:
+            raise Conflict(
+                "objection.too_early",
+                f"公示期自 {start} 开始，公示开始后才能提出异议",
+                publicity_from=str(start),
+            )
+        if until is not None and today > until:
+            raise Conflict(
+                "objection.too_late", f"公示期已于 {until} 结束", publicity_until=str(until)
+            )
+
     def move(self, cmd: PhaseMove, now: datetime, listed: list[Winner] | None = None) -> None:
         """Move to `cmd.to` if the table allows it, with that phase's dates."""
         if cmd.to not in PHASES[self.phase]:
@@ -239,12 +256,14 @@ class Campaign(Aggregate):
             self.publicity_from, self.publicity_until = start, until
             self.listed = list(listed or [])
         elif cmd.to is CampaignPhase.published:
-            today = local_today(now)
-            if self.publicity_until is not None and today < self.publicity_until:
+            # Members may object all through the publicity's last day (`require_objections_open`):
+            # the result waits until that day is over, by the school's (Beijing) calendar.
+            until = self.publicity_until
+            if until is not None and local_today(now) <= until:
                 raise Conflict(
                     "campaign.publicity_running",
-                    f"公示期至 {self.publicity_until} 结束，结束后才能公布结果",
-                    until=str(self.publicity_until),
+                    f"公示期至 {until}（含）结束，{until + timedelta(days=1)} 起才能公布结果",
+                    until=str(until),
                 )
             self.elected = list(listed or [])
         self.phase = cmd.to

@@ -227,10 +227,8 @@ async def object_to(
     directory: MemberDirectory,
     user: Principal,
 ) -> Objection:
-    campaign.require_phase(CampaignPhase.publicity, action="提出异议")
-    today = local_today()
-    if campaign.publicity_until is not None and today > campaign.publicity_until:
-        raise Conflict("objection.too_late", f"公示期已于 {campaign.publicity_until} 结束")
+    # Today from the same clock as `move`'s now: the publicity's days are one calendar for both.
+    campaign.require_objections_open(local_today(utcnow()))
     await voter(campaign, directory, user)
     if cmd.nomination_id not in {w.nomination_id for w in campaign.listed}:
         raise Invalid("nomination.not_found", "该人选不在公示名单中", id=cmd.nomination_id)

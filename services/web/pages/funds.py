@@ -33,8 +33,16 @@ YearQuery = Annotated[int | None, Query(ge=2000, le=2100)]
 CampusForm = Annotated[str, Form(pattern=CAMPUS)]
 YearForm = Annotated[int, Form(ge=2000, le=2100)]
 Text = Annotated[str, Form(min_length=1, max_length=200)]
-KINDS = {"income": "收入", "payment": "支出", "reversal": "冲正", "budget": "预算批准"}
-KINDS["amendment"] = "预算调整"
+# The ledger's type filter: the page's option (kept short in its address) → its label and the
+# entry kind the welfare API filters by, which has its own names for the budget's entries.
+KINDS: dict[str, tuple[str, str]] = {
+    "income": ("收入", "income"),
+    "payment": ("支出", "payment"),
+    "reversal": ("冲正", "reversal"),
+    "budget": ("预算批准", "budget_adopted"),
+    "amendment": ("预算调整", "budget_amended"),
+}
+KIND = rf"^({'|'.join(KINDS)})?$"
 FLASH = {
     "adopted": "预算已批准",
     "amended": "预算调整已记录",
@@ -192,9 +200,7 @@ async def ledger(
     visit: StaffVisit,
     campus: CampusQuery = None,
     year: YearQuery = None,
-    kind: Annotated[
-        str | None, Query(pattern=r"^(income|payment|reversal|budget|amendment)?$")
-    ] = None,
+    kind: Annotated[str | None, Query(pattern=KIND)] = None,
     line: Annotated[str | None, Query(pattern=r"^([a-z][a-z0-9_]{0,63})?$")] = None,
     month: Annotated[str | None, Query(pattern=r"^(\d{4}-(0[1-9]|1[0-2]))?$")] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
@@ -218,8 +224,10 @@ async def ledger_view(
     error: str | None = None,
 ) -> Response:
     base = f"/funds/ledgers/{campus}/{year}/entries"
+    kind = filters.get("kind")
+    asked = {**filters, "kind": KINDS[kind][1] if kind else None}
     page, reversals, chart, campuses = await asyncio.gather(
-        visit.get("welfare", base, params={**filters, "offset": offset, "limit": PAGE}),
+        visit.get("welfare", base, params={**asked, "offset": offset, "limit": PAGE}),
         visit.get("welfare", base, params={"kind": "reversal", "limit": 500}),
         visit.get("welfare", "/funds/chart"),
         my_campuses(visit),
@@ -237,7 +245,7 @@ async def ledger_view(
         year=year,
         campuses=campuses,
         filters=filters,
-        kinds=KINDS,
+        kinds={option: label for option, (label, _) in KINDS.items()},
         lines=chart["lines"],
         query=query,
         prev=offset - PAGE if offset > 0 else None,
