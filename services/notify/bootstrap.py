@@ -118,7 +118,9 @@ def bootstrap(
             partial(reminders_job, reminders, dispatcher, TABLE),
         )
     )
-    runtime.run_worker(DeliveryWorker(settings, deliveries, contacts, templates, channels, sealer))
+    runtime.run_worker(
+        DeliveryWorker(settings, deliveries, contacts, preferences, templates, channels, sealer)
+    )
     webhooks = install_webhooks(runtime, settings, inbox)
     announcements = Announcements(db)
     fanout = AnnouncementFanout(

@@ -10,7 +10,7 @@ import itertools
 import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -20,6 +20,8 @@ from services.notify.channels.base import Message
 from services.notify.delivery.store import Deliveries
 from services.notify.delivery.worker import DeliveryWorker
 from services.notify.notices.handlers import on_routed_event
+from services.notify.preferences.domain import Preferences, QuietHours
+from services.notify.preferences.store import PreferenceStore
 from services.notify.routing.contacts import Contacts
 from services.notify.routing.domain import ChannelName
 from services.notify.templates.store import Templates
@@ -844,7 +846,8 @@ async def test_two_replicas_workers_send_each_delivery_once(site):
     db = runtime.client[f"{runtime.db.name}_race"]
     try:
         store, contacts = Deliveries(db), Contacts(db)
-        now = datetime.now(UTC)
+        # 10:00 Beijing time: outside m-race's (default) quiet hours whenever this runs.
+        now = datetime(2026, 12, 5, 10, 0, tzinfo=SHANGHAI).astimezone(UTC)
         await db["contacts"].insert_one(
             {"_id": "m-race", "name": "赵", "campus": "main", "phone": "13900000000"}
         )
@@ -881,6 +884,7 @@ async def test_two_replicas_workers_send_each_delivery_once(site):
                 runtime.settings,
                 store,
                 contacts,
+                PreferenceStore(db),
                 Templates(db),
                 {"sms": channel},
                 runtime.context.dispatcher.sealer,
@@ -892,5 +896,64 @@ async def test_two_replicas_workers_send_each_delivery_once(site):
         )
         assert sorted(channel.sent) == sorted(d["_id"] for d in docs)  # each once
         assert await db["deliveries"].count_documents({"status": "sent"}) == 20
+    finally:
+        await runtime.client.drop_database(db.name)
+
+
+async def test_an_sms_due_in_the_members_quiet_hours_waits_for_their_end_as_no_try(site):
+    stack, _ = site
+    runtime = stack.notify
+    db = runtime.client[f"{runtime.db.name}_quiet"]
+    try:
+        store, key = Deliveries(db), "e-night:m-night:sms"
+        night = datetime(2026, 12, 5, 22, 30, tzinfo=SHANGHAI).astimezone(UTC)
+        end = datetime(2026, 12, 6, 6, 30, tzinfo=SHANGHAI).astimezone(UTC)
+        await db["contacts"].insert_one(
+            {"_id": "m-night", "name": "赵", "campus": "main", "phone": "13900000000"}
+        )
+        # The member's own hours (21:30–06:30), saved after the message was queued at 21:20.
+        await PreferenceStore(db).save(
+            "m-night", Preferences(quiet=QuietHours(start=time(21, 30), end=time(6, 30)))
+        )
+        doc = {
+            "_id": key,
+            "event_id": "e-night",
+            "event_type": "x",
+            "template": "registration_promoted",
+            "category": "activity",
+            "mandatory": False,
+            "member_id": "m-night",
+            "campus": "main",
+            "channel": "sms",
+            "status": "queued",
+            "tries": 0,
+            "failures": 0,
+            "next_at": night - timedelta(minutes=70),
+            "created_at": night - timedelta(minutes=70),
+            "sealed": None,
+            "variables": {"name": "赵", "activity_title": "讲座", "guests": 0, "waitlist_no": 1},
+        }
+        assert await store.add_many([doc])
+        channel = CountingChannel()
+        worker = DeliveryWorker(
+            runtime.settings,
+            store,
+            Contacts(db),
+            PreferenceStore(db),
+            Templates(db),
+            {"sms": channel},
+            runtime.context.dispatcher.sealer,
+        )
+        assert await worker.run_once(night) == 1
+        waiting = await store.get(key)
+        assert waiting is not None and channel.sent == []
+        assert waiting["status"] == "queued" and (waiting["tries"], waiting["failures"]) == (0, 0)
+        assert waiting["next_at"].replace(tzinfo=UTC) == end
+        assert await worker.run_once(end - timedelta(seconds=1)) == 0
+        assert await worker.run_once(end) == 1
+        assert channel.sent == [key]
+        sent = await store.get(key)
+        # The attempt put off was given back: the send at 06:30 is attempt 1 again.
+        assert sent is not None and (sent["status"], sent["tries"]) == ("sent", 1)
     finally:
         await runtime.client.drop_database(db.name)

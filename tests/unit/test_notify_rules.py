@@ -7,7 +7,13 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
-from services.notify.delivery.domain import DeliveryStatus, after_failure, backoff, delivery_id
+from services.notify.delivery.domain import (
+    OUTAGE_WAIT,
+    DeliveryStatus,
+    after_failure,
+    backoff,
+    delivery_id,
+)
 from services.notify.preferences.domain import Preferences, QuietHours, channels_for, send_after
 from services.notify.routing.audience import eligible
 from services.notify.routing.domain import Audience, ChannelName, routing_table
@@ -161,8 +167,8 @@ def test_the_sandbox_refuses_reaching_into_python():
         validate("welcome", TemplateText("欢迎", "{{ name.__class__.__mro__ }}"))
 
 
-def _at(hour: int, minute: int = 0, day: int = 5) -> datetime:
-    return datetime(2026, 12, day, hour, minute, tzinfo=SHANGHAI).astimezone(UTC)
+def _at(hour: int, minute: int = 0, second: int = 0, day: int = 5) -> datetime:
+    return datetime(2026, 12, day, hour, minute, second, tzinfo=SHANGHAI).astimezone(UTC)
 
 
 def test_quiet_hours_defer_to_seven_in_the_morning():
@@ -184,6 +190,25 @@ def test_quiet_hours_defer_wecom_and_sms_never_the_inbox_or_email():
     assert send_after(ChannelName.sms, prefs, night) == _at(7, 0, day=6)
     assert send_after(ChannelName.inbox, prefs, night) == night
     assert send_after(ChannelName.email, prefs, night) == night
+
+
+def test_a_retry_or_an_outage_wait_falling_in_quiet_hours_moves_to_their_end():
+    # The delivery worker passes every time it sets through send_after, as the dispatcher does.
+    prefs = Preferences()
+    status, retry = after_failure(1, 5, _at(21, 50), 900)  # 15 minutes: 22:05
+    assert status is DeliveryStatus.queued and retry == _at(22, 5)
+    assert send_after(ChannelName.wecom, prefs, retry) == _at(7, 0, day=6)
+    assert send_after(ChannelName.sms, prefs, _at(21, 59, 45) + OUTAGE_WAIT) == _at(7, 0, day=6)
+    assert send_after(ChannelName.email, prefs, retry) == retry  # e-mail does not ring
+    # Before they begin, and from their end on, the time stays as it is.
+    assert send_after(ChannelName.wecom, prefs, _at(21, 50) + OUTAGE_WAIT) == _at(21, 50, 30)
+    assert send_after(ChannelName.wecom, prefs, _at(7, 0, day=6)) == _at(7, 0, day=6)
+    assert send_after(ChannelName.wecom, prefs, _at(6, 59, day=6)) == _at(7, 0, day=6)
+    # The member's own hours, not the default ones.
+    late = Preferences(quiet=QuietHours(start=time(21, 30), end=time(7, 30)))
+    assert send_after(ChannelName.wecom, late, _at(21, 50, 30)) == _at(7, 30, day=6)
+    off = Preferences(quiet=QuietHours(enabled=False))
+    assert send_after(ChannelName.wecom, off, retry) == retry
 
 
 def test_opting_out_removes_a_channel_unless_the_route_is_mandatory():

@@ -5,6 +5,8 @@
 - Each attempt is claimed first (`delivery_attempts`, `_id` = `<delivery>#<n>`, with a lease):
   of two workers (two notify replicas) only the claimant sends; a worker that died mid-send
   leaves a claim whose lease runs out, and attempt n+1 is claimed then.
+- An attempt put off by the member's quiet hours (`put_off`) is given back: its number is
+  claimed again when the delivery is due, so waiting counts as no try.
 - Only the attempt's claimant writes the outcome onto the delivery (status, counts, reason),
   so these updates have no concurrent writer (FerretDB updates are not atomic).
 """
@@ -90,6 +92,14 @@ class Deliveries:
         )
         if status.value != doc.get("status"):
             DELIVERY_STATUS.labels(doc["channel"], status.value).inc()
+
+    async def put_off(self, doc: Mapping[str, Any], attempt: int, until: datetime) -> None:
+        """The claimant of `attempt` does not send (the member's quiet hours): the delivery
+        waits until `until`, and the attempt is given back, so it counts as no try and its
+        number is claimed again then. The wait is written before the claim goes: a worker that
+        wins the number afterwards finds it, and nothing written after its own outcome."""
+        await self.coll.update_one({"_id": doc["_id"]}, {"$set": {"next_at": until}})
+        await self.attempts.delete_one({"_id": f"{doc['_id']}#{attempt}"})
 
     async def mark_read(self, notice_ids: Sequence[str]) -> None:
         """The inbox deliveries of messages their owner has read."""

@@ -5,6 +5,12 @@ claimed first (`Deliveries.claim`, a unique-key insert), so two replicas never s
 attempt. A channel that is down (`ChannelDown`) makes a delivery wait without counting a
 failure: an SMTP outage delays e-mail and fails nothing. Stopping lets the send in progress
 finish.
+
+Quiet hours (免打扰) are applied here too, not only when a delivery is queued: a WeCom or SMS
+message whose time comes inside the member's quiet hours (an outage or a retry that ran into
+the night, settings changed since it was queued) is put off to their end, and every new
+`next_at` the worker sets goes past them. `preferences.domain.send_after` decides, as it does
+when a delivery is queued.
 """
 
 from __future__ import annotations
@@ -20,7 +26,10 @@ from services.notify.channels.base import Channel, ChannelDown, Message
 from services.notify.delivery.domain import OUTAGE_WAIT, DeliveryStatus, after_failure
 from services.notify.delivery.handlers import SECRET_WHERE, render_message
 from services.notify.delivery.store import Deliveries
+from services.notify.preferences.domain import DEFERRED_BY_QUIET_HOURS, Preferences, send_after
+from services.notify.preferences.store import PreferenceStore
 from services.notify.routing.contacts import Contacts, address_of
+from services.notify.routing.domain import ChannelName
 from services.notify.settings import NotifySettings
 from services.notify.templates.store import Templates
 from shared.crypto import Sealer
@@ -42,6 +51,7 @@ class DeliveryWorker(PollingWorker):
         settings: NotifySettings,
         deliveries: Deliveries,
         contacts: Contacts,
+        preferences: PreferenceStore,
         templates: Templates,
         channels: Mapping[str, Channel],
         sealer: Sealer,
@@ -49,6 +59,7 @@ class DeliveryWorker(PollingWorker):
         self.settings = settings
         self.deliveries = deliveries
         self.contacts = contacts
+        self.preferences = preferences
         self.templates = templates
         self.channels = channels
         self.sealer = sealer
@@ -75,15 +86,23 @@ class DeliveryWorker(PollingWorker):
                 doc, DeliveryStatus.skipped, tries=attempt, last_error=reason
             )
             return
+        prefs = await self._settings_of(doc)
+        quiet_until = _send_after(doc, prefs, now)
+        if quiet_until > now:
+            # Not tried at all: no failure, and the attempt is given back (no try either).
+            log.info("delivery %s waits for the end of quiet hours", doc["_id"])
+            await self.deliveries.put_off(doc, attempt, quiet_until)
+            return
         try:
             await channel.send(message)
         except ChannelDown as exc:
             log.warning("%s is down; delivery %s waits", doc["channel"], doc["_id"])
+            wait = min(OUTAGE_WAIT, timedelta(seconds=self.settings.delivery_backoff_s))
             await self.deliveries.record(
                 doc,
                 DeliveryStatus.queued,
                 tries=attempt,
-                next_at=now + min(OUTAGE_WAIT, timedelta(seconds=self.settings.delivery_backoff_s)),
+                next_at=_send_after(doc, prefs, now + wait),
                 last_error=_hidden(f"渠道暂时不可用：{exc}", sealed_to)[:300],
             )
             return
@@ -95,6 +114,8 @@ class DeliveryWorker(PollingWorker):
                 now,
                 self.settings.delivery_backoff_s,
             )
+            if next_at is not None:
+                next_at = _send_after(doc, prefs, next_at)
             # A refusal often quotes its recipient (SMTP's 550 does).
             error = _hidden(f"{type(exc).__name__}: {exc}", sealed_to)
             log.warning("delivery %s failed (%d): %s", doc["_id"], failures, error)
@@ -113,6 +134,14 @@ class DeliveryWorker(PollingWorker):
         await self.deliveries.record(
             doc, DeliveryStatus.sent, tries=attempt, sent_at=utcnow(), to=to
         )
+
+    async def _settings_of(self, doc: Mapping[str, Any]) -> Preferences:
+        """The member's settings as they are now (they may have changed since the delivery was
+        queued). Read only for a channel quiet hours defer: `send_after` ignores them for the
+        others, and an e-mail is not worth a read."""
+        if doc["channel"] not in DEFERRED_BY_QUIET_HOURS:
+            return Preferences()
+        return await self.preferences.get(doc["member_id"])
 
     async def _message(
         self, doc: Mapping[str, Any], now: datetime
@@ -153,6 +182,12 @@ class DeliveryWorker(PollingWorker):
             html=rendered.html,
         )
         return message, "", sealed_to
+
+
+def _send_after(doc: Mapping[str, Any], prefs: Preferences, at: datetime) -> datetime:
+    """`at`, or the end of the member's quiet hours if `at` falls in them and the delivery's
+    channel rings: the rule the dispatcher applies when it queues (mandatory or not)."""
+    return send_after(ChannelName(doc["channel"]), prefs, at)
 
 
 def _masked(address: str) -> str:

@@ -60,7 +60,9 @@ def channels_for(route: NotifyRoute, prefs: Preferences) -> list[ChannelName]:
 
 
 def send_after(channel: ChannelName, prefs: Preferences, now: datetime) -> datetime:
-    """When a delivery on `channel` may first be tried."""
+    """When a delivery on `channel` meant for `now` may go out: when it is queued, and again
+    in the delivery worker for every later time it sets (a retry, an outage's wait) and just
+    before it sends. Mandatory or not: a mandatory route overrides opt-outs, not quiet hours."""
     if channel in DEFERRED_BY_QUIET_HOURS:
         return prefs.quiet.ends_after(now) or now
     return now
