@@ -17,7 +17,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import date, timedelta
 
 import httpx
 import pytest
@@ -26,7 +26,7 @@ from fastapi.routing import APIRoute
 from services.web.bootstrap import bootstrap as web_bootstrap
 from services.web.settings import WebSettings
 from shared.auth import mint_token
-from shared.timeutil import utcnow
+from shared.timeutil import local_today, utcnow
 from tests.integration.conftest import Stack, bearer, build_stack, close_stack, join
 from tests.integration.events_kit import known_to_events, later
 from tests.integration.personas import PERSONAS, TOKENS, as_row, expect
@@ -1016,3 +1016,55 @@ async def test_the_welfare_desk_shows_the_buttons_that_change_things_only_to_a_c
     assert page.status_code == 200
     forms = POST_FORMS.findall(page.text)
     assert publish in forms and copy in forms and "/admin/welfare/new" in forms
+
+
+async def in_publicity(site: Site, start: date, until: date) -> str:
+    """A campaign of main with `other` listed, its publicity from `start` to `until`."""
+    http = site.stack.events_http
+    made = (await campaign(site))["campaign_id"]
+    url = f"/commendations/{made}"
+    nominee = {"category_id": "c1", "member_id": site.other, "reasons": "爱岗敬业"}
+    nominated = await _ok(await http.post(f"{url}/nominations", json=nominee, headers=ADMIN))
+    review = {"decision": "shortlisted"}
+    await _ok(
+        await http.post(f"{url}/nominations/{nominated['id']}/review", json=review, headers=ADMIN)
+    )
+    await _ok(await http.post(f"{url}/phase", json={"to": "reviewing"}, headers=ADMIN))
+    voting = {"to": "voting", "voting_closes_at": later(1)}
+    await _ok(await http.post(f"{url}/phase", json=voting, headers=ADMIN))
+
+    async def candidates() -> bool:  # the candidates' view follows within a second
+        return bool((await _ok(await http.get(url, headers=ADMIN)))["candidates"])
+
+    await wait_until(candidates, 30, "the shortlisted nomination in the view")
+    dates = {"publicity_from": start.isoformat(), "publicity_until": until.isoformat()}
+    await _ok(await http.post(f"{url}/phase", json={"to": "publicity", **dates}, headers=ADMIN))
+    return made
+
+
+async def test_the_objection_form_shows_only_within_the_publicity_dates(site: Site):
+    """Events takes objections only from the publicity's first day to its last (Beijing
+    dates): before and after them the member's page lists the candidate with a line saying
+    when objections open or that they closed, and no form the service would refuse."""
+    today = local_today()
+    day = timedelta(days=1)
+    ahead, running, over = await asyncio.gather(
+        in_publicity(site, today + day, today + 3 * day),
+        in_publicity(site, today, today),
+        in_publicity(site, today - 3 * day, today - day),
+    )
+    await sign_in_everyone(site)
+    pages = {}
+    for name, made in (("ahead", ahead), ("running", running), ("over", over)):
+        response = await page_as(site, "member", f"/m/commendations/{made}")
+        assert response.status_code == 200, f"{name}: {response.status_code}"
+        assert "<strong>网页目标</strong>" in response.text, f"{name}: the listed candidate"
+        pages[name] = response.text
+    objecting = f'action="/m/commendations/{running}/object"'
+    assert objecting in pages["running"] and "对该人选提出异议" in pages["running"]
+    for name in ("ahead", "over"):
+        assert "/object" not in pages[name] and "对该人选提出异议" not in pages[name], name
+    assert "公示开始后可提出异议" in pages["ahead"]
+    opens = today + day
+    assert f"公示期：{opens.year}年{opens.month}月{opens.day}日 至" in pages["ahead"]
+    assert "已结束，不再受理异议" in pages["over"]

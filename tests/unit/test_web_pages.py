@@ -1,6 +1,7 @@
 """The web front end's pure pieces: where a login may send the browser back to, how times
-are written, how the activity form becomes a command, when the sign-up button shows, how the
-annual plan is laid out by month."""
+are written, how the activity form becomes a command, when the sign-up button shows, when
+the objection form of a commendation's publicity shows, how the annual plan is laid out by
+month."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from services.web.pages.plan import (
     plan_order,
     years_of,
 )
+from services.web.pages.voice_member import objection_closed
 from services.web.sessions import Session
 
 
@@ -89,6 +91,22 @@ def test_the_sign_up_button_shows_only_while_sign_up_is_open():
     assert signup_state(activity, at("2027-04-09T12:00:00+08:00")) == "报名已截止"
     draft = {**activity, "status": "draft", "status_label": "草稿"}
     assert signup_state(draft, at("2027-04-05T12:00:00+08:00")) == "活动草稿，不能报名"
+
+
+def test_the_objection_form_shows_only_within_the_publicity_dates():
+    """Events takes objections from the publicity's first day to its last (Beijing dates,
+    both included); outside them the page says when they open, or that they closed."""
+    campaign = {
+        "phase": "publicity",
+        "publicity_from": "2027-05-10",
+        "publicity_until": "2027-05-16",
+    }
+    early = objection_closed(campaign, date(2027, 5, 9))
+    assert early == "公示期：2027年5月10日 至 2027年5月16日，公示开始后可提出异议"
+    assert objection_closed(campaign, date(2027, 5, 10)) is None
+    assert objection_closed(campaign, date(2027, 5, 16)) is None
+    late = objection_closed(campaign, date(2027, 5, 17))
+    assert late == "公示期：2027年5月10日 至 2027年5月16日，已结束，不再受理异议"
 
 
 def plan_answer() -> dict:

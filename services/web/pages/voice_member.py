@@ -8,6 +8,7 @@ action route per page, which calls the API and shows its refusal in plain words 
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path
@@ -15,6 +16,8 @@ from fastapi.responses import Response
 
 from services.web.backend import ApiError
 from services.web.context import MemberVisit, Visit, redirect
+from services.web.filters import day
+from shared.timeutil import local_today
 from shared.vocabulary.voice import ProposalCategory, Rating
 
 router = APIRouter(prefix="/m")
@@ -70,6 +73,20 @@ async def voice(visit: MemberVisit) -> Response:
 # -- commendations ----------------------------------------------------------------------------
 
 
+def objection_closed(campaign: dict[str, Any], today: date) -> str | None:
+    """Why the publicity list has no objection form (None: it has one). Events takes
+    objections only from the publicity's first day to its last, Beijing dates
+    (`objection.too_early` / `objection.too_late`): a form outside them could only be
+    refused, so the page says when objections open, or that they closed, instead."""
+    start, until = campaign.get("publicity_from"), campaign.get("publicity_until")
+    period = f"公示期：{day(start)} 至 {day(until)}"
+    if start and today < date.fromisoformat(start):
+        return f"{period}，公示开始后可提出异议"
+    if until and today > date.fromisoformat(until):
+        return f"{period}，已结束，不再受理异议"
+    return None
+
+
 @router.get("/commendations/{campaign_id}")
 async def campaign(visit: MemberVisit, campaign_id: CampaignId, msg: str | None = None) -> Response:
     """一次评选: nominate, vote, read the 公示 and object; role: member."""
@@ -98,6 +115,7 @@ async def campaign_page(
         names=names,
         mine=mine,
         objections=objections or [],
+        objection_closed=objection_closed(found, local_today()),
         flash=flash,
         error=error,
         tab="home",
