@@ -26,6 +26,7 @@ from fastapi.routing import APIRoute
 from services.web.bootstrap import bootstrap as web_bootstrap
 from services.web.settings import WebSettings
 from shared.auth import mint_token
+from shared.readmodels.member_directory import MEMBER_DIRECTORY
 from shared.timeutil import local_today, utcnow
 from tests.integration.conftest import Stack, bearer, build_stack, close_stack, join
 from tests.integration.events_kit import known_to_events, later
@@ -1068,3 +1069,31 @@ async def test_the_objection_form_shows_only_within_the_publicity_dates(site: Si
     opens = today + day
     assert f"公示期：{opens.year}年{opens.month}月{opens.day}日 至" in pages["ahead"]
     assert "已结束，不再受理异议" in pages["over"]
+
+
+async def test_a_member_nominates_a_colleague_by_staff_number_on_the_phone(site: Site):
+    """The phone's form asks for the colleague's 工号 (what colleagues know of each other, not
+    the member id); typed full width and in lower case it still finds them, and a number
+    nobody has is said on the page."""
+    made = (await campaign(site))["campaign_id"]
+    directory = site.stack.events.db[MEMBER_DIRECTORY]
+    staff_no = (await directory.find_one({"_id": site.other}))["staff_no"]
+    typed = "".join(chr(ord(c) + 0xFEE0) for c in staff_no.lower())
+    await sign_in_everyone(site)
+    page = await page_as(site, "member", f"/m/commendations/{made}")
+    assert 'name="staff_no"' in page.text and "填写对方工号" in page.text
+    _, csrf = site.cookies["member"]  # page_as left the member's session cookie set
+    form = {"category_id": "c1", "staff_no": typed, "reasons": "爱岗敬业，教书育人"}
+    sent = await site.web.post(
+        f"/m/commendations/{made}/nominate", data=form, headers={"X-CSRF-Token": csrf}
+    )
+    assert sent.status_code == 303, sent.text
+    listed = await _ok(
+        await site.stack.events_http.get(f"/commendations/{made}/nominations", headers=ADMIN)
+    )
+    assert [(n["member_id"], n["by_kind"]) for n in listed] == [(site.other, "member")]
+    unknown = {**form, "staff_no": "Z9999999"}
+    refused = await site.web.post(
+        f"/m/commendations/{made}/nominate", data=unknown, headers={"X-CSRF-Token": csrf}
+    )
+    assert refused.status_code == 422 and "未找到工号为「Z9999999」的会员" in refused.text

@@ -394,3 +394,32 @@ async def test_vote_limits_under_concurrency_and_no_voter_next_to_a_candidate(st
     # … and no event tells of a vote.
     events = await _events(stack)
     assert not [e for e in events if any(v in json.dumps(e) for v in voters)]
+
+
+async def test_a_member_nominates_a_colleague_by_staff_number(stack: Stack):
+    """What a teacher knows of a colleague is the 工号, typed on a phone as it comes; someone on
+    a campus the campaign does not cover is answered as nobody (no list of who works where)."""
+    http, run = stack.events_http, uuid.uuid4().hex[:5].upper()
+    me, colleague = await kit.in_directory(stack, 2, f"SN{run}")
+    [far] = await kit.in_directory(stack, 1, f"SF{run}", campus="north")
+    made = await _ok(await http.post("/commendations", json=_campaign(), headers=kit.cadre()), 201)
+    url = f"/commendations/{made['id']}/nominations"
+
+    def by_staff_no(staff_no: str, **more: Any):
+        body = {"category_id": "c1", "staff_no": staff_no, "reasons": "教书育人", **more}
+        return http.post(url, json=body, headers=kit.member(me))
+
+    typed = "".join(chr(ord(c) + 0xFEE0) for c in f"sn{run.lower()}00001")  # ｓｎ…００００１
+    done = await _ok(await by_staff_no(f" {typed} "), 201)  # full width, lower case, spaces
+    assert (done["member_id"], done["by_kind"]) == (colleague, "member")
+    assert (await _ok(await by_staff_no(f"SN{run}00000"), 201))["by_kind"] == "self"
+
+    for unknown in (f"SN{run}99999", f"SF{run}00000"):  # nobody; a member of north
+        refused = await by_staff_no(unknown)
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["code"] == "member.not_found"
+        assert unknown in refused.json()["title"]
+    both = await by_staff_no(f"SN{run}00001", member_id=colleague)
+    assert both.status_code == 422  # one nominee: by member id or by 工号, not both
+    listed = await _ok(await http.get(url, headers=kit.cadre()))
+    assert far not in {n["member_id"] for n in listed}

@@ -37,6 +37,7 @@ from shared.aggregate import Actor, AlreadyExists
 from shared.auth import Principal, Role
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.readmodels.member_directory import MemberDirectory
+from shared.text import fold_width
 from shared.timeutil import SHANGHAI, local_today, utcnow
 
 MEMBERS = frozenset({"active", "retired"})
@@ -102,11 +103,12 @@ async def nominate_member(
 ) -> Nomination:
     campaign.require_phase(CampaignPhase.nominating, action="推荐")
     category = campaign.category(cmd.category_id)
+    doc = await _nominee_doc(campaign, cmd, directory)
     is_cadre = user.has_role(Role.cadre) and in_scope(user, campaign)
     if cmd.department is not None:
         user.require(Role.cadre, campus=campaign.campus)
         by_kind = NominatedBy.department
-    elif cmd.member_id == user.subject:
+    elif doc is not None and doc["_id"] == user.subject:
         user.require(Role.member, Role.cadre)
         by_kind = NominatedBy.self
     elif is_cadre:
@@ -114,8 +116,10 @@ async def nominate_member(
     else:
         user.require(Role.member)
         by_kind = NominatedBy.member
-    doc = await directory.get(cmd.member_id)
     if doc is None or doc.get("status") not in MEMBERS:
+        if cmd.staff_no is not None:
+            shown = fold_width(cmd.staff_no).upper()
+            raise Invalid("member.not_found", f"未找到工号为「{shown}」的会员", staff_no=shown)
         raise Invalid("member.not_found", "未找到该会员", id=cmd.member_id)
     nominee = Person.of(doc)
     if campaign.campus != "*" and nominee.campus != campaign.campus:
@@ -137,6 +141,20 @@ async def nominate_member(
         raise Conflict(
             "nomination.exists", f"{nominee.name} 已被推荐为「{category.name}」", id=nomination.id
         ) from exc
+
+
+async def _nominee_doc(
+    campaign: Campaign, cmd: NewNomination, directory: MemberDirectory
+) -> dict | None:
+    """The nominee's directory entry, by member id or by 工号. By 工号, someone on a campus
+    the campaign does not cover is answered as nobody: a member typing numbers must not learn
+    who works on other campuses (as the check-in desk's walk-in)."""
+    if cmd.member_id is not None:
+        return await directory.get(cmd.member_id)
+    doc = await directory.by_staff_no(fold_width(cmd.staff_no or "").upper())
+    if doc is not None and campaign.campus not in ("*", doc.get("campus")):
+        return None
+    return doc
 
 
 async def review(

@@ -126,15 +126,16 @@ async def campaign_page(
 async def campaign_action(
     visit: MemberVisit, campaign_id: CampaignId, action: CampaignAction
 ) -> Response:
-    """推荐 (myself or a colleague by member id), 投票 (the candidates ticked in a category),
+    """推荐 (myself, or a colleague by 工号), 投票 (the candidates ticked in a category),
     异议 (a listed candidate with a reason); role: member."""
     form = await visit.request.form()
     url = f"/commendations/{campaign_id}"
     try:
         if action == "nominate":
+            colleague = text(form, "staff_no")  # 工号, as members know each other
             body = {
                 "category_id": text(form, "category_id"),
-                "member_id": text(form, "member_id") or visit.member_id,
+                **({"staff_no": colleague} if colleague else {"member_id": visit.member_id}),
                 "reasons": text(form, "reasons"),
             }
             await visit.post("events", f"{url}/nominations", json=body)
