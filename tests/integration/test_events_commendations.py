@@ -400,7 +400,7 @@ async def test_a_member_nominates_a_colleague_by_staff_number(stack: Stack):
     """What a teacher knows of a colleague is the 工号, typed on a phone as it comes; someone on
     a campus the campaign does not cover is answered as nobody (no list of who works where)."""
     http, run = stack.events_http, uuid.uuid4().hex[:5].upper()
-    me, colleague = await kit.in_directory(stack, 2, f"SN{run}")
+    me, colleague, third = await kit.in_directory(stack, 3, f"SN{run}")
     [far] = await kit.in_directory(stack, 1, f"SF{run}", campus="north")
     made = await _ok(await http.post("/commendations", json=_campaign(), headers=kit.cadre()), 201)
     url = f"/commendations/{made['id']}/nominations"
@@ -412,14 +412,16 @@ async def test_a_member_nominates_a_colleague_by_staff_number(stack: Stack):
     typed = "".join(chr(ord(c) + 0xFEE0) for c in f"sn{run.lower()}00001")  # ｓｎ…００００１
     done = await _ok(await by_staff_no(f" {typed} "), 201)  # full width, lower case, spaces
     assert (done["member_id"], done["by_kind"]) == (colleague, "member")
-    assert (await _ok(await by_staff_no(f"SN{run}00000"), 201))["by_kind"] == "self"
 
     for unknown in (f"SN{run}99999", f"SF{run}00000"):  # nobody; a member of north
         refused = await by_staff_no(unknown)
         assert refused.status_code == 422, refused.text
         assert refused.json()["code"] == "member.not_found"
         assert unknown in refused.json()["title"]
-    both = await by_staff_no(f"SN{run}00001", member_id=colleague)
-    assert both.status_code == 422  # one nominee: by member id or by 工号, not both
+    both = await _ok(await by_staff_no(f"SN{run}99999", member_id=third), 201)
+    assert both["member_id"] == third  # the member id, when given, names the nominee
+    alone = {"category_id": "c1", "reasons": "自荐"}  # neither: oneself
+    mine = await _ok(await http.post(url, json=alone, headers=kit.member(me)), 201)
+    assert (mine["member_id"], mine["by_kind"]) == (me, "self")
     listed = await _ok(await http.get(url, headers=kit.cadre()))
     assert far not in {n["member_id"] for n in listed}

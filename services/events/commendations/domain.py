@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Annotated
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints
 
 from services.events.activities.eligibility import Eligibility, Person, Refusal, refusal
 from shared.aggregate import Aggregate
@@ -128,26 +128,20 @@ class NewNomination(BaseModel):
     """Command: nominate a member in a category (推荐)."""
 
     category_id: str = Field(pattern=CATEGORY_ID, description="类别编号，如 c1")
+    # Whom: the member id, else the 工号 (what a member knows of a colleague, as typed on a
+    # phone: full width, lower case), else the caller themself.
     member_id: str | None = Field(
         None,
         max_length=64,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$",
-        description="被推荐人的会员编号（或给出工号）",
+        description="被推荐人的会员编号；不填则按工号，都不填为自荐",
     )
-    # What a member knows of a colleague is the 工号, not the member id; as typed on a phone
-    # (full-width, lower case, spaces), folded before it is looked up.
     staff_no: str | None = Field(
-        None, min_length=1, max_length=32, description="被推荐人的工号（可代替会员编号）"
+        None, min_length=1, max_length=32, description="被推荐人的工号（未填会员编号时）"
     )
     reasons: Text = Field(description="推荐理由 / 主要事迹")
     department: Short | None = Field(None, description="以部门名义推荐时的部门（工会干部）")
     attachments: list[Attachment] = Field(default_factory=list, max_length=10)
-
-    @model_validator(mode="after")
-    def _one_nominee(self) -> NewNomination:
-        if (self.member_id is None) == (self.staff_no is None):
-            raise ValueError("member_id 与 staff_no 须且只须给出其一")
-        return self
 
 
 class Review(BaseModel):

@@ -103,7 +103,7 @@ async def nominate_member(
 ) -> Nomination:
     campaign.require_phase(CampaignPhase.nominating, action="推荐")
     category = campaign.category(cmd.category_id)
-    doc = await _nominee_doc(campaign, cmd, directory)
+    doc = await _nominee_doc(campaign, cmd, directory, user)
     is_cadre = user.has_role(Role.cadre) and in_scope(user, campaign)
     if cmd.department is not None:
         user.require(Role.cadre, campus=campaign.campus)
@@ -117,10 +117,10 @@ async def nominate_member(
         user.require(Role.member)
         by_kind = NominatedBy.member
     if doc is None or doc.get("status") not in MEMBERS:
-        if cmd.staff_no is not None:
+        if cmd.member_id is None and cmd.staff_no is not None:
             shown = fold_width(cmd.staff_no).upper()
             raise Invalid("member.not_found", f"未找到工号为「{shown}」的会员", staff_no=shown)
-        raise Invalid("member.not_found", "未找到该会员", id=cmd.member_id)
+        raise Invalid("member.not_found", "未找到该会员", id=cmd.member_id or user.subject)
     nominee = Person.of(doc)
     if campaign.campus != "*" and nominee.campus != campaign.campus:
         raise Conflict("nomination.other_campus", "被推荐人不在本次评选的校区范围内")
@@ -144,14 +144,14 @@ async def nominate_member(
 
 
 async def _nominee_doc(
-    campaign: Campaign, cmd: NewNomination, directory: MemberDirectory
+    campaign: Campaign, cmd: NewNomination, directory: MemberDirectory, user: Principal
 ) -> dict | None:
-    """The nominee's directory entry, by member id or by 工号. By 工号, someone on a campus
-    the campaign does not cover is answered as nobody: a member typing numbers must not learn
-    who works on other campuses (as the check-in desk's walk-in)."""
-    if cmd.member_id is not None:
-        return await directory.get(cmd.member_id)
-    doc = await directory.by_staff_no(fold_width(cmd.staff_no or "").upper())
+    """The nominee's directory entry: by member id, else by 工号, else the caller. By 工号,
+    someone on a campus the campaign does not cover is answered as nobody: a member typing
+    numbers must not learn who works on other campuses (as the check-in desk's walk-in)."""
+    if cmd.member_id is not None or cmd.staff_no is None:
+        return await directory.get(cmd.member_id or user.subject)
+    doc = await directory.by_staff_no(fold_width(cmd.staff_no).upper())
     if doc is not None and campaign.campus not in ("*", doc.get("campus")):
         return None
     return doc

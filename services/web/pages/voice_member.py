@@ -135,7 +135,7 @@ async def campaign_action(
             colleague = text(form, "staff_no")  # 工号, as members know each other
             body = {
                 "category_id": text(form, "category_id"),
-                **({"staff_no": colleague} if colleague else {"member_id": visit.member_id}),
+                **({"staff_no": colleague} if colleague else {}),  # none: oneself
                 "reasons": text(form, "reasons"),
             }
             await visit.post("events", f"{url}/nominations", json=body)
