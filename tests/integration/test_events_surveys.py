@@ -1,12 +1,14 @@
 """Surveys on the real broker and database: one answer per member when the same member
 answers twice at once (named and anonymous), a named answer changed once under a race,
 nothing anywhere linking an anonymous answer to its member (every collection, the logs,
-every event), the audience rule, the clock job run by two runtimes, and events that
-validate against the catalog."""
+every event), an anonymous survey's answers withheld from the results and exports until it
+closes, the audience rule, the clock job run by two runtimes, and events that validate
+against the catalog."""
 
 from __future__ import annotations
 
 import asyncio
+import io
 import json
 import logging
 import uuid
@@ -16,6 +18,7 @@ from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
+from openpyxl import load_workbook
 
 from services.events.surveys.handlers import keep_time
 from services.events.surveys.store import ANSWERS, MARKS, one_way
@@ -169,7 +172,9 @@ async def test_an_anonymous_answer_is_once_and_linked_to_no_one(
             text = record.value.decode() if record.value else ""
             assert secret_text not in text and token not in text
 
-    # Results still count the answer, and the small groups are merged.
+    # Results (out once it closes) still count the answer, and the small groups are merged.
+    closed = await stack.events_http.post(f"/surveys/{made['id']}/close", headers=kit.cadre())
+    assert closed.status_code == 200, closed.text
     got = await stack.events_http.get(f"/surveys/{made['id']}/results", headers=kit.cadre())
     body = got.json()
     assert body["respondents"] == 7
@@ -178,6 +183,59 @@ async def test_an_anonymous_answer_is_once_and_linked_to_no_one(
     assert all(
         row["answered"] >= 5 or row["answered"] == 0 for row in body["turnout"]["departments"]
     )
+
+
+async def test_an_open_anonymous_survey_shows_how_many_answered_and_all_once_closed(
+    stack: Stack, people: list[str]
+):
+    made = await survey(stack, anonymous=True)
+    results_url = f"/surveys/{made['id']}/results"
+    secret_text = f"只在截止后可见-{uuid.uuid4().hex[:8]}"
+    answering = people[2:8]  # six of 学前教育系: a department shown on its own (≥ 5)
+    seen = []
+    for n, member in enumerate(answering, start=1):
+        text = secret_text if n == len(answering) else ""
+        done = await stack.events_http.post(
+            f"/surveys/{made['id']}/answers",
+            json={"answers": answers(text, score=n % 5 + 1)},
+            headers=kit.member(member),
+        )
+        assert done.status_code == 201, done.text
+        # What a cadre polling after each answer sees: how many, never what.
+        got = await stack.events_http.get(results_url, headers=kit.cadre())
+        assert got.status_code == 200, got.text
+        seen.append(got.json())
+        assert secret_text not in got.text
+    last = seen[-1]
+    assert [r["respondents"] for r in seen] == [1, 2, 3, 4, 5, 6]
+    assert all(r["withheld_until_close"] and r["questions"] == [] for r in seen)
+    assert last["closes_at"] == last["survey"]["closes_at"]
+    assert last["closes_at"][:16] == made["closes_at"][:16]
+    assert last["turnout"]["answered"] == 6
+    rows = {r["group"]: r["answered"] for r in last["turnout"]["departments"]}
+    assert rows["main/学前教育系"] == 6
+    # The exports withhold the same: one row saying when the results are out.
+    csv = await stack.events_http.get(f"{results_url}.csv", headers=kit.cadre())
+    assert csv.status_code == 200, csv.text
+    lines = csv.content.decode("utf-8-sig").splitlines()
+    assert len(lines) == 2 and "后公布，目前已有 6 人作答" in lines[1]
+    assert "旅游" not in csv.text and secret_text not in csv.text
+    xlsx = await stack.events_http.get(f"{results_url}.xlsx", headers=kit.cadre())
+    assert xlsx.status_code == 200
+    sheet = load_workbook(io.BytesIO(xlsx.content)).active
+    assert sheet is not None and sheet.max_row == 2
+    assert "目前已有 6 人作答" in str(sheet.cell(2, 2).value)
+
+    closed = await stack.events_http.post(f"/surveys/{made['id']}/close", headers=kit.cadre())
+    assert closed.status_code == 200 and closed.json()["phase"] == "closed"
+    got = (await stack.events_http.get(results_url, headers=kit.cadre())).json()
+    assert got["withheld_until_close"] is False and got["respondents"] == 6
+    single, _, rating, _, text = got["questions"]
+    assert [o["count"] for o in single["options"]] == [6, 0, 0]
+    assert sorted(d["count"] for d in rating["distribution"]) == [1, 1, 1, 1, 2]
+    assert text["texts"] == [secret_text]
+    csv = await stack.events_http.get(f"{results_url}.csv", headers=kit.cadre())
+    assert secret_text in csv.content.decode("utf-8-sig") and "后公布" not in csv.text
 
 
 async def test_who_is_not_asked_or_too_late_is_refused(stack: Stack, people: list[str]):

@@ -1,5 +1,6 @@
 """The survey rules and results arithmetic, pure: questions checked, answers checked, counts
-and percentages, rating averages, Borda scores, response rates with small groups merged."""
+and percentages, rating averages, Borda scores, response rates with small groups merged, an
+anonymous survey's answers withheld until it closes."""
 
 from __future__ import annotations
 
@@ -7,8 +8,14 @@ from datetime import UTC, datetime
 
 import pytest
 
-from services.events.surveys.domain import NewSurvey, QuestionIn, check_answers, draft
-from services.events.surveys.results import MERGED, borda, tally, turnout
+from services.events.surveys.domain import (
+    NewSurvey,
+    QuestionIn,
+    check_answers,
+    draft,
+    results_disclosed,
+)
+from services.events.surveys.results import MERGED, borda, table, tally, turnout, withheld
 from shared.errors import Conflict, Invalid
 
 
@@ -121,3 +128,32 @@ def test_an_anonymous_survey_merges_groups_under_five():
         ("main/艺术系", 8, 10),
         (MERGED, 5, 10),
     ]
+
+
+@pytest.mark.parametrize(
+    ("anonymous", "closed", "disclosed"),
+    [(False, False, True), (False, True, True), (True, False, False), (True, True, True)],
+)
+def test_an_anonymous_survey_shows_what_was_answered_only_once_closed(anonymous, closed, disclosed):
+    assert results_disclosed(anonymous=anonymous, closed=closed) is disclosed
+
+
+def test_withheld_results_and_their_export_say_how_many_answered_and_nothing_more():
+    survey = _survey(anonymous=True)
+    got = withheld(7)
+    assert got == {"respondents": 7, "questions": [], "withheld_until_close": True}
+    header, rows = table(survey, got)
+    assert header[:2] == ["题号", "题目"]
+    # 2026-06-20 00:00 UTC is 08:00 in Beijing, the time the cadre reads.
+    assert rows == [
+        [None, "匿名问卷的结果在截止（2026-06-20 08:00）后公布，目前已有 7 人作答"] + [None] * 4
+    ]
+
+
+def test_disclosed_results_export_one_row_per_option_score_place_and_text():
+    survey = _survey(anonymous=True)
+    answers = [{"q1": 0, "q2": [1], "q3": 4, "q4": [0, 1, 2], "q5": "甲"}]
+    _, rows = table(survey, {**tally(survey, answers), "withheld_until_close": False})
+    assert len(rows) == 3 + 3 + (5 + 1) + 3 + 1
+    assert ["q1", "形式", "单选", "旅游", 1, 100.0] in rows
+    assert ["q5", "建议", "填空", "甲", None, None] in rows

@@ -253,10 +253,15 @@ async def my_surveys(surveys: SurveysDep, user: CurrentUser) -> list[MySurvey]:
 
 class Results(BaseModel):
     survey: SurveyPublic
-    respondents: int
+    respondents: int = Field(description="已作答人数")
+    withheld_until_close: bool = Field(
+        description="匿名问卷截止前为 true：只给作答人数与参与率，questions 为空，"
+        "截止（closes_at）后公布全部结果；实名问卷始终为 false"
+    )
+    closes_at: LocalDatetime = Field(description="截止时间（匿名问卷的结果从此时公布）")
     questions: list[dict[str, Any]] = Field(
         description="每题：options（人数、占比）/ distribution 与 average（评分）/ "
-        "ranking（Borda 得分）/ texts（填空）"
+        "ranking（Borda 得分）/ texts（填空）；结果未公布时为空"
     )
     turnout: dict[str, Any] = Field(
         description="参与率：合计、各校区、各部门（匿名问卷：不足 5 份的组合并）"
@@ -266,10 +271,12 @@ class Results(BaseModel):
 @router.get("/surveys/{survey_id}/results")
 async def survey_results(survey_id: SurveyId, surveys: SurveysDep, user: Cadre) -> Results:
     """Results, chart-ready: per option counts and percentages, rating averages and
-    distributions, ranking scores (Borda), texts, response rates; role: cadre of its campus."""
+    distributions, ranking scores (Borda), texts, response rates. An anonymous survey's
+    answers are withheld until it closes (`withheld_until_close`: only how many answered and
+    the response rates); role: cadre of its campus."""
     survey = await visible(surveys, survey_id, user)
     found = await results(surveys, survey, user)
-    return Results(survey=survey_public(survey), **found)
+    return Results(survey=survey_public(survey), closes_at=survey.closes_at, **found)
 
 
 CSV: dict[int | str, dict[str, Any]] = {
@@ -293,7 +300,8 @@ async def _export(
 async def export_csv(
     survey_id: SurveyId, surveys: SurveysDep, audit: Audit, user: Cadre
 ) -> Response:
-    """The results as CSV (one row per option, score or text); role: cadre of its campus."""
+    """The results as CSV (one row per option, score or text; an anonymous survey's before
+    its close: one row saying when they are out); role: cadre of its campus."""
     survey, header, rows = await _export(surveys, survey_id, user, audit, "csv")
     return Response(
         csv_bytes(header, rows),
@@ -306,7 +314,7 @@ async def export_csv(
 async def export_xlsx(
     survey_id: SurveyId, surveys: SurveysDep, audit: Audit, user: Cadre
 ) -> Response:
-    """The results as XLSX; role: cadre of its campus."""
+    """The results as XLSX (as the CSV); role: cadre of its campus."""
     survey, header, rows = await _export(surveys, survey_id, user, audit, "xlsx")
     return Response(
         xlsx_bytes("问卷结果", header, rows),

@@ -5,7 +5,8 @@ once published). Its audience is the activity rule (`activities.eligibility`): c
 department, gender, status, role. It is drafted, published (members may answer from
 `opens_at` to `closes_at`), and closed at `closes_at` by the scheduled job (or early by a
 cadre). Answers are not part of the aggregate: each is a unique-key insert (see `store.py`),
-and `check_answers` here says whether an answer fits the questions.
+and `check_answers` here says whether an answer fits the questions. `results_disclosed` says
+when the results may show what was answered (an anonymous survey's: after it closes).
 """
 
 from __future__ import annotations
@@ -67,6 +68,18 @@ class Phase(Labelled):
 
 
 CHOICES = frozenset({QuestionKind.single, QuestionKind.multiple, QuestionKind.ranking})
+
+
+def results_disclosed(anonymous: bool, closed: bool) -> bool:
+    """Whether a survey's results may show what was answered (counts and percentages per
+    option, ratings, rankings, texts, and the exports of them), or only how many answered.
+
+    A named survey's always. An anonymous survey's only once it has closed: while answers
+    still come in, a cadre who looks before and after one member answers sees which option,
+    score or text that one answer added, and anonymity is gone. How many answered, overall
+    and per campus and department, comes from the "already answered" marks and says nothing
+    of what anyone answered, so it is shown throughout."""
+    return closed or not anonymous
 
 
 class QuestionIn(BaseModel):

@@ -31,8 +31,9 @@ from services.events.surveys.domain import (
     SurveyStatus,
     check_answers,
     draft,
+    results_disclosed,
 )
-from services.events.surveys.results import tally, turnout
+from services.events.surveys.results import tally, turnout, withheld
 from services.events.surveys.store import SurveyBook, audience_of, groups
 from shared.aggregate import Actor
 from shared.auth import Principal, Role
@@ -205,14 +206,17 @@ async def eligible(surveys: Surveys, survey: Survey, user: Principal) -> str | N
 
 
 async def results(surveys: Surveys, survey: Survey, user: Principal) -> dict[str, Any]:
+    """The results, or — an anonymous survey not yet closed — only how many answered (the
+    answers are not even read: what is not read cannot be shown by mistake)."""
     managed(user, survey)
-    answers = await surveys.book.all_answers(survey)
     asked = await audience_of(survey, surveys.directory)
     answered = await surveys.book.answered_groups(survey)
-    return {
-        **tally(survey, answers),
-        "turnout": turnout(groups(asked), answered, survey.anonymous),
-    }
+    rates = turnout(groups(asked), answered, survey.anonymous)
+    closed = survey.phase(utcnow()) is Phase.closed
+    if not results_disclosed(survey.anonymous, closed):
+        return {**withheld(len(answered)), "turnout": rates}
+    answers = await surveys.book.all_answers(survey)
+    return {**tally(survey, answers), "withheld_until_close": False, "turnout": rates}
 
 
 # -- the clock --------------------------------------------------------------------------------

@@ -5,7 +5,9 @@ campus and department — with the small groups of an anonymous survey merged.
 Percentages are of the members who answered the question (a skipped optional question does
 not count against an option), rounded to one decimal. A ranking of n options gives the first
 place n-1 points, the second n-2 … the last 0 (Borda count); options are ordered by points,
-ties sharing a place. Nothing here reads a clock or a database.
+ties sharing a place. An anonymous survey's results before its close (`withheld`) say how
+many answered and nothing of what (see `domain.results_disclosed`). Nothing here reads a
+clock or a database.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from services.events.surveys.domain import QuestionKind, Survey
+from shared.timeutil import as_local
 
 MIN_GROUP = 5  # an anonymous survey shows no group with fewer answers than this
 MERGED = "其他（合并）"
@@ -80,6 +83,19 @@ def tally(survey: Survey, answers: Sequence[Mapping[str, Any]]) -> dict[str, Any
     return {"respondents": len(answers), "questions": questions}
 
 
+def withheld(respondents: int) -> dict[str, Any]:
+    """The results of an anonymous survey that has not closed: how many answered, and no
+    question's results (not even how many answered each: an optional question's count going
+    up names whoever just answered as one who filled it in)."""
+    return {"respondents": respondents, "questions": [], "withheld_until_close": True}
+
+
+def withheld_note(survey: Survey, respondents: int) -> str:
+    """What a person reads in place of results withheld until the close."""
+    closes = as_local(survey.closes_at)
+    return f"匿名问卷的结果在截止（{closes:%Y-%m-%d %H:%M}）后公布，目前已有 {respondents} 人作答"
+
+
 def _rows(
     audience: Mapping[str, int], answered: Mapping[str, int], merge: bool
 ) -> list[dict[str, Any]]:
@@ -140,9 +156,13 @@ def turnout(
 
 def table(survey: Survey, results: Mapping[str, Any]) -> tuple[list[str], list[list[Any]]]:
     """The results as one table for CSV/XLSX: question, kind, option/score, count, percent
-    (or points for a ranking), one row each; free texts one row per text."""
+    (or points for a ranking), one row each; free texts one row per text. Results withheld
+    until the close are one row saying so, as the page does."""
     header = ["题号", "题目", "题型", "选项/分值", "人数/得分", "占比(%)"]
     rows: list[list[Any]] = []
+    if results.get("withheld_until_close"):
+        note = withheld_note(survey, results["respondents"])
+        return header, [[None, note, None, None, None, None]]
     for q in results["questions"]:
         head = [q["id"], q["title"], q["kind_label"]]
         if "options" in q:

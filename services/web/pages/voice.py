@@ -5,7 +5,8 @@ Member (phone, /m): the surveys asked of me, answering one (in 长辈版 too: th
 large text), my answers, the suggestion box with its replies, and my campus's calendar feed.
 Cadre (/admin): a survey built from a few lines of text with a preview of the member's form,
 its results with inline SVG charts (bars for choices and rankings, a distribution for
-ratings) and CSV/XLSX exports, and the suggestions with reply and forward.
+ratings) and CSV/XLSX exports — an anonymous survey's only once it has closed, before that
+how many have answered — and the suggestions with reply and forward.
 
 Everything is the events service's API, called as the signed-in person.
 """
@@ -21,6 +22,7 @@ from fastapi.responses import Response
 
 from services.web.backend import ApiError
 from services.web.context import MemberVisit, StaffVisit, Visit, redirect
+from services.web.filters import moment
 
 member_router = APIRouter(prefix="/m")
 admin_router = APIRouter(prefix="/admin")
@@ -147,6 +149,16 @@ def chart_of(question: dict[str, Any]) -> dict[str, Any] | None:
         rows = [{**r, "label": f"第{r['rank']}名 {r['label']}"} for r in question["ranking"]]
         return bars(rows, "score")
     return None
+
+
+def withheld_notice(results: dict[str, Any]) -> str | None:
+    """The line shown in place of an anonymous survey's charts before it closes (events
+    withholds what was answered until then); None when the results are out."""
+    if not results.get("withheld_until_close"):
+        return None
+    closes = moment(results["closes_at"])
+    shown = f"{closes:%Y-%m-%d %H:%M}" if closes else "截止时间"
+    return f"匿名问卷的结果在截止（{shown}）后公布，目前已有 {results['respondents']} 人作答"
 
 
 def form_answers(mine: dict[str, Any] | None) -> dict[str, Any]:
@@ -366,7 +378,8 @@ async def build_survey(
 @admin_router.get("/surveys/{survey_id}")
 async def survey_desk(visit: StaffVisit, survey_id: SurveyId) -> Response:
     """A survey's questions, its publish and close buttons, and its results with charts and
-    exports; role: cadre of its campus."""
+    exports (an anonymous survey's: how many answered until it closes); role: cadre of its
+    campus."""
     survey, results, _ = await asyncio.gather(
         visit.get("events", f"/surveys/{survey_id}"),
         visit.get("events", f"/surveys/{survey_id}/results"),
@@ -378,6 +391,7 @@ async def survey_desk(visit: StaffVisit, survey_id: SurveyId) -> Response:
         s=survey,
         results=results,
         charts=charts,
+        withheld=withheld_notice(results),
         flash=FLASH.get(visit.request.query_params.get("msg") or ""),
         section="surveys",
     )
