@@ -12,7 +12,8 @@ One module per service, each with an `async def seed(<service url>)` returning
     client.py    tokens (the dev key, or GONGHUI_AUTH_PRIVATE_KEY_FILE) and the answer rule
     members.py   campuses, about sixty members, children and the childcare survey, this
                  month's dues, and the initial passwords (seed_passwords)
-    events.py    the activities of the coming months, the sports meet, the annual plan
+    events.py    the activities of the coming months, the sports meet, the annual plan; a
+                 blood drive held with its donors checked in (seed_donors)
     webhooks.py  a webhook subscription to the demo receiver (the launcher starts the
                  receiver, deploy/local/webhook_receiver.py, and seeds it after members)
     voice.py     the summer-activity survey with answers, the suggestion box with a reply

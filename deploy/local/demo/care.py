@@ -4,8 +4,9 @@ Over welfare's HTTP API, as the people concerned would: a cadre raises, the chai
 finance pays (posted to the ledger: only when this year's budget has the line — the funds
 demo adopts it — otherwise the case stays approved), a cadre records a visit. Cases have no
 natural key, so a case of the same member and kind that exists already is left as it is:
-seeding twice adds nothing. The demo blood drive lies in the coming months, so its donors'
-cases appear when a cadre checks them in at the drive (events → welfare), not here.
+seeding twice adds nothing. Blood donors are not seeded here: the events demo checks donors
+in at a drive that has taken place (events.seed_donors), and welfare raises their cases by
+itself from the attendance records (events → welfare over Kafka).
 """
 
 from __future__ import annotations

@@ -9,13 +9,17 @@ from `members.member`. And the annual plan: the 2023 table of the source work pl
 by year into this year's (its past months done but one, which shows as overdue) and the next,
 its items linked to the demo activities that carry them out; loading and copying again change
 nothing (derived ids).
+
+And a blood drive that has taken place (`seed_donors`), so the care desk has donors: welfare
+raises a donor's condolence case by itself from events' attendance record (events → welfare
+over Kafka), never from a seeder.
 """
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 
 import httpx
 
@@ -137,6 +141,23 @@ DEMO_ENTRIES: dict[int, tuple[str, ...]] = {
     6: ("e1", "e4"),
     7: ("e4",),
 }
+# The blood drive that has taken place: one for good (its reference has no date), held the day
+# the demo is first seeded, its donors signed up beforehand and checked in at the door.
+HELD_DRIVE = {
+    "kind": "blood_donation",
+    "title": "爱心献血进校园",
+    "description": "献血车停靠主校区，献血后由工会登记慰问。",
+    "campus": "main",
+    "venue": "主校区行政楼前广场",
+    "capacity": 40,
+    "eligibility": {"age_min": 18, "age_max": 60},
+    "ref": "demo-blood-drive-held",
+}
+HELD_DONORS = (9, 18, 19)  # member indices (demo_signers), all between 18 and 60
+# Publishing needs a start still ahead (events refuses to publish the past), so the drive
+# starts this long after it is drafted: time for the donors to sign up, and all the seeder
+# waits before the door opens.
+HELD_LEAD_S = 5.0
 # Items of the current year's plan a demo cadre has done (the months before this one), all
 # but this one: an overdue item shows what the plan view flags.
 DEMO_PLAN_LATE = "05"  # 妇女节系列活动
@@ -157,6 +178,12 @@ def demo_signers() -> list[tuple[str, str]]:
     ]
 
 
+def not_learnt(answer: httpx.Response) -> bool:
+    """events has not learnt the member from `members.member` yet: a member named in a
+    command that events does not know is input to correct (422), not a missing page."""
+    return answer.status_code == 422 and answer.json().get("code") == "member.not_found"
+
+
 async def seed(
     events_url: str,
     today: date | None = None,
@@ -168,8 +195,8 @@ async def seed(
     (`transport`: a test's app).
 
     Members sign up as themselves; events learns them from `members.member`, so a sign-up
-    answered 404 (not known yet) is tried again for up to `wait_s`. One the activity's rules
-    refuse (the blood drive's age limit) is left out.
+    answered `member.not_found` (not known yet) is tried again for up to `wait_s`. One the
+    activity's rules refuse (the blood drive's age limit) is left out.
     """
     from services.members.membership.domain import member_id_for
 
@@ -210,7 +237,7 @@ async def seed(
                     if signed.json().get("code") == "registration.ineligible":
                         break  # e.g. past the blood drive's age limit: the rule says no
                     late = asyncio.get_running_loop().time() > deadline
-                    if signed.status_code != 404 or late:
+                    if not not_learnt(signed) or late:
                         raise SeedError(f"sign-up {staff_no} → {demo.slug}: {signed.text[:300]}")
                     await asyncio.sleep(0.5)  # events has not learnt this member yet
             if demo.slug == "sports-meet":
@@ -245,7 +272,7 @@ async def _seed_meet(
                 if entered.status_code == 201:
                     break
                 late = asyncio.get_running_loop().time() > deadline
-                if entered.status_code != 404 or late:
+                if not not_learnt(entered) or late:
                     raise SeedError(f"entry {staff_no} → {item}: {entered.text[:300]}")
                 await asyncio.sleep(0.5)  # events has not learnt this member yet
 
@@ -285,3 +312,128 @@ async def _seed_plans(
         )
         if linked.status_code != 200:
             raise SeedError(f"link {demo.slug}: {linked.text[:300]}")
+
+
+async def seed_donors(
+    events_url: str,
+    timeout_s: float = 15,
+    wait_s: float = 60,
+    lead_s: float = HELD_LEAD_S,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> tuple[int, int]:
+    """The blood drive that has taken place: drafted to start `lead_s` from now, published,
+    its donors signed up as themselves, then, once it has started, checked in by a cadre at
+    the door with their codes, and the drive ended. Returns (donors checked in, already
+    checked in); raises SeedError on any other answer (`transport`: a test's app).
+
+    Seeding again finds the drive (409, same reference) and its donors checked in: nothing is
+    added. A donor whose sign-up did not make it before the start (events had not learnt
+    them yet) is recorded at the door as a walk-in (现场登记), as a cadre would.
+    """
+    from services.members.membership.domain import member_id_for
+    from shared.timeutil import SHANGHAI, utcnow
+
+    headers = {"Authorization": f"Bearer {admin_token()}"}
+    signers = demo_signers()
+    donors = [(member_id_for(signers[i][0]), signers[i][1]) for i in HELD_DONORS]
+    starts = (utcnow() + timedelta(seconds=lead_s)).replace(microsecond=0).astimezone(SHANGHAI)
+    body = {
+        **HELD_DRIVE,
+        "starts_at": starts.isoformat(),
+        "ends_at": (starts + timedelta(hours=3)).isoformat(),
+    }
+    added = existing = 0
+    client_of = httpx.AsyncClient(base_url=events_url, timeout=timeout_s, transport=transport)
+    async with client_of as client:
+        made = await client.post("/activities", json=body, headers=headers)
+        if made.status_code not in (201, 409):
+            raise SeedError(f"POST /activities held drive: {made.text[:300]}")
+        drive_id = made.json()["id"]
+        drive = (await client.get(f"/activities/{drive_id}", headers=headers)).json()
+        if drive["status"] == "cancelled":
+            return 0, 0  # a cadre cancelled it by hand: the demo leaves what people did
+        if drive["status"] == "draft":
+            published = await client.post(f"/activities/{drive_id}/publish", headers=headers)
+            if published.status_code != 200:
+                raise SeedError(f"publish the held drive: {published.text[:300]}")
+        start = datetime.fromisoformat(drive["starts_at"])
+        for member_id, campus in donors:
+            if utcnow() >= start:
+                break  # too late to sign up: the rest come as walk-ins
+            await _sign_up_before(client, drive_id, member_id, campus, start)
+        ahead = (start - utcnow()).total_seconds()
+        if ahead > 0:
+            await asyncio.sleep(ahead)  # the door opens when the drive starts
+        for member_id, _ in donors:
+            if await _at_the_door(client, headers, drive_id, member_id, wait_s):
+                added += 1
+            else:
+                existing += 1
+        if drive["status"] != "completed":
+            await _complete(client, headers, drive_id, wait_s)
+    return added, existing
+
+
+async def _sign_up_before(
+    client: httpx.AsyncClient, drive_id: str, member_id: str, campus: str, start: datetime
+) -> None:
+    """Signs the member up as themself, tried again while events has not learnt them, until
+    the start. The donors are chosen within the drive's age limit: a refusal is an
+    error of the demo's data, not a donor to leave out (a walk-in is not asked for age)."""
+    from shared.timeutil import utcnow
+
+    token = {"Authorization": f"Bearer {member_token(member_id, campus)}"}
+    url = f"/activities/{drive_id}/registrations"
+    while True:
+        signed = await client.post(url, json={"guests": 0}, headers=token)
+        if signed.status_code in (200, 201):
+            return
+        closed = signed.json().get("code") == "registration.closed"
+        if closed or (not_learnt(signed) and utcnow() >= start):
+            return  # started meanwhile: recorded at the door as a walk-in
+        if not not_learnt(signed):
+            raise SeedError(f"sign-up {member_id} → held drive: {signed.text[:300]}")
+        await asyncio.sleep(0.5)
+
+
+async def _at_the_door(
+    client: httpx.AsyncClient, headers: dict[str, str], drive_id: str, member_id: str, wait_s: float
+) -> bool:
+    """Checks the donor in with their code, or records them as a walk-in when they have no
+    confirmed registration; False when they were checked in already."""
+    found = await client.get(f"/activities/{drive_id}/registrations/{member_id}", headers=headers)
+    if found.status_code not in (200, 404):
+        raise SeedError(f"registration {member_id}: {found.text[:300]}")
+    registration = found.json() if found.status_code == 200 else {}
+    if registration.get("checked_in_at"):
+        return False
+    deadline = asyncio.get_running_loop().time() + wait_s
+    while True:
+        if registration.get("code"):
+            url, body = f"/activities/{drive_id}/checkins", {"code": registration["code"]}
+        else:
+            url, body = f"/activities/{drive_id}/walkins", {"member": member_id}
+        answer = await client.post(url, json=body, headers=headers)
+        if answer.status_code == 200:
+            return True
+        if answer.json().get("code") == "checkin.already":
+            return False
+        late = asyncio.get_running_loop().time() > deadline
+        if not not_learnt(answer) or late:
+            raise SeedError(f"check-in {member_id} → held drive: {answer.text[:300]}")
+        await asyncio.sleep(0.5)  # a walk-in events has not learnt yet
+
+
+async def _complete(
+    client: httpx.AsyncClient, headers: dict[str, str], drive_id: str, wait_s: float
+) -> None:
+    """结束活动; tried again while events' clock has not reached the start yet."""
+    deadline = asyncio.get_running_loop().time() + wait_s
+    while True:
+        ended = await client.post(f"/activities/{drive_id}/complete", headers=headers)
+        if ended.status_code == 200:
+            return
+        late = asyncio.get_running_loop().time() > deadline
+        if ended.json().get("code") != "activity.not_started" or late:
+            raise SeedError(f"complete the held drive: {ended.text[:300]}")
+        await asyncio.sleep(0.5)
