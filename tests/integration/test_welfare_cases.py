@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -33,6 +34,8 @@ CHAIR = bearer("chair-w", ["admin"], [CAMPUS])
 CADRE = bearer("cadre-w", ["cadre"], [CAMPUS])
 CADRE_EAST = bearer("cadre-e", ["cadre"], ["east"])
 FINANCE = bearer("fin-w", ["finance"], [CAMPUS])
+# As an auditor signs in: 经费审查委员 is `auditor`, and a member too (membership.grants).
+AUDITOR = bearer("aud-w", ["auditor", "member"], [CAMPUS])
 WELFARE_TOPICS = ("welfare.case", "welfare.visit", "welfare.ledger")
 
 
@@ -434,6 +437,93 @@ async def test_visit_notes_are_sealed_and_kept_from_other_campuses(care: Stack):
         for record in await read_all(stack.bootstrap, stack.topic(topic), 1500):
             assert secret not in record.value.decode()
             conforms(json.loads(record.value))
+
+
+async def test_the_auditor_traces_a_ledger_payment_to_its_case_and_changes_nothing(care: Stack):
+    stack = care
+    member = await member_in_welfare(stack, name="周老师")
+    paid_case = (await raise_(stack, member, "childbirth", 30_000)).json()
+    assert (await approve(stack, paid_case["id"])).json()["status"] == "approved"
+    paid = await pay(stack, paid_case["id"])
+    assert paid.status_code == 200, paid.text
+    secret = f"产后抑郁需关心-{uuid.uuid4().hex[:6]}"
+    visit_body = {
+        "visitors": ["张主席"],
+        "visited_on": "2026-11-26",
+        "brought": "鲜花",
+        "notes": secret,
+    }
+    noted = await stack.welfare_http.post(
+        f"/cases/{paid_case['id']}/visits", json=visit_body, headers=CADRE
+    )
+    assert noted.status_code == 201, noted.text
+
+    # From the ledger's payment ("慰问事项 c-…") to the case it names.
+    entries = await stack.welfare_http.get(
+        f"/funds/ledgers/{CAMPUS}/2026/entries",
+        params={"kind": "payment", "month": "2026-11", "limit": 500},
+        headers=AUDITOR,
+    )
+    assert entries.status_code == 200, entries.text
+    [entry] = [e for e in entries.json()["entries"] if paid_case["id"] in (e["cause"] or "")]
+    named = re.search(r"慰问事项 (c-[0-9a-f]{12})", entry["cause"])
+    assert named is not None and named.group(1) == paid_case["id"]
+    read = await stack.welfare_http.get(f"/cases/{named.group(1)}", headers=AUDITOR)
+    assert read.status_code == 200, read.text
+    case = read.json()
+    assert case["ledger_entry_id"] == entry["id"]
+    assert (case["status"], case["amount_fen"], case["member_name"]) == ("paid", 30_000, "周老师")
+    assert case["steps"] == []
+
+    async def listed() -> bool:
+        found = await stack.welfare_http.get(
+            "/cases", params={"member_id": member}, headers=AUDITOR
+        )
+        return [(c["id"], c["status"]) for c in found.json()["items"]] == [
+            (paid_case["id"], "paid")
+        ]
+
+    await wait_until(listed, 30, "the paid case in the auditor's list")
+    listing = await stack.welfare_http.get("/cases", params={"limit": 200}, headers=AUDITOR)
+    assert listing.status_code == 200 and {c["campus"] for c in listing.json()["items"]} == {CAMPUS}
+    # Never the visit notes: not with the case, not through the visits.
+    notes = await stack.welfare_http.get(f"/cases/{paid_case['id']}/visits", headers=AUDITOR)
+    assert notes.status_code == 403
+    for answer in (read, listing, notes):
+        assert secret not in answer.text
+    # Another campus's auditor reads nothing of west.
+    east = bearer("aud-e", ["auditor", "member"], ["east"])
+    assert (
+        await stack.welfare_http.get(f"/cases/{paid_case['id']}", headers=east)
+    ).status_code == 403
+
+    # Every step refused, on cases where that step is open to the role it belongs to.
+    raised = (await raise_(stack, member, "illness", 20_000)).json()
+    approved = (
+        await approve(stack, (await raise_(stack, member, "illness", 10_000)).json()["id"])
+    ).json()
+    assert approved["status"] == "approved"
+    note = {"note": "审查"}
+    attempts = [
+        (f"/cases/{raised['id']}/approve", {}),
+        (f"/cases/{raised['id']}/decline", note),
+        (f"/cases/{raised['id']}/cancel", note),
+        (f"/cases/{raised['id']}/visits", visit_body),
+        (f"/cases/{approved['id']}/cancel", note),
+        (f"/cases/{approved['id']}/pay", {"voucher_no": "记-1130", "paid_on": "2026-11-30"}),
+    ]
+    for path, body in attempts:
+        refused = await stack.welfare_http.post(path, json=body, headers=AUDITOR)
+        assert refused.status_code == 403, (path, refused.text)
+    raising = await raise_(stack, member, "illness", 20_000, headers=AUDITOR)
+    assert raising.status_code == 403, raising.text
+    for before in (raised, approved):
+        after = (await stack.welfare_http.get(f"/cases/{before['id']}", headers=CHAIR)).json()
+        assert (after["status"], after["version"]) == (before["status"], before["version"])
+    assert await case_payments(stack, approved["id"]) == []
+    visits = stack.welfare.db["welfare_visits_changes"]
+    assert await visits.count_documents({"state.case_id": paid_case["id"]}) == 1
+    assert await visits.count_documents({"state.case_id": raised["id"]}) == 0
 
 
 async def test_the_hardship_register_is_for_the_campus_cadres_only(care: Stack):

@@ -56,6 +56,10 @@ def member(member_id: str, c: str) -> dict[str, str]:
     return bearer(member_id, ["member"], [c])
 
 
+def auditor(c: str) -> dict[str, str]:
+    return bearer(f"aud-{c}", ["auditor", "member"], [c])
+
+
 async def people(stack: Stack, c: str, count: int, **over: Any) -> list[str]:
     """Members written into welfare's directory as `members.member` events leave them."""
     tag = uuid.uuid4().hex[:6]
@@ -276,6 +280,31 @@ async def test_completion_by_hand_and_from_a_gbk_list_posts_the_ledger_once(welf
     )
     paid = [e for e in entries.json()["entries"] if e["cause_ref"].startswith("welfare.exam:")]
     assert sorted(e["amount_fen"] for e in paid) == [45_000] * 3
+    # The auditor traces each payment to its booking (`welfare.exam:<booking>`), and changes
+    # nothing; where the member pays, no exam of theirs is the auditor's to read.
+    audit = auditor(c)
+    for entry in paid:
+        booking_id = entry["cause_ref"].removeprefix("welfare.exam:")
+        member_id = booking_id.removeprefix(f"{c}:{YEAR}:")
+        read = await stack.welfare_http.get(f"{base}/bookings/{member_id}", headers=audit)
+        assert read.status_code == 200, read.text
+        assert (read.json()["id"], read.json()["union_paid"]) == (booking_id, True)
+    for path, body in (
+        (f"{base}/bookings/{ids[1]}/completion", {}),
+        (f"{base}/bookings/{ids[1]}/cancel", None),
+        (f"{base}/bookings", {"slot": "b", "package": "basic", "member_id": ids[3]}),
+    ):
+        refused = await stack.welfare_http.post(path, json=body, headers=audit)
+        assert refused.status_code == 403, (path, refused.text)
+    assert (await stack.welfare_http.get(f"{base}/statistics", headers=audit)).status_code == 403
+    own_cost = campus()
+    await plan(stack, own_cost)
+    [payer] = await people(stack, own_cost, 1)
+    assert (await book(stack, own_cost, payer)).status_code == 200
+    closed = await stack.welfare_http.get(
+        f"/exams/plans/{own_cost}/{YEAR}/bookings/{payer}", headers=auditor(own_cost)
+    )
+    assert closed.status_code == 403
 
     stats = await stack.welfare_http.get(f"{base}/statistics", headers=cadre(c))
     body = stats.json()

@@ -68,6 +68,10 @@ def member(m: str, c: str) -> dict[str, str]:
     return bearer(m, ["member"], [c])
 
 
+def auditor(c: str) -> dict[str, str]:
+    return bearer(f"aud-{c}", ["auditor", "member"], [c])
+
+
 async def people(stack: Stack, c: str, count: int, **over: Any) -> list[str]:
     tag = uuid.uuid4().hex[:6]
     ids = [f"m-{tag}-{i:04d}" for i in range(count)]
@@ -192,7 +196,12 @@ async def test_insurer_list_masks_id_numbers_except_for_finance_and_chair(welfar
         return len(got.json()) == 3
 
     await wait_until(listed, 10, "three enrolments in the list view")
-    for headers, full in ((finance(c), True), (CHAIR, True), (cadre(c), False)):
+    for headers, full in (
+        (finance(c), True),
+        (CHAIR, True),
+        (cadre(c), False),
+        (auditor(c), False),
+    ):
         sheet = await stack.welfare_http.get(f"{url}.xlsx", headers=headers)
         assert sheet.status_code == 200
         book = load_workbook(io.BytesIO(sheet.content)).active
@@ -206,6 +215,24 @@ async def test_insurer_list_masks_id_numbers_except_for_finance_and_chair(welfar
             assert all("*" * 10 in n for n in numbers)
         assert {(r[1], r[5], r[6]) for r in rows[1:]} == {("女", "女职工特殊疾病互助保障", "30.00")}
     assert (await stack.welfare_http.get(url, headers=member(ids[0], c))).status_code == 403
+    # The auditor traces each premium on the ledger to its enrolment, ID number masked, and
+    # acts for nobody; claims are the insurer's money, not the ledger's: not theirs to read.
+    for entry in await premiums(stack, c):
+        enrolment_id = entry["cause_ref"].removeprefix("welfare.mutual_aid:")
+        member_id = enrolment_id.removeprefix(f"{c}:{YEAR}:women:")
+        read = await stack.welfare_http.get(f"{url}/{member_id}", headers=auditor(c))
+        assert read.status_code == 200, read.text
+        assert (read.json()["id"], read.json()["premium_fen"]) == (enrolment_id, 3_000)
+        assert "*" * 10 in read.json()["id_number"]
+    others = await people(stack, c, 1)
+    for_other = await stack.welfare_http.post(
+        f"/mutual-aid/schemes/{c}/{YEAR}/major/enrolments",
+        json={"id_number": id_number(30), "member_id": others[0]},
+        headers=auditor(c),
+    )
+    assert for_other.status_code == 403
+    claims = f"/mutual-aid/schemes/{c}/{YEAR}/women/claims"
+    assert (await stack.welfare_http.get(claims, headers=auditor(c))).status_code == 403
     # Not on any topic: the enrolment's events carry ids only.
     for record in await read_all(stack.bootstrap, stack.topic("welfare.mutual_aid"), 2000):
         event = conforms(json.loads(record.value))

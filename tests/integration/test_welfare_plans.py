@@ -26,6 +26,7 @@ from services.welfare.plans.handlers import distribute
 from services.welfare.policy.caps import CapRequest
 from services.welfare.policy.profile import Category
 from shared.aggregate import Actor
+from shared.envelope import CloudEvent
 from shared.errors import Refused
 from tests.integration.conftest import Stack, bearer, build_stack, close_stack, settings_for
 from tests.kafka_tools import read_all, wait_until
@@ -336,6 +337,62 @@ async def test_a_member_who_joins_before_the_deadline_is_entitled_when_the_plan_
     await in_directory(stack, late)
     await asyncio.sleep(0.5)
     assert await store.get(f"{strict_plan}:{late}") is None
+
+
+async def test_a_member_transferred_into_a_plans_campus_is_entitled_once(plans: Stack):
+    stack = plans
+    home, there = await new_campus(stack), await new_campus(stack)
+    member = await join(stack, home, "数学组")
+    await in_directory(stack, member)
+    home_body = terms([home])
+    home_body["festival"], home_body["title"] = "mid_autumn", "中秋福利"
+    home_plan, _ = await published(stack, home_body)
+    plan_id, done = await published(stack, terms([there]))
+    assert done["created"] == 0  # not there yet
+    # Moved at once: welfare's list of plans may not show the publication yet.
+    moved = await stack.members_http.post(
+        f"/members/{member}/transfer", json={"to_campus": there}, headers=CHAIR
+    )
+    assert moved.status_code == 200, moved.text
+    store = stack.welfare.context.plans.entitlements
+    entitlement_id = f"{plan_id}:{member}"
+
+    async def entitled() -> bool:
+        return await store.get(entitlement_id) is not None
+
+    await wait_until(entitled, 30, "the transferred member's entitlement")
+
+    # The transfer delivered again: the same envelope, and five copies under fresh envelope
+    # ids at once (as a republish would, past the consumer's processed markers).
+    [record] = [
+        r
+        for r in await read_all(stack.bootstrap, stack.topic("members.member"))
+        if r.value
+        and json.loads(r.value)["type"] == "members.member.transferred.v1"
+        and json.loads(r.value)["data"]["member_id"] == member
+    ]
+    envelope = CloudEvent.from_json_bytes(record.value)
+    consumer = stack.welfare.consumer
+    await consumer.dispatch(envelope)
+    copies = [envelope.model_copy(update={"id": str(uuid.uuid4())}) for _ in range(5)]
+    await asyncio.gather(*(consumer.dispatch(c) for c in copies))
+
+    found = await store.require(entitlement_id)
+    assert (found.campus, found.department, found.late) == (there, "数学组", True)
+    assert found.status.value == "open"
+    assert [c.action for c in await store.history(entitlement_id)] == ["late"]
+    caps = stack.welfare.context.policy.caps
+    # Counted once: this plan's 300 元 and the home campus's 300 元, nothing twice.
+    assert (await caps.standing(member, Category.festival, YEAR)).used_fen == 60_000
+    created = [
+        e
+        for e in await events_of(stack, "welfare.entitlement", plan_id)
+        if e["type"] == "welfare.entitlement.created.v1"
+    ]
+    assert [(e["data"]["member_id"], e["data"]["late"]) for e in created] == [(member, True)]
+    # Moving out took nothing away: the home campus's gift is still theirs to choose.
+    kept = await store.require(f"{home_plan}:{member}")
+    assert kept.status.value == "open" and kept.campus == home
 
 
 async def test_the_default_applies_after_the_deadline_with_two_runtimes(plans: Stack, infra):

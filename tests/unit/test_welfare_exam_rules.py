@@ -1,4 +1,5 @@
-"""The exam rules without I/O: who may take part, which package, which move, the tally."""
+"""The exam rules without I/O: who may take part, which package, which move, the tally, and
+who reads a booking."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from services.welfare.exams.domain import (
     may_take_part,
     tally,
 )
-from shared.errors import Conflict, Invalid, Refused
+from services.welfare.exams.handlers import may_act_for, may_read_booking
+from shared.errors import Conflict, Forbidden, Invalid, Refused
+from shared.principal import Principal
 
 
 def settings(**over) -> PlanSettings:
@@ -118,3 +121,29 @@ def test_tally_per_department():
     total, by = tally(people, {"m1": b1, "m3": b3})
     assert (total.booked, total.completed, total.not_booked) == (1, 1, 1)
     assert by["艺术系"].not_booked == 1 and by["音乐系"].completed == 1
+
+
+def auditor(campus: str = "main") -> Principal:
+    return Principal("aud-1", frozenset({"auditor", "member"}), frozenset({campus}))
+
+
+def test_the_auditor_reads_a_booking_only_when_the_union_pays_and_acts_for_nobody():
+    union_pays = ExamPlan.new("main", 2027, settings())
+    own_cost = ExamPlan.new("main", 2027, settings(union_pays=False))
+    may_read_booking(auditor(), union_pays, "m1", None)
+    with pytest.raises(Forbidden):
+        may_read_booking(auditor(), own_cost, "m1", None)  # nothing of it on the ledger
+    # Paid by the union once, it stays on the ledger whatever the plan says later.
+    booking = ExamBooking.new(own_cost, person(), own_cost.slots[0], own_cost.packages[0], 1, "t")
+    booking.complete(date(2027, 3, 10), True)
+    may_read_booking(auditor(), own_cost, "m1", booking)
+    with pytest.raises(Forbidden) as elsewhere:
+        may_read_booking(auditor("east"), union_pays, "m1", None)
+    assert elsewhere.value.code == "auth.campus_forbidden"
+    with pytest.raises(Forbidden):
+        may_act_for(auditor(), union_pays, "m1")  # booking, moving, cancelling: not theirs
+    # A member still reads their own, and nobody else's.
+    member = Principal("m2", frozenset({"member"}), frozenset({"main"}))
+    may_read_booking(member, union_pays, "m2", None)
+    with pytest.raises(Forbidden):
+        may_read_booking(member, union_pays, "m1", None)

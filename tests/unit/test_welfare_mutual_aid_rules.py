@@ -1,4 +1,5 @@
-"""Mutual-aid rules without I/O: who may enrol, ID numbers, the claim table."""
+"""Mutual-aid rules without I/O: who may enrol, ID numbers, the claim table, who reads an
+enrolment."""
 
 from __future__ import annotations
 
@@ -17,7 +18,9 @@ from services.welfare.mutualaid.domain import (
     mask_id_number,
     refusal,
 )
-from shared.errors import Conflict, Invalid, Refused
+from services.welfare.mutualaid.handlers import may_act_for, may_read_enrolment, sees_id_numbers
+from shared.errors import Conflict, Forbidden, Invalid, Refused
+from shared.principal import Principal
 
 VALID = "110101199003070011"
 
@@ -74,3 +77,18 @@ def test_claims_follow_the_table():
     for to in ClaimStatus:
         assert (ClaimStatus.paid, to) not in TRANSITIONS
         assert (ClaimStatus.refused, to) not in TRANSITIONS
+
+
+def test_the_auditor_reads_enrolments_of_its_campus_masked_and_acts_for_nobody():
+    auditor = Principal("aud-1", frozenset({"auditor", "member"}), frozenset({"main"}))
+    may_read_enrolment(auditor, "main", "m1")  # the premium is on the ledger it checks
+    assert not sees_id_numbers(auditor, "main")
+    with pytest.raises(Forbidden) as elsewhere:
+        may_read_enrolment(auditor, "east", "m1")
+    assert elsewhere.value.code == "auth.campus_forbidden"
+    with pytest.raises(Forbidden):
+        may_act_for(auditor, "main", "m1")  # enrolling or claiming for someone: not theirs
+    member = Principal("m2", frozenset({"member"}), frozenset({"main"}))
+    may_read_enrolment(member, "main", "m2")
+    with pytest.raises(Forbidden):
+        may_read_enrolment(member, "main", "m1")

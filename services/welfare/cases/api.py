@@ -18,6 +18,7 @@ from services.welfare.cases.domain import (
     Visit,
 )
 from services.welfare.cases.handlers import (
+    READERS,
     Cases,
     RaiseCase,
     RecordVisit,
@@ -32,7 +33,7 @@ from services.welfare.cases.handlers import (
 )
 from services.welfare.cases.store import CaseFilter, names_of
 from services.welfare.deps import MEMBER_ID
-from shared.auth import CurrentUser, Principal, Role
+from shared.auth import CurrentUser, Principal
 from shared.problems import PROBLEM_RESPONSES
 from shared.public import LocalDatetime, PublicModel
 from shared.runtime import provided
@@ -58,7 +59,9 @@ class CasePublic(PublicModel):
     version: int
     campus: str
     member_id: str
-    member_name: str | None = Field(None, description="会员姓名（工会干部可见）")
+    member_name: str | None = Field(
+        None, description="会员姓名（工会干部、经费管理和经费审查委员可见）"
+    )
     kind: CaseKind
     kind_label: str
     status: CaseStatus
@@ -102,9 +105,7 @@ class RaiseBody(BaseModel):
 
 async def _named(cases: Cases, user: Principal, items: list[Case]) -> list[CasePublic]:
     names = (
-        await names_of(cases.db, [c.member_id for c in items])
-        if user.has_role(Role.cadre, Role.finance)
-        else {}
+        await names_of(cases.db, [c.member_id for c in items]) if user.has_role(*READERS) else {}
     )
     return [case_public(c, names.get(c.member_id)) for c in items]
 
@@ -133,7 +134,7 @@ async def list_(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> CasePage:
-    """慰问事项列表; role: cadre / finance (their campuses), member (their own)."""
+    """慰问事项列表; role: cadre / finance / auditor (their campuses), member (their own)."""
     where = CaseFilter(status_, kind, source, source_ref, member_id, year)
     items, total = await list_cases(cases, user, where, limit, offset)
     return CasePage(items=await _named(cases, user, items), total=total, limit=limit, offset=offset)
@@ -141,7 +142,8 @@ async def list_(
 
 @router.get("/{case_id}")
 async def get_(case_id: CaseId, cases: CasesDep, user: CurrentUser) -> CasePublic:
-    """一个慰问事项; role: cadre / finance of the campus, or the member it is for."""
+    """一个慰问事项 (never its visit notes); role: cadre / finance / auditor of the campus, or
+    the member it is for."""
     case = await visible_case(cases, user, case_id)
     return (await _named(cases, user, [case]))[0]
 

@@ -3,8 +3,9 @@ the cases raised automatically from other services' events.
 
 Who may: a cadre of the member's campus raises a case and records visits; a member raises
 one for themself (illness, a relative's death, marriage, childbirth); the chair (admin of the
-campus) approves, declines and cancels; finance of the campus pays. Visit notes are read by
-the chair and the cadres of the member's campus only.
+campus) approves, declines and cancels; finance of the campus pays; the auditor of the campus
+reads cases and changes nothing. Visit notes are read by the chair and the cadres of the
+member's campus only.
 """
 
 from __future__ import annotations
@@ -46,6 +47,12 @@ from shared.timeutil import utcnow_ms
 log = logging.getLogger(__name__)
 
 BLOOD_DRIVE_KIND = "blood_donation"  # events' ActivityKind.blood_donation (无偿献血)
+
+# Who reads a campus's cases (amount, status, steps, the member's name, the ledger entry): its
+# cadres, finance who pays them, and the auditor (经费审查委员), who must trace each ledger
+# payment ("慰问事项 c-…") to its case. The visit notes are no part of a case: `visits_of`
+# keeps them to the chair and the cadres.
+READERS = (Role.cadre, Role.finance, Role.auditor)
 
 
 @dataclass(frozen=True)
@@ -106,11 +113,11 @@ async def raise_case(cases: Cases, user: Principal, cmd: RaiseCase) -> Case:
 
 
 async def visible_case(cases: Cases, user: Principal, case_id: str) -> Case:
-    """The case for the campus's cadres and the chair, or for its member (404 otherwise for
-    a member: no probing of other people's cases)."""
+    """The case for the campus's readers (cadres, the chair, finance, the auditor), or for
+    its member (404 otherwise for a member: no probing of other people's cases)."""
     case = await cases.store.require(case_id)
-    if user.has_role(Role.cadre, Role.finance):
-        user.require(Role.cadre, Role.finance, campus=case.campus)
+    if user.has_role(*READERS):
+        user.require(*READERS, campus=case.campus)
         return case
     user.require(Role.member)
     if case.member_id != user.subject:
@@ -234,8 +241,8 @@ async def _keep_counted(cases: Cases, case: Case, claimed: str) -> None:
 async def list_cases(
     cases: Cases, user: Principal, where: CaseFilter, limit: int, offset: int
 ) -> tuple[list[Case], int]:
-    """Cadres and finance: their campuses' cases; a member: their own."""
-    if user.has_role(Role.cadre, Role.finance):
+    """Cadres, finance and the auditor: their campuses' cases; a member: their own."""
+    if user.has_role(*READERS):
         scope = user.campus_filter()
     else:
         user.require(Role.member)

@@ -184,7 +184,8 @@ async def post_booking(
 async def get_booking(
     campus: CampusCode, year: Year, member_id: MemberId, exams: ExamsDep, user: CurrentUser
 ) -> BookingPublic:
-    """A member's booking; role: the member themself, or a cadre of the campus."""
+    """A member's booking; role: the member themself, a cadre of the campus, or its auditor
+    when the union pays the fee."""
     plan = await plan_of(exams, user, campus, year)
     found = await booking_of(exams, user, plan, member_id)
     if found is None:

@@ -2,8 +2,9 @@
 list), statistics and the not-booked list.
 
 Who may: a cadre of the campus sets up its plan, books for a member, records completion and
-reads the statistics; a member books, moves and cancels their own booking. A seat is won
-before the booking is written; whatever the booking's change does not keep is given back.
+reads the statistics; a member books, moves and cancels their own booking; the auditor of the
+campus reads a booking whose fee the union pays. A seat is won before the booking is written;
+whatever the booking's change does not keep is given back.
 """
 
 from __future__ import annotations
@@ -86,6 +87,20 @@ def may_act_for(user: Principal, plan: ExamPlan, member_id: str) -> None:
         user.require_campus(plan.campus)
     else:
         user.require(Role.cadre, campus=plan.campus)
+
+
+def may_read_booking(
+    user: Principal, plan: ExamPlan, member_id: str, booking: ExamBooking | None
+) -> None:
+    """Who acts for the member (`may_act_for`) reads the booking; so does the auditor (经费审查
+    委员) of the campus when the union pays the fee: it is on the ledger under the booking
+    (`welfare.exam:<booking>`), and the auditor traces it there. A fee the member pays is not
+    the union's money: no reason to read someone's exam then."""
+    pays = plan.union_pays or (booking is not None and booking.union_paid)
+    if user.subject != member_id and pays and user.has_role(Role.auditor):
+        user.require(Role.auditor, campus=plan.campus)
+        return
+    may_act_for(user, plan, member_id)
 
 
 async def person_of(
@@ -196,8 +211,9 @@ async def cancel(exams: Exams, user: Principal, plan: ExamPlan, member_id: str) 
 async def booking_of(
     exams: Exams, user: Principal, plan: ExamPlan, member_id: str
 ) -> ExamBooking | None:
-    may_act_for(user, plan, member_id)
-    return await exams.book.bookings.get(booking_id_of(plan.id, member_id))
+    booking = await exams.book.bookings.get(booking_id_of(plan.id, member_id))
+    may_read_booking(user, plan, member_id, booking)
+    return booking
 
 
 # -- completion -------------------------------------------------------------------------------

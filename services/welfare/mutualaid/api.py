@@ -170,8 +170,8 @@ async def post_enrolment(
 async def list_enrolments(
     campus: CampusCode, year: Year, code: Code, aid: AidDep, user: CurrentUser
 ) -> list[EnrolmentRow]:
-    """The enrolled members (ID numbers in full for finance and the chair only); role: cadre
-    or finance of the campus."""
+    """The enrolled members (ID numbers in full for finance and the chair only); role: cadre,
+    finance or auditor of the campus."""
     scheme = await scheme_of(aid, user, campus, year, code)
     return [
         EnrolmentRow(
@@ -194,7 +194,8 @@ async def export_enrolments(
     campus: CampusCode, year: Year, code: Code, aid: AidDep, user: CurrentUser
 ) -> Response:
     """The enrolment list in the layout insurers ask for (姓名, 性别, 身份证号, 校区, 部门, 险种,
-    保费); role: cadre or finance of the campus (ID numbers in full for finance and the chair)."""
+    保费); role: cadre, finance or auditor of the campus (ID numbers in full for finance and
+    the chair)."""
     scheme = await scheme_of(aid, user, campus, year, code)
     rows = [
         (
@@ -220,7 +221,8 @@ async def export_enrolments(
 async def get_enrolment(
     campus: CampusCode, year: Year, code: Code, member_id: MemberId, aid: AidDep, user: CurrentUser
 ) -> EnrolmentPublic:
-    """A member's enrolment; role: the member themself, or a cadre of the campus."""
+    """A member's enrolment; role: the member themself, or a cadre, finance or auditor of the
+    campus."""
     scheme = await scheme_of(aid, user, campus, year, code)
     enrolment = await my_enrolment(aid, user, scheme, member_id)
     return EnrolmentPublic(

@@ -2,7 +2,8 @@
 list, claims and their moves.
 
 Who may: a cadre of the campus sets up its schemes, enrols members, reads the list and moves
-claims on; a member enrols themself and submits their own claims; the ID number on the list
+claims on; a member enrols themself and submits their own claims; finance and the auditor of
+the campus read the enrolments (their premiums are on the ledger); the ID number on the list
 is shown in full to finance and the chair (admin) only, masked to everyone else.
 """
 
@@ -50,6 +51,21 @@ def may_act_for(user: Principal, campus: str, member_id: str) -> bool:
         return False
     user.require(Role.cadre, campus=campus)
     return True
+
+
+# Who reads a campus's enrolments: its cadres, finance, and the auditor (经费审查委员), who
+# traces each premium on the ledger (`welfare.mutual_aid:<enrolment>`) to its enrolment. Not
+# the claims: the insurer pays those, nothing of them is on the union's ledger.
+ENROLMENT_READERS = (Role.cadre, Role.finance, Role.auditor)
+
+
+def may_read_enrolment(user: Principal, campus: str, member_id: str) -> None:
+    """A member their own; the campus's enrolment readers anyone's (reading only: acting for
+    a member stays `may_act_for`)."""
+    if user.subject != member_id and user.has_role(*ENROLMENT_READERS):
+        user.require(*ENROLMENT_READERS, campus=campus)
+        return
+    may_act_for(user, campus, member_id)
 
 
 def sees_id_numbers(user: Principal, campus: str) -> bool:
@@ -126,7 +142,7 @@ async def enrolment_list(
     aid: MutualAid, user: Principal, scheme: Scheme
 ) -> list[tuple[Enrolment, dict[str, Any]]]:
     """The enrolled members with their directory facts (name, gender, department)."""
-    user.require(Role.cadre, Role.finance, campus=scheme.campus)
+    user.require(*ENROLMENT_READERS, campus=scheme.campus)
     enrolments = await aid.book.enrolments_of(scheme.id)
     ids = [e.member_id for e in enrolments]
     people = await find_by_ids(aid.directory.coll, ids, {"name": 1, "gender": 1, "department": 1})
@@ -136,7 +152,7 @@ async def enrolment_list(
 async def my_enrolment(
     aid: MutualAid, user: Principal, scheme: Scheme, member_id: str
 ) -> Enrolment:
-    may_act_for(user, scheme.campus, member_id)
+    may_read_enrolment(user, scheme.campus, member_id)
     return await aid.book.enrolments.require(f"{scheme.id}:{member_id}")
 
 

@@ -198,7 +198,8 @@ class Plan(Aggregate):
         return joined is None or date.fromisoformat(joined) <= self.reference_date
 
     def late_eligible_now(self, member: dict[str, Any], now: datetime) -> bool:
-        """A member who joined after the reference date, before the deadline."""
+        """A member who arrived after the publication (joined the union, or transferred to a
+        campus in scope), before the deadline."""
         if not (self.late_eligible and self.choosing(now)):
             return False
         if member.get("campus") not in self.campuses or member.get("status") != "active":

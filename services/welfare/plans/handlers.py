@@ -1,6 +1,7 @@
 """Festival plan use cases: draft, copy, approve, publish (one entitlement per eligible member),
 choose, apply defaults after the deadline, issue by department (the ledger posted once per
-entitlement), confirm receipt, void on leaving, and the report.
+entitlement), confirm receipt, entitle late arrivals (joined, or transferred in), void on
+leaving, and the report.
 
 Who may: a cadre of every campus in scope drafts, publishes and issues; the chair (admin)
 approves; a member chooses and confirms their own; finance and the auditor read reports.
@@ -38,7 +39,12 @@ from shared.auth import Principal, Role
 from shared.claims import claim_once
 from shared.envelope import CloudEvent
 from shared.errors import Conflict, DomainError, NotFound
-from shared.events.members import MemberDeceased, MemberJoinedV2, MemberWithdrawn
+from shared.events.members import (
+    MemberDeceased,
+    MemberJoinedV2,
+    MemberTransferred,
+    MemberWithdrawn,
+)
 from shared.readmodels.member_directory import MemberDirectory
 from shared.scheduler import JobRun
 from shared.timeutil import local_today, utcnow
@@ -423,18 +429,64 @@ async def on_member_withdrawn(
             await void(plans, entitlement.id, reason, Actor.system(envelope))
 
 
-async def on_member_joined(event: MemberJoinedV2, envelope: CloudEvent, plans: Plans) -> None:
-    """A member who joins before a plan's deadline gets an entitlement when the plan says so."""
+@dataclass(frozen=True)
+class Arrival:
+    """A member who became active on a campus after plans were published: joined the union,
+    or moved there from another campus (转校区)."""
+
+    member_id: str
+    campus: str
+    department: str
+    status: str
+
+
+async def entitle_arrival(plans: Plans, cmd: Arrival, actor: Actor) -> dict[str, str]:
+    """Every open plan covering the campus that admits late arrivals gives the member their
+    entitlement, as to a late joiner (`entitle`): once, however often the arrival is told,
+    since the entitlement's id and its cap claim are keyed by plan and member. Returns each
+    such plan's outcome (`created`, `exists` or `capped`)."""
     now = plans.clock()
     member = {
-        "_id": event.member_id,
-        "campus": event.campus,
-        "department": event.department,
-        "status": event.status,
+        "_id": cmd.member_id,
+        "campus": cmd.campus,
+        "department": cmd.department,
+        "status": cmd.status,
     }
-    for plan in await plans.plans.find({"status": PlanStatus.published.value}, limit=500):
+    # The list view follows a publication by a moment (its consumer), so a plan published
+    # just before the arrival may still be listed as a draft or approved there: candidates
+    # come from the view (a plan is in it from its draft on), their status from the log (by
+    # id, current). Publication marks the plan before it reads the directory, and the
+    # directory learns the arrival before this runs: one of the two always sees the other.
+    listed = [
+        plan.id
+        for status in (PlanStatus.draft, PlanStatus.approved, PlanStatus.published)
+        for plan in await plans.plans.find({"status": status.value}, limit=500)
+    ]
+    current = await plans.plans.get_many(listed)
+    outcomes = {}
+    for plan_id in sorted(current):
+        plan = current[plan_id]
         if plan.late_eligible_now(member, now):
-            await entitle(plans, plan, member, Actor.system(envelope))
+            outcomes[plan.id] = await entitle(plans, plan, member, actor)
+    return outcomes
+
+
+async def on_member_joined(event: MemberJoinedV2, envelope: CloudEvent, plans: Plans) -> None:
+    """A member who joins before a plan's deadline gets an entitlement when the plan says so."""
+    cmd = Arrival(event.member_id, event.campus, event.department, event.status)
+    await entitle_arrival(plans, cmd, Actor.system(envelope))
+
+
+async def on_member_transferred(
+    event: MemberTransferred, envelope: CloudEvent, plans: Plans
+) -> None:
+    """A member moved to another campus: its open plans treat them as a late joiner there.
+
+    Nothing is taken away on the campus they left: an entitlement they hold there stays
+    theirs (the gift was theirs when the plan was published, and they are still a member),
+    and a plan covering both campuses gives one entitlement, not two (`<plan>:<member>`)."""
+    cmd = Arrival(event.member_id, event.campus, event.department, event.status)
+    await entitle_arrival(plans, cmd, Actor.system(envelope))
 
 
 # -- the report ---------------------------------------------------------------------------------
