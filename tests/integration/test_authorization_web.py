@@ -1097,3 +1097,24 @@ async def test_a_member_nominates_a_colleague_by_staff_number_on_the_phone(site:
         f"/m/commendations/{made}/nominate", data=unknown, headers={"X-CSRF-Token": csrf}
     )
     assert refused.status_code == 422 and "未找到工号为「Z9999999」的会员" in refused.text
+
+
+async def test_a_case_page_offers_each_person_only_the_steps_they_may_take(site: Site):
+    """Approving, declining and cancelling are the chair's, paying is finance's: the case page
+    leaves out the buttons the welfare service would refuse, so the auditor, who now reads
+    cases to trace the ledger's payments, sees none that changes anything."""
+    case_id = (await care_case(site))["case_id"]
+    await sign_in_everyone(site)
+    url = f"/admin/care/cases/{case_id}"
+    steps = {s: f"{url}/{s}" for s in ("approve", "decline", "cancel", "pay")}
+    auditor = await page_as(site, "auditor", url)
+    assert auditor.status_code == 200 and "住院" in auditor.text
+    assert POST_FORMS.findall(auditor.text) == ["/logout"]
+    listing = await page_as(site, "auditor", "/admin/care")
+    assert "/admin/care/cases" not in POST_FORMS.findall(listing.text)  # no 登记 either
+    chair = POST_FORMS.findall((await page_as(site, "admin", url)).text)
+    assert {steps["approve"], steps["decline"], steps["cancel"]} <= set(chair)
+    assert steps["pay"] not in chair  # not approved yet: nothing to pay
+    cadre = await page_as(site, "cadre_main", url)
+    assert not set(steps.values()) & set(POST_FORMS.findall(cadre.text))
+    assert "待主席审批" in cadre.text

@@ -9,6 +9,7 @@ as the signed-in person: the service decides who may see and do what.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Path, Query
@@ -31,6 +32,14 @@ KINDS = CaseKind.labels()
 STATUSES = CaseStatus.labels()
 SOURCES = CaseSource.labels()
 STEP_NAMES = {"approve": "批准", "decline": "不予批准", "cancel": "撤销", "pay": "发放并记账"}
+# Who takes each step (welfare's cases/handlers.py decides; the page only leaves out the
+# buttons a person would be refused, so the auditor reads with none that changes anything).
+STEP_ROLES = {"approve": "admin", "decline": "admin", "cancel": "admin", "pay": "finance"}
+
+
+def steps_for(open_steps: list[str], has: Callable[..., bool]) -> list[str]:
+    """The case's open steps this person may take (`has`: the session's role check)."""
+    return [s for s in open_steps if s in STEP_ROLES and has(STEP_ROLES[s])]
 
 
 # -- member (phone) ---------------------------------------------------------------------------
@@ -154,6 +163,7 @@ async def case_page(
         c=case,
         visits=visits,
         steps=STEP_NAMES,
+        mine=steps_for(case["steps"], visit.session.has if visit.session else lambda *_: False),
         error=error,
         section="care",
     )
@@ -165,7 +175,7 @@ async def case(
     case_id: CaseId,
     recorded: Annotated[str | None, Query(pattern=r"^v-[0-9a-f]{12}$")] = None,
 ) -> Response:
-    """一个慰问事项: its steps and visits; role: cadre / finance of the member's campus."""
+    """一个慰问事项: its steps and visits; role: cadre / finance / auditor of the member's campus."""
     return await case_page(visit, case_id, recorded=recorded)
 
 
