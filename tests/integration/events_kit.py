@@ -72,6 +72,29 @@ async def in_directory(stack: Stack, count: int, prefix: str, **over: Any) -> li
     return ids
 
 
+def demo_people(**over: Any) -> list[dict[str, Any]]:
+    """The members demo's people (`deploy.local.demo.events.demo_signers`), as `members.member`
+    leaves them in a directory: for the tests of the demo seeders, which sign them up."""
+    from deploy.local.demo.events import demo_signers
+    from services.members.membership.domain import member_id_for
+
+    return [
+        {
+            "_id": member_id_for(staff_no),
+            "staff_no": staff_no,
+            "name": f"演示{i}",
+            "campus": campus,
+            "department": "语文组",
+            "status": "active",
+            "roles": [],
+            "birth_year": 1985,
+            "sequence": "0000000001.000",
+            **over,
+        }
+        for i, (staff_no, campus) in enumerate(demo_signers())
+    ]
+
+
 async def known_to_events(stack: Stack, *member_ids: str, status: str = "active") -> None:
     """Wait until events' member directory has the members (with the status)."""
     directory = stack.events.db[MEMBER_DIRECTORY]

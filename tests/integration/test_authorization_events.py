@@ -1192,7 +1192,8 @@ async def aid_claim(stack: Stack, campus: str = "main") -> dict[str, str]:
     return {**found, "claim_id": made["id"]}
 
 
-AID_READERS = expect(403, cadre_main=200, finance=200, admin=200)
+# The auditor reads enrolments to trace the premiums on the ledger (ID numbers masked).
+AID_READERS = expect(403, cadre_main=200, finance=200, auditor=200, admin=200)
 SELF_OR_CADRE_CREATES = expect(403, member=201, cadre_main=201, admin=201)
 _SCHEME = "/mutual-aid/schemes/{campus}/{year}/{code}"
 WELFARE_MUTUAL_AID: dict[tuple[str, str], Row] = {
@@ -1205,7 +1206,9 @@ WELFARE_MUTUAL_AID: dict[tuple[str, str], Row] = {
     ),
     ("GET", f"{_SCHEME}/enrolments"): Row(aid_enrolled, AID_READERS),
     ("GET", f"{_SCHEME}/enrolments.xlsx"): Row(aid_enrolled, AID_READERS),
-    ("GET", f"{_SCHEME}/enrolments/{{member_id}}"): Row(aid_enrolled, SELF_OR_CADRE),
+    ("GET", f"{_SCHEME}/enrolments/{{member_id}}"): Row(
+        aid_enrolled, expect(403, member=200, cadre_main=200, finance=200, auditor=200, admin=200)
+    ),
     ("POST", f"{_SCHEME}/claims"): Row(
         aid_enrolled,
         SELF_OR_CADRE_CREATES,
@@ -1215,7 +1218,10 @@ WELFARE_MUTUAL_AID: dict[tuple[str, str], Row] = {
             "member_id": SELF,
         },
     ),
-    ("GET", f"{_SCHEME}/claims"): Row(aid_enrolled, AID_READERS),
+    # Claims: the insurer pays them, nothing of them is on the union's ledger: no auditor.
+    ("GET", f"{_SCHEME}/claims"): Row(
+        aid_enrolled, expect(403, cadre_main=200, finance=200, admin=200)
+    ),
     ("GET", "/mutual-aid/claims/mine"): Row(nothing, ANYONE_SIGNED_IN),
     ("GET", "/mutual-aid/claims/{claim_id}"): Row(aid_claim, SELF_OR_CADRE),
     ("POST", "/mutual-aid/claims/{claim_id}/status"): Row(
@@ -1304,11 +1310,20 @@ WELFARE_CARE: dict[tuple[str, str], Row] = {
     ("POST", "/cases"): Row(
         nothing, expect(403, member=201, cadre_main=201, admin=201), body=_case_body
     ),
-    # Cadres and finance their campuses', a member their own (an empty page for others).
+    # Cadres, finance and the auditor their campuses', a member their own (others: an empty page).
     ("GET", "/cases"): Row(nothing, expect(200, system=403)),
     ("GET", "/cases/{case_id}"): Row(
         care_case,
-        expect(404, member=200, cadre_main=200, cadre_east=403, finance=200, admin=200, system=403),
+        expect(
+            404,
+            member=200,
+            cadre_main=200,
+            cadre_east=403,
+            finance=200,
+            auditor=200,  # traces a ledger payment to its case (never the visit notes)
+            admin=200,
+            system=403,
+        ),
     ),
     ("POST", "/cases/{case_id}/approve"): Row(care_case, CHAIR_DECIDES, body=lambda _: {}),
     ("POST", "/cases/{case_id}/decline"): Row(

@@ -14,11 +14,11 @@ import httpx
 import pytest
 
 from deploy.local.demo import events as events_demo
-from deploy.local.demo.events import DEMO_ACTIVITIES, HELD_DONORS, HELD_DRIVE, demo_signers
+from deploy.local.demo.events import DEMO_ACTIVITIES, HELD_DONORS, HELD_DRIVE
 from services.events.activities.domain import activity_id_for
-from services.members.membership.domain import member_id_for
 from shared.readmodels.member_directory import MEMBER_DIRECTORY
 from shared.timeutil import local_today, utcnow
+from tests.integration import events_kit as kit
 from tests.integration.conftest import Stack, bearer, stack_fixture
 from tests.kafka_tools import read_all, wait_until
 
@@ -27,24 +27,6 @@ pytestmark = pytest.mark.integration
 stack = stack_fixture("events", "welfare", scope="module")
 late_stack = stack_fixture("events", name="late_stack")  # its own: the drive is once per stack
 CHAIR = bearer("chair", ["admin"], ["main"])
-
-
-def demo_people() -> list[dict[str, Any]]:
-    """The members demo's people, as `members.member` leaves them in a directory."""
-    return [
-        {
-            "_id": member_id_for(staff_no),
-            "staff_no": staff_no,
-            "name": f"演示{i}",
-            "campus": campus,
-            "department": "语文组",
-            "status": "active",
-            "roles": [],
-            "birth_year": 1985,
-            "sequence": "0000000001.000",
-        }
-        for i, (staff_no, campus) in enumerate(demo_signers())
-    ]
 
 
 async def donor_cases(stack: Stack) -> list[dict[str, Any]]:
@@ -56,7 +38,7 @@ async def donor_cases(stack: Stack) -> list[dict[str, Any]]:
 
 
 async def test_the_demo_drive_has_its_donors_cases_raised_by_welfare_once(stack: Stack):
-    people = demo_people()
+    people = kit.demo_people()
     await stack.events.db[MEMBER_DIRECTORY].insert_many(people)
     await stack.welfare.db[MEMBER_DIRECTORY].insert_many(people)
     donors = {people[i]["_id"]: people[i]["name"] for i in HELD_DONORS}
@@ -111,7 +93,7 @@ async def test_donors_events_learns_only_after_the_start_are_recorded_as_walk_in
     """A fresh `make run` where events is slow to learn the members: their sign-ups cannot
     land before the drive starts, so the cadre records them at the door as walk-ins."""
     stack = late_stack
-    people = demo_people()
+    people = kit.demo_people()
     transport = httpx.ASGITransport(app=stack.events.app)
 
     async def learnt_late() -> None:

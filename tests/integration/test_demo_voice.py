@@ -7,8 +7,6 @@ import httpx
 import pytest
 
 from deploy.local.demo import voice
-from deploy.local.demo.events import demo_signers
-from services.members.membership.domain import member_id_for
 from shared.readmodels.member_directory import MEMBER_DIRECTORY
 from tests.integration import events_kit as kit
 from tests.integration.conftest import Stack, stack_fixture
@@ -20,19 +18,7 @@ TOPICS = ("events.campaign", "events.nomination", "events.congress", "events.pro
 
 
 async def test_the_voice_demo_seeds_once(stack: Stack):
-    people = [
-        {
-            "_id": member_id_for(staff_no),
-            "staff_no": staff_no,
-            "name": f"演示{i}",
-            "campus": campus,
-            "department": "语文组",
-            "status": "active",
-            "roles": [],
-            "sequence": "0000000001.000",
-        }
-        for i, (staff_no, campus) in enumerate(demo_signers())
-    ]
+    people = kit.demo_people()
     await stack.events.db[MEMBER_DIRECTORY].insert_many(people)
     transport = httpx.ASGITransport(app=stack.events.app)
     assert await voice.seed_congress("http://events", transport=transport) == (2, 0)

@@ -8,10 +8,10 @@ import httpx
 import pytest
 
 from deploy.local.demo import events as events_demo
-from deploy.local.demo.events import DEMO_ACTIVITIES, demo_signers
-from services.members.membership.domain import member_id_for
+from deploy.local.demo.events import DEMO_ACTIVITIES
 from services.notify.reminders.domain import confirmed
 from shared.readmodels.member_directory import MEMBER_DIRECTORY
+from tests.integration import events_kit as kit
 from tests.integration.conftest import Stack, stack_fixture
 from tests.kafka_tools import wait_until
 
@@ -21,20 +21,7 @@ stack = stack_fixture("events", "notify", scope="module")
 
 
 async def test_the_demo_activities_have_their_reminders_scheduled(stack: Stack):
-    people = [
-        {
-            "_id": member_id_for(staff_no),
-            "staff_no": staff_no,
-            "name": f"演示{i}",
-            "campus": campus,
-            "department": "语文组",
-            "status": "active",
-            "roles": [],
-            "birth_year": 1985,
-            "sequence": "0000000001.000",
-        }
-        for i, (staff_no, campus) in enumerate(demo_signers())
-    ]
+    people = kit.demo_people()
     await stack.events.db[MEMBER_DIRECTORY].insert_many(people)
     transport = httpx.ASGITransport(app=stack.events.app)
     added, _ = await events_demo.seed("http://events", transport=transport)
