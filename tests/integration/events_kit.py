@@ -95,6 +95,26 @@ def demo_people(**over: Any) -> list[dict[str, Any]]:
     ]
 
 
+async def shortlisted_and_voting(http: Any, campaign_url: str, nomination_id: str) -> None:
+    """A campaign's nomination shortlisted and the campaign moved through review to voting (as
+    an admin), back once the candidates' list view has it (it follows within a second)."""
+    admin = bearer("kit-admin", ["admin"], ["*"])
+    review = {"decision": "shortlisted"}
+    reviewed = await http.post(
+        f"{campaign_url}/nominations/{nomination_id}/review", json=review, headers=admin
+    )
+    assert reviewed.status_code == 200, reviewed.text
+    for move in ({"to": "reviewing"}, {"to": "voting", "voting_closes_at": later(1)}):
+        moved = await http.post(f"{campaign_url}/phase", json=move, headers=admin)
+        assert moved.status_code == 200, moved.text
+
+    async def listed() -> bool:
+        shown = await http.get(campaign_url, headers=admin)
+        return shown.status_code == 200 and bool(shown.json()["candidates"])
+
+    await wait_until(listed, 30, "the shortlisted nomination in the candidates' view")
+
+
 async def known_to_events(stack: Stack, *member_ids: str, status: str = "active") -> None:
     """Wait until events' member directory has the members (with the status)."""
     directory = stack.events.db[MEMBER_DIRECTORY]

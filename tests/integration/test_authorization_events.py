@@ -28,7 +28,7 @@ from shared.aggregate import Actor
 from shared.readmodels.member_directory import MEMBER_DIRECTORY
 from shared.timeutil import local_today
 from tests.integration.conftest import Stack, bearer, build_stack, close_stack
-from tests.integration.events_kit import later
+from tests.integration.events_kit import later, shortlisted_and_voting
 from tests.integration.personas import (
     LEADER,
     OTHER,
@@ -41,7 +41,6 @@ from tests.integration.personas import (
     headers,
     routes_of,
 )
-from tests.kafka_tools import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -367,18 +366,7 @@ async def campaign(stack: Stack, campus: str = "main", to: str = "nominating") -
     found = {"campaign_id": made["id"], "nomination_id": nominated["id"], "category_id": "c1"}
     if to == "nominating":
         return found
-    review = {"decision": "shortlisted"}
-    await _ok(
-        await http.post(f"{url}/nominations/{nominated['id']}/review", json=review, headers=ADMIN)
-    )
-    await _ok(await http.post(f"{url}/phase", json={"to": "reviewing"}, headers=ADMIN))
-    voting = {"to": "voting", "voting_closes_at": later(1)}
-    await _ok(await http.post(f"{url}/phase", json=voting, headers=ADMIN))
-
-    async def listed() -> bool:  # the candidates' list view has caught up
-        return bool((await _ok(await http.get(url, headers=ADMIN)))["candidates"])
-
-    await wait_until(listed, 30, "the shortlisted nomination in the view")
+    await shortlisted_and_voting(http, url, nominated["id"])
     if to == "voting":
         return found
     from shared.timeutil import local_today

@@ -29,7 +29,7 @@ from shared.auth import mint_token
 from shared.readmodels.member_directory import MEMBER_DIRECTORY
 from shared.timeutil import local_today, utcnow
 from tests.integration.conftest import Stack, bearer, build_stack, close_stack, join
-from tests.integration.events_kit import known_to_events, later
+from tests.integration.events_kit import known_to_events, later, shortlisted_and_voting
 from tests.integration.personas import PERSONAS, TOKENS, as_row, expect
 from tests.kafka_tools import wait_until
 
@@ -1027,18 +1027,7 @@ async def in_publicity(site: Site, start: date, until: date) -> str:
     url = f"/commendations/{made}"
     nominee = {"category_id": "c1", "member_id": site.other, "reasons": "爱岗敬业"}
     nominated = await _ok(await http.post(f"{url}/nominations", json=nominee, headers=ADMIN))
-    review = {"decision": "shortlisted"}
-    await _ok(
-        await http.post(f"{url}/nominations/{nominated['id']}/review", json=review, headers=ADMIN)
-    )
-    await _ok(await http.post(f"{url}/phase", json={"to": "reviewing"}, headers=ADMIN))
-    voting = {"to": "voting", "voting_closes_at": later(1)}
-    await _ok(await http.post(f"{url}/phase", json=voting, headers=ADMIN))
-
-    async def candidates() -> bool:  # the candidates' view follows within a second
-        return bool((await _ok(await http.get(url, headers=ADMIN)))["candidates"])
-
-    await wait_until(candidates, 30, "the shortlisted nomination in the view")
+    await shortlisted_and_voting(http, url, nominated["id"])
     dates = {"publicity_from": start.isoformat(), "publicity_until": until.isoformat()}
     await _ok(await http.post(f"{url}/phase", json={"to": "publicity", **dates}, headers=ADMIN))
     return made
