@@ -17,7 +17,7 @@ from jinja2 import UndefinedError
 from services.notify.channels.base import ChannelDown, ChannelRefused, Message
 from services.notify.channels.email import EmailChannel
 from services.notify.delivery.domain import DeliveryStatus
-from services.notify.delivery.handlers import SECRET_WHERE, render_message
+from services.notify.delivery.handlers import SECRET_WHERE
 from services.notify.delivery.worker import DeliveryWorker
 from services.notify.preferences.domain import Preferences, QuietHours
 from services.notify.routing.contacts import Contact
@@ -28,6 +28,7 @@ from services.notify.templates.domain import (
     TemplateText,
     default_text,
     render,
+    render_message,
     validate,
 )
 from shared.crypto import Sealer
@@ -323,7 +324,7 @@ def test_a_campus_wording_that_fails_on_real_values_falls_back_to_the_default(ca
     )
     validate("registration_confirmed", override)  # saved: the sample renders
     warned: set[str] = set()
-    with caplog.at_level(logging.WARNING, logger="services.notify.delivery.handlers"):
+    with caplog.at_level(logging.WARNING, logger="services.notify.templates.domain"):
         for _ in range(2):  # two recipients of the event on that campus
             rendered = confirmed(override, CONFIRMED, warned)
             assert rendered == render(default_text("registration_confirmed"), CONFIRMED)

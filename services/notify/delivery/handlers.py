@@ -9,7 +9,6 @@ inside the handler, so an SMTP outage neither stalls a partition nor dead-letter
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -23,12 +22,10 @@ from services.notify.preferences.store import PreferenceStore
 from services.notify.routing.audience import Audiences
 from services.notify.routing.contacts import Contacts, address_of
 from services.notify.routing.domain import ChannelName, Facts, RoutingTable
-from services.notify.templates.domain import Rendered, TemplateText, default_text, render
+from services.notify.templates.domain import TemplateText, render_message
 from services.notify.templates.store import Templates
 from shared.crypto import Sealer
 from shared.timeutil import utcnow
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -59,42 +56,6 @@ class Dispatcher:
 
 
 SECRET_WHERE = "notify.delivery"
-
-
-def render_message(
-    text: TemplateText,
-    variables: Mapping[str, Any],
-    *,
-    template: str,
-    campus: str,
-    event_type: str,
-    warned: set[str] | None = None,
-) -> Rendered:
-    """The message in the campus's wording, else in the default zh-CN wording.
-
-    An override is validated against the sample data only, and a real event may carry what
-    the sample does not (an empty waitlist number): its failure must neither dead-letter the
-    event (nobody would hear of it) nor fail the delivery, so the default says it instead. The
-    log names the template, never the values (they are personal). The default failing raises.
-    `warned`: the campuses already logged for this event (one line, not one per recipient).
-    """
-    try:
-        return render(text, variables)
-    except Exception as exc:
-        default = default_text(template)
-        if text == default:
-            raise
-        if warned is None or campus not in warned:
-            log.warning(
-                "template %s of campus %s does not render for %s (%s): the default is used",
-                template,
-                campus,
-                event_type,
-                type(exc).__name__,  # not its message: that may quote a value
-            )
-            if warned is not None:
-                warned.add(campus)
-        return render(default, variables)
 
 
 async def dispatch(cmd: Dispatch, d: Dispatcher, now: datetime | None = None) -> int:

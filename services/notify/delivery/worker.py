@@ -24,13 +24,14 @@ from typing import Any
 
 from services.notify.channels.base import Channel, ChannelDown, Message
 from services.notify.delivery.domain import OUTAGE_WAIT, DeliveryStatus, after_failure
-from services.notify.delivery.handlers import SECRET_WHERE, render_message
+from services.notify.delivery.handlers import SECRET_WHERE
 from services.notify.delivery.store import Deliveries
 from services.notify.preferences.domain import DEFERRED_BY_QUIET_HOURS, Preferences, send_after
 from services.notify.preferences.store import PreferenceStore
 from services.notify.routing.contacts import Contacts, address_of
 from services.notify.routing.domain import ChannelName
 from services.notify.settings import NotifySettings
+from services.notify.templates.domain import render_message
 from services.notify.templates.store import Templates
 from shared.crypto import Sealer
 from shared.polling import PollingWorker

@@ -7,6 +7,7 @@ without escaping (it is text); the HTML part of an e-mail escapes it.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from html import escape
@@ -17,6 +18,8 @@ from jinja2.sandbox import SandboxedEnvironment
 
 from services.notify.templates.defaults import DEFAULTS, DefaultTemplate
 from shared.errors import Invalid, NotFound
+
+log = logging.getLogger(__name__)
 
 ENV = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
 MAX_LENGTH = 4000
@@ -103,3 +106,39 @@ def render(text: TemplateText, variables: Mapping[str, Any]) -> Rendered:
 def default_text(key: str) -> TemplateText:
     default = default_of(key)
     return TemplateText(default.title, default.body)
+
+
+def render_message(
+    text: TemplateText,
+    variables: Mapping[str, Any],
+    *,
+    template: str,
+    campus: str,
+    event_type: str,
+    warned: set[str] | None = None,
+) -> Rendered:
+    """The message in the campus's wording, else in the default zh-CN wording.
+
+    An override is validated against the sample data only, and a real event may carry what
+    the sample does not (an empty waitlist number): its failure must neither dead-letter the
+    event (nobody would hear of it) nor fail the delivery, so the default says it instead. The
+    log names the template, never the values (they are personal). The default failing raises.
+    `warned`: the campuses already logged for this event (one line, not one per recipient).
+    """
+    try:
+        return render(text, variables)
+    except Exception as exc:
+        default = default_text(template)
+        if text == default:
+            raise
+        if warned is None or campus not in warned:
+            log.warning(
+                "template %s of campus %s does not render for %s (%s): the default is used",
+                template,
+                campus,
+                event_type,
+                type(exc).__name__,  # not its message: that may quote a value
+            )
+            if warned is not None:
+                warned.add(campus)
+        return render(default, variables)
