@@ -6,7 +6,8 @@ member named `=HYPERLINK("http://x","点击")`). So every text cell that starts 
 those, or with a tab or a carriage return (which some spreadsheet programs strip before they
 look), gets a leading `'`, which Excel shows as text and never evaluates. In XLSX the cell is
 also written with the explicit string type, so even a program that ignores the `'` reads a
-text, not a formula. Numbers stay numbers (a count, a sum): they are not text a person typed.
+text, not a formula. Numbers stay numbers (a count, a sum): they are not text a person typed;
+a `Decimal` (an amount in yuan to the fen) is a number too, shown with its decimals.
 
 `safe_cell` is the one rule; `csv_bytes` and `xlsx_bytes` the two ways to write a table.
 """
@@ -16,21 +17,22 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Sequence
+from decimal import Decimal
 from typing import Any
 
-Value = str | int | float | None
+Value = str | int | float | Decimal | None
 
 # The first characters that make a spreadsheet read a cell as a formula (OWASP "CSV injection").
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
-def safe_cell(value: Value) -> str | int | float:
+def safe_cell(value: Value) -> str | int | float | Decimal:
     """The cell as it is written: text neutralised with a leading `'`, numbers as they are."""
     if value is None:
         return ""
     if isinstance(value, bool):  # before int: a bool is an int
         return "是" if value else "否"
-    if isinstance(value, int | float):
+    if isinstance(value, int | float | Decimal):
         return value
     text = str(value)
     return f"'{text}" if text.startswith(FORMULA_STARTS) else text
@@ -57,10 +59,14 @@ def xlsx_bytes(title: str, header: Sequence[str], rows: Iterable[Sequence[Value]
     def cells(values: Sequence[Value]) -> list[Any]:
         out = []
         for v in values:
-            cell = WriteOnlyCell(sheet, value=safe_cell(v))
+            value = safe_cell(v)
+            cell = WriteOnlyCell(sheet, value=float(value) if isinstance(value, Decimal) else value)
             if isinstance(cell.value, str):
                 # openpyxl would guess "formula" for a text starting with "=": say "string".
                 cell.data_type = "s"
+            elif isinstance(v, Decimal) and v.is_finite():  # a number shown with its decimals
+                places = max(0, -int(v.as_tuple().exponent))
+                cell.number_format = f"0.{'0' * places}" if places else "0"
             out.append(cell)
         return out
 

@@ -38,6 +38,7 @@ from services.web.pages import (
     desk,
     exams_desk,
     exams_member,
+    funds_summary,
     login,
     member,
     notices_desk,
@@ -179,6 +180,7 @@ def bootstrap(
         welfare_desk.router,  # funds-plans
         # funds-pages: the finance desk, 经费公开, dues
         funds_pages.router,
+        funds_summary.router,  # issue 14: 收支汇总 by line, campus and month
         dues_pages.router,
         exams_member.router,  # welfare-exams: my exam slot, mutual aid
         exams_desk.router,  # welfare-exams: exam plans, mutual-aid schemes

@@ -235,6 +235,7 @@ async def test_the_auditor_reads_everything_and_changes_nothing(site: Site):
         f"/admin/funds?campus=main&year={YEAR}",
         f"/admin/funds/ledger?campus=main&year={YEAR}",
         f"/admin/funds/check?campus=main&year={YEAR}",
+        f"/admin/funds/summary?campus=main&year={YEAR}",
         "/admin/dues",
         "/admin/dues/arrears",
     ):
@@ -247,6 +248,9 @@ async def test_the_auditor_reads_everything_and_changes_nothing(site: Site):
         for i in range(await gets.count()):
             form = gets.nth(i).locator("xpath=ancestor::form")
             assert (await form.get_attribute("method")) == "get", url
+    await page.goto(f"/admin/funds/summary?campus=main&year={YEAR}")  # 收支汇总, by month
+    month = page.locator("#line-spend_activity_culture_sports td").nth(local_today().month)
+    await expect(month).to_have_text("6500.00")
     await page.goto(f"/admin/funds/ledger?campus=main&year={YEAR}")
     await expect(page.locator("tbody")).to_contain_text("端午节慰问品")
     await expect(page.locator("a:has-text('导出 Excel')")).to_be_visible()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import io
 import zipfile
+from decimal import Decimal
 
 import pytest
 from openpyxl import load_workbook
@@ -57,3 +58,17 @@ def test_xlsx_writes_text_as_text_never_as_a_formula():
         [("'" + HYPERLINK, "s"), (3, "n")],
         [("'-1", "s"), (-1, "n")],
     ]
+
+
+def test_an_amount_in_yuan_is_a_number_with_its_two_decimals_even_negative():
+    refund = Decimal("-128.00")
+    assert safe_cell(refund) == refund  # a number: no quote, even with its minus sign
+    data = csv_bytes(["金额（元）"], [[refund], [Decimal("5000.00")]])
+    assert list(csv.reader(io.StringIO(data.decode("utf-8-sig")))) == [
+        ["金额（元）"],
+        ["-128.00"],
+        ["5000.00"],
+    ]
+    sheet = load_workbook(io.BytesIO(xlsx_bytes("汇总", ["金额（元）"], [[refund]])))["汇总"]
+    cell = sheet["A2"]
+    assert (cell.value, cell.data_type, cell.number_format) == (-128.0, "n", "0.00")
