@@ -2,7 +2,7 @@
 cadre sees a case the platform raised by itself (a member retired → 退休慰问) on the desk and
 records a visit (approving is the chair's: no button), and a donor checked in at a blood
 drive among the drive's donors (events → welfare); a member on a 375 px phone chooses this
-month's birthday gift."""
+month's birthday gift and applies for a condolence for themself."""
 
 from __future__ import annotations
 
@@ -223,12 +223,21 @@ async def test_cadre_sees_a_donor_checked_in_at_a_blood_drive_among_the_donors(s
     await context.close()
 
 
-async def test_member_chooses_the_birthday_gift_on_a_phone(site: Site):
+async def test_member_chooses_the_birthday_gift_and_applies_for_a_case_on_a_phone(site: Site):
     context, page = await login(site, PHONE, site.member, "/m/care")
     await expect(page.locator("h1")).to_contain_text("慰问与生日福利")
     await page.check("input[value=books]")
     await page.click("button:has-text('确认选择')")
     await expect(page.locator("#main")).to_contain_text("礼品：购书卡")
+    await page.select_option("select[name=kind]", label="结婚慰问")
+    await page.fill("input[name=occurred_on]", local_today().isoformat())
+    await page.fill("input[name=summary]", "本人结婚")
+    await page.fill("input[name=amount]", "500")
+    await page.click("button:has-text('提交申请')")
+    await expect(page.locator("#main")).to_contain_text("慰问申请已提交")
+    mine = page.locator("li", has_text="结婚慰问")
+    await expect(mine).to_contain_text("待审批")
+    await expect(mine).to_contain_text("500.00 元 · 本人申请")
     assert not await horizontal_overflow(page)
     assert await axe_violations(page) == []
     await shot(page, "care-phone")

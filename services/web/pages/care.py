@@ -1,9 +1,10 @@
 """Condolences and birthdays (慰问与生日福利) in the browser.
 
-Member (phone): my cases and benefits, and the birthday gift choice (/m/care). Cadre desk
-(/admin/care): cases with their steps (raise, approve, pay, visit record), the donors of a
-blood drive raised automatically, and the hardship register. Every page calls welfare's API
-as the signed-in person: the service decides who may see and do what.
+Member (phone): my cases and benefits, the birthday gift choice, and a case raised for
+themself (/m/care). Cadre desk (/admin/care): cases with their steps (raise, approve, pay,
+visit record), the donors of a blood drive raised automatically, and the hardship register
+with each file's help and yearly reviews. Every page calls welfare's API as the signed-in
+person: the service decides who may see and do what.
 """
 
 from __future__ import annotations
@@ -19,18 +20,32 @@ from services.web.backend import ApiError
 from services.web.context import MemberVisit, StaffVisit, Visit, redirect
 from shared.errors import Invalid
 from shared.parsing import yuan_to_fen
-from shared.vocabulary.welfare import CaseKind, CaseSource, CaseStatus
+from shared.timeutil import local_today
+from shared.vocabulary.welfare import (
+    MEMBER_KINDS,
+    CaseKind,
+    CaseSource,
+    CaseStatus,
+    HardshipLevel,
+    ReviewOutcome,
+)
 
 member_router = APIRouter(prefix="/m")
 admin_router = APIRouter(prefix="/admin/care")
 
 CaseId = Annotated[str, Path(pattern=r"^c-[0-9a-f]{12}$")]
 BenefitId = Annotated[str, Path(pattern=r"^b-20[0-9]{2}-[A-Za-z0-9_.:-]{1,64}$")]
+FileId = Annotated[str, Path(pattern=r"^h-[A-Za-z0-9_.:-]{1,64}$")]
 Field = Annotated[str, Form(max_length=500)]
 Filter = Annotated[str | None, Query(max_length=32, pattern=r"^[a-z_]*$")]
 KINDS = CaseKind.labels()
 STATUSES = CaseStatus.labels()
 SOURCES = CaseSource.labels()
+# What a member may raise for themself (welfare refuses the other kinds from a member).
+MEMBER_RAISES = {k: v for k, v in KINDS.items() if k in MEMBER_KINDS}
+LEVELS = HardshipLevel.labels()
+OUTCOMES = ReviewOutcome.labels()
+HARDSHIP_DONE = {"help": "已记录帮扶", "review": "已记录年度复核"}
 STEP_NAMES = {"approve": "批准", "decline": "不予批准", "cancel": "撤销", "pay": "发放并记账"}
 # Who takes each step (welfare's cases/handlers.py decides; the page only leaves out the
 # buttons a person would be refused, so the auditor reads with none that changes anything).
@@ -45,16 +60,65 @@ def steps_for(open_steps: list[str], has: Callable[..., bool]) -> list[str]:
 # -- member (phone) ---------------------------------------------------------------------------
 
 
-@member_router.get("/care")
-async def my_care(visit: MemberVisit, error: str | None = None) -> Response:
-    """我的慰问与生日福利; role: member."""
+async def my_care_page(
+    visit: Visit,
+    error: str | None = None,
+    form: dict[str, str] | None = None,
+    status_code: int = 200,
+    flash: str | None = None,
+) -> Response:
     cases, birthdays = await asyncio.gather(
-        visit.get("welfare", "/cases", params={"limit": 50}),
+        # Their own cases: a cadre's token reads the campus's, not for this page.
+        visit.get("welfare", "/cases", params={"member_id": visit.member_id, "limit": 50}),
         visit.get("welfare", "/birthdays/mine"),
     )
     return visit.render(
-        "m/care.html", cases=cases["items"], birthdays=birthdays, error=error, tab="home"
+        "m/care.html",
+        status_code=status_code,
+        cases=cases["items"],
+        birthdays=birthdays,
+        kinds=MEMBER_RAISES,
+        form=form or {},
+        error=error,
+        flash=flash,
+        tab="home",
     )
+
+
+@member_router.get("/care")
+async def my_care(
+    visit: MemberVisit, raised: Annotated[int | None, Query(ge=1, le=1)] = None
+) -> Response:
+    """我的慰问与生日福利, and the form to apply for a case; role: member."""
+    flash = "慰问申请已提交，请等待工会审批" if raised else None
+    return await my_care_page(visit, flash=flash)
+
+
+@member_router.post("/care/cases")
+async def apply_case(
+    visit: MemberVisit,
+    kind: Field = "",
+    amount: Field = "",
+    summary: Field = "",
+    occurred_on: Field = "",
+) -> Response:
+    """申请慰问 for oneself (the kinds welfare lets a member raise); role: member."""
+    form = {"kind": kind, "amount": amount, "summary": summary, "occurred_on": occurred_on}
+    try:
+        body = {
+            "member_id": visit.member_id,
+            "kind": kind,
+            "amount_fen": yuan_to_fen(amount.strip(), "申请金额"),
+            "summary": summary.strip(),
+            "occurred_on": occurred_on.strip(),
+        }
+        await visit.post("welfare", "/cases", json=body)
+    except (ApiError, Invalid) as exc:
+        if isinstance(exc, ApiError) and exc.status not in (403, 409, 422):
+            raise
+        code = exc.status if isinstance(exc, ApiError) else 422
+        return await my_care_page(visit, error=exc.message, form=form, status_code=code)
+    return redirect("/m/care?raised=1")
 
 
 @member_router.post("/care/birthdays/{benefit_id}")
@@ -67,7 +131,7 @@ async def choose_gift(
     except ApiError as exc:
         if exc.status not in (409, 422):
             raise
-        return await my_care(visit, error=exc.message)
+        return await my_care_page(visit, error=exc.message)
     return redirect("/m/care?chosen=1")
 
 
@@ -230,11 +294,44 @@ async def step(
     return redirect(f"/admin/care/cases/{case_id}")
 
 
-@admin_router.get("/hardship")
-async def hardship(visit: StaffVisit, error: str | None = None) -> Response:
-    """困难职工档案; role: cadre (the chair and the campus's cadres)."""
+async def hardship_page(
+    visit: Visit,
+    error: str | None = None,
+    status_code: int = 200,
+    changed: str | None = None,
+    flash: str | None = None,
+    form: dict[str, str] | None = None,
+) -> Response:
     files = await visit.get("welfare", "/hardship")
-    return visit.render("admin/hardship.html", files=files, error=error, section="care")
+    if changed:
+        # The file just written, read by key: the list view may not have the change yet.
+        fresh = await visit.get("welfare", f"/hardship/{changed}")
+        files = [fresh if f["id"] == changed else f for f in files]
+        if all(f["id"] != changed for f in files):
+            files.insert(0, fresh)
+    return visit.render(
+        "admin/hardship.html",
+        status_code=status_code,
+        files=files,
+        levels=LEVELS,
+        outcomes=OUTCOMES,
+        year=local_today().year,
+        today=local_today().isoformat(),
+        form=form or {},
+        error=error,
+        flash=flash,
+        section="care",
+    )
+
+
+@admin_router.get("/hardship")
+async def hardship(
+    visit: StaffVisit,
+    changed: Annotated[str | None, Query(pattern=r"^h-[A-Za-z0-9_.:-]{1,64}$")] = None,
+    done: Annotated[str | None, Query(pattern=r"^(help|review)$")] = None,
+) -> Response:
+    """困难职工档案, each file's help and reviews; role: cadre (the chair and campus cadres)."""
+    return await hardship_page(visit, changed=changed, flash=HARDSHIP_DONE.get(done or ""))
 
 
 @admin_router.post("/hardship")
@@ -244,9 +341,53 @@ async def open_file(
     """建档; role: cadre of the member's campus."""
     body = {"member_id": member_id.strip(), "level": level, "reason": reason.strip()}
     try:
-        await visit.post("welfare", "/hardship", json=body)
+        made = await visit.post("welfare", "/hardship", json=body)
     except ApiError as exc:
         if exc.status not in (403, 404, 409, 422):
             raise
-        return await hardship(visit, error=exc.message)
-    return redirect("/admin/care/hardship")
+        return await hardship_page(visit, error=exc.message)
+    return redirect(f"/admin/care/hardship?changed={made['id']}")
+
+
+@admin_router.post("/hardship/{file_id}/help")
+async def add_help(
+    visit: StaffVisit,
+    file_id: FileId,
+    given_on: Field = "",
+    what: Field = "",
+    amount: Field = "",
+    case_id: Field = "",
+) -> Response:
+    """记录一次帮扶 (amount in yuan; 0 for help in kind); role: cadre of the member's campus."""
+    form = {"file_id": file_id, "given_on": given_on, "what": what, "amount": amount}
+    form["case_id"] = case_id
+    try:
+        body = {
+            "given_on": given_on.strip(),
+            "what": what.strip(),
+            "amount_fen": yuan_to_fen(amount.strip() or "0", "帮扶金额"),
+            "case_id": case_id.strip() or None,
+        }
+        await visit.post("welfare", f"/hardship/{file_id}/help", json=body)
+    except (ApiError, Invalid) as exc:
+        if isinstance(exc, ApiError) and exc.status not in (404, 409, 422):
+            raise
+        code = exc.status if isinstance(exc, ApiError) else 422
+        return await hardship_page(visit, exc.message, code, form=form)
+    return redirect(f"/admin/care/hardship?changed={file_id}&done=help#{file_id}")
+
+
+@admin_router.post("/hardship/{file_id}/reviews")
+async def review_file(
+    visit: StaffVisit, file_id: FileId, year: Field = "", outcome: Field = "", note: Field = ""
+) -> Response:
+    """年度复核, once a year per file; role: cadre of the member's campus."""
+    form = {"file_id": file_id, "year": year, "outcome": outcome, "note": note}
+    body = {"year": year.strip(), "outcome": outcome, "note": note.strip()}
+    try:
+        await visit.post("welfare", f"/hardship/{file_id}/reviews", json=body)
+    except ApiError as exc:
+        if exc.status not in (404, 409, 422):
+            raise
+        return await hardship_page(visit, exc.message, exc.status, form=form)
+    return redirect(f"/admin/care/hardship?changed={file_id}&done=review#{file_id}")

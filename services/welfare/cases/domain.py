@@ -73,11 +73,6 @@ LINE: dict[CaseKind, str] = {
     CaseKind.festival_visit: "spend_rights_warmth",
 }
 
-# What a member may raise for themself; the rest a cadre raises (or the platform does).
-MEMBER_KINDS = frozenset(
-    {CaseKind.illness, CaseKind.death_relative, CaseKind.marriage, CaseKind.childbirth}
-)
-
 
 class CaseStep(Labelled):
     approve = "approve", "批准"

@@ -18,7 +18,6 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from services.welfare.cases.domain import (
     AUTO_AMOUNT_FEN,
-    MEMBER_KINDS,
     TRANSITIONS,
     Case,
     CaseKind,
@@ -43,6 +42,7 @@ from shared.events.events import AttendanceRecorded
 from shared.events.members import MemberDeceased, MemberRetired
 from shared.readmodels.member_directory import MemberDirectory
 from shared.timeutil import utcnow_ms
+from shared.vocabulary.welfare import MEMBER_KINDS
 
 log = logging.getLogger(__name__)
 

@@ -11,21 +11,12 @@ from shared.aggregate import Aggregate
 from shared.errors import Conflict
 from shared.events.welfare import HardshipFileChanged
 from shared.labels import Labelled
-
-
-class HardshipLevel(Labelled):
-    ordinary = "ordinary", "一般困难"
-    special = "special", "特别困难"
+from shared.vocabulary.welfare import HardshipLevel, ReviewOutcome
 
 
 class HardshipStatus(Labelled):
     open = "open", "在档"
     closed = "closed", "已脱困"
-
-
-class ReviewOutcome(Labelled):
-    keep = "keep", "继续帮扶"
-    close = "close", "脱困出档"
 
 
 class HardshipChange(Labelled):
