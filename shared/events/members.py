@@ -3,11 +3,12 @@
 
 Every event of `members.member` carries the member's facts as subscribers need them (events'
 eligibility rules, welfare's entitlements, notify's audience): id, staff number, name, campus,
-department, gender, birthday as month-day, birth year, small group, status, join date and
-union roles. Never an ID-card number, a salary or a phone number. Contact details (phone,
-e-mail, WeCom id) travel only on the compacted topic `members.contact`, which only notify
-reads; when a member leaves, a tombstone (a record with the member id as key and no value)
-removes them from it.
+department, gender, birthday as month-day, birth year, small group, status, join date,
+union roles and staff-congress representative terms (教代会代表任期: events registers a
+session's representatives from them). Never an ID-card number, a salary or a phone number.
+Contact details (phone, e-mail, WeCom id) travel only on the compacted topic
+`members.contact`, which only notify reads; when a member leaves, a tombstone (a record with
+the member id as key and no value) removes them from it.
 """
 
 from __future__ import annotations
@@ -15,11 +16,24 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import ClassVar, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from shared.events import IntegrationEvent
 
 Gender = Literal["female", "male"]
+
+
+class CongressTermFacts(BaseModel):
+    """A staff-congress representative term (教代会代表任期): a start and a length in years."""
+
+    # Read from the members aggregate's own term objects by attribute (`MemberFacts.of`).
+    model_config = ConfigDict(from_attributes=True)
+
+    term: str = Field(description="届次, e.g. 第五届")
+    start_year: int = Field(description="first year of the term")
+    years: int = Field(
+        description="length in years: the term covers start_year … start_year + years - 1"
+    )
 
 
 class MemberFacts(IntegrationEvent):
@@ -44,6 +58,11 @@ class MemberFacts(IntegrationEvent):
     roles: list[str] = Field(
         default_factory=list,
         description="union roles: chair, vice_chair, committee, group_leader, finance, auditor",
+    )
+    congress_terms: list[CongressTermFacts] = Field(
+        default_factory=list,
+        description="staff-congress representative terms (教代会代表任期), all of them; "
+        "absent from events published before they were added (not known, rather than none)",
     )
 
 

@@ -3,6 +3,8 @@
 Services never read members' database (DESIGN §2); they learn members from
 `members.member` events, each applied only if newer than what the directory holds
 (`shared.readmodels.newest`), so a `joined` replayed after `withdrawn` leaves them withdrawn.
+It keeps each member's congress terms (`congress_terms`: term, start_year, years), from
+which events registers a congress session's representatives.
 """
 
 from __future__ import annotations
@@ -68,9 +70,13 @@ FACT_FIELDS = (
 async def on_member_facts(
     event: MemberFacts, envelope: CloudEvent, directory: MemberDirectory
 ) -> None:
-    """Every `members.member` event of v2 carries the member's facts: keep the newest."""
+    """Every `members.member` event of v2 carries the member's facts: keep the newest. The
+    congress terms only when the event carries them: one from a publisher that predates
+    them (a rolling deploy, a replay) says nothing about them and must not erase them."""
     fields = {name: getattr(event, name) for name in FACT_FIELDS}
     fields["joined_on"] = event.joined_on.isoformat() if event.joined_on else None
+    if "congress_terms" in event.model_fields_set:
+        fields["congress_terms"] = [t.model_dump() for t in event.congress_terms]
     await directory.apply(event.member_id, envelope, fields)
 
 

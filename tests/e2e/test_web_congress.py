@@ -1,6 +1,7 @@
 """Members' voice in a real browser (Playwright driving Debian's Chromium) against the real
 services as processes: a member votes in a 师德标兵 campaign on a 375 px phone, and a
-representative drafts a proposal there; a cadre reads the campaign on the desk.
+representative drafts a proposal there; a cadre reads the campaign on the desk and imports
+the congress session's representatives from the members' congress terms.
 
 Its own small platform (members, events, notify, web) and people, so it runs alone:
 `.venv/bin/python -m pytest tests/e2e/test_web_congress.py`.
@@ -39,6 +40,7 @@ pytestmark = pytest.mark.e2e
 SERVICES = ("members", "events", "notify", "web")
 PASSWORD = "wo-de-mima-7"
 ADMIN = bearer("e2e-admin", ["admin"], ["*"])
+TERM_2025_27 = {"term": "第五届", "start_year": 2025, "years": 3}
 
 
 @dataclass
@@ -83,6 +85,8 @@ async def seed(platform: Platform) -> tuple[dict[str, tuple[str, str]], str, str
                 "name": name,
                 "email": f"{staff_no.lower()}@school.local",
                 "roles": ["group_leader"] if key == "cadre" else [],
+                # 周强's representative term covers the session's 2026: the one to import
+                "congress_terms": [TERM_2025_27] if key == "c2" else [],
             }
             made = await member_who_signs_in(client, members, PASSWORD, **body)
             people[key] = (made, staff_no)
@@ -242,4 +246,8 @@ async def test_a_cadre_reads_the_campaign_on_the_desk(site: Site):
     await shot(page, "voice-desk-campaign")
     await page.goto(f"/admin/congress/{site.session}")
     await expect(page.locator("h1")).to_contain_text("教代会")
+    await page.click("button:has-text('从代表任期导入')")
+    await expect(page.locator(".notice-ok")).to_contain_text("新增 1 位代表，0 位此前已登记")
+    await expect(page.locator("#main")).to_contain_text("代表（3）")
+    await expect(page.locator("#main")).to_contain_text("周强（")
     await context.close()

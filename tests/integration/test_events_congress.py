@@ -1,5 +1,5 @@
-"""The staff congress on the real broker and database: representatives, a proposal's full
-path (draft → co-sign → submit → endorse → accepted → assigned → replied → rated → second
+"""The staff congress on the real broker and database: representatives (by hand, and from
+the congress terms `members.member` events carry), a proposal's full path (draft → co-sign → submit → endorse → accepted → assigned → replied → rated → second
 reply), the co-sign threshold, the committee's other decisions, the public register, and
 resolutions with their quorum, one vote per representative under concurrency."""
 
@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,12 @@ import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
 from services.events.congress.store import BALLOTS
+from shared.events.members import MemberJoinedV2, MemberWithdrawn
+from shared.readmodels.member_directory import MEMBER_DIRECTORY
 from shared.timeutil import local_today
 from tests.integration import events_kit as kit
 from tests.integration.conftest import Stack, stack_fixture
+from tests.integration.notify_kit import publish
 from tests.kafka_tools import read_all
 
 pytestmark = pytest.mark.integration
@@ -65,6 +69,57 @@ async def _session(stack: Stack, reps: list[str], head: str, **over) -> str:
     listed = await _ok(await http.post(url, json={"member_ids": reps, "head": head}, headers=cadre))
     assert sorted(r["member_id"] for r in listed) == sorted(reps)
     return made["id"]
+
+
+async def _joined(stack: Stack, member_id: str, campus: str, *terms: tuple[int, int]) -> None:
+    """A member's `members.member.joined.v2` as members publishes it, with their terms."""
+    event = MemberJoinedV2(
+        member_id=member_id,
+        staff_no=member_id.upper(),
+        name=f"代表{member_id[-2:]}",
+        campus=campus,
+        department="语文组",
+        status="active",
+        congress_terms=[{"term": "第五届", "start_year": y, "years": n} for y, n in terms],
+    )
+    await publish(stack, event, subject=member_id, campus=campus)
+
+
+async def test_representatives_come_from_the_members_congress_terms(stack: Stack):
+    """The session of 2026 takes the active members of its campus whose term covers 2026:
+    not one whose term ended in 2025, nor one who left, nor one of another campus; twice is
+    once; a member or another campus's cadre cannot import."""
+    http, cadre = stack.events_http, kit.cadre()
+    run = uuid.uuid4().hex[:5]
+    serving, ended, left, east, manual = (f"m-ct{run}-{i:02d}" for i in range(5))
+    await _joined(stack, serving, "main", (2020, 3), (2024, 3))  # 2026 is its last year
+    await _joined(stack, ended, "main", (2023, 3))  # 2023 … 2025
+    await _joined(stack, left, "main", (2025, 3))
+    await _joined(stack, east, "east", (2025, 3))
+    await _joined(stack, manual, "main")
+    withdrawn = MemberWithdrawn(
+        member_id=left, campus="main", department="语文组", withdrawn_on=date(2026, 3, 1)
+    )
+    await publish(stack, withdrawn, subject=left, campus="main", version=2)
+    await kit.known_to_events(stack, serving, ended, east, manual)
+    await kit.known_to_events(stack, left, status="withdrawn")
+    known = await stack.events.db[MEMBER_DIRECTORY].find_one({"_id": serving})
+    assert [t["start_year"] for t in known["congress_terms"]] == [2020, 2024]
+
+    sid = await _session(stack, [manual], head=manual)  # registered by hand, no term
+    url = f"/congress/sessions/{sid}/representatives/from-terms"
+    _problem(await http.post(url, headers=kit.member(serving)), 403, "auth.forbidden")
+    _problem(await http.post(url, headers=kit.cadre("east")), 404, "congress.not_found")
+    first = await _ok(await http.post(url, headers=cadre))
+    assert first["year"] == 2026
+    assert [(r["member_id"], r["delegation"]) for r in first["added"]] == [(serving, "main")]
+    assert first["already"] == []
+    again = await _ok(await http.post(url, headers=cadre))
+    assert (again["added"], [r["member_id"] for r in again["already"]]) == ([], [serving])
+    listed = await _ok(await http.get(f"/congress/sessions/{sid}/representatives", headers=cadre))
+    assert sorted(r["member_id"] for r in listed) == sorted([serving, manual])
+    session = await _ok(await http.get(f"/congress/sessions/{sid}", headers=kit.member(serving)))
+    assert session["i_am_representative"] and session["representatives"] == 2
 
 
 async def test_a_proposal_from_draft_to_second_reply(stack: Stack):

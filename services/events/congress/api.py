@@ -37,6 +37,7 @@ from services.events.congress.handlers import (
     propose_resolution,
     rate,
     register,
+    register_from_terms,
     reply,
     set_up,
     submit,
@@ -172,6 +173,29 @@ async def add_representatives(
     session = await visible_session(book, session_id, user)
     await register(session, body, book, directory, user)
     return [RepresentativePublic(**r) for r in await book.representatives_of(session.id)]
+
+
+class ImportedRepresentatives(BaseModel):
+    year: int = Field(description="任期须覆盖的年份（会议年度）")
+    added: list[RepresentativePublic] = Field(description="本次登记的代表")
+    already: list[RepresentativePublic] = Field(description="此前已登记的代表")
+
+
+@router.post("/congress/sessions/{session_id}/representatives/from-terms")
+async def add_representatives_from_terms(
+    session_id: SessionId, book: Congress, directory: Directory, user: Cadre
+) -> ImportedRepresentatives:
+    """从代表任期导入: register the active members of its campus whose congress term covers
+    the session's year (twice is once), saying who was added and who was there already;
+    role: cadre of its campus."""
+    session = await visible_session(book, session_id, user)
+    added, already = await register_from_terms(session, book, directory, user)
+    reps = {r["member_id"]: r for r in await book.representatives_of(session.id)}
+    return ImportedRepresentatives(
+        year=session.year,
+        added=[RepresentativePublic(**reps[m]) for m in added],
+        already=[RepresentativePublic(**reps[m]) for m in already],
+    )
 
 
 @router.get("/congress/sessions/{session_id}/representatives")

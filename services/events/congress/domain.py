@@ -6,15 +6,18 @@ A proposal moves through one table (`TRANSITIONS`, like members' `Member._move`)
 rated the proposer may ask once for a second reply (reopened → replied → rated). Every move is
 one change of the aggregate, i.e. one unique-key insert; a refusal names the current status.
 
-Co-signers (附议) are not part of the aggregate: each is a claim (see `store.py`).
+Representatives come from members' congress terms (`term_covers`: a term covers the
+session's year) or are registered by hand for corrections. Co-signers (附议) are not part of
+the aggregate: each is a claim (see `store.py`).
 Resolutions are voted for / against / abstain; `decide` is the quorum rule.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, Field, StringConstraints
 
@@ -173,6 +176,23 @@ def new_session(session_id: str, cmd: NewSession) -> CongressSession:
     )
     session.record(CongressSessionOpened.of(session))
     return session
+
+
+def term_covers(start_year: int, years: int, year: int) -> bool:
+    """Whether a representative term (members' `CongressTerm`: a start year and a length in
+    years, so its last year is start_year + years - 1) covers a session held in `year`."""
+    return start_year <= year < start_year + years
+
+
+def in_office(terms: Iterable[Mapping[str, Any]], year: int) -> bool:
+    """Whether any of a member's terms (as the member directory keeps them) covers `year`; a
+    term missing its start or length covers nothing."""
+    return any(
+        isinstance(t.get("start_year"), int)
+        and isinstance(t.get("years"), int)
+        and term_covers(t["start_year"], t["years"], year)
+        for t in terms
+    )
 
 
 # -- proposals --------------------------------------------------------------------------------

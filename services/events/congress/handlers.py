@@ -1,7 +1,8 @@
 """Staff congress use cases: sessions and their representatives, proposals from draft to
 rating, resolutions and their votes.
 
-Who may: a cadre of the session's campus runs the session and acts as its proposal committee
+Who may: a cadre of the session's campus runs the session (registers its representatives,
+by hand or from the members' congress terms) and acts as its proposal committee
 (立案审查) and records the handling departments' replies; a representative of the session
 drafts, co-signs and rates; the head of a delegation endorses its members' proposals; every
 member of the scope reads the register.
@@ -31,7 +32,7 @@ from services.events.congress.domain import (
     new_session,
     open_resolution,
 )
-from services.events.congress.store import CongressBook
+from services.events.congress.store import CongressBook, term_holders
 from shared.aggregate import Actor
 from shared.auth import Principal, Role
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
@@ -109,6 +110,22 @@ async def register(
                 "set_head",
             )
     return session
+
+
+async def register_from_terms(
+    session: CongressSession, book: CongressBook, directory: MemberDirectory, user: Principal
+) -> tuple[list[str], list[str]]:
+    """从代表任期导入: register every active member of the session's campus whose congress
+    term covers the session's year (`term_holders`); twice is once. Returns the member ids
+    registered now and those registered before. A member who has left (withdrawn, deceased)
+    is not active, so is never imported, as `register` refuses them; one who leaves after
+    being registered stays registered, as with `register`: no rule removes a representative."""
+    runs(user, session)
+    added: list[str] = []
+    already: list[str] = []
+    for doc in await term_holders(directory, session):
+        (added if await book.register(session.id, doc) else already).append(doc["_id"])
+    return added, already
 
 
 async def representative(

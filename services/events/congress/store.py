@@ -2,8 +2,8 @@
 claims their rules rest on.
 
 - `congress_representatives`: a session's representatives, one document per (session,
-  member) under that `_id` (registered by a cadre from the member directory: members' congress
-  terms are not on any event yet).
+  member) under that `_id`, registered by a cadre from the member directory: by member id, or
+  all at once from the members' congress terms (`term_holders`).
 - `congress_cosigns`: one co-signature per (proposal, representative), a `claim_once`.
 - `congress_numbers`: the register numbers 1, 2, 3 … of a session (`NumberSeries`).
 - `resolution_ballots`: one vote per representative and resolution: the ballot's `_id` is an
@@ -20,10 +20,11 @@ from typing import Any
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
-from services.events.congress.domain import CongressSession, Proposal, Resolution
+from services.events.congress.domain import CongressSession, Proposal, Resolution, in_office
 from shared.aggregate import AggregateStore
 from shared.claims import NumberSeries, claim_once
 from shared.mongo import find_in
+from shared.readmodels.member_directory import MemberDirectory
 
 SESSIONS = "congress_sessions"
 PROPOSALS = "proposals"
@@ -44,6 +45,23 @@ async def setup_indexes(db: AsyncDatabase) -> None:
     await db[REPRESENTATIVES].create_index("session")
     await db[COSIGNS].create_index("proposal")
     await db[BALLOTS].create_index("resolution")
+
+
+async def term_holders(
+    directory: MemberDirectory, session: CongressSession
+) -> list[dict[str, Any]]:
+    """The active members of the session's campus (of every campus for a school-wide one)
+    whose representative term covers the session's year, by member id."""
+    # A term that starts after the year cannot cover it: the query narrows, `in_office`
+    # decides (FerretDB 1.x answers `$elemMatch` on these arrays with nothing).
+    query: dict[str, Any] = {
+        "status": "active",
+        "congress_terms.start_year": {"$lte": session.year},
+    }
+    if session.campus != "*":
+        query["campus"] = session.campus
+    found = directory.coll.find(query).sort([("_id", 1)])
+    return [doc async for doc in found if in_office(doc.get("congress_terms") or [], session.year)]
 
 
 class CongressBook:

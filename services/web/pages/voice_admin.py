@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path
+from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from services.web.backend import ApiError
@@ -277,14 +277,26 @@ async def create_session(visit: StaffVisit) -> Response:
 
 
 @router.get("/congress/{session_id}")
-async def session(visit: StaffVisit, session_id: SessionId) -> Response:
+async def session(
+    visit: StaffVisit,
+    session_id: SessionId,
+    added: Annotated[int | None, Query(ge=0, le=100_000)] = None,
+    already: Annotated[int | None, Query(ge=0, le=100_000)] = None,
+) -> Response:
     """One session: representatives, the proposal register with the committee's decisions,
     assignments, resolutions; role: cadre of its campus."""
-    return await session_page(visit, session_id)
+    flash = None
+    if added is not None:
+        flash = f"已从代表任期导入：新增 {added} 位代表，{already or 0} 位此前已登记"
+    return await session_page(visit, session_id, flash=flash)
 
 
 async def session_page(
-    visit: Visit, session_id: str, error: str | None = None, status_code: int = 200
+    visit: Visit,
+    session_id: str,
+    error: str | None = None,
+    status_code: int = 200,
+    flash: str | None = None,
 ) -> Response:
     found, register, reps, _ = await asyncio.gather(
         visit.get("events", f"/congress/sessions/{session_id}"),
@@ -302,8 +314,24 @@ async def session_page(
         ratings=Rating.labels(),
         today=local_today().isoformat(),
         error=error,
+        flash=flash,
         section="voice",
     )
+
+
+@router.post("/congress/{session_id}/representatives/from-terms")
+async def representatives_from_terms(visit: StaffVisit, session_id: SessionId) -> Response:
+    """从代表任期导入: register the campus's members whose congress term covers the session's
+    year, then show how many were added; role: cadre of its campus."""
+    url = f"/congress/sessions/{session_id}/representatives/from-terms"
+    try:
+        done = await visit.post("events", url)
+    except ApiError as exc:
+        if exc.status not in REFUSALS:
+            raise
+        return await session_page(visit, session_id, exc.message, exc.status)
+    counts = f"added={len(done['added'])}&already={len(done['already'])}"
+    return redirect(f"/admin/congress/{session_id}?{counts}")
 
 
 @router.get("/congress/{session_id}/replies")
