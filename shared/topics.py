@@ -92,7 +92,7 @@ TOPICS: tuple[Topic, ...] = (
     Topic("welfare.hardship", description="困难职工档案: opened, help added, reviewed, closed"),
     Topic("welfare.birthday", description="生日福利: offered (notify tells the member), chosen"),
     # welfare-exams: the annual physical exam and mutual-aid insurance
-    Topic("welfare.exam_plan", description="体检方案: set up or revised"),
+    Topic("welfare.exam_plan", description="体检方案: set up or revised, booking reminder asked"),
     Topic("welfare.exam", description="体检预约: booked, moved, cancelled, completed"),
     Topic("welfare.mutual_aid_scheme", description="互助保障险种: set up or revised"),
     Topic("welfare.mutual_aid", description="互助保障参保: members enrolled"),

@@ -32,6 +32,27 @@ class ExamPlanSaved(IntegrationEvent):
     places: int = Field(ge=0, description="the slots' capacity in all")
 
 
+class ExamBookingReminderRequested(IntegrationEvent):
+    """A cadre asked that the members who have not booked their exam be reminded (提醒未预约者):
+    at most once per plan and Beijing day, whoever presses the button how often; notify tells
+    each member listed."""
+
+    type = "welfare.exam_plan.booking_reminder_requested.v1"
+    topic = "welfare.exam_plan"
+    summary = "体检预约提醒"
+    subject_field = "plan_id"
+
+    plan_id: str = Field(description="`<campus>:<year>`: the exam plan")
+    campus: str = Field(description="campus code")
+    year: int = Field(description="the plan's year")
+    title: str = Field(description="the plan's title, as members see it (年度教职工体检)")
+    requested_on: date = Field(description="the day of the request (Asia/Shanghai): one a day")
+    last_day: date = Field(description="the plan's last slot day: booking is possible until then")
+    member_ids: list[str] = Field(
+        min_length=1, description="the members of the campus who may book and have not booked"
+    )
+
+
 class ExamBooked(IntegrationEvent):
     """A member booked an exam slot, or moved to another (体检预约)."""
 

@@ -1,7 +1,8 @@
 """The exam and mutual-aid pages in a real browser (Chromium) against members, welfare and web
 as processes on the real Kafka and MongoDB-wire server: a member books an exam slot on a
 375 px phone, moves it and cancels it; the cadre desk shows the slot fill as a chart and the
-not-booked list; a member enrols in the mutual-aid scheme and asks for a claim on the phone, and
+not-booked list, records the member's exam as done and reminds the others to book (once a
+day); a member enrols in the mutual-aid scheme and asks for a claim on the phone, and
 a cadre sees the enrolment (ID number masked) and sends the claim to the insurer. Welfare learns
 of the member from `members.member` on Kafka, as in production.
 """
@@ -187,7 +188,7 @@ async def test_member_books_moves_and_cancels_an_exam_slot_on_a_375_px_phone(sit
     await context.close()
 
 
-async def test_cadre_sees_the_slot_fill_chart_and_the_not_booked_list(site: Site):
+async def test_cadre_sees_the_slot_fill_records_an_exam_and_reminds_the_not_booked(site: Site):
     context, page = await login(site, site.cadre_staff_no, "/admin/exams", viewport=DESK)
     await expect(page.locator("svg.fill-chart")).to_be_visible()
     assert await page.locator("svg.fill-chart rect").count() == 4  # two slots, two parts each
@@ -195,6 +196,16 @@ async def test_cadre_sees_the_slot_fill_chart_and_the_not_booked_list(site: Site
     table = page.locator("section:has(h2:has-text('未预约名单'))")
     await expect(table).to_contain_text("王芳")  # the cadre has not booked
     await expect(table).not_to_contain_text("李梅")
+    assert await horizontal_overflow(page) <= 0
+    # issue 15: 李梅 (booked above) recorded as done by hand; the others reminded to book.
+    done = page.locator("#completion tr:has-text('李梅')")
+    await done.locator("button:has-text('记录已体检')").click()
+    await expect(page.locator("[role=status]")).to_contain_text("已记录体检完成")
+    await expect(page.locator("#completion")).not_to_contain_text("李梅")
+    await page.click("button:has-text('提醒未预约者')")
+    await expect(page.locator("[role=status]")).to_contain_text("已发出提醒")
+    await page.click("button:has-text('提醒未预约者')")
+    await expect(page.locator("[role=status]")).to_contain_text("今天已提醒过")
     assert await horizontal_overflow(page) <= 0
     await shot(page, "exam-desk")
     await context.close()

@@ -50,7 +50,7 @@ from shared.events.voice import (
     SurveyOpened,
 )
 from shared.events.welfare import BirthdayBenefitOffered, BudgetThresholdReached, CaseApproved
-from shared.events.welfare_exams import ExamBooked
+from shared.events.welfare_exams import ExamBooked, ExamBookingReminderRequested
 from shared.events.welfare_plans import EntitlementCreated, EntitlementIssued
 from shared.timeutil import SHANGHAI
 from tests.integration.conftest import Stack, bearer, build_stack, close_stack
@@ -597,6 +597,37 @@ async def test_festival_welfare_and_an_exam_booking_reach_the_member_alone(site)
     assert set(await settled(stack, booked.id, 2)) == {(mid, "inbox"), (mid, "wecom")}
     assert len(wecom_to(server, f"wx-{mid}")) == 3
     assert await inbox(stack, colleague) == []
+
+
+async def test_a_reminder_to_book_the_exam_reaches_the_listed_members_only(site):
+    stack, server = site
+    late = await member(stack, name="王芳")
+    inbox_only = await member(stack, channels={"reminder": ["inbox"]})
+    booked = await member(stack)
+    event = ExamBookingReminderRequested(
+        plan_id="main:2027",
+        campus="main",
+        year=2027,
+        title="2027年度教职工体检",
+        requested_on=datetime(2027, 3, 1).date(),
+        last_day=datetime(2027, 6, 30).date(),
+        member_ids=[late, inbox_only],
+    )
+    envelope = await publish(stack, event, subject=event.plan_id, campus="main")
+    message = await wait_message(stack, late, "请预约2027年度体检")
+    assert message["body"].startswith(
+        "王芳，您好！「2027年度教职工体检」正在预约，您还没有预约体检。"
+    )
+    assert "体检时段安排至2027年6月30日" in message["body"]
+    await wait_message(stack, inbox_only, "请预约2027年度体检")
+    found = await settled(stack, envelope.id, 3)
+    assert set(found) == {
+        (late, "inbox"),
+        (late, "wecom"),
+        (inbox_only, "inbox"),  # the channels the member keeps for reminders
+    }
+    assert len(wecom_to(server, f"wx-{late}")) == 1 and wecom_to(server, f"wx-{inbox_only}") == []
+    assert await inbox(stack, booked) == []
 
 
 async def test_quiet_hours_defer_wecom_and_sms_but_not_the_inbox(site):

@@ -352,3 +352,89 @@ async def test_a_booked_slot_cannot_be_removed_from_the_plan(welfare: Stack):
     if response.status_code == 200:  # the list view had not seen the booking yet
         pytest.fail("a booked slot was removed")
     assert response.status_code == 409 and response.json()["code"] == "exam.slot_in_use"
+
+
+async def test_a_reminder_to_those_not_booked_goes_out_once_a_day(welfare: Stack):
+    """提醒未预约者: five presses at once and one after publish one event naming exactly who
+    may book and has not (not the booked, not the completed, not a retiree the plan leaves
+    out); each press answers the day's reminder. A cadre of the campus only; refused when
+    everybody has booked or every slot is past. The desk's list of bookings to complete
+    comes with the statistics."""
+    stack, c = welfare, campus()
+    await plan(stack, c)
+    ids = await people(stack, c, 5)
+    await people(stack, c, 1, status="retired")
+    booked, done, waiting = ids[0], ids[1], ids[2:]
+    for m in (booked, done):
+        assert (await book(stack, c, m, "b")).status_code == 200
+    base = f"/exams/plans/{c}/{YEAR}"
+    completed = await stack.welfare_http.post(
+        f"{base}/bookings/{done}/completion",
+        json={"completed_on": f"{YEAR}-03-11"},
+        headers=cadre(c),
+    )
+    assert completed.status_code == 200, completed.text
+    stats = (await stack.welfare_http.get(f"{base}/statistics", headers=cadre(c))).json()
+    assert [(a["member_id"], a["slot"], a["day"]) for a in stats["awaiting_completion"]] == [
+        (booked, "b", f"{YEAR}-03-11")
+    ]
+    assert stats["awaiting_completion"][0]["staff_no"].startswith("S")
+
+    for who in (member(waiting[0], c), cadre("elsewhere"), auditor(c)):
+        refused = await stack.welfare_http.post(f"{base}/reminders", headers=who)
+        assert refused.status_code == 403, refused.text
+
+    async def press() -> dict[str, Any]:
+        answer = await stack.welfare_http.post(f"{base}/reminders", headers=cadre(c))
+        assert answer.status_code == 200, answer.text
+        return answer.json()
+
+    answers = [*await asyncio.gather(*(press() for _ in range(5))), await press()]
+    assert sorted(a["sent_now"] for a in answers) == [False] * 5 + [True]
+    assert {(a["day"], a["members"], a["at"]) for a in answers} == {
+        (answers[0]["day"], 3, answers[0]["at"])
+    }
+    plan_id = f"{c}:{YEAR}"
+
+    async def reminders() -> list[dict[str, Any]]:
+        return [
+            conforms(e)
+            for e in (
+                json.loads(r.value)
+                for r in await read_all(stack.bootstrap, stack.topic("welfare.exam_plan"), 1000)
+            )
+            if e["type"] == "welfare.exam_plan.booking_reminder_requested.v1"
+            and e["subject"] == plan_id
+        ]
+
+    for _ in range(50):  # the relay publishes within moments
+        if await reminders():
+            break
+        await asyncio.sleep(0.1)
+    [event] = await reminders()
+    assert sorted(event["data"]["member_ids"]) == sorted(waiting)
+    assert event["data"]["requested_on"] == answers[0]["day"]
+    assert (event["data"]["last_day"], event["data"]["year"]) == (f"{YEAR}-03-11", YEAR)
+    assert event["campus"] == c and not {"name", "staff_no"} & set(event["data"])
+
+    everyone = campus()
+    await plan(stack, everyone)
+    [alone] = await people(stack, everyone, 1)
+    assert (await book(stack, everyone, alone)).status_code == 200
+    nobody = await stack.welfare_http.post(
+        f"/exams/plans/{everyone}/{YEAR}/reminders", headers=cadre(everyone)
+    )
+    assert nobody.status_code == 409 and nobody.json()["code"] == "exam.nobody_to_remind"
+    assert "均已预约" in nobody.json()["title"]
+    past, last_year = campus(), YEAR - 2
+    body = settings()
+    body["slots"] = [{"code": "a", "provider": "rmyy", "day": f"{last_year}-03-10", "capacity": 5}]
+    put = await stack.welfare_http.put(
+        f"/exams/plans/{past}/{last_year}", json=body, headers=cadre(past)
+    )
+    assert put.status_code == 200, put.text
+    await people(stack, past, 1)
+    over = await stack.welfare_http.post(
+        f"/exams/plans/{past}/{last_year}/reminders", headers=cadre(past)
+    )
+    assert over.status_code == 409 and over.json()["code"] == "exam.booking_over"

@@ -23,7 +23,7 @@ class Audience(Labelled):
     campus_cadres = "campus_cadres", "校区工会干部"
     finance = "finance", "经费管理人员"
     address = "address", "事件指定的邮箱（登录链接、邮箱确认）"
-    listed = "listed", "提醒算出的名单（报名确认者、未选礼品者）"
+    listed = "listed", "事件或提醒列出的会员（报名确认者、未选礼品者、未预约体检者）"
 
 
 class ChannelName(Labelled):

@@ -198,6 +198,13 @@ DEFAULTS: dict[str, DefaultTemplate] = {
         "请按时前往，体检前一晚十点后请禁食；如需改约或取消，请在「我的 › 年度体检预约」中办理。",
         {"name": "张颖", "day": "2026年3月10日", "moved": False},
     ),
+    "exam_not_booked": DefaultTemplate(
+        "体检预约提醒",
+        "请预约{{ year }}年度体检",
+        "{{ name }}，您好！「{{ title }}」正在预约，您还没有预约体检。体检时段安排至{{ last_day }}，"
+        "请尽早在「我的 › 年度体检预约」中选择时段和套餐。",
+        {"name": "张颖", "title": "2026年度教职工体检", "year": 2026, "last_day": "2026年6月30日"},
+    ),
     # Reminders (提醒), sent on notify's own clock (routing/table.py REMINDER_ROUTES).
     "activity_reminder_24h": DefaultTemplate(
         "活动前一天提醒",

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, UploadFile
 from pydantic import BaseModel, Field
@@ -33,6 +33,7 @@ from services.welfare.exams.handlers import (
     save_plan,
     statistics,
 )
+from services.welfare.exams.reminders import remind_not_booked
 from shared.auth import CurrentUser
 from shared.errors import NotFound
 from shared.problems import PROBLEM_RESPONSES, ProblemError
@@ -116,10 +117,35 @@ class PersonPublic(BaseModel):
     department: str | None
 
 
+class AwaitingPublic(PersonPublic):
+    slot: str = Field(description="时段代码")
+    day: date = Field(description="预约的体检日期")
+    package: str = Field(description="套餐代码")
+
+
 class StatisticsPublic(BaseModel):
     total: Tally
     by_department: dict[str, Tally]
     not_booked: list[PersonPublic]
+    awaiting_completion: list[AwaitingPublic] = Field(
+        description="已预约、尚未记录体检的会员（按体检日期、时段）"
+    )
+
+
+class ReminderPublic(BaseModel):
+    day: date = Field(description="提醒日期（北京时间）：每个方案每天一次")
+    members: int = Field(description="当天提醒的未预约人数")
+    at: datetime = Field(description="当天提醒发出的时间")
+    sent_now: bool = Field(description="true 本次发出；false 当天已提醒过，未重复发送")
+
+
+def person_public(p: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "member_id": p["_id"],
+        "staff_no": p.get("staff_no"),
+        "name": p.get("name"),
+        "department": p.get("department"),
+    }
 
 
 async def plan_public(exams: Exams, plan: ExamPlan) -> PlanPublic:
@@ -260,13 +286,27 @@ async def get_statistics(
     return StatisticsPublic(
         total=found.total,
         by_department=found.by_department,
-        not_booked=[
-            PersonPublic(
-                member_id=p["_id"],
-                staff_no=p.get("staff_no"),
-                name=p.get("name"),
-                department=p.get("department"),
-            )
-            for p in found.not_booked
+        not_booked=[PersonPublic(**person_public(p)) for p in found.not_booked],
+        awaiting_completion=[
+            AwaitingPublic(**person_public(p), slot=b.slot, day=b.day, package=b.package)
+            for p, b in found.awaiting
         ],
     )
+
+
+@router.post(
+    "/plans/{campus}/{year}/reminders",
+    responses={
+        409: {
+            "description": "时段均已过（exam.booking_over）或应检会员均已预约（exam.nobody_to_remind）"
+        }
+    },
+)
+async def post_reminder(
+    campus: CampusCode, year: Year, exams: ExamsDep, user: CurrentUser
+) -> ReminderPublic:
+    """Remind the members who have not booked (notify tells each of them), once a day however
+    often asked; role: cadre of the campus."""
+    plan = await plan_of(exams, user, campus, year)
+    done = await remind_not_booked(exams, user, plan)
+    return ReminderPublic(day=done.day, members=done.members, at=done.at, sent_now=done.sent_now)

@@ -342,11 +342,13 @@ class Statistics:
     total: Tally
     by_department: dict[str, Tally]
     not_booked: list[dict[str, Any]]
+    awaiting: list[tuple[dict[str, Any], ExamBooking]]  # booked, not yet done: by day, slot
 
 
 async def statistics(exams: Exams, user: Principal, plan: ExamPlan) -> Statistics:
-    """Booked, completed, not booked: the campus in all and per department, and who has not
-    booked (for a reminder); role: cadre of the campus."""
+    """Booked, completed, not booked: the campus in all and per department, who has not
+    booked (for a reminder) and who is booked and not done yet (for recording completion);
+    role: cadre of the campus."""
     user.require(Role.cadre, campus=plan.campus)
     statuses = ["active", "retired"] if plan.retirees else ["active"]
     found = exams.directory.coll.find(
@@ -363,4 +365,12 @@ async def statistics(exams: Exams, user: Principal, plan: ExamPlan) -> Statistic
         for p in people
         if p["_id"] not in bookings or bookings[p["_id"]].status is BookingStatus.cancelled
     ]
-    return Statistics(total, by_department, waiting)
+    awaiting = sorted(
+        (
+            (p, bookings[p["_id"]])
+            for p in people
+            if p["_id"] in bookings and bookings[p["_id"]].status is BookingStatus.booked
+        ),
+        key=lambda pb: (pb[1].day, pb[1].slot, pb[0].get("staff_no") or pb[0]["_id"]),
+    )
+    return Statistics(total, by_department, waiting, awaiting)

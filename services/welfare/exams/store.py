@@ -6,19 +6,29 @@ capacity, whatever runs at once anywhere (FerretDB updates are not atomic; this 
 A seat is given back only by the change that moved its booking away from it (cancel or move:
 one change wins the booking's next version), and only its own: the delete names the token of
 the take that won it, and `exam_seat_releases` lets that token be given back once.
+
+A reminder to those who have not booked is one document `exam_reminders` per plan and Beijing
+day (`<plan>@<day>`): its insert carries the event, so of any number of presses, at once or
+one after the other, exactly one publishes it that day.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import DuplicateKeyError
 
 from services.welfare.exams.domain import ExamBooking, ExamPlan
 from shared.aggregate import AggregateStore
 from shared.claims import SlotPool, claim_once
+from shared.events.welfare_exams import ExamBookingReminderRequested
 from shared.outbox.writer import Outbox
+from shared.timeutil import utcnow_ms
 
 SEATS = "exam_seats"
 RELEASES = "exam_seat_releases"
+REMINDERS = "exam_reminders"
 TOPIC = "welfare.exam"
 
 
@@ -52,6 +62,8 @@ class ExamBook:
         )
         self.seats = SlotPool(db[SEATS])
         self.releases = db[RELEASES]
+        self.reminders = db[REMINDERS]
+        self.outbox = outbox
 
     async def take_seat(
         self, plan_id: str, slot: str, capacity: int, token: str, booking: str
@@ -92,3 +104,31 @@ class ExamBook:
     async def booked_in(self, plan_id: str) -> set[str]:
         """Slot codes holding a seat: they may not be removed from the plan or moved."""
         return set(await self.taken(plan_id))
+
+    async def reminder(self, reminder_id: str) -> dict[str, Any] | None:
+        """The reminder of a plan and day, if one was made."""
+        return await self.reminders.find_one({"_id": reminder_id}, {"outbox": 0})
+
+    async def remind(
+        self, reminder_id: str, event: ExamBookingReminderRequested, by: str
+    ) -> tuple[dict[str, Any], bool]:
+        """Publish the reminder once under `reminder_id`: (the reminder, True) for the one
+        call whose insert won; (the one made before, False) for every other."""
+        doc = {
+            "_id": reminder_id,
+            "plan_id": event.plan_id,
+            "campus": event.campus,
+            "day": event.requested_on.isoformat(),
+            "members": len(event.member_ids),
+            "by": by,
+            "at": utcnow_ms(),
+        }
+        try:
+            await self.outbox.insert(
+                REMINDERS, doc, [event], subject=event.plan_id, campus=event.campus
+            )
+        except DuplicateKeyError:
+            found = await self.reminder(reminder_id)
+            assert found is not None  # the key that refused this insert is there
+            return found, False
+        return doc, True
