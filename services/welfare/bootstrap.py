@@ -22,7 +22,7 @@ from services.welfare.funds import api as funds_api
 from services.welfare.funds import store as funds_store
 from services.welfare.funds.chart import current_chart
 from services.welfare.funds.handlers import Funds
-from services.welfare.funds.store import Books
+from services.welfare.funds.store import Books, published_head
 from services.welfare.hardship import api as hardship_api
 from services.welfare.hardship import handlers as hardship
 from services.welfare.hardship.domain import HardshipFile
@@ -81,7 +81,9 @@ def bootstrap(
         configure_logs=configure_logs,
     )
     chart = current_chart()
-    funds = Funds(Books(runtime.db, runtime.outbox, chart=chart), chart)
+    ledger_topic = settings.topic("welfare.ledger")
+    anchor = published_head(settings.kafka_bootstrap, ledger_topic)
+    funds = Funds(Books(runtime.db, runtime.outbox, chart=chart, anchor=anchor), chart)
     directory = MemberDirectory(runtime.db)
     caps = CapBook(runtime.db, current_profile())
     plans = Plans(
@@ -128,6 +130,7 @@ def bootstrap(
         directory,
         caps,
         BIRTHDAY_FEN,
+        funds,
     )
     runtime.subscribe(subscriptions(directory, funds, plans, cases))
     runtime.schedule(

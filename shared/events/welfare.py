@@ -34,6 +34,23 @@ class LedgerEntryPosted(IntegrationEvent):
     hash: str = Field(description="SHA-256 of the entry, linking the one before it")
 
 
+class LedgerBlockSealed(IntegrationEvent):
+    """A run of proven ledger entries was sealed into one block (台账封存): the block's hash
+    chains every block before it, so with this event outside the database a block rewritten
+    in it (its hashes computed again) no longer matches."""
+
+    type = "welfare.ledger.block_sealed.v1"
+    topic = "welfare.ledger"
+    summary = "经费台账封存一段记录"
+
+    campus: str = Field(description="campus code")
+    year: int = Field(description="fiscal year (calendar year)")
+    number: int = Field(ge=1, description="the block's number, 1, 2, 3 … without gaps")
+    first: int = Field(ge=1, description="seq of its first entry")
+    last: int = Field(ge=1, description="seq of its last entry")
+    hash: str = Field(description="SHA-256 over the block before's hash and this block")
+
+
 class BudgetThresholdReached(IntegrationEvent):
     """A spending line has used 90% of its budget (预算使用达到预警线): announced once per
     line, year, campus and threshold, however many payments cross it together."""
@@ -195,3 +212,21 @@ class BirthdayBenefitChosen(IntegrationEvent):
     campus: str = Field(description="the member's campus")
     option: str = Field(description="the option's code")
     by_default: bool = Field(description="given the default, not chosen by the member")
+
+
+class BirthdayBenefitPosted(IntegrationEvent):
+    """A birthday benefit the budget had refused is now on its campus's ledger (生日福利补记入账).
+
+    Only the late posting is announced here: a benefit posted as it was made has its offer,
+    and `welfare.ledger` carries every entry either way."""
+
+    type = "welfare.birthday.posted.v1"
+    topic = "welfare.birthday"
+    summary = "生日福利补记入账"
+    subject_field = "benefit_id"
+
+    benefit_id: str = Field(description="the benefit (event subject)")
+    member_id: str = Field(description="the member")
+    campus: str = Field(description="the member's campus")
+    amount_fen: int = Field(ge=0, description="the benefit's value (fen), as posted")
+    ledger_seq: int = Field(ge=1, description="the payment's number in the campus's ledger")

@@ -530,6 +530,9 @@ CONGRESS: dict[tuple[str, str], Row] = {
     ("POST", "/congress/sessions/{session_id}/representatives"): Row(
         congress, CADRE_OF_MAIN, body=lambda _: {"member_ids": [SELF]}
     ),
+    ("POST", "/congress/sessions/{session_id}/representatives/from-terms"): Row(
+        congress, CADRE_OF_MAIN
+    ),
     ("GET", "/congress/sessions/{session_id}/representatives"): Row(
         congress, ALL_BUT_OTHER_CAMPUSES
     ),
@@ -1128,6 +1131,8 @@ WELFARE_EXAMS: dict[tuple[str, str], Row] = {
         files=lambda _: {"file": ("名单.csv", "工号,体检日期\r\n".encode("gbk"), "text/csv")},
     ),
     ("GET", "/exams/plans/{campus}/{year}/statistics"): Row(exam_plan, EXAM_CADRE),
+    # Once a day: a second press answers the day's reminder (200) and sends nothing.
+    ("POST", "/exams/plans/{campus}/{year}/reminders"): Row(exam_plan, EXAM_CADRE),
 }
 WELFARE.update(WELFARE_EXAMS)
 

@@ -1,7 +1,9 @@
 """Birthday benefits (生日慰问) on the real servers: the monthly run makes one benefit per
 active member born in the month — run twice, run by two runtimes at once, and by two
 schedulers ticking together — within the birthday cap; the member chooses; the default is
-given after the last day; each offer is an event for notify that validates against the catalog."""
+given after the last day; each offer is an event for notify that validates against the catalog.
+Each benefit is one payment on its campus's ledger (生日慰问) however often and concurrently it
+is posted; one the budget refuses says so, and the run after the budget's amendment posts it."""
 
 from __future__ import annotations
 
@@ -16,7 +18,8 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
-from services.welfare.birthdays.handlers import Birthdays, give_defaults, offer_month
+from services.welfare.birthdays.domain import BirthdayBenefit, LedgerStatus
+from services.welfare.birthdays.handlers import Birthdays, give_defaults, offer_month, post_benefit
 from services.welfare.bootstrap import bootstrap
 from services.welfare.policy.caps import CapRequest
 from shared.aggregate import Actor
@@ -30,6 +33,8 @@ pytestmark = pytest.mark.integration
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "docs" / "events" / "schemas"
 MONTH = "2026-03"
+LINE = "spend_activity_birthday"
+CHAIR = bearer("chair-bd", ["admin"], ["*"])
 
 
 @pytest.fixture(scope="module")
@@ -169,3 +174,169 @@ async def test_the_member_chooses_and_the_default_follows_the_last_day(gifts: St
     chosen = await stack.welfare_http.post(url, json={"gift": "fruit"}, headers=mine)
     assert chosen.status_code == 200, chosen.text
     assert chosen.json()["gift_label"] == "水果礼盒" and chosen.json()["status"] == "chosen"
+
+
+async def budget(stack: Stack, birthday_fen: int) -> str:
+    """A campus of its own with this year's budget for 生日慰问."""
+    campus = f"b{uuid.uuid4().hex[:8]}"
+    body = {"lines": {LINE: birthday_fen}, "note": "生日慰问预算"}
+    adopted = await stack.welfare_http.post(
+        f"/funds/budgets/{campus}/2026", json=body, headers=CHAIR
+    )
+    assert adopted.status_code == 201, adopted.text
+    return campus
+
+
+async def birthday_payments(stack: Stack, campus: str) -> dict[str, dict[str, Any]]:
+    """The campus's 2026 payments made for birthday benefits, by benefit."""
+    found = await stack.welfare_http.get(
+        f"/funds/ledgers/{campus}/2026/entries",
+        params={"kind": "payment", "limit": 500},
+        headers=bearer(f"fin-{campus}", ["finance"], [campus]),
+    )
+    assert found.status_code == 200, found.text
+    paid = [
+        e for e in found.json()["entries"] if (e["cause_ref"] or "").startswith("welfare.birthday:")
+    ]
+    by_benefit = {e["cause_ref"].removeprefix("welfare.birthday:"): e for e in paid}
+    assert len(by_benefit) == len(paid), "a benefit paid twice"
+    return by_benefit
+
+
+async def test_each_benefit_is_one_ledger_payment_however_often_it_is_posted(gifts: Stack):
+    stack = gifts
+    campus = await budget(stack, 10_000_000)
+    members = await born(stack, 6, "05-18", campus=campus)
+    # A run that stopped after paying its first member's benefit, before making it.
+    early = BirthdayBenefit.offer(members[0], campus, "2026-05", 20_000)
+    first_seq = (await post_benefit(ctx(stack), early, Actor("stopped"))).seq
+    assert first_seq is not None
+
+    other = bootstrap(stack.welfare.settings, configure_logs=False)
+    try:
+        runs = await asyncio.gather(
+            offer_month(ctx(stack), "2026-05", Actor("run-1")),
+            offer_month(ctx(stack), "2026-05", Actor("run-2")),
+            offer_month(other.context.birthdays, "2026-05", Actor("replica")),
+        )
+    finally:
+        await other.client.close()
+    assert sum(r.offered for r in runs) == 6 and all(r.unposted == 0 for r in runs)
+    again = await offer_month(ctx(stack), "2026-05", Actor("again"))
+    assert (again.offered, again.unposted) == (0, 0)
+
+    made = await ctx(stack).store.get_many([f"b-2026-{m}" for m in members])
+    # The posting itself, replayed: twice at once, and once more.
+    replays = await asyncio.gather(
+        *(post_benefit(ctx(stack), made[f"b-2026-{members[1]}"], Actor("replay")) for _ in range(2))
+    )
+    replays.append(await post_benefit(ctx(stack), made[f"b-2026-{members[1]}"], Actor("replay")))
+    assert len({r.seq for r in replays}) == 1 and replays[0].seq is not None
+
+    paid = await birthday_payments(stack, campus)
+    assert sorted(paid) == sorted(made)
+    assert paid[f"b-2026-{members[0]}"]["seq"] == first_seq  # the stopped run's payment
+    for benefit_id, benefit in made.items():
+        entry = paid[benefit_id]
+        assert (entry["line"], entry["line_name"], entry["amount_fen"]) == (
+            LINE,
+            "生日慰问",
+            20_000,
+        )
+        assert entry["approved_by"] and "生日慰问" in entry["cause"]
+        assert (benefit.ledger, benefit.ledger_seq) == (LedgerStatus.posted, entry["seq"])
+    assert replays[0].seq == paid[f"b-2026-{members[1]}"]["seq"]
+    auditor = bearer(f"aud-{campus}", ["auditor"], [campus])
+    check = await stack.welfare_http.get(f"/funds/ledgers/{campus}/2026/check", headers=auditor)
+    assert check.json()["intact"] is True, check.text
+    # The line's actual is the benefits' money, counted once.
+    plan = await stack.welfare_http.get(f"/funds/budgets/{campus}/2026", headers=auditor)
+    [line] = [x for x in plan.json()["lines"] if x["code"] == LINE]
+    assert (line["actual_fen"], line["remaining_fen"]) == (6 * 20_000, 10_000_000 - 6 * 20_000)
+
+
+async def test_a_refused_budget_shows_on_the_benefit_and_the_next_run_posts_it(gifts: Stack):
+    stack = gifts
+    tight = await budget(stack, 30_000)  # room for one benefit of 200 元, not two
+    pair = await born(stack, 2, "06-09", campus=tight)
+    [lone] = await born(stack, 1, "06-30", campus=f"n{uuid.uuid4().hex[:8]}")  # no budget
+
+    first = await offer_month(ctx(stack), "2026-06", Actor("test"))
+    assert (first.offered, first.unposted) == (3, 2)
+    made = await ctx(stack).store.get_many([f"b-2026-{m}" for m in (*pair, lone)])
+    [posted] = [b for b in made.values() if b.ledger is LedgerStatus.posted]
+    [waiting] = [b for b in made.values() if b.campus == tight and b is not posted]
+    assert waiting.ledger is LedgerStatus.unposted and waiting.ledger_seq is None
+    assert waiting.ledger_problem_code == "funds.over_budget"
+    assert waiting.ledger_problem is not None and "不足支付 200.00 元" in waiting.ledger_problem
+    nothing = made[f"b-2026-{lone}"]
+    assert (nothing.ledger_problem_code, nothing.ledger_problem) == (
+        "funds.no_budget",
+        "本年度预算尚未批准，不能支出",
+    )
+    assert list(await birthday_payments(stack, tight)) == [posted.id]
+
+    # The member and the campus's cadres read it: 未记账, and why.
+    mine = bearer(waiting.member_id, ["member"], [tight])
+
+    async def shown() -> bool:
+        got = await stack.welfare_http.get("/birthdays/mine", headers=mine)
+        return len(got.json()) == 1
+
+    await wait_until(shown, 30, "the member's benefit")
+    [own] = (await stack.welfare_http.get("/birthdays/mine", headers=mine)).json()
+    assert (own["ledger"], own["ledger_label"], own["ledger_seq"]) == ("unposted", "未记账", None)
+    assert own["ledger_problem_code"] == "funds.over_budget"
+    desk = await stack.welfare_http.get(
+        "/birthdays", params={"month": "2026-06"}, headers=bearer("cadre-bd", ["cadre"], [tight])
+    )
+    assert {(b["id"], b["ledger_label"]) for b in desk.json()} == {
+        (posted.id, "已记账"),
+        (waiting.id, "未记账"),
+    }
+    # The chair amends the line; the run, asked again (twice at once), posts it once.
+    amended = await stack.welfare_http.post(
+        f"/funds/budgets/{tight}/2026/amendments",
+        json={
+            "line": LINE,
+            "change_fen": 10_000,
+            "reason": "补足生日慰问",
+            "idempotency_key": "bd-06-more",
+        },
+        headers=CHAIR,
+    )
+    assert amended.status_code == 201, amended.text
+    reruns = await asyncio.gather(
+        *(
+            stack.welfare_http.post("/birthdays/runs", json={"month": "2026-06"}, headers=CHAIR)
+            for _ in range(2)
+        )
+    )
+    assert all(r.status_code == 200 for r in reruns), [r.text for r in reruns]
+    assert [(r.json()["offered"], r.json()["unposted"]) for r in reruns] == [(0, 1), (0, 1)]
+    paid = await birthday_payments(stack, tight)
+    assert sorted(paid) == sorted([posted.id, waiting.id])
+    now = await ctx(stack).store.require(waiting.id)
+    assert (now.ledger, now.ledger_seq) == (LedgerStatus.posted, paid[waiting.id]["seq"])
+    assert now.ledger_problem is None and now.ledger_problem_code is None
+    # The line is spent to the last fen now: a replay is still answered with its entry.
+    replay = await post_benefit(ctx(stack), now, Actor("replay"))
+    assert replay.seq == now.ledger_seq and replay.code is None
+    assert sorted(await birthday_payments(stack, tight)) == sorted(paid)
+    still = await ctx(stack).store.require(nothing.id)
+    assert still.ledger is LedgerStatus.unposted  # its campus has no budget yet
+
+    # The late posting is an event of its own (valid against the catalog); nobody else's.
+    async def published() -> bool:
+        return await stack.welfare.relay.backlog() == 0
+
+    await wait_until(published, 30, "welfare's outbox to be published")
+    late = [
+        json.loads(r.value)
+        for r in await read_all(stack.bootstrap, stack.topic("welfare.birthday"), 4000)
+        if json.loads(r.value)["type"] == "welfare.birthday.posted.v1"
+    ]
+    assert [e["data"]["benefit_id"] for e in late] == [waiting.id]
+    schema = json.loads((SCHEMAS / "welfare.birthday.posted.v1.json").read_text())
+    Draft202012Validator(schema, format_checker=FormatChecker()).validate(late[0]["data"])
+    assert late[0]["data"]["ledger_seq"] == paid[waiting.id]["seq"]

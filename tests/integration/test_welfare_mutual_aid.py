@@ -1,5 +1,6 @@
 """Mutual-aid insurance (互助保障) on the real Kafka and MongoDB wire: the women-only scheme
-refuses men with a clear 422; the premium is posted once per enrolment however often and
+refuses men with a clear 422, and a scheme takes retirees only when set to (退休会员可参加,
+off by default); the premium is posted once per enrolment however often and
 however concurrently it is asked; the insurer's XLSX list shows full ID numbers to finance
 and the chair only; claims move through their table only; events valid and free of personal
 data."""
@@ -149,6 +150,52 @@ async def test_the_womens_scheme_refuses_men_with_a_clear_problem(welfare: Stack
     assert (await enrol(stack, c, "major", man, 1)).status_code == 201
     bad = await enrol(stack, c, "major", man, 0)
     assert bad.status_code == 200  # enrolled already: the first enrolment stands
+
+
+async def test_a_retiree_takes_part_only_when_the_scheme_is_set_to_take_retirees(
+    welfare: Stack,
+):
+    stack, c = welfare, campus()
+    await set_up(stack, c)
+    schemes = await stack.welfare_http.get(f"/mutual-aid/schemes/{c}/{YEAR}", headers=cadre(c))
+    assert [s["retirees"] for s in schemes.json()] == [False, False]  # the default
+    [retiree] = await people(stack, c, 1, status="retired")
+    by_cadre = stack.welfare_http.post(
+        f"/mutual-aid/schemes/{c}/{YEAR}/major/enrolments",
+        json={"id_number": id_number(40), "member_id": retiree},
+        headers=cadre(c),
+    )
+    # Neither the retiree themself nor a cadre for them.
+    for refused in (await enrol(stack, c, "major", retiree, 40), await by_cadre):
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["code"] == "mutual_aid.retirees_excluded"
+        assert refused.json()["title"] == "「大病互助保障」未开放退休会员参加"
+    assert await premiums(stack, c) == []
+
+    body = {
+        "name": "大病互助保障",
+        "kind": "major_illness",
+        "insurer": "职工保险互助会",
+        "premium_fen": 5_000,
+        "enrol_until": f"{YEAR}-03-31",
+        "retirees": True,
+    }
+    url = f"/mutual-aid/schemes/{c}/{YEAR}/major"
+    saved = await stack.welfare_http.put(url, json=body, headers=cadre(c))
+    assert saved.status_code == 200 and saved.json()["retirees"] is True, saved.text
+    taken = await enrol(stack, c, "major", retiree, 40)
+    assert taken.status_code == 201, taken.text
+    assert [e["amount_fen"] for e in await premiums(stack, c)] == [5_000]
+    # The setting is the scheme's own: the women's scheme still refuses the retiree.
+    other = await enrol(stack, c, "women", retiree, 40)
+    assert other.json()["code"] == "mutual_aid.retirees_excluded"
+    # Turned off again, it refuses the next retiree; the one enrolled stays enrolled.
+    saved = await stack.welfare_http.put(url, json={**body, "retirees": False}, headers=cadre(c))
+    assert saved.json()["retirees"] is False
+    [later] = await people(stack, c, 1, status="retired")
+    assert (await enrol(stack, c, "major", later, 41)).status_code == 422
+    again = await enrol(stack, c, "major", retiree, 40)
+    assert again.status_code == 200 and again.json()["created"] is False
 
 
 async def test_premium_posted_once_per_enrolment_under_concurrency(welfare: Stack):

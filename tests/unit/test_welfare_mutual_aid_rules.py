@@ -15,6 +15,7 @@ from services.welfare.mutualaid.domain import (
     Scheme,
     SchemeSettings,
     clean_id_number,
+    eligible,
     mask_id_number,
     refusal,
 )
@@ -25,13 +26,14 @@ from shared.principal import Principal
 VALID = "110101199003070011"
 
 
-def scheme(kind: str = "women") -> Scheme:
+def scheme(kind: str = "women", **over) -> Scheme:
     settings = SchemeSettings(
         name="女职工特殊疾病互助保障",
         kind=kind,
         insurer="互助会",
         premium_fen=3000,
         enrol_until=date(2027, 3, 31),
+        **over,
     )
     return Scheme.new("main", 2027, "w", settings)
 
@@ -53,6 +55,39 @@ def test_women_only_refuses_men_and_deadline_binds_members_not_cadres():
     refusal(scheme(), person(), after, by_cadre=True)
     with pytest.raises(Refused):
         refusal(scheme(), person(status="retired"), before, by_cadre=True)
+
+
+def test_retirees_take_part_only_where_the_scheme_says_so():
+    on = date(2027, 3, 1)
+    assert SchemeSettings.model_fields["retirees"].default is False
+    retiree = person(status="retired")
+    with pytest.raises(Refused) as refused:
+        eligible(scheme(), retiree)
+    assert refused.value.code == "mutual_aid.retirees_excluded"
+    assert refused.value.status == 422
+    assert refused.value.message == "「女职工特殊疾病互助保障」未开放退休会员参加"
+    with pytest.raises(Refused):
+        refusal(scheme(), retiree, on, by_cadre=True)  # a cadre cannot enrol them either
+    taking = scheme(retirees=True)
+    eligible(taking, retiree)
+    refusal(taking, retiree, on, by_cadre=False)
+    with pytest.raises(Refused) as man:  # the scheme's other rules still hold for retirees
+        refusal(taking, person(status="retired", gender="male"), on, by_cadre=False)
+    assert man.value.code == "mutual_aid.women_only"
+    for status in ("withdrawn", "deceased", "applied", None):
+        with pytest.raises(Refused) as gone:
+            eligible(taking, person(status=status))
+        assert gone.value.code == "mutual_aid.not_eligible"
+    # A revision carries the setting (and a scheme stored before it had none: no retirees).
+    revised = scheme()
+    revised.revise(
+        SchemeSettings(**{**taking.model_dump(include=set(SchemeSettings.model_fields))}),
+        enrolled=True,
+    )
+    assert revised.retirees is True
+    stored = scheme().model_dump()
+    stored.pop("retirees")
+    assert Scheme.model_validate(stored).retirees is False
 
 
 def test_id_numbers_checked_and_masked():

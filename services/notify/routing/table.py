@@ -51,7 +51,7 @@ from shared.events.voice import (
     SurveyOpened,
 )
 from shared.events.welfare import BirthdayBenefitOffered, BudgetThresholdReached, CaseApproved
-from shared.events.welfare_exams import ExamBooked
+from shared.events.welfare_exams import ExamBooked, ExamBookingReminderRequested
 from shared.events.welfare_plans import EntitlementCreated, EntitlementIssued
 from shared.timeutil import SHANGHAI
 from shared.vocabulary.welfare import CaseKind
@@ -187,6 +187,11 @@ def _birthday(e: BirthdayBenefitOffered) -> Facts:
 def _exam(e: ExamBooked) -> Facts:
     values = {"day": day(e.day), "moved": e.moved_from is not None}
     return Facts(e.campus, values, member_id=e.member_id)
+
+
+def _exam_not_booked(e: ExamBookingReminderRequested) -> Facts:
+    values = {"title": e.title, "year": e.year, "last_day": day(e.last_day)}
+    return Facts(e.campus, values, member_ids=e.member_ids)
 
 
 def _account(e: LoginLinkRequestedV2 | EmailChangeRequested) -> Facts:
@@ -348,6 +353,16 @@ ROUTES = [
     NotifyRoute(
         ExamBooked, Audience.member, "exam_booked", (INBOX, WECOM), Category.welfare, _exam
     ),
+    # 提醒未预约者: a cadre's press, at most once a plan and day (welfare's claim); the members
+    # the event lists who are still reachable, on the channels they keep for reminders.
+    NotifyRoute(
+        ExamBookingReminderRequested,
+        Audience.listed,
+        "exam_not_booked",
+        (INBOX, WECOM),
+        Category.reminder,
+        _exam_not_booked,
+    ),
     # Condolences (welfare.case) and birthdays: the member alone. A case for a member who has
     # died is for the family: the cadres bring it in person, nobody messages the member.
     NotifyRoute(
@@ -498,6 +513,7 @@ UNROUTED: dict[str, str] = {
     "notify.webhook.secret_rotated.v1": "管理员刚刚轮换密钥，新密钥只在页面显示一次",
     "notify.webhook.subscribed.v1": "管理员刚刚创建订阅，页面已提示",
     "welfare.birthday.chosen.v1": "本人刚刚选择（或截止后默认），「我的慰问与生日福利」页可查",
+    "welfare.birthday.posted.v1": "补记入账是经费管理的账务处理，会员的生日福利不因此改变",
     "welfare.case.cancelled.v1": "撤销是干部的办理过程，由干部当面说明",
     "welfare.case.declined.v1": "未获批准的原因由干部当面说明，不以消息告知",
     "welfare.case.paid.v1": "慰问金由干部当面送达；批准时已有通知",
@@ -510,6 +526,7 @@ UNROUTED: dict[str, str] = {
     "welfare.exam.cancelled.v1": "取消由本人或干部当场办理，体检预约页可查；体检前一天的提醒随之取消",
     "welfare.exam.completed.v1": "体检完成由医院名单导入，本人已到场",
     "welfare.exam_plan.saved.v1": "体检方案在「年度体检预约」页公布，不逐人推送",
+    "welfare.ledger.block_sealed.v1": "封存是台账核验的锚点，不是给人的消息",
     "welfare.ledger.entry_posted.v1": "记账是台账数据；预算预警另有路由",
     "welfare.mutual_aid.enrolled.v1": "参保由本人或干部当场办理，页面已提示",
     "welfare.mutual_aid_claim.changed.v1": "理赔进度在「互助保障」页查看",

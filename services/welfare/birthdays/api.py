@@ -8,7 +8,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from services.welfare.birthdays.domain import BenefitStatus, BirthdayBenefit, BirthdayGift
+from services.welfare.birthdays.domain import (
+    BenefitStatus,
+    BirthdayBenefit,
+    BirthdayGift,
+    LedgerStatus,
+)
 from services.welfare.birthdays.handlers import Birthdays, choose, mine, of_month, run_now
 from shared.auth import CurrentUser
 from shared.problems import PROBLEM_RESPONSES
@@ -39,6 +44,13 @@ class BenefitPublic(PublicModel):
     gift_label: str | None
     chosen_at: LocalDatetime | None
     gifts: dict[str, str] = Field(description="可选礼品")
+    ledger: LedgerStatus = Field(description="记入校区经费台账（生日慰问）与否")
+    ledger_label: str
+    ledger_seq: int | None = Field(description="台账中这笔支出的序号；未记账为空")
+    ledger_problem_code: str | None = Field(
+        description="未记账的原因代码（funds.no_budget 预算未批准 / funds.over_budget 预算不足）"
+    )
+    ledger_problem: str | None = Field(description="未记账的原因；补足预算后再次发放即补记")
 
 
 def benefit_public(b: BirthdayBenefit) -> BenefitPublic:
@@ -85,13 +97,20 @@ class RunPublic(BaseModel):
     born: int = Field(description="本月生日的在会会员")
     offered: int = Field(description="本次新发的生日福利（重复执行为 0）")
     over_cap: int = Field(description="年度限额已满而未发的会员")
+    unposted: int = Field(
+        description="本月生日福利中预算不足、本次仍未记账的（调整预算后再次执行即补记）"
+    )
 
 
 @router.post("/runs")
 async def run(body: RunBody, birthdays: BirthdaysDep, user: CurrentUser) -> RunPublic:
-    """立即发放某月生日福利 (the job does it on the 1st; safe to repeat); role: admin of the
-    whole school."""
+    """立即发放某月生日福利 and post to the ledger what the budget refused before (the job
+    does it on the 1st; safe to repeat); role: admin of the whole school."""
     result = await run_now(birthdays, user, body.month)
     return RunPublic(
-        month=result.month, born=result.born, offered=result.offered, over_cap=result.over_cap
+        month=result.month,
+        born=result.born,
+        offered=result.offered,
+        over_cap=result.over_cap,
+        unposted=result.unposted,
     )

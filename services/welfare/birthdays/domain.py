@@ -1,15 +1,26 @@
 """Birthday benefits (生日慰问): one per member and year, made by the monthly run for members
 born in that month; the member chooses a gift until `choose_by`, after which the default is
-given. No I/O."""
+given. No I/O.
+
+The money is committed when the benefit is made: from then the member has it (the default
+if they choose nothing), and every gift is worth the same. So the run counts it against the
+member's birthday cap and posts it to the campus's ledger (生日慰问) then, once per benefit
+(`ledger_key`). A posting the budget refuses leaves the benefit made but 未记账, saying why;
+a later run posts it (补记) once the budget allows. The gift is the member's either way."""
 
 from __future__ import annotations
 
 import calendar
+from dataclasses import dataclass
 from datetime import date, datetime
 
 from shared.aggregate import Aggregate
 from shared.errors import Conflict
-from shared.events.welfare import BirthdayBenefitChosen, BirthdayBenefitOffered
+from shared.events.welfare import (
+    BirthdayBenefitChosen,
+    BirthdayBenefitOffered,
+    BirthdayBenefitPosted,
+)
 from shared.labels import Labelled
 
 
@@ -30,6 +41,42 @@ class BenefitStatus(Labelled):
     offered = "offered", "待选择"
     chosen = "chosen", "已选择"
     defaulted = "defaulted", "已按默认发放"
+
+
+class LedgerStatus(Labelled):
+    posted = "posted", "已记账"
+    unposted = "unposted", "未记账"
+
+
+# The spending line of the chart of accounts (funds/data) birthday benefits are paid from.
+LEDGER_LINE = "spend_activity_birthday"  # 生日慰问
+
+
+@dataclass(frozen=True)
+class Booking:
+    """What the ledger answered for a benefit's money: its entry, or why not."""
+
+    seq: int | None  # the payment's number in the campus's ledger (None: refused)
+    code: str | None = None  # the refusal's problem code (`funds.over_budget`, …)
+    message: str | None = None  # …and its words
+
+
+def ledger_key(benefit_id: str) -> str:
+    """The idempotency key of the benefit's payment: a replay, a retry or a twin run posts
+    under the same key, and the ledger keeps one entry per key."""
+    return f"birthday:{benefit_id}"
+
+
+def booked_on(month: str, today: date) -> date:
+    """The payment's date: today, in the year's own ledger. A benefit of another year is
+    posted in that year's ledger: on its last day when the year is over, on the first of the
+    benefit's month when a run is ahead of it."""
+    year = int(month[:4])
+    if today.year == year:
+        return today
+    if today.year > year:
+        return date(year, 12, 31)
+    return date(year, int(month[5:7]), 1)
 
 
 def benefit_id_of(member_id: str, year: int) -> str:
@@ -62,6 +109,16 @@ class BirthdayBenefit(Aggregate):
     status: BenefitStatus = BenefitStatus.offered
     gift: BirthdayGift | None = None
     chosen_at: datetime | None = None
+    # The ledger: a benefit made before its money was posted says 未记账 (and why, when the
+    # budget refused it) until a run posts it.
+    ledger: LedgerStatus = LedgerStatus.unposted
+    ledger_seq: int | None = None
+    ledger_problem_code: str | None = None
+    ledger_problem: str | None = None
+
+    @property
+    def year(self) -> int:
+        return int(self.month[:4])
 
     @classmethod
     def offer(cls, member_id: str, campus: str, month: str, amount_fen: int) -> BirthdayBenefit:
@@ -75,6 +132,21 @@ class BirthdayBenefit(Aggregate):
         )
         benefit.record(BirthdayBenefitOffered.of(benefit))
         return benefit
+
+    def booked(self, booking: Booking) -> None:
+        """What the ledger answered for the benefit's money. A benefit being made takes it
+        with its offer; a made one that was 未记账 records its late posting (补记) — and a
+        refusal again changes nothing (it says 未记账 already)."""
+        if self.ledger is LedgerStatus.posted:
+            return
+        if booking.seq is None:
+            if self.version == 0:
+                self.ledger_problem_code, self.ledger_problem = booking.code, booking.message
+            return
+        self.ledger, self.ledger_seq = LedgerStatus.posted, booking.seq
+        self.ledger_problem_code = self.ledger_problem = None
+        if self.version:
+            self.record(BirthdayBenefitPosted.of(self))
 
     def choose(self, gift: BirthdayGift, today: date, now: datetime) -> None:
         if self.status is BenefitStatus.defaulted or today > self.choose_by:

@@ -515,10 +515,10 @@ async def list_entries(
 async def get_entry(
     campus: CampusCode, year: Year, seq: Seq, funds: FundsDep, user: CurrentUser
 ) -> EntryPublic:
-    """One entry; role: finance or auditor of the campus."""
+    """One entry (from its sealed block once sealed); role: finance or auditor of the campus."""
     require_reader(user, campus)
     chain = chain_of(campus, year)
-    entry = await funds.books.entry(chain, seq)
+    entry = await funds.books.kept_entry(chain, seq)
     if entry is None:
         raise NotFound("funds.entry_not_found", f"账簿 {chain} 没有第 {seq} 笔记录", seq=seq)
     return entry_public(entry, funds)
@@ -536,6 +536,9 @@ class CheckPublic(BaseModel):
     entries: int
     head_seq: int = Field(description="末笔序号")
     head_hash: str = Field(description="末笔哈希：与台账事件或打印件上的核对，可发现末尾被删")
+    anchored_seq: int | None = Field(
+        description="已与消息队列上发布的第几笔台账事件核对一致（null：未能核对，见结论）"
+    )
     balance_fen: int
     findings: list[FindingPublic]
     answer: str = Field(description="结论（中文）")
@@ -553,6 +556,7 @@ async def check(campus: CampusCode, year: Year, funds: FundsDep, user: CurrentUs
         entries=found.entries,
         head_seq=found.head_seq,
         head_hash=found.head_hash,
+        anchored_seq=found.anchored_seq,
         balance_fen=found.state.balance_fen,
         findings=[FindingPublic(seq=f.seq, code=f.code, message=f.message) for f in found.findings],
         answer=found.say(),

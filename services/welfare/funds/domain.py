@@ -285,6 +285,10 @@ class Check:
     state: LedgerState = field(default_factory=LedgerState)
     findings: list[Finding] = field(default_factory=list)
     reversed_seqs: frozenset[int] = frozenset()
+    # Compared with the last entry the ledger published (outside the database): its number
+    # when it matched, or why there was nothing to compare with.
+    anchored_seq: int | None = None
+    unanchored: str | None = None
 
     @property
     def intact(self) -> bool:
@@ -293,9 +297,15 @@ class Check:
     def say(self) -> str:
         """The answer in words, for the auditor."""
         if self.intact:
+            anchor = (
+                f"与已发布的台账事件（第 {self.anchored_seq} 笔）核对一致。"
+                if self.anchored_seq is not None
+                else f"未能与已发布的台账事件核对末尾（{self.unanchored}），请核对末笔哈希。"
+            )
             return (
                 f"账簿 {self.chain} 完整：共 {self.entries} 笔记录，序号连续，"
-                f"每笔的余额都由上一笔推出，未发现改动。末笔哈希 {self.head_hash[:16]}…"
+                f"每笔的余额都由上一笔推出，未发现改动；{anchor}"
+                f"末笔哈希 {self.head_hash[:16]}…"
             )
         return f"账簿 {self.chain} 发现 {len(self.findings)} 处问题：" + "；".join(
             f"第 {f.seq} 笔 {f.message}" for f in self.findings[:20]
@@ -466,7 +476,9 @@ class Blocks:
 
 def verify_blocks(chain: str, blocks: list[dict[str, Any]]) -> Blocks:
     """Prove the chain of blocks by their hashes alone (each was proven entry by entry when
-    sealed): numbered 1..n, each over the one before, its contents what its hash says."""
+    sealed): numbered 1..n, each over the one before, its contents what its hash says. The
+    hashes need no secret, so a rewritten chain of blocks is told from the real one by the
+    block hash published when it was sealed (`anchored`)."""
     findings: list[Finding] = []
     previous, seq, count = GENESIS, 1, 0
     state, reversed_seqs, head = LedgerState(), frozenset[int](), GENESIS
@@ -487,6 +499,62 @@ def verify_blocks(chain: str, blocks: list[dict[str, Any]]) -> Blocks:
         head = block.get("head_hash", "")
         previous, seq = block.get("hash", ""), block.get("last", seq) + 1
     return Blocks(findings, Start(seq, head, state, reversed_seqs), count, blocks)
+
+
+def entry_in(block: dict[str, Any], seq: int) -> dict[str, Any] | None:
+    """Entry `seq` as the block keeps it (None: not in this block)."""
+    if not block.get("first", 0) <= seq <= block.get("last", -1):
+        return None
+    return next((e for e in unpack(bytes(block["packed"])) if e.get("seq") == seq), None)
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """What a ledger last published on Kafka (outside the database): its last entry's number
+    and hash, and its last sealed block's number and hash (either None: none found)."""
+
+    seq: int | None = None
+    hash: str | None = None
+    block: int | None = None
+    block_hash: str | None = None
+
+
+def anchored(
+    check: Check, anchor: Anchor, hash_at: dict[int, str], blocks: list[tuple[int, str]]
+) -> None:
+    """Compare the checked ledger with what it published. The published last entry is past
+    the ledger's end: entries were deleted from the end. Its hash differs from the entry
+    under its number, or a published block's from the block under its number: the ledger
+    was rewritten, its hashes computed again. An entry or block written but not published
+    yet is no finding (the relay is behind). `hash_at`: the entry hashes the check read;
+    `blocks`: each block's first entry and hash, in order."""
+    if anchor.block is not None and anchor.block <= len(blocks):
+        first, held = blocks[anchor.block - 1]
+        if held != anchor.block_hash:
+            check.findings.append(
+                Finding(
+                    first,
+                    "funds.check.anchor_mismatch",
+                    f"封存块 {anchor.block} 与封存时发布的哈希不符（被改写）",
+                )
+            )
+    if anchor.seq is None:
+        return
+    if anchor.seq > check.head_seq:
+        check.findings.append(
+            Finding(
+                check.head_seq + 1,
+                "funds.check.cut_off",
+                f"缺失：已发布的台账事件记到第 {anchor.seq} 笔，账簿只到第 {check.head_seq} 笔"
+                "（末尾被删）",
+            )
+        )
+    elif anchor.seq in hash_at and hash_at[anchor.seq] != anchor.hash:
+        check.findings.append(
+            Finding(anchor.seq, "funds.check.anchor_mismatch", "与已发布的台账事件不符（被改写）")
+        )
+    elif check.intact:
+        check.anchored_seq = anchor.seq
 
 
 def _before(start: Start, seq: Any) -> dict[str, Any] | None:

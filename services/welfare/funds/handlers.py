@@ -263,7 +263,7 @@ async def _reverse(
     cause_ref: str | None = None,
 ) -> Posted:
     chain = chain_of(campus, year)
-    target = await funds.books.entry(chain, seq)
+    target = await funds.books.kept_entry(chain, seq)
     if target is None:
         raise NotFound("funds.entry_not_found", f"账簿 {chain} 没有第 {seq} 笔记录", seq=seq)
     kind = reversible(target)

@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import random
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -34,19 +35,26 @@ from services.welfare.funds.chart import Chart
 from services.welfare.funds.domain import (
     GENESIS,
     THRESHOLD_PCT,
+    Anchor,
     Check,
     EntryKind,
     LedgerState,
     Start,
+    anchored,
     entry_id,
+    entry_in,
     sealed,
     sealed_block,
     verify,
     verify_blocks,
 )
+from shared.envelope import CloudEvent
 from shared.errors import ConcurrencyConflict
-from shared.events.welfare import BudgetThresholdReached, LedgerEntryPosted
+from shared.events.welfare import BudgetThresholdReached, LedgerBlockSealed, LedgerEntryPosted
+from shared.keyed_tail import scan_back
 from shared.outbox.writer import Outbox
+
+log = logging.getLogger(__name__)
 
 LEDGER = "fund_ledger"
 THRESHOLDS = "fund_thresholds"
@@ -87,11 +95,14 @@ class Books:
         max_tries: int = 200,
         chart: Chart | None = None,
         block: int = BLOCK,
+        anchor: Callable[[str, bool], Awaitable[Anchor]] | None = None,
     ) -> None:
         self.coll: AsyncCollection = db[LEDGER]
         self.blocks: AsyncCollection = db[BLOCKS]
         self.chart = chart  # to prove entries before sealing them (None: never seal)
         self.block = block
+        # What a ledger last published on Kafka, its blocks' too when asked (True).
+        self.anchor = anchor
         self._sealing: set[asyncio.Task[Any]] = set()
         self.thresholds: AsyncCollection = db[THRESHOLDS]
         self.outbox = outbox
@@ -105,6 +116,14 @@ class Books:
 
     async def entry(self, chain: str, seq: int) -> dict[str, Any] | None:
         return await self.coll.find_one({"_id": entry_id(chain, seq)}, {"outbox": 0})
+
+    async def kept_entry(self, chain: str, seq: int) -> dict[str, Any] | None:
+        """Entry `seq` as the ledger's record keeps it: from its sealed block once it is in one
+        (the block is what the check proves; its row is no longer read), else its row."""
+        block = await self.blocks.find_one({"_id": f"{chain}@{(seq - 1) // self.block + 1:06d}"})
+        if block is not None and (found := entry_in(block, seq)) is not None:
+            return found
+        return await self.entry(chain, seq)
 
     async def by_key(self, key: str) -> dict[str, Any] | None:
         return await self.coll.find_one({"key": key}, {"outbox": 0})
@@ -153,11 +172,11 @@ class Books:
         found = self.blocks.find({"chain": chain}).batch_size(20)
         return sorted([d async for d in found], key=lambda d: d["number"])
 
-    async def tail(self, chain: str, after: int) -> list[dict[str, Any]]:
+    async def tail(self, chain: str, after: int, until: int = 0) -> list[dict[str, Any]]:
         """The entries after `after`, read by number (`_id`, which every backend finds
-        directly), a window at a time until a whole window finds none: a gap within a
-        window is kept (the check names it); a ledger cut off at the end is what the head
-        hash compared with the last event finds."""
+        directly), a window at a time until a whole window past `until` finds none: a gap
+        is kept (the check names it); a ledger cut off at the end is what the check finds
+        by comparing with the last entry published."""
         out: list[dict[str, Any]] = []
         start = after + 1
         while start <= MAX_ENTRIES:
@@ -165,7 +184,7 @@ class Books:
                 *(self.entry(chain, seq) for seq in range(start, start + WINDOW))
             )
             found = [d for d in window if d is not None]
-            if not found:
+            if not found and start > until:
                 break
             out.extend(found)
             start += WINDOW
@@ -182,10 +201,12 @@ class Books:
         one (sealing first what can be sealed)."""
         assert self.chart is not None
         proven = verify_blocks(chain, await self.block_documents(chain))
-        tail = await self.tail(chain, proven.start.seq - 1)
+        anchor, unanchored = await self._anchor(chain, bool(proven.blocks))
+        until = anchor.seq or 0
+        tail = await self.tail(chain, proven.start.seq - 1, until)
         if len(tail) >= self.block and not proven.findings and await self.seal(chain):
             proven = verify_blocks(chain, await self.block_documents(chain))
-            tail = await self.tail(chain, proven.start.seq - 1)
+            tail = await self.tail(chain, proven.start.seq - 1, until)
         targets = {
             e["reverses"]
             for e in tail
@@ -197,7 +218,25 @@ class Books:
         found = verify(chain, tail, self.chart, start)
         found.findings[:0] = proven.findings
         found.entries += proven.count
+        hash_at = {e["seq"]: e.get("hash", "") for e in tail}
+        if anchor.seq is not None and anchor.seq < proven.start.seq:  # sealed since
+            block = next((b for b in proven.blocks if b["first"] <= anchor.seq <= b["last"]), {})
+            held = entry_in(block, anchor.seq) if block else None
+            hash_at = {anchor.seq: held["hash"]} if held else {}
+        anchored(found, anchor, hash_at, [(b["first"], b["hash"]) for b in proven.blocks])
+        if found.intact and found.anchored_seq is None:
+            found.unanchored = unanchored or "尚无已发布的记录，或已超过保留期"
         return found
+
+    async def _anchor(self, chain: str, blocks: bool) -> tuple[Anchor, str]:
+        """What the ledger last published, or why there is nothing to compare with."""
+        if self.anchor is None:
+            return Anchor(), "未配置"
+        try:
+            return await self.anchor(chain, blocks), ""
+        except Exception as exc:  # Kafka unreachable: the check still proves the rest
+            log.warning("ledger check: the published entries of %s cannot be read: %r", chain, exc)
+            return Anchor(), "消息队列暂不可用"
 
     async def seal(self, chain: str) -> int:
         """Seal every complete block of proven entries not sealed yet; stops at the first
@@ -234,7 +273,14 @@ class Books:
                 break
             doc = sealed_block(chain, number, part, proven_part, previous)
             try:
-                await self.blocks.insert_one(doc)
+                await self.outbox.insert(
+                    BLOCKS,
+                    doc,
+                    [_block_sealed(doc, part[0])],
+                    subject=doc["_id"],
+                    campus=part[0]["campus"],
+                    partition_key=chain,
+                )
             except DuplicateKeyError:  # another task or replica sealed it: go on from there
                 return made + await self.seal(chain)
             made, number, previous = made + 1, number + 1, doc["hash"]
@@ -364,6 +410,17 @@ class Books:
         return True
 
 
+def _block_sealed(block: dict[str, Any], first: dict[str, Any]) -> LedgerBlockSealed:
+    return LedgerBlockSealed(
+        campus=first["campus"],
+        year=first["year"],
+        number=block["number"],
+        first=block["first"],
+        last=block["last"],
+        hash=block["hash"],
+    )
+
+
 def _posted(doc: dict[str, Any]) -> LedgerEntryPosted:
     kind = EntryKind(doc["kind"])
     return LedgerEntryPosted(
@@ -378,3 +435,30 @@ def _posted(doc: dict[str, Any]) -> LedgerEntryPosted:
         occurred_on=doc.get("occurred_on"),
         hash=doc["hash"],
     )
+
+
+def published_head(bootstrap: str, topic: str) -> Callable[[str, bool], Awaitable[Anchor]]:
+    """What each ledger last published on `topic` (its events are keyed by the ledger, so
+    they are one partition's, in order): its last entry, and its last sealed block when
+    asked. The check's anchor outside the database."""
+
+    async def head(chain: str, blocks: bool) -> Anchor:
+        found: dict[str, Any] = {}
+
+        def visit(value: bytes) -> bool:
+            try:
+                event = CloudEvent.from_json_bytes(value)
+            except ValueError:
+                return False
+            if event.type == LedgerEntryPosted.type and "entry" not in found:
+                found["entry"] = (int(event.data["seq"]), str(event.data["hash"]))
+            elif event.type == LedgerBlockSealed.type and "block" not in found:
+                found["block"] = (int(event.data["number"]), str(event.data["hash"]))
+            return "entry" in found and ("block" in found or not blocks)
+
+        await scan_back(bootstrap, topic, chain, visit)
+        seq, entry_hash_ = found.get("entry", (None, None))
+        number, block_hash_ = found.get("block", (None, None))
+        return Anchor(seq, entry_hash_, number, block_hash_)
+
+    return head

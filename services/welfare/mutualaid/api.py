@@ -153,7 +153,8 @@ async def post_enrolment(
     response: Response,
 ) -> Enrolled:
     """Enrol in a scheme, the premium posted once (422 `mutual_aid.women_only` for men in the
-    women's scheme); role: the member themself, or a cadre of the campus for a member."""
+    women's scheme, `mutual_aid.retirees_excluded` for a retiree unless the scheme takes
+    them); role: the member themself, or a cadre of the campus for a member."""
     scheme = await scheme_of(aid, user, campus, year, code)
     member_id = body.member_id or user.subject
     enrolment, created = await enrol(aid, user, scheme, member_id, body.id_number)

@@ -2,9 +2,10 @@
 
 A scheme is one per campus, year and code (`main:2026:major`): major illness for every
 member (大病互助) or a women-only one (女职工特疾互助, eligibility by gender), with its
-insurer, the premium the union pays per enrolled member and the enrolment deadline. An
-enrolment is one per scheme and member; its premium is posted to the ledger once (the key is
-the enrolment). A claim moves through `TRANSITIONS` only.
+insurer, the premium the union pays per enrolled member, the enrolment deadline and whether
+retirees take part (退休会员可参加, off by default; active members always do). An enrolment
+is one per scheme and member; its premium is posted to the ledger once (the key is the
+enrolment). A claim moves through `TRANSITIONS` only.
 """
 
 from __future__ import annotations
@@ -71,6 +72,7 @@ class SchemeSettings(BaseModel):
         description="保费记入的支出科目（明细科目代码）",
     )
     enrol_until: Day = Field(description="参保截止日（北京时间，含当天）")
+    retirees: bool = Field(False, strict=True, description="退休会员可参加（默认否：仅在会会员）")
 
 
 def scheme_id_of(campus: str, year: int, code: str) -> str:
@@ -86,6 +88,7 @@ class Scheme(Aggregate):
     premium_fen: int
     line: str
     enrol_until: date
+    retirees: bool = False  # 退休会员可参加 (schemes saved before the setting: no)
 
     @classmethod
     def new(cls, campus: str, year: int, code: str, settings: SchemeSettings) -> Scheme:
@@ -116,12 +119,25 @@ class Scheme(Aggregate):
         )
 
 
+def eligible(scheme: Scheme, person: dict[str, Any]) -> None:
+    """Active members; retirees when the scheme says so (422 otherwise)."""
+    status = person.get("status")
+    if status == "active" or (status == "retired" and scheme.retirees):
+        return
+    if status == "retired":
+        raise Refused(
+            "mutual_aid.retirees_excluded",
+            f"「{scheme.name}」未开放退休会员参加",
+            scheme=scheme.id,
+        )
+    raise Refused("mutual_aid.not_eligible", "仅在会会员可参加互助保障", member_status=status)
+
+
 def refusal(scheme: Scheme, person: dict[str, Any], today: date, by_cadre: bool) -> None:
     """Why this person may not enrol now (raises), nothing when they may."""
     if person.get("campus") != scheme.campus:
         raise Refused("mutual_aid.other_campus", "该会员不属于本校区")
-    if person.get("status") != "active":
-        raise Refused("mutual_aid.not_eligible", "仅在会会员可参加互助保障")
+    eligible(scheme, person)
     if scheme.kind is SchemeKind.women and person.get("gender") != "female":
         raise Refused(
             "mutual_aid.women_only",

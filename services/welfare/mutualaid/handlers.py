@@ -103,9 +103,10 @@ async def scheme_of(aid: MutualAid, user: Principal, campus: str, year: int, cod
 async def enrol(
     aid: MutualAid, user: Principal, scheme: Scheme, member_id: str, id_number: str
 ) -> tuple[Enrolment, bool]:
-    """参保: eligibility (the women-only scheme refuses men, 422 `mutual_aid.women_only`),
-    then the premium posted under the enrolment's key, then the enrolment — so however often
-    or concurrently it is asked, one entry and one enrolment. Returns (enrolment, created)."""
+    """参保: eligibility (the women-only scheme refuses men, 422 `mutual_aid.women_only`; a
+    retiree only where the scheme takes retirees, 422 `mutual_aid.retirees_excluded`), then
+    the premium posted under the enrolment's key, then the enrolment — so however often or
+    concurrently it is asked, one entry and one enrolment. Returns (enrolment, created)."""
     by_cadre = may_act_for(user, scheme.campus, member_id)
     person = await aid.directory.get(member_id)
     if person is None:
