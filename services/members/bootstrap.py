@@ -19,6 +19,7 @@ from services.members.childcare.domain import Round
 from services.members.childcare.store import Rounds
 from services.members.context import MembersContext
 from services.members.dues import api as dues_api
+from services.members.dues import repair
 from services.members.dues import store as dues_store
 from services.members.dues.domain import DuesPolicy, Rounding
 from services.members.dues.handlers import monthly_job
@@ -180,6 +181,14 @@ def bootstrap(
     )
     # Bills on the 1st of every month from 06:00 (Asia/Shanghai), once across replicas.
     runtime.schedule(Job("dues-bills", MonthlyOn(1, 6), monthly_job(registry, ledger, audit)))
+    # Payments and reversals a crash left unannounced, announced (welfare books them) once.
+    runtime.schedule(
+        Job(
+            "dues-announcements",
+            Every(repair.EVERY_S),
+            repair.announce_job(ledger, audit, settings.dues_announce_window_days),
+        )
+    )
     runtime.subscribe(subscriptions())
     runtime.context = MembersContext(
         members=registry,

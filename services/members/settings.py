@@ -43,6 +43,13 @@ class MembersSettings(ServiceSettings):
     dues_rounding: Literal["half_up", "half_even", "down", "up"] = Field(
         "half_up", description="how monthly dues are rounded to the fen"
     )
+    dues_announce_window_days: int = Field(
+        7,
+        ge=1,
+        le=31,  # dues.domain.MAX_ANNOUNCE_DAYS
+        description="days back the 10-minute job looks for dues payments and reversals a "
+        "crash left unannounced (welfare never booked them)",
+    )
     school_campus: str = Field(
         "main",
         description="campus whose union is the school's: its chair (主席) signs in as admin of all",

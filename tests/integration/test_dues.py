@@ -7,19 +7,29 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
+import json
 from collections.abc import AsyncIterator
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
-from services.members.dues.handlers import monthly_job
+from services.members.dues.domain import (
+    AnnounceWindow,
+    Entry,
+    EntryKind,
+    PaymentMethod,
+    recorded_on,
+)
+from services.members.dues.handlers import monthly_job, record_payment, reverse_payment
+from services.members.dues.repair import announce_missed
 from services.members.membership.domain import JoinMember
 from services.members.membership.domain import join as new_member
 from shared.aggregate import Actor
-from shared.scheduler import Job, MonthlyOn, Scheduler
+from shared.claims import entry_id
+from shared.scheduler import Job, JobRun, MonthlyOn, Scheduler
 from shared.timeutil import local_today, utcnow
 from tests.integration.conftest import Stack, bearer, build_stack, close_stack
-from tests.kafka_tools import wait_until
+from tests.kafka_tools import read_all, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -532,3 +542,109 @@ async def test_nobody_records_a_payment_on_their_own_bill_or_sets_their_own_sala
     )
     assert position.status_code == 200, position.text
     assert position.json()["salary_base_fen"] == 800_000
+
+
+async def test_payments_and_reversals_a_crash_left_unannounced_are_announced_once(
+    members: Stack,
+):
+    """Issue 14: the entry recorded, the process gone before its announcement (the event
+    welfare books as income). The job announces it, once however often and wherever it runs."""
+    stack = members
+    ctx = stack.members.context
+    ledger, audit = ctx.dues, ctx.audit
+    fin = Actor("fin-main", "test")
+    bills: list[Entry] = []
+    for i in range(4):
+        cmd = JoinMember(
+            staff_no=f"DK{i:03d}",
+            name="王芳",
+            campus="main",
+            department="学前教育系",
+            salary_base_fen=800_000,
+        )
+        member = await ctx.members.enrol(new_member(cmd, date(2020, 9, 1)), Actor("test"))
+        assert await ledger.open_bill(member, MONTH, 4000, fin)
+        bills.append(await ledger.bill(MONTH, member.id))
+    a, b, c, d = bills
+
+    async def crashed(bill: Entry, kind: EntryKind, amount: int, key: str, **fields) -> Entry:
+        """Recorded as `record_payment` / `reverse_payment` record it, never announced."""
+        entry, replayed = await ledger.append(bill, kind, amount, key, fin, **fields)
+        assert entry is not None and not replayed
+        return entry
+
+    def reversal_key(bill: Entry, seq: int) -> str:
+        return f"reverse:{MONTH}:{bill.member_id}#{seq}"
+
+    paid = {"paid_on": "2026-04-10", "method": "transfer"}
+    # a: a payment and its reversal, neither announced.
+    await crashed(a, EntryKind.payment, -1500, "crash-a-pay", **paid)
+    await crashed(a, EntryKind.reversal, 1500, reversal_key(a, 2), reverses=2, note="重复登记")
+    # b: a payment announced, its reversal not.
+    await record_payment(
+        ledger,
+        audit,
+        fin,
+        b,
+        1000,
+        "crash-b-pay",
+        paid_on=None,
+        method=PaymentMethod.cash,
+        note=None,
+    )
+    await crashed(b, EntryKind.reversal, 1000, reversal_key(b, 2), reverses=2, note="重复登记")
+    # c: a payment lost eight days ago, before the window: left alone.
+    old = await crashed(c, EntryKind.payment, -500, "crash-c-pay", **paid)
+    old_id = entry_id(f"{MONTH}:{c.member_id}", old.seq)
+    long_ago = utcnow() - timedelta(days=8)
+    back_dated = {"at": long_ago, "recorded_on": recorded_on(long_ago)}
+    await ledger.coll.update_one({"_id": old_id}, {"$set": back_dated})  # the test's own doing
+    # d: a payment lost, then reversed by a request: the request announces the payment first
+    # (welfare cannot put back income it never booked).
+    await crashed(d, EntryKind.payment, -2000, "crash-d-pay", **paid)
+    await reverse_payment(ledger, audit, fin, d, 2, "误登记")
+
+    # Entries of the last few minutes are left to their requests.
+    assert await announce_missed(ledger, AnnounceWindow.back_from(utcnow(), 7)) == []
+    # The job as the composition root schedules it, run on two replicas at once, later.
+    [job] = [j for j in stack.members.scheduler.jobs if j.name == "dues-announcements"]
+    later = utcnow() + timedelta(minutes=6)
+    await asyncio.gather(*(job.run(JobRun(job.name, "t", n, later)) for n in (1, 2)))
+    await job.run(JobRun(job.name, "t", 3, later))  # and once more
+    late = await stack.members.db["audit_log"].find({"action": "dues.announced_late"}).to_list()
+    mine = {bill.member_id: bill for bill in bills}
+    assert sorted(
+        (e["target"], e["detail"]["seq"], e["detail"]["kind"])
+        for e in late
+        if e["target"].split(":")[-1] in mine
+    ) == sorted(
+        [
+            (f"{MONTH}:{a.member_id}", 2, "payment"),
+            (f"{MONTH}:{a.member_id}", 3, "reversal"),
+            (f"{MONTH}:{b.member_id}", 3, "reversal"),
+        ]
+    )
+    assert {e["by"] for e in late} == {"system"}
+
+    # On Kafka: each payment and reversal once, the payment first; the old one not at all.
+    async def published() -> bool:
+        return not await stack.members.relay.backlog()
+
+    await wait_until(published, 30, "the announcements on Kafka")
+    events: dict[str, list[tuple[str, str, int]]] = {bill.member_id: [] for bill in bills}
+    for record in await read_all(stack.bootstrap, stack.topic("members.dues"), 2000):
+        event = json.loads(record.value)
+        if event["data"]["member_id"] in events:
+            data = event["data"]
+            events[data["member_id"]].append(
+                (event["type"], data["payment_id"].split("#")[-1], data["amount_fen"])
+            )
+    paid_v1, reversed_v1 = "members.dues.paid.v1", "members.dues.payment_reversed.v1"
+    first = "000000002"  # each payment is its bill's second entry
+    assert events == {
+        a.member_id: [(paid_v1, first, 1500), (reversed_v1, first, 1500)],
+        b.member_id: [(paid_v1, first, 1000), (reversed_v1, first, 1000)],
+        c.member_id: [],
+        d.member_id: [(paid_v1, first, 2000), (reversed_v1, first, 2000)],
+    }
+    assert await ledger.announced.find_one({"_id": old_id}) is None

@@ -1,11 +1,13 @@
 """Dues rules, pure: rounding at its edges, who is billed, amounts, the payment list, arrears."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, ROUND_UP, Decimal
 
 import pytest
 
 from services.members.dues.domain import (
+    MAX_ANNOUNCE_DAYS,
+    AnnounceWindow,
     Bill,
     DuesPolicy,
     Entry,
@@ -19,9 +21,11 @@ from services.members.dues.domain import (
     monthly_dues,
     parse_month,
     payment_fen,
+    recorded_on,
 )
 from services.members.dues.sheets import SheetError, arrears_csv, read_payments
 from services.members.membership.domain import Member, MemberStatus
+from services.members.settings import MembersSettings
 from shared.errors import DomainError
 from shared.parsing import fen_to_yuan, parse_date
 
@@ -302,3 +306,38 @@ def test_arrears_per_member_with_subtotals():
     assert text.startswith("\ufeff校区,部门,工号,姓名,月份")
     assert "主校区,艺术系,M-A,某,2026-04,40.00,15.00,25.00" in text
     assert text.rstrip().endswith("合计,,,3 人,4 个月,,,145.00")
+
+
+def test_the_announcement_repair_window_ends_before_the_run_and_covers_its_local_days():
+    now = datetime(2026, 4, 10, 17, 0, tzinfo=UTC)  # 2026-04-11 01:00 in Shanghai
+    window = AnnounceWindow.back_from(now, 7)
+    assert (window.since, window.until) == (now - timedelta(days=7), now - timedelta(minutes=5))
+    # Entries carry the local date they were recorded on: the window asks for each such day,
+    # from 04-04 01:00 to 04-11 00:55 local time.
+    assert window.days == [f"2026-04-{d:02d}" for d in range(4, 12)]
+    assert recorded_on(datetime(2026, 4, 10, 16, 30, tzinfo=UTC)) == "2026-04-11"
+    assert recorded_on(datetime(2026, 4, 10, 15, 59, tzinfo=UTC)) == "2026-04-10"
+    # From its first moment on, up to a few minutes ago: a request recorded just now may still
+    # be announcing its entry itself.
+    assert window.holds(window.since) and not window.holds(window.since - timedelta(seconds=1))
+    assert window.holds(now - timedelta(minutes=6))
+    assert not window.holds(now - timedelta(minutes=4)) and not window.holds(window.until)
+    # Whatever the window holds is on one of the days it asks for.
+    moment = window.since
+    while moment < window.until:
+        assert window.holds(moment) and recorded_on(moment) in window.days
+        moment += timedelta(minutes=37)
+    assert AnnounceWindow.back_from(now, 1).days == ["2026-04-10", "2026-04-11"]
+
+
+@pytest.mark.parametrize("days", [0, -1, MAX_ANNOUNCE_DAYS + 1])
+def test_the_announcement_repair_looks_back_a_bounded_number_of_days(days):
+    with pytest.raises(ValueError):
+        AnnounceWindow.back_from(datetime(2026, 4, 10, tzinfo=UTC), days)
+    with pytest.raises(ValueError):  # the setting refuses it at start
+        MembersSettings(dues_announce_window_days=days)
+    assert MembersSettings().dues_announce_window_days == 7
+    assert (
+        len(AnnounceWindow.back_from(datetime(2026, 4, 10, tzinfo=UTC), MAX_ANNOUNCE_DAYS).days)
+        == 32
+    )

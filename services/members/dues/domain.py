@@ -9,6 +9,8 @@
 - Each member's month is an account of entries: the bill opens it (+due), a payment takes
   from it (−paid; never below 0, so nobody pays more than is due), a reversal puts a payment
   back (+paid). The running balance is what is still owed. Nothing is ever edited.
+- Each payment and reversal is announced once (welfare books it); one that a crash left
+  unannounced is announced by a run that looks back a few days (`AnnounceWindow`).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from services.members.membership.domain import Member, MemberStatus
 from shared.errors import Forbidden, Invalid
 from shared.parsing import fen_of, text_of, yuan_to_fen
 from shared.text import fold_width
+from shared.timeutil import local_today
 
 BP = 10_000  # basis points in one
 
@@ -334,3 +337,42 @@ def arrears(bills: Iterable[Bill]) -> Arrears:
         months=sum(len(d.months) for d in rows),
         owed_fen=sum(d.owed_fen for d in rows),
     )
+
+
+# -- announcing what a crash left out ---------------------------------------------------------
+
+ANNOUNCE_SETTLE = timedelta(minutes=5)  # a request still announcing its own entry is left be
+MAX_ANNOUNCE_DAYS = 31  # the longest look back (GONGHUI_DUES_ANNOUNCE_WINDOW_DAYS)
+
+
+def recorded_on(at: datetime) -> str:
+    """The local (Asia/Shanghai) date a payment or reversal was recorded: an entry's
+    `recorded_on`, which a repair run asks for by equality, day by day."""
+    return local_today(at).isoformat()
+
+
+@dataclass(frozen=True)
+class AnnounceWindow:
+    """The payments and reversals a repair run looks at: recorded from `since` until `until`
+    (UTC). It ends a few minutes before the run, so an entry whose request is still
+    announcing it is not announced from two places at once (harmless, only wasted)."""
+
+    since: datetime
+    until: datetime
+
+    @classmethod
+    def back_from(
+        cls, now: datetime, days: int, settle: timedelta = ANNOUNCE_SETTLE
+    ) -> AnnounceWindow:
+        if not 1 <= days <= MAX_ANNOUNCE_DAYS:
+            raise ValueError(f"a repair looks back 1 to {MAX_ANNOUNCE_DAYS} days, not {days}")
+        return cls(now - timedelta(days=days), now - settle)
+
+    @property
+    def days(self) -> list[str]:
+        """Every `recorded_on` an entry of the window can carry, oldest first."""
+        first, last = local_today(self.since), local_today(self.until)
+        return [(first + timedelta(days=i)).isoformat() for i in range((last - first).days + 1)]
+
+    def holds(self, at: datetime) -> bool:
+        return self.since <= at < self.until

@@ -210,7 +210,7 @@ async def record_payment(
             month=bill.month,
             seq=entry.seq,
         )
-    await ledger.announce(entry, _paid(entry))
+    await ledger.announce(entry, paid_event(entry))
     if not replayed:
         await audit.record(
             actor,
@@ -240,7 +240,7 @@ async def reverse_payment(
         bill, EntryKind.reversal, -target.amount_fen, key, actor, reverses=seq, note=reason
     )
     assert entry is not None  # a reversal owes more; no floor refuses it
-    await ledger.announce(entry, _reversed(entry, target))
+    await announce_reversal(ledger, entry, target)
     if not replayed:
         await audit.record(
             actor,
@@ -255,11 +255,23 @@ async def reverse_payment(
     return Recorded(entry, replayed)
 
 
+async def announce_reversal(ledger: Ledger, reversal: Entry, payment: Entry) -> list[Entry]:
+    """Announce a reversal, and its payment before it should a crash have left that out:
+    welfare cannot put back income it never booked (it would dead-letter the reversal).
+    Returns the entries this call announced."""
+    announced = []
+    if await ledger.announce(payment, paid_event(payment)):
+        announced.append(payment)
+    if await ledger.announce(reversal, reversal_event(reversal, payment)):
+        announced.append(reversal)
+    return announced
+
+
 def _payment_id(entry: Entry) -> str:
     return entry_id(account_of(entry.month, entry.member_id), entry.seq)
 
 
-def _paid(entry: Entry) -> DuesPaid:
+def paid_event(entry: Entry) -> DuesPaid:
     """The event welfare books as 会费收入: ids, campus, month and amount, nothing personal."""
     return DuesPaid(
         payment_id=_payment_id(entry),
@@ -271,7 +283,7 @@ def _paid(entry: Entry) -> DuesPaid:
     )
 
 
-def _reversed(entry: Entry, payment: Entry) -> DuesPaymentReversed:
+def reversal_event(entry: Entry, payment: Entry) -> DuesPaymentReversed:
     return DuesPaymentReversed(
         reversal_id=_payment_id(entry),
         payment_id=_payment_id(payment),

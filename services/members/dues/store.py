@@ -3,7 +3,9 @@
 Entry 1 of account `<YYYY-MM>:<member id>` is the month's bill, written by `open_account`
 under its fixed `_id`: generating a month twice, or on two replicas at once, bills once.
 Payments and reversals are `append_entry` links with a running balance (what is still owed)
-and an idempotency `key` under a unique index: a double-submitted form records once.
+and an idempotency `key` under a unique index: a double-submitted form records once. Each
+also carries the local date it was recorded on (`recorded_on`, indexed), by which a repair
+run finds the ones a crash left unannounced (`unannounced`).
 No entry is ever updated or deleted.
 """
 
@@ -20,6 +22,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError
 
 from services.members.dues.domain import (
+    AnnounceWindow,
     Bill,
     BillStatus,
     DuesPolicy,
@@ -28,13 +31,14 @@ from services.members.dues.domain import (
     PaymentMethod,
     account_of,
     bills_of,
+    recorded_on,
     status_matches,
 )
 from services.members.membership.domain import Member
 from shared.aggregate import Actor
 from shared.claims import append_entry, entry_id, open_account, setup_entry_indexes
 from shared.events import IntegrationEvent
-from shared.mongo import find_in
+from shared.mongo import find_by_ids, find_in
 from shared.outbox import Outbox
 from shared.timeutil import utcnow
 
@@ -47,6 +51,7 @@ async def setup_indexes(db: AsyncDatabase) -> None:
     await db[LEDGER].create_index([("campus", 1), ("month", 1)])
     await db[LEDGER].create_index([("member_id", 1), ("month", 1)])
     await db[LEDGER].create_index([("month", 1), ("staff_no", 1), ("seq", 1)])
+    await db[LEDGER].create_index("recorded_on")  # payments and reversals, by day: `unannounced`
 
 
 def _entry(doc: dict[str, Any]) -> Entry:
@@ -130,22 +135,46 @@ class Ledger:
 
     def __init__(self, db: AsyncDatabase, policy: DuesPolicy, outbox: Outbox | None = None) -> None:
         self.coll: AsyncCollection = db[LEDGER]
+        self.announced: AsyncCollection = db[ANNOUNCED]
         self.policy = policy
         self.outbox = outbox
 
-    async def announce(self, entry: Entry, event: IntegrationEvent) -> None:
+    async def announce(self, entry: Entry, event: IntegrationEvent) -> bool:
         """Publish what a payment or reversal recorded (welfare books it), once: a document
         under the entry's id carries the event through the outbox. Called for a replayed
-        request too, so a retry announces what a crash between the two inserts left out."""
+        request too, so a retry announces what a crash between the two inserts left out (and
+        the repair job, `repair.announce_job`, what no retry came for). True when this call
+        announced it; False when it was announced already."""
         if self.outbox is None:
-            return
+            return False
         doc = {"_id": entry_id(account_of(entry.month, entry.member_id), entry.seq), "at": utcnow()}
         try:
             await self.outbox.insert(
                 ANNOUNCED, doc, [event], subject=entry.member_id, campus=entry.campus
             )
         except DuplicateKeyError:
-            pass  # announced already
+            return False  # announced already
+        return True
+
+    async def unannounced(self, window: AnnounceWindow) -> list[Entry]:
+        """The payments and reversals recorded in the window that were never announced, by
+        account and sequence (a payment before its reversal).
+
+        Cheap on FerretDB, which hands only equality to its storage (a range on `at` would
+        read the whole ledger): the window's entries are asked for day by day through the
+        `recorded_on` index, three fields each; which of them were announced is looked up by
+        `_id` (an announcement is under its entry's id); only the rest are read whole.
+        (Entries recorded before `recorded_on` existed have none: only a retry repairs them.)"""
+        fields = {"_id": 1, "kind": 1, "at": 1}
+        kinds = (EntryKind.payment.value, EntryKind.reversal.value)
+        recorded = [
+            d["_id"]
+            for d in await find_in(self.coll, "recorded_on", window.days, fields)
+            if d.get("kind") in kinds and window.holds(d["at"])
+        ]
+        announced = await find_by_ids(self.announced, recorded, {"_id": 1})
+        missing = await find_by_ids(self.coll, (i for i in recorded if i not in announced))
+        return [_entry(missing[i]) for i in sorted(missing)]  # `account#seq`, seq zero-padded
 
     async def open_bill(self, member: Member, month: str, amount_fen: int, actor: Actor) -> bool:
         """Bill the member's month; False when it was billed already (by anyone)."""
@@ -196,6 +225,7 @@ class Ledger:
         bill's account. Returns (the entry, whether it was there already under `key`); the
         entry is None when a payment would pay more than is owed."""
         attempt = uuid.uuid4().hex
+        now = utcnow()
         doc = {
             "kind": kind.value,
             "month": bill.month,
@@ -204,7 +234,8 @@ class Ledger:
             "name": bill.name,
             "campus": bill.campus,
             "department": bill.department,
-            "at": utcnow(),
+            "at": now,
+            "recorded_on": recorded_on(now),
             "by": actor.subject,
             "request": actor.request,
             "attempt": attempt,
