@@ -11,6 +11,7 @@ from services.notify.notices.handlers import (
     on_member_joined,
     on_routed_event,
 )
+from services.notify.notices.security import SECURITY_EVENTS, on_security_event
 from services.notify.reminders.handlers import reminder_routes
 from services.notify.reminders.store import Reminders
 from services.notify.routing.audience import Registrations, registration_routes
@@ -36,7 +37,12 @@ from shared.readmodels.member_directory import MemberDirectory, member_directory
 from shared.routing import Routes, on
 
 # Routed events with a use case of their own (below); every other route is dispatched as is.
-OWN_USE_CASE = {MemberJoinedV2.type, LoginLinkRequestedV2.type, EmailChangeRequested.type}
+OWN_USE_CASE = {
+    MemberJoinedV2.type,
+    LoginLinkRequestedV2.type,
+    EmailChangeRequested.type,
+    *(e.type for e in SECURITY_EVENTS),
+}
 
 
 def subscriptions(
@@ -78,6 +84,8 @@ def subscriptions(
             web_base_url,
             sealer,
         ),
+        # members.account: a password changed or an account locked (安全提醒, with its time).
+        *(on(e, on_security_event, dispatcher) for e in SECURITY_EVENTS),
         # Reminders' schedules: activities, festival plans and entitlements, exam bookings.
         *reminder_routes(reminders),
         # Every other route of the routing table.

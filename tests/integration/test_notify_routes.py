@@ -8,14 +8,20 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import mailbox
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, time, timedelta
+from email.header import decode_header, make_header
+from pathlib import Path
 from typing import Any
 
 import pytest
 import pytest_asyncio
+from aiosmtpd.controller import Controller
+from aiosmtpd.handlers import Mailbox
 
+from deploy.local.infra import free_port
 from services.notify.channels.base import Message
 from services.notify.delivery.store import Deliveries
 from services.notify.delivery.worker import DeliveryWorker
@@ -25,6 +31,7 @@ from services.notify.preferences.store import PreferenceStore
 from services.notify.routing.contacts import Contacts
 from services.notify.routing.domain import ChannelName
 from services.notify.templates.store import Templates
+from shared.events import sequence_of
 from shared.events.events import (
     ActivityCancelled,
     ActivityChanged,
@@ -36,10 +43,12 @@ from shared.events.events import (
     RegistrationWaitlisted,
 )
 from shared.events.members import (
+    AccountLocked,
     ContactChanged,
     EmailChangeRequested,
     MemberApplied,
     MemberUpdated,
+    PasswordChanged,
 )
 from shared.events.voice import (
     CampaignResultPublished,
@@ -55,6 +64,7 @@ from shared.events.welfare_plans import EntitlementCreated, EntitlementIssued
 from shared.timeutil import SHANGHAI
 from tests.integration.conftest import Stack, bearer, build_stack, close_stack
 from tests.integration.notify_kit import ChannelServer, channel_server, publish
+from tests.integration.test_accounts import mails_to
 from tests.kafka_tools import wait_caught_up, wait_until
 
 pytestmark = pytest.mark.integration
@@ -63,10 +73,24 @@ MAX_ATTEMPTS = 3
 _n = itertools.count(1)
 
 
+@pytest.fixture(scope="module")
+def mail(tmp_path_factory) -> Iterator[tuple[int, Path]]:
+    """The module's own SMTP catcher (port, Maildir): the e-mails notify sent, to read."""
+    maildir = tmp_path_factory.mktemp("notify-routes") / "mail"
+    catcher = Controller(Mailbox(maildir), hostname="127.0.0.1", port=free_port())
+    catcher.start()
+    try:
+        yield catcher.port, maildir
+    finally:
+        catcher.stop()
+
+
 @pytest_asyncio.fixture(scope="module", loop_scope="session")
-async def site(infra) -> AsyncIterator[tuple[Stack, ChannelServer]]:
+async def site(infra, mail) -> AsyncIterator[tuple[Stack, ChannelServer]]:
     with channel_server() as server:
         over = {
+            "smtp_host": "127.0.0.1",
+            "smtp_port": mail[0],
             "wecom_base_url": server.url,
             "wecom_corp_id": "corp-1",
             "wecom_agent_id": 1000002,
@@ -988,3 +1012,86 @@ async def test_an_sms_due_in_the_members_quiet_hours_waits_for_their_end_as_no_t
         assert sent is not None and (sent["status"], sent["tries"]) == ("sent", 1)
     finally:
         await runtime.client.drop_database(db.name)
+
+
+# -- security notices (安全提醒) ----------------------------------------------------------------
+# Told on a channel whoever did it may not control (the e-mail on file), whatever the member's
+# settings; with when it happened (the envelope's time) in Beijing time.
+
+HAPPENED = datetime(2027, 3, 2, 23, 30, tzinfo=UTC)  # 3月3日 07:30 Beijing time
+
+
+def mailed_to(maildir: Path, subject: str) -> list[str]:
+    """Every address a mail with this subject went to."""
+    return [
+        str(m["To"])
+        for m in mailbox.Maildir(maildir)
+        if str(make_header(decode_header(m["Subject"]))) == subject
+    ]
+
+
+async def security_notice(
+    site: tuple[Stack, ChannelServer], mail: tuple[int, Path], event_of: Any, title: str
+) -> tuple[str, dict[tuple[str, str], dict], str]:
+    """The member's event, published as happened at HAPPENED; their inbox text, the
+    deliveries and the e-mail's text, once checked that the member alone was told, on the
+    inbox and by e-mail, although they turned the category off."""
+    stack, server = site
+    mid = await member(stack, name="林静", channels={"account": []})  # 账号与安全: nothing
+    bystander = await member(stack)
+    address = f"{mid}@school.local"
+    event = event_of(mid)
+    envelope = event.envelope(
+        source="members", subject=mid, campus="main", sequence=sequence_of(2)
+    ).model_copy(update={"time": HAPPENED})
+    await publish(stack, event, subject=mid, campus="main", envelope=envelope)
+    message = await wait_message(stack, mid, title)
+    found = await settled(stack, envelope.id, 2)
+    assert set(found) == {(mid, "inbox"), (mid, "email")}  # mandatory: the opt-out ignored
+    assert found[(mid, "email")]["status"] == "sent" and found[(mid, "email")]["to"] == address
+
+    async def mailed() -> bool:
+        return mailed_to(mail[1], title) != []
+
+    await wait_until(mailed, 30, f"「{title}」 mailed to {mid}")
+    [(_, body)] = [m for m in mails_to(mail[1], address) if m[0] == title]
+    # Nobody else: one mail, to the member's address; no other inbox; no WeCom, no SMS.
+    assert mailed_to(mail[1], title) == [address]
+    assert await inbox(stack, bystander) == []
+    assert wecom_to(server, f"wx-{mid}") == []
+    return message["body"], found, body
+
+
+async def test_a_password_change_is_told_to_the_member_by_inbox_and_email_without_secrets(
+    site, mail
+):
+    told, found, mailed = await security_notice(
+        site,
+        mail,
+        lambda mid: PasswordChanged(member_id=mid, campus="main"),
+        "您的工会平台登录密码已修改",
+    )
+    for text in (told, mailed):
+        assert text.startswith(
+            "林静，您好！您在工会平台的登录密码已于3月3日 07:30（北京时间）修改。"
+        )
+        assert "如非本人操作" in text and "联系本校区工会" in text
+        # Nothing secret: no link to click (what a phishing mail would have), no password.
+        assert "://" not in text and "密码：" not in text and "密码是" not in text
+    assert all(d["sealed"] is None for d in found.values())
+
+
+async def test_an_account_locked_is_told_to_the_member_with_until_when(site, mail):
+    until = HAPPENED + timedelta(minutes=15)
+    told, _, mailed = await security_notice(
+        site,
+        mail,
+        lambda mid: AccountLocked(member_id=mid, campus="main", locked_until=until),
+        "您的工会平台账号已暂时锁定",
+    )
+    for text in (told, mailed):
+        assert text.startswith(
+            "林静，您好！您的工会平台账号于3月3日 07:30（北京时间）因连续多次输错密码被暂时锁定，"
+            "3月3日 07:45（北京时间）后自动解锁"
+        )
+        assert "如非本人操作，可能有人在尝试猜测您的密码" in text and "://" not in text

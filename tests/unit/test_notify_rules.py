@@ -16,13 +16,14 @@ from services.notify.delivery.domain import (
 )
 from services.notify.preferences.domain import Preferences, QuietHours, channels_for, send_after
 from services.notify.routing.audience import eligible
-from services.notify.routing.domain import Audience, ChannelName, routing_table
-from services.notify.routing.table import ROUTES, TABLE, UNROUTED
+from services.notify.routing.domain import Audience, Category, ChannelName, routing_table
+from services.notify.routing.table import ROUTES, TABLE, UNROUTED, security_facts
 from services.notify.templates.defaults import DEFAULTS
 from services.notify.templates.domain import TemplateText, render, validate
 from shared.errors import Invalid
 from shared.events import load_all
 from shared.events.events import EligibilityFacts, RegistrationCancelled
+from shared.events.members import AccountLocked, PasswordChanged
 from shared.events.voice import (
     CampaignResultPublished,
     ProposalMoved,
@@ -137,6 +138,32 @@ def test_survey_and_welfare_routes_render_their_facts_in_chinese():
     assert title == "体检预约成功：2027年3月10日" and "您已预约了2027年3月10日的年度体检" in text
     moved = ExamBooked(**booked, day=date(2027, 3, 12), package="basic", moved_from="b")
     assert "您已改约到2027年3月12日" in _text(moved)[1]
+
+
+def test_security_notices_are_mandatory_and_say_when_in_beijing_time_without_a_link():
+    at = datetime(2027, 4, 12, 1, 3, tzinfo=UTC)  # 09:03 Beijing time
+    changed = PasswordChanged(member_id="m1", campus="main")
+    locked = AccountLocked(member_id="m1", campus="main", locked_until=at + timedelta(minutes=15))
+    opted_out = Preferences(channels={"account": []})
+    texts = {}
+    for event in (changed, locked):
+        route = TABLE.routes[event.type]
+        assert route.audience is Audience.member and route.category is Category.account
+        assert channels_for(route, opted_out) == [ChannelName.inbox, ChannelName.email]
+        facts = security_facts(event, at)
+        default = DEFAULTS[route.template]
+        assert facts.member_id == "m1" and set(facts.variables) | {"name"} == set(default.sample)
+        rendered = render(
+            TemplateText(default.title, default.body), {"name": "李娜", **facts.variables}
+        )
+        assert rendered.text.startswith("李娜，您好！") and "如非本人操作" in rendered.text
+        assert "://" not in rendered.text and "联系本校区工会" in rendered.text
+        texts[event.type] = rendered
+    assert texts[changed.type].title == "您的工会平台登录密码已修改"
+    assert "已于4月12日 09:03（北京时间）修改" in texts[changed.type].text
+    assert texts[locked.type].title == "您的工会平台账号已暂时锁定"
+    assert "于4月12日 09:03（北京时间）因连续多次输错密码被暂时锁定" in texts[locked.type].text
+    assert "4月12日 09:18（北京时间）后自动解锁" in texts[locked.type].text
 
 
 def test_welcome_text():

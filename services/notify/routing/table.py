@@ -37,10 +37,12 @@ from shared.events.events import (
     RegistrationWaitlisted,
 )
 from shared.events.members import (
+    AccountLocked,
     EmailChangeRequested,
     LoginLinkRequestedV2,
     MemberApplied,
     MemberJoinedV2,
+    PasswordChanged,
 )
 from shared.events.voice import (
     CampaignResultPublished,
@@ -197,6 +199,15 @@ def _exam_not_booked(e: ExamBookingReminderRequested) -> Facts:
 def _account(e: LoginLinkRequestedV2 | EmailChangeRequested) -> Facts:
     # The link and the new address arrive sealed: their handlers open them and add the values.
     return Facts(e.campus, {}, member_id=e.member_id)
+
+
+def security_facts(e: PasswordChanged | AccountLocked, at: datetime | None = None) -> Facts:
+    """A security notice's facts; `at`: when it happened, the event's own time (its use case,
+    `notices/security.py`, gives the envelope's: not when notify got round to it)."""
+    values = {"at": moment(at)}
+    if isinstance(e, AccountLocked):
+        values["until"] = moment(e.locked_until)
+    return Facts(e.campus, values, member_id=e.member_id)
 
 
 ROUTES = [
@@ -402,6 +413,28 @@ ROUTES = [
         _account,
         mandatory=True,
     ),
+    # Security notices (安全提醒): a password changed or an account locked is told to the
+    # member on a channel whoever did it may not control — the e-mail on file — so that a
+    # stolen session or someone guessing the password is noticed. Never optional; nothing
+    # secret in them (the events carry none).
+    NotifyRoute(
+        PasswordChanged,
+        Audience.member,
+        "password_changed",
+        (INBOX, EMAIL),
+        Category.account,
+        security_facts,
+        mandatory=True,
+    ),
+    NotifyRoute(
+        AccountLocked,
+        Audience.member,
+        "account_locked",
+        (INBOX, EMAIL),
+        Category.account,
+        security_facts,
+        mandatory=True,
+    ),
 ]
 
 
@@ -487,9 +520,7 @@ UNROUTED: dict[str, str] = {
     "events.survey.closed.v1": "问卷结束不通知；结果由干部在问卷页查看",
     "events.survey.drafted.v1": "草稿只有干部可见，不通知会员",
     "events.survey.published.v1": "受众在开始填写时由 events.survey.opened.v1 告知，避免两次",
-    "members.account.locked.v1": "锁定由登录页当场提示；解锁须联系干部",
     "members.account.login_link_requested.v1": "v1 已停用（明文链接），只读 v2",
-    "members.account.password_changed.v1": "本人刚刚操作，页面已提示",
     "members.account.password_set.v1": "本人或干部刚刚操作，页面已提示",
     "members.account.signed_in.v1": "每次登录都通知会造成打扰",
     "members.account.signed_in.v2": "同上（v2 另含企业微信登录）",
@@ -503,7 +534,11 @@ UNROUTED: dict[str, str] = {
     "members.dues.payment_reversed.v1": "冲正由经费人员处理，会费页可查",
     "members.member.deceased.v1": "不再向该会员发送任何消息；慰问由福利服务办理",
     "members.member.joined.v1": "已弃用，v2 携带相同事实（只按 v2 发欢迎消息）",
-    "members.member.rejected.v1": "未通过由干部当面说明原因",
+    "members.member.rejected.v1": (
+        "申请人收不到：入会前不能登录（看不到站内信），联系方式入会时才发布到 members.contact，"
+        "自助申请填的邮箱未经本人确认（可能不是本人的），通知服务没有可靠的地址；"
+        "结果由本校区工会干部当面或电话告知"
+    ),
     "members.member.retired.v1": "退休慰问由福利服务办理；会籍页可查",
     "members.member.transferred.v1": "转校区由干部办理并当面告知",
     "members.member.updated.v1": "本人或干部刚刚修改，页面已提示",

@@ -262,4 +262,24 @@ DEFAULTS: dict[str, DefaultTemplate] = {
         "该地址须由您本人登录后确认才会生效。如果不是您本人的操作，请联系所在校区的工会干部。",
         {"name": "张颖", "masked_to": "z***@example.com"},
     ),
+    # Security notices (安全提醒): when, and what to do if it was not the member; never a link
+    # (a notice that asks for a click is what a phishing mail looks like), nor anything secret.
+    "password_changed": DefaultTemplate(
+        "密码修改提醒",
+        "您的工会平台登录密码已修改",
+        "{{ name }}，您好！您在工会平台的登录密码已于{{ at }}（北京时间）修改。"
+        "如果是您本人修改的，请忽略本消息。\n\n"
+        "如非本人操作，您的账号可能已被他人使用：请立即在工会平台登录页点「忘记密码」，"
+        "用发到您登记邮箱的一次性登录链接登录并重新设置密码，同时联系本校区工会。",
+        {"name": "张颖", "at": "4月12日 09:00"},
+    ),
+    "account_locked": DefaultTemplate(
+        "账号锁定提醒",
+        "您的工会平台账号已暂时锁定",
+        "{{ name }}，您好！您的工会平台账号于{{ at }}（北京时间）因连续多次输错密码被暂时锁定，"
+        "{{ until }}（北京时间）后自动解锁，也可以请本校区工会干部提前解锁。\n\n"
+        "如非本人操作，可能有人在尝试猜测您的密码：请解锁后登录工会平台，"
+        "在「我的资料」中点「修改密码」，改为他人难以猜到的新密码，同时联系本校区工会。",
+        {"name": "张颖", "at": "4月12日 09:00", "until": "4月12日 09:15"},
+    ),
 }
