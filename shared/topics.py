@@ -90,7 +90,10 @@ TOPICS: tuple[Topic, ...] = (
     Topic("welfare.case", description="慰问事项: raised, approved, declined, paid, cancelled"),
     Topic("welfare.visit", description="慰问走访: a visit recorded (never its notes)"),
     Topic("welfare.hardship", description="困难职工档案: opened, help added, reviewed, closed"),
-    Topic("welfare.birthday", description="生日福利: offered (notify tells the member), chosen"),
+    Topic(
+        "welfare.birthday",
+        description="生日福利: offered (notify tells the member), chosen, posted (补记入账)",
+    ),
     # welfare-exams: the annual physical exam and mutual-aid insurance
     Topic("welfare.exam_plan", description="体检方案: set up or revised, booking reminder asked"),
     Topic("welfare.exam", description="体检预约: booked, moved, cancelled, completed"),

@@ -34,6 +34,7 @@ from services.web.pages import (
     admin_activities,
     admin_members,
     admin_webhooks,
+    birthdays_desk,
     care,
     desk,
     exams_desk,
@@ -168,6 +169,7 @@ def bootstrap(
         desk.router,
         care.member_router,
         care.admin_router,
+        birthdays_desk.router,  # issue 15: 生日福利 on the care desk
         plan.admin_router,
         plan.member_router,
         notifications.router,  # notify-core: mark all read, 我的通知设置

@@ -1,8 +1,9 @@
 """Condolences and birthdays in a real browser against the real services as processes: a
 cadre sees a case the platform raised by itself (a member retired → 退休慰问) on the desk and
 records a visit (approving is the chair's: no button), and a donor checked in at a blood
-drive among the drive's donors (events → welfare); a member on a 375 px phone chooses this
-month's birthday gift and applies for a condolence for themself."""
+drive among the drive's donors (events → welfare), and this month's birthday benefits; a member
+on a 375 px phone chooses this month's birthday gift (confirmed) and applies for a condolence
+for themself."""
 
 from __future__ import annotations
 
@@ -220,6 +221,13 @@ async def test_cadre_sees_a_donor_checked_in_at_a_blood_drive_among_the_donors(s
     await expect(row).to_contain_text("待审批")
     # Only the donors: the retiree's case is in the list of all cases, not among them.
     await expect(page.locator("tr.donor", has_text=site.retiree_name)).to_have_count(0)
+    # 生日福利 next door: this month's benefits of main (the member born this month), each
+    # on the ledger or not; running a month is the chair's, so no button for a group leader.
+    await page.click("a[href='/admin/care/birthdays']")
+    await expect(page.locator("h1")).to_contain_text(f"生日福利（{local_today():%Y-%m}）")
+    await expect(page.locator("tr.benefit").first).to_contain_text("记账")
+    await expect(page.locator("button:has-text('生日福利')")).to_have_count(0)
+    assert await axe_violations(page) == []
     await context.close()
 
 
@@ -229,6 +237,7 @@ async def test_member_chooses_the_birthday_gift_and_applies_for_a_case_on_a_phon
     await page.check("input[value=books]")
     await page.click("button:has-text('确认选择')")
     await expect(page.locator("#main")).to_contain_text("礼品：购书卡")
+    await expect(page.locator("[role=status]")).to_contain_text("已选择，届时按所选礼品发放")
     await page.select_option("select[name=kind]", label="结婚慰问")
     await page.fill("input[name=occurred_on]", local_today().isoformat())
     await page.fill("input[name=summary]", "本人结婚")

@@ -1,7 +1,9 @@
 """The care pages through web, on the real members and welfare services: a cadre records help
 and the yearly review on a hardship file (a second review the same year refused in words,
 changing nothing), and a member applies for a case for themself on the phone — only the
-kinds welfare lets a member raise are offered, and a forged post of another is refused."""
+kinds welfare lets a member raise are offered, and a forged post of another is refused. The
+birthday desk shows a month's benefits on the ledger or not (and why), runs the month for the
+chair only, and the member's gift choice is confirmed on the phone."""
 
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ from services.web.bootstrap import bootstrap as web_bootstrap
 from services.web.settings import WebSettings
 from shared.auth import mint_token
 from shared.readmodels.member_directory import MEMBER_DIRECTORY
+from shared.scheduler import JOBS
 from shared.timeutil import local_today, utcnow
 from shared.vocabulary.welfare import MEMBER_KINDS
 from tests.integration.conftest import Stack, bearer, build_stack, close_stack, join
@@ -59,14 +62,17 @@ async def site(infra) -> AsyncIterator[Site]:
         await close_stack(stack)
 
 
-async def browser(site: Site, subject: str, roles: list[str]) -> Browser:
+async def browser(
+    site: Site, subject: str, roles: list[str], campuses: list[str] | None = None
+) -> Browser:
     """A browser signed in as sign-in makes a session (a token minted for the person)."""
     sessions = site.app.state.web.sessions
+    campuses = campuses or ["main"]
     session = sessions.new(
         member_id=subject,
         roles=roles,
-        campuses=["main"],
-        access_token=mint_token(subject, roles, ["main"]),
+        campuses=campuses,
+        access_token=mint_token(subject, roles, campuses),
         access_expires_at=utcnow() + timedelta(hours=1),
     )
     web = httpx.AsyncClient(transport=httpx.ASGITransport(app=site.app), base_url="http://web")
@@ -189,3 +195,137 @@ async def test_a_member_applies_for_a_case_for_themself_on_the_phone(site: Site)
         assert again.json()["total"] == 1
     finally:
         await phone.web.aclose()
+
+
+BIRTHDAY_LINE = "spend_activity_birthday"  # 生日慰问
+BENEFIT_ROW = re.compile(r'<tr class="benefit" id="([^"]+)">(.*?)</tr>', re.S)
+
+
+async def born_this_month(stack: Stack, campus: str) -> str:
+    """An active member of `campus` whose birthday is in this (Shanghai) month."""
+    member_id = f"m-bd{uuid.uuid4().hex[:8]}"
+    doc = {
+        "_id": member_id,
+        "name": "寿星",
+        "campus": campus,
+        "status": "active",
+        "birthday": f"{local_today().month:02d}-03",
+        "sequence": "0000000001.000",
+    }
+    await stack.welfare.db[MEMBER_DIRECTORY].insert_one(doc)
+    return member_id
+
+
+def benefit_rows(page: str) -> dict[str, list[str]]:
+    """The desk's list: each benefit's cells (member, campus, 元, gift, status, ledger)."""
+    return {i: re.findall(r"<td[^>]*>(.*?)</td>", row) for i, row in BENEFIT_ROW.findall(page)}
+
+
+def run_said(page: str) -> str:
+    """What the page says of the run just made."""
+    found = re.search(r'<section class="card" id="birthday-run"[^>]*>.*?<p>([^<]*)</p>', page, re.S)
+    assert found is not None, page
+    return found.group(1)
+
+
+def counts(page: str) -> tuple[str, str, str]:
+    found = re.search(r'<dl class="figures" id="birthday-counts">(.*?)</dl>', page, re.S)
+    assert found is not None, page
+    dd = re.findall(r"<dd>([^<]*)</dd>", found.group(1))
+    return dd[0], dd[1], dd[2]
+
+
+async def test_the_birthday_desk_shows_the_ledger_and_runs_the_month_for_the_chair(site: Site):
+    stack, today = site.stack, local_today()
+    month, year = today.isoformat()[:7], today.year
+    # One campus has this year's budget for 生日慰问, the other none: its benefit is refused.
+    funded, unfunded = f"b{uuid.uuid4().hex[:8]}", f"n{uuid.uuid4().hex[:8]}"
+    adopted = await stack.welfare_http.post(
+        f"/funds/budgets/{funded}/{year}",
+        json={"lines": {BIRTHDAY_LINE: 1_000_000}, "note": "生日慰问预算"},
+        headers=ADMIN,
+    )
+    assert adopted.status_code == 201, adopted.text
+    # The month's scheduled run (at the stack's start, once it is due) done first: the runs
+    # below are the page's, and their counts its own.
+    [job] = [j for j in stack.welfare.scheduler.jobs if j.name == "welfare.birthdays"]
+    if job.schedule.slot(utcnow()) == month:
+        jobs = stack.welfare.db[JOBS]
+
+        async def scheduled_run_done() -> bool:
+            return await jobs.find_one({"_id": f"welfare.birthdays@{month}#done"}) is not None
+
+        await wait_until(scheduled_run_done, 60, "the month's scheduled birthday run")
+    paid, refused = await born_this_month(stack, funded), await born_this_month(stack, unfunded)
+    paid_id, refused_id = f"b-{year}-{paid}", f"b-{year}-{refused}"
+    chair = await browser(site, "care-chair", ["admin"], ["*"])
+    cadre = await browser(site, "care-cadre-bd", ["cadre", "member"], [funded, unfunded])
+    finance = await browser(site, "care-finance", ["finance", "member"], [funded])
+    phone = await browser(site, paid, ["member"], [funded])
+    people = (chair, cadre, finance, phone)
+    try:
+        desk = await chair.web.get("/admin/care/birthdays")
+        assert desk.status_code == 200 and "运行本月生日福利" in desk.text
+        assert f'<input type="month" name="month" value="{month}" required>' in desk.text
+        assert counts(desk.text) == ("0 份", "0 份", "0 份")
+        ran = await chair.post("/admin/care/birthdays/runs", {"month": month})
+        assert ran.status_code == 200, ran.text
+        said = "本月生日的在会会员 2 人；本次新发 2 份；年度限额已满未发 0 人；未记账 1 份。"
+        assert run_said(ran.text) == said
+        again = await chair.post("/admin/care/birthdays/runs", {"month": month})
+        assert run_said(again.text) == said.replace("新发 2 份", "新发 0 份")
+
+        # The cadre of both campuses: one benefit 已记账 with its entry, one 未记账 and why.
+        async def both_listed() -> bool:
+            page = await cadre.web.get("/admin/care/birthdays")
+            return set(benefit_rows(page.text)) == {paid_id, refused_id}
+
+        await wait_until(both_listed, 30, "the month's benefits on the cadre's desk")
+        listed = await stack.welfare_http.get("/birthdays", params={"month": month}, headers=ADMIN)
+        seq = {b["id"]: b["ledger_seq"] for b in listed.json()}[paid_id]
+        assert isinstance(seq, int)
+        page = (await cadre.web.get(f"/admin/care/birthdays?month={month}")).text
+        rows = benefit_rows(page)
+        assert rows[paid_id] == [paid, funded, "200.00", "默认", "待选择", f"已记账 第 {seq} 笔"]
+        assert rows[refused_id] == [
+            refused,
+            unfunded,
+            "200.00",
+            "默认",
+            "待选择",
+            "未记账：本年度预算尚未批准，不能支出",
+        ]
+        assert counts(page) == ("2 份", "0 份", "1 份")
+        # No run button for a cadre: welfare runs a month for the school's admin only, and a
+        # forged post is its refusal, in words, on the page.
+        assert "/admin/care/birthdays/runs" not in page and "运行本月生日福利" not in page
+        forged = await cadre.post("/admin/care/birthdays/runs", {"month": month})
+        assert forged.status_code == 403 and "需要以下角色之一：admin" in forged.text
+        # Finance reads the ledger, not this list; a member not the desk at all.
+        for outsider in (finance, phone):
+            shut = await outsider.web.get("/admin/care/birthdays")
+            assert shut.status_code == 403 and "无权访问" in shut.text
+
+        # The member's choice on the phone is confirmed after the redirect, not before.
+        async def offered() -> bool:
+            return f"{month} 生日慰问" in (await phone.web.get("/m/care")).text
+
+        await wait_until(offered, 30, "the member's benefit on the phone")
+        confirmed = "已选择，届时按所选礼品发放"
+        assert confirmed not in (await phone.web.get("/m/care")).text
+        chose = await phone.post(f"/m/care/birthdays/{paid_id}", {"gift": "books"})
+        assert chose.status_code == 303 and chose.headers["location"] == "/m/care?chosen=1"
+        shown = await phone.web.get("/m/care?chosen=1")
+        assert confirmed in shown.text and "礼品：购书卡" in shown.text
+        assert (await phone.web.get("/m/care?chosen=2")).status_code == 404
+
+        async def chosen_on_the_desk() -> bool:
+            page = (await cadre.web.get("/admin/care/birthdays")).text
+            return counts(page) == ("2 份", "1 份", "1 份")
+
+        await wait_until(chosen_on_the_desk, 30, "the choice on the cadre's desk")
+        rows = benefit_rows((await cadre.web.get("/admin/care/birthdays")).text)
+        assert rows[paid_id][3:] == ["购书卡", "已选择", f"已记账 第 {seq} 笔"]
+    finally:
+        for person in people:
+            await person.web.aclose()

@@ -87,10 +87,14 @@ async def my_care_page(
 
 @member_router.get("/care")
 async def my_care(
-    visit: MemberVisit, raised: Annotated[int | None, Query(ge=1, le=1)] = None
+    visit: MemberVisit,
+    raised: Annotated[int | None, Query(ge=1, le=1)] = None,
+    chosen: Annotated[int | None, Query(ge=1, le=1)] = None,
 ) -> Response:
     """我的慰问与生日福利, and the form to apply for a case; role: member."""
     flash = "慰问申请已提交，请等待工会审批" if raised else None
+    if chosen:
+        flash = "已选择，届时按所选礼品发放"
     return await my_care_page(visit, flash=flash)
 
 
