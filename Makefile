@@ -77,7 +77,7 @@ test: .venv web-assets chromium
 	.venv/bin/lint-imports  # the layering contracts in pyproject.toml
 	$(PY) -m deploy.docs --check
 	NO_MKDOCS_2_WARNING=1 $(PY) -m mkdocs build --strict --quiet
-	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
+	$(PY) -m pytest -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder --durations=25
 
 lint: .venv
 	$(RUFF) check .

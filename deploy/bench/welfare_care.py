@@ -4,9 +4,11 @@ a twelfth of them born in the month, next to the raw unique-insert rate of the s
 The members are written straight into welfare's member directory as its projection writes
 them (birthdays spread over the year). The run is the job's own use case (`offer_month`): the
 month's members read from the directory, each one's birthday cap claimed under the benefit's
-key, the benefits written as aggregates with their events through the outbox. The clock runs
-until the run returns and again until the outbox has published every offer. Then the run is
-started a second time, as a second replica would: it must offer nothing (checked).
+key, each benefit paid on its campus's ledger (生日慰问, budgets adopted first: one chain per
+campus, whose posts take turns), the benefits written as aggregates with their events through
+the outbox. The clock runs until the run returns and again until the outbox has published
+every offer. Then the run is started a second time, as a second replica would: it must offer
+and post nothing (checked).
 """
 
 from __future__ import annotations
@@ -19,8 +21,12 @@ from deploy.bench.measure import Target, bounded, clock, wait_for
 from deploy.bench.paths import services
 from deploy.bench.plans import published
 from deploy.bench.report import Measurement
+from services.welfare.birthdays.domain import LEDGER_LINE
 from services.welfare.birthdays.handlers import offer_month
+from services.welfare.funds.domain import chain_of
+from services.welfare.funds.handlers import adopt_budget
 from shared.aggregate import Actor
+from shared.auth import Principal
 from shared.readmodels.member_directory import MEMBER_DIRECTORY
 
 MONTH = "2099-03"
@@ -65,16 +71,27 @@ async def birthday_run(target: Target) -> list[Measurement]:
         raw_seconds = await _raw_unique_inserts(welfare.db, born, target.concurrency)
 
         gifts = welfare.context.birthdays
+        chair = Principal("bench-chair", frozenset({"admin"}), frozenset({"*"}))
+        for campus in ("main", "east"):
+            lines = {LEDGER_LINE: (born + 1) * gifts.amount_fen}
+            await adopt_budget(gifts.funds, chair, campus, 2099, lines, "bench")
         started = clock()
         first = await offer_month(gifts, MONTH, Actor("bench"))
         answered = clock() - started
         await wait_for(published(welfare), target.timeout_s, "every birthday offer on Kafka")
         on_kafka = clock() - started
         again = await offer_month(gifts, MONTH, Actor("bench-replica"))
-        if first.offered != born or again.offered:
+        if first.offered != born or again.offered or first.unposted:
             raise AssertionError(
-                f"offered {first.offered} of {born} born in March, then {again.offered} again"
+                f"offered {first.offered} of {born} born in March ({first.unposted} not "
+                f"posted), then {again.offered} again"
             )
+        books = gifts.funds.books
+        posted = [
+            (await books.last(chain_of(c, 2099)) or {}).get("seq", 0) - 1 for c in ("main", "east")
+        ]
+        if sum(posted) != born:
+            raise AssertionError(f"{sum(posted)} ledger payments for {born} benefits")
     return [
         Measurement(
             "birthday.raw_insert",
@@ -93,7 +110,8 @@ async def birthday_run(target: Target) -> list[Measurement]:
             compare_to=("birthday.raw_insert",),
             note=(
                 f"{answered:.1f} s until the run returned, {on_kafka:.1f} s until every offer "
-                f"was on Kafka; run again: {again.offered} offered (checked 0)"
+                f"was on Kafka; {sum(posted):,} ledger payments on 2 campus ledgers (checked); "
+                f"run again: {again.offered} offered (checked 0)"
             ),
         ),
     ]

@@ -24,7 +24,7 @@ from shared.readmodels.member_directory import MEMBER_DIRECTORY
 from shared.vocabulary.welfare_plans import Category
 from tests.integration import events_kit as kit
 from tests.integration.conftest import Stack, bearer, build_stack, close_stack, join
-from tests.kafka_tools import read_all, wait_until
+from tests.kafka_tools import read_all, wait_caught_up, wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -639,6 +639,16 @@ async def test_a_visit_just_recorded_is_listed_for_its_cadre_before_the_list_has
         return await views.find_one({"_id": visit_id}) is not None
 
     await wait_until(in_view, 30, "the visit in the list view")
+    # The list entry is written twice: at once, and by the consumer of the visit's event.
+    # Both must be done before it is taken away, or the consumer's late write puts it back.
+    topic = stack.topic("welfare.visit")
+
+    async def published() -> bool:
+        records = await read_all(stack.bootstrap, topic, timeout_ms=500)
+        return any(visit_id in (r.key or b"").decode() for r in records)
+
+    await wait_until(published, 30, "the visit's event on Kafka")
+    await wait_caught_up(stack.bootstrap, stack.welfare.settings.consumer_group, topic)
     await views.delete_one({"_id": visit_id})  # as if the list had not caught up yet
     path = f"/cases/{case['id']}/visits"
     plain = await stack.welfare_http.get(path, headers=CADRE)

@@ -96,11 +96,13 @@ class Books:
         chart: Chart | None = None,
         block: int = BLOCK,
         anchor: Callable[[str, bool], Awaitable[Anchor]] | None = None,
+        window: int = WINDOW,
     ) -> None:
         self.coll: AsyncCollection = db[LEDGER]
         self.blocks: AsyncCollection = db[BLOCKS]
         self.chart = chart  # to prove entries before sealing them (None: never seal)
         self.block = block
+        self.window = window
         # What a ledger last published on Kafka, its blocks' too when asked (True).
         self.anchor = anchor
         self._sealing: set[asyncio.Task[Any]] = set()
@@ -181,13 +183,13 @@ class Books:
         start = after + 1
         while start <= MAX_ENTRIES:
             window = await asyncio.gather(
-                *(self.entry(chain, seq) for seq in range(start, start + WINDOW))
+                *(self.entry(chain, seq) for seq in range(start, start + self.window))
             )
             found = [d for d in window if d is not None]
             if not found and start > until:
                 break
             out.extend(found)
-            start += WINDOW
+            start += self.window
         return out
 
     async def entries(self, chain: str) -> list[dict[str, Any]]:
