@@ -130,6 +130,7 @@ def bootstrap(
         deliveries,
         preferences,
         contacts,
+        templates,
         dispatcher.enabled,
         batch=settings.announcement_batch,
         poll_s=settings.announcement_poll_s,

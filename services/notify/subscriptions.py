@@ -11,7 +11,6 @@ from services.notify.notices.handlers import (
     on_member_joined,
     on_routed_event,
 )
-from services.notify.notices.security import SECURITY_EVENTS, on_security_event
 from services.notify.reminders.handlers import reminder_routes
 from services.notify.reminders.store import Reminders
 from services.notify.routing.audience import Registrations, registration_routes
@@ -41,7 +40,6 @@ OWN_USE_CASE = {
     MemberJoinedV2.type,
     LoginLinkRequestedV2.type,
     EmailChangeRequested.type,
-    *(e.type for e in SECURITY_EVENTS),
 }
 
 
@@ -84,11 +82,10 @@ def subscriptions(
             web_base_url,
             sealer,
         ),
-        # members.account: a password changed or an account locked (安全提醒, with its time).
-        *(on(e, on_security_event, dispatcher) for e in SECURITY_EVENTS),
         # Reminders' schedules: activities, festival plans and entitlements, exam bookings.
         *reminder_routes(reminders),
-        # Every other route of the routing table.
+        # Every other route of the routing table (the security notices among them: their
+        # facts are given the envelope's time like every route's).
         *(
             on(route.event, on_routed_event, dispatcher)
             for route in TABLE.routes.values()

@@ -1,5 +1,6 @@
 """A cadre posts a mandatory notice (通知公告) in Chromium, previewed first, and watches its
-read count change as a member opens it on a phone (375 px).
+read count change as a member opens it on a phone (375 px); then a notice to one department
+(a segment) reaches its member's inbox and not the other's, and its counts are the segment's.
 
 Members, notify and web as processes on the real broker and database; the members made over
 the members API (notify learns them from Kafka); the sessions made as sign-in makes them.
@@ -171,6 +172,47 @@ async def test_a_cadre_watches_the_read_count_change_as_a_member_opens_the_notic
             await expect(page.locator("#unread-list")).not_to_contain_text("李梅")
             await expect(page.locator("#unread-list")).to_contain_text("张伟")
             await shot(page, "notice-read-statistics")
+
+            # A notice to one department: 艺术系 (李梅) is in the segment, 音乐系 (张伟) is not.
+            await page.goto("/admin/notices")
+            await page.fill("input[name=title]", "艺术系教工座谈会通知")
+            await page.fill("textarea[name=body]", "请艺术系教工周三下午到系会议室座谈。")
+            await page.fill("input[name=departments]", "艺术系")
+            await page.click("#preview-btn")
+            await expect(page.locator("#preview")).to_contain_text("发送范围：部门：艺术系")
+            await expect(page.locator("#preview-count")).to_have_text("1")
+            await expect(page.locator("input[name=departments]")).to_have_value("艺术系")
+            await page.click("#post-btn")
+            await expect(page.locator(".notice-ok")).to_contain_text("通知已发布")
+            await expect(page.locator("#main p.muted").first).to_contain_text("部门：艺术系")
+            # Sent to its end (so who has not got it never will), to the segment alone.
+            await expect(page.locator("#notice-state")).to_have_text("已送达", timeout=30_000)
+            await expect(page.locator("#delivered-count")).to_have_text("1")
+            await expect(page.locator("#read-count")).to_have_text("0")
+            await expect(page.locator("#read-chart rect")).to_have_count(2)  # one department
+            await expect(page.locator("#read-chart")).to_contain_text("艺术系")
+            await expect(page.locator("#read-chart")).not_to_contain_text("音乐系")
+            await expect(page.locator("#unread-list")).to_have_count(0)  # not mandatory
+
+            await m.goto("/m/inbox")
+            await expect(m.locator("#unread")).to_contain_text("艺术系教工座谈会通知")
+            await m.locator("#unread a.row-link", has_text="艺术系教工座谈会").click()
+            await expect(m.locator(".prewrap")).to_contain_text("系会议室座谈")
+            outside = await browser.new_context(
+                viewport=PHONE, base_url=web, locale="zh-CN", timezone_id="Asia/Shanghai"
+            )
+            outside.set_default_timeout(20_000)
+            zhang_session = await session_of(platform, ids["张伟"], ["member"])
+            await outside.add_cookies([{"name": "gh_session", "value": zhang_session, "url": web}])
+            z = await outside.new_page()
+            await z.goto("/m/inbox")
+            await expect(z.locator("#unread")).to_contain_text("关于参加春季健步走的通知")
+            await expect(z.locator("#main")).not_to_contain_text("艺术系教工座谈会")
+            # 李梅 opened it: the segment's one reader, without a reload.
+            await expect(page.locator("#read-count")).to_have_text("1", timeout=20_000)
+            await expect(page.locator("#read-chart")).to_contain_text("1/1（100%）")
+            await shot(page, "notice-segment-statistics")
+            await outside.close()
             await phone.close()
             await desk.close()
         finally:

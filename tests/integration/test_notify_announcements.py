@@ -264,6 +264,45 @@ async def test_a_cadre_posts_and_reads_only_on_their_own_campuses(stack: Stack):
     ]
 
 
+async def test_a_notice_is_worded_as_each_recipients_campus_words_it(stack: Stack):
+    west, east = uid("w"), uid("e")
+    dept = uid("系")  # only this test's members are in it: the whole school reaches them alone
+    [westerner] = await members(stack, west, [(dept, "female", "active")])
+    [easterner] = await members(stack, east, [(dept, "male", "active")])
+    wording = {
+        "title": "【西区工会】{{ title }}",
+        "body": "{{ name }}老师：\n\n{{ body }}\n\n西校区工会",
+    }
+    saved = await stack.notify_http.put(
+        f"/templates/announcement/campuses/{west}", json=wording, headers=ADMIN
+    )
+    assert saved.status_code == 200, saved.text
+
+    made = await post(stack, ADMIN, campus="*", departments=[dept], mandatory=True)
+    await fan_out(stack)
+    assert await inbox_of(stack, made["id"]) == Counter({westerner: 1, easterner: 1})
+
+    async def message(member: str, campus: str) -> tuple[str, str]:
+        got = await stack.notify_http.get("/inbox", headers=stack.member_headers(member, campus))
+        [found] = [m for m in got.json() if m["id"] == f"{made['id']}:{member}"]
+        return found["title"], found["body"]
+
+    assert await message(westerner, west) == (
+        "【西区工会】关于春季健步走的通知",
+        "会员0老师：\n\n请按时参加。\n\n西校区工会",
+    ), "the west campus's own wording"
+    assert await message(easterner, east) == ("关于春季健步走的通知", "请按时参加。"), (
+        "no wording of its own: the notice's text as written"
+    )
+    # The e-mails say the same (the delivery worker picks each campus's wording too).
+    [worker] = [w for w in stack.notify.workers if isinstance(w, DeliveryWorker)]
+    await worker.run_once()
+    mails = {m[0]: m for m in MAILER.sent}
+    west_mail, east_mail = mails[f"{westerner}@school.local"], mails[f"{easterner}@school.local"]
+    assert west_mail[1] == "【西区工会】关于春季健步走的通知" and "西校区工会" in west_mail[2]
+    assert east_mail[1] == "关于春季健步走的通知" and "西校区工会" not in east_mail[2]
+
+
 class KilledMidBatch(Deliveries):
     """The process dies after the n-th delivery insert (inbox messages of that batch are in,
     their deliveries are not)."""
@@ -288,6 +327,7 @@ def replica(stack: Stack, deliveries: Deliveries | None = None) -> AnnouncementF
         deliveries or ctx.deliveries,
         ctx.preferences,
         f.contacts,
+        ctx.templates,
         frozenset({ChannelName.inbox, ChannelName.email}),
         batch=3,
     )

@@ -17,7 +17,7 @@ from services.notify.delivery.domain import (
 from services.notify.preferences.domain import Preferences, QuietHours, channels_for, send_after
 from services.notify.routing.audience import eligible
 from services.notify.routing.domain import Audience, Category, ChannelName, routing_table
-from services.notify.routing.table import ROUTES, TABLE, UNROUTED, security_facts
+from services.notify.routing.table import ROUTES, TABLE, UNROUTED
 from services.notify.templates.defaults import DEFAULTS
 from services.notify.templates.domain import TemplateText, render, validate
 from shared.errors import Invalid
@@ -150,7 +150,7 @@ def test_security_notices_are_mandatory_and_say_when_in_beijing_time_without_a_l
         route = TABLE.routes[event.type]
         assert route.audience is Audience.member and route.category is Category.account
         assert channels_for(route, opted_out) == [ChannelName.inbox, ChannelName.email]
-        facts = security_facts(event, at)
+        facts = route.facts(event, at)  # the envelope's time, as every route is given it
         default = DEFAULTS[route.template]
         assert facts.member_id == "m1" and set(facts.variables) | {"name"} == set(default.sample)
         rendered = render(

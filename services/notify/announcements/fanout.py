@@ -7,6 +7,11 @@ their unique ids (`delivery_id`, `notice_id`). A fan-out stopped half-way (a cra
 deploy) is taken up again from its last finished batch; two replicas on one announcement
 both insert, and each message and delivery exists once. E-mail and WeCom deliveries are
 queued for the delivery worker (`delivery/worker.py`), which sends, retries and fails them.
+
+The words are the notice's own title and text, unless the recipient's campus has its own
+wording of the `announcement` template (an admin's, 通知模板): then that, rendered with the
+notice's title and text, as every route picks its campus's wording. E-mail and WeCom render
+it when they send (the delivery worker); the inbox message is written here.
 """
 
 from __future__ import annotations
@@ -37,6 +42,8 @@ from services.notify.preferences.store import PreferenceStore
 from services.notify.routing.audience import eligible
 from services.notify.routing.contacts import Contacts, address_of
 from services.notify.routing.domain import ChannelName
+from services.notify.templates.domain import TemplateText, render_message
+from services.notify.templates.store import Templates
 from shared.polling import PollingWorker
 from shared.readmodels.member_directory import MEMBER_DIRECTORY
 from shared.timeutil import local_today, utcnow
@@ -55,6 +62,7 @@ class AnnouncementFanout(PollingWorker):
         deliveries: Deliveries,
         preferences: PreferenceStore,
         contacts: Contacts,
+        templates: Templates,
         enabled: frozenset[ChannelName],
         batch: int = 500,
         poll_s: float = 1.0,
@@ -65,6 +73,7 @@ class AnnouncementFanout(PollingWorker):
         self.deliveries = deliveries
         self.preferences = preferences
         self.contacts = contacts
+        self.templates = templates
         self.enabled = enabled
         self.batch = batch
         super().__init__(poll_s)  # a round fans out every announcement to its end: then wait
@@ -142,6 +151,8 @@ class AnnouncementFanout(PollingWorker):
         messages: list[Notice] = []
         inbox_docs: list[dict[str, Any]] = []
         pending: list[tuple[str, ChannelName, dict[str, Any]]] = []
+        overrides: dict[str, TemplateText | None] = {}  # per campus, read once a batch
+        warned: set[str] = set()
         for m in members:
             member = str(m["_id"])
             campus = m.get("campus") or a.campus
@@ -168,8 +179,11 @@ class AnnouncementFanout(PollingWorker):
                 if channel is not ChannelName.inbox:
                     pending.append((key, channel, base))
                     continue
+                if campus not in overrides:
+                    overrides[campus] = await self.templates.override(TEMPLATE, campus)
+                title, text = wording(a, overrides[campus], base["variables"], campus, warned)
                 nid = notice_id(a.id, member)
-                messages.append(Notice(nid, member, campus, KIND, a.title, a.body))
+                messages.append(Notice(nid, member, campus, KIND, title, text))
                 inbox_docs.append(
                     {
                         "_id": key,
@@ -210,6 +224,24 @@ class AnnouncementFanout(PollingWorker):
         fields = {"campus": 1, "department": 1, "gender": 1, "status": 1, "roles": 1}
         docs = await self.directory.find(query, {**fields, "small_group": 1}).to_list()
         return sum(1 for d in docs if eligible(d, rule, campus, year))
+
+
+def wording(
+    a: Announcement,
+    override: TemplateText | None,
+    variables: Mapping[str, Any],
+    campus: str,
+    warned: set[str],
+) -> tuple[str, str]:
+    """The inbox message's title and text: the notice's own, or the campus's wording of the
+    announcement template rendered with them (`render_message`: one that fails to render
+    falls back to the default wording, logged once a campus)."""
+    if override is None:
+        return a.title, a.body
+    rendered = render_message(
+        override, variables, template=TEMPLATE, campus=campus, event_type=EVENT_TYPE, warned=warned
+    )
+    return rendered.title, rendered.text
 
 
 class _Writes:

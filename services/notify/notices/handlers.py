@@ -41,7 +41,8 @@ async def on_routed_event(
     route = TABLE.routes[event.type]
     if not route.when(event):
         return
-    await dispatch(Dispatch(envelope.id, event.type, route.facts(event)), dispatcher)
+    facts = route.facts(event, envelope.time)  # when it happened, not when notify got to it
+    await dispatch(Dispatch(envelope.id, event.type, facts), dispatcher)
 
 
 async def welcome_member(cmd: WelcomeMember, cause: str, dispatcher: Dispatcher) -> None:

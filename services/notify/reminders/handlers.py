@@ -145,7 +145,7 @@ async def send_due_reminders(
             doc["kind"], doc["subject"], doc["campus"], doc["until"], doc["values"], members
         )
         route = table.route(reminder.type)
-        facts = route.facts(reminder)
+        facts = route.facts(reminder, run.now)
         sent = await dispatch(Dispatch(reminder.reminder_id, reminder.type, facts), dispatcher)
         await reminders.mark_fired(key, sent)
         created += sent

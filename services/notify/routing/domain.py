@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from shared.events import IntegrationEvent
 from shared.labels import Labelled
+from shared.timeutil import utcnow
 
 
 class Audience(Labelled):
@@ -72,6 +74,12 @@ class Reminder:
     campus: str
 
 
+# A route's facts from its event (or reminder) and when that happened: the envelope's time
+# (not when notify got round to it: after an outage or a replay a notice still says when),
+# a reminder's when it fires; always an aware datetime.
+FactsOf = Callable[[Any, datetime], Facts]
+
+
 @dataclass(frozen=True)
 class NotifyRoute:
     event: type[IntegrationEvent] | type[Reminder]
@@ -79,7 +87,7 @@ class NotifyRoute:
     template: str
     channels: tuple[ChannelName, ...]
     category: Category
-    facts: Callable[[Any], Facts]
+    facts_of: FactsOf
     mandatory: bool = False
     # False: this event, for this reason, is told by another route (a registration cancelled
     # because the activity was: the cancellation of the activity says it once).
@@ -88,6 +96,15 @@ class NotifyRoute:
     @property
     def event_type(self) -> str:
         return self.event.type
+
+    def facts(self, event: Any, at: datetime | None = None) -> Facts:
+        """The event's facts; `at`: when it happened (the envelope's time, a reminder's
+        firing; a naive one is UTC, as envelopes are; none given: now, as in a preview)."""
+        if at is None:
+            at = utcnow()
+        elif at.tzinfo is None:
+            at = at.replace(tzinfo=UTC)
+        return self.facts_of(event, at)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,9 @@
 template and on which channels — and, in `UNROUTED`, every other catalogued type with why.
 
 A test fails when a catalogued type is in neither list (tests/unit/test_notify_rules.py), so
-a new event type is a conscious choice. Templates are in `templates/defaults.py`.
+a new event type is a conscious choice. Templates are in `templates/defaults.py`. A route's
+facts function gets the event and when it happened (the envelope's time, aware UTC: see
+`routing.domain.FactsOf`); most need only the event.
 """
 
 from __future__ import annotations
@@ -87,16 +89,16 @@ def yuan(fen: int) -> str:
     return f"{fen / 100:,.2f}"
 
 
-def _welcome(e: MemberJoinedV2) -> Facts:
+def _welcome(e: MemberJoinedV2, _at: datetime) -> Facts:
     return Facts(e.campus, {"joined_on": day(e.joined_on)}, member_id=e.member_id)
 
 
-def _applied(e: MemberApplied) -> Facts:
+def _applied(e: MemberApplied, _at: datetime) -> Facts:
     values = {"applicant": e.name, "department": e.department, "applied_on": day(e.applied_on)}
     return Facts(e.campus, values)
 
 
-def _registration(e: RegistrationFacts) -> Facts:
+def _registration(e: RegistrationFacts, _at: datetime) -> Facts:
     values: dict[str, Any] = {
         "activity_title": e.activity_title,
         "guests": e.guests,
@@ -107,7 +109,7 @@ def _registration(e: RegistrationFacts) -> Facts:
     return Facts(e.member_campus, values, member_id=e.member_id, activity_id=e.activity_id)
 
 
-def _activity(e: ActivityFacts) -> Facts:
+def _activity(e: ActivityFacts, _at: datetime) -> Facts:
     values: dict[str, Any] = {
         "title": e.title,
         "kind_label": e.kind_label,
@@ -127,7 +129,7 @@ def _activity(e: ActivityFacts) -> Facts:
     )
 
 
-def _budget(e: BudgetThresholdReached) -> Facts:
+def _budget(e: BudgetThresholdReached, _at: datetime) -> Facts:
     values = {
         "year": e.year,
         "line": e.line,
@@ -138,7 +140,7 @@ def _budget(e: BudgetThresholdReached) -> Facts:
     return Facts(e.campus, values)
 
 
-def _survey(e: SurveyFacts) -> Facts:
+def _survey(e: SurveyFacts, _at: datetime) -> Facts:
     values = {
         "title": e.title,
         "opens": moment(e.opens_at),
@@ -149,21 +151,21 @@ def _survey(e: SurveyFacts) -> Facts:
     return Facts(e.campus, values, eligibility=e.audience.model_dump())
 
 
-def _campaign_result(e: CampaignResultPublished) -> Facts:
+def _campaign_result(e: CampaignResultPublished, _at: datetime) -> Facts:
     values = {"title": e.title, "elected": len(e.elected)}
     return Facts(e.campus, values)
 
 
-def _proposal_replied(e: ProposalMoved) -> Facts:
+def _proposal_replied(e: ProposalMoved, _at: datetime) -> Facts:
     values = {"number": e.number or "", "department": e.department or ""}
     return Facts(e.campus, values, member_id=e.proposer_id)
 
 
-def _suggestion_replied(e: SuggestionReplied) -> Facts:
+def _suggestion_replied(e: SuggestionReplied, _at: datetime) -> Facts:
     return Facts(e.campus, {"title": e.title}, member_id=e.member_id)
 
 
-def _entitlement(e: EntitlementCreated | EntitlementIssued) -> Facts:
+def _entitlement(e: EntitlementCreated | EntitlementIssued, _at: datetime) -> Facts:
     values: dict[str, Any] = {"year": e.year}
     if isinstance(e, EntitlementCreated):
         values["standard"] = yuan(e.standard_fen)
@@ -172,12 +174,12 @@ def _entitlement(e: EntitlementCreated | EntitlementIssued) -> Facts:
     return Facts(e.campus, values, member_id=e.member_id)
 
 
-def _case_approved(e: CaseApproved) -> Facts:
+def _case_approved(e: CaseApproved, _at: datetime) -> Facts:
     values = {"kind_label": CaseKind(e.kind).label, "amount": yuan(e.amount_fen)}
     return Facts(e.campus, values, member_id=e.member_id)
 
 
-def _birthday(e: BirthdayBenefitOffered) -> Facts:
+def _birthday(e: BirthdayBenefitOffered, _at: datetime) -> Facts:
     values = {
         "month": int(e.month[5:]),
         "amount": yuan(e.amount_fen),
@@ -186,24 +188,23 @@ def _birthday(e: BirthdayBenefitOffered) -> Facts:
     return Facts(e.campus, values, member_id=e.member_id)
 
 
-def _exam(e: ExamBooked) -> Facts:
+def _exam(e: ExamBooked, _at: datetime) -> Facts:
     values = {"day": day(e.day), "moved": e.moved_from is not None}
     return Facts(e.campus, values, member_id=e.member_id)
 
 
-def _exam_not_booked(e: ExamBookingReminderRequested) -> Facts:
+def _exam_not_booked(e: ExamBookingReminderRequested, _at: datetime) -> Facts:
     values = {"title": e.title, "year": e.year, "last_day": day(e.last_day)}
     return Facts(e.campus, values, member_ids=e.member_ids)
 
 
-def _account(e: LoginLinkRequestedV2 | EmailChangeRequested) -> Facts:
+def _account(e: LoginLinkRequestedV2 | EmailChangeRequested, _at: datetime) -> Facts:
     # The link and the new address arrive sealed: their handlers open them and add the values.
     return Facts(e.campus, {}, member_id=e.member_id)
 
 
-def security_facts(e: PasswordChanged | AccountLocked, at: datetime | None = None) -> Facts:
-    """A security notice's facts; `at`: when it happened, the event's own time (its use case,
-    `notices/security.py`, gives the envelope's: not when notify got round to it)."""
+def _security(e: PasswordChanged | AccountLocked, at: datetime) -> Facts:
+    """A security notice says when it happened: the envelope's time (the events carry none)."""
     values = {"at": moment(at)}
     if isinstance(e, AccountLocked):
         values["until"] = moment(e.locked_until)
@@ -423,7 +424,7 @@ ROUTES = [
         "password_changed",
         (INBOX, EMAIL),
         Category.account,
-        security_facts,
+        _security,
         mandatory=True,
     ),
     NotifyRoute(
@@ -432,18 +433,18 @@ ROUTES = [
         "account_locked",
         (INBOX, EMAIL),
         Category.account,
-        security_facts,
+        _security,
         mandatory=True,
     ),
 ]
 
 
-def _activity_soon(r: ActivityTomorrow) -> Facts:
+def _activity_soon(r: ActivityTomorrow, _at: datetime) -> Facts:
     values = {"title": r.title, "venue": r.venue, "starts": moment(r.starts_at)}
     return Facts(r.campus, values, member_ids=r.member_ids)
 
 
-def _gift_due(r: GiftChoiceDue) -> Facts:
+def _gift_due(r: GiftChoiceDue, _at: datetime) -> Facts:
     values = {
         "festival": Festival.label_of(r.festival),
         "year": r.year,
@@ -452,7 +453,7 @@ def _gift_due(r: GiftChoiceDue) -> Facts:
     return Facts(r.campus, values, member_ids=r.member_ids)
 
 
-def _exam_tomorrow(r: ExamTomorrow) -> Facts:
+def _exam_tomorrow(r: ExamTomorrow, _at: datetime) -> Facts:
     return Facts(r.campus, {"day": day(r.day)}, member_id=r.member_id)
 
 

@@ -18,10 +18,12 @@ class Templates:
 
     async def text_for(self, key: str, campus: str) -> TemplateText:
         """The campus's override of a template, else the default."""
+        return await self.override(key, campus) or default_text(key)
+
+    async def override(self, key: str, campus: str) -> TemplateText | None:
+        """The campus's own wording of a template, if an admin saved one."""
         doc = await self.coll.find_one({"_id": f"{key}@{campus}"})
-        if doc is None:
-            return default_text(key)
-        return TemplateText(doc["title"], doc["body"])
+        return None if doc is None else TemplateText(doc["title"], doc["body"])
 
     async def overrides(self, key: str) -> list[dict[str, Any]]:
         return await self.coll.find({"key": key}).sort("campus", 1).to_list()
