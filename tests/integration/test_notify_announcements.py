@@ -146,6 +146,7 @@ async def test_a_notice_reaches_its_segment_on_the_channels_members_chose(stack:
     assert preview.status_code == 200, preview.text
     assert preview.json()["recipients"] == 2 and preview.json()["title"] == "标题"
     assert preview.json()["segment"]["label"] == "部门：艺术系"
+    assert preview.json()["campus_wordings"] == [], "no campus has its own wording"
     listed = await stack.notify_http.get("/announcements", headers=cadre)
     assert listed.json() == [], "a preview posts nothing"
 
@@ -277,6 +278,21 @@ async def test_a_notice_is_worded_as_each_recipients_campus_words_it(stack: Stac
         f"/templates/announcement/campuses/{west}", json=wording, headers=ADMIN
     )
     assert saved.status_code == 200, saved.text
+    preview = await stack.notify_http.post(
+        "/announcement-previews",
+        json={"campus": "*", "title": "关于春季健步走的通知", "body": "请按时参加。"},
+        headers=ADMIN,
+    )
+    assert preview.json()["campus_wordings"] == [
+        {
+            "campus": west,
+            "title": "【西区工会】关于春季健步走的通知",
+            "body": "张三老师：\n\n请按时参加。\n\n西校区工会",
+        }
+    ], "the cadre sees how the west campus's members will read it"
+    east_only = {"campus": east, "title": "标题", "body": "正文"}
+    preview = await stack.notify_http.post("/announcement-previews", json=east_only, headers=ADMIN)
+    assert preview.json()["campus_wordings"] == [], "the west wording is not the east's"
 
     made = await post(stack, ADMIN, campus="*", departments=[dept], mandatory=True)
     await fan_out(stack)

@@ -94,11 +94,21 @@ class AnnouncementDetail(AnnouncementPublic):
     departments: list[TallyPublic] = Field(description="各部门")
 
 
+class CampusWordingPublic(BaseModel):
+    campus: str
+    title: str
+    body: str
+
+
 class PreviewPublic(BaseModel):
     title: str
     body: str
     segment: SegmentPublic
     recipients: int = Field(description="当前会送达的会员人数")
+    campus_wordings: list[CampusWordingPublic] = Field(
+        default_factory=list,
+        description="有本校区通知模板措辞的校区：该校区会员看到的标题和正文（姓名以示例代替）",
+    )
 
 
 class UnreadPublic(BaseModel):
@@ -162,8 +172,13 @@ async def preview(body: AnnouncementBody, fanout: FanoutDep, user: CurrentUser) 
     of its campus."""
     title, text, segment = _checked(body, user)
     recipients = await fanout.count(segment, body.campus)
+    worded = await fanout.campus_wordings(body.campus, title, text)
     return PreviewPublic(
-        title=title, body=text, segment=_segment_public(segment), recipients=recipients
+        title=title,
+        body=text,
+        segment=_segment_public(segment),
+        recipients=recipients,
+        campus_wordings=[CampusWordingPublic(campus=c, title=t, body=b) for c, t, b in worded],
     )
 
 

@@ -51,6 +51,9 @@ from shared.timeutil import local_today, utcnow
 KIND = "announcement"  # the inbox message's kind
 
 
+SAMPLE_NAME = "张三"  # the preview's member (a sample name)
+
+
 class AnnouncementFanout(PollingWorker):
     name = "notify-announcements"
 
@@ -214,6 +217,29 @@ class AnnouncementFanout(PollingWorker):
         ]
         await self.deliveries.add_many(queued)
         return created
+
+    async def campus_wordings(
+        self, campus: str, title: str, body: str
+    ) -> list[tuple[str, str, str]]:
+        """(campus, title, text) as members of each campus with its own wording of the
+        announcement template will read the notice (the preview's; a sample name)."""
+        saved = await self.templates.overrides(TEMPLATE)
+        wanted = [d for d in saved if campus == "*" or d["campus"] == campus]
+        variables = {"name": SAMPLE_NAME, "title": title, "body": body}
+        warned: set[str] = set()
+        out = []
+        for doc in wanted:
+            text = TemplateText(doc["title"], doc["body"])
+            rendered = render_message(
+                text,
+                variables,
+                template=TEMPLATE,
+                campus=doc["campus"],
+                event_type=EVENT_TYPE,
+                warned=warned,
+            )
+            out.append((doc["campus"], rendered.title, rendered.text))
+        return out
 
     async def count(self, segment: Segment, campus: str) -> int:
         """How many members the segment reaches now (the preview's figure)."""
