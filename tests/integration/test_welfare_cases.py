@@ -537,6 +537,7 @@ async def test_the_hardship_register_is_for_the_campus_cadres_only(care: Stack):
     assert opened.status_code == 201, opened.text
     file = opened.json()
     assert file["reason"] == reason and file["level_label"] == "特别困难"
+    assert file["member_name"] == "赵师傅"  # as cases name their members, for the cadres
     twice = await stack.welfare_http.post("/hardship", json=body, headers=CADRE)
     assert twice.status_code == 409 and twice.json()["code"] == "hardship.open"
     url = f"/hardship/{file['id']}"
@@ -559,6 +560,9 @@ async def test_the_hardship_register_is_for_the_campus_cadres_only(care: Stack):
         return file["id"] in await due(2026)
 
     await wait_until(listed_as_due, 30, "the file among those due for review")
+    listed = (await stack.welfare_http.get("/hardship", headers=CHAIR)).json()
+    assert [f["member_name"] for f in listed if f["id"] == file["id"]] == ["赵师傅"]
+    assert (await stack.welfare_http.get(url, headers=CHAIR)).json()["member_name"] == "赵师傅"
     kept = {"year": 2026, "outcome": "keep", "note": "仍困难，继续帮扶"}
     assert (
         await stack.welfare_http.post(f"{url}/reviews", json=kept, headers=CADRE)

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from aiokafka.errors import KafkaConnectionError
 from jsonschema import Draft202012Validator, FormatChecker
 from openpyxl import load_workbook
 
@@ -42,6 +43,7 @@ from services.welfare.funds.store import BLOCKS, LEDGER, Books, published_head
 from shared.aggregate import Actor
 from shared.envelope import CloudEvent
 from shared.errors import Conflict
+from shared.keyed_tail import Partitions, scan_back
 from shared.principal import Principal
 from tests.integration.conftest import Stack, bearer, build_stack, close_stack
 from tests.kafka_tools import read_all, wait_until
@@ -640,3 +642,52 @@ async def test_a_sealed_entry_is_served_from_its_block_not_its_row(funds: Stack)
 
 async def _sealed(stack: Stack, chain: str) -> bool:
     return await stack.welfare.db[BLOCKS].count_documents({"chain": chain}) >= 1
+
+
+async def test_a_block_read_once_is_kept_yet_the_check_reads_the_database(funds: Stack):
+    stack, c = funds, campus()
+    await adopt(stack, c, {FESTIVAL: 100_000})
+    books = small_books(stack, 3)
+    await pay_directly(books, c, 3)  # entries 2..4: block 1-3 sealed
+    chain = f"{c}:{YEAR}"
+    await wait_until(lambda: _sealed(stack, chain), what="block 1 sealed")
+    read = await books.kept_entry(chain, 2)
+    assert read is not None and read["amount_fen"] == 100
+    read["amount_fen"] = 1  # a reader's copy is its own: the kept block is not changed
+    assert (again := await books.kept_entry(chain, 2)) is not None and again["amount_fen"] == 100
+    # The block's text changed in the database after it was read, its hash left as it was:
+    # the check reads the row, not what was unpacked before, and names the block.
+    blocks = stack.welfare.db[BLOCKS]
+    block = await blocks.find_one({"chain": chain, "number": 1})
+    assert block is not None
+    held = unpack(block["packed"])
+    held[1]["amount_fen"] = 5  # entry 2
+    await blocks.update_one({"_id": block["_id"]}, {"$set": {"packed": pack(held)}})
+    found = await books.check(chain)
+    assert not found.intact and "封存块 1 与其哈希不符" in found.say()
+    # A row that is another block now (its hash differs) is read again, not the kept one.
+    await blocks.update_one({"_id": block["_id"]}, {"$set": {"hash": "0" * 64}})
+    assert (now := await books.kept_entry(chain, 2)) is not None and now["amount_fen"] == 5
+
+
+async def test_the_check_says_why_when_kafka_cannot_be_read(funds: Stack):
+    stack, c = funds, campus()
+    await adopt(stack, c, {FESTIVAL: 100_000})
+    assert (await pay(stack, c, 10_000)).status_code == 201
+    chain, topic = f"{c}:{YEAR}", stack.topic("welfare.ledger")
+    nowhere = "127.0.0.1:1"  # no broker answers there
+    books = Books(
+        stack.welfare.db,
+        stack.welfare.outbox,
+        chart=current_chart(),
+        anchor=published_head(nowhere, topic),
+    )
+    found = await books.check(chain)
+    assert found.intact and found.anchored_seq is None
+    assert "未能与已发布的台账事件核对末尾（消息队列暂不可用）" in found.say()
+    # With the topic's partitions kept from a read that worked, a scan that cannot reach
+    # Kafka still fails: it never passes for "nothing was published".
+    kept = Partitions(stack.bootstrap)
+    assert await kept.of(topic)
+    with pytest.raises(KafkaConnectionError):
+        await scan_back(nowhere, topic, chain, lambda _: True, partitions=kept)

@@ -21,8 +21,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import logging
 import random
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from typing import Any
@@ -45,13 +47,14 @@ from services.welfare.funds.domain import (
     entry_in,
     sealed,
     sealed_block,
+    unpack,
     verify,
     verify_blocks,
 )
 from shared.envelope import CloudEvent
 from shared.errors import ConcurrencyConflict
 from shared.events.welfare import BudgetThresholdReached, LedgerBlockSealed, LedgerEntryPosted
-from shared.keyed_tail import scan_back
+from shared.keyed_tail import Partitions, scan_back
 from shared.outbox.writer import Outbox
 
 log = logging.getLogger(__name__)
@@ -62,6 +65,7 @@ BLOCKS = "fund_blocks"
 MAX_ENTRIES = 1_000_000  # per ledger and year: far beyond a union's
 BLOCK = 1000  # entries per sealed block
 WINDOW = 100  # entries after the last block are read by number, this many at once
+KEPT_BLOCKS = 4  # sealed blocks kept unpacked for reading one entry (2–4 MB each)
 
 
 async def setup_indexes(db: AsyncDatabase) -> None:
@@ -110,6 +114,8 @@ class Books:
         self.outbox = outbox
         self.max_tries = max_tries
         self._head: dict[str, int] = {}  # ledger → highest seq known to exist
+        # (block id, its hash) → its entries by number, the last KEPT_BLOCKS read by one entry.
+        self._unpacked: OrderedDict[tuple[str, str], dict[int, dict[str, Any]]] = OrderedDict()
         # Posts of one process to one ledger take turns: racing each other for the same
         # number would only cost refused inserts. Between replicas the unique key decides.
         self._turns: dict[str, asyncio.Lock] = {}
@@ -122,10 +128,37 @@ class Books:
     async def kept_entry(self, chain: str, seq: int) -> dict[str, Any] | None:
         """Entry `seq` as the ledger's record keeps it: from its sealed block once it is in one
         (the block is what the check proves; its row is no longer read), else its row."""
-        block = await self.blocks.find_one({"_id": f"{chain}@{(seq - 1) // self.block + 1:06d}"})
-        if block is not None and (found := entry_in(block, seq)) is not None:
-            return found
+        block_id = f"{chain}@{(seq - 1) // self.block + 1:06d}"
+        head = await self.blocks.find_one({"_id": block_id}, {"first": 1, "last": 1, "hash": 1})
+        if head is not None and head.get("first", 0) <= seq <= head.get("last", -1):
+            held = await self._unpacked_block(block_id, str(head.get("hash")))
+            if held is not None and (found := held.get(seq)) is not None:
+                return copy.deepcopy(found)  # the kept one stays as unpacked
         return await self.entry(chain, seq)
+
+    async def _unpacked_block(self, block_id: str, hash_: str) -> dict[int, dict[str, Any]] | None:
+        """A sealed block's entries by number, unpacked once and kept among the last KEPT_BLOCKS.
+        Safe: sealed blocks never change, and the key is the id *with the hash the row holds
+        now* (read each call, without the text), so a row replaced by another block (sealed
+        again, its hash forged, the database posted anew) is unpacked afresh. A row whose text
+        alone is edited may be answered from the copy made before — hiding nothing: the check
+        never reads this cache; it reads every block from the database and reports it."""
+        key = (block_id, hash_)
+        held = self._unpacked.get(key)
+        if held is not None:
+            self._unpacked.move_to_end(key)
+            return held
+        block = await self.blocks.find_one({"_id": block_id})
+        if block is None:
+            return None
+        held = {}
+        for entry in unpack(bytes(block["packed"])):
+            if isinstance(seq := entry.get("seq"), int):
+                held.setdefault(seq, entry)  # the first, as `entry_in` finds it
+        self._unpacked[(block_id, str(block.get("hash")))] = held
+        while len(self._unpacked) > KEPT_BLOCKS:
+            self._unpacked.popitem(last=False)
+        return held
 
     async def by_key(self, key: str) -> dict[str, Any] | None:
         return await self.coll.find_one({"key": key}, {"outbox": 0})
@@ -442,7 +475,9 @@ def _posted(doc: dict[str, Any]) -> LedgerEntryPosted:
 def published_head(bootstrap: str, topic: str) -> Callable[[str, bool], Awaitable[Anchor]]:
     """What each ledger last published on `topic` (its events are keyed by the ledger, so
     they are one partition's, in order): its last entry, and its last sealed block when
-    asked. The check's anchor outside the database."""
+    asked. The check's anchor outside the database. The topic's partitions are asked of
+    the broker once, for the life of the service (`Partitions` says why that is safe)."""
+    partitions = Partitions(bootstrap)
 
     async def head(chain: str, blocks: bool) -> Anchor:
         found: dict[str, Any] = {}
@@ -458,7 +493,7 @@ def published_head(bootstrap: str, topic: str) -> Callable[[str, bool], Awaitabl
                 found["block"] = (int(event.data["number"]), str(event.data["hash"]))
             return "entry" in found and ("block" in found or not blocks)
 
-        await scan_back(bootstrap, topic, chain, visit)
+        await scan_back(bootstrap, topic, chain, visit, partitions=partitions)
         seq, entry_hash_ = found.get("entry", (None, None))
         number, block_hash_ = found.get("block", (None, None))
         return Anchor(seq, entry_hash_, number, block_hash_)

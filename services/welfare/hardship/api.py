@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Query, status
 from pydantic import BaseModel, Field
 
+from services.welfare.cases.store import names_of
 from services.welfare.deps import MEMBER_ID
 from services.welfare.hardship.domain import (
     HardshipFile,
@@ -17,7 +18,7 @@ from services.welfare.hardship.domain import (
 )
 from services.welfare.hardship.handlers import Register, add_help, list_files, open_file, review
 from services.welfare.hardship.handlers import visible as visible_file
-from shared.auth import CurrentUser
+from shared.auth import CurrentUser, Principal, Role
 from shared.problems import PROBLEM_RESPONSES
 from shared.runtime import provided
 from shared.text import VISIBLE_TEXT
@@ -51,6 +52,7 @@ class HelpPublic(BaseModel):
 class FilePublic(BaseModel):
     id: str
     member_id: str
+    member_name: str | None = Field(None, description="会员姓名（工会主席和本校区工会干部可见）")
     campus: str
     status: HardshipStatus
     status_label: str
@@ -63,10 +65,11 @@ class FilePublic(BaseModel):
     reviews: list[ReviewPublic]
 
     @classmethod
-    def of(cls, f: HardshipFile) -> FilePublic:
+    def of(cls, f: HardshipFile, name: str | None = None) -> FilePublic:
         return cls(
             id=f.id,
             member_id=f.member_id,
+            member_name=name,
             campus=f.campus,
             status=f.status,
             status_label=f.status.label,
@@ -89,6 +92,19 @@ class FilePublic(BaseModel):
         )
 
 
+async def _named(
+    register: Register, user: Principal, files: list[HardshipFile]
+) -> list[FilePublic]:
+    # As cases name their members (one query of welfare's directory), for the roles that may
+    # read the register: the chair and the campus's cadres (the handlers refuse anyone else).
+    names = (
+        await names_of(register.directory.coll.database, [f.member_id for f in files])
+        if user.has_role(Role.cadre)
+        else {}
+    )
+    return [FilePublic.of(f, names.get(f.member_id)) for f in files]
+
+
 class OpenBody(BaseModel):
     member_id: str = Field(pattern=MEMBER_ID)
     level: HardshipLevel
@@ -99,7 +115,7 @@ class OpenBody(BaseModel):
 async def open_(body: OpenBody, register: RegisterDep, user: CurrentUser) -> FilePublic:
     """建档 (a closed file is opened again); role: cadre of the member's campus."""
     found = await open_file(register, user, body.member_id, body.level, body.reason.strip())
-    return FilePublic.of(found)
+    return (await _named(register, user, [found]))[0]
 
 
 @router.get("")
@@ -112,13 +128,13 @@ async def list_(
     ] = None,
 ) -> list[FilePublic]:
     """困难职工档案; role: cadre (their campuses)."""
-    return [FilePublic.of(f) for f in await list_files(register, user, status_, due_review)]
+    return await _named(register, user, await list_files(register, user, status_, due_review))
 
 
 @router.get("/{file_id}")
 async def get_(file_id: FileId, register: RegisterDep, user: CurrentUser) -> FilePublic:
     """一份档案; role: cadre of the member's campus."""
-    return FilePublic.of(await visible_file(register, user, file_id))
+    return (await _named(register, user, [await visible_file(register, user, file_id)]))[0]
 
 
 class HelpBody(BaseModel):
@@ -136,7 +152,7 @@ async def help_(
     found = await add_help(
         register, user, file_id, body.given_on, body.what.strip(), body.amount_fen, body.case_id
     )
-    return FilePublic.of(found)
+    return (await _named(register, user, [found]))[0]
 
 
 class ReviewBody(BaseModel):
@@ -151,4 +167,4 @@ async def review_(
 ) -> FilePublic:
     """年度复核, once a year (409 `hardship.reviewed`); role: cadre of the member's campus."""
     found = await review(register, user, file_id, body.year, body.outcome, body.note.strip())
-    return FilePublic.of(found)
+    return (await _named(register, user, [found]))[0]
