@@ -1,7 +1,8 @@
 """Commendations on the real broker and database: a campaign from nomination to result, the
 vote limits (K per voter, one per candidate) under concurrency, the tally equal to the votes
-accepted, a vote after the close refused, no voter next to a candidate anywhere in the
-database or in an event, objections, and the recommendation form."""
+accepted, a vote after the close refused, a vote in flight at the close either in the 公示
+list or withdrawn (never in the tally and not the list), no voter next to a candidate
+anywhere in the database or in an event, objections, and the recommendation form."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ from jsonschema import Draft202012Validator, FormatChecker
 from openpyxl import load_workbook
 
 from services.events.commendations import handlers
-from services.events.commendations.store import BALLOTS, SLOTS
+from services.events.commendations.store import BALLOTS, SLOTS, BallotBox
 from shared.timeutil import local_today, utcnow
 from tests.integration import events_kit as kit
 from tests.integration.conftest import Stack, stack_fixture
@@ -74,9 +75,13 @@ async def _events(stack: Stack) -> list[dict]:
     return out
 
 
-async def _shortlisted_campaign(stack: Stack, candidates: list[str]) -> tuple[str, list[str]]:
+async def _shortlisted_campaign(
+    stack: Stack, candidates: list[str], body: dict | None = None, settle: bool = True
+) -> tuple[str, list[str]]:
     http, cadre = stack.events_http, kit.cadre()
-    made = await _ok(await http.post("/commendations", json=_campaign(), headers=cadre), 201)
+    made = await _ok(
+        await http.post("/commendations", json=body or _campaign(), headers=cadre), 201
+    )
     cid = made["id"]
     ids = []
     for member_id in candidates:
@@ -97,7 +102,8 @@ async def _shortlisted_campaign(stack: Stack, candidates: list[str]) -> tuple[st
     )
     move = {"to": "voting", "voting_closes_at": kit.later(1)}
     await _ok(await http.post(f"/commendations/{cid}/phase", json=move, headers=cadre))
-    await kit.settled(stack, *TOPICS)  # the candidates' view has them shortlisted
+    if settle:
+        await kit.settled(stack, *TOPICS)  # the candidates' view has them shortlisted
     return cid, ids
 
 
@@ -425,3 +431,160 @@ async def test_a_member_nominates_a_colleague_by_staff_number(stack: Stack):
     assert (mine["member_id"], mine["by_kind"]) == (me, "self")
     listed = await _ok(await http.get(url, headers=kit.cadre()))
     assert far not in {n["member_id"] for n in listed}
+
+
+# -- a vote in flight when the vote closes ---------------------------------------------------
+
+ALL_LISTED = _campaign(  # every candidate is on the 公示 list, with their votes
+    categories=[
+        {
+            "name": "师德标兵",
+            "kind": "teacher_ethics",
+            "quotas": [{"campus": "main", "count": 3}],
+            "votes_per_voter": 2,
+        }
+    ]
+)
+
+
+def _publicity() -> dict:
+    today = local_today().isoformat()
+    return {"to": "publicity", "publicity_from": today, "publicity_until": today}
+
+
+def _votes(campaign: dict) -> dict[str, int]:
+    return {c["id"]: c["votes"] for c in campaign["candidates"]}
+
+
+def _listed(campaign: dict) -> dict[str, int]:
+    return {w["nomination_id"]: w["votes"] for w in campaign["listed"]}
+
+
+def _counted(answers: list, nids: list[str]) -> dict[str, int]:
+    """Votes per candidate that the answers say went in: "cast" in a 200, nothing else."""
+    counted = dict.fromkeys(nids, 0)
+    for r in answers:
+        assert r.status_code in (200, 409), r.text
+        if r.status_code == 200:
+            for nid, outcome in r.json()["results"].items():
+                counted[nid] += outcome == "cast"
+        else:
+            assert r.json()["code"] in ("vote.closed", "vote.again", "vote.limit"), r.text
+    return counted
+
+
+async def test_a_vote_in_flight_at_the_close_is_in_the_list_or_withdrawn(
+    stack: Stack, monkeypatch: pytest.MonkeyPatch
+):
+    """Both sides of the close, in order by hand (gates on the real server): a ballot the
+    close has read counts though its voter then sees the close; a ballot that lands after the
+    close's read is withdrawn and answered 409 vote.closed. The 公示 list, the public tally
+    and the published result then agree."""
+    http, cadre = stack.events_http, kit.cadre()
+    run = uuid.uuid4().hex[:5]
+    candidates = await kit.in_directory(stack, 3, f"CG{run}")
+    early, read, late = await kit.in_directory(stack, 3, f"VG{run}")
+    cid, nids = await _shortlisted_campaign(stack, candidates, ALL_LISTED)
+    url = f"/commendations/{cid}"
+
+    def vote(voter: str, nid: str):
+        body = {"candidates": [nid]}
+        return http.post(f"{url}/categories/c1/votes", json=body, headers=kit.member(voter))
+
+    assert (await _ok(await vote(early, nids[0])))["results"] == {nids[0]: "cast"}
+
+    ballot_in, at_box, go = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    checking, casting = BallotBox._withdraw_if_closed, BallotBox.cast
+
+    async def check_when_let(box, campaign, *args):  # `read`: ballot in, close not looked for
+        if campaign == cid and not ballot_in.is_set():
+            ballot_in.set()
+            await go.wait()
+        return await checking(box, campaign, *args)
+
+    async def cast_when_let(box, campaign, category, voter, *args):  # `late`: phase read only
+        if voter == late:
+            at_box.set()
+            await go.wait()
+        return await casting(box, campaign, category, voter, *args)
+
+    monkeypatch.setattr(BallotBox, "_withdraw_if_closed", check_when_let)
+    monkeypatch.setattr(BallotBox, "cast", cast_when_let)
+    counted_vote = asyncio.create_task(vote(read, nids[1]))
+    await asyncio.wait_for(ballot_in.wait(), 30)
+    withdrawn_vote = asyncio.create_task(vote(late, nids[1]))
+    await asyncio.wait_for(at_box.wait(), 30)
+    closed = await _ok(await http.post(f"{url}/phase", json=_publicity(), headers=cadre))
+    go.set()
+    counted, withdrawn = await counted_vote, await withdrawn_vote
+    monkeypatch.undo()
+
+    assert counted.status_code == 200, counted.text
+    assert counted.json()["results"] == {nids[1]: "cast"}
+    assert withdrawn.status_code == 409, withdrawn.text
+    assert withdrawn.json()["code"] == "vote.closed"
+    assert withdrawn.json()["title"] == "投票已截止，本次投票未计入"
+    expected = {nids[0]: 1, nids[1]: 1, nids[2]: 0}
+    assert _listed(closed) == expected
+    public = await _ok(await http.get(url, headers=kit.member(late)))
+    assert _votes(public) == expected == _listed(public)
+    assert public["my_votes"][0]["used"] == 0 and public["my_votes"][0]["candidates"] == []
+    theirs = await _ok(await http.get(url, headers=kit.member(read)))
+    assert theirs["my_votes"][0]["candidates"] == [nids[1]]
+    db = stack.events.db
+    assert await db[BALLOTS].count_documents({"campaign": cid}) == 2  # the withdrawn one: gone
+    again = await http.post(f"{url}/phase", json=_publicity(), headers=cadre)
+    assert again.status_code == 409 and again.json()["code"] == "campaign.invalid_transition"
+
+    days_on(monkeypatch, 1)
+    result = await _ok(await http.post(f"{url}/phase", json={"to": "published"}, headers=cadre))
+    monkeypatch.undo()
+    assert {w["nomination_id"]: w["votes"] for w in result["elected"]} == expected
+
+
+async def test_votes_racing_an_early_close_are_counted_as_answered(stack: Stack):
+    """Rounds of many votes at once and an early close landing among them (two cadres pressing
+    公示 together): every vote answered 200 is in the 公示 list and the tally, none answered
+    409 is, and the two agree.
+    The close's delay follows the window (later when every vote was late, sooner when none
+    was), so the rounds land in it on a fast machine as on a loaded one."""
+    http, cadre = stack.events_http, kit.cadre()
+    run = uuid.uuid4().hex[:5]
+    candidates = await kit.in_directory(stack, 3, f"CR{run}")
+    voters = await kit.in_directory(stack, 10, f"VR{run}")
+    made = await asyncio.gather(
+        *(_shortlisted_campaign(stack, candidates, ALL_LISTED, settle=False) for _ in range(10))
+    )
+    await kit.settled(stack, *TOPICS)
+    rng, delay = random.Random(16), 0.15
+    seen = {"counted": 0, "withdrawn": 0}
+    for cid, nids in made:
+        url = f"/commendations/{cid}"
+
+        async def vote(voter: str, chosen: list[str], url: str = url):
+            await asyncio.sleep(rng.uniform(0, 0.3))
+            body = {"candidates": chosen}
+            return await http.post(
+                f"{url}/categories/c1/votes", json=body, headers=kit.member(voter)
+            )
+
+        async def close(url: str = url, delay: float = delay):
+            await asyncio.sleep(delay)
+            return await http.post(f"{url}/phase", json=_publicity(), headers=cadre)
+
+        *answers, one, other = await asyncio.gather(
+            *(vote(v, rng.sample(nids, rng.choice((1, 2)))) for v in voters), close(), close()
+        )
+        counted = _counted(answers, nids)
+        [closed] = [r for r in (one, other) if r.status_code == 200]  # two cadres, one move
+        assert {one.status_code, other.status_code} == {200, 409}
+        assert _listed(closed.json()) == counted, (cid, [r.text for r in answers])
+        public = await _ok(await http.get(url, headers=kit.member(voters[0])))
+        assert _votes(public) == counted == _listed(public)
+        db = stack.events.db
+        assert await db[BALLOTS].count_documents({"campaign": cid}) == sum(counted.values())
+        late = sum(r.json().get("title") == "投票已截止，本次投票未计入" for r in answers)
+        seen["counted"] += sum(counted.values())
+        seen["withdrawn"] += late
+        delay = delay + 0.15 if not any(counted.values()) else delay / 2 if not late else delay
+    assert seen["counted"] and seen["withdrawn"], seen  # both sides of the window were hit

@@ -37,6 +37,7 @@ from services.events.commendations.handlers import (
     standing,
     visible,
     vote,
+    votes_of,
 )
 from services.events.commendations.store import CampaignBook
 from services.events.deps import Audit, Cadre, Directory
@@ -99,7 +100,7 @@ class CampaignPublic(BaseModel):
 
 
 def _sees_tally(campaign: Campaign, user: Principal) -> bool:
-    closed = campaign.phase in (CampaignPhase.publicity, CampaignPhase.published)
+    closed = campaign.votes_counted
     return closed or (user.has_role(Role.cadre) and user.can_access(campaign.campus))
 
 
@@ -115,7 +116,7 @@ async def campaign_public(
                 campaign.id, status=NominationStatus.shortlisted.value
             )
         ]
-        tally = await book.box.tally(campaign.id) if _sees_tally(campaign, user) else None
+        tally = await votes_of(campaign, book) if _sees_tally(campaign, user) else None
         shown = [
             CandidatePublic.of(n, votes=tally.get(n.id, 0) if tally is not None else None)
             for n in listed
@@ -232,7 +233,7 @@ async def list_nominations(
     """Every nomination of the campaign with its review and votes; role: cadre of its campus."""
     campaign = await visible(book, campaign_id, user)
     runs(user, campaign)
-    tally = await book.box.tally(campaign.id)
+    tally = await votes_of(campaign, book)
     return [
         NominationPublic.of(n, votes=tally.get(n.id, 0))
         for n in await book.nominations_of(campaign.id)
@@ -256,7 +257,7 @@ class VoteBody(BaseModel):
 
 class VoteAnswer(BaseModel):
     results: dict[str, str] = Field(
-        description="每位候选人：cast 已投 / again 已投过 / full 票数已用完"
+        description="每位候选人：cast 已投 / again 已投过 / full 票数已用完 / closed 投票已截止、未计入"
     )
     used: int
     limit: int

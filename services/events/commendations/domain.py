@@ -243,8 +243,19 @@ class Campaign(Aggregate):
                 "objection.too_late", f"公示期已于 {until} 结束", publicity_until=str(until)
             )
 
-    def move(self, cmd: PhaseMove, now: datetime, listed: list[Winner] | None = None) -> None:
-        """Move to `cmd.to` if the table allows it, with that phase's dates."""
+    @property
+    def votes_counted(self) -> bool:
+        """The vote is over and counted once and for all (公示 and after): its tally is the
+        close's (`store.BallotBox.close`), public to every member of the scope."""
+        return self.phase in (CampaignPhase.publicity, CampaignPhase.published)
+
+    def closes_vote(self, cmd: PhaseMove) -> bool:
+        """Whether the move ends the vote (投票 → 公示, early or after `voting_closes_at`)."""
+        return self.phase is CampaignPhase.voting and cmd.to is CampaignPhase.publicity
+
+    def check_move(self, cmd: PhaseMove, now: datetime) -> None:
+        """Refuse what `move` would refuse, moving nothing: the close of the vote is written
+        before the move (it cannot be taken back), so a move that would fail never closes it."""
         if cmd.to not in PHASES[self.phase]:
             raise Conflict(
                 "campaign.invalid_transition",
@@ -252,19 +263,13 @@ class Campaign(Aggregate):
                 current=self.phase.value,
                 to=cmd.to.value,
             )
-        previous = self.phase
         if cmd.to is CampaignPhase.voting:
             if cmd.voting_closes_at is None or cmd.voting_closes_at <= now:
                 raise Conflict("campaign.closes_at", "请填写晚于现在的投票截止时间")
-            self.voting_closes_at = cmd.voting_closes_at
         elif cmd.to is CampaignPhase.publicity:
             start, until = cmd.publicity_from, cmd.publicity_until
             if start is None or until is None or until < start:
                 raise Conflict("campaign.publicity_dates", "请填写公示起止日期（结束不早于开始）")
-            if self.voting_closes_at is None or self.voting_closes_at > now:
-                self.voting_closes_at = now  # the cadre closes the vote early
-            self.publicity_from, self.publicity_until = start, until
-            self.listed = list(listed or [])
         elif cmd.to is CampaignPhase.published:
             # Members may object all through the publicity's last day (`require_objections_open`):
             # the result waits until that day is over, by the school's (Beijing) calendar.
@@ -275,6 +280,19 @@ class Campaign(Aggregate):
                     f"公示期至 {until}（含）结束，{until + timedelta(days=1)} 起才能公布结果",
                     until=str(until),
                 )
+
+    def move(self, cmd: PhaseMove, now: datetime, listed: list[Winner] | None = None) -> None:
+        """Move to `cmd.to` if the table allows it (`check_move`), with that phase's dates."""
+        self.check_move(cmd, now)
+        previous = self.phase
+        if cmd.to is CampaignPhase.voting:
+            self.voting_closes_at = cmd.voting_closes_at
+        elif cmd.to is CampaignPhase.publicity:
+            if self.voting_closes_at is None or self.voting_closes_at > now:
+                self.voting_closes_at = now  # the cadre closes the vote early
+            self.publicity_from, self.publicity_until = cmd.publicity_from, cmd.publicity_until
+            self.listed = list(listed or [])
+        elif cmd.to is CampaignPhase.published:
             self.elected = list(listed or [])
         self.phase = cmd.to
         self.record(CampaignPhaseChanged.of(self, previous=previous.value))
@@ -414,6 +432,23 @@ def raise_objection(
 
 
 # -- the tally --------------------------------------------------------------------------------
+
+
+def ballot_refusal(answers: Mapping[str, str], limit: int) -> Conflict | None:
+    """The 409 for a ballot none of whose votes went in, or None when one did. Per candidate
+    (`store.BallotBox.cast`): "cast" counted, "closed" withdrawn because the vote closed while
+    it was on its way, "full" the voter's `limit` spent, "again" a vote of theirs already in.
+    A withdrawn vote says so first: the voter did nothing wrong, they were late."""
+    outcomes = set(answers.values())
+    if "cast" in outcomes:
+        return None
+    if "closed" in outcomes:
+        return Conflict("vote.closed", "投票已截止，本次投票未计入")
+    if outcomes == {"full"}:
+        return Conflict("vote.limit", f"您在本类别的 {limit} 票已经投完", limit=limit)
+    if outcomes == {"again"}:
+        return Conflict("vote.again", "您已给该候选人投过票")
+    return None
 
 
 def elect(

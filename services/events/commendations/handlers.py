@@ -9,6 +9,7 @@ the name of the union or of a department.
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from datetime import datetime
 
 from services.events.activities.eligibility import Person
@@ -27,6 +28,7 @@ from services.events.commendations.domain import (
     Resolve,
     Review,
     Winner,
+    ballot_refusal,
     elect,
     new_campaign,
     nominate,
@@ -66,13 +68,17 @@ async def set_up(cmd: NewCampaign, book: CampaignBook, user: Principal) -> Campa
 
 
 async def move(campaign: Campaign, cmd: PhaseMove, book: CampaignBook, user: Principal) -> Campaign:
+    """Move the campaign on. Into 公示 the vote is closed first (`BallotBox.close`: a claim no
+    vote in flight can pass unseen), and the 公示 list is elected from the close's tally."""
     runs(user, campaign)
     now = utcnow()
     listed: list[Winner] | None = None
-    if cmd.to in (CampaignPhase.publicity, CampaignPhase.published):
-        if cmd.to is CampaignPhase.published:
-            if await book.objections_of(campaign.id, status=ObjectionStatus.open.value):
-                raise Conflict("campaign.objections_open", "还有未处理的异议，处理后才能公布结果")
+    if campaign.closes_vote(cmd):
+        campaign.check_move(cmd, now)  # a move that will be refused does not close the vote
+        listed = await standing(campaign, book, await book.box.close(campaign.id))
+    elif cmd.to is CampaignPhase.published:
+        if await book.objections_of(campaign.id, status=ObjectionStatus.open.value):
+            raise Conflict("campaign.objections_open", "还有未处理的异议，处理后才能公布结果")
         listed = await standing(campaign, book)
     return await book.campaigns.change(
         campaign.id, lambda c: c.move(cmd, now, listed), Actor.of(user), f"to_{cmd.to.value}"
@@ -86,12 +92,20 @@ async def candidates(book: CampaignBook, campaign: Campaign) -> list[Nomination]
     return [found[i] for i in ids if i in found]
 
 
-async def standing(campaign: Campaign, book: CampaignBook) -> list[Winner]:
-    """Who would be elected now: the tally, without candidates whose objection was upheld."""
+async def votes_of(campaign: Campaign, book: CampaignBook) -> Counter[str]:
+    """Votes per candidate: the live ballots while voting, the close's count from 公示 on."""
+    return await book.box.tally(campaign.id, closed=campaign.votes_counted)
+
+
+async def standing(
+    campaign: Campaign, book: CampaignBook, counted: Counter[str] | None = None
+) -> list[Winner]:
+    """Who would be elected now: the tally (`counted`, else read), without candidates whose
+    objection was upheld."""
     upheld = await book.objections_of(campaign.id, status=ObjectionStatus.upheld.value)
     excluded = frozenset(o.nomination_id for o in upheld)
-    tally = await book.box.tally(campaign.id)
-    return elect(campaign, await candidates(book, campaign), tally, excluded)
+    votes = counted if counted is not None else await votes_of(campaign, book)
+    return elect(campaign, await candidates(book, campaign), votes, excluded)
 
 
 async def nominate_member(
@@ -223,18 +237,14 @@ async def vote(
             raise Invalid("nomination.not_found", "未找到该候选人", id=nid)
         if n.status is not NominationStatus.shortlisted:
             raise Conflict("vote.not_a_candidate", f"{n.name} 不是入围候选人", id=nid)
+    # The ballot goes in, then the close is checked for (`BallotBox.cast`): a close that
+    # overtook this vote since the phase read above withdraws it ("closed").
     cast = await book.box.cast(
         campaign.id, category_id, person.id, nomination_ids, category.votes_per_voter
     )
-    answers = cast.answers
-    if all(a == "full" for a in answers.values()):
-        raise Conflict(
-            "vote.limit",
-            f"您在本类别的 {category.votes_per_voter} 票已经投完",
-            limit=category.votes_per_voter,
-        )
-    if all(a == "again" for a in answers.values()):
-        raise Conflict("vote.again", "您已给该候选人投过票")
+    refused = ballot_refusal(cast.answers, category.votes_per_voter)
+    if refused is not None:
+        raise refused
     return cast
 
 
