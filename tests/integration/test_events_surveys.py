@@ -1,9 +1,10 @@
 """Surveys on the real broker and database: one answer per member when the same member
 answers twice at once (named and anonymous), a named answer changed once under a race,
 nothing anywhere linking an anonymous answer to its member (every collection, the logs,
-every event), an anonymous survey's answers withheld from the results and exports until it
-closes, the audience rule, the clock job run by two runtimes, and events that validate
-against the catalog."""
+every event, and not even the order the rows were written in: the answers wait sealed until
+the close and come out shuffled, moved once by flushes at once), an anonymous survey's answers
+withheld from the results and exports until it closes, the audience rule, the clock job run
+by two runtimes, and events that validate against the catalog."""
 
 from __future__ import annotations
 
@@ -21,7 +22,8 @@ from jsonschema import Draft202012Validator, FormatChecker
 from openpyxl import load_workbook
 
 from services.events.surveys.handlers import keep_time
-from services.events.surveys.store import ANSWERS, MARKS, one_way
+from services.events.surveys.store import ANSWERS, MARKS, PENDING, one_way
+from shared.aggregate import Actor
 from shared.scheduler import JobRun
 from shared.timeutil import utcnow
 from tests.integration import events_kit as kit
@@ -149,8 +151,9 @@ async def test_an_anonymous_answer_is_once_and_linked_to_no_one(
     assert mine.json()["answered"] is True and mine.json()["answers"] is None
 
     db = stack.events.db
-    stored = await db[ANSWERS].find({"survey": made["id"]}).to_list()
-    assert len(stored) == 7 and all(set(d) == {"_id", "survey", "answers"} for d in stored)
+    assert await db[ANSWERS].count_documents({"survey": made["id"]}) == 0  # sealed until
+    waiting = await db[PENDING].find({"survey": made["id"]}).to_list()
+    assert len(waiting) == 7 and all(set(d) == {"_id", "survey", "sealed"} for d in waiting)
     assert await db[MARKS].count_documents({"survey": made["id"]}) == 7
     token = one_way(stack.events.settings.voice_secret.encode(), made["id"], me)
 
@@ -178,6 +181,8 @@ async def test_an_anonymous_answer_is_once_and_linked_to_no_one(
     got = await stack.events_http.get(f"/surveys/{made['id']}/results", headers=kit.cadre())
     body = got.json()
     assert body["respondents"] == 7
+    stored = await db[ANSWERS].find({"survey": made["id"]}).to_list()
+    assert len(stored) == 7 and all(set(d) == {"_id", "survey", "answers"} for d in stored)
     texts = next(q for q in body["questions"] if q["id"] == "q5")["texts"]
     assert secret_text in texts
     assert all(
@@ -236,6 +241,95 @@ async def test_an_open_anonymous_survey_shows_how_many_answered_and_all_once_clo
     assert text["texts"] == [secret_text]
     csv = await stack.events_http.get(f"{results_url}.csv", headers=kit.cadre())
     assert secret_text in csv.content.decode("utf-8-sig") and "后公布" not in csv.text
+
+
+async def test_anonymous_answers_wait_sealed_and_come_out_shuffled_at_the_close(stack: Stack):
+    """On FerretDB/PostgreSQL rows written one after the other sit in that order: an answer
+    written right after its mark would be paired with it. So while open the answers wait
+    sealed, all of one size, with nothing but the survey; at the close they come out all at
+    once, in another order than they were given."""
+    made = await survey(stack, anonymous=True)
+    url = f"/surveys/{made['id']}/answers"
+    members = await kit.in_directory(stack, 20, f"SX{RUN}", department="音乐系")
+    given = [
+        answers("" if n % 4 == 3 else f"第{n:02d}份-{'长' * n}", score=n % 5 + 1)
+        for n in range(len(members))
+    ]
+    for member, body in zip(members, given, strict=True):
+        done = await stack.events_http.post(url, json={"answers": body}, headers=kit.member(member))
+        assert done.status_code == 201, done.text
+
+    db, book = stack.events.db, stack.events.context.surveys.book
+    assert await db[ANSWERS].count_documents({"survey": made["id"]}) == 0
+    waiting = await db[PENDING].find({"survey": made["id"]}).to_list()
+    assert len(waiting) == 20 and all(set(d) == {"_id", "survey", "sealed"} for d in waiting)
+    assert all(d["sealed"].startswith("gh2:") for d in waiting)
+    assert len({len(d["sealed"]) for d in waiting}) == 1  # short and long answers alike
+    dumped = json.dumps(waiting, default=str, ensure_ascii=False)
+    assert not any(m in dumped for m in members)
+    assert "音乐系" not in dumped and "第" not in dumped and "长" not in dumped
+    # A flush while it is open moves nothing; how many answered is right all along.
+    assert await book.flush(await book.store.get(made["id"])) == 0
+    assert await db[PENDING].count_documents({"survey": made["id"]}) == 20
+    results_url = f"/surveys/{made['id']}/results"
+    got = (await stack.events_http.get(results_url, headers=kit.cadre())).json()
+    assert got["respondents"] == 20 and got["questions"] == []
+
+    closed = await stack.events_http.post(f"/surveys/{made['id']}/close", headers=kit.cadre())
+    assert closed.status_code == 200, closed.text
+    assert await db[PENDING].count_documents({"survey": made["id"]}) == 0
+    stored = await db[ANSWERS].find({"survey": made["id"]}).to_list()  # natural order
+    assert all(set(d) == {"_id", "survey", "answers"} for d in stored)
+    assert {d["_id"] for d in stored}.isdisjoint(d["_id"] for d in waiting)
+    assert sorted(json.dumps(d["answers"], sort_keys=True) for d in stored) == sorted(
+        json.dumps(g, sort_keys=True) for g in given
+    )
+    # 20 answers in the order given by chance: 1 in 20! (2.4e18).
+    order = [(d["answers"].get("q5", ""), d["answers"]["q3"]) for d in stored]
+    assert order != [(g.get("q5", ""), g["q3"]) for g in given]
+    got = (await stack.events_http.get(results_url, headers=kit.cadre())).json()
+    assert got["withheld_until_close"] is False and got["respondents"] == 20
+    _, _, rating, _, text = got["questions"]
+    assert [d["count"] for d in rating["distribution"]] == [4, 4, 4, 4, 4]
+    assert text["texts"] == sorted(g["q5"] for g in given if "q5" in g)
+    late = await stack.events_http.post(
+        url, json={"answers": answers()}, headers=kit.member(members[0])
+    )
+    assert late.status_code == 409 and late.json()["code"] == "survey.not_open"
+    assert await db[PENDING].count_documents({"survey": made["id"]}) == 0
+
+
+async def test_flushes_at_once_or_after_a_crash_move_each_answer_once(
+    stack: Stack, people: list[str]
+):
+    made = await survey(stack, anonymous=True)
+    answering = people[:9]
+    for n, member in enumerate(answering):
+        body = {"answers": answers(f"并发-{n}")}
+        url = f"/surveys/{made['id']}/answers"
+        done = await stack.events_http.post(url, json=body, headers=kit.member(member))
+        assert done.status_code == 201, done.text
+    db, book = stack.events.db, stack.events.context.surveys.book
+    waiting = await db[PENDING].find({"survey": made["id"]}).to_list()
+    assert len(waiting) == len(answering)
+    # Closed behind the handler's back, so that nothing has flushed yet.
+    now = utcnow()
+    closed = await book.store.change(
+        made["id"], lambda s: s.close(now, len(answering), early=True), Actor("system"), "close"
+    )
+    moved = await asyncio.gather(book.flush(closed), book.flush(closed), book.flush(closed))
+    assert sum(moved) == len(answering)
+    assert await db[ANSWERS].count_documents({"survey": made["id"]}) == len(answering)
+    assert await db[PENDING].count_documents({"survey": made["id"]}) == 0
+    # A flush that stopped after its inserts, before its deletes: the next one finishes.
+    await db[PENDING].insert_many(waiting)
+    assert await book.flush(closed) == 0
+    assert await db[PENDING].count_documents({"survey": made["id"]}) == 0
+    got = await stack.events_http.get(f"/surveys/{made['id']}/results", headers=kit.cadre())
+    body = got.json()
+    assert body["respondents"] == len(answering) == body["turnout"]["answered"]
+    texts = next(q for q in body["questions"] if q["id"] == "q5")["texts"]
+    assert texts == sorted(f"并发-{n}" for n in range(len(answering)))
 
 
 async def test_who_is_not_asked_or_too_late_is_refused(stack: Stack, people: list[str]):

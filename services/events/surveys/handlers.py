@@ -4,7 +4,9 @@ the scheduled job that opens, reminds and closes surveys on time.
 A cadre of the survey's campus runs it (a school-wide survey: a cadre of every campus). A
 member answers when they are in its audience (the activity rules) while it is open. An
 anonymous answer is written under a fresh trace id, so not even the request's trace ties
-the service's logs to it.
+the service's logs to it; it waits sealed until the close, when `book.flush` moves the
+survey's answers out together in a random order (the close, the job's close and every read of
+a closed anonymous survey's answers flush; see `store.py` for why none is missed).
 """
 
 from __future__ import annotations
@@ -112,9 +114,11 @@ async def close_early(surveys: Surveys, survey: Survey, user: Principal) -> Surv
     managed(user, survey)
     now = utcnow()
     answers = await surveys.book.count(survey)
-    return await surveys.book.store.change(
+    closed = await surveys.book.store.change(
         survey.id, lambda s: s.close(now, answers, early=True), Actor.of(user), "close"
     )
+    await surveys.book.flush(closed)
+    return closed
 
 
 # -- answering --------------------------------------------------------------------------------
@@ -215,6 +219,7 @@ async def results(surveys: Surveys, survey: Survey, user: Principal) -> dict[str
     closed = survey.phase(utcnow()) is Phase.closed
     if not results_disclosed(survey.anonymous, closed):
         return {**withheld(len(answered)), "turnout": rates}
+    await surveys.book.flush(survey)  # an anonymous survey's, closed: stragglers included
     answers = await surveys.book.all_answers(survey)
     return {**tally(survey, answers), "withheld_until_close": False, "turnout": rates}
 
@@ -238,6 +243,9 @@ async def keep_time(surveys: Surveys, run: JobRun) -> None:
             await store.change(survey.id, lambda s: s.open(now), actor, "open")
         if survey.closes_at <= now:
             count = await surveys.book.count(survey)
-            await store.change(survey.id, partial(_close, now=now, answers=count), actor, "close")
+            closed = await store.change(
+                survey.id, partial(_close, now=now, answers=count), actor, "close"
+            )
+            await surveys.book.flush(closed)
         elif not survey.reminded and survey.closes_at - CLOSING_SOON <= now:
             await store.change(survey.id, lambda s: s.remind(now), actor, "remind")
