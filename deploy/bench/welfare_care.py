@@ -4,11 +4,13 @@ a twelfth of them born in the month, next to the raw unique-insert rate of the s
 The members are written straight into welfare's member directory as its projection writes
 them (birthdays spread over the year). The run is the job's own use case (`offer_month`): the
 month's members read from the directory, each one's birthday cap claimed under the benefit's
-key, each benefit paid on its campus's ledger (生日慰问, budgets adopted first: one chain per
-campus, whose posts take turns), the benefits written as aggregates with their events through
-the outbox. The clock runs until the run returns and again until the outbox has published
-every offer. Then the run is started a second time, as a second replica would: it must offer
-and post nothing (checked).
+key, each benefit claimed for one batch of its campus (a unique insert), each batch paid as one
+entry on its campus's ledger (生日慰问, budgets adopted first: one chain per campus, whose posts
+take turns — so one entry per batch, not per benefit), the benefits written as aggregates with
+their events through the outbox. The clock runs until the run returns and again until the
+outbox has published every offer. Then the run is started a second time, as a second replica
+would: it must offer and post nothing (checked); the ledgers' birthday payments must sum to
+the benefits' money, one per batch (checked).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from deploy.bench.plans import published
 from deploy.bench.report import Measurement
 from services.welfare.birthdays.domain import LEDGER_LINE
 from services.welfare.birthdays.handlers import offer_month
+from services.welfare.birthdays.postings import BATCHES
 from services.welfare.funds.domain import chain_of
 from services.welfare.funds.handlers import adopt_budget
 from shared.aggregate import Actor
@@ -87,11 +90,19 @@ async def birthday_run(target: Target) -> list[Measurement]:
                 f"posted), then {again.offered} again"
             )
         books = gifts.funds.books
-        posted = [
-            (await books.last(chain_of(c, 2099)) or {}).get("seq", 0) - 1 for c in ("main", "east")
+        paid = [
+            e
+            for c in ("main", "east")
+            for e in await books.entries(chain_of(c, 2099))
+            if e.get("line") == LEDGER_LINE
         ]
-        if sum(posted) != born:
-            raise AssertionError(f"{sum(posted)} ledger payments for {born} benefits")
+        batches = await welfare.db[BATCHES].count_documents({"month": MONTH})
+        paid_fen = sum(e["amount_fen"] for e in paid)
+        if paid_fen != born * gifts.amount_fen or len(paid) != batches:
+            raise AssertionError(
+                f"{len(paid)} ledger payments of {paid_fen} fen for {born} benefits in "
+                f"{batches} batches"
+            )
     return [
         Measurement(
             "birthday.raw_insert",
@@ -110,8 +121,9 @@ async def birthday_run(target: Target) -> list[Measurement]:
             compare_to=("birthday.raw_insert",),
             note=(
                 f"{answered:.1f} s until the run returned, {on_kafka:.1f} s until every offer "
-                f"was on Kafka; {sum(posted):,} ledger payments on 2 campus ledgers (checked); "
-                f"run again: {again.offered} offered (checked 0)"
+                f"was on Kafka; {len(paid):,} ledger payments (one per batch) on 2 campus "
+                f"ledgers, summing to the benefits' money (checked); run again: "
+                f"{again.offered} offered (checked 0)"
             ),
         ),
     ]

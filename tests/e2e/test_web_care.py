@@ -226,6 +226,11 @@ async def test_cadre_sees_a_donor_checked_in_at_a_blood_drive_among_the_donors(s
     await page.click("a[href='/admin/care/birthdays']")
     await expect(page.locator("h1")).to_contain_text(f"生日福利（{local_today():%Y-%m}）")
     await expect(page.locator("tr.benefit").first).to_contain_text("记账")
+    # Named for the cadre, and paid in its campus's batch: one entry per batch on the ledger.
+    mine = page.locator("tr.benefit", has_text="李梅")
+    await expect(mine).to_contain_text("birthdays:main:")
+    batch = await mine.locator("code").inner_text()
+    await expect(page.locator("tr.batch", has_text=batch)).to_contain_text("记账")
     await expect(page.locator("button:has-text('生日福利')")).to_have_count(0)
     assert await axe_violations(page) == []
     await context.close()

@@ -116,6 +116,10 @@ async def test_a_cadre_records_help_and_the_yearly_review_on_the_register(site: 
         file_id = f"h-{member_id}"
         page = (await cadre.web.get(opened.headers["location"])).text
         assert f'action="/admin/care/hardship/{file_id}/help"' in section(page, file_id)
+        # Named as cases name them: the member's name is the label, not the bare id.
+        assert f'<a href="#{file_id}">赵敏</a>' in page
+        assert f'<h2 id="{file_id}-title">赵敏 · 特别困难 · 在档</h2>' in page
+        assert f">{member_id}<" not in page and f">{member_id} ·" not in page
         assert f'name="year" required min="2000" max="2100" value="{year}"' in page
 
         help_ = {"given_on": today, "what": "春节慰问金", "amount": "500.5", "case_id": ""}
@@ -152,7 +156,7 @@ async def test_a_cadre_records_help_and_the_yearly_review_on_the_register(site: 
         closed = await cadre.post(f"/admin/care/hardship/{file_id}/reviews", closing)
         assert closed.status_code == 303, closed.text
         part = section((await cadre.web.get(closed.headers["location"])).text, file_id)
-        assert f"{member_id} · 特别困难 · 已脱困</h2>" in part and "收入稳定" in part
+        assert "赵敏 · 特别困难 · 已脱困</h2>" in part and "收入稳定" in part
         assert "<form" not in part
     finally:
         await cadre.web.aclose()
@@ -199,6 +203,7 @@ async def test_a_member_applies_for_a_case_for_themself_on_the_phone(site: Site)
 
 BIRTHDAY_LINE = "spend_activity_birthday"  # 生日慰问
 BENEFIT_ROW = re.compile(r'<tr class="benefit" id="([^"]+)">(.*?)</tr>', re.S)
+BATCH_ROW = re.compile(r'<tr class="batch" id="[^"]+">(.*?)</tr>', re.S)
 
 
 async def born_this_month(stack: Stack, campus: str) -> str:
@@ -217,8 +222,13 @@ async def born_this_month(stack: Stack, campus: str) -> str:
 
 
 def benefit_rows(page: str) -> dict[str, list[str]]:
-    """The desk's list: each benefit's cells (member, campus, 元, gift, status, ledger)."""
+    """The desk's list: each benefit's cells (member, campus, 元, gift, status, ledger, batch)."""
     return {i: re.findall(r"<td[^>]*>(.*?)</td>", row) for i, row in BENEFIT_ROW.findall(page)}
+
+
+def batch_rows(page: str) -> list[list[str]]:
+    """The desk's ledger batches: each one's cells (key, campus, 人数, 元, ledger)."""
+    return [re.findall(r"<td[^>]*>(.*?)</td>", row, re.S) for row in BATCH_ROW.findall(page)]
 
 
 def run_said(page: str) -> str:
@@ -282,19 +292,47 @@ async def test_the_birthday_desk_shows_the_ledger_and_runs_the_month_for_the_cha
 
         await wait_until(both_listed, 30, "the month's benefits on the cadre's desk")
         listed = await stack.welfare_http.get("/birthdays", params={"month": month}, headers=ADMIN)
-        seq = {b["id"]: b["ledger_seq"] for b in listed.json()}[paid_id]
+        by_id = {b["id"]: b for b in listed.json()}
+        seq = by_id[paid_id]["ledger_seq"]
         assert isinstance(seq, int)
+        # Paid per batch (a campus's benefits of one run): each benefit shows its batch, the
+        # entry's key, so the ledger's entry can be found from it; and the member's name.
+        paid_batch = by_id[paid_id]["ledger_batch"]
+        refused_batch = by_id[refused_id]["ledger_batch"]
+        assert paid_batch.startswith(f"birthdays:{funded}:{month}:")
+        assert refused_batch.startswith(f"birthdays:{unfunded}:{month}:")
         page = (await cadre.web.get(f"/admin/care/birthdays?month={month}")).text
         rows = benefit_rows(page)
-        assert rows[paid_id] == [paid, funded, "200.00", "默认", "待选择", f"已记账 第 {seq} 笔"]
+        assert rows[paid_id] == [
+            "寿星",
+            funded,
+            "200.00",
+            "默认",
+            "待选择",
+            f"已记账 第 {seq} 笔",
+            f"<code>{paid_batch}</code>",
+        ]
         assert rows[refused_id] == [
-            refused,
+            "寿星",
             unfunded,
             "200.00",
             "默认",
             "待选择",
             "未记账：本年度预算尚未批准，不能支出",
+            f"<code>{refused_batch}</code>",
         ]
+        assert sorted(batch_rows(page)) == sorted(
+            [
+                [f"<code>{paid_batch}</code>", funded, "1", "200.00", f"已记账 第 {seq} 笔"],
+                [
+                    f"<code>{refused_batch}</code>",
+                    unfunded,
+                    "1",
+                    "200.00",
+                    "未记账：本年度预算尚未批准，不能支出",
+                ],
+            ]
+        )
         assert counts(page) == ("2 份", "0 份", "1 份")
         # No run button for a cadre: welfare runs a month for the school's admin only, and a
         # forged post is its refusal, in words, on the page.
@@ -325,7 +363,7 @@ async def test_the_birthday_desk_shows_the_ledger_and_runs_the_month_for_the_cha
 
         await wait_until(chosen_on_the_desk, 30, "the choice on the cadre's desk")
         rows = benefit_rows((await cadre.web.get("/admin/care/birthdays")).text)
-        assert rows[paid_id][3:] == ["购书卡", "已选择", f"已记账 第 {seq} 笔"]
+        assert rows[paid_id][3:6] == ["购书卡", "已选择", f"已记账 第 {seq} 笔"]
     finally:
         for person in people:
             await person.web.aclose()

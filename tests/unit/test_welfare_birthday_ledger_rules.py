@@ -1,5 +1,6 @@
-"""Birthday benefits and the ledger, as pure rules: the line they are paid from, the payment's
-key and date, and what a benefit says about its posting (已记账 / 未记账 and why, 补记)."""
+"""Birthday benefits and the ledger, as pure rules: the line they are paid from, the batch's
+key (its content: the same batch names the same key), cause and date, a run's benefits as one
+batch per campus, and what a benefit says about its posting (已记账 / 未记账 and why, 补记)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,19 @@ from services.welfare.birthdays.domain import (
     BirthdayGift,
     Booking,
     LedgerStatus,
+    batch_cause,
+    batch_key,
+    batch_ref,
     booked_on,
     ledger_key,
 )
+from services.welfare.birthdays.postings import batches_of
 from services.welfare.funds.chart import LineKind, current_chart
 
-REFUSED = Booking(None, "funds.over_budget", "「生日慰问」预算 100.00 元……不足支付 200.00 元")
+KEY = "birthdays:main:2026-03:0123456789abcdef"
+REFUSED = Booking(
+    None, "funds.over_budget", "「生日慰问」预算 100.00 元……不足支付 200.00 元", batch=KEY
+)
 
 
 def made(booking: Booking | None = None) -> BirthdayBenefit:
@@ -39,9 +47,39 @@ def test_birthday_money_is_paid_from_the_birthday_line_of_the_chart():
     assert line.name == "生日慰问"
 
 
-def test_one_key_per_benefit_and_never_a_case_or_an_entitlement_key():
-    assert ledger_key("b-2026-m-1") == "birthday:b-2026-m-1"
-    assert ledger_key("b-2026-m-1") != ledger_key("b-2027-m-1")
+def test_a_batch_is_named_by_its_content_whoever_makes_it_and_in_whatever_order():
+    one = batch_key("main", "2026-03", [("b-2026-m-1", 20_000), ("b-2026-m-2", 20_000)])
+    assert one == batch_key("main", "2026-03", [("b-2026-m-2", 20_000), ("b-2026-m-1", 20_000)])
+    assert one.startswith("birthdays:main:2026-03:") and len(one.rsplit(":", 1)[1]) == 16
+    # Another benefit, another amount, another campus or month: another batch.
+    others = {
+        batch_key("main", "2026-03", [("b-2026-m-1", 20_000)]),
+        batch_key("main", "2026-03", [("b-2026-m-1", 20_000), ("b-2026-m-2", 30_000)]),
+        batch_key("east", "2026-03", [("b-2026-m-1", 20_000), ("b-2026-m-2", 20_000)]),
+        batch_key("main", "2026-04", [("b-2026-m-1", 20_000), ("b-2026-m-2", 20_000)]),
+    }
+    assert len(others) == 4 and one not in others
+    # Never a benefit's own key of before batches (only looked up, never paid again).
+    assert ledger_key("b-2026-m-1") == "birthday:b-2026-m-1" != one
+
+
+def test_the_batch_payment_reads_as_the_finance_office_books_it():
+    assert batch_cause("2026-12", 250) == "2026-12 生日慰问 250 人"
+    assert batch_ref(KEY) == f"welfare.birthday-batch:{KEY}"
+
+
+def test_a_runs_benefits_are_one_batch_per_campus():
+    made = [("b-1", "main", 20_000), ("b-2", "east", 20_000), ("b-3", "main", 20_000)]
+    east, main = batches_of("2026-03", made)
+    assert (east.campus, east.benefits) == ("east", (("b-2", 20_000),))
+    assert (main.campus, main.benefits) == ("main", (("b-1", 20_000), ("b-3", 20_000)))
+    assert main.key == batch_key("main", "2026-03", [("b-3", 20_000), ("b-1", 20_000)])
+    assert main.manifest() == {
+        "campus": "main",
+        "month": "2026-03",
+        "benefits": [{"id": "b-1", "amount_fen": 20_000}, {"id": "b-3", "amount_fen": 20_000}],
+    }
+    assert batches_of("2026-03", []) == []
 
 
 def test_the_payment_is_dated_within_the_benefits_year():
@@ -52,10 +90,11 @@ def test_the_payment_is_dated_within_the_benefits_year():
 
 
 def test_a_benefit_made_with_its_posting_says_where_and_announces_only_its_offer():
-    benefit = made(Booking(7))
-    assert (benefit.ledger, benefit.ledger_seq, benefit.ledger_problem) == (
+    benefit = made(Booking(7, batch=KEY))
+    assert (benefit.ledger, benefit.ledger_seq, benefit.ledger_batch, benefit.ledger_problem) == (
         LedgerStatus.posted,
         7,
+        KEY,
         None,
     )
     assert types(benefit) == ["welfare.birthday.offered.v1"]
@@ -66,12 +105,13 @@ def test_a_refused_benefit_says_why_and_a_later_run_posts_it_once():
     assert ledger_of(benefit) == (LedgerStatus.unposted, None)
     assert benefit.ledger_problem_code == "funds.over_budget"
     assert benefit.ledger_problem == REFUSED.message
+    assert benefit.ledger_batch == KEY  # the batch it waits in
     assert types(benefit) == ["welfare.birthday.offered.v1"]
     benefit.version = 1  # written: what happens from here is a change of its own
     benefit.booked(REFUSED)  # refused again: nothing new to say
     assert types(benefit) == [] and ledger_of(benefit) == (LedgerStatus.unposted, None)
-    benefit.booked(Booking(12))
-    assert ledger_of(benefit) == (LedgerStatus.posted, 12)
+    benefit.booked(Booking(12, batch=KEY))
+    assert ledger_of(benefit) == (LedgerStatus.posted, 12) and benefit.ledger_batch == KEY
     assert benefit.ledger_problem_code is None and benefit.ledger_problem is None
     [posted] = benefit.pull_events()
     assert posted.type == "welfare.birthday.posted.v1"

@@ -1,9 +1,13 @@
 """生日福利 on the cadre desk (/admin/care/birthdays): a month's birthday benefits of the
-cadre's campuses — the gift chosen, and whether the benefit's money is on the campus's
-ledger (已记账 第 N 笔) or not yet (未记账, with the budget's reason) — and, for the school's
-chair, the run of a month now (the job does it on the 1st; again, it posts what the budget
-refused before). Every figure is welfare's, asked as the signed-in person: welfare decides
-who reads the list (cadres) and who runs a month (an admin of the whole school).
+cadre's campuses — the member (named when welfare names them to the reader), the gift chosen,
+and whether the benefit's money is on the campus's ledger or not yet (未记账, with the
+budget's reason). Birthday money is paid one ledger entry per batch (a campus's benefits of one
+run), so each benefit shows its batch and the batch's entry (已记账 第 N 笔), and the month's
+batches are summed up (人数, 金额, entry) as the ledger shows them: the entry's amount is its
+benefits' sum. For the school's chair, the run of a month now (the job does it on the 1st;
+again, it posts what the budget refused before). Every figure is welfare's, asked as the
+signed-in person: welfare decides who reads the list (cadres) and who runs a month (an admin
+of the whole school).
 """
 
 from __future__ import annotations
@@ -47,6 +51,32 @@ def counts_of(benefits: list[dict[str, Any]]) -> dict[str, int]:
     }
 
 
+def batches_of(benefits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The month's ledger batches as the list shows them: each batch's campus, benefits, sum
+    and entry (or why it is 未记账), in the order of the campus and the entry."""
+    found: dict[str, dict[str, Any]] = {}
+    for b in benefits:
+        key = b.get("ledger_batch")
+        if not key:
+            continue  # paid on its own before batches, or not claimed yet
+        batch = found.setdefault(
+            key,
+            {
+                "key": key,
+                "campus": b["campus"],
+                "count": 0,
+                "amount_fen": 0,
+                "seq": None,
+                "problem": None,
+            },
+        )
+        batch["count"] += 1
+        batch["amount_fen"] += b["amount_fen"]
+        batch["seq"] = batch["seq"] or b.get("ledger_seq")
+        batch["problem"] = batch["problem"] or b.get("ledger_problem")
+    return sorted(found.values(), key=lambda x: (x["campus"], x["seq"] or 0, x["key"]))
+
+
 async def desk_page(
     visit: Visit,
     month: str,
@@ -64,6 +94,7 @@ async def desk_page(
         current=month == this_month(),
         benefits=benefits,
         counts=counts_of(benefits),
+        batches=batches_of(benefits),
         run=run,
         may_run=may_run(visit.session),
         error=error,

@@ -15,7 +15,8 @@ from services.welfare.birthdays.domain import (
     LedgerStatus,
 )
 from services.welfare.birthdays.handlers import Birthdays, choose, mine, of_month, run_now
-from shared.auth import CurrentUser
+from services.welfare.cases.store import names_of
+from shared.auth import CurrentUser, Principal, Role
 from shared.problems import PROBLEM_RESPONSES
 from shared.public import LocalDatetime, PublicModel
 from shared.runtime import provided
@@ -34,6 +35,7 @@ BenefitId = Annotated[
 class BenefitPublic(PublicModel):
     id: str
     member_id: str
+    member_name: str | None = Field(None, description="会员姓名（工会干部查看一个月的名单时可见）")
     campus: str
     month: str
     amount_fen: int
@@ -46,16 +48,33 @@ class BenefitPublic(PublicModel):
     gifts: dict[str, str] = Field(description="可选礼品")
     ledger: LedgerStatus = Field(description="记入校区经费台账（生日慰问）与否")
     ledger_label: str
-    ledger_seq: int | None = Field(description="台账中这笔支出的序号；未记账为空")
+    ledger_batch: str | None = Field(
+        description="支付它的生日慰问批次（台账中该笔支出的幂等键，事由引用 "
+        "welfare.birthday-batch:<批次>）；每校区每批一笔支出"
+    )
+    ledger_seq: int | None = Field(description="台账中该批次支出的序号；未记账为空")
     ledger_problem_code: str | None = Field(
         description="未记账的原因代码（funds.no_budget 预算未批准 / funds.over_budget 预算不足）"
     )
     ledger_problem: str | None = Field(description="未记账的原因；补足预算后再次发放即补记")
 
 
-def benefit_public(b: BirthdayBenefit) -> BenefitPublic:
+def benefit_public(b: BirthdayBenefit, name: str | None = None) -> BenefitPublic:
     # Every benefit offers the same gifts: the member's form lists them with its choice.
-    return BenefitPublic.of(b, gifts=BirthdayGift.labels())
+    return BenefitPublic.of(b, member_name=name, gifts=BirthdayGift.labels())
+
+
+async def _named(
+    birthdays: Birthdays, user: Principal, found: list[BirthdayBenefit]
+) -> list[BenefitPublic]:
+    # As cases name their members (one query of welfare's directory), for the roles that may
+    # read a month's list: cadres (the handlers refuse anyone else).
+    names = (
+        await names_of(birthdays.directory.coll.database, [b.member_id for b in found])
+        if user.has_role(Role.cadre)
+        else {}
+    )
+    return [benefit_public(b, names.get(b.member_id)) for b in found]
 
 
 @router.get("/mine")
@@ -85,7 +104,7 @@ async def month_list(
     """一个月的生日福利; role: cadre (their campuses)."""
     today = local_today()
     chosen = month or f"{today.year:04d}-{today.month:02d}"
-    return [benefit_public(b) for b in await of_month(birthdays, user, chosen)]
+    return await _named(birthdays, user, await of_month(birthdays, user, chosen))
 
 
 class RunBody(BaseModel):

@@ -4,13 +4,22 @@ given. No I/O.
 
 The money is committed when the benefit is made: from then the member has it (the default
 if they choose nothing), and every gift is worth the same. So the run counts it against the
-member's birthday cap and posts it to the campus's ledger (生日慰问) then, once per benefit
-(`ledger_key`). A posting the budget refuses leaves the benefit made but 未记账, saying why;
-a later run posts it (补记) once the budget allows. The gift is the member's either way."""
+member's birthday cap and pays it on the campus's ledger (生日慰问) then — not one entry per
+benefit but one per batch (`batch_key`): a finance office books birthday money as one
+voucher per batch ("2026-12 生日慰问 250 人"), and a campus's ledger is a hash chain whose
+entries take turns, so thousands of entries a month would make the run as slow as the chain.
+The batch's key is its content (campus, month, the benefits' ids and amounts): a twin run
+that makes the same batch names the same key, and the ledger keeps one entry per key.
+
+A batch the budget refuses leaves its benefits made but 未记账, saying why; a later run, or
+the daily job, posts the batch (补记) once the budget allows. The gift is the member's either
+way."""
 
 from __future__ import annotations
 
 import calendar
+import hashlib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -54,17 +63,38 @@ LEDGER_LINE = "spend_activity_birthday"  # 生日慰问
 
 @dataclass(frozen=True)
 class Booking:
-    """What the ledger answered for a benefit's money: its entry, or why not."""
+    """What the ledger answered for a batch's money, so for each of its benefits: the
+    entry, or why not."""
 
-    seq: int | None  # the payment's number in the campus's ledger (None: refused)
+    seq: int | None  # the batch's payment's number in the campus's ledger (None: refused)
     code: str | None = None  # the refusal's problem code (`funds.over_budget`, …)
     message: str | None = None  # …and its words
+    batch: str | None = None  # the batch's key (the entry's idempotency key)
 
 
 def ledger_key(benefit_id: str) -> str:
-    """The idempotency key of the benefit's payment: a replay, a retry or a twin run posts
-    under the same key, and the ledger keeps one entry per key."""
+    """The key a benefit's payment had when each benefit was paid on its own (before
+    batches): only looked up, so that such a payment is never made again in a batch."""
     return f"birthday:{benefit_id}"
+
+
+def batch_key(campus: str, month: str, benefits: Iterable[tuple[str, int]]) -> str:
+    """The key of a batch of (benefit id, amount) on one campus's ledger, from its content
+    alone: a replay, a retry or a twin run that makes the same batch names the same key, and
+    the ledger keeps one entry per key. It is also the batch's payment's idempotency key."""
+    lines = sorted({f"{benefit_id} {amount_fen}" for benefit_id, amount_fen in benefits})
+    digest = hashlib.sha256("\n".join(lines).encode()).hexdigest()[:16]
+    return f"birthdays:{campus}:{month}:{digest}"
+
+
+def batch_cause(month: str, count: int) -> str:
+    """The payment's 事由, as the finance office writes its voucher."""
+    return f"{month} 生日慰问 {count} 人"
+
+
+def batch_ref(key: str) -> str:
+    """The payment's cause reference: the batch, whose claims name its benefits."""
+    return f"welfare.birthday-batch:{key}"
 
 
 def booked_on(month: str, today: date) -> date:
@@ -110,8 +140,10 @@ class BirthdayBenefit(Aggregate):
     gift: BirthdayGift | None = None
     chosen_at: datetime | None = None
     # The ledger: a benefit made before its money was posted says 未记账 (and why, when the
-    # budget refused it) until a run posts it.
+    # budget refused it) until a run posts it; `ledger_batch` is the batch it is paid in
+    # (the entry's key), `ledger_seq` that entry's number.
     ledger: LedgerStatus = LedgerStatus.unposted
+    ledger_batch: str | None = None
     ledger_seq: int | None = None
     ledger_problem_code: str | None = None
     ledger_problem: str | None = None
@@ -134,16 +166,18 @@ class BirthdayBenefit(Aggregate):
         return benefit
 
     def booked(self, booking: Booking) -> None:
-        """What the ledger answered for the benefit's money. A benefit being made takes it
-        with its offer; a made one that was 未记账 records its late posting (补记) — and a
-        refusal again changes nothing (it says 未记账 already)."""
+        """What the ledger answered for the money of the benefit's batch. A benefit being
+        made takes it with its offer; a made one that was 未记账 records its late posting
+        (补记) — and a refusal again changes nothing (it says 未记账 already)."""
         if self.ledger is LedgerStatus.posted:
             return
         if booking.seq is None:
             if self.version == 0:
                 self.ledger_problem_code, self.ledger_problem = booking.code, booking.message
+                self.ledger_batch = booking.batch
             return
         self.ledger, self.ledger_seq = LedgerStatus.posted, booking.seq
+        self.ledger_batch = booking.batch or self.ledger_batch
         self.ledger_problem_code = self.ledger_problem = None
         if self.version:
             self.record(BirthdayBenefitPosted.of(self))

@@ -2,14 +2,21 @@
 
 The run is safe twice and on two replicas at once: each benefit's id is the member and year
 (a unique key: `add_many` writes each once), each benefit's cap claim carries that id (a
-keyed claim counts once), and so does its payment on the campus's ledger (`ledger_key`: the
-books keep one entry per key). A member whose birthday cap for the year is used up gets none.
+keyed claim counts once), and its money is paid in exactly one batch on the campus's ledger
+(postings.py: a unique claim per benefit, one entry per batch key). A member whose birthday
+cap for the year is used up gets none.
+
+A run pays before it makes (`offer`): it claims its benefits for its campus batches, pays
+every batch they are in, then writes the benefits with what the ledger answered (已记账 第 N
+笔 of batch K, or 未记账 and why). A run that stops in between posts nothing twice when run
+again (the keys), and a benefit is never left made and forgotten by the ledger.
 
 The payment goes through the funds API other welfare areas pay with (`pay_benefit`: the
 line's budget checked, 409 `funds.no_budget` / `funds.over_budget`, a hash-chained entry).
-A refused payment leaves the benefit made, 未记账 with the refusal's words (its cap claim
-stands: the benefit is the member's); the month's next run — `run_now` once the budget is
-amended — posts it, once.
+A refused batch leaves its benefits made, 未记账 with the refusal's words (their cap claims
+stand: the benefits are the members'); every run of the month — `run_now` once the budget is
+amended — and the daily job (for the current Beijing month) first post the month's batches
+that have no entry (`post_unposted`), once, and mark their benefits 已记账 (补记).
 """
 
 from __future__ import annotations
@@ -21,24 +28,24 @@ from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
+from services.welfare.birthdays import postings
 from services.welfare.birthdays.domain import (
-    LEDGER_LINE,
     BenefitStatus,
     BirthdayBenefit,
     BirthdayGift,
     Booking,
     LedgerStatus,
     benefit_id_of,
-    booked_on,
     days_of,
     ledger_key,
 )
-from services.welfare.funds.benefits import benefit_paid, pay_benefit
+from services.welfare.birthdays.postings import Postings, batches_of
+from services.welfare.funds.benefits import benefit_paid
 from services.welfare.funds.handlers import Funds
 from services.welfare.policy.caps import CapBook, CapRequest
 from shared.aggregate import Actor, AggregateStore
 from shared.auth import Principal, Role
-from shared.errors import DomainError, NotFound
+from shared.errors import NotFound
 from shared.mongo import each
 from shared.readmodels.member_directory import MEMBER_DIRECTORY, MemberDirectory
 from shared.scheduler import JobRun
@@ -50,12 +57,8 @@ log = logging.getLogger(__name__)
 BIRTHDAYS = "welfare_birthdays"
 TOPIC = "welfare.birthday"
 NOT_FOUND = ("birthday.not_found", "生日福利不存在")
-BATCH = 500
+BATCH = 500  # members a run offers at once: one ledger batch per campus among them
 PARALLEL_BATCHES = 3
-POSTING_IN_FLIGHT = 8  # a batch's payments at once (one ledger per campus: they take turns)
-# What the budget answers a payment it refuses: the benefit says so and waits for a later run.
-BUDGET_REFUSALS = frozenset({"funds.no_budget", "funds.over_budget"})
-APPROVED_BY = "工会生日慰问标准"
 
 
 async def setup_indexes(db: AsyncDatabase) -> None:
@@ -63,6 +66,7 @@ async def setup_indexes(db: AsyncDatabase) -> None:
     await db[BIRTHDAYS].create_index([("campus", 1), ("month", 1)])
     await db[BIRTHDAYS].create_index("status")
     await db[BIRTHDAYS].create_index([("month", 1), ("ledger", 1)])  # a run's 补记
+    await postings.setup_indexes(db)
     # The monthly run asks the directory for each day's birthdays: an index lookup, where a
     # question without it (or one `$in` over the month's days) reads every member.
     await db[MEMBER_DIRECTORY].create_index("birthday")
@@ -76,6 +80,11 @@ class Birthdays:
     amount_fen: int
     funds: Funds  # the campus ledgers the benefits are paid from (生日慰问)
 
+    @property
+    def postings(self) -> Postings:
+        """Which batch pays each benefit, and the batches' payments."""
+        return Postings(self.store.db, self.funds)
+
 
 @dataclass(frozen=True)
 class RunResult:
@@ -86,59 +95,47 @@ class RunResult:
     unposted: int  # the month's benefits the budget refused this time (未记账)
 
 
-async def post_benefit(birthdays: Birthdays, benefit: BirthdayBenefit, actor: Actor) -> Booking:
-    """The benefit's payment on its campus's ledger (line 生日慰问), once per benefit however
-    often or concurrently asked: the books keep one entry per `ledger_key`. A refusal of the
-    budget is answered, not raised; any other problem is raised."""
-    key = ledger_key(benefit.id)
-    try:
-        posted = await pay_benefit(
-            birthdays.funds,
-            actor,
-            campus=benefit.campus,
-            year=benefit.year,
-            line=LEDGER_LINE,
-            amount_fen=benefit.amount_fen,
-            cause=f"{benefit.month} 生日慰问（{benefit.id}）",
-            cause_ref=f"welfare.birthday:{benefit.id}",
-            approved_by=APPROVED_BY,
-            occurred_on=booked_on(benefit.month, local_today()),
-            key=key,
-        )
-    except DomainError as refused:
-        if refused.code not in BUDGET_REFUSALS:
-            raise
-        # The budget is asked before the key: a payment already posted (a run that stopped
-        # before making its benefit, a twin run at once) may be refused on what it spent
-        # itself — it is on the ledger, and that is the answer.
-        held = await benefit_paid(birthdays.funds, key)
-        if held is not None:
-            return Booking(held["seq"])
-        return Booking(None, refused.code, refused.message)
-    return Booking(posted.entry["seq"])
-
-
 async def _settle(birthdays: Birthdays, benefit_id: str, booking: Booking, actor: Actor) -> None:
-    """A made benefit takes its posting (补记; nothing when it says 已记账 already)."""
+    """A made benefit takes its batch's posting (补记; nothing when it says 已记账 already)."""
     await birthdays.store.change(benefit_id, lambda b: b.booked(booking), actor, "post")
 
 
 async def post_unposted(birthdays: Birthdays, month: str, actor: Actor) -> tuple[int, int]:
-    """The month's benefits still 未记账 (the budget refused them, or they were made before
-    birthdays were posted), posted now where the budget allows: (posted, still refused)."""
+    """The month's batches without an entry posted where the budget allows (the budget
+    refused them, or a run stopped before paying), and the month's benefits still 未记账
+    marked with their batch's entry: (benefits posted now, benefits still refused).
+
+    A benefit with no claim was made before batches (each paid on its own, `ledger_key`):
+    its own payment if it has one, else it is paid now in a batch of its own campus."""
+    bookings = await birthdays.postings.settle_month(month, actor)
     found = await birthdays.store.find(
         {"month": month, "ledger": {"$ne": LedgerStatus.posted.value}}, limit=100_000
     )
-
-    async def one(benefit: BirthdayBenefit) -> bool:
-        booking = await post_benefit(birthdays, benefit, actor)
-        if booking.seq is None:
-            return False
+    if not found:
+        return 0, 0
+    claims = await birthdays.postings.claims_of([b.id for b in found])
+    alone: dict[str, Booking] = {}
+    for benefit in (b for b in found if b.id not in claims):
+        held = await benefit_paid(birthdays.funds, ledger_key(benefit.id))
+        if held is not None:
+            alone[benefit.id] = Booking(held["seq"])
+    placed = claims.keys() | alone.keys()
+    made = [(b.id, b.campus, b.amount_fen) for b in found if b.id not in placed]
+    if made:
+        claims |= await birthdays.postings.claim(batches_of(month, made))
+    # Batches the month's manifests did not name (claims written without one) are paid too.
+    others = {i: c for i, c in claims.items() if c.batch not in bookings}
+    bookings |= await birthdays.postings.book(others, actor)
+    posted = still = 0
+    for benefit in found:
+        claim = claims.get(benefit.id)
+        booking = alone.get(benefit.id) or (bookings.get(claim.batch) if claim else None)
+        if booking is None or booking.seq is None:
+            still += 1
+            continue
         await _settle(birthdays, benefit.id, booking, actor)
-        return True
-
-    done = await each(found, one, in_flight=POSTING_IN_FLIGHT)
-    return done.count(True), done.count(False)
+        posted += 1
+    return posted, still
 
 
 async def offer_month(birthdays: Birthdays, month: str, actor: Actor) -> RunResult:
@@ -167,10 +164,6 @@ async def offer_month(birthdays: Birthdays, month: str, actor: Actor) -> RunResu
             cause=f"生日福利 {benefit_id}",
         )
 
-    async def book(benefit: BirthdayBenefit) -> BirthdayBenefit:
-        benefit.booked(await post_benefit(birthdays, benefit, actor))
-        return benefit
-
     async def offer(batch: list[tuple[str, str]]) -> tuple[int, int, int]:
         ids = [benefit_id_of(m, year) for m, _ in batch]
         done = await birthdays.store.existing(ids)
@@ -178,25 +171,33 @@ async def offer_month(birthdays: Birthdays, month: str, actor: Actor) -> RunResu
         # In bulk: a member's first claim of the year is one insert among many; whoever has
         # claims already goes the one-by-one way (`claim_many`).
         fits = [c.claimed for c in await birthdays.caps.claim_many([claim(m) for m, _ in todo])]
-        made = [
-            BirthdayBenefit.offer(m, c, month, birthdays.amount_fen)
-            for (m, c), fit in zip(todo, fits, strict=True)
-            if fit
-        ]
-        # Paid before it is made: a run that stops in between posts nothing twice when run
-        # again (the key), and a benefit is never left made and forgotten by the ledger.
-        benefits = await each(made, book, in_flight=POSTING_IN_FLIGHT)
+        fit = [(m, c) for (m, c), ok in zip(todo, fits, strict=True) if ok]
+        # Paid before it is made: each benefit claimed for its campus's batch (or held by the
+        # batch of a twin run, or of a run that stopped), and every such batch paid. A run that
+        # stops in between posts nothing twice when run again (the keys), and a benefit is
+        # never left made and forgotten by the ledger.
+        planned = [(benefit_id_of(m, year), c, birthdays.amount_fen) for m, c in fit]
+        claims = await birthdays.postings.claim(batches_of(month, planned))
+        bookings = await birthdays.postings.book(claims, actor)
+        benefits = []
+        for member_id, _ in fit:
+            # The claim is the truth of where the money went: its campus, its amount.
+            held = claims[benefit_id_of(member_id, year)]
+            benefit = BirthdayBenefit.offer(member_id, held.campus, month, held.amount_fen)
+            benefit.booked(bookings.get(held.batch) or Booking(None, batch=held.batch))
+            benefits.append(benefit)
         added = await birthdays.store.add_many(benefits, actor, "offer") if benefits else []
         for benefit, ok in zip(benefits, added, strict=True):
             if not ok and benefit.ledger_seq is not None:
                 # A twin run made it first, maybe on a refusal this run's payment got past
                 # (the budget amended in between): the benefit takes the entry.
-                await _settle(birthdays, benefit.id, Booking(benefit.ledger_seq), actor)
+                booking = Booking(benefit.ledger_seq, batch=benefit.ledger_batch)
+                await _settle(birthdays, benefit.id, booking, actor)
         unposted = sum(1 for b, ok in zip(benefits, added, strict=True) if ok and not b.ledger_seq)
         return sum(added), fits.count(False), unposted
 
-    # First the month's benefits the budget refused before (they come first to what it now
-    # allows); then the new ones.
+    # First the month's batches the budget refused before, or a stopped run left unpaid (they
+    # come first to what it now allows); then the new ones.
     _, still = await post_unposted(birthdays, month, actor)
     # A few batches at once (each member in one batch): one waits on the database while
     # another is built.
@@ -215,8 +216,14 @@ async def run_month(birthdays: Birthdays, run: JobRun) -> None:
 
 
 async def give_defaults(birthdays: Birthdays, run: JobRun) -> None:
-    """The daily job: a benefit not chosen by its last day gets the default gift."""
+    """The daily job: a benefit not chosen by its last day gets the default gift; and the
+    current (Beijing) month's batches without an entry are posted where the budget now allows
+    (a refusal since amended, a run that stopped before paying)."""
     today = run.now.astimezone(SHANGHAI).date()
+    month = today.isoformat()[:7]
+    posted, still = await post_unposted(birthdays, month, Actor(f"job:{run.job}", run.slot))
+    if posted or still:
+        log.info("birthday benefits %s: %d posted now, %d still refused", month, posted, still)
     found = await birthdays.store.find(
         {"status": BenefitStatus.offered.value, "choose_by": {"$lt": today.isoformat()}},
         limit=100_000,
