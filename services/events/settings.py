@@ -41,8 +41,10 @@ class EventsSettings(ServiceSettings):
         min_length=16,
         description=(
             "secret of the one-way tokens (HMAC-SHA256) that prove an anonymous survey was "
-            "answered and let an anonymous writer read the reply to their suggestion; "
-            "changing it lets everyone answer running anonymous surveys again"
+            "answered and let an anonymous writer read the reply to their suggestion, and "
+            "the key (derived from it) that seals anonymous answers until their survey closes; "
+            "changing it lets everyone answer running anonymous surveys again and leaves "
+            "their waiting answers unopened"
         ),
     )
     voice_secret_file: Path | None = Field(
