@@ -1365,7 +1365,9 @@ WELFARE_CARE: dict[tuple[str, str], Row] = {
     ("POST", "/birthdays/{benefit_id}/choice"): Row(
         birthday, expect(404, member=200, system=403), body=lambda _: {"gift": "books"}
     ),
-    ("GET", "/birthdays"): Row(nothing, expect(403, cadre_main=200, cadre_east=200, admin=200)),
+    ("GET", "/birthdays"): Row(
+        nothing, expect(403, cadre_main=200, cadre_east=200, finance=200, auditor=200, admin=200)
+    ),
     # Running a month now: the school's chair only (the job does it on the 1st).
     ("POST", "/birthdays/runs"): Row(
         nothing, expect(403, admin=200), body=lambda _: {"month": "2097-01"}

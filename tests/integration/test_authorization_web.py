@@ -503,12 +503,14 @@ ROWS: dict[tuple[str, str], tuple[Target, dict[str, int]]] = {
         hardship_file,
         expect(403, anonymous=403, cadre_main=422, cadre_east=422, admin=422),
     ),
-    # issue 15: a month's birthday benefits, read by cadres (welfare refuses finance and the
-    # auditor); the run is the whole school's admin's, but an empty form is refused first by
-    # the page's own check (400).
+    # issue 15: a month's birthday benefits, read by cadres, finance and the auditor (the
+    # ledger's batches traced to their members); the run is the whole school's admin's, but
+    # an empty form is refused first by the page's own check (400).
     ("GET", "/admin/care/birthdays"): (
         nothing,
-        expect(403, anonymous=303, cadre_main=200, cadre_east=200, admin=200),
+        expect(
+            403, anonymous=303, cadre_main=200, cadre_east=200, finance=200, auditor=200, admin=200
+        ),
     ),
     ("POST", "/admin/care/birthdays/runs"): (
         nothing,

@@ -15,7 +15,7 @@ import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -436,6 +436,27 @@ async def test_the_daily_job_posts_a_refused_batch_once_the_budget_is_amended(gi
     paid = await birthday_payments(stack, short, year)
     assert len(paid) == 2 and len({batch_of[i] for i in ids[:2]}) == 1
     assert_paid_as_claimed(paid, batch_of, made, month)
+
+
+async def test_the_daily_job_posts_an_earlier_months_refused_benefit(gifts: Stack):
+    """Not only this month's: a batch refused two months ago, its budget amended since, is
+    posted by today's daily job (no run of that month comes again)."""
+    stack, today = gifts, local_today()
+    earlier = (today.replace(day=1) - timedelta(days=40)).replace(day=1)
+    month, year = earlier.isoformat()[:7], earlier.year
+    await scheduled_runs_done(stack)
+    short = await budget(stack, 10_000, year)
+    [member] = await born(stack, 1, f"{earlier.month:02d}-03", campus=short)
+    benefit_id = f"b-{year}-{member}"
+    await offer_month(ctx(stack), month, Actor("test"))
+    refused = await ctx(stack).store.get(benefit_id)
+    assert refused is not None and refused.ledger is LedgerStatus.unposted
+    await amend(stack, short, year, 50_000)
+    await give_defaults(ctx(stack), daily_job())
+    posted = await ctx(stack).store.get(benefit_id)
+    assert posted is not None and posted.ledger is LedgerStatus.posted
+    paid = await birthday_payments(stack, short, year)
+    assert [e["amount_fen"] for e in paid.values()] == [posted.amount_fen]
 
 
 async def test_a_run_stopped_between_its_claims_and_its_payment_is_repaired(gifts: Stack):

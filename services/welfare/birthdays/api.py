@@ -14,9 +14,16 @@ from services.welfare.birthdays.domain import (
     BirthdayGift,
     LedgerStatus,
 )
-from services.welfare.birthdays.handlers import Birthdays, choose, mine, of_month, run_now
+from services.welfare.birthdays.handlers import (
+    READERS,
+    Birthdays,
+    choose,
+    mine,
+    of_month,
+    run_now,
+)
 from services.welfare.cases.store import names_of
-from shared.auth import CurrentUser, Principal, Role
+from shared.auth import CurrentUser, Principal
 from shared.problems import PROBLEM_RESPONSES
 from shared.public import LocalDatetime, PublicModel
 from shared.runtime import provided
@@ -68,10 +75,10 @@ async def _named(
     birthdays: Birthdays, user: Principal, found: list[BirthdayBenefit]
 ) -> list[BenefitPublic]:
     # As cases name their members (one query of welfare's directory), for the roles that may
-    # read a month's list: cadres (the handlers refuse anyone else).
+    # read a month's list (the handlers refuse anyone else).
     names = (
         await names_of(birthdays.directory.coll.database, [b.member_id for b in found])
-        if user.has_role(Role.cadre)
+        if user.has_role(*READERS)
         else {}
     )
     return [benefit_public(b, names.get(b.member_id)) for b in found]
@@ -101,7 +108,7 @@ async def month_list(
     user: CurrentUser,
     month: Annotated[str | None, Query(pattern=MONTH, description="月份 YYYY-MM；空为本月")] = None,
 ) -> list[BenefitPublic]:
-    """一个月的生日福利; role: cadre (their campuses)."""
+    """一个月的生日福利; role: cadre, finance or auditor (their campuses)."""
     today = local_today()
     chosen = month or f"{today.year:04d}-{today.month:02d}"
     return await _named(birthdays, user, await of_month(birthdays, user, chosen))

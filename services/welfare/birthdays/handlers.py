@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable
 from dataclasses import dataclass
+from datetime import date, timedelta
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
@@ -53,6 +54,8 @@ from shared.timeutil import SHANGHAI, local_today, utcnow_ms
 from shared.vocabulary.welfare_plans import Category
 
 log = logging.getLogger(__name__)
+
+READERS = (Role.cadre, Role.finance, Role.auditor)  # a month's list, named
 
 BIRTHDAYS = "welfare_birthdays"
 TOPIC = "welfare.birthday"
@@ -215,15 +218,29 @@ async def run_month(birthdays: Birthdays, run: JobRun) -> None:
     log.info("birthday benefits %s: %s", run.slot, result)
 
 
+async def months_to_settle(birthdays: Birthdays, today: date) -> list[str]:
+    """The months the daily job settles: this one, the one before, and those of the last
+    twelve with a benefit still 未记账."""
+    this = today.replace(day=1)
+    last = (this - timedelta(days=1)).replace(day=1)
+    since = f"{this.year - 1:04d}-{this.month:02d}"
+    waiting = await birthdays.store.find(
+        {"month": {"$gte": since}, "ledger": {"$ne": LedgerStatus.posted.value}}, limit=100_000
+    )
+    found = {b.month for b in waiting} | {this.isoformat()[:7], last.isoformat()[:7]}
+    return sorted(found)
+
+
 async def give_defaults(birthdays: Birthdays, run: JobRun) -> None:
     """The daily job: a benefit not chosen by its last day gets the default gift; and the
-    current (Beijing) month's batches without an entry are posted where the budget now allows
-    (a refusal since amended, a run that stopped before paying)."""
+    batches without an entry are posted where the budget now allows (a refusal since amended,
+    a run that stopped before paying): this (Beijing) month's and last month's, and any month
+    of the last year with a benefit still 未记账 (a December batch amended in January)."""
     today = run.now.astimezone(SHANGHAI).date()
-    month = today.isoformat()[:7]
-    posted, still = await post_unposted(birthdays, month, Actor(f"job:{run.job}", run.slot))
-    if posted or still:
-        log.info("birthday benefits %s: %d posted now, %d still refused", month, posted, still)
+    for month in await months_to_settle(birthdays, today):
+        posted, still = await post_unposted(birthdays, month, Actor(f"job:{run.job}", run.slot))
+        if posted or still:
+            log.info("birthday benefits %s: %d posted now, %d still refused", month, posted, still)
     found = await birthdays.store.find(
         {"status": BenefitStatus.offered.value, "choose_by": {"$lt": today.isoformat()}},
         limit=100_000,
@@ -265,7 +282,8 @@ async def choose(
 
 
 async def of_month(birthdays: Birthdays, user: Principal, month: str) -> list[BirthdayBenefit]:
-    """A month's benefits on the cadre's campuses."""
-    user.require(Role.cadre)
+    """A month's benefits on the reader's campuses: cadres, and finance and the auditor (the
+    money on the ledger traced to its members, as cases are)."""
+    user.require(*READERS)
     query = {**user.campus_filter(), "month": month}
     return await birthdays.store.find(query, sort=[("campus", 1), ("_id", 1)], limit=10_000)
