@@ -26,6 +26,8 @@ ProposalId = Annotated[str, Path(pattern=r"^pp-[0-9a-f]{10}$")]
 CampaignAction = Annotated[str, Path(pattern=r"^(phase|review|resolve)$")]
 SessionAction = Annotated[str, Path(pattern=r"^(representatives|resolution|close)$")]
 ProposalAction = Annotated[str, Path(pattern=r"^(decision|assignment|reply)$")]
+# The proposal the cadre just changed (a redirect after an action): read by key.
+Changed = Annotated[str | None, Query(pattern=r"^pp-[0-9a-f]{10}$")]
 REFUSALS = (403, 404, 409, 422)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -234,6 +236,24 @@ async def recommendation_xlsx(visit: StaffVisit, campaign_id: CampaignId) -> Res
 # -- the staff congress -----------------------------------------------------------------------
 
 
+async def proposal_register(
+    visit: Visit, session_id: str, changed: str | None = None
+) -> list[dict[str, Any]]:
+    """The session's register; the proposal just changed read by key, as the list view may
+    not have the change yet (it converges within a second)."""
+    register = await visit.get("events", f"/congress/sessions/{session_id}/proposals")
+    if changed:
+        try:
+            fresh = await visit.get("events", f"/congress/proposals/{changed}")
+        except ApiError as exc:
+            if exc.status not in REFUSALS:
+                raise
+            return register
+        if fresh["session_id"] == session_id:
+            register = [fresh if p["id"] == changed else p for p in register]
+    return register
+
+
 @router.get("/congress")
 async def sessions(visit: StaffVisit) -> Response:
     """教代会: sessions (past ones searchable) and a form to set one up; role: cadre or admin."""
@@ -282,13 +302,14 @@ async def session(
     session_id: SessionId,
     added: Annotated[int | None, Query(ge=0, le=100_000)] = None,
     already: Annotated[int | None, Query(ge=0, le=100_000)] = None,
+    changed: Changed = None,
 ) -> Response:
     """One session: representatives, the proposal register with the committee's decisions,
     assignments, resolutions; role: cadre of its campus."""
     flash = None
     if added is not None:
         flash = f"已从代表任期导入：新增 {added} 位代表，{already or 0} 位此前已登记"
-    return await session_page(visit, session_id, flash=flash)
+    return await session_page(visit, session_id, flash=flash, changed=changed)
 
 
 async def session_page(
@@ -297,10 +318,11 @@ async def session_page(
     error: str | None = None,
     status_code: int = 200,
     flash: str | None = None,
+    changed: str | None = None,
 ) -> Response:
     found, register, reps, _ = await asyncio.gather(
         visit.get("events", f"/congress/sessions/{session_id}"),
-        visit.get("events", f"/congress/sessions/{session_id}/proposals"),
+        proposal_register(visit, session_id, changed),
         visit.get("events", f"/congress/sessions/{session_id}/representatives"),
         visit.org(),
     )
@@ -335,18 +357,22 @@ async def representatives_from_terms(visit: StaffVisit, session_id: SessionId) -
 
 
 @router.get("/congress/{session_id}/replies")
-async def replies(visit: StaffVisit, session_id: SessionId) -> Response:
+async def replies(visit: StaffVisit, session_id: SessionId, changed: Changed = None) -> Response:
     """承办部门答复: proposals waiting for a reply, overdue ones first; role: cadre of its
     campus (for the departments)."""
-    return await replies_page(visit, session_id)
+    return await replies_page(visit, session_id, changed=changed)
 
 
 async def replies_page(
-    visit: Visit, session_id: str, error: str | None = None, status_code: int = 200
+    visit: Visit,
+    session_id: str,
+    error: str | None = None,
+    status_code: int = 200,
+    changed: str | None = None,
 ) -> Response:
     found, register = await asyncio.gather(
         visit.get("events", f"/congress/sessions/{session_id}"),
-        visit.get("events", f"/congress/sessions/{session_id}/proposals"),
+        proposal_register(visit, session_id, changed),
     )
     waiting = [p for p in register if p["status"] in ("assigned", "reopened")]
     waiting.sort(key=lambda p: (not p["overdue"], p["due_on"] or "", p["number"] or 0))
@@ -420,4 +446,6 @@ async def proposal_action(
             return await replies_page(visit, found["session_id"], exc.message, exc.status)
         return await session_page(visit, found["session_id"], exc.message, exc.status)
     suffix = "/replies" if back == "replies" else ""
-    return redirect(f"/admin/congress/{done['session_id']}{suffix}#p-{proposal_id}")
+    return redirect(
+        f"/admin/congress/{done['session_id']}{suffix}?changed={proposal_id}#p-{proposal_id}"
+    )
