@@ -120,6 +120,7 @@ async def test_a_campaign_from_nomination_to_result(stack: Stack, monkeypatch: p
     made = await _ok(await http.post("/commendations", json=_campaign(), headers=cadre), 201)
     cid, url = made["id"], f"/commendations/{made['id']}"
     assert made["phase"] == "nominating" and [c["id"] for c in made["categories"]] == ["c1", "c2"]
+    assert made["next_phases"] == ["reviewing"], "the desk offers only the moves there are"
     assert (
         await http.post("/commendations", json=_campaign(), headers=kit.member(people[0]))
     ).status_code == 403
@@ -203,6 +204,7 @@ async def test_a_campaign_from_nomination_to_result(stack: Stack, monkeypatch: p
     seen = await _ok(await http.get(url, headers=kit.member(voters[0])))
     assert sorted(c["id"] for c in seen["candidates"]) == sorted(nids)
     assert {c["votes"] for c in seen["candidates"]} == {None}
+    assert seen["next_phases"] == ["publicity"]
     not_candidate = await http.post(
         f"{url}/categories/c1/votes", json={"candidates": [rejected]}, headers=kit.member(voters[0])
     )

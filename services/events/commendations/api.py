@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from services.events.commendations.domain import (
     CATEGORY_ID,
+    PHASES,
     Attachment,
     Campaign,
     CampaignPhase,
@@ -88,6 +89,7 @@ class CampaignPublic(BaseModel):
     version: int
     phase: CampaignPhase
     phase_label: str
+    next_phases: list[CampaignPhase] = Field(description="可转到的阶段")
     categories: list[Category]
     voting_closes_at: datetime | None = Field(description="投票截止（北京时间）")
     voting_open: bool
@@ -142,6 +144,7 @@ async def campaign_public(
         version=campaign.version,
         phase=campaign.phase,
         phase_label=campaign.phase.label,
+        next_phases=sorted(PHASES[campaign.phase], key=list(CampaignPhase).index),
         categories=campaign.categories,
         voting_closes_at=as_local(closes) if closes else None,
         voting_open=campaign.voting_open(utcnow()),
