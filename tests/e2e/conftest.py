@@ -68,14 +68,16 @@ class Platform:
 
     def settings(self, name: str):
         """The same isolated settings the in-process tests use, handed over as environment."""
+        from tests.integration.conftest import TEST_SETTINGS
+
         cls = SETTINGS[name]
-        over: dict[str, object] = {}
+        over: dict[str, object] = {k: v for k, v in TEST_SETTINGS.items() if k in cls.model_fields}
         if name == "notify":
-            over = {"smtp_host": self.infra.smtp_host, "smtp_port": self.infra.smtp_port}
+            over |= {"smtp_host": self.infra.smtp_host, "smtp_port": self.infra.smtp_port}
             if "web" in self.services:
                 over["web_base_url"] = self.url("web")
         if name == "web":
-            over = {
+            over |= {
                 f"{other}_url": self.url(other)
                 for other in ("members", "events", "welfare", "notify")
                 if other in self.services

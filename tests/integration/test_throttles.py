@@ -43,6 +43,7 @@ PRODUCTION = {
         "throttle_in_flight",
         "password_hash_queue",
         "password_hash_wait_s",
+        "password_hash_memory_kib",  # the production cost: the flood below must outrun it
         "login_link_mails_per_minute",
         "login_link_mails_per_day",
     )
