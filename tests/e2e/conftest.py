@@ -162,7 +162,7 @@ class Platform:
                 except httpx.TransportError:
                     return False
 
-            await wait_until(ready, 60, f"{name} /readyz")
+            await wait_until(ready, 120, f"{name} /readyz")  # a loaded machine: imports, indexes
 
     def terminate(self) -> dict[str, int | None]:
         for proc in self.procs.values():

@@ -339,10 +339,14 @@ async def test_the_birthday_desk_shows_the_ledger_and_runs_the_month_for_the_cha
         assert "/admin/care/birthdays/runs" not in page and "运行本月生日福利" not in page
         forged = await cadre.post("/admin/care/birthdays/runs", {"month": month})
         assert forged.status_code == 403 and "需要以下角色之一：admin" in forged.text
-        # Finance reads the ledger, not this list; a member not the desk at all.
-        for outsider in (finance, phone):
-            shut = await outsider.web.get("/admin/care/birthdays")
-            assert shut.status_code == 403 and "无权访问" in shut.text
+        # Finance reads the list too (the batches it finds on the ledger, traced to their
+        # members), with no run button; a member not the desk at all.
+        books = await finance.web.get(f"/admin/care/birthdays?month={month}")
+        assert books.status_code == 200 and paid_batch in books.text
+        assert refused_batch not in books.text, "finance of the funded campus only"
+        assert "运行本月生日福利" not in books.text
+        shut = await phone.web.get("/admin/care/birthdays")
+        assert shut.status_code == 403 and "无权访问" in shut.text
 
         # The member's choice on the phone is confirmed after the redirect, not before.
         async def offered() -> bool:
