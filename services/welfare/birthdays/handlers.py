@@ -224,11 +224,9 @@ async def months_to_settle(birthdays: Birthdays, today: date) -> list[str]:
     this = today.replace(day=1)
     last = (this - timedelta(days=1)).replace(day=1)
     since = f"{this.year - 1:04d}-{this.month:02d}"
-    waiting = await birthdays.store.find(
-        {"month": {"$gte": since}, "ledger": {"$ne": LedgerStatus.posted.value}}, limit=100_000
-    )
-    found = {b.month for b in waiting} | {this.isoformat()[:7], last.isoformat()[:7]}
-    return sorted(found)
+    query = {"month": {"$gte": since}, "ledger": {"$ne": LedgerStatus.posted.value}}
+    waiting = await birthdays.store.view.distinct("month", query)  # the months, not the benefits
+    return sorted({*waiting, this.isoformat()[:7], last.isoformat()[:7]})
 
 
 async def give_defaults(birthdays: Birthdays, run: JobRun) -> None:
