@@ -625,11 +625,7 @@ async def test_a_run_of_deleted_numbers_longer_than_a_read_window_hides_nothing(
 
 async def test_a_sealed_entry_is_served_from_its_block_not_its_row(funds: Stack):
     stack, c = funds, campus()
-    await adopt(stack, c, {FESTIVAL: 100_000})
-    books = small_books(stack, 3)
-    await pay_directly(books, c, 3)  # entries 2..4: block 1-3 sealed
-    chain = f"{c}:{YEAR}"
-    await wait_until(lambda: _sealed(stack, chain), what="block 1 sealed")
+    chain, _ = await a_sealed_block(stack, c)
     await stack.welfare.db[LEDGER].update_one(
         {"_id": entry_id(chain, 2)}, {"$set": {"amount_fen": 99_999, "cause": "改过的"}}
     )
@@ -640,17 +636,23 @@ async def test_a_sealed_entry_is_served_from_its_block_not_its_row(funds: Stack)
     assert kept["amount_fen"] == 100 and kept["cause"] == "慰问品"
 
 
-async def _sealed(stack: Stack, chain: str) -> bool:
-    return await stack.welfare.db[BLOCKS].count_documents({"chain": chain}) >= 1
+async def a_sealed_block(stack: Stack, c: str) -> tuple[str, Books]:
+    """Campus `c`'s ledger with entries 2..4 paid on books sealing every 3: block 1-3 sealed."""
+    await adopt(stack, c, {FESTIVAL: 100_000})
+    books = small_books(stack, 3)
+    await pay_directly(books, c, 3)
+    chain = f"{c}:{YEAR}"
+
+    async def sealed() -> bool:
+        return await stack.welfare.db[BLOCKS].count_documents({"chain": chain}) >= 1
+
+    await wait_until(sealed, what="block 1 sealed")
+    return chain, books
 
 
 async def test_a_block_read_once_is_kept_yet_the_check_reads_the_database(funds: Stack):
     stack, c = funds, campus()
-    await adopt(stack, c, {FESTIVAL: 100_000})
-    books = small_books(stack, 3)
-    await pay_directly(books, c, 3)  # entries 2..4: block 1-3 sealed
-    chain = f"{c}:{YEAR}"
-    await wait_until(lambda: _sealed(stack, chain), what="block 1 sealed")
+    chain, books = await a_sealed_block(stack, c)
     read = await books.kept_entry(chain, 2)
     assert read is not None and read["amount_fen"] == 100
     read["amount_fen"] = 1  # a reader's copy is its own: the kept block is not changed

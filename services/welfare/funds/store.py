@@ -65,6 +65,7 @@ BLOCKS = "fund_blocks"
 MAX_ENTRIES = 1_000_000  # per ledger and year: far beyond a union's
 BLOCK = 1000  # entries per sealed block
 WINDOW = 100  # entries after the last block are read by number, this many at once
+TRAIL = 8  # the first window past the highest entry known (then doubling up to WINDOW)
 KEPT_BLOCKS = 4  # sealed blocks kept unpacked for reading one entry (2–4 MB each)
 
 
@@ -209,20 +210,29 @@ class Books:
 
     async def tail(self, chain: str, after: int, until: int = 0) -> list[dict[str, Any]]:
         """The entries after `after`, read by number (`_id`, which every backend finds
-        directly), a window at a time until a whole window past `until` finds none: a gap
-        is kept (the check names it); a ledger cut off at the end is what the check finds
-        by comparing with the last entry published."""
+        directly): whole windows up to the highest number known to exist (`until`, or the
+        highest this process has seen), then windows growing from TRAIL until one finds
+        none. A gap is kept (the check names it); a ledger cut off at the end is what the
+        check finds by comparing with the last entry published. (One window of WINDOW past
+        the end every time made a ledger page 100–200 reads, most of them for nothing.)"""
+        known = max(until, self._head.get(chain, 0))
         out: list[dict[str, Any]] = []
-        start = after + 1
+        start, past = after + 1, TRAIL
         while start <= MAX_ENTRIES:
+            beyond = start > known
+            size = past if beyond else self.window
             window = await asyncio.gather(
-                *(self.entry(chain, seq) for seq in range(start, start + self.window))
+                *(self.entry(chain, seq) for seq in range(start, start + size))
             )
             found = [d for d in window if d is not None]
-            if not found and start > until:
+            if not found and beyond:
                 break
             out.extend(found)
-            start += self.window
+            start += size
+            if beyond:
+                past = min(self.window, past * 2)
+        if out:
+            self._head[chain] = max(self._head.get(chain, 0), out[-1]["seq"])
         return out
 
     async def entries(self, chain: str) -> list[dict[str, Any]]:
