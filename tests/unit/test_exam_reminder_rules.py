@@ -3,7 +3,7 @@ key, the day the completion form offers, and the reminder's route and zh-CN word
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime
 
 import pytest
 
@@ -74,7 +74,7 @@ def test_the_reminder_reaches_the_listed_members_in_chinese():
     route = TABLE.routes[event.type]
     assert route.audience is Audience.listed and route.category is Category.reminder
     assert ChannelName.inbox in route.channels and not route.mandatory
-    facts = route.facts(event)
+    facts = route.facts(event, datetime(2027, 3, 9, 12, 0, tzinfo=UTC))
     assert list(facts.member_ids or []) == ["m1", "m2"] and facts.campus == "main"
     default = DEFAULTS[route.template]
     assert set(facts.variables) | {"name"} == set(default.sample)

@@ -35,6 +35,8 @@ from shared.events.welfare_exams import ExamBooked
 from shared.events.welfare_plans import EntitlementCreated, EntitlementIssued
 from shared.timeutil import SHANGHAI
 
+AT = datetime(2027, 3, 1, 2, 0, tzinfo=UTC)  # an envelope's time
+
 
 def test_every_catalogued_type_is_routed_or_consciously_unrouted():
     catalog = sorted(load_all())
@@ -96,7 +98,7 @@ def test_every_route_provides_exactly_what_its_template_may_name():
 def _text(event) -> tuple[str, str]:
     route = TABLE.routes[event.type]
     default = DEFAULTS[route.template]
-    facts = route.facts(event)
+    facts = route.facts(event, AT)
     rendered = render(
         TemplateText(default.title, default.body), {"name": "李娜", **facts.variables}
     )
@@ -119,7 +121,7 @@ def test_survey_and_welfare_routes_render_their_facts_in_chinese():
     title, text = _text(SurveyOpened(**survey))
     assert title == "问卷邀请：暑期教工活动意见征集"
     assert "已开始填写（匿名），共8题，6月15日 18:00截止" in text
-    facts = TABLE.routes[SurveyOpened.type].facts(SurveyOpened(**survey))
+    facts = TABLE.routes[SurveyOpened.type].facts(SurveyOpened(**survey), AT)
     assert facts.eligibility and facts.eligibility["departments"] == ["艺术系"]
     title, text = _text(SurveyClosingSoon(**survey))
     assert title == "问卷即将截止：暑期教工活动意见征集" and "已经填写的请忽略" in text
@@ -128,7 +130,7 @@ def test_survey_and_welfare_routes_render_their_facts_in_chinese():
     created = EntitlementCreated(**owned, standard_fen=30_000, late=False)
     title, text = _text(created)
     assert title == "2027年节日福利：请选择礼品" and "标准300.00元" in text
-    assert TABLE.routes[created.type].facts(created).member_id == "m1"
+    assert TABLE.routes[created.type].facts(created, AT).member_id == "m1"
     issued = EntitlementIssued(**owned, option="zongzi", amount_fen=29_800, ledger_entry="l1")
     title, text = _text(issued)
     assert title == "2027年节日福利已发放" and "（价值298.00元）已发放" in text
@@ -296,7 +298,7 @@ def test_a_proposal_is_told_to_its_proposer_only_when_replied():
         if route.when(ProposalMoved(**moved, status=s, number=3, department="后勤处"))
     ]
     assert told == ["replied"]
-    facts = route.facts(ProposalMoved(**moved, status="replied", number=3, department="后勤处"))
+    facts = route.facts(ProposalMoved(**moved, status="replied", number=3, department="后勤处"), AT)
     assert route.audience is Audience.member and facts.member_id == "m-1"
     assert facts.variables == {"number": 3, "department": "后勤处"}
     result = TABLE.routes[CampaignResultPublished.type]
@@ -307,8 +309,8 @@ def test_a_suggestion_reply_is_told_to_a_named_writer_only():
     route = TABLE.routes[SuggestionReplied.type]
     facts = {"suggestion_id": "s", "campus": "main", "title": "建议", "status": "replied"}
     named = SuggestionReplied(**facts, anonymous=False, member_id="m-1")
-    assert route.when(named) and route.facts(named).member_id == "m-1"
-    assert route.facts(named).variables == {"title": "建议"}
+    assert route.when(named) and route.facts(named, AT).member_id == "m-1"
+    assert route.facts(named, AT).variables == {"title": "建议"}
     assert not route.when(SuggestionReplied(**facts, anonymous=True))
 
 

@@ -30,6 +30,7 @@ from shared.events import load_all
 from shared.timeutil import SHANGHAI
 
 START = datetime(2027, 4, 12, 1, 0, tzinfo=UTC)  # 09:00 Beijing time
+FIRED = START - timedelta(days=1)  # when a reminder went off
 
 
 def _due(schedule, now: datetime) -> bool:
@@ -104,7 +105,7 @@ def test_who_gets_a_reminder_confirmed_registrants_and_members_who_have_not_chos
 def _text(reminder) -> tuple[str, str]:
     route = TABLE.route(reminder.type)
     default = DEFAULTS[route.template]
-    facts = route.facts(reminder)
+    facts = route.facts(reminder, FIRED)
     assert set(facts.variables) | {"name"} == set(default.sample), route.event_type
     rendered = render(
         TemplateText(default.title, default.body), {"name": "李娜", **facts.variables}
@@ -116,7 +117,7 @@ def test_each_reminder_route_renders_its_facts_in_chinese():
     day, hour = activity_schedules("a-1", "main", "published", "春季踏青", "植物园", START)
     tomorrow = reminder_of(day.kind, "a-1", "main", day.until, day.values, ("m-1",))
     assert isinstance(tomorrow, ActivityTomorrow)
-    assert TABLE.route(tomorrow.type).facts(tomorrow).member_ids == ("m-1",)
+    assert TABLE.route(tomorrow.type).facts(tomorrow, FIRED).member_ids == ("m-1",)
     title, text = _text(tomorrow)
     assert title == "活动提醒：春季踏青"
     assert text.startswith("李娜，您好！您报名的「春季踏青」将于4月12日 09:00在植物园开始")
@@ -129,7 +130,10 @@ def test_each_reminder_route_renders_its_facts_in_chinese():
     assert "将于9月20日 18:00截止，您还没有选择" in text
     e = exam_schedule("b-1", "m-9", "main", date(2027, 3, 10))
     exam = reminder_of(e.kind, "b-1", "main", e.until, e.values, ())
-    assert isinstance(exam, ExamTomorrow) and TABLE.route(exam.type).facts(exam).member_id == "m-9"
+    assert (
+        isinstance(exam, ExamTomorrow)
+        and TABLE.route(exam.type).facts(exam, FIRED).member_id == "m-9"
+    )
     title, text = _text(exam)
     assert title == "明天体检：2027年3月10日" and "体检前一晚十点后请禁食" in text
 

@@ -230,15 +230,7 @@ class AnnouncementFanout(PollingWorker):
         out = []
         for doc in wanted:
             text = TemplateText(doc["title"], doc["body"])
-            rendered = render_message(
-                text,
-                variables,
-                template=TEMPLATE,
-                campus=doc["campus"],
-                event_type=EVENT_TYPE,
-                warned=warned,
-            )
-            out.append((doc["campus"], rendered.title, rendered.text))
+            out.append((doc["campus"], *in_campus_words(text, variables, doc["campus"], warned)))
         return out
 
     async def count(self, segment: Segment, campus: str) -> int:
@@ -264,6 +256,14 @@ def wording(
     falls back to the default wording, logged once a campus)."""
     if override is None:
         return a.title, a.body
+    return in_campus_words(override, variables, campus, warned)
+
+
+def in_campus_words(
+    override: TemplateText, variables: Mapping[str, Any], campus: str, warned: set[str]
+) -> tuple[str, str]:
+    """A campus's wording of the announcement template rendered (the delivery's and the
+    preview's one way)."""
     rendered = render_message(
         override, variables, template=TEMPLATE, campus=campus, event_type=EVENT_TYPE, warned=warned
     )

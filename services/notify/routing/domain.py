@@ -13,7 +13,6 @@ from typing import Any, ClassVar
 
 from shared.events import IntegrationEvent
 from shared.labels import Labelled
-from shared.timeutil import utcnow
 
 
 class Audience(Labelled):
@@ -97,12 +96,10 @@ class NotifyRoute:
     def event_type(self) -> str:
         return self.event.type
 
-    def facts(self, event: Any, at: datetime | None = None) -> Facts:
+    def facts(self, event: Any, at: datetime) -> Facts:
         """The event's facts; `at`: when it happened (the envelope's time, a reminder's
-        firing; a naive one is UTC, as envelopes are; none given: now, as in a preview)."""
-        if at is None:
-            at = utcnow()
-        elif at.tzinfo is None:
+        firing; a naive one is UTC, as envelopes are)."""
+        if at.tzinfo is None:
             at = at.replace(tzinfo=UTC)
         return self.facts_of(event, at)
 
