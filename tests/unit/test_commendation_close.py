@@ -11,14 +11,11 @@ import pytest
 from services.events.commendations.domain import (
     Campaign,
     CampaignPhase,
-    NewCampaign,
-    NewCategory,
     PhaseMove,
-    Quota,
     ballot_refusal,
-    new_campaign,
 )
 from shared.errors import Conflict
+from tests.unit.campaigns import voting_campaign
 
 NOW = datetime(2026, 5, 1, 2, 0, tzinfo=UTC)
 PUBLICITY = PhaseMove(
@@ -27,19 +24,7 @@ PUBLICITY = PhaseMove(
 
 
 def voting() -> Campaign:
-    campaign = new_campaign(
-        "cm-0000000003",
-        NewCampaign(
-            title="师德标兵评选",
-            year=2026,
-            campus="main",
-            categories=[NewCategory(name="师德标兵", quotas=[Quota(campus="main", count=1)])],
-        ),
-    )
-    campaign.move(PhaseMove(to=CampaignPhase.reviewing), NOW)
-    closes = NOW + timedelta(days=1)
-    campaign.move(PhaseMove(to=CampaignPhase.voting, voting_closes_at=closes), NOW)
-    return campaign
+    return voting_campaign("cm-0000000003", NOW, NOW + timedelta(days=1))
 
 
 def test_only_the_move_from_voting_to_publicity_closes_the_vote():

@@ -8,16 +8,9 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from services.events.commendations.domain import (
-    Campaign,
-    CampaignPhase,
-    NewCampaign,
-    NewCategory,
-    PhaseMove,
-    Quota,
-    new_campaign,
-)
+from services.events.commendations.domain import Campaign, CampaignPhase, PhaseMove
 from shared.errors import Conflict
+from tests.unit.campaigns import voting_campaign
 
 OPENED = datetime(2026, 5, 1, 2, 0, tzinfo=UTC)  # 10:00 in Beijing
 FROM, UNTIL = date(2026, 5, 4), date(2026, 5, 7)
@@ -25,18 +18,7 @@ PUBLISH = PhaseMove(to=CampaignPhase.published)
 
 
 def in_publicity() -> Campaign:
-    campaign = new_campaign(
-        "cm-0000000002",
-        NewCampaign(
-            title="师德标兵评选",
-            year=2026,
-            campus="main",
-            categories=[NewCategory(name="师德标兵", quotas=[Quota(campus="main", count=1)])],
-        ),
-    )
-    campaign.move(PhaseMove(to=CampaignPhase.reviewing), OPENED)
-    closes = OPENED + timedelta(hours=1)
-    campaign.move(PhaseMove(to=CampaignPhase.voting, voting_closes_at=closes), OPENED)
+    campaign = voting_campaign("cm-0000000002", OPENED, OPENED + timedelta(hours=1))
     dates = PhaseMove(to=CampaignPhase.publicity, publicity_from=FROM, publicity_until=UNTIL)
     campaign.move(dates, OPENED)
     return campaign
