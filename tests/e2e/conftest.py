@@ -3,12 +3,12 @@ processes on the real broker, database and SMTP."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import signal
 import socket
 import subprocess
-import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,6 +25,7 @@ from services.welfare.settings import WelfareSettings
 from shared.auth import mint_token
 from shared.settings import ServiceSettings
 from shared.topics import delete_topics, ensure_topics
+from tests.e2e.forkserver import Forked, ForkServer
 from tests.kafka_tools import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
@@ -56,6 +57,16 @@ def listening_socket() -> socket.socket:
     return sock
 
 
+_FORK_SERVER: list[ForkServer] = []  # this worker's, started with its first platform
+
+
+def fork_server() -> ForkServer:
+    if not _FORK_SERVER:
+        _FORK_SERVER.append(ForkServer(REPO))
+        atexit.register(_FORK_SERVER[0].close)
+    return _FORK_SERVER[0]
+
+
 class Platform:
     def __init__(self, infra, tmp: Path, services: tuple[str, ...] = SERVICES) -> None:
         self.infra = infra
@@ -64,7 +75,7 @@ class Platform:
         self.services = services
         self.sockets = {name: listening_socket() for name in services}
         self.ports = {name: sock.getsockname()[1] for name, sock in self.sockets.items()}
-        self.procs: dict[str, subprocess.Popen] = {}
+        self.procs: dict[str, Forked] = {}
 
     def settings(self, name: str):
         """The same isolated settings the in-process tests use, handed over as environment."""
@@ -100,23 +111,12 @@ class Platform:
         return f"http://127.0.0.1:{self.ports[name]}"
 
     def start(self) -> None:
+        """Each service as `python -m uvicorn services.<name>.main:app --fd N` would run it,
+        forked from the worker's fork server (forkserver.py: the imports are paid once)."""
+        server = fork_server()
         for name in self.services:
-            log = open(self.tmp / f"{name}.log", "wb")
-            self.procs[name] = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "uvicorn",
-                    f"services.{name}.main:app",
-                    "--fd",
-                    str(self.sockets[name].fileno()),
-                ],
-                pass_fds=(self.sockets[name].fileno(),),
-                cwd=REPO,
-                env=self.env(name),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+            log = self.tmp / f"{name}.log"
+            self.procs[name] = server.start(name, self.env(name), self.sockets[name], log)
 
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Platform]:
