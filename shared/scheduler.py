@@ -112,6 +112,10 @@ class Scheduler:
     _task: asyncio.Task[None] | None = None
     _running: asyncio.Task[None] | None = None
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    # job → (slot, until): its slot is done (until None) or held by a lease until then. A tick
+    # asks the database nothing more about it meanwhile (a done slot stays done: nothing is
+    # deleted); every job's slot was one read a tick, every tick, in every replica.
+    _settled: dict[str, tuple[str, datetime | None]] = field(default_factory=dict)
 
     @property
     def coll(self) -> AsyncCollection:
@@ -157,7 +161,7 @@ class Scheduler:
                 break
             now = self.clock()
             slot = job.schedule.slot(now)
-            if slot is None:
+            if slot is None or self._is_settled(job.name, slot, now):
                 continue
             attempt = await self._claim(job, slot, now)
             if attempt is None:
@@ -169,8 +173,10 @@ class Scheduler:
                 # The claim stays; when its lease runs out the next tick tries again.
                 JOB_RUNS.labels(self.service, job.name, "failed").inc()
                 log.exception("job %s for %s failed (attempt %d)", job.name, slot, attempt)
+                self._settled[job.name] = (slot, now + timedelta(seconds=job.lease_s))
                 continue
             await self._insert(f"{job.name}@{slot}#done", {"at": self.clock()})
+            self._settled[job.name] = (slot, None)
             JOB_RUNS.labels(self.service, job.name, "ok").inc()
             ran.append(f"{job.name}@{slot}")
         return ran
@@ -179,6 +185,7 @@ class Scheduler:
         """The attempt number this replica won for the slot, or None (done / held by another)."""
         base = f"{job.name}@{slot}"
         if await self.coll.find_one({"_id": f"{base}#done"}, {"_id": 1}):
+            self._settled[job.name] = (slot, None)
             return None
         attempt = 1
         while True:
@@ -189,8 +196,16 @@ class Scheduler:
             if held is None:
                 return None  # removed meanwhile (never happens: claims are not deleted)
             if held["lease_until"] > now:
+                self._settled[job.name] = (slot, held["lease_until"])
                 return None  # another replica is on it
             attempt += 1  # its holder died mid-run: the next attempt number is free to win
+
+    def _is_settled(self, job: str, slot: str, now: datetime) -> bool:
+        settled = self._settled.get(job)
+        if settled is None or settled[0] != slot:
+            return False
+        until = settled[1]
+        return until is None or now < until
 
     async def _insert(self, key: str, doc: dict) -> bool:
         try:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from pymongo import AsyncMongoClient
+from pymongo.monitoring import CommandListener
 
 from shared.scheduler import JOBS, DailyAt, Job, JobRun, Scheduler
 
@@ -79,3 +80,57 @@ async def test_not_due_before_its_local_time(db):
     early = replica(db, "r1", runs, clock=lambda: datetime(2026, 11, 26, 22, 0, tzinfo=UTC))
     assert await early.tick() == []  # 06:00 in Shanghai: the 07:00 job waits
     assert runs == []
+
+
+class Reads(CommandListener):
+    """The commands a client sends to the job collection (pymongo's command monitoring)."""
+
+    def __init__(self) -> None:
+        self.commands: list[str] = []
+
+    def started(self, event) -> None:
+        if event.command.get(event.command_name) == JOBS:
+            self.commands.append(event.command_name)
+
+    def succeeded(self, event) -> None: ...
+
+    def failed(self, event) -> None: ...
+
+
+async def test_a_slot_done_or_held_is_not_asked_about_again_until_it_changes(infra, db):
+    reads = Reads()
+    client: AsyncMongoClient = AsyncMongoClient(
+        infra.mongo_url, tz_aware=True, event_listeners=[reads]
+    )
+    watched = client[db.name]
+    try:
+        runs: list = []
+        now = [NOW]
+        held = replica(watched, "r1", runs, clock=lambda: now[0])
+        assert await held.tick() == ["birthdays@2026-11-27"]
+        reads.commands.clear()
+        assert await held.tick() == [] and reads.commands == []  # done: known here
+        # Another replica finds the slot done once, then stops asking.
+        other = replica(watched, "r2", runs, clock=lambda: now[0])
+        assert await other.tick() == [] and reads.commands == ["find"]
+        assert await other.tick() == [] and reads.commands == ["find"]
+        # The next day is a new slot: asked about, claimed and run.
+        now[0] = NOW + timedelta(days=1)
+        assert await held.tick() == ["birthdays@2026-11-28"] and len(runs) == 2
+        # A claim held by another replica's lease is not asked about until the lease ends.
+        await db[JOBS].insert_one(
+            {
+                "_id": "birthdays@2026-11-29#1",
+                "holder": "r9",
+                "lease_until": now[0] + timedelta(days=1, seconds=60),
+            }
+        )
+        now[0] = NOW + timedelta(days=2)
+        reads.commands.clear()
+        assert await other.tick() == [] and len(reads.commands) == 3  # done? claim; held
+        assert await other.tick() == [] and len(reads.commands) == 3
+        now[0] = NOW + timedelta(days=2, seconds=61)
+        assert await other.tick() == ["birthdays@2026-11-29"]
+        assert runs[-1] == ("r2", "2026-11-29", 2)
+    finally:
+        await client.close()
