@@ -19,10 +19,16 @@ from services.members.bootstrap import bootstrap
 from services.members.imports.cli import import_members, width
 from services.members.membership.domain import member_id_for
 from services.members.settings import MembersSettings
-from tests.integration.conftest import Stack, bearer, join, settings_for
+from tests.integration.conftest import Stack, bearer, join, settings_for, stack_fixture
 from tests.kafka_tools import read_all, wait_until
 
 pytestmark = pytest.mark.integration
+
+# One members service for the module (nothing here reads notify): each test's rows carry
+# staff numbers of its own (`prefix`), and a test that counts what was written compares before
+# and after (the tests run one at a time).
+stack = stack_fixture("members", scope="module")
+own_stack = stack_fixture("members", name="own_stack")
 
 HEADER = [
     "工号",
@@ -39,10 +45,16 @@ HEADER = [
 GOOD_ID = "11010119900307451X"  # the check digit is right
 BAD_CHECK = "110101199003074510"  # 18 digits, the check digit is wrong
 
-# One file with good rows and each kind of bad row a school's list really has (row 1 = header).
-MIXED = [
-    [
-        "T2026001",
+
+def full_width(text: str) -> str:
+    return "".join(chr(ord(c) + 0xFEE0) for c in text)  # Ｔ２０２６…: as an IME types
+
+
+def mixed(p: str) -> list[list[str]]:
+    """One file with good rows and each kind of bad row a school's list really has (row 1 =
+    header); its staff numbers start with `p`, the test's own."""
+    chen = [
+        f"{p}2026001",
         "陈静",
         "女",
         "1995-04-12",
@@ -52,45 +64,37 @@ MIXED = [
         "chen@school.local",
         "",
         "艺术教工小家",
-    ],
-    [
-        " Ｔ２０２６００２ ",
-        " 李　明 ",
-        "男",
-        "1996/7/1",
-        "main校区",
-        "体育部",
-        "１３９ １２３４ ５６７９",
-        "",
-        "",
-        "",
-    ],
-    ["T#003", "王五", "男", "", "main", "艺术系", "", "", "", ""],
-    ["T2026004", "", "女", "", "main", "艺术系", "", "", "", ""],
-    ["T2026005", "赵六", "女", "", "main", "美术系", "", "", "", ""],
-    ["T2026006", "钱七", "男", "", "main", "艺术系", "1391234", "", "", ""],
-    ["T2026007", "孙八", "女", "1990-02-30", "main", "艺术系", "", "", "", ""],
-    ["T2026008", "周九", "男", "", "main", "艺术系", "", "", "", ""],
-    ["T2026008", "周久", "男", "", "main", "艺术系", "", "", "", ""],
-    ["T2026010", "吴十", "女", "", "north", "艺术系", "", "", "", ""],
-    [
-        "T2026001",
-        "陈静",
-        "女",
-        "1995-04-12",
-        "main",
-        "艺术系",
-        "13912345678",
-        "chen@school.local",
-        "",
-        "艺术教工小家",
-    ],
-    ["T2026012", "郑一", "女", "", "main", "音乐系", "", "", BAD_CHECK, ""],
-    ["T2026013", "王芳", "女", "", "main", "学前教育系", "13800000013", "", "", ""],
-    ["T2026014", "王芳", "女", "", "main", "学前教育系", "13800000099", "", "", ""],
-    ["T2026015", "冯二", "男", "", "xyz", "艺术系", "", "", "", ""],
-    ["T2026016", "陈三", "未知", "", "main", "艺术系", "", "", "", ""],
-]
+    ]
+    return [
+        chen,
+        [
+            f" {full_width(p + '2026002')} ",
+            " 李　明 ",
+            "男",
+            "1996/7/1",
+            "main校区",
+            "体育部",
+            "１３９ １２３４ ５６７９",
+            "",
+            "",
+            "",
+        ],
+        [f"{p}#003", "王五", "男", "", "main", "艺术系", "", "", "", ""],
+        [f"{p}2026004", "", "女", "", "main", "艺术系", "", "", "", ""],
+        [f"{p}2026005", "赵六", "女", "", "main", "美术系", "", "", "", ""],
+        [f"{p}2026006", "钱七", "男", "", "main", "艺术系", "1391234", "", "", ""],
+        [f"{p}2026007", "孙八", "女", "1990-02-30", "main", "艺术系", "", "", "", ""],
+        [f"{p}2026008", "周九", "男", "", "main", "艺术系", "", "", "", ""],
+        [f"{p}2026008", "周久", "男", "", "main", "艺术系", "", "", "", ""],
+        [f"{p}2026010", "吴十", "女", "", "north", "艺术系", "", "", "", ""],
+        list(chen),
+        [f"{p}2026012", "郑一", "女", "", "main", "音乐系", "", "", BAD_CHECK, ""],
+        [f"{p}2026013", "王芳", "女", "", "main", "学前教育系", "13800000013", "", "", ""],
+        [f"{p}2026014", "王芳", "女", "", "main", "学前教育系", "13800000099", "", "", ""],
+        [f"{p}2026015", "冯二", "男", "", "xyz", "艺术系", "", "", "", ""],
+        [f"{p}2026016", "陈三", "未知", "", "main", "艺术系", "", "", "", ""],
+    ]
+
 
 # (row, outcome, [(column, cell, code, level)], changed) — the report a person reads.
 EXPECTED = [
@@ -111,7 +115,13 @@ EXPECTED = [
     (16, "refused", [("校区", "E16", "org.unknown_campus", "error")], []),
     (17, "refused", [("性别", "C17", "import.invalid_gender", "error")], []),
 ]
-GOOD = {"T2026001", "T2026002", "T2026012"}  # created by a commit of the mixed file
+GOOD = {"2026001", "2026002", "2026012"}  # created by a commit of the mixed file (+ prefix)
+
+
+@pytest.fixture
+def prefix(unique: str) -> str:
+    """The start of every staff number a test uses: no other test's (T + 12 hex digits)."""
+    return unique.upper()
 
 
 def to_csv(rows: list[list[str]], encoding: str = "utf-8-sig", header=HEADER) -> bytes:
@@ -183,15 +193,15 @@ async def _relayed(stack: Stack) -> bool:
     return await stack.members.relay.backlog() == 0
 
 
-async def enrol_existing(stack: Stack) -> None:
-    for staff_no, phone in (("T2026013", "13800000013"), ("T2026014", "13800000014")):
-        await join(stack, staff_no, gender="female", phone=phone, as_applicant=True)
+async def enrol_existing(stack: Stack, p: str) -> None:
+    for staff_no, phone in (("2026013", "13800000013"), ("2026014", "13800000014")):
+        await join(stack, p + staff_no, gender="female", phone=phone, as_applicant=True)
 
 
-async def test_a_dry_run_reports_every_row_and_writes_nothing(stack: Stack):
-    await enrol_existing(stack)
+async def test_a_dry_run_reports_every_row_and_writes_nothing(stack: Stack, prefix: str):
+    await enrol_existing(stack, prefix)
     before = await changes(stack)
-    report = await run_import(stack, to_csv(MIXED))
+    report = await run_import(stack, to_csv(mixed(prefix)))
     assert shape(report) == EXPECTED
     assert report["counts"] == {
         "rows": 16,
@@ -206,11 +216,11 @@ async def test_a_dry_run_reports_every_row_and_writes_nothing(stack: Stack):
     assert report["summary"].startswith("检查完成（未写入）")
     assert report["file_format"] == "csv" and report["file_problems"] == []
     rows = {r["row"]: r for r in report["rows"]}
-    assert rows[3]["staff_no"] == "T2026002" and rows[3]["name"] == "李 明"  # full width, spaces
+    assert rows[3]["staff_no"] == f"{prefix}2026002" and rows[3]["name"] == "李 明"  # full width
     messages = {r["row"]: [p["message"] for p in r["problems"]] for r in report["rows"]}
     assert messages[7] == ["手机号「1391234」应为 11 位数字"]
     assert messages[8] == ["出生日期「1990-02-30」不是有效日期，请写成 1990-03-08"]
-    assert messages[9] == ["工号「T2026008」在第 10 行也出现，且内容不同；请只保留一行"]
+    assert messages[9] == [f"工号「{prefix}2026008」在第 10 行也出现，且内容不同；请只保留一行"]
     assert messages[11] == ["无权导入校区「north校区」的会员"]
     assert messages[12] == ["与第 2 行完全相同，已忽略"]
     assert messages[6] == ["校区「main校区」没有部门「美术系」"]
@@ -225,10 +235,10 @@ async def test_a_dry_run_reports_every_row_and_writes_nothing(stack: Stack):
     assert [r["row"] for r in page["rows"]] == [5, 6, 7] and page["rows_matching"] == 10
 
 
-async def test_all_or_nothing_writes_nothing_when_a_row_is_refused(stack: Stack):
-    await enrol_existing(stack)
+async def test_all_or_nothing_writes_nothing_when_a_row_is_refused(stack: Stack, prefix: str):
+    await enrol_existing(stack, prefix)
     before = await changes(stack)
-    report = await run_import(stack, to_csv(MIXED), commit=True)
+    report = await run_import(stack, to_csv(mixed(prefix)), commit=True)
     assert shape(report) == EXPECTED  # the check that stopped it, row by row
     assert report["written"] is False
     assert "10 行有误，未导入任何数据" in report["summary"]
@@ -236,36 +246,37 @@ async def test_all_or_nothing_writes_nothing_when_a_row_is_refused(stack: Stack)
 
 
 async def test_only_valid_writes_exactly_the_good_rows_and_a_second_import_changes_nothing(
-    stack: Stack,
+    stack: Stack, prefix: str
 ):
-    await enrol_existing(stack)
+    await enrol_existing(stack, prefix)
     before = await changes(stack)
-    report = await run_import(stack, to_csv(MIXED), commit=True, only_valid=True)
+    report = await run_import(stack, to_csv(mixed(prefix)), commit=True, only_valid=True)
     assert shape(report) == EXPECTED
     assert report["written"] is True and report["summary"].startswith("导入完成")
-    created = await stack.members.db["members_changes"].find({"action": "import"}).to_list()
-    assert sorted((c["state"]["staff_no"], c["version"]) for c in created) == [
-        ("T2026001", 1),
-        ("T2026002", 1),
-        ("T2026012", 1),
-        ("T2026014", 2),
+    imported = await stack.members.db["members_changes"].find({"action": "import"}).to_list()
+    created = [c for c in imported if c["state"]["staff_no"].startswith(prefix)]  # this file's
+    assert sorted((c["state"]["staff_no"][len(prefix) :], c["version"]) for c in created) == [
+        ("2026001", 1),
+        ("2026002", 1),
+        ("2026012", 1),
+        ("2026014", 2),
     ]
     assert await changes(stack) == before + 4
     for change in created:  # the uploader, the upload's request: the audit trail
         assert change["by"] == "cadre-1" and change["request"]
     updated = next(c for c in created if c["version"] == 2)
     assert list(updated["changed"]) == ["phone"]
-    new = {m: await _member(stack, member_id_for(m)) for m in GOOD}
+    new = {m: await _member(stack, member_id_for(prefix + m)) for m in GOOD}
     assert {m["status"] for m in new.values()} == {"applied"}  # applicants unless told
-    assert new["T2026002"]["name"] == "李 明" and new["T2026002"]["birth_date"] == "1996-07-01"
-    assert new["T2026001"]["small_group"] == "g-art"
+    assert new["2026002"]["name"] == "李 明" and new["2026002"]["birth_date"] == "1996-07-01"
+    assert new["2026001"]["small_group"] == "g-art"
     events = await published(stack)
     kinds = Counter((e["subject"], e["type"]) for e in events)
     for staff_no in GOOD:
-        assert kinds[(member_id_for(staff_no), "members.member.applied.v1")] == 1
-    assert kinds[(member_id_for("T2026014"), "members.member.updated.v1")] == 1
+        assert kinds[(member_id_for(prefix + staff_no), "members.member.applied.v1")] == 1
+    assert kinds[(member_id_for(prefix + "2026014"), "members.member.updated.v1")] == 1
 
-    again = await run_import(stack, to_csv(MIXED), commit=True, only_valid=True)
+    again = await run_import(stack, to_csv(mixed(prefix)), commit=True, only_valid=True)
     outcomes = {r["row"]: r["outcome"] for r in again["rows"]}
     assert [outcomes[n] for n in (2, 3, 13, 14, 15)] == ["unchanged"] * 5
     assert again["counts"]["create"] == again["counts"]["update"] == 0
@@ -293,14 +304,16 @@ def xlsx(rows: list[list[object]], header=HEADER) -> bytes:
     return out.getvalue()
 
 
-async def test_gbk_csv_utf8_bom_csv_and_xlsx_with_date_cells_all_import(stack: Stack):
-    gbk = to_csv([["G001", "张伟", "男", "1988年3月5日", "main", "音乐系", "", "", "", ""]], "gbk")
-    bom = to_csv([["B001", "刘洋", "女", "19920708", "main", "艺术系", "", "", "", ""]])
+async def test_gbk_csv_utf8_bom_csv_and_xlsx_with_date_cells_all_import(stack: Stack, prefix: str):
+    p = prefix
+    gbk = to_csv([[f"{p}G001", "张伟", "男", "1988年3月5日", "main", "音乐系"] + [""] * 4], "gbk")
+    bom = to_csv([[f"{p}B001", "刘洋", "女", "19920708", "main", "艺术系", "", "", "", ""]])
     excel = xlsx(
         [
-            ["X001", "黄磊", "男", datetime(1985, 1, 2), "main", "体育部", 13912340001, "", "", ""],
-            ["X002", "何静", "女", 33604, "main", "体育部", "", "", GOOD_ID, "体育教工小家"],
-            ["X003", "罗兰", "女", "1993-11-30", "main", "体育部", "", "", "", ""],
+            [f"{p}X001", "黄磊", "男", datetime(1985, 1, 2), "main", "体育部", 13912340001]
+            + [""] * 3,
+            [f"{p}X002", "何静", "女", 33604, "main", "体育部", "", "", GOOD_ID, "体育教工小家"],
+            [f"{p}X003", "罗兰", "女", "1993-11-30", "main", "体育部", "", "", "", ""],
         ]
     )
     born = {}
@@ -313,7 +326,7 @@ async def test_gbk_csv_utf8_bom_csv_and_xlsx_with_date_cells_all_import(stack: S
         for r in report["rows"]:
             member = await _member(stack, member_id_for(r["staff_no"]))
             assert member["status"] == "active"
-            born[r["staff_no"]] = (r["row"], member["birth_date"], member["phone"])
+            born[r["staff_no"][len(p) :]] = (r["row"], member["birth_date"], member["phone"])
     assert born == {
         "G001": (2, "1988-03-05", None),
         "B001": (2, "1992-07-08", None),
@@ -323,7 +336,7 @@ async def test_gbk_csv_utf8_bom_csv_and_xlsx_with_date_cells_all_import(stack: S
     }
 
 
-async def test_a_file_that_cannot_be_read_is_a_job_whose_report_says_so(stack: Stack):
+async def test_a_file_that_cannot_be_read_is_a_job_whose_report_says_so(stack: Stack, prefix: str):
     report = await run_import(stack, b"\x00\x01\x02garbage", commit=True)
     assert report["written"] is False and report["rows"] == []
     assert [(p["code"], p["row"]) for p in report["file_problems"]] == [
@@ -331,15 +344,19 @@ async def test_a_file_that_cannot_be_read_is_a_job_whose_report_says_so(stack: S
     ]
     headless = await run_import(stack, "名字,电话\n王,1\n".encode())
     assert [p["code"] for p in headless["file_problems"]] == ["import.no_header"]
-    missing = await run_import(stack, to_csv([["T1", "王"]], header=["工号", "姓名"]))
+    missing = await run_import(stack, to_csv([[prefix, "王"]], header=["工号", "姓名"]))
     assert [(p["code"], p["column"]) for p in missing["file_problems"]] == [
         ("import.missing_column", "部门")  # the cadre of one campus may leave 校区 out
     ]
 
 
-async def test_progress_can_be_polled_until_the_report_is_there(stack: Stack):
-    stack.members.context.imports.chunk_rows = 20
-    rows = [[f"P{i:04d}", f"进度{i}", "", "", "main", "艺术系", "", "", "", ""] for i in range(100)]
+async def test_progress_can_be_polled_until_the_report_is_there(
+    stack: Stack, prefix: str, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(stack.members.context.imports, "chunk_rows", 20)  # back after the test
+    rows = [
+        [f"{prefix}{i:04d}", f"进度{i}", "", "", "main", "艺术系"] + [""] * 4 for i in range(100)
+    ]
     job = await upload(stack, to_csv(rows), commit=True)
     assert job["state"] in ("queued", "running", "done")
     assert job["progress"]["total"] == 200  # every row checked, then every row written
@@ -348,25 +365,36 @@ async def test_progress_can_be_polled_until_the_report_is_there(stack: Stack):
     assert report["counts"]["create"] == 100 and report["written"] is True
 
 
-async def test_two_concurrent_commits_of_one_file_create_each_member_once(stack: Stack):
-    stack.members.context.imports.chunk_rows = 15
-    rows = [[f"C{i:04d}", f"并发{i}", "", "", "main", "艺术系", "", "", "", ""] for i in range(60)]
+async def test_two_concurrent_commits_of_one_file_create_each_member_once(
+    stack: Stack, prefix: str, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(stack.members.context.imports, "chunk_rows", 15)  # back after the test
+    rows = [
+        [f"{prefix}{i:04d}", f"并发{i}", "", "", "main", "艺术系"] + [""] * 4 for i in range(60)
+    ]
+    ids = {member_id_for(row[0]) for row in rows}
     data = to_csv(rows)
+    log = stack.members.db["members_changes"]
+    before = await log.count_documents({"version": 1})
     jobs = await asyncio.gather(
         upload(stack, data, commit=True, only_valid=True), upload(stack, data, commit=True)
     )
     reports = [await finished(stack, j["id"]) for j in jobs]
-    first = await stack.members.db["members_changes"].count_documents({"version": 1})
-    assert first == 60
+    first = await log.count_documents({"version": 1})
+    assert first == before + 60
     assert sum(r["counts"]["create"] for r in reports) == 60
     for r in reports:
         assert r["counts"]["create"] + r["counts"]["unchanged"] == 60
     events = await published(stack)
-    applied = Counter(e["subject"] for e in events if e["type"].endswith("applied.v1"))
+    applied = Counter(
+        e["subject"] for e in events if e["type"].endswith("applied.v1") and e["subject"] in ids
+    )
     assert len(applied) == 60 and set(applied.values()) == {1}
 
 
-async def test_a_job_resumes_on_another_replica_after_a_crash_mid_way(stack: Stack):
+async def test_a_job_resumes_on_another_replica_after_a_crash_mid_way(own_stack: Stack):
+    # Its own stack: it kills the stack's import worker and counts every member written.
+    stack = own_stack
     imports = stack.members.context.imports
     imports.chunk_rows = 10
     imports.runner.lease_s = 1.0  # what the crashed replica held runs out quickly
@@ -420,8 +448,8 @@ async def _crash(runner) -> None:
     await asyncio.gather(*tasks, return_exceptions=True)
 
 
-async def test_who_may_import_and_see_an_import(stack: Stack):
-    data = to_csv([["A001", "王", "", "", "main", "艺术系", "", "", "", ""]])
+async def test_who_may_import_and_see_an_import(stack: Stack, prefix: str):
+    data = to_csv([[prefix, "王", "", "", "main", "艺术系", "", "", "", ""]])
     files = {"file": ("a.csv", data, "text/csv")}
     assert (await stack.members_http.post("/imports", files=files)).status_code == 401
     member = bearer("m-1", ["member"], ["main"])
@@ -442,8 +470,8 @@ async def test_who_may_import_and_see_an_import(stack: Stack):
     assert [(a["action"], a["by"]) for a in audit] == [("import.check", "cadre-1")]
 
 
-async def test_the_cli_uploads_follows_and_prints_the_report_in_chinese(stack: Stack):
-    await enrol_existing(stack)
+async def test_the_cli_uploads_follows_and_prints_the_report_in_chinese(stack: Stack, prefix: str):
+    await enrol_existing(stack, prefix)
     client = httpx.AsyncClient(
         transport=httpx.ASGITransport(app=stack.members.app),
         base_url="http://members",
@@ -452,7 +480,7 @@ async def test_the_cli_uploads_follows_and_prints_the_report_in_chinese(stack: S
     out, err = io.StringIO(), io.StringIO()
     async with client:
         code = await import_members(
-            client, "名单.csv", to_csv(MIXED), out=out, err=err, poll_s=0.05
+            client, "名单.csv", to_csv(mixed(prefix)), out=out, err=err, poll_s=0.05
         )
     assert code == 1  # rows were refused
     text = out.getvalue()
@@ -463,7 +491,7 @@ async def test_the_cli_uploads_follows_and_prints_the_report_in_chinese(stack: S
     row7 = next(line for line in lines if line.startswith("7 "))
     assert row7.split() == [
         "7",
-        "T2026006",
+        f"{prefix}2026006",
         "钱七",
         "有误",
         "G7",
@@ -478,16 +506,19 @@ async def test_the_cli_uploads_follows_and_prints_the_report_in_chinese(stack: S
     assert "完成" in err.getvalue()  # the progress went to stderr
 
 
-async def test_two_replicas_working_one_job_share_it_and_enrol_each_member_once(stack: Stack):
-    imports = stack.members.context.imports
-    imports.chunk_rows = 10
+async def test_two_replicas_working_one_job_share_it_and_enrol_each_member_once(
+    stack: Stack, prefix: str, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr(stack.members.context.imports, "chunk_rows", 10)  # back after the test
+    log = stack.members.db["members_changes"]
+    before = await log.count_documents({"version": 1})
     replica = bootstrap(
         settings_for(MembersSettings, stack.infra, stack.prefix), configure_logs=False
     )
     await replica.start()
     try:
         rows = [
-            [f"D{i:04d}", f"双副本{i}", "", "", "main", "艺术系", "", "", "", ""]
+            [f"{prefix}{i:04d}", f"双副本{i}", "", "", "main", "艺术系", "", "", "", ""]
             for i in range(150)
         ]
         job = await upload(stack, to_csv(rows), commit=True, active=True)
@@ -502,4 +533,4 @@ async def test_two_replicas_working_one_job_share_it_and_enrol_each_member_once(
         if "holder" in s
     }
     assert len(holders) == 2  # both took chunks
-    assert await stack.members.db["members_changes"].count_documents({"version": 1}) == 150
+    assert await log.count_documents({"version": 1}) == before + 150

@@ -14,10 +14,29 @@ from aiokafka import AIOKafkaProducer
 from aiosmtplib import SMTPRecipientRefused
 
 from shared.dlq import list_dead_letters, replay
-from tests.integration.conftest import Stack, build_stack, close_stack, join
+from tests.integration.conftest import Stack, build_stack, close_stack, join, stack_fixture
 from tests.kafka_tools import read_all, wait_caught_up, wait_until
 
 pytestmark = pytest.mark.integration
+
+# One members + notify for the module: each test enrols under its own staff numbers
+# (`unique`) and reads back only its own members' records. A test that changes settings or
+# stops the broker builds its own stack.
+stack = stack_fixture(scope="module")
+
+
+def staff_no_of(unique: str) -> str:
+    """A staff number no other test uses (T + 12 hex digits, as the rule wants it)."""
+    return unique.upper()
+
+
+def email_of(staff_no: str) -> str:
+    return f"{staff_no.lower()}@school.local"
+
+
+def records_of(records: list, member_id: str) -> list:
+    """The records that carry this member's id (the shared topic holds other tests' too)."""
+    return [r for r in records if member_id.encode() in r.value]
 
 
 async def inbox_of(stack: Stack, member_id: str) -> list[dict]:
@@ -41,8 +60,9 @@ def subjects_in(maildir: str) -> list[str]:
     ]
 
 
-async def test_joined_member_gets_a_welcome_in_the_inbox_and_by_mail(stack: Stack):
-    member = await join(stack, "S0001", email="s0001@school.local")
+async def test_joined_member_gets_a_welcome_in_the_inbox_and_by_mail(stack: Stack, unique: str):
+    email = email_of(staff_no_of(unique))
+    member = await join(stack, staff_no_of(unique), email=email)
     [message] = await wait_inbox(stack, member["id"])
     assert message["title"] == "欢迎加入学校工会"
     assert message["body"].startswith("王芳，您好！")
@@ -50,13 +70,12 @@ async def test_joined_member_gets_a_welcome_in_the_inbox_and_by_mail(stack: Stac
     # Another member sees nothing of it.
     assert await inbox_of(stack, "someone-else") == []
     if stack.infra.maildir:
-        await wait_until(
-            lambda: _has_mail(stack.infra.maildir, "s0001@school.local"), 15, "welcome e-mail"
-        )
+        await wait_until(lambda: _has_mail(stack.infra.maildir, email), 15, "welcome e-mail")
 
 
-async def test_a_member_marks_their_own_notice_read_and_no_one_elses(stack: Stack):
-    member = await join(stack, "S0011", email="s0011@school.local")
+async def test_a_member_marks_their_own_notice_read_and_no_one_elses(stack: Stack, unique: str):
+    staff_no = staff_no_of(unique)
+    member = await join(stack, staff_no, email=email_of(staff_no))
     [message] = await wait_inbox(stack, member["id"])
     assert message["read"] is False
     path = f"/inbox/{message['id']}/read"
@@ -80,11 +99,12 @@ async def _has_mail(maildir: str, to: str) -> bool:
     )
 
 
-async def test_the_events_on_kafka_are_cloudevents_without_personal_data(stack: Stack):
-    member = await join(stack, "S0002", phone="13800000002", email="s0002@school.local")
+async def test_the_events_on_kafka_are_cloudevents_without_personal_data(stack: Stack, unique: str):
+    email = email_of(staff_no_of(unique))
+    member = await join(stack, staff_no_of(unique), phone="13800000002", email=email)
     topic = stack.topic("members.member")
     await wait_caught_up(stack.bootstrap, stack.notify.settings.consumer_group, topic)
-    records = await read_all(stack.bootstrap, topic)
+    records = records_of(await read_all(stack.bootstrap, topic), member["id"])
     assert [json.loads(r.value)["type"] for r in records] == [
         "members.member.joined.v2",
         "members.member.joined.v1",  # deprecated, still published, without the e-mail
@@ -94,18 +114,19 @@ async def test_the_events_on_kafka_are_cloudevents_without_personal_data(stack: 
         event = json.loads(record.value)
         assert event["subject"] == member["id"] and event["campus"] == "main"
         assert "13800000002" not in record.value.decode()
-        assert "s0002@school.local" not in record.value.decode()
+        assert email not in record.value.decode()
     # The contact details travel on their own topic, keyed by member, for notify alone.
-    [contact] = await read_all(stack.bootstrap, stack.topic("members.contact"))
+    contacts = await read_all(stack.bootstrap, stack.topic("members.contact"))
+    [contact] = records_of(contacts, member["id"])
     assert contact.key.decode() == member["id"]
-    assert json.loads(contact.value)["data"]["email"] == "s0002@school.local"
+    assert json.loads(contact.value)["data"]["email"] == email
 
 
-async def test_the_same_event_delivered_twice_makes_one_message(stack: Stack):
-    member = await join(stack, "S0003")
+async def test_the_same_event_delivered_twice_makes_one_message(stack: Stack, unique: str):
+    member = await join(stack, staff_no_of(unique))
     topic = stack.topic("members.member")
     await wait_inbox(stack, member["id"])
-    [v2, _] = await read_all(stack.bootstrap, topic)
+    [v2, _] = records_of(await read_all(stack.bootstrap, topic), member["id"])
     producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap)
     await producer.start()
     try:
@@ -115,14 +136,22 @@ async def test_the_same_event_delivered_twice_makes_one_message(stack: Stack):
         await producer.stop()
     await wait_caught_up(stack.bootstrap, stack.notify.settings.consumer_group, topic)
     assert len(await inbox_of(stack, member["id"])) == 1
-    assert len(await read_all(stack.bootstrap, topic)) == 4  # the duplicates really arrived
+    again = records_of(await read_all(stack.bootstrap, topic), member["id"])
+    assert len(again) == 4  # the duplicates really arrived
 
 
-async def test_member_creation_succeeds_while_kafka_is_down_and_the_event_follows(
-    infra, stack: Stack
-):
+async def test_member_creation_succeeds_while_kafka_is_down_and_the_event_follows(infra):
     if not infra.controllable:
         pytest.skip("the broker is not ours to stop (external or container infrastructure)")
+    # Its own stack: it stops the broker under the services, and reads every change written.
+    stack = await build_stack(infra)
+    try:
+        await _kafka_down_then_up(infra, stack)
+    finally:
+        await close_stack(stack)
+
+
+async def _kafka_down_then_up(infra, stack: Stack) -> None:
     await maybe_await(infra.stop_kafka())
     try:
         member = await join(stack, "S0004")
@@ -281,12 +310,13 @@ async def _sent(mailer: FlakyMailer) -> bool:
     return bool(mailer.sent)
 
 
-async def test_a_record_that_is_not_a_cloudevent_goes_to_the_dlq(stack: Stack):
+async def test_a_record_that_is_not_a_cloudevent_goes_to_the_dlq(stack: Stack, unique: str):
     topic = stack.topic("members.member")
+    poison = b"{not json " + unique.encode()  # its own, to tell its dead letters by
     producer = AIOKafkaProducer(bootstrap_servers=stack.bootstrap)
     await producer.start()
     try:
-        await producer.send_and_wait(topic, b"{not json", key=b"x")
+        await producer.send_and_wait(topic, poison, key=b"x")
     finally:
         await producer.stop()
 
@@ -295,35 +325,40 @@ async def test_a_record_that_is_not_a_cloudevent_goes_to_the_dlq(stack: Stack):
     notify = stack.notify.settings.consumer_group
     groups = {notify, f"{notify}.webhooks", stack.members.settings.consumer_group}
 
+    async def letters() -> list:
+        dead = await list_dead_letters(stack.bootstrap, topic + ".dlq")
+        return [letter for letter in dead if letter.value == poison]
+
     async def dead_lettered() -> bool:
-        return len(await list_dead_letters(stack.bootstrap, topic + ".dlq")) == len(groups)
+        return len(await letters()) == len(groups)
 
     await wait_until(dead_lettered, 30, "the poison message in the DLQ")
-    letters = await list_dead_letters(stack.bootstrap, topic + ".dlq")
-    assert {letter.headers["x-consumer-group"] for letter in letters} == groups
-    for letter in letters:
+    mine = await letters()
+    assert len(mine) == len(groups)  # once by each group, no more
+    assert {letter.headers["x-consumer-group"] for letter in mine} == groups
+    for letter in mine:
         assert letter.headers["x-error-type"] == "PoisonMessage"
-        assert letter.value == b"{not json"
 
 
-async def test_the_callers_trace_continues_into_the_event(stack: Stack):
+async def test_the_callers_trace_continues_into_the_event(stack: Stack, unique: str):
     trace_id = "4bf92f3577b34da6a3ce929d0e0e4736"
+    staff_no = staff_no_of(unique)
     response = await stack.members_http.post(
         "/members",
-        json={"staff_no": "TR001", "name": "周", "campus": "main", "department": "艺术系"},
+        json={"staff_no": staff_no, "name": "周", "campus": "main", "department": "艺术系"},
         headers={**stack.cadre_headers(), "traceparent": f"00-{trace_id}-00f067aa0ba902b7-01"},
     )
     assert response.status_code == 201
     topic = stack.topic("members.member")
     await wait_caught_up(stack.bootstrap, stack.notify.settings.consumer_group, topic)
-    records = await read_all(stack.bootstrap, topic)
+    records = records_of(await read_all(stack.bootstrap, topic), response.json()["id"])
     assert len(records) == 2  # joined.v2 and the deprecated v1
     for record in records:
         assert json.loads(record.value)["traceparent"].split("-")[1] == trace_id
 
 
-async def test_a_burst_of_enrolments_publishes_every_event_exactly_once(stack: Stack):
-    await _burst(stack)
+async def test_a_burst_of_enrolments_publishes_every_event_exactly_once(stack: Stack, unique: str):
+    await _burst(stack, staff_no_of(unique))
 
 
 async def test_writes_wake_the_relay_so_nothing_waits_for_the_poll(infra):
@@ -331,7 +366,7 @@ async def test_writes_wake_the_relay_so_nothing_waits_for_the_poll(infra):
     stack = await build_stack(infra, settings={"members": {"outbox_poll_ms": 3_600_000}})
     try:
         await wait_until(lambda: _relay_connected(stack), 30, "the relay to connect")
-        await _burst(stack)
+        await _burst(stack, "B")
     finally:
         await close_stack(stack)
 
@@ -340,12 +375,12 @@ async def _relay_connected(stack: Stack) -> bool:
     return stack.members.relay.producer is not None
 
 
-async def _burst(stack: Stack) -> None:
+async def _burst(stack: Stack, prefix: str) -> None:
     async def enrol(i: int) -> str:
         response = await stack.members_http.post(
             "/members",
             json={
-                "staff_no": f"B{i:04d}",
+                "staff_no": f"{prefix}{i:04d}",
                 "name": f"老师{i}",
                 "campus": "main",
                 "department": "艺术系",
@@ -363,9 +398,11 @@ async def _burst(stack: Stack) -> None:
 
     await wait_until(all_published, 30, "the relay to publish every event")
     await wait_caught_up(stack.bootstrap, stack.notify.settings.consumer_group, topic, 60)
-    events = [json.loads(r.value) for r in await read_all(stack.bootstrap, topic)]
+    # The burst's own records (keyed by member): the topic may hold other tests' too.
+    records = await read_all(stack.bootstrap, topic)
+    events = [json.loads(r.value) for r in records if r.key and r.key.decode() in member_ids]
     joined = [e for e in events if e["type"] == "members.member.joined.v2"]
     assert sorted(e["subject"] for e in joined) == sorted(member_ids)  # none lost
     assert len({e["id"] for e in events}) == len(events) == 2 * len(member_ids)  # none twice
     inbox = stack.notify.db["inbox"]
-    assert await inbox.count_documents({}) == 60
+    assert await inbox.count_documents({"member_id": {"$in": member_ids}}) == 60
