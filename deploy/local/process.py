@@ -16,6 +16,7 @@ import contextlib
 import ctypes
 import os
 import pwd
+import random
 import resource
 import signal
 import socket
@@ -37,8 +38,28 @@ class PrerequisiteError(RuntimeError):
     """A tool is missing; the message says (in Chinese and English) what to install."""
 
 
+EPHEMERAL = Path("/proc/sys/net/ipv4/ip_local_port_range")
+LOWEST_PORT = 10_000
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    """A TCP port on 127.0.0.1 that nothing listens on right now, below the kernel's range of
+    ephemeral ports where there is one: a port from that range (what binding port 0 gives)
+    can be taken, before the server binds it, as the local end of any outgoing connection (a
+    test run's Kafka failed to start so: "Address already in use")."""
+    try:
+        below = int(EPHEMERAL.read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        below = 0
+    if below > LOWEST_PORT + 1000:
+        for _ in range(200):
+            port = random.randrange(LOWEST_PORT, below)
+            with socket.socket() as s:
+                try:
+                    s.bind((HOST, port))
+                except OSError:
+                    continue
+                return port
     with socket.socket() as s:
         s.bind((HOST, 0))
         return s.getsockname()[1]
