@@ -64,6 +64,7 @@ from shared.timeutil import utcnow
 log = logging.getLogger(__name__)
 
 HIDDEN = "***"  # how a secret field's old and new values appear in the change history
+VIEWED_FIRST_KEPT = 60_000  # ids of first list entries remembered (a plan publication: 50,000)
 
 
 class Aggregate(BaseModel):
@@ -284,6 +285,10 @@ class AggregateStore(Generic[A]):
         # Kept as BSON: what the server would answer (milliseconds), and each read decodes a
         # copy of its own for a decision to change.
         self._latest: OrderedDict[str, tuple[bytes | None, int]] = OrderedDict()
+        # Aggregates whose first list entry this process inserted (`_insert_first_views`):
+        # their creation event needs no read of the entry's version when it comes back to
+        # this process's consumer (a bulk creation read as many entries as it made).
+        self._viewed_first: OrderedDict[str, None] = OrderedDict()
         # Fields whose values a change's diff shows as `***`.
         self.hidden = model.secret_fields | model.private_fields
         if model.secret_fields and sealer is None:
@@ -618,8 +623,19 @@ class AggregateStore(Generic[A]):
             others = [err for err in e.details.get("writeErrors", []) if err.get("code") != 11000]
             if others:
                 log.warning("%s: %d new list entries left to the consumer", self.name, len(others))
+            failed = {err["index"] for err in others}
+            self._viewed([v["_id"] for i, v in enumerate(views) if i not in failed])
         except PyMongoError as e:
             log.warning("%s: new list entries left to the consumer (%s)", self.name, e)
+        else:
+            self._viewed([v["_id"] for v in views])
+
+    def _viewed(self, ids: list[str]) -> None:
+        """Entries at version 1 or later now (inserted, or there already: a duplicate)."""
+        for aggregate_id in ids:
+            self._viewed_first[aggregate_id] = None
+        while len(self._viewed_first) > VIEWED_FIRST_KEPT:
+            self._viewed_first.popitem(last=False)
 
     def _change_doc(
         self, aggregate: A, before: Mapping[str, Any], actor: Actor, action: str
@@ -649,11 +665,14 @@ class AggregateStore(Generic[A]):
     # -- the list view -----------------------------------------------------------------------
 
     async def refresh_view(self, aggregate_id: str, version: int | None = None) -> int:
-        """Bring the view of one aggregate up to `version` (default: its latest change).
+        """Bring the view of one aggregate up to `version` (default: its latest change);
+        returns the version the view is known to have reached.
 
         Only the consumer that owns the aggregate's partition calls this (see the module
         docstring), so the read-then-replace below has no concurrent writer to race.
         """
+        if version == 1 and aggregate_id in self._viewed_first:
+            return 1  # this process inserted the entry at version 1, or found one there
         view = await self.view.find_one({"_id": aggregate_id}, {"version": 1})
         seen = view.get("version", 0) if view else 0
         latest = None

@@ -163,7 +163,11 @@ async def test_a_creation_is_in_the_list_when_add_returns_and_its_event_changes_
     await wait_until(
         lambda: _listed_version(store, one.id, after.version), 20, "the list follows the change"
     )
-    assert await store.refresh_view(one.id, 1) == after.version  # a late v1 event: no step back
+    await store.refresh_view(one.id, 1)  # a late v1 event: no step back
+    assert await _listed_version(store, one.id, after.version)
+    # The same on another replica, which did not insert the entry and reads its version.
+    assert await replica_of(store).refresh_view(one.id, 1) == after.version
+    assert await _listed_version(store, one.id, after.version)
 
 
 async def _listed_version(store: AggregateStore[Member], member_id: str, version: int) -> bool:
@@ -186,6 +190,28 @@ class Finds(monitoring.CommandListener):
 
     def failed(self, event: monitoring.CommandFailedEvent) -> None:
         pass
+
+
+async def test_a_creation_event_for_an_entry_this_process_inserted_reads_nothing(
+    module_stack: Stack, infra
+):
+    """A bulk creation's events come back to the writer's own consumer: each used to read
+    its entry's version (as many reads as entries made) only to find it there."""
+    finds = Finds()
+    client: AsyncMongoClient = AsyncMongoClient(
+        infra.mongo_url, tz_aware=True, event_listeners=[finds]
+    )
+    try:
+        writer = replica_of(store_of(module_stack), client[module_stack.members.db.name])
+        made = [new_member(f"FV00{i:02d}", name=f"首见{i}") for i in range(3)]
+        assert await writer.add_many(made, Actor("t"), "import") == [True, True, True]
+        finds.sent.clear()
+        assert [await writer.refresh_view(m.id, 1) for m in made] == [1, 1, 1]
+        assert finds.sent == []
+        other = replica_of(writer)  # did not insert them: asks
+        assert await other.refresh_view(made[0].id, 1) == 1 and finds.sent == [writer.view.name]
+    finally:
+        await client.close()
 
 
 async def test_a_replica_reads_what_another_wrote_and_a_warm_read_asks_once(
